@@ -1,0 +1,39 @@
+import sharp from 'sharp';
+import { z } from 'zod';
+import { defineNode } from '../../runtime/node.ts';
+import { colourParam } from '../../runtime/params.ts';
+import { fromImage, toImage } from '../../runtime/image-io.ts';
+
+export default defineNode({
+  type: 'image/grid',
+  version: 1,
+  category: 'image',
+  title: 'Grid',
+  description: 'Lays the images out as a contact sheet: each fitted into a square cell, row by row.',
+  inputs: { images: { type: 'IMAGES' } },
+  outputs: { image: { type: 'IMAGE' } },
+  params: z.object({
+    columns: z.number().int().min(0).max(64).default(0).meta({ description: '0 = about square' }),
+    cell: z.number().int().min(16).max(2048).default(256).meta({ description: 'Cell size in pixels', step: 16 }),
+    gap: z.number().int().min(0).max(256).default(4),
+    background: colourParam('#ffffff', 'Colour between and around cells'),
+  }),
+  async run(ctx, { images }, p) {
+    if (!images.length) throw new Error('inputs.images: no images to lay out');
+    const columns = p.columns || Math.ceil(Math.sqrt(images.length));
+    const rows = Math.ceil(images.length / columns);
+    const width = columns * p.cell + (columns + 1) * p.gap;
+    const height = rows * p.cell + (rows + 1) * p.gap;
+    const tiles = await Promise.all(
+      images.map(async (img, i) => ({
+        input: await fromImage(img).resize(p.cell, p.cell, { fit: 'contain', background: p.background }).png().toBuffer(),
+        left: p.gap + (i % columns) * (p.cell + p.gap),
+        top: p.gap + Math.floor(i / columns) * (p.cell + p.gap),
+      })),
+    );
+    const canvas = sharp({ create: { width, height, channels: 3, background: p.background } }).composite(tiles);
+    const image = await toImage(sharp(await canvas.png().toBuffer()).removeAlpha(), 'grid');
+    ctx.preview(image);
+    return { image };
+  },
+});

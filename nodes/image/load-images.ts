@@ -1,0 +1,68 @@
+import { readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { defineNode } from '../../runtime/node.ts';
+import { inputPathParam } from '../../runtime/params.ts';
+import { safeJoin, type DataFolders } from '../../runtime/data-folder.ts';
+import { decodeImage } from '../../runtime/image-io.ts';
+
+const IMAGE_EXTENSIONS = /\.(jpe?g|png|webp|avif|tiff?|gif|heic|heif)$/i;
+
+const params = z.object({
+  path: inputPathParam('samples', 'A file or folder inside the data input folder (uploads land in uploads/)'),
+  limit: z.number().int().min(1).max(10_000).default(100).meta({ description: 'Read at most this many images (sorted by name)' }),
+  applyExif: z.boolean().default(true).meta({ description: 'Turn images upright by their EXIF orientation tag' }),
+});
+
+/** The image files a `path` param names, sorted by name. */
+export function listImageFiles(data: DataFolders, relative: string, limit: number): string[] {
+  const target = safeJoin(data.input, relative);
+  let stat;
+  try {
+    stat = statSync(target);
+  } catch {
+    throw new Error(`params.path: "${relative}" does not exist in the input folder`);
+  }
+  if (stat.isFile()) return [target];
+  const files = readdirSync(target)
+    .filter((f) => IMAGE_EXTENSIONS.test(f))
+    .sort()
+    .slice(0, limit)
+    .map((f) => path.join(target, f));
+  if (!files.length) throw new Error(`params.path: no images in "${relative}"`);
+  return files;
+}
+
+export default defineNode({
+  type: 'image/load-images',
+  version: 1,
+  category: 'image',
+  title: 'Load images',
+  description:
+    'Reads one image or every image in a folder of the data input folder (JPEG, PNG, WebP, AVIF, TIFF, HEIF). Outputs the list and the first image.',
+  inputs: {},
+  outputs: {
+    images: { type: 'IMAGES', description: 'All images read, in name order' },
+    image: { type: 'IMAGE', description: 'The first image' },
+  },
+  params,
+  fingerprint: (p, data) =>
+    listImageFiles(data, p.path, p.limit)
+      .map((f) => `${f}:${statSync(f).size}:${statSync(f).mtimeMs}`)
+      .join('|'),
+  async run(ctx, _inputs, p) {
+    const files = listImageFiles(ctx.data, p.path, p.limit);
+    const images = [];
+    for (const [i, file] of files.entries()) {
+      ctx.signal.throwIfAborted();
+      try {
+        images.push(await decodeImage(file, { autoOrient: p.applyExif, name: path.basename(file) }));
+      } catch (e) {
+        throw new Error(`Cannot read "${path.relative(ctx.data.input, file)}": ${(e as Error).message}`);
+      }
+      ctx.progress((i + 1) / files.length, path.basename(file));
+    }
+    ctx.preview(images.slice(0, 8));
+    return { images, image: images[0] };
+  },
+});

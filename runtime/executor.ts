@@ -1,0 +1,270 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import type { DataFolders } from './data-folder.ts';
+import type { PreviewImage, Problem, RunEvent, RunListener } from './events.ts';
+import { encodePreview } from './image-io.ts';
+import type { AnyNodeDefinition, RunContext, Services } from './node.ts';
+import { OutputCache } from './output-cache.ts';
+import { adaptValue } from './ports.ts';
+import type { NodeRegistry } from './registry.ts';
+import { Rng, hash32 } from './rng.ts';
+import { checkGraph, type CheckedGraph } from './validate.ts';
+import { isImage, type Image } from './values.ts';
+
+export interface ExecutorOptions {
+  registry: NodeRegistry;
+  data: DataFolders;
+  services?: Services;
+  /** Shared across runs so a re-run only executes what changed. */
+  cache?: OutputCache;
+  /** Minimum milliseconds between two progress events of one node. */
+  progressIntervalMs?: number;
+}
+
+export interface RunOptions {
+  runId?: string;
+  /** Node ids whose results are wanted; default: every node without outgoing edges. */
+  targets?: string[];
+  signal?: AbortSignal;
+  onEvent?: RunListener;
+}
+
+export type RunStatus = 'finished' | 'failed' | 'cancelled';
+
+export interface NodeFailure {
+  node: string;
+  nodeType: string;
+  message: string;
+}
+
+export interface RunResult {
+  runId: string;
+  status: RunStatus;
+  /** Outputs of every node that finished or came from cache, also when the run failed. */
+  outputs: Map<string, Record<string, unknown>>;
+  executed: string[];
+  cached: string[];
+  failures: NodeFailure[];
+  problems: Problem[];
+  timings: Record<string, number>;
+  durationMs: number;
+}
+
+class CancelledError extends Error {}
+
+/** Runs graphs: validation, dependency order, output cache, cancel, error isolation, events. */
+export class Executor {
+  readonly cache: OutputCache;
+  private readonly progressIntervalMs: number;
+
+  constructor(private readonly opts: ExecutorOptions) {
+    this.cache = opts.cache ?? new OutputCache();
+    this.progressIntervalMs = opts.progressIntervalMs ?? 50;
+  }
+
+  async run(doc: unknown, options: RunOptions = {}): Promise<RunResult> {
+    const runId = options.runId ?? randomUUID();
+    const emit = (event: RunEvent, preview?: PreviewImage) => options.onEvent?.(event, preview);
+    const started = performance.now();
+    const result: RunResult = {
+      runId,
+      status: 'finished',
+      outputs: new Map(),
+      executed: [],
+      cached: [],
+      failures: [],
+      problems: [],
+      timings: {},
+      durationMs: 0,
+    };
+    const finish = (status: RunStatus, message?: string): RunResult => {
+      result.status = status;
+      result.durationMs = performance.now() - started;
+      const base = { runId, time: Date.now(), durationMs: result.durationMs };
+      if (status === 'finished') emit({ type: 'run.finished', ...base });
+      else if (status === 'cancelled') emit({ type: 'run.cancelled', ...base });
+      else emit({ type: 'run.failed', ...base, message: message ?? 'Run failed', problems: result.problems.length ? result.problems : undefined });
+      return result;
+    };
+
+    const check = checkGraph(doc, this.opts.registry);
+    if (!check.ok) {
+      result.problems = check.problems;
+      return finish('failed', `The graph has ${check.problems.length} problem(s)`);
+    }
+    const checked = check.checked;
+    let plan: string[];
+    try {
+      plan = planNodes(checked, options.targets);
+    } catch (e) {
+      result.problems = [{ message: (e as Error).message }];
+      return finish('failed', (e as Error).message);
+    }
+    emit({ type: 'run.started', runId, time: Date.now(), nodes: plan });
+
+    const keys = new Map<string, string>();
+    const blocked = new Map<string, string>();
+    const signal = options.signal ?? new AbortController().signal;
+    let previewId = 0;
+
+    for (const nodeId of plan) {
+      if (signal.aborted) return finish('cancelled');
+      const def = checked.defs.get(nodeId)!;
+      const params = checked.params.get(nodeId)!;
+      const incoming = checked.incoming.get(nodeId) ?? new Map();
+
+      const upstreamProblem = [...incoming.values()].map((c) => blocked.get(c.from.node) && c.from.node).find(Boolean);
+      if (upstreamProblem) {
+        blocked.set(nodeId, upstreamProblem);
+        emit({ type: 'node.skipped', runId, nodeId, time: Date.now(), reason: `Upstream node "${upstreamProblem}" failed` });
+        continue;
+      }
+
+      const inputs: Record<string, unknown> = {};
+      const inputKeys: [string, string, string][] = [];
+      for (const [port, c] of incoming) {
+        inputs[port] = adaptValue(c.from.type, c.to.type, result.outputs.get(c.from.node)![c.from.port]);
+        inputKeys.push([port, keys.get(c.from.node)!, c.from.port]);
+      }
+      let key: string;
+      try {
+        key = cacheKey(def, params, inputKeys.sort(), def.fingerprint?.(params, this.opts.data));
+      } catch (e) {
+        failNode(nodeId, def, e);
+        continue;
+      }
+      keys.set(nodeId, key);
+
+      const cacheable = def.cacheable !== false;
+      const hit = cacheable ? this.cache.get(key) : undefined;
+      if (hit) {
+        result.outputs.set(nodeId, hit);
+        result.cached.push(nodeId);
+        emit({ type: 'node.cached', runId, nodeId, time: Date.now() });
+        continue;
+      }
+
+      emit({ type: 'node.started', runId, nodeId, nodeType: def.type, time: Date.now() });
+      const t0 = performance.now();
+      const pending: Promise<void>[] = [];
+      let lastProgress = 0;
+      const ctx: RunContext = {
+        runId,
+        nodeId,
+        signal,
+        graph: checked.graph,
+        data: this.opts.data,
+        services: this.opts.services ?? {},
+        cacheKey: key,
+        rng: new Rng(typeof params.seed === 'number' ? params.seed : hash32(key)),
+        cacheDir: () => {
+          const dir = path.join(this.opts.data.cache, 'nodes', key.slice(0, 32));
+          mkdirSync(dir, { recursive: true });
+          return dir;
+        },
+        progress: (fraction, message) => {
+          const now = performance.now();
+          if (fraction < 1 && now - lastProgress < this.progressIntervalMs) return;
+          lastProgress = now;
+          emit({ type: 'node.progress', runId, nodeId, time: Date.now(), fraction: Math.max(0, Math.min(1, fraction)), message });
+        },
+        preview: (images) => {
+          const list = Array.isArray(images) ? images : [images];
+          const id = previewId++;
+          pending.push(
+            Promise.all(list.filter(isImage).map((img: Image) => encodePreview(img))).then((encoded) =>
+              encoded.forEach((p, index) =>
+                emit(
+                  { type: 'node.preview', runId, nodeId, time: Date.now(), previewId: id, index, width: p.width, height: p.height, mime: 'image/jpeg' },
+                  { mime: 'image/jpeg', data: p.data },
+                ),
+              ),
+            ),
+          );
+        },
+        log: {
+          info: (message) => emit({ type: 'log', runId, nodeId, time: Date.now(), level: 'info', message }),
+          warn: (message) => emit({ type: 'log', runId, nodeId, time: Date.now(), level: 'warn', message }),
+          error: (message) => emit({ type: 'log', runId, nodeId, time: Date.now(), level: 'error', message }),
+        },
+      };
+
+      try {
+        const outputs = (await def.run(ctx, inputs as never, params)) as Record<string, unknown>;
+        await Promise.allSettled(pending);
+        if (signal.aborted) throw new CancelledError();
+        for (const [port, spec] of Object.entries(def.outputs)) {
+          if (outputs?.[port] === undefined && !spec.optional) {
+            throw new Error(`${def.type} returned no value for its output "${port}"`);
+          }
+        }
+        const ms = performance.now() - t0;
+        result.outputs.set(nodeId, outputs);
+        result.executed.push(nodeId);
+        result.timings[nodeId] = ms;
+        if (cacheable) this.cache.set(key, outputs);
+        emit({ type: 'node.finished', runId, nodeId, time: Date.now(), durationMs: ms, outputs: summarise(outputs) });
+      } catch (e) {
+        await Promise.allSettled(pending);
+        if (signal.aborted) return finish('cancelled');
+        failNode(nodeId, def, e);
+      }
+    }
+    if (result.failures.length) {
+      const f = result.failures[0];
+      return finish('failed', `Node "${f.node}" (${f.nodeType}) failed: ${f.message}${result.failures.length > 1 ? ` (+${result.failures.length - 1} more)` : ''}`);
+    }
+    return finish('finished');
+
+    function failNode(nodeId: string, def: AnyNodeDefinition, e: unknown) {
+      const message = e instanceof Error ? e.message : String(e);
+      blocked.set(nodeId, nodeId);
+      result.failures.push({ node: nodeId, nodeType: def.type, message });
+      emit({ type: 'node.error', runId, nodeId, time: Date.now(), nodeType: def.type, message });
+    }
+  }
+}
+
+/** The nodes needed for the targets (default: all sinks), in dependency order. */
+function planNodes(checked: CheckedGraph, targets?: string[]): string[] {
+  const wanted = targets?.length ? targets : checked.order.filter((id) => !checked.outgoing.get(id)?.length);
+  const unknown = wanted.filter((id) => !checked.defs.has(id));
+  if (unknown.length) throw new Error(`Unknown target node(s): ${unknown.join(', ')}`);
+  const needed = new Set<string>();
+  const stack = [...wanted];
+  while (stack.length) {
+    const id = stack.pop()!;
+    if (needed.has(id)) continue;
+    needed.add(id);
+    for (const c of checked.incoming.get(id)?.values() ?? []) stack.push(c.from.node);
+  }
+  return checked.order.filter((id) => needed.has(id));
+}
+
+function cacheKey(def: AnyNodeDefinition, params: Record<string, unknown>, inputs: [string, string, string][], fingerprint?: string): string {
+  return createHash('sha256')
+    .update(stableJson([def.type, def.version, params, inputs, fingerprint ?? null]))
+    .digest('hex');
+}
+
+/** JSON with object keys sorted, so equal params give equal keys. */
+export function stableJson(value: unknown): string {
+  return JSON.stringify(value, (_k, v) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, v[k]]))
+      : v,
+  );
+}
+
+function summarise(outputs: Record<string, unknown>): Record<string, string> {
+  return Object.fromEntries(Object.entries(outputs ?? {}).map(([port, v]) => [port, describeValue(v)]));
+}
+
+function describeValue(v: unknown): string {
+  if (isImage(v)) return `image ${v.width}x${v.height}`;
+  if (Array.isArray(v)) return v.length && isImage(v[0]) ? `${v.length} images` : `${v.length} items`;
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  if (typeof v === 'string') return v.length > 80 ? `${v.slice(0, 77)}...` : v;
+  return typeof v;
+}

@@ -1,0 +1,55 @@
+import { approximateBytes } from './values.ts';
+
+interface Entry {
+  outputs: Record<string, unknown>;
+  bytes: number;
+}
+
+/** Node outputs by cache key, least recently used dropped first once over the byte budget. */
+export class OutputCache {
+  private entries = new Map<string, Entry>();
+  private total = 0;
+
+  constructor(readonly maxBytes = 2 * 1024 ** 3) {}
+
+  get(key: string): Record<string, unknown> | undefined {
+    const e = this.entries.get(key);
+    if (!e) return undefined;
+    this.entries.delete(key);
+    this.entries.set(key, e);
+    return e.outputs;
+  }
+
+  set(key: string, outputs: Record<string, unknown>): void {
+    this.delete(key);
+    const bytes = approximateBytes(outputs);
+    if (bytes > this.maxBytes) return;
+    this.entries.set(key, { outputs, bytes });
+    this.total += bytes;
+    for (const [k, e] of this.entries) {
+      if (this.total <= this.maxBytes) break;
+      this.entries.delete(k);
+      this.total -= e.bytes;
+    }
+  }
+
+  delete(key: string): void {
+    const e = this.entries.get(key);
+    if (!e) return;
+    this.entries.delete(key);
+    this.total -= e.bytes;
+  }
+
+  clear(): void {
+    this.entries.clear();
+    this.total = 0;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  get bytes(): number {
+    return this.total;
+  }
+}

@@ -1,0 +1,240 @@
+import type { z } from 'zod';
+import { GraphFormatError, GraphSchema, migrate, type Edge, type Graph } from './graph-format.ts';
+import { compatibility, type PortType } from './ports.ts';
+import type { AnyNodeDefinition } from './node.ts';
+import type { NodeRegistry } from './registry.ts';
+import type { Problem } from './events.ts';
+
+export interface Connection {
+  from: { node: string; port: string; type: PortType };
+  to: { node: string; port: string; type: PortType };
+}
+
+/** A graph that passed validation, with what the executor needs precomputed. */
+export interface CheckedGraph {
+  graph: Graph;
+  defs: Map<string, AnyNodeDefinition>;
+  /** Params after defaults were applied. */
+  params: Map<string, Record<string, unknown>>;
+  /** node id -> input port -> the connection feeding it */
+  incoming: Map<string, Map<string, Connection>>;
+  outgoing: Map<string, Connection[]>;
+  /** All node ids in a dependency order. */
+  order: string[];
+}
+
+export type CheckResult = { ok: true; checked: CheckedGraph } | { ok: false; problems: Problem[] };
+
+export class GraphValidationError extends Error {
+  override name = 'GraphValidationError';
+  constructor(readonly problems: Problem[]) {
+    super(`The graph has ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n${problems.map(formatProblem).join('\n')}`);
+  }
+}
+
+export function formatProblem(p: Problem): string {
+  const where = [p.node && `node "${p.node}"`, p.field && `field "${p.field}"`].filter(Boolean).join(', ');
+  return where ? `- ${where}: ${p.message}` : `- ${p.message}`;
+}
+
+/** Checks a graph document against the registry and reports every problem found, not just the first. */
+export function checkGraph(doc: unknown, registry: NodeRegistry): CheckResult {
+  let migrated: Record<string, unknown>;
+  try {
+    migrated = migrate(doc);
+  } catch (e) {
+    if (e instanceof GraphFormatError) return { ok: false, problems: [{ message: e.message }] };
+    throw e;
+  }
+  const parsed = GraphSchema.safeParse(migrated);
+  if (!parsed.success) return { ok: false, problems: schemaProblems(parsed.error, migrated) };
+  const graph = parsed.data;
+  const problems: Problem[] = [];
+
+  const defs = new Map<string, AnyNodeDefinition>();
+  const params = new Map<string, Record<string, unknown>>();
+  const seen = new Set<string>();
+  for (const node of graph.nodes) {
+    if (seen.has(node.id)) {
+      problems.push({ node: node.id, field: 'id', message: `Duplicate node id "${node.id}"` });
+      continue;
+    }
+    seen.add(node.id);
+    const def = registry.get(node.type);
+    if (!def) {
+      problems.push({ node: node.id, field: 'type', message: `Unknown node type "${node.type}"` });
+      continue;
+    }
+    defs.set(node.id, def);
+    const result = checkParams(def, node.params);
+    if (result.ok) params.set(node.id, result.value);
+    else problems.push(...result.problems.map((p) => ({ node: node.id, ...p })));
+  }
+
+  const incoming = new Map<string, Map<string, Connection>>();
+  const outgoing = new Map<string, Connection[]>();
+  graph.edges.forEach((edge, i) => {
+    const c = checkEdge(edge, i, defs, seen, problems);
+    if (!c) return;
+    const into = incoming.get(c.to.node) ?? new Map<string, Connection>();
+    if (into.has(c.to.port)) {
+      problems.push({
+        node: c.to.node,
+        field: `inputs.${c.to.port}`,
+        message: `Input "${c.to.port}" has more than one incoming edge`,
+      });
+      return;
+    }
+    into.set(c.to.port, c);
+    incoming.set(c.to.node, into);
+    outgoing.set(c.from.node, [...(outgoing.get(c.from.node) ?? []), c]);
+  });
+
+  for (const [id, def] of defs) {
+    for (const [port, spec] of Object.entries(def.inputs)) {
+      if (!spec.optional && !incoming.get(id)?.has(port)) {
+        problems.push({ node: id, field: `inputs.${port}`, message: `Required input "${port}" (${spec.type}) is not connected` });
+      }
+    }
+  }
+
+  const { order, cycles } = orderNodes([...defs.keys()], outgoing);
+  for (const cycle of cycles) {
+    for (const id of cycle) {
+      problems.push({ node: id, message: `Node is part of a cycle: ${cycle.join(' -> ')}` });
+    }
+  }
+
+  if (problems.length) return { ok: false, problems };
+  return { ok: true, checked: { graph, defs, params, incoming, outgoing, order } };
+}
+
+/** Like checkGraph, but throws GraphValidationError listing every problem. */
+export function assertGraph(doc: unknown, registry: NodeRegistry): CheckedGraph {
+  const result = checkGraph(doc, registry);
+  if (!result.ok) throw new GraphValidationError(result.problems);
+  return result.checked;
+}
+
+type ParamResult = { ok: true; value: Record<string, unknown> } | { ok: false; problems: Omit<Problem, 'node'>[] };
+
+/** Validates params against a node's schema; unknown params are rejected, not ignored. */
+export function checkParams(def: AnyNodeDefinition, raw: Record<string, unknown>): ParamResult {
+  const known = def.params.shape as Record<string, unknown>;
+  const problems: Omit<Problem, 'node'>[] = Object.keys(raw)
+    .filter((k) => !(k in known))
+    .map((k) => ({ field: `params.${k}`, message: `Unknown param "${k}" for ${def.type}` }));
+  const parsed = def.params.safeParse(raw);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      problems.push({ field: ['params', ...issue.path.map(String)].join('.'), message: issue.message });
+    }
+  }
+  if (problems.length || !parsed.success) return { ok: false, problems };
+  return { ok: true, value: parsed.data as Record<string, unknown> };
+}
+
+function checkEdge(
+  edge: Edge,
+  i: number,
+  defs: Map<string, AnyNodeDefinition>,
+  ids: Set<string>,
+  problems: Problem[],
+): Connection | undefined {
+  const { from, to } = edge;
+  const fromDef = defs.get(from.node);
+  const toDef = defs.get(to.node);
+  let ok = true;
+  if (!ids.has(from.node)) {
+    problems.push({ node: to.node, field: `edges[${i}].from.node`, message: `Edge comes from a node "${from.node}" that does not exist` });
+    ok = false;
+  }
+  if (!ids.has(to.node)) {
+    problems.push({ node: from.node, field: `edges[${i}].to.node`, message: `Edge goes to a node "${to.node}" that does not exist` });
+    ok = false;
+  }
+  if (!ok || !fromDef || !toDef) return undefined;
+  const out = fromDef.outputs[from.port];
+  const inp = toDef.inputs[to.port];
+  if (!out) {
+    problems.push({ node: from.node, field: `outputs.${from.port}`, message: `${fromDef.type} has no output "${from.port}" (edge ${i})` });
+    ok = false;
+  }
+  if (!inp) {
+    problems.push({ node: to.node, field: `inputs.${to.port}`, message: `${toDef.type} has no input "${to.port}" (edge ${i})` });
+    ok = false;
+  }
+  if (!ok || !out || !inp) return undefined;
+  const compat = compatibility(out.type, inp.type);
+  if (!compat.ok) {
+    problems.push({ node: to.node, field: `inputs.${to.port}`, message: `Port type mismatch from ${from.node}.${from.port}: ${compat.reason}` });
+    return undefined;
+  }
+  return { from: { ...from, type: out.type }, to: { ...to, type: inp.type } };
+}
+
+/** Topological order (Kahn) plus the strongly connected components that make cycles (Tarjan). */
+function orderNodes(ids: string[], outgoing: Map<string, Connection[]>): { order: string[]; cycles: string[][] } {
+  const succ = (id: string) => (outgoing.get(id) ?? []).map((c) => c.to.node);
+  const indeg = new Map(ids.map((id) => [id, 0]));
+  for (const id of ids) for (const s of succ(id)) indeg.set(s, (indeg.get(s) ?? 0) + 1);
+  const queue = ids.filter((id) => indeg.get(id) === 0);
+  const order: string[] = [];
+  for (let q = 0; q < queue.length; q++) {
+    const id = queue[q];
+    order.push(id);
+    for (const s of succ(id)) {
+      const d = (indeg.get(s) ?? 0) - 1;
+      indeg.set(s, d);
+      if (d === 0) queue.push(s);
+    }
+  }
+  if (order.length === ids.length) return { order, cycles: [] };
+  return { order, cycles: stronglyConnected(ids, succ).filter((c) => c.length > 1 || succ(c[0]).includes(c[0])) };
+}
+
+function stronglyConnected(ids: string[], succ: (id: string) => string[]): string[][] {
+  let counter = 0;
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const out: string[][] = [];
+  const visit = (v: string) => {
+    index.set(v, counter);
+    low.set(v, counter++);
+    stack.push(v);
+    onStack.add(v);
+    for (const w of succ(v)) {
+      if (!index.has(w)) {
+        visit(w);
+        low.set(v, Math.min(low.get(v)!, low.get(w)!));
+      } else if (onStack.has(w)) low.set(v, Math.min(low.get(v)!, index.get(w)!));
+    }
+    if (low.get(v) === index.get(v)) {
+      const comp: string[] = [];
+      let w: string;
+      do {
+        w = stack.pop()!;
+        onStack.delete(w);
+        comp.push(w);
+      } while (w !== v);
+      out.push(comp.reverse());
+    }
+  };
+  for (const v of ids) if (!index.has(v)) visit(v);
+  return out;
+}
+
+function schemaProblems(error: z.ZodError, doc: Record<string, unknown>): Problem[] {
+  const nodes = Array.isArray(doc.nodes) ? doc.nodes : [];
+  return error.issues.map((issue) => {
+    const [head, index, ...rest] = issue.path.map(String);
+    if (head === 'nodes' && index !== undefined) {
+      const raw = nodes[Number(index)] as { id?: unknown } | undefined;
+      const node = typeof raw?.id === 'string' ? raw.id : `nodes[${index}]`;
+      return { node, field: rest.join('.') || undefined, message: issue.message };
+    }
+    return { field: issue.path.join('.') || undefined, message: issue.message };
+  });
+}
