@@ -9,6 +9,7 @@ import { OutputCache } from './output-cache.ts';
 import { adaptValue } from './ports.ts';
 import type { NodeRegistry } from './registry.ts';
 import { Rng, hash32 } from './rng.ts';
+import type { RunStatus } from './run-state.ts';
 import { checkGraph, type CheckedGraph } from './validate.ts';
 import { isImage, type Image } from './values.ts';
 
@@ -30,7 +31,8 @@ export interface RunOptions {
   onEvent?: RunListener;
 }
 
-export type RunStatus = 'finished' | 'failed' | 'cancelled';
+/** How a run ended. */
+export type RunEnd = Exclude<RunStatus, 'queued' | 'running'>;
 
 export interface NodeFailure {
   node: string;
@@ -40,7 +42,7 @@ export interface NodeFailure {
 
 export interface RunResult {
   runId: string;
-  status: RunStatus;
+  status: RunEnd;
   /** Outputs of every node that finished or came from cache, also when the run failed. */
   outputs: Map<string, Record<string, unknown>>;
   executed: string[];
@@ -78,7 +80,7 @@ export class Executor {
       timings: {},
       durationMs: 0,
     };
-    const finish = (status: RunStatus, message?: string): RunResult => {
+    const finish = (status: RunEnd, message?: string): RunResult => {
       result.status = status;
       result.durationMs = performance.now() - started;
       const base = { runId, time: Date.now(), durationMs: result.durationMs };

@@ -1,0 +1,54 @@
+import { parseArgs } from 'node:util';
+import { runCommand } from './run.ts';
+import { serveCommand } from './serve.ts';
+import { nodesCommand, schemaCommand, validateCommand } from './inspect.ts';
+
+const USAGE = `facechain <command>
+
+  serve [--port 7860] [--host 127.0.0.1] [--data ./data] [--token T]
+                                   start the server and the editor
+  run <graph.json> [--set node.param=value ...] [--out dir] [--data dir] [--quiet]
+                                   run a graph headless, write its outputs
+  validate <graph.json>            list every problem of a graph
+  nodes [--json]                   the node catalog
+  schema [--write]                 the graph JSON Schema (--write: graphs/schema.json)
+`;
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  const { values, positionals } = parseArgs({
+    args: rest,
+    allowPositionals: true,
+    options: {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      data: { type: 'string' },
+      token: { type: 'string' },
+      set: { type: 'string', multiple: true },
+      out: { type: 'string' },
+      json: { type: 'boolean' },
+      write: { type: 'boolean' },
+      quiet: { type: 'boolean' },
+    },
+  });
+  try {
+    switch (command) {
+      case 'serve':
+        return await serveCommand(values);
+      case 'run':
+        return await runCommand(positionals[0], values);
+      case 'validate':
+        return validateCommand(positionals[0]);
+      case 'nodes':
+        return nodesCommand(values.json ?? false);
+      case 'schema':
+        return schemaCommand(values.write ?? false);
+      default:
+        process.stdout.write(USAGE);
+        return command === undefined || command === 'help' || command === '--help' ? 0 : 2;
+    }
+  } catch (e) {
+    process.stderr.write(`facechain ${command}: ${(e as Error).message}\n`);
+    return 1;
+  }
+}

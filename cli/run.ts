@@ -1,0 +1,57 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { createRegistry } from '../nodes/index.ts';
+import { openDataFolders } from '../runtime/data-folder.ts';
+import type { RunEvent } from '../runtime/events.ts';
+import { Executor } from '../runtime/executor.ts';
+import { ensureSampleInputs } from '../runtime/sample-inputs.ts';
+import { formatProblem } from '../runtime/validate.ts';
+import { applyOverrides, readGraphFile } from './graph-file.ts';
+
+interface RunFlags {
+  set?: string[];
+  out?: string;
+  data?: string;
+  quiet?: boolean;
+}
+
+/** `facechain run`: executes a graph headless; files go to --out (default data/output). */
+export async function runCommand(file: string | undefined, flags: RunFlags): Promise<number> {
+  const graph = applyOverrides(readGraphFile(file), flags.set ?? []);
+  const base = openDataFolders(flags.data);
+  ensureSampleInputs(base);
+  const data = flags.out ? { ...base, output: path.resolve(flags.out) } : base;
+  mkdirSync(data.output, { recursive: true });
+  const executor = new Executor({ registry: createRegistry(), data });
+  const controller = new AbortController();
+  const onSigint = () => {
+    process.stderr.write('\ncancelling...\n');
+    controller.abort();
+  };
+  process.once('SIGINT', onSigint);
+  const lastShown = new Map<string, number>();
+  const print = (line: string) => flags.quiet || process.stderr.write(`${line}\n`);
+  const result = await executor.run(graph, {
+    signal: controller.signal,
+    onEvent: (e: RunEvent) => {
+      if (e.type === 'node.progress') {
+        const step = Math.floor(e.fraction * 10);
+        if (lastShown.get(e.nodeId) === step) return;
+        lastShown.set(e.nodeId, step);
+        print(`  ${e.nodeId.padEnd(20)} ${String(Math.round(e.fraction * 100)).padStart(3)}% ${e.message ?? ''}`);
+      } else if (e.type === 'node.started') print(`> ${e.nodeId} (${e.nodeType})`);
+      else if (e.type === 'node.cached') print(`= ${e.nodeId} (cached)`);
+      else if (e.type === 'node.finished') print(`  ${e.nodeId.padEnd(20)} done in ${e.durationMs.toFixed(0)} ms`);
+      else if (e.type === 'node.error') print(`! ${e.nodeId} (${e.nodeType}): ${e.message}`);
+      else if (e.type === 'node.skipped') print(`- ${e.nodeId}: ${e.reason}`);
+      else if (e.type === 'log') print(`  ${e.nodeId ?? ''} ${e.level}: ${e.message}`);
+    },
+  });
+  process.off('SIGINT', onSigint);
+  if (result.problems.length) {
+    process.stderr.write(`${file}: ${result.problems.length} problem(s)\n${result.problems.map(formatProblem).join('\n')}\n`);
+    return 1;
+  }
+  process.stderr.write(`${result.status} in ${(result.durationMs / 1000).toFixed(2)} s; outputs in ${data.output}\n`);
+  return result.status === 'finished' ? 0 : 1;
+}

@@ -1,0 +1,97 @@
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { createRegistry } from '../nodes/index.ts';
+import { openDataFolders, type DataFolders } from '../runtime/data-folder.ts';
+import { Executor } from '../runtime/executor.ts';
+import type { NodeRegistry } from '../runtime/registry.ts';
+import { ensureSampleInputs } from '../runtime/sample-inputs.ts';
+import { assertBindAllowed, requestToken, tokenMatches } from './auth.ts';
+import type { ServerContext } from './context.ts';
+import { HttpError } from './http-error.ts';
+import { graphRoutes } from './routes/graphs.ts';
+import { inputRoutes } from './routes/inputs.ts';
+import { runRoutes } from './routes/runs.ts';
+import { RunQueue } from './run-queue.ts';
+import { attachWebSocket } from './ws.ts';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const DEFAULT_PORT = 7860;
+export const DEFAULT_HOST = '127.0.0.1';
+
+export interface ServerOptions {
+  host?: string;
+  /** 0 picks a free port. */
+  port?: number;
+  dataDir?: string;
+  token?: string;
+  /** The built editor (default editor/dist). */
+  editorDir?: string;
+  workers?: number;
+  registry?: NodeRegistry;
+}
+
+export interface RunningServer {
+  url: string;
+  context: ServerContext;
+  close(): Promise<void>;
+}
+
+export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
+  const host = options.host ?? DEFAULT_HOST;
+  const token = options.token || undefined;
+  assertBindAllowed(host, token);
+  const data: DataFolders = openDataFolders(options.dataDir);
+  ensureSampleInputs(data);
+  const registry = options.registry ?? createRegistry();
+  const executor = new Executor({ registry, data });
+  const queue = new RunQueue({ executor, registry, workers: options.workers ?? 1 });
+  const context: ServerContext = { registry, data, queue, examplesDir: path.join(ROOT, 'graphs') };
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.use('/api', (req, _res, next) => {
+    if (!tokenMatches(token, requestToken(req))) return next(new HttpError(401, 'Missing or wrong token'));
+    next();
+  });
+  app.get('/api/health', (_req, res) => void res.json({ ok: true, version: 1 }));
+  app.use('/api', express.json({ limit: '20mb' }));
+  app.use('/api', graphRoutes(context), inputRoutes(context), runRoutes(context));
+  app.use('/api', (_req, _res, next) => next(new HttpError(404, 'No such API endpoint')));
+
+  const editorDir = options.editorDir ?? path.join(ROOT, 'editor', 'dist');
+  app.use(express.static(editorDir, { index: 'index.html' }));
+  app.get('/{*any}', (_req, res) => {
+    const index = path.join(editorDir, 'index.html');
+    if (existsSync(index)) res.sendFile(index);
+    else res.status(503).type('text').send('The editor is not built yet: run `npm start` (it builds it) or `npm run build:editor`.');
+  });
+  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    const e = err as { status?: number; type?: string; message?: string; problems?: unknown };
+    const status = err instanceof HttpError ? err.status : e.type === 'entity.too.large' ? 413 : e.type === 'entity.parse.failed' ? 400 : 500;
+    res.status(status).json({ error: e.message ?? 'Internal error', problems: err instanceof HttpError ? err.problems : undefined });
+  });
+
+  const server = createServer(app);
+  const wss = attachWebSocket(server, queue, token);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? DEFAULT_PORT, host, resolve);
+  });
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  return {
+    url,
+    context,
+    close: async () => {
+      for (const run of queue.list()) queue.cancel(run.state.runId);
+      await queue.idle();
+      for (const c of wss.clients) c.terminate();
+      wss.close();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,90 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import express, { Router } from 'express';
+import sharp from 'sharp';
+import { safeJoin, PathEscapeError } from '../../runtime/data-folder.ts';
+import type { ServerContext } from '../context.ts';
+import { HttpError } from '../http-error.ts';
+
+export const UPLOAD_LIMITS = { bytes: 25 * 1024 * 1024, pixels: 40_000_000 };
+const FORMATS: Record<string, string> = { jpeg: 'jpg', png: 'png', webp: 'webp', avif: 'avif', heif: 'heic', tiff: 'tiff', gif: 'gif' };
+const IMAGE_FILE = /\.(jpe?g|png|webp|avif|tiff?|gif|heic|heif)$/i;
+const MODEL_KIND = /^[a-z0-9_-]{1,40}$/;
+
+function inside(base: string, relative: string): string {
+  try {
+    return safeJoin(base, relative);
+  } catch (e) {
+    if (e instanceof PathEscapeError) throw new HttpError(400, e.message);
+    throw e;
+  }
+}
+
+function walk(root: string, dir: string, out: { path: string; kind: 'file' | 'folder'; size?: number }[], depth = 0) {
+  if (depth > 4 || out.length > 5000) return;
+  for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+    const full = path.join(dir, entry.name);
+    const rel = path.relative(root, full).split(path.sep).join('/');
+    if (entry.isDirectory()) {
+      out.push({ path: rel, kind: 'folder' });
+      walk(root, full, out, depth + 1);
+    } else if (entry.isFile() && IMAGE_FILE.test(entry.name)) {
+      out.push({ path: rel, kind: 'file', size: statSync(full).size });
+    }
+  }
+}
+
+export function inputRoutes(ctx: ServerContext): Router {
+  const r = Router();
+  r.post('/uploads', express.raw({ type: () => true, limit: UPLOAD_LIMITS.bytes }), async (req, res) => {
+    const body = req.body;
+    if (!Buffer.isBuffer(body) || body.length === 0) throw new HttpError(400, 'Send the image bytes as the request body');
+    let meta;
+    try {
+      meta = await sharp(body, { limitInputPixels: UPLOAD_LIMITS.pixels }).metadata();
+      // Decode fully once: a truncated or hostile file fails here, not in a later run.
+      await sharp(body, { limitInputPixels: UPLOAD_LIMITS.pixels, failOn: 'error' }).resize(8, 8).raw().toBuffer();
+    } catch (e) {
+      throw new HttpError(400, `Not an image sharp can read: ${(e as Error).message}`);
+    }
+    const ext = meta.format && FORMATS[meta.format];
+    if (!ext || !meta.width || !meta.height) throw new HttpError(400, `Unsupported image format "${meta.format ?? 'unknown'}"`);
+    if (meta.width * meta.height > UPLOAD_LIMITS.pixels) throw new HttpError(413, `Image has too many pixels (limit ${UPLOAD_LIMITS.pixels})`);
+    const dir = path.join(ctx.data.input, 'uploads');
+    mkdirSync(dir, { recursive: true });
+    const id = randomBytes(8).toString('hex');
+    writeFileSync(path.join(dir, `${id}.${ext}`), body);
+    res.status(201).json({ id, path: `uploads/${id}.${ext}`, width: meta.width, height: meta.height });
+  });
+  r.get('/inputs', (_req, res) => {
+    const entries: { path: string; kind: 'file' | 'folder'; size?: number }[] = [];
+    walk(ctx.data.input, ctx.data.input, entries);
+    res.json({ entries });
+  });
+  r.get('/inputs/thumbnail', async (req, res) => {
+    const file = inside(ctx.data.input, String(req.query.path ?? ''));
+    const size = Math.min(1024, Math.max(16, Number(req.query.size) || 256));
+    try {
+      const jpeg = await sharp(file, { limitInputPixels: 100_000_000 }).autoOrient().resize(size, size, { fit: 'inside' }).flatten({ background: '#ffffff' }).jpeg({ quality: 80 }).toBuffer();
+      res.type('image/jpeg').send(jpeg);
+    } catch {
+      throw new HttpError(404, 'No readable image at that path');
+    }
+  });
+  r.get('/models', (req, res) => {
+    const kind = String(req.query.kind ?? '');
+    if (!MODEL_KIND.test(kind)) throw new HttpError(400, 'kind: a model folder name such as loras or checkpoints');
+    const dir = path.join(ctx.data.models, kind);
+    const files: { path: string; size: number }[] = [];
+    try {
+      for (const e of readdirSync(dir, { withFileTypes: true })) {
+        if (e.isFile()) files.push({ path: e.name, size: statSync(path.join(dir, e.name)).size });
+      }
+    } catch {
+      // No such folder yet: no files.
+    }
+    res.json({ kind, files: files.sort((a, b) => a.path.localeCompare(b.path)) });
+  });
+  return r;
+}

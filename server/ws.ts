@@ -1,0 +1,62 @@
+import type { Server } from 'node:http';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { z } from 'zod';
+import { encodePreviewFrame } from '../runtime/preview-frame.ts';
+import { requestToken, tokenMatches } from './auth.ts';
+import type { RunQueue } from './run-queue.ts';
+
+const ClientMessage = z.discriminatedUnion('type', [z.object({ type: z.literal('subscribe'), runId: z.string().optional() })]);
+
+/** WebSocket endpoint: every client gets the event stream (JSON) and previews (binary frames). */
+export function attachWebSocket(server: Server, queue: RunQueue, token: string | undefined): WebSocketServer {
+  const wss = new WebSocketServer({
+    server,
+    path: '/ws',
+    maxPayload: 64 * 1024,
+    verifyClient: (info, done) => (tokenMatches(token, requestToken(info.req)) ? done(true) : done(false, 401, 'Unauthorized')),
+  });
+  const filters = new Map<WebSocket, string | undefined>();
+
+  wss.on('connection', (socket) => {
+    filters.set(socket, undefined);
+    socket.send(JSON.stringify({ type: 'hello', version: 1 }));
+    socket.on('message', (raw, isBinary) => {
+      const msg = isBinary ? undefined : ClientMessage.safeParse(safeJson(raw.toString()));
+      if (!msg?.success) {
+        socket.send(JSON.stringify({ type: 'error', message: 'Send {"type":"subscribe","runId"?: string}' }));
+        return;
+      }
+      const runId = msg.data.runId;
+      filters.set(socket, runId);
+      if (runId) for (const e of queue.get(runId)?.events ?? []) socket.send(JSON.stringify(e));
+    });
+    socket.on('close', () => filters.delete(socket));
+    socket.on('error', () => filters.delete(socket));
+  });
+
+  const unsubscribe = queue.subscribe((event, preview) => {
+    const text = JSON.stringify(event);
+    const frame = preview && event.type === 'node.preview' ? encodePreviewFrame(
+      { runId: event.runId, nodeId: event.nodeId, previewId: event.previewId, index: event.index, mime: event.mime, width: event.width, height: event.height },
+      preview.data,
+    ) : undefined;
+    for (const [socket, runId] of filters) {
+      if (runId && runId !== event.runId) continue;
+      if (socket.readyState !== socket.OPEN) continue;
+      // A slow client drops previews rather than growing the server's memory.
+      if (frame && socket.bufferedAmount > 8 * 1024 * 1024) continue;
+      socket.send(text);
+      if (frame) socket.send(frame, { binary: true });
+    }
+  });
+  wss.on('close', unsubscribe);
+  return wss;
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
