@@ -1,0 +1,35 @@
+/**
+ * What the sampling loop needs from a scheduler. One instance covers one sampling run (multistep
+ * schedulers keep history), already cut to the img2img strength.
+ */
+export interface Scheduler {
+  /** UNet timestep of each model call, in call order (fractional for the sigma-interpolating kinds). */
+  readonly timesteps: readonly number[];
+  /** Pure noise is multiplied by this to start txt2img. */
+  readonly initNoiseSigma: number;
+  /** Factor applied to the latent before the UNet sees it at call i. */
+  inputScale(i: number): number;
+  /** Noises a clean latent to the level of the first call (img2img); returns a new array. */
+  addNoise(clean: Float32Array, noise: Float32Array): Float32Array;
+  /**
+   * The latent after call i from the latent before it and the UNet's noise prediction (epsilon).
+   * `noise` gives fresh standard normal noise for ancestral/consistency steps. Returns a new array.
+   */
+  step(i: number, x: Float32Array, eps: Float32Array, noise: () => Float32Array): Float32Array;
+}
+
+/**
+ * diffusers' img2img cut (`get_timesteps`): of `steps` inference steps, the last floor(steps*strength)
+ * run. Returns the index of the first step that runs.
+ */
+export function firstStep(steps: number, strength: number): number {
+  const run = Math.min(Math.floor(steps * strength), steps);
+  return Math.max(steps - run, 0);
+}
+
+/** out = a*x + b*y, elementwise. */
+export function axpby(a: number, x: Float32Array, b: number, y: Float32Array): Float32Array {
+  const out = new Float32Array(x.length);
+  for (let k = 0; k < x.length; k++) out[k] = a * x[k] + b * y[k];
+  return out;
+}
