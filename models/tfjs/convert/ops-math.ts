@@ -1,0 +1,69 @@
+// Matrix products, reductions, softmax and image resizing.
+import { attrBool } from '../attrs.ts';
+import type { TfNode } from '../model-json.ts';
+import { activation, fusedOps } from './activation.ts';
+import type { ConversionContext, Tensor } from './context.ts';
+import { normAxis } from './ops-shape.ts';
+
+/** MatMul, BatchMatMulV2 and _FusedMatMul (bias and activation folded in). */
+export function matMul(ctx: ConversionContext, node: TfNode): Tensor {
+  const b = ctx.builder;
+  const batched = node.op.startsWith('BatchMatMul');
+  const ta = attrBool(node, batched ? 'adj_x' : 'transpose_a', false);
+  const tb = attrBool(node, batched ? 'adj_y' : 'transpose_b', false);
+  const x = ctx.input(node, 0);
+  const y = ctx.input(node, 1);
+  const swap = (shape: number[]) => [...shape.slice(0, -2), shape[shape.length - 1], shape[shape.length - 2]];
+  const lastTwo = (rank: number) => [...Array(rank - 2).keys(), rank - 1, rank - 2];
+  const xs = ta ? swap(x.shape) : x.shape;
+  const ys = tb ? swap(y.shape) : y.shape;
+  let value = b.op('MatMul', [
+    ta ? b.transpose(x.value, lastTwo(x.shape.length)) : x.value,
+    tb ? b.transpose(y.value, lastTwo(y.shape.length)) : y.value,
+  ]);
+  const shape = [...xs.slice(0, -1), ys[ys.length - 1]];
+  if (node.op === '_FusedMatMul') {
+    const fused = fusedOps(node);
+    if (fused.bias) value = b.add(value, ctx.input(node, 2).value);
+    if (fused.activation) {
+      const alpha = fused.activation === 'Prelu' ? ctx.input(node, fused.bias ? 3 : 2).value : undefined;
+      value = activation(ctx, fused.activation, value, node, alpha);
+    }
+  }
+  return { value, shape };
+}
+
+export function reduce(ctx: ConversionContext, node: TfNode): Tensor {
+  const ops: Record<string, string> = { Mean: 'ReduceMean', Sum: 'ReduceSum', Max: 'ReduceMax', Min: 'ReduceMin', Prod: 'ReduceProd' };
+  const x = ctx.input(node, 0);
+  const axes = ctx.staticInts(node, 1).map((a) => normAxis(a, x.shape.length));
+  const keep = attrBool(node, 'keep_dims', false);
+  const value = ctx.builder.reduce(ops[node.op], x.value, axes, keep);
+  const shape = keep ? x.shape.map((d, i) => (axes.includes(i) ? 1 : d)) : x.shape.filter((_, i) => !axes.includes(i));
+  return { value, shape };
+}
+
+export function softmax(ctx: ConversionContext, node: TfNode): Tensor {
+  const x = ctx.input(node, 0);
+  return { value: ctx.builder.softmax(x.value, -1), shape: x.shape };
+}
+
+/**
+ * ResizeBilinear on NHWC: ONNX Resize with scales [1, sh, sw, 1], so no layout change is needed
+ * (sizes with axes [1, 2] trips ORT's transpose optimiser). half_pixel_centers -> half_pixel,
+ * align_corners -> align_corners, neither -> asymmetric.
+ */
+export function resizeBilinear(ctx: ConversionContext, node: TfNode): Tensor {
+  const x = ctx.input(node, 0);
+  const [h, w] = ctx.staticInts(node, 1);
+  const [, ih, iw] = x.shape;
+  if (ih < 0 || iw < 0) throw new Error(`${node.op} ${node.name}: input size must be known`);
+  const alignCorners = attrBool(node, 'align_corners', false);
+  const halfPixel = attrBool(node, 'half_pixel_centers', false);
+  const value = ctx.builder.resize(x.value, {
+    scales: [1, h / ih, w / iw, 1],
+    mode: 'linear',
+    coordinateTransformationMode: alignCorners ? 'align_corners' : halfPixel ? 'half_pixel' : 'asymmetric',
+  });
+  return { value, shape: [x.shape[0], h, w, x.shape[3]] };
+}
