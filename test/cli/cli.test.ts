@@ -1,0 +1,54 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import sharp from 'sharp';
+import { describe, expect, it } from 'vitest';
+import { GRAPH_PNG_KEYWORD, readPngText } from '../../runtime/png-text.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const cli = (args: string[]) =>
+  promisify(execFile)(process.execPath, [path.join(ROOT, 'bin/facechain.js'), ...args], { cwd: ROOT }).then(
+    (r) => ({ code: 0, ...r }),
+    (e) => ({ code: e.code as number, stdout: e.stdout as string, stderr: e.stderr as string }),
+  );
+
+describe('facechain CLI', () => {
+  it('runs a shipped graph with --set and writes a PNG carrying its graph JSON', async () => {
+    const tmp = mkdtempSync(path.join(os.tmpdir(), 'fc-cli-'));
+    const out = path.join(tmp, 'out');
+    const r = await cli(['run', 'graphs/image-basics.json', '--data', path.join(tmp, 'data'), '--out', out, '--set', 'grid.cell=64', '--set', 'save.prefix=sheet']);
+    expect(r.stderr).toMatch(/finished in/);
+    expect(r.code).toBe(0);
+    const files = readdirSync(out);
+    expect(files).toHaveLength(1);
+    expect(files[0]).toMatch(/^sheet-[0-9a-f]{8}-save-000\.png$/);
+    const png = readFileSync(path.join(out, files[0]));
+    const meta = await sharp(png).metadata();
+    expect([meta.width, meta.height]).toEqual([3 * 64 + 4 * 8, 2 * 64 + 3 * 8]);
+    const embedded = JSON.parse(readPngText(png)[GRAPH_PNG_KEYWORD]);
+    expect(embedded.node).toBe('save');
+    expect(embedded.graph.nodes.find((n: { id: string }) => n.id === 'grid').params.cell).toBe(64);
+    expect(embedded.graph.name).toBe(JSON.parse(readFileSync(path.join(ROOT, 'graphs/image-basics.json'), 'utf8')).name);
+  });
+
+  it('validate lists every problem and exits 1', async () => {
+    const tmp = mkdtempSync(path.join(os.tmpdir(), 'fc-cli-'));
+    const file = path.join(tmp, 'bad.json');
+    writeFileSync(file, JSON.stringify({ format: 'facechain-graph', version: 1, nodes: [{ id: 'r', type: 'image/resize', params: { width: 0 } }] }));
+    const r = await cli(['validate', file]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/2 problem\(s\)/);
+    expect(r.stdout).toMatch(/node "r", field "params.width"/);
+    expect(r.stdout).toMatch(/node "r", field "inputs.images": Required input/);
+  });
+
+  it('nodes --json prints the catalog; a bad --set names the node', async () => {
+    const catalog = JSON.parse((await cli(['nodes', '--json'])).stdout);
+    expect(catalog.nodes.map((n: { type: string }) => n.type)).toContain('image/save-images');
+    const r = await cli(['run', 'graphs/image-basics.json', '--set', 'nosuch.width=3']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/no node "nosuch"/);
+  });
+});

@@ -1,0 +1,101 @@
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+import { defineNode } from '../../runtime/node.ts';
+import { NodeRegistry } from '../../runtime/registry.ts';
+import { openDataFolders } from '../../runtime/data-folder.ts';
+import { builtinNodes } from '../../nodes/index.ts';
+
+/** Small real nodes for executor tests; `calls` counts executions per node id. */
+export function testNodes(calls: Map<string, number> = new Map()) {
+  const count = (id: string) => calls.set(id, (calls.get(id) ?? 0) + 1);
+  const constant = defineNode({
+    type: 'test/constant',
+    version: 1,
+    category: 'test',
+    title: 'Constant',
+    description: 'Outputs its value',
+    inputs: {},
+    outputs: { value: { type: 'NUMBER' } },
+    params: z.object({ value: z.number().min(-1000).max(1000).default(1) }),
+    run: (ctx, _i, p) => (count(ctx.nodeId), { value: p.value }),
+  });
+  const add = defineNode({
+    type: 'test/add',
+    version: 1,
+    category: 'test',
+    title: 'Add',
+    description: 'a + b + offset',
+    inputs: { a: { type: 'NUMBER' }, b: { type: 'NUMBER', optional: true } },
+    outputs: { value: { type: 'NUMBER' } },
+    params: z.object({ offset: z.number().default(0) }),
+    run: (ctx, { a, b }, p) => (count(ctx.nodeId), { value: a + (b ?? 0) + p.offset }),
+  });
+  const fail = defineNode({
+    type: 'test/fail',
+    version: 1,
+    category: 'test',
+    title: 'Fail',
+    description: 'Always throws',
+    inputs: { a: { type: 'NUMBER' } },
+    outputs: { value: { type: 'NUMBER' } },
+    params: z.object({}),
+    run: (ctx) => {
+      count(ctx.nodeId);
+      throw new Error('deliberate failure');
+    },
+  });
+  const slow = defineNode({
+    type: 'test/slow',
+    version: 1,
+    category: 'test',
+    title: 'Slow',
+    description: 'Counts up in steps, honouring cancel',
+    inputs: { a: { type: 'NUMBER' } },
+    outputs: { value: { type: 'NUMBER' } },
+    params: z.object({ steps: z.number().int().min(1).max(10_000).default(100), stepMs: z.number().min(0).default(10) }),
+    async run(ctx, { a }, p) {
+      count(ctx.nodeId);
+      for (let i = 0; i < p.steps; i++) {
+        ctx.signal.throwIfAborted();
+        await new Promise((r) => setTimeout(r, p.stepMs));
+        ctx.progress((i + 1) / p.steps, `step ${i + 1}`);
+      }
+      return { value: a + p.steps };
+    },
+  });
+  const text = defineNode({
+    type: 'test/text',
+    version: 1,
+    category: 'test',
+    title: 'Text',
+    description: 'Counts the characters of its text',
+    inputs: { text: { type: 'STRING' } },
+    outputs: { length: { type: 'NUMBER' } },
+    params: z.object({}),
+    run: (ctx, { text }) => (count(ctx.nodeId), { length: text.length }),
+  });
+  return [constant, add, fail, slow, text];
+}
+
+export function testRegistry(calls?: Map<string, number>) {
+  return new NodeRegistry([...builtinNodes, ...testNodes(calls)]);
+}
+
+export function tempData() {
+  return openDataFolders(mkdtempSync(path.join(os.tmpdir(), 'facechain-test-')));
+}
+
+type N = { id: string; type: string; params?: Record<string, unknown> };
+type E = [string, string, string, string];
+/** A graph document from nodes and [fromNode, fromPort, toNode, toPort] edges. */
+export function graph(nodes: N[], edges: E[] = []) {
+  return {
+    format: 'facechain-graph',
+    version: 1,
+    name: 'test',
+    nodes: nodes.map((n) => ({ params: {}, ...n })),
+    edges: edges.map(([fn, fp, tn, tp]) => ({ from: { node: fn, port: fp }, to: { node: tn, port: tp } })),
+  };
+}
