@@ -17,18 +17,21 @@ export function attachWebSocket(server: Server, queue: RunQueue, token: string |
   });
   const filters = new Map<WebSocket, string | undefined>();
 
-  wss.on('connection', (socket) => {
-    filters.set(socket, undefined);
+  const follow = (socket: WebSocket, runId: string | undefined) => {
+    filters.set(socket, runId);
+    if (runId) for (const e of queue.get(runId)?.events ?? []) socket.send(JSON.stringify(e));
+  };
+
+  wss.on('connection', (socket, req) => {
     socket.send(JSON.stringify({ type: 'hello', version: 1 }));
+    follow(socket, new URL(req.url ?? '/', 'http://x').searchParams.get('runId') ?? undefined);
     socket.on('message', (raw, isBinary) => {
       const msg = isBinary ? undefined : ClientMessage.safeParse(safeJson(raw.toString()));
       if (!msg?.success) {
         socket.send(JSON.stringify({ type: 'error', message: 'Send {"type":"subscribe","runId"?: string}' }));
         return;
       }
-      const runId = msg.data.runId;
-      filters.set(socket, runId);
-      if (runId) for (const e of queue.get(runId)?.events ?? []) socket.send(JSON.stringify(e));
+      follow(socket, msg.data.runId);
     });
     socket.on('close', () => filters.delete(socket));
     socket.on('error', () => filters.delete(socket));
