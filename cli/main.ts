@@ -5,7 +5,7 @@ import { nodesCommand, schemaCommand, validateCommand } from './inspect.ts';
 
 const USAGE = `facechain <command>
 
-  serve [--port 7860] [--host 127.0.0.1] [--data ./data] [--token T]
+  serve [--port 7860] [--host 127.0.0.1] [--data ./data] [--token T] [--workers 1]
                                    start the server and the editor
   run <graph.json> [--set node.param=value ...] [--out dir] [--data dir] [--quiet]
                                    run a graph headless, write its outputs
@@ -24,6 +24,7 @@ export async function main(argv: string[]): Promise<number> {
       host: { type: 'string' },
       data: { type: 'string' },
       token: { type: 'string' },
+      workers: { type: 'string' },
       set: { type: 'string', multiple: true },
       out: { type: 'string' },
       json: { type: 'boolean' },

@@ -15,13 +15,14 @@ export async function ensureEditorBuilt(): Promise<void> {
   await build({ configFile: config, logLevel: 'warn' });
 }
 
-export async function serveCommand(flags: { port?: string; host?: string; data?: string; token?: string }): Promise<number> {
+export async function serveCommand(flags: { port?: string; host?: string; data?: string; token?: string; workers?: string }): Promise<number> {
   await ensureEditorBuilt();
   const server = await startServer({
     host: flags.host ?? process.env.HOST ?? DEFAULT_HOST,
     port: Number(flags.port ?? process.env.PORT ?? DEFAULT_PORT),
     dataDir: flags.data,
     token: flags.token ?? process.env.FACECHAIN_TOKEN,
+    workers: Math.max(1, Number(flags.workers ?? process.env.FACECHAIN_WORKERS ?? 1) || 1),
   });
   process.stderr.write(`FaceChain Studio on ${server.url} (data: ${server.context.data.root})\n`);
   const stop = async () => {
