@@ -1,0 +1,93 @@
+import type { GraphBuilder, Value } from '../onnx/index.ts';
+import type { WeightSource } from './weight-source.ts';
+import type { LoraInputs, LoraTarget } from './lora-targets.ts';
+
+/** What every layer needs: the graph, the weights, and the LoRA inputs of this model. */
+export interface BuildContext {
+  b: GraphBuilder;
+  weights: WeightSource;
+  lora: LoraInputs;
+  /** 'fused' uses com.microsoft.MultiHeadAttention; 'decomposed' standard MatMul/Softmax ops. */
+  attention: 'fused' | 'decomposed';
+  /** Maps a module's checkpoint key to its kohya LoRA name (undefined: not a LoRA target). */
+  loraName(module: string): string | undefined;
+}
+
+/** A weight of the current scope, e.g. param(ctx, 'proj_in.weight', [320, 320, 1, 1]). */
+export function param(ctx: BuildContext, local: string, shape: readonly number[]): Value {
+  return ctx.weights.param(ctx.b, local, shape);
+}
+
+/**
+ * torch.nn.Linear on the last axis: x @ Wᵀ + bias, with a LoRA branch when the module is a target.
+ * `storedAs1x1` reads a 1x1 conv's [out, in, 1, 1] weight as the same linear map.
+ */
+export function linear(
+  ctx: BuildContext, x: Value, name: string, inDim: number, outDim: number,
+  o: { bias?: boolean; storedAs1x1?: boolean } = {},
+): Value {
+  const { b } = ctx;
+  return b.scope(name, () => {
+    const stored = o.storedAs1x1 ? [outDim, inDim, 1, 1] : [outDim, inDim];
+    let w = param(ctx, 'weight', stored);
+    if (o.storedAs1x1) w = b.reshape(w, [outDim, inDim]);
+    let y = b.matMul(x, b.transpose(w, [1, 0]));
+    if (o.bias !== false) y = b.add(y, param(ctx, 'bias', [outDim]));
+    const module = b.prefix;
+    const loraName = ctx.loraName(module);
+    if (!loraName) return y;
+    const target: LoraTarget = { name: loraName, module, in: inDim, out: outDim, kind: o.storedAs1x1 ? 'conv1x1' : 'linear' };
+    return ctx.lora.apply(b, target, x, y);
+  });
+}
+
+export function conv2d(
+  ctx: BuildContext, x: Value, name: string, inCh: number, outCh: number,
+  o: { kernel?: number; stride?: number; pad?: number } = {},
+): Value {
+  const k = o.kernel ?? 3;
+  const pad = o.pad ?? (k - 1) / 2;
+  return ctx.b.scope(name, () => ctx.b.conv(
+    x, param(ctx, 'weight', [outCh, inCh, k, k]), param(ctx, 'bias', [outCh]),
+    { strides: [o.stride ?? 1, o.stride ?? 1], pads: [pad, pad, pad, pad], kernelShape: [k, k] },
+  ));
+}
+
+export function groupNorm(ctx: BuildContext, x: Value, name: string, channels: number, groups: number, epsilon: number): Value {
+  return ctx.b.scope(name, () => ctx.b.groupNorm(
+    x, param(ctx, 'weight', [channels]), param(ctx, 'bias', [channels]), { groups, epsilon, rank: 4 },
+  ));
+}
+
+export function layerNorm(ctx: BuildContext, x: Value, name: string, width: number, epsilon = 1e-5): Value {
+  return ctx.b.scope(name, () => ctx.b.layerNorm(
+    x, param(ctx, 'weight', [width]), param(ctx, 'bias', [width]), { axis: -1, epsilon },
+  ));
+}
+
+/** [B, C, H, W] -> [B, H*W, C] tokens. */
+export function toTokens(b: GraphBuilder, x: Value, channels: number): Value {
+  return b.transpose(b.reshape(x, [0, channels, -1]), [0, 2, 1]);
+}
+
+/** [B, H*W, C] tokens back to the layout of `like` ([B, C, H, W]). */
+export function fromTokens(b: GraphBuilder, tokens: Value, like: Value): Value {
+  return b.reshape(b.transpose(tokens, [0, 2, 1]), b.shape(like));
+}
+
+/**
+ * Multi-head scaled dot-product attention on [B, L, C] projections (heads * headDim = C).
+ * `mask` (added to the scores, [Lq, Lk]) forces the decomposed form.
+ */
+export function multiHeadAttention(
+  ctx: BuildContext, q: Value, k: Value, v: Value, heads: number, width: number, mask?: Value,
+): Value {
+  const { b } = ctx;
+  if (ctx.attention === 'fused' && !mask) {
+    return b.op('MultiHeadAttention', [q, k, v], { num_heads: heads }, { domain: 'com.microsoft' });
+  }
+  const d = width / heads;
+  const split = (x: Value) => b.transpose(b.reshape(x, [0, -1, heads, d]), [0, 2, 1, 3]);
+  const out = b.attention(split(q), split(k), split(v), { scale: 1 / Math.sqrt(d), mask });
+  return b.reshape(b.transpose(out, [0, 2, 1, 3]), [0, -1, width]);
+}
