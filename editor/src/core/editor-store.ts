@@ -1,0 +1,247 @@
+import type { EdgeChange, NodeChange } from '@xyflow/system';
+import { GRAPH_FORMAT, GRAPH_VERSION, type Graph } from '../../../runtime/graph-format.ts';
+import type { CatalogIndex } from './catalog-index.ts';
+import { copyFragment, pasteFragment } from './clipboard.ts';
+import { checkConnection, type ConnectionCheck, type PortRef } from './connections.ts';
+import { defaultParams } from './form-model.ts';
+import * as edit from './graph-edit.ts';
+import { History } from './history.ts';
+
+export interface Size {
+  width: number;
+  height: number;
+}
+
+/** What the canvas draws: the undoable document plus view state that undo does not touch. */
+export interface EditorSnapshot {
+  doc: Graph;
+  selectedNodes: ReadonlySet<string>;
+  selectedEdges: ReadonlySet<string>;
+  /** Rendered node sizes, fed back to React Flow (it needs them on every node object it gets). */
+  measured: ReadonlyMap<string, Size>;
+  canUndo: boolean;
+  canRedo: boolean;
+  undoLabel?: string;
+  redoLabel?: string;
+}
+
+export function emptyGraph(name = 'untitled'): Graph {
+  return { format: GRAPH_FORMAT, version: GRAPH_VERSION, name, nodes: [], edges: [] };
+}
+
+/**
+ * The editor's state machine, free of React: every edit goes through History (one undo step each;
+ * drags and typing coalesce), selection and measured sizes live beside it.
+ */
+export class EditorStore {
+  readonly history: History<Graph>;
+  private selectedNodes: ReadonlySet<string> = new Set();
+  private selectedEdges: ReadonlySet<string> = new Set();
+  private measured: ReadonlyMap<string, Size> = new Map();
+  private snapshot: EditorSnapshot;
+  private listeners = new Set<() => void>();
+
+  constructor(
+    readonly catalog: CatalogIndex,
+    initial: Graph = emptyGraph(),
+    historyLimit = 500,
+  ) {
+    this.history = new History(initial, historyLimit);
+    this.snapshot = this.makeSnapshot();
+    this.history.subscribe(() => this.changed());
+  }
+
+  get doc(): Graph {
+    return this.history.state;
+  }
+
+  getSnapshot = (): EditorSnapshot => this.snapshot;
+
+  subscribe = (listener: () => void): (() => void) => {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  };
+
+  // --- document edits (each one undo step) ---
+
+  /** Adds a node of a catalog type with every default param written out; returns its id. */
+  addNode(type: string, position: edit.XY): string {
+    const id = edit.freshId(type, edit.nodeIds(this.doc));
+    const params = defaultParams(this.catalog.fields(type));
+    this.history.edit(`Add ${this.catalog.node(type)?.title ?? type}`, (g) =>
+      edit.addNode(g, { id, type, params, position: { x: Math.round(position.x), y: Math.round(position.y) } }),
+    );
+    this.select([id]);
+    return id;
+  }
+
+  /** Connects when the rules allow it; the result says why not otherwise. */
+  connect(from: PortRef, to: PortRef): ConnectionCheck {
+    const check = checkConnection(this.doc, this.catalog, from, to);
+    if (check.ok) this.history.edit(check.replaces ? 'Replace wire' : 'Connect', (g) => edit.connect(g, from, to));
+    return check;
+  }
+
+  /** Moves a wire's end: the old wire goes, the new one follows the usual rules (refused: old stays). */
+  reconnect(oldKey: string, from: PortRef, to: PortRef): ConnectionCheck {
+    const without = { ...this.doc, edges: this.doc.edges.filter((e) => edit.edgeKey(e) !== oldKey) };
+    const check = checkConnection(without, this.catalog, from, to);
+    if (check.ok) {
+      this.history.edit('Move wire', (g) => {
+        edit.removeElements(g, [], [oldKey]);
+        edit.connect(g, from, to);
+      });
+    }
+    return check;
+  }
+
+  disconnect(keys: string[]): void {
+    this.history.edit('Remove wire', (g) => edit.removeElements(g, [], keys));
+  }
+
+  /** Param edits of one field coalesce (typing, sliding) until `seal()`. */
+  setParam(nodeId: string, key: string, value: unknown): void {
+    this.history.edit(`Set ${key}`, (g) => edit.setParam(g, nodeId, key, value), { coalesce: `param:${nodeId}:${key}` });
+  }
+
+  setTitle(nodeId: string, title: string): void {
+    this.history.edit('Rename node', (g) => edit.setTitle(g, nodeId, title));
+  }
+
+  rename(name: string): void {
+    this.history.edit('Rename graph', (g) => edit.rename(g, name));
+  }
+
+  deleteSelection(): void {
+    if (!this.selectedNodes.size && !this.selectedEdges.size) return;
+    const n = this.selectedNodes.size;
+    this.history.edit(n ? `Delete ${n} node${n === 1 ? '' : 's'}` : 'Delete wire', (g) =>
+      edit.removeElements(g, this.selectedNodes, this.selectedEdges),
+    );
+    this.setSelection(new Set(), new Set());
+  }
+
+  /** Opens another graph as one undoable step (an accidental drop is one Ctrl+Z away). */
+  load(graph: Graph, label = 'Open graph'): void {
+    this.history.edit(label, (g) => edit.replaceGraph(g, graph));
+    this.setSelection(new Set(), new Set());
+  }
+
+  // --- clipboard ---
+
+  copySelection(): Graph | undefined {
+    if (!this.selectedNodes.size) return undefined;
+    return copyFragment(this.doc, this.selectedNodes);
+  }
+
+  /** Pastes a fragment with its top-left at `at`; the pasted nodes become the selection. */
+  paste(fragment: Graph, at: edit.XY): string[] {
+    if (!fragment.nodes.length) return [];
+    let ids: string[] = [];
+    this.history.edit(`Paste ${fragment.nodes.length} node${fragment.nodes.length === 1 ? '' : 's'}`, (g) => {
+      ids = pasteFragment(g, fragment, at);
+    });
+    this.select(ids);
+    return ids;
+  }
+
+  undo(): string | undefined {
+    return this.history.undo();
+  }
+
+  redo(): string | undefined {
+    return this.history.redo();
+  }
+
+  /** Ends a coalescing run of edits (field blur, drag end). */
+  seal(): void {
+    this.history.seal();
+  }
+
+  // --- view state ---
+
+  select(nodes: Iterable<string>, edges: Iterable<string> = []): void {
+    this.setSelection(new Set(nodes), new Set(edges));
+  }
+
+  selectAll(): void {
+    this.setSelection(new Set(this.doc.nodes.map((n) => n.id)), new Set(this.doc.edges.map(edit.edgeKey)));
+  }
+
+  /** React Flow node changes: drags become (coalesced) moves, sizes and selection are view state. */
+  applyNodeChanges(changes: NodeChange[]): void {
+    const moves = new Map<string, edit.XY>();
+    let dragEnded = false;
+    let measured: Map<string, Size> | undefined;
+    let selected: Set<string> | undefined;
+    for (const c of changes) {
+      if (c.type === 'position') {
+        if (c.position) moves.set(c.id, c.position);
+        if (c.dragging === false) dragEnded = true;
+      } else if (c.type === 'dimensions' && c.dimensions) {
+        const old = this.measured.get(c.id);
+        if (old?.width !== c.dimensions.width || old?.height !== c.dimensions.height) {
+          measured ??= new Map(this.measured);
+          measured.set(c.id, c.dimensions);
+        }
+      } else if (c.type === 'select') {
+        selected ??= new Set(this.selectedNodes);
+        if (c.selected) selected.add(c.id);
+        else selected.delete(c.id);
+      }
+    }
+    if (moves.size) {
+      const n = moves.size;
+      this.history.edit(`Move ${n} node${n === 1 ? '' : 's'}`, (g) => edit.moveNodes(g, moves), { coalesce: 'move' });
+    }
+    if (dragEnded) this.history.seal();
+    if (measured || selected) {
+      if (measured) this.measured = measured;
+      if (selected) this.selectedNodes = selected;
+      this.changed();
+    }
+  }
+
+  applyEdgeChanges(changes: EdgeChange[]): void {
+    let selected: Set<string> | undefined;
+    for (const c of changes) {
+      if (c.type !== 'select') continue;
+      selected ??= new Set(this.selectedEdges);
+      if (c.selected) selected.add(c.id);
+      else selected.delete(c.id);
+    }
+    if (selected) this.setSelection(this.selectedNodes, selected);
+  }
+
+  private setSelection(nodes: ReadonlySet<string>, edges: ReadonlySet<string>): void {
+    if (sameSet(nodes, this.selectedNodes) && sameSet(edges, this.selectedEdges)) return;
+    this.selectedNodes = nodes;
+    this.selectedEdges = edges;
+    this.changed();
+  }
+
+  private changed(): void {
+    this.snapshot = this.makeSnapshot();
+    for (const l of this.listeners) l();
+  }
+
+  private makeSnapshot(): EditorSnapshot {
+    const h = this.history;
+    return {
+      doc: h.state,
+      selectedNodes: this.selectedNodes,
+      selectedEdges: this.selectedEdges,
+      measured: this.measured,
+      canUndo: h.canUndo,
+      canRedo: h.canRedo,
+      undoLabel: h.undoLabel,
+      redoLabel: h.redoLabel,
+    };
+  }
+}
+
+function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
+  if (a.size !== b.size) return false;
+  for (const x of a) if (!b.has(x)) return false;
+  return true;
+}

@@ -1,0 +1,63 @@
+import type { EdgeBase, NodeBase } from '@xyflow/system';
+import type { Edge, NodeInstance } from '../../../runtime/graph-format.ts';
+import type { CatalogIndex } from './catalog-index.ts';
+import type { EditorSnapshot, Size } from './editor-store.ts';
+import { edgeKey } from './graph-edit.ts';
+
+export type FlowNode = NodeBase<{ node: NodeInstance }, 'graph'>;
+export type FlowEdge = EdgeBase<{ portType: string }> & { style: { stroke: string } };
+
+/**
+ * Document -> React Flow elements. Objects are reused while their inputs are unchanged (immer keeps
+ * untouched nodes identical), so React Flow skips them and a drag re-renders only what moved.
+ */
+export class FlowMapper {
+  private nodeCache = new WeakMap<NodeInstance, { selected: boolean; measured?: Size; flow: FlowNode }>();
+  private edgeCache = new WeakMap<Edge, { selected: boolean; colour: string; flow: FlowEdge }>();
+
+  constructor(private readonly catalog: CatalogIndex) {}
+
+  nodes(s: EditorSnapshot): FlowNode[] {
+    return s.doc.nodes.map((node, i) => {
+      const selected = s.selectedNodes.has(node.id);
+      const measured = s.measured.get(node.id);
+      const hit = this.nodeCache.get(node);
+      if (hit && hit.selected === selected && hit.measured === measured) return hit.flow;
+      const flow: FlowNode = {
+        id: node.id,
+        type: 'graph',
+        // Nodes without a position (hand-written files) get laid out on open; this is a fallback.
+        position: node.position ?? { x: i * 40, y: i * 40 },
+        data: { node },
+        selected,
+        ...(measured ? { measured } : {}),
+      };
+      this.nodeCache.set(node, { selected, measured, flow });
+      return flow;
+    });
+  }
+
+  edges(s: EditorSnapshot): FlowEdge[] {
+    const types = new Map(s.doc.nodes.map((n) => [n.id, n.type]));
+    return s.doc.edges.map((e) => {
+      const id = edgeKey(e);
+      const selected = s.selectedEdges.has(id);
+      const portType = this.catalog.port(types.get(e.from.node) ?? '', 'out', e.from.port)?.type ?? 'unknown';
+      const colour = this.catalog.colour(portType);
+      const hit = this.edgeCache.get(e);
+      if (hit && hit.selected === selected && hit.colour === colour) return hit.flow;
+      const flow: FlowEdge = {
+        id,
+        source: e.from.node,
+        sourceHandle: e.from.port,
+        target: e.to.node,
+        targetHandle: e.to.port,
+        selected,
+        data: { portType },
+        style: { stroke: colour },
+      };
+      this.edgeCache.set(e, { selected, colour, flow });
+      return flow;
+    });
+  }
+}

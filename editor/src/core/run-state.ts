@@ -1,0 +1,107 @@
+import type { Problem, RunEvent } from '../../../runtime/events.ts';
+
+/** What the editor shows about a run, folded from its event stream (docs/api.md, runtime/events.ts). */
+export type NodeState = 'queued' | 'running' | 'cached' | 'done' | 'error' | 'skipped';
+export type RunStatus = 'starting' | 'queued' | 'running' | 'finished' | 'failed' | 'cancelled';
+
+export interface NodeRun {
+  state: NodeState;
+  fraction?: number;
+  message?: string;
+  error?: string;
+  durationMs?: number;
+  outputs?: Record<string, string>;
+}
+
+export interface LogLine {
+  time: number;
+  level: 'info' | 'warn' | 'error';
+  nodeId?: string;
+  message: string;
+}
+
+export interface RunView {
+  runId: string;
+  status: RunStatus;
+  /** Place in the server's queue while queued. */
+  position?: number;
+  nodes: Record<string, NodeRun>;
+  startedAt?: number;
+  durationMs?: number;
+  error?: string;
+  problems?: Problem[];
+  logs: LogLine[];
+}
+
+const MAX_LOGS = 500;
+
+export function newRun(runId: string): RunView {
+  return { runId, status: 'starting', nodes: {}, logs: [] };
+}
+
+export function isActive(run: RunView | undefined): boolean {
+  return run !== undefined && (run.status === 'starting' || run.status === 'queued' || run.status === 'running');
+}
+
+/** Pure reducer: returns a new RunView (or the same one when the event is not about this run). */
+export function reduceRun(run: RunView, e: RunEvent): RunView {
+  if (e.runId !== run.runId) return run;
+  const node = (id: string, patch: NodeRun): RunView => ({ ...run, nodes: { ...run.nodes, [id]: patch } });
+  switch (e.type) {
+    case 'run.queued':
+      return { ...run, status: 'queued', position: e.position };
+    case 'run.started':
+      return {
+        ...run,
+        status: 'running',
+        position: undefined,
+        startedAt: e.time,
+        nodes: Object.fromEntries(e.nodes.map((id) => [id, { state: 'queued' } satisfies NodeRun])),
+      };
+    case 'run.finished':
+      return { ...run, status: 'finished', durationMs: e.durationMs };
+    case 'run.failed':
+      return { ...run, status: 'failed', durationMs: e.durationMs, error: e.message, problems: e.problems };
+    case 'run.cancelled':
+      return {
+        ...run,
+        status: 'cancelled',
+        durationMs: e.durationMs,
+        // Nodes that never got to finish are not "queued" any more.
+        nodes: Object.fromEntries(
+          Object.entries(run.nodes).filter(([, n]) => n.state !== 'queued' && n.state !== 'running'),
+        ),
+      };
+    case 'node.started':
+      return node(e.nodeId, { state: 'running', fraction: 0 });
+    case 'node.progress':
+      return node(e.nodeId, { ...run.nodes[e.nodeId], state: 'running', fraction: e.fraction, message: e.message });
+    case 'node.cached':
+      return node(e.nodeId, { state: 'cached' });
+    case 'node.finished':
+      return node(e.nodeId, {
+        state: run.nodes[e.nodeId]?.state === 'cached' ? 'cached' : 'done',
+        durationMs: e.durationMs,
+        outputs: e.outputs,
+      });
+    case 'node.error':
+      return withLog(node(e.nodeId, { state: 'error', error: e.message }), { time: e.time, level: 'error', nodeId: e.nodeId, message: e.message });
+    case 'node.skipped':
+      return node(e.nodeId, { state: 'skipped', message: e.reason });
+    case 'log':
+      return withLog(run, { time: e.time, level: e.level, nodeId: e.nodeId, message: e.message });
+    case 'node.preview':
+      return run;
+  }
+}
+
+function withLog(run: RunView, line: LogLine): RunView {
+  const logs = run.logs.length >= MAX_LOGS ? run.logs.slice(1 - MAX_LOGS) : run.logs;
+  return { ...run, logs: [...logs, line] };
+}
+
+/** Elapsed or final time of a run, for the toolbar. */
+export function runSeconds(run: RunView, now: number): number | undefined {
+  if (run.durationMs !== undefined) return run.durationMs / 1000;
+  return run.startedAt !== undefined ? (now - run.startedAt) / 1000 : undefined;
+}

@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { checkConnection } from '../../editor/src/core/connections.ts';
+import { graphFromText } from '../../editor/src/core/graph-io.ts';
+import { readFileSync } from 'node:fs';
+import { catalogIndex, sampleNode } from './helpers.ts';
+
+const basics = graphFromText(readFileSync(new URL('../../graphs/image-basics.json', import.meta.url), 'utf8'));
+const index = catalogIndex([sampleNode()]);
+const ref = (node: string, port: string) => ({ node, port });
+
+describe('connection rules', () => {
+  it('accepts matching and widened types and says which wire it replaces', () => {
+    const same = checkConnection(basics, index, ref('load', 'images'), ref('grid', 'images'));
+    expect(same).toEqual({ ok: true, widened: false, replaces: basics.edges[1] });
+    const widened = checkConnection(basics, index, ref('load', 'image'), ref('save', 'images'));
+    expect(widened).toMatchObject({ ok: true, widened: true, replaces: basics.edges[3] });
+  });
+
+  it('refuses incompatible types with the reason from compatibility()', () => {
+    expect(checkConnection(basics, index, ref('save', 'files'), ref('grid', 'images'))).toEqual({
+      ok: false,
+      reason: 'STRING cannot feed a IMAGES input (it accepts IMAGES or IMAGE or MASK)',
+    });
+  });
+
+  it('refuses cycles, self loops and unknown ports', () => {
+    expect(checkConnection(basics, index, ref('grid', 'image'), ref('resize', 'images'))).toEqual({
+      ok: false,
+      reason: 'That would make a cycle: grid → resize → grid',
+    });
+    expect(checkConnection(basics, index, ref('resize', 'images'), ref('resize', 'images'))).toMatchObject({ ok: false, reason: 'A node cannot feed itself' });
+    expect(checkConnection(basics, index, ref('load', 'nope'), ref('grid', 'images'))).toMatchObject({ ok: false, reason: 'image/load-images has no output "nope"' });
+    expect(checkConnection(basics, index, ref('load', 'images'), ref('ghost', 'images'))).toMatchObject({ ok: false });
+  });
+
+  it('finds where a dangling wire can attach', () => {
+    const sample = index.node('test/sample')!;
+    expect(index.matchingPort(sample, 'out', 'IMAGE')?.name).toBe('image');
+    expect(index.matchingPort(sample, 'out', 'STRING')).toBeUndefined();
+    expect(index.matchingPort(sample, 'in', 'FACES')?.name).toBe('faces');
+    expect(index.groups('', { side: 'out', type: 'STRING' })).toEqual([]);
+    expect(index.groups('', { side: 'in', type: 'IMAGES' }).flatMap((g) => g.nodes.map((n) => n.type))).toEqual([
+      'image/crop',
+      'image/grid',
+      'image/load-images',
+      'image/resize',
+      'image/rotate',
+    ]);
+  });
+});
+
+describe('palette search', () => {
+  it('matches every word in title, type or description, best first', () => {
+    expect(index.search('res').map((n) => n.type)[0]).toBe('image/resize');
+    expect(index.search('contact sheet').map((n) => n.type)).toEqual(['image/grid']);
+    expect(index.search('png').map((n) => n.type)).toContain('image/save-images');
+    expect(index.search('nothing-like-this')).toEqual([]);
+    expect(index.groups('').map((g) => g.category)).toEqual(['image', 'test']);
+  });
+});
