@@ -71,8 +71,13 @@ export const tiny: SdConfig = {
     inChannels: 4, outChannels: 4, channels: [32, 64], resBlocks: 1,
     attention: [true, false], heads: 2, transformerDepth: 1, contextDim: 32, groups: 8,
   },
-  vae: { imageChannels: 3, latentChannels: 4, channels: [16, 32], resBlocks: 1, groups: 8, scale: 0.18215 },
+  vae: { imageChannels: 3, latentChannels: 4, channels: [8, 16, 16, 16], resBlocks: 1, groups: 4, scale: 0.18215 },
 };
+
+/** Image pixels per latent pixel along each side (8 for SD1.x: one downsample per VAE level but the last). */
+export function latentFactor(vae: VaeConfig): number {
+  return 2 ** (vae.channels.length - 1);
+}
 
 export const SD_CONFIGS = { sd15, tiny } as const;
 export type SdConfigName = keyof typeof SD_CONFIGS;

@@ -41,14 +41,3 @@ export class LoraInputs {
     return b.add(y, b.matMul(b.matMul(x, a), bMat));
   }
 }
-
-/** Empty (rank 0) branch tensors for every target: the model runs as if no LoRA were loaded. */
-export function emptyLoraFeeds(targets: readonly LoraTarget[]): Record<string, { dtype: 'float32'; dims: number[]; data: Float32Array }> {
-  const feeds: Record<string, { dtype: 'float32'; dims: number[]; data: Float32Array }> = {};
-  for (const t of targets) {
-    const names = loraInputNames(t);
-    feeds[names.a] = { dtype: 'float32', dims: [t.in, 0], data: new Float32Array(0) };
-    feeds[names.b] = { dtype: 'float32', dims: [0, t.out], data: new Float32Array(0) };
-  }
-  return feeds;
-}

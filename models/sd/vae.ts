@@ -1,6 +1,6 @@
 import type { Value } from '../onnx/index.ts';
 import type { VaeConfig } from './config.ts';
-import { conv2d, fromTokens, groupNorm, linear, toTokens, type BuildContext } from './layers.ts';
+import { conv2d, fromTokens, groupNorm, linear, multiHeadAttention, toTokens, type BuildContext } from './layers.ts';
 
 // The autoencoder's GroupNorms use eps 1e-6 (LDM's Normalize).
 const EPS = 1e-6;
@@ -100,7 +100,7 @@ function attentionBlock(ctx: BuildContext, x: Value, name: string, ch: number, g
   return b.scope(name, () => {
     const tokens = toTokens(b, groupNorm(ctx, x, 'norm', ch, groups, EPS), ch);
     const proj = (n: string, v: Value) => linear(ctx, v, n, ch, ch, { storedAs1x1: true });
-    const out = b.attention(proj('q', tokens), proj('k', tokens), proj('v', tokens), { scale: 1 / Math.sqrt(ch) });
+    const out = multiHeadAttention(ctx, proj('q', tokens), proj('k', tokens), proj('v', tokens), 1, ch);
     return b.add(x, fromTokens(b, proj('proj_out', out), x));
   });
 }

@@ -1,0 +1,46 @@
+import type { SdModel } from './sd-model.ts';
+import { applyTokenWeights, padChunks, promptChunks, type TokenChunk } from './prompt-chunks.ts';
+import { loraFeeds, type LoraBranches } from './lora-feeds.ts';
+
+/** Text-encoder output for one prompt: [chunks * 77, width] row-major. */
+export interface PromptEmbedding {
+  data: Float32Array;
+  tokens: number;
+  width: number;
+}
+
+export interface EncodeOptions {
+  /** 1 = last layer, 2 = penultimate (A1111/ComfyUI "clip skip"). */
+  clipSkip?: 1 | 2;
+  /** Text-encoder LoRA branches. */
+  lora?: LoraBranches;
+}
+
+/**
+ * Encodes prompts that must line up token for token (a CFG pair): each is cut into 77-token chunks,
+ * the shorter padded with empty chunks, every chunk encoded in one batch, weights applied per chunk.
+ */
+export async function encodePrompts(model: SdModel, prompts: readonly string[], o: EncodeOptions = {}): Promise<PromptEmbedding[]> {
+  const { tokenizer, config } = model;
+  const ctxTokens = config.text.contextTokens;
+  const chunked = prompts.map((p) => promptChunks(tokenizer, p, ctxTokens));
+  const count = Math.max(...chunked.map((c) => c.length));
+  const all: TokenChunk[] = chunked.flatMap((c) => padChunks(tokenizer, c, count, ctxTokens));
+  const ids = BigInt64Array.from(all.flatMap((c) => c.ids.map(BigInt)));
+  const session = await model.session('text');
+  const out = await session.run({
+    input_ids: { dtype: 'int64', dims: [all.length, ctxTokens], data: ids },
+    ...loraFeeds(model.loraTargets.text, o.lora),
+  });
+  const skip2 = (o.clipSkip ?? 1) === 2;
+  if (skip2 && !out.hidden_skip2) throw new Error('clip skip 2 needs a text encoder with at least 2 layers');
+  const hidden = (skip2 ? out.hidden_skip2 : out.hidden).data as Float32Array;
+  const width = config.text.width;
+  const chunkSize = ctxTokens * width;
+  all.forEach((chunk, i) => applyTokenWeights(hidden.subarray(i * chunkSize, (i + 1) * chunkSize), chunk.weights, width));
+  return prompts.map((_, p) => ({
+    data: hidden.slice(p * count * chunkSize, (p + 1) * count * chunkSize),
+    tokens: count * ctxTokens,
+    width,
+  }));
+}

@@ -1,0 +1,41 @@
+import { ort, type OrtSession, type OrtTensor } from '../session/ort.ts';
+import { fromOrtTensor, toOrtTensor, type Feed } from '../session/tensors.ts';
+import type { HostTensor } from '../onnx/index.ts';
+
+/** One ORT session of an SD graph, fed and read as HostTensors (or ready ORT tensors). */
+export class PartSession {
+  private constructor(private readonly session: OrtSession) {}
+
+  /**
+   * `model` is the .onnx bytes or path; `weightsDir` is the folder its external initializers are read
+   * from when given as bytes (the checkpoint's folder).
+   */
+  static async create(model: Uint8Array | string, o: { weightsDir?: string; threads?: number } = {}): Promise<PartSession> {
+    const options: ort.InferenceSession.SessionOptions = {
+      graphOptimizationLevel: 'all',
+      ...(o.threads ? { intraOpNumThreads: o.threads } : {}),
+      ...(o.weightsDir ? { extra: { session: { model_external_initializers_file_folder_path: o.weightsDir } } } : {}),
+    };
+    const session = typeof model === 'string'
+      ? await ort.InferenceSession.create(model, options)
+      : await ort.InferenceSession.create(model, options);
+    return new PartSession(session);
+  }
+
+  get inputNames(): readonly string[] {
+    return this.session.inputNames;
+  }
+
+  async run(feeds: Record<string, Feed>): Promise<Record<string, HostTensor>> {
+    const ortFeeds: Record<string, OrtTensor> = {};
+    for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = toOrtTensor(t);
+    const out = await this.session.run(ortFeeds);
+    const result: Record<string, HostTensor> = {};
+    for (const [name, t] of Object.entries(out)) result[name] = fromOrtTensor(t);
+    return result;
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}
