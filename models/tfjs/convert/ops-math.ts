@@ -49,21 +49,24 @@ export function softmax(ctx: ConversionContext, node: TfNode): Tensor {
 }
 
 /**
- * ResizeBilinear on NHWC: ONNX Resize with scales [1, sh, sw, 1], so no layout change is needed
- * (sizes with axes [1, 2] trips ORT's transpose optimiser). half_pixel_centers -> half_pixel,
- * align_corners -> align_corners, neither -> asymmetric.
+ * ResizeBilinear on NHWC: ONNX Resize with 4-D sizes [N, h, w, C], so no layout change is needed
+ * (scales round differently in ORT's shape inference; sizes with axes [1, 2] trip its transpose
+ * optimiser). half_pixel_centers -> half_pixel, align_corners -> align_corners, else asymmetric.
  */
 export function resizeBilinear(ctx: ConversionContext, node: TfNode): Tensor {
+  const b = ctx.builder;
   const x = ctx.input(node, 0);
   const [h, w] = ctx.staticInts(node, 1);
-  const [, ih, iw] = x.shape;
-  if (ih < 0 || iw < 0) throw new Error(`${node.op} ${node.name}: input size must be known`);
+  const [n, , , c] = x.shape;
+  const sizes = n >= 0 && c >= 0
+    ? b.ints([n, h, w, c])
+    : b.concat([b.shape(x.value, 0, 1), b.ints([h, w]), b.shape(x.value, 3, 4)], 0);
   const alignCorners = attrBool(node, 'align_corners', false);
   const halfPixel = attrBool(node, 'half_pixel_centers', false);
-  const value = ctx.builder.resize(x.value, {
-    scales: [1, h / ih, w / iw, 1],
+  const value = b.resize(x.value, {
+    sizes,
     mode: 'linear',
     coordinateTransformationMode: alignCorners ? 'align_corners' : halfPixel ? 'half_pixel' : 'asymmetric',
   });
-  return { value, shape: [x.shape[0], h, w, x.shape[3]] };
+  return { value, shape: [n, h, w, c] };
 }
