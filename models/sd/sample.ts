@@ -32,8 +32,10 @@ export interface StepInfo {
   /** 0-based index of the UNet call just finished, and how many there are. */
   index: number;
   total: number;
-  /** The current latents [batch, 4, h, w] (do not keep: the next step replaces them). */
+  /** The current latents [batch, 4, height, width] (do not keep: the next step replaces them). */
   latent: Float32Array;
+  height: number;
+  width: number;
 }
 
 export interface SampleHooks {
@@ -125,7 +127,7 @@ export async function sample(model: SdModel, params: SampleParams, hooks: Sample
       for (let k = 0; k < eps.length; k++) eps[k] = e[k] + p.cfg * (e[offset + k] - e[k]);
     }
     x = scheduler.step(i, x, eps, noise);
-    hooks.onStep?.({ index: i, total, latent: x });
+    hooks.onStep?.({ index: i, total, latent: x, height: h, width: w });
   }
   return { data: x, batch: p.batch, channels, height: h, width: w };
 }
