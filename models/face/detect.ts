@@ -3,17 +3,17 @@
 // positives; the mesh gives the landmarks, the roll and a tight box.
 import { BLAZEFACE_INPUT, blazefaceAnchors, decodeBlazeface, weightedNms, type Detection } from './blazeface-decode.ts';
 import { applyAffine, boundingBox, invertAffine, iou, lineAngle, squareToCrop, type RotatedSquare } from './geometry.ts';
-import { letterbox, normalise } from './letterbox.ts';
+import { letterbox, normalise, type Region } from './letterbox.ts';
 import { landmarks5FromMesh, meshRoll, MESH_POINTS, squareAroundMesh } from './mesh-points.ts';
 import { floatInput, floatOutput, type ModelRunner } from './runner.ts';
-import type { DetectedFace, Point3, RawImage } from './types.ts';
+import type { DetectedFace, Point, Point3, RawImage } from './types.ts';
 import { warpAffine } from './warp.ts';
 
 export const FACEMESH_INPUT = 192;
 const ANCHORS = blazefaceAnchors();
 
 export interface DetectOptions {
-  /** BlazeFace score a candidate needs (default 0.5). */
+  /** BlazeFace score a candidate needs (default 0.3: FaceMesh's face flag weeds out the false ones). */
   minScore?: number;
   /** FaceMesh face-flag a candidate needs to be kept (default 0.5). */
   minFaceness?: number;
@@ -21,6 +21,11 @@ export interface DetectOptions {
   iouThreshold?: number;
   /** At most this many faces, best first (default: all). */
   maxFaces?: number;
+  /**
+   * Also run BlazeFace on an n x n grid of overlapping tiles (default 1 = whole image only). The
+   * whole-image pass finds faces down to about 1/20 of the image's long side; 2 halves that.
+   */
+  tiles?: number;
 }
 
 export interface FaceDetectorModels {
@@ -28,20 +33,40 @@ export interface FaceDetectorModels {
   facemesh: ModelRunner;
 }
 
-/** Candidates from BlazeFace, in image pixels. */
-export async function detectCandidates(img: RawImage, blazeface: ModelRunner, minScore: number, iouThreshold: number): Promise<Detection[]> {
-  const lb = await letterbox(img, BLAZEFACE_INPUT);
+/** The whole image, then an n x n grid of tiles overlapping by 30%. */
+export function detectionRegions(width: number, height: number, tiles: number): Region[] {
+  const regions: Region[] = [{ left: 0, top: 0, width, height }];
+  if (tiles <= 1) return regions;
+  const tw = Math.min(width, Math.round((width / tiles) * 1.3));
+  const th = Math.min(height, Math.round((height / tiles) * 1.3));
+  for (let j = 0; j < tiles; j++) {
+    for (let i = 0; i < tiles; i++) {
+      regions.push({ left: Math.round((i * (width - tw)) / (tiles - 1)), top: Math.round((j * (height - th)) / (tiles - 1)), width: tw, height: th });
+    }
+  }
+  return regions;
+}
+
+/** BlazeFace on one region; candidates in image pixels. */
+async function detectInRegion(img: RawImage, region: Region, blazeface: ModelRunner, minScore: number): Promise<Detection[]> {
+  const lb = await letterbox(img, BLAZEFACE_INPUT, region);
   const input = normalise(lb.pixels, 1 / 127.5, -1);
   const out = await blazeface.run({ input: floatInput(input, [1, BLAZEFACE_INPUT, BLAZEFACE_INPUT, 3]) });
   const logits = concat(floatOutput(out, 'scores16'), floatOutput(out, 'scores32'));
   const boxes = concat(floatOutput(out, 'boxes16'), floatOutput(out, 'boxes32'));
-  const dets = weightedNms(decodeBlazeface(logits, boxes, ANCHORS, minScore), iouThreshold);
-  const toImage = ({ x, y }: { x: number; y: number }) => ({ x: x / lb.scaleX, y: y / lb.scaleY });
-  return dets.map((d) => {
+  const toImage = ({ x, y }: Point) => ({ x: region.left + x / lb.scaleX, y: region.top + y / lb.scaleY });
+  return decodeBlazeface(logits, boxes, ANCHORS, minScore).map((d) => {
     const tl = toImage(d.box);
     const br = toImage({ x: d.box.x + d.box.width, y: d.box.y + d.box.height });
     return { score: d.score, box: { x: tl.x, y: tl.y, width: br.x - tl.x, height: br.y - tl.y }, keypoints: d.keypoints.map(toImage) };
   });
+}
+
+/** Candidates from BlazeFace over the whole image (and tiles), merged, in image pixels. */
+export async function detectCandidates(img: RawImage, blazeface: ModelRunner, minScore: number, iouThreshold: number, tiles = 1): Promise<Detection[]> {
+  const all: Detection[] = [];
+  for (const region of detectionRegions(img.width, img.height, tiles)) all.push(...(await detectInRegion(img, region, blazeface, minScore)));
+  return weightedNms(all, iouThreshold);
 }
 
 function concat(a: Float32Array, b: Float32Array): Float32Array {
@@ -89,7 +114,7 @@ export async function runFaceMesh(img: RawImage, rois: readonly RotatedSquare[],
 export async function detectFaces(img: RawImage, models: FaceDetectorModels, options: DetectOptions = {}): Promise<DetectedFace[]> {
   const minFaceness = options.minFaceness ?? 0.5;
   const iouThreshold = options.iouThreshold ?? 0.3;
-  const candidates = await detectCandidates(img, models.blazeface, options.minScore ?? 0.5, iouThreshold);
+  const candidates = await detectCandidates(img, models.blazeface, options.minScore ?? 0.3, iouThreshold, options.tiles ?? 1);
   const first = await runFaceMesh(img, candidates.map((c) => squareAroundDetection(c)), models.facemesh);
   const second = await runFaceMesh(img, first.map((r) => squareAroundMesh(r.mesh)), models.facemesh);
   const faces: DetectedFace[] = [];

