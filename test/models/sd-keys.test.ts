@@ -5,6 +5,8 @@ import { sd15 } from '../../models/sd/config.ts';
 import { ldmKeyToDiffusers } from '../../models/sd/checkpoint-names.ts';
 import { NON_WEIGHT_KEYS } from '../../models/sd/checkpoint-keys.ts';
 import { ShapeRecorder } from '../../models/sd/weight-source.ts';
+import { ExternalWeights, type StoredTensor } from '../../models/sd/external-weights.ts';
+import type { DType } from '../../models/onnx/index.ts';
 
 const fixture = JSON.parse(readFileSync(new URL('../fixtures/sd15-keys.json', import.meta.url), 'utf8')) as {
   tensors: Record<string, { shape: number[]; dtype: string }>;
@@ -63,5 +65,44 @@ describe('the sd15 architecture consumes the SD1.5 checkpoint key list exactly',
     for (const [ldm, expected] of Object.entries(samples)) expect(ldmKeyToDiffusers(ldm, sd15), ldm).toEqual(expected);
     const mapped = new Set([...recorder.shapes.keys()].map((k) => ldmKeyToDiffusers(k, sd15).join('/')));
     expect(mapped.size).toBe(recorder.shapes.size);
+  });
+});
+
+/** A checkpoint index with the fixture's keys and shapes; offsets are fake (building reads no bytes). */
+function fixtureIndex(dtype: DType): Map<string, StoredTensor> {
+  let offset = 0;
+  const index = new Map<string, StoredTensor>();
+  for (const [key, t] of Object.entries(fixture.tensors)) {
+    index.set(key, { file: 'v1-5.safetensors', offset, dtype: t.dtype === 'I64' ? 'int64' : dtype, dims: t.shape });
+    offset += t.shape.reduce((a, d) => a * d, 1) * 4;
+  }
+  return index;
+}
+
+describe('the checkpoint loader on the fixture key list', () => {
+  it('uses every weight key and leaves only the known non-weight keys', () => {
+    const weights = new ExternalWeights(fixtureIndex('float16'));
+    const parts = SD_PARTS.map((part) => buildPart(sd15, part, weights));
+    expect(weights.used.size).toBe(1130);
+    expect(weights.unused()).toEqual([]);
+    // fp16 weights stay fp16 in the file and are cast in the graph; nothing is held inline.
+    const unet = parts[1].builder;
+    expect(unet.weightBytes.external).toBe(859_520_964 * 2);
+    expect(unet.weightBytes.inline).toBeLessThan(100_000);
+  });
+
+  it('names missing keys, shape mismatches and unexpected keys', () => {
+    const missing = fixtureIndex('float32');
+    missing.delete('model.diffusion_model.out.2.weight');
+    expect(() => buildPart(sd15, 'unet', new ExternalWeights(missing))).toThrow(/checkpoint has no model.diffusion_model.out.2.weight/);
+    const wrong = fixtureIndex('float32');
+    wrong.set('first_stage_model.decoder.conv_in.weight', { file: 'x', offset: 0, dtype: 'float32', dims: [512, 8, 3, 3] });
+    expect(() => buildPart(sd15, 'vaeDecoder', new ExternalWeights(wrong))).toThrow(/checkpoint shape \[512,8,3,3\], model expects \[512,4,3,3\]/);
+    const extra = fixtureIndex('float32');
+    extra.set('model.diffusion_model.label_emb.0.0.weight', { file: 'x', offset: 0, dtype: 'float32', dims: [1280, 2816] });
+    extra.set('model_ema.diffusion_modelout2weight', { file: 'x', offset: 0, dtype: 'float32', dims: [4, 320, 3, 3] });
+    const weights = new ExternalWeights(extra);
+    for (const part of SD_PARTS) buildPart(sd15, part, weights);
+    expect(weights.unused()).toEqual(['model.diffusion_model.label_emb.0.0.weight']);
   });
 });
