@@ -64,12 +64,12 @@ export class EditorStore {
 
   // --- document edits (each one undo step) ---
 
-  /** Adds a node of a catalog type with every default param written out; returns its id. */
-  addNode(type: string, position: edit.XY): string {
+  /** Adds a node of a catalog type with every default param written out (`params` override); returns its id. */
+  addNode(type: string, position: edit.XY, params: Record<string, unknown> = {}): string {
     const id = edit.freshId(type, edit.nodeIds(this.doc));
-    const params = defaultParams(this.catalog.fields(type));
+    const all = { ...defaultParams(this.catalog.fields(type)), ...params };
     this.history.edit(`Add ${this.catalog.node(type)?.title ?? type}`, (g) =>
-      edit.addNode(g, { id, type, params, position: { x: Math.round(position.x), y: Math.round(position.y) } }),
+      edit.addNode(g, { id, type, params: all, position: { x: Math.round(position.x), y: Math.round(position.y) } }),
     );
     this.select([id]);
     return id;

@@ -65,6 +65,15 @@ export function isPngBytes(bytes: Uint8Array): boolean {
   return PNG_SIGNATURE.every((b, i) => bytes[i] === b);
 }
 
+/** Whether a PNG carries a graph (a dropped PNG without one is an input image, not a graph). */
+export function carriesGraph(png: Uint8Array): boolean {
+  try {
+    return GRAPH_PNG_KEYWORD in readPngText(png);
+  } catch {
+    return false;
+  }
+}
+
 /** A dropped or picked file: PNG by its signature, anything else read as JSON text. */
 export function graphFromFile(bytes: Uint8Array): Embedded {
   if (isPngBytes(bytes)) return graphFromPng(bytes);

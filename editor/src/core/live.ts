@@ -1,6 +1,9 @@
 import { RunEventSchema, type RunEvent } from '../../../runtime/events.ts';
-import { decodePreviewFrame, type PreviewFrame } from './preview-frame.ts';
+import { decodePreviewFrame } from '../../../runtime/preview-frame.ts';
 import { withToken } from './token.ts';
+
+/** A decoded binary frame: preview header and the encoded image. */
+export type PreviewFrame = ReturnType<typeof decodePreviewFrame>;
 
 export type LiveStatus = 'connecting' | 'open' | 'closed';
 
@@ -55,7 +58,7 @@ export class LiveConnection {
     ws.onmessage = (m) => {
       if (m.data instanceof ArrayBuffer) {
         try {
-          this.on.preview(decodePreviewFrame(m.data));
+          this.on.preview(decodePreviewFrame(new Uint8Array(m.data)));
         } catch (e) {
           console.warn('Bad preview frame', e);
         }

@@ -1,8 +1,7 @@
 import type { Problem, RunEvent } from '../../../runtime/events.ts';
 import type { Graph } from '../../../runtime/graph-format.ts';
 import { ApiError, type Api } from './api.ts';
-import type { LiveStatus } from './live.ts';
-import type { PreviewFrame } from './preview-frame.ts';
+import type { LiveStatus, PreviewFrame } from './live.ts';
 import { groupProblems, type GroupedProblems } from './problems.ts';
 import { isActive, newRun, reduceRun, type RunView } from './run-state.ts';
 
@@ -134,13 +133,13 @@ export class RunStore {
     if (item.type === 'run.finished' || item.type === 'run.failed' || item.type === 'run.cancelled') void this.fetchOutputs(run.runId);
   }
 
-  private addPreview({ header, bytes }: PreviewFrame): void {
+  private addPreview({ header, image }: PreviewFrame): void {
     const old = this.state.previews[header.nodeId];
     const fresh = !old || old.runId !== header.runId || old.previewId !== header.previewId;
     if (fresh && old) for (const img of old.images) this.urls.revoke(img.url);
     const images = fresh ? [] : [...old.images];
     if (images[header.index]) this.urls.revoke(images[header.index].url);
-    images[header.index] = { url: this.urls.create(bytes, header.mime), width: header.width, height: header.height };
+    images[header.index] = { url: this.urls.create(image, header.mime), width: header.width, height: header.height };
     this.set({
       previews: { ...this.state.previews, [header.nodeId]: { runId: header.runId, previewId: header.previewId, images } },
     });

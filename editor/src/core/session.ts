@@ -1,0 +1,189 @@
+import type { Graph } from '../../../runtime/graph-format.ts';
+import type { Api, GraphList } from './api.ts';
+import { loadDraft, saveDraft, type Viewport } from './autosave.ts';
+import type { EditorStore } from './editor-store.ts';
+import { GraphOpenError, graphFromFile, layoutMissing, readGraph, unknownTypes, type Embedded } from './graph-io.ts';
+import type { Notices } from './notices.ts';
+import type { RunStore } from './run-store.ts';
+
+export interface SessionState {
+  /** The server graph id this document was opened from or saved as: Ctrl+S saves there. */
+  savedAs?: string;
+  /** Why the last open failed, shown until dismissed (the canvas keeps the previous graph). */
+  openError?: { title: string; message: string };
+  /** Bumped when the view should fit the (new) graph. */
+  fitRequest: number;
+  /** Viewport to restore once (from the autosaved draft). */
+  restoreViewport?: Viewport;
+}
+
+type Storage = Pick<globalThis.Storage, 'getItem' | 'setItem'>;
+
+const AUTOSAVE_MS = 400;
+
+/**
+ * What the toolbar, menus and drops do, free of React: opening from every source with clear errors,
+ * saving, running, and the localStorage autosave.
+ */
+export class Session {
+  private state: SessionState = { fitRequest: 0 };
+  private listeners = new Set<() => void>();
+  private autosaveTimer?: ReturnType<typeof setTimeout>;
+  private viewport?: Viewport;
+
+  constructor(
+    readonly api: Api,
+    readonly store: EditorStore,
+    readonly runs: RunStore,
+    readonly notices: Notices,
+    private readonly storage: Storage,
+  ) {
+    store.history.subscribe(() => this.scheduleAutosave());
+  }
+
+  getSnapshot = (): SessionState => this.state;
+
+  subscribe = (listener: () => void): (() => void) => {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  };
+
+  /** Restores the autosaved draft; false when there is none (the caller opens a default graph). */
+  restoreDraft(): boolean {
+    const draft = loadDraft(this.storage);
+    if (!draft) return false;
+    this.store.history.reset(layoutMissing(draft.graph));
+    this.set({ savedAs: draft.savedAs, restoreViewport: draft.viewport, fitRequest: draft.viewport ? this.state.fitRequest : this.state.fitRequest + 1 });
+    return true;
+  }
+
+  /** The canvas reports its viewport so the draft reopens where the user left it. */
+  setViewport(v: Viewport): void {
+    this.viewport = v;
+    this.scheduleAutosave();
+  }
+
+  /** Opens a graph the user chose; `label` names the undo step. */
+  open(graph: Graph, label: string, savedAs?: string): void {
+    const missing = unknownTypes(graph, this.store.catalog);
+    this.store.load(layoutMissing(graph), label);
+    this.store.seal();
+    this.runs.clear();
+    this.set({ savedAs, openError: undefined, fitRequest: this.state.fitRequest + 1 });
+    if (missing.length) {
+      this.notices.push('warn', `This server has no node type ${missing.join(', ')}: those nodes are kept but cannot run.`);
+    }
+  }
+
+  /** Opens any parsed document, turning format problems into a clear message instead of a blank canvas. */
+  openDocument(doc: unknown, label: string, savedAs?: string): boolean {
+    try {
+      this.open(readGraph(doc), label, savedAs);
+      return true;
+    } catch (e) {
+      this.fail(`Cannot open ${label.replace(/^Open /, '')}`, e);
+      return false;
+    }
+  }
+
+  /** A dropped or picked file: graph JSON, or a PNG carrying one. */
+  openFile(bytes: Uint8Array, fileName: string): Embedded | undefined {
+    try {
+      const embedded = graphFromFile(bytes);
+      this.open(embedded.graph, `Open ${fileName}`);
+      if (embedded.node) this.store.select([embedded.node]);
+      return embedded;
+    } catch (e) {
+      this.fail(`Cannot open ${fileName}`, e);
+      return undefined;
+    }
+  }
+
+  async openExample(id: string, name = id): Promise<void> {
+    await this.guard(`Cannot open the example ${name}`, async () => this.openDocument(await this.api.example(id), `Open example ${name}`));
+  }
+
+  async openUserGraph(id: string): Promise<void> {
+    await this.guard(`Cannot open ${id}`, async () => this.openDocument(await this.api.userGraph(id), `Open ${id}`, id));
+  }
+
+  listGraphs(): Promise<GraphList> {
+    return this.api.graphs();
+  }
+
+  async saveToServer(id: string): Promise<boolean> {
+    return this.guard(`Cannot save as ${id}`, async () => {
+      await this.api.saveUserGraph(id, this.store.doc);
+      this.set({ savedAs: id });
+      this.scheduleAutosave();
+      this.notices.push('success', `Saved as "${id}" on the server`);
+      return true;
+    }, false);
+  }
+
+  async deleteUserGraph(id: string): Promise<void> {
+    await this.guard(`Cannot delete ${id}`, async () => {
+      await this.api.deleteUserGraph(id);
+      if (this.state.savedAs === id) this.set({ savedAs: undefined });
+    });
+  }
+
+  /** Runs the graph (or only what `targets` need); validation problems land on nodes and fields. */
+  async run(targets?: string[]): Promise<void> {
+    if (this.runs.active) {
+      this.notices.push('info', 'A run is still going: cancel it first');
+      return;
+    }
+    const started = await this.runs.start(this.store.doc, targets);
+    if (!started.ok) this.notices.push('error', started.message);
+  }
+
+  async cancel(): Promise<void> {
+    await this.guard('Cannot cancel', () => this.runs.cancel());
+  }
+
+  /** Uploads an image into data/input/uploads and returns the path a load node takes. */
+  async upload(file: Blob, name: string): Promise<string | undefined> {
+    return this.guard(`Cannot upload ${name}`, async () => (await this.api.upload(file, name)).path, undefined);
+  }
+
+  dismissOpenError(): void {
+    this.set({ openError: undefined });
+  }
+
+  viewportRestored(): void {
+    this.set({ restoreViewport: undefined });
+  }
+
+  /** Writes the draft now (also on page hide, so the last edit is never lost). */
+  flushAutosave(): void {
+    clearTimeout(this.autosaveTimer);
+    this.autosaveTimer = undefined;
+    saveDraft(this.storage, { graph: this.store.doc, viewport: this.viewport, savedAs: this.state.savedAs });
+  }
+
+  private scheduleAutosave(): void {
+    clearTimeout(this.autosaveTimer);
+    this.autosaveTimer = setTimeout(() => this.flushAutosave(), AUTOSAVE_MS);
+  }
+
+  private fail(title: string, e: unknown): void {
+    const message = e instanceof Error ? e.message : String(e);
+    if (e instanceof GraphOpenError) this.set({ openError: { title, message } });
+    else this.notices.push('error', `${title}: ${message}`);
+  }
+
+  private async guard<T>(title: string, fn: () => Promise<T>, fallback?: T): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      this.fail(title, e);
+      return fallback as T;
+    }
+  }
+
+  private set(patch: Partial<SessionState>): void {
+    this.state = { ...this.state, ...patch };
+    for (const l of this.listeners) l();
+  }
+}

@@ -1,0 +1,192 @@
+import {
+  Background,
+  BackgroundVariant,
+  Controls,
+  MiniMap,
+  ReactFlow,
+  useReactFlow,
+  type Connection,
+  type Edge as RfEdge,
+  type OnConnectEnd,
+  type Viewport,
+} from '@xyflow/react';
+import { useCallback, useEffect, useMemo, useRef, useState, type DragEvent, type MouseEvent } from 'react';
+import { checkConnection, type PortRef } from '../core/connections.ts';
+import { FlowMapper, type FlowNode } from '../core/flow-mapping.ts';
+import { useEditor } from './context.ts';
+import { ConnectionLine } from './ConnectionLine.tsx';
+import { NodeMenu, type NodeMenuState } from './NodeMenu.tsx';
+import { GraphNode } from './GraphNode.tsx';
+import { PALETTE_MIME } from './Palette.tsx';
+import { useCanvasCommands } from './use-canvas-commands.ts';
+import { useFileDrop } from './use-file-drop.ts';
+import { useStore } from './use-store.ts';
+
+const nodeTypes = { graph: GraphNode };
+const ends = (c: Connection | RfEdge): [PortRef, PortRef] => [
+  { node: c.source, port: c.sourceHandle ?? '' },
+  { node: c.target, port: c.targetHandle ?? '' },
+];
+
+export function Canvas() {
+  const editor = useEditor();
+  const { store, session, notices, catalog, runs } = editor;
+  const rf = useReactFlow<FlowNode>();
+  const snap = useStore(store, (s) => s);
+  const fitRequest = useStore(session, (s) => s.fitRequest);
+  const restore = useStore(session, (s) => s.restoreViewport);
+  const running = useStore(runs, (s) => s.run?.status === 'running');
+  const mapper = useMemo(() => new FlowMapper(catalog), [catalog]);
+  const nodes = useMemo(() => mapper.nodes(snap), [mapper, snap]);
+  const edges = useMemo(() => mapper.edges(snap), [mapper, snap]);
+  const [menu, setMenu] = useState<NodeMenuState>();
+  const pointer = useRef<{ x: number; y: number }>(undefined);
+
+  useCanvasCommands(pointer);
+  const onDropFiles = useFileDrop();
+
+  useEffect(() => {
+    if (!restore) return;
+    void rf.setViewport(restore);
+    session.viewportRestored();
+  }, [restore, rf, session]);
+
+  useEffect(() => {
+    if (fitRequest) void rf.fitView({ padding: 0.12, maxZoom: 1.1 });
+  }, [fitRequest, rf]);
+
+  const isValidConnection = useCallback(
+    (c: Connection | RfEdge) => checkConnection(store.doc, catalog, ...ends(c)).ok,
+    [store, catalog],
+  );
+
+  const onConnect = useCallback(
+    (c: Connection) => {
+      const r = store.connect(...ends(c));
+      if (!r.ok) notices.push('warn', `Not connected: ${r.reason}`);
+    },
+    [store, notices],
+  );
+
+  /** A refused drop says why; a wire dropped on empty canvas offers the nodes that can take it. */
+  const onConnectEnd: OnConnectEnd = useCallback(
+    (event, state) => {
+      if (state.isValid || !state.fromHandle) return;
+      const from = state.fromHandle;
+      if (state.toHandle) {
+        const to = state.toHandle;
+        if (to.type === from.type) {
+          notices.push('warn', `Not connected: wire an output (right side) to an input (left side)`);
+          return;
+        }
+        const [src, dst] = from.type === 'source' ? [from, to] : [to, from];
+        const r = checkConnection(store.doc, catalog, { node: src.nodeId, port: src.id ?? '' }, { node: dst.nodeId, port: dst.id ?? '' });
+        if (!r.ok) notices.push('warn', `Not connected: ${r.reason}`);
+        return;
+      }
+      if (state.toNode) return;
+      const p = 'changedTouches' in event ? event.changedTouches[0] : event;
+      editor.quickAdd({ x: p.clientX, y: p.clientY }, { node: from.nodeId, port: from.id ?? '', side: from.type === 'source' ? 'out' : 'in' });
+    },
+    [store, catalog, notices, editor],
+  );
+
+  const onReconnect = useCallback(
+    (old: RfEdge, c: Connection) => {
+      const r = store.reconnect(old.id, ...ends(c));
+      if (!r.ok) notices.push('warn', `Not connected: ${r.reason}`);
+    },
+    [store, notices],
+  );
+
+  const onDragOver = useCallback((e: DragEvent) => {
+    e.preventDefault();
+    e.dataTransfer.dropEffect = e.dataTransfer.types.includes(PALETTE_MIME) ? 'move' : 'copy';
+  }, []);
+
+  const onDrop = useCallback(
+    (e: DragEvent) => {
+      e.preventDefault();
+      const at = rf.screenToFlowPosition({ x: e.clientX, y: e.clientY });
+      const type = e.dataTransfer.getData(PALETTE_MIME);
+      if (type) store.addNode(type, at);
+      else if (e.dataTransfer.files.length) void onDropFiles([...e.dataTransfer.files], at);
+    },
+    [rf, store, onDropFiles],
+  );
+
+  const onDoubleClick = useCallback(
+    (e: MouseEvent) => {
+      if ((e.target as Element).classList.contains('react-flow__pane')) editor.quickAdd({ x: e.clientX, y: e.clientY });
+    },
+    [editor],
+  );
+
+  const onPaneContextMenu = useCallback(
+    (e: MouseEvent | globalThis.MouseEvent) => {
+      e.preventDefault();
+      editor.quickAdd({ x: e.clientX, y: e.clientY });
+    },
+    [editor],
+  );
+
+  const onNodeContextMenu = useCallback(
+    (e: MouseEvent, node: FlowNode) => {
+      e.preventDefault();
+      if (!snap.selectedNodes.has(node.id)) store.select([node.id]);
+      setMenu({ x: e.clientX, y: e.clientY, nodeId: node.id });
+    },
+    [snap.selectedNodes, store],
+  );
+
+  const onMoveEnd = useCallback((_: unknown, v: Viewport) => session.setViewport(v), [session]);
+
+  return (
+    <div
+      className={`fc-canvas${running ? ' is-running' : ''}`}
+      onDoubleClick={onDoubleClick}
+      onPointerMove={(e) => (pointer.current = { x: e.clientX, y: e.clientY })}
+      onPointerLeave={() => (pointer.current = undefined)}
+    >
+      <ReactFlow<FlowNode>
+        nodes={nodes}
+        edges={edges}
+        nodeTypes={nodeTypes}
+        onNodesChange={(c) => store.applyNodeChanges(c)}
+        onEdgesChange={(c) => store.applyEdgeChanges(c)}
+        onConnect={onConnect}
+        onConnectEnd={onConnectEnd}
+        onReconnect={onReconnect}
+        isValidConnection={isValidConnection}
+        connectionLineComponent={ConnectionLine}
+        onDragOver={onDragOver}
+        onDrop={onDrop}
+        onPaneContextMenu={onPaneContextMenu}
+        onNodeContextMenu={onNodeContextMenu}
+        onMoveEnd={onMoveEnd}
+        colorMode="dark"
+        deleteKeyCode={null}
+        selectionKeyCode="Shift"
+        multiSelectionKeyCode={['Control', 'Meta']}
+        zoomOnDoubleClick={false}
+        minZoom={0.05}
+        maxZoom={2.5}
+        connectionRadius={28}
+        edgesReconnectable
+        elevateEdgesOnSelect
+        defaultEdgeOptions={{ type: 'default' }}
+        proOptions={{ hideAttribution: false }}
+      >
+        <Background variant={BackgroundVariant.Dots} gap={22} size={1.3} color="#2c3240" />
+        <MiniMap pannable zoomable nodeColor={(n) => minimapColour(n as FlowNode)} maskColor="rgba(10,12,16,0.7)" />
+        <Controls showInteractive={false} />
+      </ReactFlow>
+      {menu && <NodeMenu menu={menu} onClose={() => setMenu(undefined)} />}
+    </div>
+  );
+
+  function minimapColour(n: FlowNode): string {
+    const first = catalog.node(n.data.node.type)?.outputs[0] ?? catalog.node(n.data.node.type)?.inputs[0];
+    return first ? catalog.colour(first.type) : '#e05757';
+  }
+}

@@ -1,0 +1,184 @@
+import { Handle, Position, type NodeProps } from '@xyflow/react';
+import { memo, useState } from 'react';
+import type { CatalogNode, CatalogPort } from '../../../runtime/catalog.ts';
+import type { FlowNode } from '../core/flow-mapping.ts';
+import type { NodeProblems } from '../core/problems.ts';
+import type { NodeRun } from '../core/run-state.ts';
+import { useEditor, type ImageRef } from './context.ts';
+import { ParamField } from './fields/ParamField.tsx';
+import { useStore } from './use-store.ts';
+
+const STATE_LABEL: Record<NodeRun['state'], string> = {
+  queued: 'queued',
+  running: 'running',
+  cached: 'cached',
+  done: 'done',
+  error: 'error',
+  skipped: 'skipped',
+};
+
+/** One graph node: header with state, typed ports, the param form, progress, previews, errors. */
+export const GraphNode = memo(function GraphNode({ id, data, selected }: NodeProps<FlowNode>) {
+  const { catalog, runs } = useEditor();
+  const node = data.node;
+  const def = catalog.node(node.type);
+  const run = useStore(runs, (s) => s.run?.nodes[id]);
+  const problems = useStore(runs, (s) => s.problems.nodes[id]);
+
+  const classes = ['fc-node', `is-${run?.state ?? 'idle'}`, selected ? 'is-selected' : '', problems ? 'has-problems' : '', def ? '' : 'is-missing'];
+  return (
+    <div className={classes.join(' ')} data-node-id={id} data-state={run?.state ?? 'idle'}>
+      <NodeHeader id={id} title={node.title ?? def?.title ?? node.type} type={node.type} def={def} run={run} />
+      {def ? (
+        <>
+          <Ports def={def} problems={problems} />
+          <div className="fc-params nodrag nowheel">
+            {catalog.fields(node.type).map((f) => (
+              <ParamField key={f.key} nodeId={id} field={f} params={node.params} problems={problems?.params[f.key]} />
+            ))}
+          </div>
+        </>
+      ) : (
+        <div className="fc-node-missing">
+          This server has no node type <code>{node.type}</code>. The node is kept with its params as they are.
+          <pre>{JSON.stringify(node.params, null, 1)}</pre>
+        </div>
+      )}
+      {run?.state === 'running' && <Progress fraction={run.fraction} message={run.message} />}
+      {run?.state === 'error' && <div className="fc-node-error">{run.error}</div>}
+      {run?.state === 'skipped' && run.message && <div className="fc-node-note">{run.message}</div>}
+      {problems?.general.map((m) => (
+        <div key={m} className="fc-node-error">
+          {m}
+        </div>
+      ))}
+      <Previews id={id} def={def} />
+    </div>
+  );
+});
+
+function NodeHeader({ id, title, type, def, run }: { id: string; title: string; type: string; def?: CatalogNode; run?: NodeRun }) {
+  const { store } = useEditor();
+  const [editing, setEditing] = useState(false);
+  const time = run?.durationMs !== undefined && run.state === 'done' ? formatMs(run.durationMs) : undefined;
+  return (
+    <div className="fc-node-header" title={def ? `${def.title} (${type})\n\n${def.description}` : type}>
+      <span className={`fc-state-dot is-${run?.state ?? 'idle'}`} />
+      {editing ? (
+        <input
+          className="fc-title-input nodrag"
+          autoFocus
+          defaultValue={title}
+          onBlur={(e) => {
+            store.setTitle(id, e.target.value === def?.title ? '' : e.target.value);
+            setEditing(false);
+          }}
+          onKeyDown={(e) => {
+            if (e.key === 'Enter') e.currentTarget.blur();
+            if (e.key === 'Escape') setEditing(false);
+          }}
+        />
+      ) : (
+        <span className="fc-node-title" onDoubleClick={() => setEditing(true)}>
+          {title}
+        </span>
+      )}
+      {run && run.state !== 'running' && (
+        <span className={`fc-badge is-${run.state}`}>{time ? `${STATE_LABEL[run.state]} ${time}` : STATE_LABEL[run.state]}</span>
+      )}
+      {run?.state === 'running' && <span className="fc-badge is-running">{Math.round((run.fraction ?? 0) * 100)}%</span>}
+    </div>
+  );
+}
+
+function Ports({ def, problems }: { def: CatalogNode; problems?: NodeProblems }) {
+  const rows = Math.max(def.inputs.length, def.outputs.length);
+  if (!rows) return null;
+  return (
+    <div className="fc-ports">
+      {Array.from({ length: rows }, (_, i) => (
+        <div key={i} className="fc-port-row">
+          {def.inputs[i] ? <PortLabel port={def.inputs[i]} side="in" problem={problems?.inputs[def.inputs[i].name]} /> : <span />}
+          {def.outputs[i] ? <PortLabel port={def.outputs[i]} side="out" /> : <span />}
+        </div>
+      ))}
+    </div>
+  );
+}
+
+function PortLabel({ port, side, problem }: { port: CatalogPort; side: 'in' | 'out'; problem?: string[] }) {
+  const { catalog } = useEditor();
+  const colour = catalog.colour(port.type);
+  const tip = [`${port.name}: ${port.type}${port.optional ? ' (optional)' : ''}`, port.description, catalog.catalog.portTypes[port.type]?.description, ...(problem ?? [])]
+    .filter(Boolean)
+    .join('\n');
+  return (
+    <div className={`fc-port is-${side}${problem ? ' has-problem' : ''}`} title={tip}>
+      <Handle
+        type={side === 'in' ? 'target' : 'source'}
+        position={side === 'in' ? Position.Left : Position.Right}
+        id={port.name}
+        className="fc-handle"
+        style={{ background: colour, borderColor: colour }}
+      />
+      <span className="fc-port-name">{port.name}</span>
+      <span className="fc-port-type" style={{ color: colour }}>
+        {port.type}
+      </span>
+    </div>
+  );
+}
+
+function Progress({ fraction, message }: { fraction?: number; message?: string }) {
+  const pct = Math.round((fraction ?? 0) * 100);
+  return (
+    <div className="fc-progress" title={message}>
+      <div className="fc-progress-bar" style={{ width: `${pct}%` }} />
+      <span className="fc-progress-text">{message ? `${pct}% · ${message}` : `${pct}%`}</span>
+    </div>
+  );
+}
+
+const MAX_THUMBS = 4;
+
+/** The latest preview images; a click opens the viewer (full-size outputs when the run has them). */
+function Previews({ id, def }: { id: string; def?: CatalogNode }) {
+  const { runs, api, showImages } = useEditor();
+  const preview = useStore(runs, (s) => s.previews[id]);
+  const outputs = useStore(runs, (s) => s.outputs);
+  if (!preview) return null;
+  const images = preview.images.filter(Boolean);
+  if (!images.length) return null;
+
+  const open = (start: number) => {
+    const refs: ImageRef[] = images.map((img, i) => ({ url: img.url, label: `Preview ${i + 1} (${img.width}×${img.height})` }));
+    const ports = outputs.runId ? outputs.nodes[id] : undefined;
+    if (ports && outputs.runId) {
+      // Full-size outputs come first: what the node actually produced, not the downscaled previews.
+      const full: ImageRef[] = [];
+      for (const port of def?.outputs ?? []) {
+        for (let i = 0; i < (ports[port.name] ?? 0); i++) {
+          const url = api.outputUrl(outputs.runId, id, port.name, i);
+          full.push({ url, full: url, label: `${port.name} ${i + 1} (full size)` });
+        }
+      }
+      if (full.length) return showImages(full, Math.min(start, full.length - 1));
+    }
+    showImages(refs, start);
+  };
+
+  return (
+    <div className={`fc-previews n-${Math.min(images.length, MAX_THUMBS)} nodrag`}>
+      {images.slice(0, MAX_THUMBS).map((img, i) => (
+        <button key={img.url} className="fc-thumb" onClick={() => open(i)} title="View full size">
+          <img src={img.url} alt={`preview ${i + 1}`} width={img.width} height={img.height} draggable={false} />
+          {i === MAX_THUMBS - 1 && images.length > MAX_THUMBS && <span className="fc-more">+{images.length - MAX_THUMBS}</span>}
+        </button>
+      ))}
+    </div>
+  );
+}
+
+function formatMs(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
+}

@@ -1,0 +1,72 @@
+import { useReactFlow } from '@xyflow/react';
+import { useEffect, useState } from 'react';
+import { problemCount } from '../core/problems.ts';
+import { useEditor } from './context.ts';
+import { useStore } from './use-store.ts';
+
+/** Bottom panel: the run's log and every validation problem; a click on a node name shows the node. */
+export function LogPanel() {
+  const { runs, store } = useEditor();
+  const rf = useReactFlow();
+  const run = useStore(runs, (s) => s.run);
+  const problems = useStore(runs, (s) => s.problems);
+  const count = problemCount(problems);
+  const [open, setOpen] = useState(false);
+  const failed = run?.status === 'failed';
+
+  // Problems and failures open the panel; the user closes it.
+  useEffect(() => {
+    if (count || failed) setOpen(true);
+  }, [count, failed]);
+
+  const focus = (id: string) => {
+    const n = store.doc.nodes.find((x) => x.id === id);
+    if (!n?.position) return;
+    store.select([id]);
+    void rf.setCenter(n.position.x + 140, n.position.y + 120, { zoom: Math.max(rf.getZoom(), 0.9), duration: 300 });
+  };
+  const logs = run?.logs ?? [];
+
+  return (
+    <div className={`fc-log${open ? ' is-open' : ''}`}>
+      <button className="fc-log-head" onClick={() => setOpen(!open)}>
+        <span className="fc-caret">{open ? '▾' : '▸'}</span>
+        Log
+        {count > 0 && <span className="fc-pill is-error">{count} problem{count === 1 ? '' : 's'}</span>}
+        {logs.length > 0 && <span className="fc-pill">{logs.length}</span>}
+        {run?.error && <span className="fc-log-error-inline">{run.error}</span>}
+      </button>
+      {open && (
+        <div className="fc-log-body" data-testid="log">
+          {problems.graph.map((m) => (
+            <div key={m} className="fc-log-line is-error">
+              {m}
+            </div>
+          ))}
+          {Object.entries(problems.nodes).flatMap(([id, p]) =>
+            [...p.general, ...Object.entries(p.params).flatMap(([f, ms]) => ms.map((m) => `${f}: ${m}`)), ...Object.entries(p.inputs).flatMap(([f, ms]) => ms.map((m) => `input ${f}: ${m}`))].map((m) => (
+              <div key={`${id}${m}`} className="fc-log-line is-error">
+                <button className="fc-link" onClick={() => focus(id)}>
+                  {id}
+                </button>{' '}
+                {m}
+              </div>
+            )),
+          )}
+          {logs.map((l, i) => (
+            <div key={i} className={`fc-log-line is-${l.level}`}>
+              <span className="fc-muted">{new Date(l.time).toLocaleTimeString()}</span>{' '}
+              {l.nodeId && (
+                <button className="fc-link" onClick={() => focus(l.nodeId!)}>
+                  {l.nodeId}
+                </button>
+              )}{' '}
+              {l.message}
+            </div>
+          ))}
+          {!count && !logs.length && <div className="fc-muted">Nothing yet. Run the graph to see its log here.</div>}
+        </div>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,83 @@
+import { useReactFlow } from '@xyflow/react';
+import { useMemo, useRef, useState } from 'react';
+import type { CatalogNode } from '../../../runtime/catalog.ts';
+import { useEditor } from './context.ts';
+
+export const PALETTE_MIME = 'application/x-facechain-node';
+const NODE_WIDTH = 280;
+
+/** Node types from the catalog by category; search, drag onto the canvas or double-click to add. */
+export function Palette() {
+  const { catalog, store } = useEditor();
+  const rf = useReactFlow();
+  const [query, setQuery] = useState('');
+  const [closed, setClosed] = useState<ReadonlySet<string>>(new Set());
+  const added = useRef(0);
+  const groups = useMemo(() => catalog.groups(query), [catalog, query]);
+
+  /** Double-click: the middle of the visible canvas, cascading so repeated adds do not stack exactly. */
+  const add = (type: string) => {
+    const box = document.querySelector('.fc-canvas')?.getBoundingClientRect();
+    const centre = box ? { x: box.left + box.width / 2, y: box.top + box.height / 3 } : { x: 400, y: 300 };
+    const p = rf.screenToFlowPosition(centre);
+    const k = added.current++ % 6;
+    store.addNode(type, { x: p.x - NODE_WIDTH / 2 + k * 30, y: p.y + k * 30 });
+  };
+
+  const toggle = (c: string) => {
+    const next = new Set(closed);
+    if (next.has(c)) next.delete(c);
+    else next.add(c);
+    setClosed(next);
+  };
+
+  return (
+    <aside className="fc-palette" aria-label="Node palette">
+      <div className="fc-palette-search">
+        <input className="fc-input" type="search" placeholder="Search nodes…" value={query} onChange={(e) => setQuery(e.target.value)} aria-label="Search nodes" />
+      </div>
+      <div className="fc-palette-list">
+        {groups.map((g) => (
+          <section key={g.category} className="fc-palette-group">
+            <button className="fc-palette-category" onClick={() => toggle(g.category)} aria-expanded={!closed.has(g.category) || !!query}>
+              <span className="fc-caret">{closed.has(g.category) && !query ? '▸' : '▾'}</span>
+              {g.category}
+              <span className="fc-count">{g.nodes.length}</span>
+            </button>
+            {(!closed.has(g.category) || query) && g.nodes.map((n) => <PaletteItem key={n.type} node={n} onAdd={add} />)}
+          </section>
+        ))}
+        {!groups.length && <p className="fc-muted fc-pad">No node matches “{query}”.</p>}
+      </div>
+      <div className="fc-palette-foot">Drag onto the canvas or double-click. Press ? for shortcuts.</div>
+    </aside>
+  );
+}
+
+function PaletteItem({ node, onAdd }: { node: CatalogNode; onAdd: (type: string) => void }) {
+  const { catalog } = useEditor();
+  return (
+    <div
+      className="fc-palette-item"
+      draggable
+      data-type={node.type}
+      title={`${node.description}\n\n${node.type}`}
+      onDragStart={(e) => {
+        e.dataTransfer.setData(PALETTE_MIME, node.type);
+        e.dataTransfer.effectAllowed = 'move';
+      }}
+      onDoubleClick={() => onAdd(node.type)}
+    >
+      <div className="fc-palette-title">{node.title}</div>
+      <div className="fc-palette-ports">
+        {node.inputs.map((p) => (
+          <span key={`i${p.name}`} className="fc-dot" style={{ background: catalog.colour(p.type) }} title={`in ${p.name}: ${p.type}`} />
+        ))}
+        {node.inputs.length > 0 && node.outputs.length > 0 && <span className="fc-arrow">→</span>}
+        {node.outputs.map((p) => (
+          <span key={`o${p.name}`} className="fc-dot" style={{ background: catalog.colour(p.type) }} title={`out ${p.name}: ${p.type}`} />
+        ))}
+      </div>
+    </div>
+  );
+}
