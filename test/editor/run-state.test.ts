@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import type { RunEvent } from '../../runtime/events.ts';
-import { decodePreviewFrame } from '../../editor/src/core/preview-frame.ts';
 import { groupProblems, problemCount } from '../../editor/src/core/problems.ts';
 import { isActive, newRun, reduceRun } from '../../editor/src/core/run-state.ts';
 import { resolveToken, withToken } from '../../editor/src/core/token.ts';
@@ -65,20 +64,7 @@ describe('validation problems', () => {
   });
 });
 
-describe('preview frames and token', () => {
-  it('decodes [uint32 BE length][JSON header][bytes]', () => {
-    const header = { runId: 'r', nodeId: 'n', previewId: 3, index: 1, mime: 'image/jpeg', width: 4, height: 2 };
-    const h = new TextEncoder().encode(JSON.stringify(header));
-    const buf = new Uint8Array(4 + h.length + 3);
-    new DataView(buf.buffer).setUint32(0, h.length);
-    buf.set(h, 4);
-    buf.set([7, 8, 9], 4 + h.length);
-    const frame = decodePreviewFrame(buf.buffer);
-    expect(frame.header).toEqual(header);
-    expect([...frame.bytes]).toEqual([7, 8, 9]);
-    expect(() => decodePreviewFrame(buf.buffer.slice(0, 10))).toThrow(/runs past/);
-  });
-
+describe('access token', () => {
   it('keeps a ?token= from the URL for the session and strips it from the address bar', () => {
     const mem = new Map<string, string>();
     const storage = { getItem: (k: string) => mem.get(k) ?? null, setItem: (k: string, v: string) => void mem.set(k, v) };
