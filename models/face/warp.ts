@@ -14,35 +14,32 @@ export interface WarpOptions {
 
 const LUMA = [0.2989, 0.587, 0.114];
 
-/** Reads channel values with zero outside the image; grey images repeat their one channel. */
-function sampler(img: RawImage) {
-  const { width, height, channels, data } = img;
-  return (x: number, y: number, c: number): number => {
-    if (x < 0 || y < 0 || x >= width || y >= height) return 0;
-    return data[(y * width + x) * channels + (channels === 1 ? 0 : c)];
-  };
-}
-
 /**
  * Output pixel (u, v) takes the image at imageToOut⁻¹(u + 0.5, v + 0.5); returns
  * [outH, outW, 3 or 1] values as a Float32Array.
  */
 export function warpAffine(img: RawImage, imageToOut: Affine, outW: number, outH: number, opts: WarpOptions): Float32Array {
-  const inv = invertAffine(imageToOut);
-  const at = sampler(img);
-  const [a, b, c, d, e, f] = inv;
+  const { width, height, channels, data } = img;
+  const [a, b, c, d, e, f] = invertAffine(imageToOut);
   // How many image pixels one output pixel spans, per axis.
   const k = Math.max(1, Math.ceil(Math.max(Math.hypot(a, d), Math.hypot(b, e))));
   const outC = opts.grey ? 1 : 3;
   const out = new Float32Array(outW * outH * outC);
-  const rgb = [0, 0, 0];
+  const stride = width * channels;
+  // Grey images read their one channel three times.
+  const c1 = channels === 1 ? 0 : 1;
+  const c2 = channels === 1 ? 0 : 2;
+  const at = (x: number, y: number, ch: number) => (x < 0 || y < 0 || x >= width || y >= height ? 0 : data[y * stride + x * channels + ch]);
+  const norm = opts.scale / (k * k);
   for (let v = 0; v < outH; v++) {
     for (let u = 0; u < outW; u++) {
-      rgb[0] = rgb[1] = rgb[2] = 0;
+      let r = 0;
+      let g = 0;
+      let bl = 0;
       for (let sy = 0; sy < k; sy++) {
+        const ov = v + (sy + 0.5) / k;
         for (let sx = 0; sx < k; sx++) {
           const ou = u + (sx + 0.5) / k;
-          const ov = v + (sy + 0.5) / k;
           // Image position in pixel-index space (pixel centres at integers).
           const x = a * ou + b * ov + c - 0.5;
           const y = d * ou + e * ov + f - 0.5;
@@ -50,19 +47,30 @@ export function warpAffine(img: RawImage, imageToOut: Affine, outW: number, outH
           const y0 = Math.floor(y);
           const fx = x - x0;
           const fy = y - y0;
-          for (let ch = 0; ch < 3; ch++) {
-            const top = at(x0, y0, ch) * (1 - fx) + at(x0 + 1, y0, ch) * fx;
-            const bottom = at(x0, y0 + 1, ch) * (1 - fx) + at(x0 + 1, y0 + 1, ch) * fx;
-            rgb[ch] += top * (1 - fy) + bottom * fy;
+          const w00 = (1 - fx) * (1 - fy);
+          const w10 = fx * (1 - fy);
+          const w01 = (1 - fx) * fy;
+          const w11 = fx * fy;
+          if (x0 >= 0 && y0 >= 0 && x0 + 1 < width && y0 + 1 < height) {
+            const p = y0 * stride + x0 * channels;
+            const q = p + stride;
+            r += w00 * data[p] + w10 * data[p + channels] + w01 * data[q] + w11 * data[q + channels];
+            g += w00 * data[p + c1] + w10 * data[p + channels + c1] + w01 * data[q + c1] + w11 * data[q + channels + c1];
+            bl += w00 * data[p + c2] + w10 * data[p + channels + c2] + w01 * data[q + c2] + w11 * data[q + channels + c2];
+          } else {
+            r += w00 * at(x0, y0, 0) + w10 * at(x0 + 1, y0, 0) + w01 * at(x0, y0 + 1, 0) + w11 * at(x0 + 1, y0 + 1, 0);
+            g += w00 * at(x0, y0, c1) + w10 * at(x0 + 1, y0, c1) + w01 * at(x0, y0 + 1, c1) + w11 * at(x0 + 1, y0 + 1, c1);
+            bl += w00 * at(x0, y0, c2) + w10 * at(x0 + 1, y0, c2) + w01 * at(x0, y0 + 1, c2) + w11 * at(x0 + 1, y0 + 1, c2);
           }
         }
       }
-      const n = k * k;
       const o = (v * outW + u) * outC;
       if (opts.grey) {
-        out[o] = ((LUMA[0] * rgb[0] + LUMA[1] * rgb[1] + LUMA[2] * rgb[2]) / n) * opts.scale + opts.offset;
+        out[o] = (LUMA[0] * r + LUMA[1] * g + LUMA[2] * bl) * norm + opts.offset;
       } else {
-        for (let ch = 0; ch < 3; ch++) out[o + ch] = (rgb[ch] / n) * opts.scale + opts.offset;
+        out[o] = r * norm + opts.offset;
+        out[o + 1] = g * norm + opts.offset;
+        out[o + 2] = bl * norm + opts.offset;
       }
     }
   }
