@@ -1,0 +1,278 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Browser, Locator, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServer, type RunningServer } from '../../server/app.ts';
+import { GRAPH_PNG_KEYWORD, readPngText } from '../../runtime/png-text.ts';
+import { ensureEditorBuilt, launchChromium } from './editor-build.ts';
+
+/**
+ * The editor in real headless Chromium against the real server (in-process, temp data folder). One
+ * browser and one page for the file; the tests run in order and build on each other's state.
+ */
+let server: RunningServer;
+let browser: Browser;
+let page: Page;
+let dataDir: string;
+
+const node = (id: string) => page.locator(`.react-flow__node[data-id="${id}"]`);
+const nodeIds = () => page.locator('.react-flow__node').evaluateAll((els) => els.map((e) => e.getAttribute('data-id')));
+const edges = () => page.locator('.react-flow__edge');
+const toast = () => page.locator('.fc-toast');
+const mod = process.platform === 'darwin' ? 'Meta' : 'Control';
+
+/** Playwright's own waiting, since vitest's expect has no locator matchers. */
+async function visible(l: Locator, timeout?: number) {
+  await l.first().waitFor({ state: 'visible', timeout });
+}
+async function count(l: Locator, n: number) {
+  await expect.poll(() => l.count()).toBe(n);
+}
+async function text(l: Locator) {
+  return (await l.count()) ? ((await l.first().textContent()) ?? '') : '';
+}
+
+function handle(id: string, port: string, side: 'source' | 'target') {
+  return node(id).locator(`.react-flow__handle.${side}[data-handleid="${port}"]`);
+}
+
+async function centre(l: Locator) {
+  const b = (await l.boundingBox())!;
+  return { x: b.x + b.width / 2, y: b.y + b.height / 2 };
+}
+
+/** Drags a wire with the mouse; `whileOver` runs before the button is released. */
+async function wire(from: Locator, to: Locator, whileOver?: () => Promise<void>) {
+  const a = await centre(from);
+  const b = await centre(to);
+  await page.mouse.move(a.x, a.y);
+  await page.mouse.down();
+  await page.mouse.move((a.x + b.x) / 2, (a.y + b.y) / 2 + 30, { steps: 5 });
+  await page.mouse.move(b.x, b.y, { steps: 5 });
+  await whileOver?.();
+  await page.mouse.up();
+}
+
+async function clearCanvas() {
+  await page.locator('.react-flow__pane').click({ position: { x: 20, y: 20 } });
+  await page.keyboard.press(`${mod}+a`);
+  await page.keyboard.press('Delete');
+  await expect.poll(nodeIds).toEqual([]);
+}
+
+async function exportGraph(): Promise<Record<string, unknown>> {
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download' }).click()]);
+  return JSON.parse(readFileSync((await download.path())!, 'utf8'));
+}
+
+async function importFile(name: string, content: string | Buffer, mimeType = 'application/json') {
+  await page.locator('[data-testid="import-file"]').setInputFiles({ name, mimeType, buffer: Buffer.from(content) });
+}
+
+async function dropFile(name: string, bytes: Buffer, mime: string) {
+  const dataTransfer = await page.evaluateHandle(
+    ({ b64, name, mime }) => {
+      const bin = atob(b64);
+      const arr = new Uint8Array(bin.length);
+      for (let i = 0; i < bin.length; i++) arr[i] = bin.charCodeAt(i);
+      const dt = new DataTransfer();
+      dt.items.add(new File([arr], name, { type: mime }));
+      return dt;
+    },
+    { b64: bytes.toString('base64'), name, mime },
+  );
+  const pane = page.locator('.react-flow__pane');
+  await pane.dispatchEvent('dragover', { dataTransfer });
+  await pane.dispatchEvent('drop', { dataTransfer, clientX: 800, clientY: 400 });
+}
+
+async function openExample(id: string) {
+  await page.getByRole('button', { name: 'Open', exact: true }).click();
+  await page.locator(`[data-example="${id}"]`).click();
+}
+
+async function runStatus() {
+  return page.locator('.fc-run-status').getAttribute('data-status');
+}
+
+beforeAll(async () => {
+  await ensureEditorBuilt();
+  dataDir = mkdtempSync(path.join(tmpdir(), 'fc-e2e-'));
+  server = await startServer({ port: 0, dataDir });
+  browser = await launchChromium();
+  page = await browser.newPage({ viewport: { width: 1600, height: 1000 }, acceptDownloads: true });
+  page.setDefaultTimeout(15_000);
+  page.on('pageerror', (e) => console.error('page error:', e.message));
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('editor in a browser', () => {
+  it('opens with the palette built from the catalog and the first example', async () => {
+    await page.goto(server.url);
+    const catalog = (await (await fetch(`${server.url}/api/nodes`)).json()) as { nodes: { type: string }[] };
+    await expect.poll(() => page.locator('.fc-palette-item').count()).toBe(catalog.nodes.length);
+    await expect.poll(nodeIds).toEqual(['load', 'resize', 'grid', 'preview', 'save']);
+    await page.locator('.fc-palette input[type="search"]').fill('contact sheet');
+    await count(page.locator('.fc-palette-item'), 1);
+    await page.locator('.fc-palette input[type="search"]').fill('');
+  });
+
+  it('adds two nodes from the palette and connects them', async () => {
+    await clearCanvas();
+    await page.locator('.fc-palette-item[data-type="image/load-images"]').dblclick();
+    await visible(node('load-images'));
+    const pane = (await page.locator('.react-flow__pane').boundingBox())!;
+    await page.locator('.fc-palette-item[data-type="image/resize"]').dragTo(page.locator('.react-flow__pane'), {
+      targetPosition: { x: 60, y: pane.height / 2 - 150 },
+    });
+    await visible(node('resize'));
+    await wire(handle('load-images', 'images', 'source'), handle('resize', 'images', 'target'));
+    await count(edges(), 1);
+  });
+
+  it('refuses an incompatible connection and shows why', async () => {
+    const pane = (await page.locator('.react-flow__pane').boundingBox())!;
+    await page.locator('.fc-palette-item[data-type="image/save-images"]').dragTo(page.locator('.react-flow__pane'), {
+      targetPosition: { x: 60, y: pane.height - 260 },
+    });
+    await visible(node('save-images'));
+    const reason = 'STRING cannot feed a IMAGES input (it accepts IMAGES or IMAGE or MASK)';
+    await wire(handle('save-images', 'files', 'source'), handle('resize', 'images', 'target'), async () => {
+      await expect.poll(() => text(page.locator('.fc-wire-reason'))).toBe(reason);
+    });
+    await visible(toast().filter({ hasText: reason }));
+    await count(edges(), 1);
+  });
+
+  it('sets a param, with undo and redo', async () => {
+    const width = node('resize').locator('[data-field="width"] input[type="number"]');
+    await width.fill('300');
+    await width.blur();
+    const graph = (await exportGraph()) as { nodes: { id: string; params: Record<string, unknown> }[] };
+    expect(graph.nodes.find((n) => n.id === 'resize')?.params.width).toBe(300);
+    await page.locator('.react-flow__pane').click({ position: { x: 20, y: 20 } });
+    await page.keyboard.press(`${mod}+z`);
+    await expect.poll(() => width.inputValue()).toBe('512');
+    await page.keyboard.press(`${mod}+Shift+z`);
+    await expect.poll(() => width.inputValue()).toBe('300');
+  });
+
+  it('shows the server validation problems on the node and field they name', async () => {
+    const width = node('resize').locator('[data-field="width"] input[type="number"]');
+    await width.fill('0');
+    await width.blur();
+    await page.locator('.fc-run').click();
+    // The unconnected input of the save node and the bad width come back from POST /api/runs (400).
+    await visible(node('save-images').locator('.fc-port.is-in.has-problem'));
+    await expect.poll(() => node('save-images').locator('.fc-node').getAttribute('class')).toMatch(/has-problems/);
+    await expect.poll(() => text(node('resize').locator('[data-field="width"] .fc-field-error'))).toMatch(/too small/i);
+    await width.fill('300');
+    await width.blur();
+    await count(node('resize').locator('[data-field="width"] .fc-field-error'), 0);
+  });
+
+  it('runs a shipped graph, streams previews into nodes and shows outputs full size', async () => {
+    await openExample('image-basics');
+    await expect.poll(nodeIds).toEqual(['load', 'resize', 'grid', 'preview', 'save']);
+    await page.locator('.fc-run').click();
+    await visible(node('preview').locator('.fc-thumb img').first(), 60_000);
+    await expect.poll(runStatus, { timeout: 60_000 }).toBe('finished');
+    expect(await node('grid').locator('.fc-node').getAttribute('data-state')).toMatch(/done|cached/);
+    // The grown grid node may sit under its neighbour: selecting it brings it to the front.
+    await node('grid').locator('.fc-node-header').click();
+    await node('grid').locator('.fc-thumb').first().click();
+    const full = page.locator('.fc-viewer-img');
+    await expect.poll(() => full.getAttribute('src')).toMatch(/\/api\/runs\/[^/]+\/outputs\/grid\/image\/0/);
+    await expect.poll(() => full.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBeGreaterThan(700);
+    await page.keyboard.press('Escape');
+    await count(full, 0);
+  });
+
+  it('drops a PNG the save node wrote and gets its graph back', async () => {
+    const outputs = readdirSync(path.join(dataDir, 'output')).filter((f) => f.startsWith('contact-sheet') && f.endsWith('.png'));
+    expect(outputs.length).toBeGreaterThan(0);
+    const png = readFileSync(path.join(dataDir, 'output', outputs[0]));
+    const embedded = JSON.parse(readPngText(png)[GRAPH_PNG_KEYWORD]) as { graph: unknown };
+    await clearCanvas();
+    await dropFile(outputs[0], png, 'image/png');
+    await expect.poll(nodeIds).toEqual(['load', 'resize', 'grid', 'preview', 'save']);
+    expect(await exportGraph()).toEqual(embedded.graph);
+  });
+
+  it('exports, then re-imports the same graph', async () => {
+    const exported = await exportGraph();
+    await clearCanvas();
+    await importFile('graph.json', JSON.stringify(exported));
+    await expect.poll(nodeIds).toEqual(['load', 'resize', 'grid', 'preview', 'save']);
+    expect(await exportGraph()).toEqual(exported);
+  });
+
+  it('says clearly when a graph comes from a newer version, keeping the canvas', async () => {
+    const current = await exportGraph();
+    await importFile('future.json', JSON.stringify({ ...current, version: 99 }));
+    await expect.poll(() => text(page.locator('[data-testid="open-error"]'))).toContain('newer FaceChain Studio (graph version 99)');
+    await page.getByRole('button', { name: 'OK' }).click();
+    expect(await exportGraph()).toEqual(current);
+  });
+
+  it('cancels a running run', async () => {
+    // Big resizes and rotations of the six demo photos: long enough to cancel mid-way.
+    const slow = {
+      format: 'facechain-graph',
+      version: 1,
+      name: 'slow',
+      nodes: [
+        { id: 'load', type: 'image/load-images', params: { path: 'samples' }, position: { x: 0, y: 0 } },
+        { id: 'big', type: 'image/resize', params: { width: 6000, height: 6000, fit: 'fill' }, position: { x: 320, y: 0 } },
+        { id: 'turn', type: 'image/rotate', params: { angle: 33 }, position: { x: 640, y: 0 } },
+        { id: 'show', type: 'image/preview', params: {}, position: { x: 960, y: 0 } },
+      ],
+      edges: [
+        { from: { node: 'load', port: 'images' }, to: { node: 'big', port: 'images' } },
+        { from: { node: 'big', port: 'images' }, to: { node: 'turn', port: 'images' } },
+        { from: { node: 'turn', port: 'images' }, to: { node: 'show', port: 'images' } },
+      ],
+    };
+    await importFile('slow.json', JSON.stringify(slow));
+    await expect.poll(nodeIds).toEqual(['load', 'big', 'turn', 'show']);
+    await page.locator('.fc-run').click();
+    await expect.poll(runStatus).toBe('running');
+    await page.getByRole('button', { name: /Cancel/ }).click();
+    await expect.poll(runStatus, { timeout: 30_000 }).toBe('cancelled');
+    await count(page.locator('.fc-node[data-state="running"]'), 0);
+    expect(await node('show').locator('.fc-node').getAttribute('data-state')).toBe('idle');
+  });
+
+  it('autosaves: a reload keeps the working graph', async () => {
+    const before = await exportGraph();
+    await page.reload();
+    await expect.poll(nodeIds).toEqual(['load', 'big', 'turn', 'show']);
+    expect(await exportGraph()).toEqual(before);
+  });
+});
+
+describe('editor with an access token', () => {
+  it('keeps ?token= for the session and sends it on REST and WebSocket', async () => {
+    const tokenDir = mkdtempSync(path.join(tmpdir(), 'fc-e2e-token-'));
+    const guarded = await startServer({ port: 0, dataDir: tokenDir, token: 'e2e-secret' });
+    const p = await browser.newPage();
+    try {
+      await p.goto(`${guarded.url}/?token=e2e-secret`);
+      await expect.poll(() => p.locator('.react-flow__node').count()).toBe(5);
+      expect(p.url()).not.toContain('token');
+      await p.reload();
+      await expect.poll(() => p.locator('.react-flow__node').count()).toBe(5);
+      await visible(p.locator('.fc-live.is-open'));
+    } finally {
+      await p.close();
+      await guarded.close();
+      rmSync(tokenDir, { recursive: true, force: true });
+    }
+  });
+});
