@@ -3,6 +3,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { openDataFolders } from '../../runtime/data-folder.ts';
 import { fromOrtTensor, toOrtTensor } from '../session/tensors.ts';
 import { ort } from '../session/ort.ts';
 import { detectFaces, type DetectOptions } from './detect.ts';
@@ -13,6 +14,11 @@ import { segmentPerson, type PersonMask, type SegmentationModel } from './segmen
 import { oarriagaGender, ssrnetAge } from './small-attributes.ts';
 import { conversionKey, convertFaceModel } from './source.ts';
 import type { DetectedFace, FaceAttributes, Landmarks5, RawImage } from './types.ts';
+
+/** The converted-model cache inside the data folder (`<data>/models/converted`). */
+export function convertedCacheDir(dataRoot?: string): string {
+  return join(openDataFolders(dataRoot).models, 'converted');
+}
 
 /** Where a model's conversion lives in the cache folder. */
 export function convertedPath(cacheDir: string, id: FaceModelId): string {
