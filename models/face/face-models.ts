@@ -43,7 +43,9 @@ export async function prepareFaceModels(cacheDir: string): Promise<Record<FaceMo
   return out;
 }
 
-const landmarksOf = (faces: readonly DetectedFace[]): Landmarks5[] => faces.map((f) => f.landmarks);
+/** Anything with five landmarks: a DetectedFace, or a face found elsewhere. */
+type WithLandmarks = Pick<DetectedFace, 'landmarks'>;
+const landmarksOf = (faces: readonly WithLandmarks[]): Landmarks5[] => faces.map((f) => f.landmarks);
 
 export class FaceModels {
   private readonly runners = new Map<FaceModelId, Promise<ModelRunner>>();
@@ -68,17 +70,17 @@ export class FaceModels {
   }
 
   /** FaceRes per face: unit 1024-d identity descriptor, gender and age. */
-  async describe(img: RawImage, faces: readonly DetectedFace[]): Promise<FaceResResult[]> {
+  async describe(img: RawImage, faces: readonly WithLandmarks[]): Promise<FaceResResult[]> {
     return runFaceRes(img, landmarksOf(faces), await this.runner('faceres'));
   }
 
   /** SSR-Net age in years per face. */
-  async age(img: RawImage, faces: readonly DetectedFace[]): Promise<number[]> {
+  async age(img: RawImage, faces: readonly WithLandmarks[]): Promise<number[]> {
     return ssrnetAge(img, landmarksOf(faces), await this.runner('ssrnet-age'));
   }
 
   /** oarriaga's gender classifier per face (a second opinion; FaceRes's is the more reliable). */
-  async gender(img: RawImage, faces: readonly DetectedFace[]): Promise<Pick<FaceAttributes, 'gender' | 'genderScore'>[]> {
+  async gender(img: RawImage, faces: readonly WithLandmarks[]): Promise<Pick<FaceAttributes, 'gender' | 'genderScore'>[]> {
     return oarriagaGender(img, landmarksOf(faces), await this.runner('oarriaga-gender'));
   }
 
