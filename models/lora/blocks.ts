@@ -29,18 +29,21 @@ export const BlockWeightsSchema = z.record(z.string(), z.number());
 export type BlockWeights = z.infer<typeof BlockWeightsSchema>;
 
 /**
- * Reads a block-weight spec: a preset name (ALL, NONE, INS, IND, INALL, MIDD, OUTD, OUTS, OUTALL,
- * ALL0.5), 17 or 26 comma-separated values in LBW order, or `NAME=value` pairs (e.g. `IN01=0,
- * OUT03=0.5`, unnamed blocks 1). As in LBW, a 17-value vector gives the blocks it does not list
- * (convolution-only blocks such as IN00, IN03, OUT00) weight 0; use 26 values to set those.
+ * Reads a block-weight spec: empty (1 everywhere), a preset name (ALL, NONE, INS, IND, INALL, MIDD,
+ * OUTD, OUTS, OUTALL, ALL0.5), 17 or 26 comma-separated values in LBW order, or `NAME=value` pairs
+ * (e.g. `IN01=0, OUT03=0.5`, unnamed blocks 1). As in LBW, presets and 17-value vectors give the
+ * blocks they do not list weight 0: in SD1.5 those hold only convolutions (IN00, IN03, OUT00...), which
+ * only LoCon adapts; use 26 values to set them. (They assume SD1.5's layout: in the tiny model OUT02
+ * holds attention but is not among the 17.)
  */
 export function parseBlockWeights(spec: string): BlockWeights {
   const text = spec.trim();
+  const weights = Object.fromEntries(BLOCK_IDS.map((id) => [id, 1]));
+  if (text === '') return weights;
   const preset = BLOCK_PRESETS[text.toUpperCase()];
-  if (text === '' || preset) return fromVector(preset ?? BLOCK_PRESETS.ALL);
+  if (preset) return fromVector(preset);
   const parts = text.split(',').map((p) => p.trim());
   if (parts.every((p) => p.includes('='))) {
-    const weights = Object.fromEntries(BLOCK_IDS.map((id) => [id, 1]));
     for (const p of parts) {
       const [id, value] = p.split('=').map((s) => s.trim());
       const name = id.toUpperCase() === 'MID' ? 'M00' : id.toUpperCase();
@@ -66,11 +69,6 @@ function number(text: string | undefined, where: string): number {
   const v = Number(text);
   if (text === undefined || text === '' || !Number.isFinite(v)) throw new Error(`block weights: "${where}" is not a number`);
   return v;
-}
-
-/** True when every block has weight 1 (the spec changes nothing). */
-export function isUniform(weights: BlockWeights): boolean {
-  return BLOCK_IDS.every((id) => weights[id] === 1);
 }
 
 /** The LBW block of a module, from its checkpoint (LDM) key; undefined outside every block. */

@@ -8,12 +8,12 @@ import { z } from 'zod';
  * Inactive steps get 0.
  */
 export const ScheduleSchema = z.object({
-  start: z.number().min(0).max(1).default(0),
-  end: z.number().min(0).max(1).default(1),
-  ramp: z.enum(['none', 'linear', 'cosine']).default('none'),
-  rampFrom: z.number().min(-100).max(100).default(0),
-  rampTo: z.number().min(-100).max(100).default(1),
-  values: z.array(z.number().min(-100).max(100)).max(1000).default([]),
+  start: z.number().min(0).max(1).default(0).meta({ description: 'First active step, as a fraction of the steps', step: 0.05 }),
+  end: z.number().min(0).max(1).default(1).meta({ description: 'Active until this fraction of the steps (exclusive)', step: 0.05 }),
+  ramp: z.enum(['none', 'linear', 'cosine']).default('none').meta({ description: 'Ramp across the active steps (none = constant)' }),
+  rampFrom: z.number().min(-100).max(100).default(0).meta({ description: 'Ramp multiplier at the first active step', step: 0.05 }),
+  rampTo: z.number().min(-100).max(100).default(1).meta({ description: 'Ramp multiplier at the last active step', step: 0.05 }),
+  values: z.array(z.number().min(-100).max(100)).max(1000).default([]).meta({ description: 'Multiplier per step (stretched over the steps when fewer); empty = 1' }),
 });
 export type Schedule = z.infer<typeof ScheduleSchema>;
 

@@ -17,7 +17,10 @@ const Q = 'lora_unet_down_blocks_0_attentions_0_transformer_blocks_0_attn1_to_q'
 
 describe('block weights', () => {
   it('reads presets, 17 and 26 values and NAME=value pairs', () => {
-    expect(Object.keys(parseBlockWeights('ALL'))).toEqual([...BLOCK_IDS]);
+    expect(parseBlockWeights('')).toEqual(Object.fromEntries(BLOCK_IDS.map((id) => [id, 1])));
+    const all = parseBlockWeights('ALL');
+    expect(Object.keys(all)).toEqual([...BLOCK_IDS]);
+    expect([all.BASE, all.IN01, all.OUT11, all.IN00, all.IN03]).toEqual([1, 1, 1, 0, 0]);
     const ins = parseBlockWeights('INS');
     expect([ins.BASE, ins.IN01, ins.IN02, ins.IN04, ins.IN05, ins.M00, ins.OUT11]).toEqual([1, 1, 1, 1, 0, 0, 0]);
     const outall = parseBlockWeights('outall');

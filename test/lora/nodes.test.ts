@@ -1,0 +1,87 @@
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { defineNode } from '../../runtime/node.ts';
+import { NodeRegistry } from '../../runtime/registry.ts';
+import { Executor } from '../../runtime/executor.ts';
+import { builtinNodes } from '../../nodes/index.ts';
+import loadCheckpoint from '../../nodes/sd/load-checkpoint.ts';
+import sampler from '../../nodes/sd/sampler.ts';
+import loraStack from '../../nodes/lora/stack.ts';
+import loraMix from '../../nodes/lora/mix.ts';
+import { tiny } from '../../models/sd/config.ts';
+import { fitLora } from '../../models/lora/fit.ts';
+import { parseLoraTensors } from '../../models/lora/parse.ts';
+import { LoraStack } from '../../models/lora/stack.ts';
+import { parseBlockWeights } from '../../models/lora/blocks.ts';
+import { ScheduleSchema } from '../../models/lora/schedule.ts';
+import { tinyModel } from '../../models/sd/tiny-model.ts';
+import { sample } from '../../models/sd/sample.ts';
+import type { Latent } from '../../models/sd/latent.ts';
+import { graph, tempData } from '../helpers/test-nodes.ts';
+import { loraTensors, randomLora } from './random-lora.ts';
+
+function tinyLora(seed: number) {
+  const raw = randomLora(tiny, { seed, rank: 4 }).map((m) => ({ ...m, up: m.up.map((v) => v * 5) }));
+  return fitLora(parseLoraTensors(loraTensors(raw, 'kohya', tiny), `lora${seed}`), { name: `lora${seed}`, source: 'test', metadata: {} });
+}
+
+// A LoRA source without files: the file loader has its own tests.
+const source = defineNode({
+  type: 'test/lora', version: 1, category: 'test', title: 'Random LoRA', description: 'A random tiny-model LoRA',
+  inputs: {}, outputs: { lora: { type: 'LORA' } },
+  params: z.object({ seed: z.number().int().default(1) }),
+  run: (_ctx, _i, p) => ({ lora: tinyLora(p.seed) }),
+});
+
+const registry = new NodeRegistry([...builtinNodes, loadCheckpoint, sampler, loraStack, loraMix, source]);
+const sampling = { prompt: 'a photo of a person', steps: 4, width: 64, height: 64, seed: 2, cfg: 4 };
+
+describe('LoRA nodes', () => {
+  it('face + style mix and a scheduled stack reach the sampler as the stack they describe', async () => {
+    const ex = new Executor({ registry, data: tempData() });
+    const r = await ex.run(graph(
+      [
+        { id: 'ckpt', type: 'sd/load-checkpoint', params: { checkpoint: 'tiny' } },
+        { id: 'face', type: 'test/lora', params: { seed: 1 } },
+        { id: 'style', type: 'test/lora', params: { seed: 2 } },
+        { id: 'extra', type: 'test/lora', params: { seed: 3 } },
+        { id: 'stack', type: 'lora/stack', params: { weight: -0.5, blocks: 'OUT03=0', start: 0.5, ramp: 'cosine' } },
+        { id: 'mix', type: 'lora/mix', params: { styleBlocks: 'OUTALL' } },
+        { id: 'plain', type: 'sd/sampler', params: sampling },
+        { id: 'mixed', type: 'sd/sampler', params: sampling },
+      ],
+      [
+        ['extra', 'lora', 'stack', 'lora'], ['stack', 'stack', 'mix', 'stack'],
+        ['face', 'lora', 'mix', 'face'], ['style', 'lora', 'mix', 'style'],
+        ['ckpt', 'model', 'plain', 'model'], ['ckpt', 'model', 'mixed', 'model'], ['mix', 'stack', 'mixed', 'loras'],
+      ],
+    ));
+    expect(r.failures).toEqual([]);
+    const stack = r.outputs.get('mix')!.stack as LoraStack;
+    expect(stack.entries.map((e) => [e.lora.name, e.weight])).toEqual([['lora3', -0.5], ['lora1', 1], ['lora2', 0.25]]);
+    expect(stack.entries[0].schedule).toMatchObject({ start: 0.5, ramp: 'cosine' });
+
+    const expected = new LoraStack([
+      { lora: tinyLora(3), weight: -0.5, blocks: parseBlockWeights('OUT03=0'), schedule: ScheduleSchema.parse({ start: 0.5, ramp: 'cosine' }) },
+      { lora: tinyLora(1), weight: 1 },
+      { lora: tinyLora(2), weight: 0.25, blocks: parseBlockWeights('OUTALL') },
+    ]);
+    const model = tinyModel(0);
+    // The sampler node's defaults (negative prompt, scheduler) apply to both.
+    const direct = await sample(model, sampler.params.parse(sampling) as Parameters<typeof sample>[1], { textLora: expected.text, unetLora: (i, n) => expected.unet(i, n) });
+    const mixed = r.outputs.get('mixed')!.latent as Latent;
+    const plain = r.outputs.get('plain')!.latent as Latent;
+    expect(Buffer.from(mixed.data.buffer).equals(Buffer.from(direct.data.buffer))).toBe(true);
+    expect(Buffer.from(mixed.data.buffer).equals(Buffer.from(plain.data.buffer))).toBe(false);
+    await model.release();
+  });
+
+  it('a bad block spec is a validation problem naming the param', async () => {
+    const ex = new Executor({ registry, data: tempData() });
+    const r = await ex.run(graph(
+      [{ id: 'l', type: 'test/lora' }, { id: 's', type: 'lora/stack', params: { blocks: '1,2,3' } }],
+      [['l', 'lora', 's', 'lora']],
+    ));
+    expect(r.problems).toContainEqual(expect.objectContaining({ node: 's', field: 'params.blocks', message: expect.stringMatching(/3 values; give 17 or 26/) }));
+  });
+});
