@@ -6,6 +6,7 @@ import { fitLora } from '../../models/lora/fit.ts';
 import { peftConfigs, PEFT_METADATA_KEY } from '../../models/lora/peft-config.ts';
 import { toBfloat16, toFloat16, type HostTensor } from '../../models/onnx/index.ts';
 import type { Lora } from '../../models/lora/schema.ts';
+import { kohyaTensors } from '../../models/lora/kohya.ts';
 import { loraTensors, randomLora, type Naming } from './random-lora.ts';
 
 const info = { name: 'test', source: 'memory', metadata: {} };
@@ -67,6 +68,17 @@ describe('LoRA formats', () => {
     const other = load(loraTensors(lora, naming, tiny));
     expect(other.format).toBe(naming === 'peft-model' ? 'peft' : naming);
     expect(byName(other)).toEqual(byName(kohya));
+  });
+
+  it.each<Naming>(['kohya', 'peft', 'peft-model', 'diffusers', 'diffusers-attn-procs'])('%s: saved as kohya and read again, the same tensors and scales', (naming) => {
+    const scaled = randomLora(tiny, { seed: 4, rank: 4, alpha: 3 });
+    const first = load(loraTensors(scaled, naming, tiny), {}, { lora_alpha: 3 });
+    const saved = kohyaTensors({ ...first, metadata: { ss_output_name: 'x', [PEFT_METADATA_KEY]: '{}' } });
+    expect([...saved.tensors.keys()].every((k) => /^lora_(unet|te)_\w+\.(lora_down\.weight|lora_up\.weight|alpha)$/.test(k))).toBe(true);
+    expect(saved.metadata).toEqual({ ss_output_name: 'x', ss_network_module: 'networks.lora', ss_network_dim: '4', ss_network_alpha: String(naming.startsWith('diffusers') ? 4 : 3) });
+    const again = load(saved.tensors, saved.metadata);
+    expect(again.format).toBe('kohya');
+    expect(byName(again)).toEqual(byName(first));
   });
 
   it('attention-processor files give the kohya tensors of their attention modules', () => {
