@@ -31,8 +31,10 @@ export function linear(
     const stored = o.storedAs1x1 ? [outDim, inDim, 1, 1] : [outDim, inDim];
     let w = param(ctx, 'weight', stored);
     if (o.storedAs1x1) w = b.reshape(w, [outDim, inDim]);
-    let y = b.matMul(x, b.transpose(w, [1, 0]));
-    if (o.bias !== false) y = b.add(y, param(ctx, 'bias', [outDim]));
+    // Gemm reads W [out, in] as stored (transB), so loading needs no transposed copy of every weight.
+    const rows = b.reshape(x, [-1, inDim]);
+    const bias = o.bias === false ? undefined : param(ctx, 'bias', [outDim]);
+    const y = b.reshape(b.gemm(rows, w, bias, { transB: true }), b.concat([b.shape(x, 0, -1), b.ints([outDim])], 0));
     const module = b.prefix;
     const loraName = ctx.loraName(module);
     if (!loraName) return y;
