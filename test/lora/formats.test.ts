@@ -7,6 +7,7 @@ import { peftConfigs, PEFT_METADATA_KEY } from '../../models/lora/peft-config.ts
 import { toBfloat16, toFloat16, type HostTensor } from '../../models/onnx/index.ts';
 import type { Lora } from '../../models/lora/schema.ts';
 import { kohyaTensors } from '../../models/lora/kohya.ts';
+import { describeLora } from '../../models/lora/info.ts';
 import { loraTensors, randomLora, type Naming } from './random-lora.ts';
 
 const info = { name: 'test', source: 'memory', metadata: {} };
@@ -122,6 +123,22 @@ describe('LoRA formats', () => {
     const loaded = load(loraTensors(locon, 'kohya', tiny));
     const conv = loaded.modules.find((m) => m.name === 'lora_unet_down_blocks_0_resnets_0_conv1')!;
     expect([conv.down.dims, conv.up.dims]).toEqual([[2, 32, 3, 3], [32, 2, 1, 1]]);
+  });
+
+  it('describes a LoRA: naming, base, modules, ranks, scales, metadata', () => {
+    const locon = randomLora(tiny, { seed: 5, rank: 2, alpha: 1, pick: (m) => m.shape.length === 4 && m.shape[2] === 3 });
+    const both = new Map([...loraTensors(lora, 'kohya', tiny), ...loraTensors(locon, 'kohya', tiny)]);
+    both.set('bundle_emb.face.string_to_param.*', { dtype: 'float32', dims: [1, 32], data: new Float32Array(32) });
+    const text = describeLora(load(both, { ss_output_name: 'face', ss_network_dim: '4', ss_seed: '1' }));
+    expect(text.split('\n')).toEqual([
+      'test: kohya naming, for tiny (memory)',
+      `modules: ${48 + locon.length} UNet, 12 text encoder, of which ${locon.length} are 3x3 convolutions (applied when baked)`,
+      'rank 2, 4; alpha 1, 4; scale 0.5, 1',
+      'ignored keys: bundle_emb.face.string_to_param.*',
+      'ss_output_name: face',
+      'ss_network_dim: 4',
+      'other metadata: ss_seed',
+    ]);
   });
 
   it('an SD1.5 LoRA fits SD1.5, not the tiny model', () => {
