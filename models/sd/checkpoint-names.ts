@@ -96,8 +96,10 @@ export function vaeKeyToDiffusers(key: string, vae: SdConfig['vae']): string {
   return key.replace(/^(encoder|decoder)\.norm_out\./, '$1.conv_norm_out.');
 }
 
+export type DiffusersFolder = (typeof DIFFUSERS_PARTS)[number]['folder'];
+
 /** Maps a full LDM checkpoint key to [diffusers folder, key in that folder's weights file]. */
-export function ldmKeyToDiffusers(key: string, config: SdConfig): [folder: string, key: string] {
+export function ldmKeyToDiffusers(key: string, config: SdConfig): [folder: DiffusersFolder, key: string] {
   if (key.startsWith(LDM_PREFIX.unet)) return ['unet', unetKeyToDiffusers(key.slice(LDM_PREFIX.unet.length), config.unet)];
   if (key.startsWith(LDM_PREFIX.text)) return ['text_encoder', key.slice(LDM_PREFIX.text.length)];
   if (key.startsWith(LDM_PREFIX.vae)) return ['vae', vaeKeyToDiffusers(key.slice(LDM_PREFIX.vae.length), config.vae)];

@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { buildPart, loraNameOf, SD_PARTS } from '../../models/sd/build.ts';
 import { sd15 } from '../../models/sd/config.ts';
 import { ldmKeyToDiffusers } from '../../models/sd/checkpoint-names.ts';
-import { NON_WEIGHT_KEYS } from '../../models/sd/checkpoint-keys.ts';
+import { isNonWeightKey, NON_WEIGHT_KEYS } from '../../models/sd/checkpoint-keys.ts';
+import { diffusersIndex } from '../../models/sd/diffusers-index.ts';
 import { ShapeRecorder } from '../../models/sd/weight-source.ts';
 import { ExternalWeights, type StoredTensor } from '../../models/sd/external-weights.ts';
 import type { DType } from '../../models/onnx/index.ts';
@@ -105,4 +106,33 @@ describe('the checkpoint loader on the fixture key list', () => {
     for (const part of SD_PARTS) buildPart(sd15, part, weights);
     expect(weights.unused()).toEqual(['model.diffusion_model.label_emb.0.0.weight']);
   });
+});
+
+describe('a diffusers folder on the fixture key list', () => {
+  /** The fixture's tensors renamed and split the way diffusers saves them. */
+  function diffusersFiles(oldVaeNames: boolean) {
+    const files = { unet: new Map<string, StoredTensor>(), text_encoder: new Map<string, StoredTensor>(), vae: new Map<string, StoredTensor>() };
+    for (const [ldm, t] of fixtureIndex('float16')) {
+      if (isNonWeightKey(ldm)) continue;
+      let [folder, key] = ldmKeyToDiffusers(ldm, sd15);
+      let dims = t.dims;
+      if (folder === 'vae' && key.includes('attentions.0.to_')) {
+        dims = dims.slice(0, 2); // diffusers keeps these 1x1 convs as linear weights
+        if (oldVaeNames) key = key.replace('.to_q.', '.query.').replace('.to_k.', '.key.').replace('.to_v.', '.value.').replace('.to_out.0.', '.proj_attn.');
+      }
+      files[folder].set(key, { ...t, file: `${folder}/diffusion_pytorch_model.safetensors`, dims });
+    }
+    return files;
+  }
+
+  for (const oldVaeNames of [false, true]) {
+    it(`maps every tensor back to the LDM weights${oldVaeNames ? ' (pre-0.14 VAE attention names)' : ''}`, () => {
+      const files = diffusersFiles(oldVaeNames);
+      files.unet.set('add_embedding.linear_1.weight', { file: 'unet/x', offset: 0, dtype: 'float16', dims: [1280, 2816] });
+      const weights = new ExternalWeights(diffusersIndex(sd15, files));
+      for (const part of SD_PARTS) buildPart(sd15, part, weights);
+      expect(weights.used.size).toBe(1130);
+      expect(weights.unused()).toEqual(['unet/add_embedding.linear_1.weight']);
+    });
+  }
 });
