@@ -10,6 +10,7 @@ import { loraFeeds, type LoraBranch } from '../../models/sd/lora-feeds.ts';
 import { sample } from '../../models/sd/sample.ts';
 import { decodeLatents, encodeImage } from '../../models/sd/vae-codec.ts';
 import { latentPreview } from '../../models/sd/latent-preview.ts';
+import { encodePrompts } from '../../models/sd/encode-prompt.ts';
 import { Rng } from '../../runtime/rng.ts';
 
 const SEED = 5;
@@ -138,5 +139,24 @@ describe('LoRA branches as graph inputs', () => {
     const [first] = model.loraTargets.unet;
     const bad = new Map([[first.name, { rank: 2, a: new Float32Array(3), b: new Float32Array(3) }]]);
     expect(() => loraFeeds(model.loraTargets.unet, bad)).toThrow(/rank 2 needs A/);
+  });
+});
+
+describe('prompt encoding', () => {
+  it('weights, clip skip and text-encoder LoRA change the embedding; long prompts add chunks', async () => {
+    const [plain, weighted, long] = await encodePrompts(model, ['a photo of a face', 'a photo of a (face:1.5)', 'face '.repeat(100)]);
+    expect(plain.tokens).toBe(154); // padded to the longest prompt's two chunks
+    expect(long.tokens).toBe(154);
+    expect(maxDiff(plain.data, weighted.data)).toBeGreaterThan(1e-3);
+    const [skip2] = await encodePrompts(model, ['a photo of a face'], { clipSkip: 2 });
+    expect(maxDiff(skip2.data, plain.data.subarray(0, 77 * 32))).toBeGreaterThan(1e-3);
+    const rng = new Rng(4);
+    const lora = new Map(model.loraTargets.text.map((t) => [t.name, {
+      rank: 2, a: rng.fillNormal(new Float32Array(t.in * 2)), b: rng.fillNormal(new Float32Array(2 * t.out)).map((v) => v * 0.1),
+    }]));
+    const [adapted] = await encodePrompts(model, ['a photo of a face'], { lora });
+    const [single] = await encodePrompts(model, ['a photo of a face']);
+    expect(maxDiff(adapted.data, single.data)).toBeGreaterThan(1e-3);
+    expect(maxDiff(single.data, plain.data.subarray(0, 77 * 32))).toBeLessThan(1e-5);
   });
 });
