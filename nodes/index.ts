@@ -7,9 +7,27 @@ import preview from './image/preview.ts';
 import resize from './image/resize.ts';
 import rotate from './image/rotate.ts';
 import saveImages from './image/save-images.ts';
+import loraMix from './lora/mix.ts';
+import loraStack from './lora/stack.ts';
+import loadCheckpoint from './sd/load-checkpoint.ts';
+import sampler from './sd/sampler.ts';
+import vaeDecode from './sd/vae-decode.ts';
 
 /** Every node type FaceChain Studio ships. */
-export const builtinNodes: AnyNodeDefinition[] = [loadImages, resize, crop, rotate, grid, preview, saveImages];
+export const builtinNodes: AnyNodeDefinition[] = [
+  loadImages,
+  resize,
+  crop,
+  rotate,
+  grid,
+  preview,
+  saveImages,
+  loadCheckpoint,
+  sampler,
+  vaeDecode,
+  loraStack,
+  loraMix,
+];
 
 export function createRegistry(): NodeRegistry {
   return new NodeRegistry(builtinNodes);
