@@ -105,6 +105,13 @@ describe('editor store', () => {
     store.setParam('grid', 'gap', 2);
     const n2 = mapper.nodes(store.getSnapshot());
     expect(n2.filter((n, i) => n !== n1[i]).map((n) => n.id)).toEqual(['grid']);
-    expect(mapper.edges(store.getSnapshot())).toEqual(e1);
+    // Nothing about the wires changed: the very same array, so React Flow skips its edge bookkeeping.
+    expect(mapper.edges(store.getSnapshot())).toBe(e1);
+    // A measurement alone changes nothing React Flow does not know; a rebuilt node carries its size.
+    const n3 = mapper.nodes(store.getSnapshot());
+    store.applyNodeChanges([{ id: 'save', type: 'dimensions', dimensions: { width: 280, height: 120 } }]);
+    expect(mapper.nodes(store.getSnapshot())).toBe(n3);
+    store.setParam('save', 'prefix', 'x');
+    expect(mapper.nodes(store.getSnapshot()).find((n) => n.id === 'save')?.measured).toEqual({ width: 280, height: 120 });
   });
 });

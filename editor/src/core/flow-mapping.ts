@@ -1,7 +1,7 @@
 import type { EdgeBase, NodeBase } from '@xyflow/system';
 import type { Edge, NodeInstance } from '../../../runtime/graph-format.ts';
 import type { CatalogIndex } from './catalog-index.ts';
-import type { EditorSnapshot, Size } from './editor-store.ts';
+import type { EditorSnapshot } from './editor-store.ts';
 import { edgeKey } from './graph-edit.ts';
 
 export type FlowNode = NodeBase<{ node: NodeInstance }, 'graph'>;
@@ -10,19 +10,26 @@ export type FlowEdge = EdgeBase<{ portType: string }> & { style: { stroke: strin
 /**
  * Document -> React Flow elements. Objects are reused while their inputs are unchanged (immer keeps
  * untouched nodes identical), so React Flow skips them and a drag re-renders only what moved.
+ *
+ * Measured sizes go onto a node object only when it is rebuilt anyway: React Flow keeps the size it
+ * measured for an object it already has, and rebuilding all objects after a measurement would make it
+ * adopt (and re-render) every node a second time.
  */
 export class FlowMapper {
-  private nodeCache = new WeakMap<NodeInstance, { selected: boolean; measured?: Size; flow: FlowNode }>();
+  private nodeCache = new WeakMap<NodeInstance, { selected: boolean; flow: FlowNode }>();
   private edgeCache = new WeakMap<Edge, { selected: boolean; colour: string; flow: FlowEdge }>();
+  private lastNodes: FlowNode[] = [];
+  private lastEdges: FlowEdge[] = [];
 
   constructor(private readonly catalog: CatalogIndex) {}
 
+  /** The same array as last time when no element changed: React Flow then skips its per-array work. */
   nodes(s: EditorSnapshot): FlowNode[] {
-    return s.doc.nodes.map((node, i) => {
+    const next = s.doc.nodes.map((node, i) => {
       const selected = s.selectedNodes.has(node.id);
-      const measured = s.measured.get(node.id);
       const hit = this.nodeCache.get(node);
-      if (hit && hit.selected === selected && hit.measured === measured) return hit.flow;
+      if (hit && hit.selected === selected) return hit.flow;
+      const measured = s.measured.get(node.id);
       const flow: FlowNode = {
         id: node.id,
         type: 'graph',
@@ -32,14 +39,15 @@ export class FlowMapper {
         selected,
         ...(measured ? { measured } : {}),
       };
-      this.nodeCache.set(node, { selected, measured, flow });
+      this.nodeCache.set(node, { selected, flow });
       return flow;
     });
+    return (this.lastNodes = sameItems(next, this.lastNodes) ? this.lastNodes : next);
   }
 
   edges(s: EditorSnapshot): FlowEdge[] {
     const types = new Map(s.doc.nodes.map((n) => [n.id, n.type]));
-    return s.doc.edges.map((e) => {
+    const next = s.doc.edges.map((e) => {
       const id = edgeKey(e);
       const selected = s.selectedEdges.has(id);
       const portType = this.catalog.port(types.get(e.from.node) ?? '', 'out', e.from.port)?.type ?? 'unknown';
@@ -59,5 +67,10 @@ export class FlowMapper {
       this.edgeCache.set(e, { selected, colour, flow });
       return flow;
     });
+    return (this.lastEdges = sameItems(next, this.lastEdges) ? this.lastEdges : next);
   }
+}
+
+function sameItems<T>(a: readonly T[], b: readonly T[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }

@@ -13,8 +13,6 @@ export interface SessionState {
   openError?: { title: string; message: string };
   /** Bumped when the view should fit the (new) graph. */
   fitRequest: number;
-  /** Viewport to restore once (from the autosaved draft). */
-  restoreViewport?: Viewport;
 }
 
 type Storage = Pick<globalThis.Storage, 'getItem' | 'setItem'>;
@@ -30,6 +28,10 @@ export class Session {
   private listeners = new Set<() => void>();
   private autosaveTimer?: ReturnType<typeof setTimeout>;
   private viewport?: Viewport;
+  /** Where the user left the autosaved draft: the canvas starts there. */
+  draftViewport?: Viewport;
+  /** The canvas sets its viewport for a graph about to open (before any node of it renders). */
+  beforeOpen?: (graph: Graph) => void;
 
   constructor(
     readonly api: Api,
@@ -53,7 +55,8 @@ export class Session {
     const draft = loadDraft(this.storage);
     if (!draft) return false;
     this.store.history.reset(layoutMissing(draft.graph));
-    this.set({ savedAs: draft.savedAs, restoreViewport: draft.viewport, fitRequest: draft.viewport ? this.state.fitRequest : this.state.fitRequest + 1 });
+    this.draftViewport = this.viewport = draft.viewport;
+    this.set({ savedAs: draft.savedAs, fitRequest: draft.viewport ? this.state.fitRequest : this.state.fitRequest + 1 });
     return true;
   }
 
@@ -66,7 +69,9 @@ export class Session {
   /** Opens a graph the user chose; `label` names the undo step. */
   open(graph: Graph, label: string, savedAs?: string): void {
     const missing = unknownTypes(graph, this.store.catalog);
-    this.store.load(layoutMissing(graph), label);
+    const laid = layoutMissing(graph);
+    this.beforeOpen?.(laid);
+    this.store.load(laid, label);
     this.store.seal();
     this.runs.clear();
     this.set({ savedAs, openError: undefined, fitRequest: this.state.fitRequest + 1 });
@@ -149,10 +154,6 @@ export class Session {
 
   dismissOpenError(): void {
     this.set({ openError: undefined });
-  }
-
-  viewportRestored(): void {
-    this.set({ restoreViewport: undefined });
   }
 
   /** Writes the draft now (also on page hide, so the last edit is never lost). */

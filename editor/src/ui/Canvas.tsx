@@ -5,6 +5,7 @@ import {
   MiniMap,
   ReactFlow,
   useReactFlow,
+  useStore as useFlowStore,
   type Connection,
   type Edge as RfEdge,
   type OnConnectEnd,
@@ -13,16 +14,18 @@ import {
 import { useCallback, useEffect, useMemo, useRef, useState, type DragEvent, type MouseEvent } from 'react';
 import { checkConnection, type PortRef } from '../core/connections.ts';
 import { FlowMapper, type FlowNode } from '../core/flow-mapping.ts';
+import { fitViewport } from '../core/node-size.ts';
 import { useEditor } from './context.ts';
 import { ConnectionLine } from './ConnectionLine.tsx';
 import { NodeMenu, type NodeMenuState } from './NodeMenu.tsx';
-import { GraphNode } from './GraphNode.tsx';
+import { DETAIL_ZOOM, GraphNode } from './GraphNode.tsx';
 import { PALETTE_MIME } from './Palette.tsx';
 import { useCanvasCommands } from './use-canvas-commands.ts';
 import { useFileDrop } from './use-file-drop.ts';
 import { useStore } from './use-store.ts';
 
 const nodeTypes = { graph: GraphNode };
+const canvasSize = () => document.querySelector('.fc-canvas')?.getBoundingClientRect() ?? { width: window.innerWidth - 240, height: window.innerHeight - 80 };
 const ends = (c: Connection | RfEdge): [PortRef, PortRef] => [
   { node: c.source, port: c.sourceHandle ?? '' },
   { node: c.target, port: c.targetHandle ?? '' },
@@ -34,8 +37,8 @@ export function Canvas() {
   const rf = useReactFlow<FlowNode>();
   const snap = useStore(store, (s) => s);
   const fitRequest = useStore(session, (s) => s.fitRequest);
-  const restore = useStore(session, (s) => s.restoreViewport);
   const running = useStore(runs, (s) => s.run?.status === 'running');
+  const zoomedOut = useFlowStore((s) => s.transform[2] < DETAIL_ZOOM);
   const mapper = useMemo(() => new FlowMapper(catalog), [catalog]);
   const nodes = useMemo(() => mapper.nodes(snap), [mapper, snap]);
   const edges = useMemo(() => mapper.edges(snap), [mapper, snap]);
@@ -45,11 +48,14 @@ export function Canvas() {
   useCanvasCommands(pointer);
   const onDropFiles = useFileDrop();
 
+  // The first viewport: where the user left the draft, else one that fits the graph (estimated sizes).
+  const [initialViewport] = useState(() => session.draftViewport ?? fitViewport(store.doc, catalog, canvasSize()));
   useEffect(() => {
-    if (!restore) return;
-    void rf.setViewport(restore);
-    session.viewportRestored();
-  }, [restore, rf, session]);
+    session.beforeOpen = (graph) => void rf.setViewport(fitViewport(graph, catalog, canvasSize()));
+    return () => {
+      session.beforeOpen = undefined;
+    };
+  }, [rf, session, catalog]);
 
   useEffect(() => {
     if (fitRequest) void rf.fitView({ padding: 0.12, maxZoom: 1.1 });
@@ -139,11 +145,20 @@ export function Canvas() {
     [snap.selectedNodes, store],
   );
 
-  const onMoveEnd = useCallback((_: unknown, v: Viewport) => session.setViewport(v), [session]);
+  const box = useRef<HTMLDivElement>(null);
+  const onMoveStart = useCallback(() => box.current?.classList.add('is-moving'), []);
+  const onMoveEnd = useCallback(
+    (_: unknown, v: Viewport) => {
+      box.current?.classList.remove('is-moving');
+      session.setViewport(v);
+    },
+    [session],
+  );
 
   return (
     <div
-      className={`fc-canvas${running ? ' is-running' : ''}`}
+      ref={box}
+      className={`fc-canvas${running ? ' is-running' : ''}${zoomedOut ? ' is-zoomed-out' : ''}`}
       onDoubleClick={onDoubleClick}
       onPointerMove={(e) => (pointer.current = { x: e.clientX, y: e.clientY })}
       onPointerLeave={() => (pointer.current = undefined)}
@@ -163,7 +178,9 @@ export function Canvas() {
         onDrop={onDrop}
         onPaneContextMenu={onPaneContextMenu}
         onNodeContextMenu={onNodeContextMenu}
+        onMoveStart={onMoveStart}
         onMoveEnd={onMoveEnd}
+        defaultViewport={initialViewport}
         colorMode="dark"
         deleteKeyCode={null}
         selectionKeyCode="Shift"

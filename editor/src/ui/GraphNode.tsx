@@ -1,7 +1,8 @@
-import { Handle, Position, type NodeProps } from '@xyflow/react';
+import { Handle, Position, useStore as useFlowStore, type NodeProps } from '@xyflow/react';
 import { memo, useState } from 'react';
 import type { CatalogNode, CatalogPort } from '../../../runtime/catalog.ts';
 import type { FlowNode } from '../core/flow-mapping.ts';
+import { formHeight } from '../core/node-size.ts';
 import type { NodeProblems } from '../core/problems.ts';
 import type { NodeRun } from '../core/run-state.ts';
 import { useEditor, type ImageRef } from './context.ts';
@@ -17,6 +18,12 @@ const STATE_LABEL: Record<NodeRun['state'], string> = {
   skipped: 'skipped',
 };
 
+/**
+ * Below this zoom the text is unreadable anyway: nodes drop their forms for a same-sized placeholder
+ * (header and handles stay), so a zoomed-out 300-node graph renders and pans fast.
+ */
+export const DETAIL_ZOOM = 0.45;
+
 /** One graph node: header with state, typed ports, the param form, progress, previews, errors. */
 export const GraphNode = memo(function GraphNode({ id, data, selected }: NodeProps<FlowNode>) {
   const { catalog, runs } = useEditor();
@@ -24,12 +31,18 @@ export const GraphNode = memo(function GraphNode({ id, data, selected }: NodePro
   const def = catalog.node(node.type);
   const run = useStore(runs, (s) => s.run?.nodes[id]);
   const problems = useStore(runs, (s) => s.problems.nodes[id]);
+  const compact = useFlowStore((s) => s.transform[2] < DETAIL_ZOOM);
 
-  const classes = ['fc-node', `is-${run?.state ?? 'idle'}`, selected ? 'is-selected' : '', problems ? 'has-problems' : '', def ? '' : 'is-missing'];
+  const classes = ['fc-node', `is-${run?.state ?? 'idle'}`, selected ? 'is-selected' : '', problems ? 'has-problems' : '', def ? '' : 'is-missing', compact ? 'is-compact' : ''];
   return (
     <div className={classes.join(' ')} data-node-id={id} data-state={run?.state ?? 'idle'}>
       <NodeHeader id={id} title={node.title ?? def?.title ?? node.type} type={node.type} def={def} run={run} />
-      {def ? (
+      {def && compact ? (
+        <>
+          <Ports def={def} problems={problems} />
+          <div className="fc-params-placeholder" style={{ height: formHeight(catalog.fields(node.type)) }} />
+        </>
+      ) : def ? (
         <>
           <Ports def={def} problems={problems} />
           <div className="fc-params nodrag nowheel">
@@ -44,6 +57,15 @@ export const GraphNode = memo(function GraphNode({ id, data, selected }: NodePro
           <pre>{JSON.stringify(node.params, null, 1)}</pre>
         </div>
       )}
+      {!compact && <NodeFooter id={id} def={def} run={run} problems={problems} />}
+    </div>
+  );
+});
+
+/** Progress, errors and previews: only drawn at a zoom where they can be read. */
+function NodeFooter({ id, def, run, problems }: { id: string; def?: CatalogNode; run?: NodeRun; problems?: NodeProblems }) {
+  return (
+    <>
       {run?.state === 'running' && <Progress fraction={run.fraction} message={run.message} />}
       {run?.state === 'error' && <div className="fc-node-error">{run.error}</div>}
       {run?.state === 'skipped' && run.message && <div className="fc-node-note">{run.message}</div>}
@@ -53,9 +75,9 @@ export const GraphNode = memo(function GraphNode({ id, data, selected }: NodePro
         </div>
       ))}
       <Previews id={id} def={def} />
-    </div>
+    </>
   );
-});
+}
 
 function NodeHeader({ id, title, type, def, run }: { id: string; title: string; type: string; def?: CatalogNode; run?: NodeRun }) {
   const { store } = useEditor();
