@@ -19,7 +19,8 @@ function gemmSession(): Promise<OrtSession> {
     const d = b.input('d', 'float32', ['rank', 'cols']);
     const w = b.input('w', 'float32', ['rows', 'cols']);
     b.output(b.op('Gemm', [u, d, w]), 'y', 'float32');
-    gemm = ort.InferenceSession.create(b.toBytes(), { graphOptimizationLevel: 'all' });
+    // Threads sleep between runs instead of spinning: the JS copying between runs needs the cores.
+    gemm = ort.InferenceSession.create(b.toBytes(), { extra: { session: { intra_op: { allow_spinning: '0' } } } });
   }
   return gemm;
 }
