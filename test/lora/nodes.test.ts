@@ -4,10 +4,7 @@ import { defineNode } from '../../runtime/node.ts';
 import { NodeRegistry } from '../../runtime/registry.ts';
 import { Executor } from '../../runtime/executor.ts';
 import { builtinNodes } from '../../nodes/index.ts';
-import loadCheckpoint from '../../nodes/sd/load-checkpoint.ts';
 import sampler from '../../nodes/sd/sampler.ts';
-import loraStack from '../../nodes/lora/stack.ts';
-import loraMix from '../../nodes/lora/mix.ts';
 import { tiny } from '../../models/sd/config.ts';
 import { fitLora } from '../../models/lora/fit.ts';
 import { parseLoraTensors } from '../../models/lora/parse.ts';
@@ -33,7 +30,7 @@ const source = defineNode({
   run: (_ctx, _i, p) => ({ lora: tinyLora(p.seed) }),
 });
 
-const registry = new NodeRegistry([...builtinNodes, loadCheckpoint, sampler, loraStack, loraMix, source]);
+const registry = new NodeRegistry([...builtinNodes, source]);
 const sampling = { prompt: 'a photo of a person', steps: 4, width: 64, height: 64, seed: 2, cfg: 4 };
 
 describe('LoRA nodes', () => {
