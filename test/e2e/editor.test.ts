@@ -118,6 +118,7 @@ describe('editor in a browser', () => {
     const catalog = (await (await fetch(`${server.url}/api/nodes`)).json()) as { nodes: { type: string }[] };
     await expect.poll(() => page.locator('.fc-palette-item').count()).toBe(catalog.nodes.length);
     await expect.poll(nodeIds).toEqual(['load', 'resize', 'grid', 'preview', 'save']);
+    await count(page.locator('.react-flow__minimap-node'), 5);
     await page.locator('.fc-palette input[type="search"]').fill('contact sheet');
     await count(page.locator('.fc-palette-item'), 1);
     await page.locator('.fc-palette input[type="search"]').fill('');

@@ -107,10 +107,11 @@ describe('editor store', () => {
     expect(n2.filter((n, i) => n !== n1[i]).map((n) => n.id)).toEqual(['grid']);
     // Nothing about the wires changed: the very same array, so React Flow skips its edge bookkeeping.
     expect(mapper.edges(store.getSnapshot())).toBe(e1);
-    // A measurement alone changes nothing React Flow does not know; a rebuilt node carries its size.
+    // A measurement keeps the array and objects (React Flow measured them itself) but shows on them.
     const n3 = mapper.nodes(store.getSnapshot());
     store.applyNodeChanges([{ id: 'save', type: 'dimensions', dimensions: { width: 280, height: 120 } }]);
     expect(mapper.nodes(store.getSnapshot())).toBe(n3);
+    expect(n3.find((n) => n.id === 'save')?.measured).toEqual({ width: 280, height: 120 });
     store.setParam('save', 'prefix', 'x');
     expect(mapper.nodes(store.getSnapshot()).find((n) => n.id === 'save')?.measured).toEqual({ width: 280, height: 120 });
   });

@@ -32,6 +32,8 @@ describe('catalog -> form model', () => {
       lora: 'model',
       blocks: 'number-list',
       note: 'text',
+      clipSkip: 'select',
+      size: 'number',
     });
   });
 
@@ -45,6 +47,8 @@ describe('catalog -> form model', () => {
     expect(fields.seed).toMatchObject({ max: 2 ** 32 - 1, default: 42 });
     expect(fields.blocks).toMatchObject({ default: [1, 1, 0.5], maxItems: 64 });
     expect(fields.note).toMatchObject({ required: false, default: undefined });
+    expect(fields.clipSkip).toMatchObject({ options: [1, 2], default: 1 });
+    expect(fields.size).toMatchObject({ step: 64, multipleOf: 8, slider: true });
   });
 
   it('builds forms for every shipped node type', () => {
@@ -78,6 +82,9 @@ describe('catalog -> form model', () => {
     expect(checkValue(fields.sampler, 'plms')).toMatch(/euler, ddim/);
     expect(checkValue(fields.blocks, [1, 'x'])).toBe('Item 2: Must be a number');
     expect(checkValue(fields.seed, 2 ** 32)).toMatch(/at most/);
+    expect(checkValue(fields.size, 516)).toBe('Must be a multiple of 8');
+    expect(checkValue(fields.size, 520)).toBeUndefined();
+    expect(checkValue(fields.clipSkip, 2)).toBeUndefined();
   });
 
   it('parses and formats number lists, snaps to steps, randomises seeds in range', () => {

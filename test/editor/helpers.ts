@@ -23,6 +23,8 @@ export const sampleParams = z.object({
   lora: modelParam('loras', '', 'LoRA file'),
   blocks: numberListParam([1, 1, 0.5], 'Block weights'),
   note: z.string().optional(),
+  clipSkip: z.union([z.literal(1), z.literal(2)]).default(1),
+  size: z.number().int().min(64).max(2048).multipleOf(8).default(512).meta({ step: 64 }),
 });
 
 export function sampleNode(): CatalogNode {

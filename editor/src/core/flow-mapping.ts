@@ -11,9 +11,11 @@ export type FlowEdge = EdgeBase<{ portType: string }> & { style: { stroke: strin
  * Document -> React Flow elements. Objects are reused while their inputs are unchanged (immer keeps
  * untouched nodes identical), so React Flow skips them and a drag re-renders only what moved.
  *
- * Measured sizes go onto a node object only when it is rebuilt anyway: React Flow keeps the size it
- * measured for an object it already has, and rebuilding all objects after a measurement would make it
- * adopt (and re-render) every node a second time.
+ * A measured size is written onto the node object React Flow already has instead of making a new one:
+ * React Flow measured it itself (so nothing needs re-adopting), but parts like the minimap read sizes
+ * from the object we gave it. New objects for 300 nodes after each measurement would make it adopt and
+ * re-render every node a second time. These objects are ours (not the immutable document), so the
+ * in-place update stays contained here.
  */
 export class FlowMapper {
   private nodeCache = new WeakMap<NodeInstance, { selected: boolean; flow: FlowNode }>();
@@ -28,8 +30,11 @@ export class FlowMapper {
     const next = s.doc.nodes.map((node, i) => {
       const selected = s.selectedNodes.has(node.id);
       const hit = this.nodeCache.get(node);
-      if (hit && hit.selected === selected) return hit.flow;
       const measured = s.measured.get(node.id);
+      if (hit && hit.selected === selected) {
+        if (measured && hit.flow.measured !== measured) hit.flow.measured = measured;
+        return hit.flow;
+      }
       const flow: FlowNode = {
         id: node.id,
         type: 'graph',

@@ -18,6 +18,10 @@ const PropertySchema = z.looseObject({
   minLength: Num,
   maxLength: Num,
   pattern: z.string().optional(),
+  multipleOf: Num,
+  /** z.union of literals: a choice of constants. */
+  anyOf: z.array(z.looseObject({ const: z.unknown().optional() })).optional(),
+  oneOf: z.array(z.looseObject({ const: z.unknown().optional() })).optional(),
   minItems: Num,
   maxItems: Num,
   items: z.looseObject({ type: z.string().optional(), minimum: Num, maximum: Num }).optional(),
@@ -43,7 +47,16 @@ interface FieldBase {
 
 export type Field = FieldBase &
   (
-    | { kind: 'number'; integer: boolean; min?: number; max?: number; step: number; slider: boolean; exclusive: { min: boolean; max: boolean } }
+    | {
+        kind: 'number';
+        integer: boolean;
+        min?: number;
+        max?: number;
+        step: number;
+        multipleOf?: number;
+        slider: boolean;
+        exclusive: { min: boolean; max: boolean };
+      }
     | { kind: 'seed'; max: number }
     | { kind: 'select'; options: (string | number | boolean)[] }
     | { kind: 'checkbox' }
@@ -70,6 +83,8 @@ function toField(key: string, p: Property, required: boolean): Field {
   const type = Array.isArray(p.type) ? p.type.find((t) => t !== 'null') : p.type;
   if (p.ui === 'seed') return { ...base, kind: 'seed', max: p.maximum ?? 2 ** 32 - 1 };
   if (p.enum) return { ...base, kind: 'select', options: p.enum.filter(isScalar) };
+  const choices = (p.anyOf ?? p.oneOf)?.map((c) => c.const);
+  if (choices?.length && choices.every(isScalar)) return { ...base, kind: 'select', options: choices };
   if (p.ui === 'number-list' || (type === 'array' && (p.items?.type === 'number' || p.items?.type === 'integer'))) {
     return {
       ...base,
@@ -85,7 +100,7 @@ function toField(key: string, p: Property, required: boolean): Field {
     const integer = type === 'integer';
     const min = p.minimum ?? p.exclusiveMinimum;
     const max = p.maximum ?? p.exclusiveMaximum;
-    const step = p.step ?? (integer ? 1 : defaultStep(min, max));
+    const step = p.step ?? p.multipleOf ?? (integer ? 1 : defaultStep(min, max));
     const slider = min !== undefined && max !== undefined && (max - min) / step <= MAX_SLIDER_STEPS;
     return {
       ...base,
@@ -94,6 +109,7 @@ function toField(key: string, p: Property, required: boolean): Field {
       min,
       max,
       step,
+      multipleOf: p.multipleOf,
       slider,
       exclusive: { min: p.minimum === undefined && p.exclusiveMinimum !== undefined, max: p.maximum === undefined && p.exclusiveMaximum !== undefined },
     };
@@ -143,8 +159,11 @@ export function fieldValue(field: Field, params: Record<string, unknown>): unkno
 export function checkValue(field: Field, value: unknown): string | undefined {
   if (value === undefined) return field.required ? 'Required' : undefined;
   switch (field.kind) {
-    case 'number':
-      return checkNumber(value, field.integer, field.min, field.max, field.exclusive);
+    case 'number': {
+      const e = checkNumber(value, field.integer, field.min, field.max, field.exclusive);
+      if (e || !field.multipleOf) return e;
+      return Number.isInteger((value as number) / field.multipleOf) ? undefined : `Must be a multiple of ${field.multipleOf}`;
+    }
     case 'seed':
       return checkNumber(value, true, 0, field.max);
     case 'select':
