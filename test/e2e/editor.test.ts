@@ -176,6 +176,10 @@ describe('editor in a browser', () => {
     await width.fill('300');
     await width.blur();
     await count(node('resize').locator('[data-field="width"] .fc-field-error'), 0);
+    // Check validates without running: only the unconnected input is left.
+    await page.getByRole('button', { name: 'Check' }).click();
+    await visible(toast().filter({ hasText: '1 problem' }));
+    await count(page.locator('.fc-node.has-problems'), 1);
   });
 
   it('runs a shipped graph, streams previews into nodes and shows outputs full size', async () => {
@@ -220,6 +224,51 @@ describe('editor in a browser', () => {
     await expect.poll(() => text(page.locator('[data-testid="open-error"]'))).toContain('newer FaceChain Studio (graph version 99)');
     await page.getByRole('button', { name: 'OK' }).click();
     expect(await exportGraph()).toEqual(current);
+  });
+
+  it('saves on the server and opens it again', async () => {
+    const current = await exportGraph();
+    await page.getByRole('button', { name: 'Save as…' }).click();
+    await page.locator('.fc-modal input').fill('e2e-graph');
+    await page.locator('.fc-modal').getByRole('button', { name: 'Save' }).click();
+    await visible(toast().filter({ hasText: 'Saved as "e2e-graph"' }));
+    await clearCanvas();
+    await page.getByRole('button', { name: 'Open', exact: true }).click();
+    await page.locator('[data-user-graph="e2e-graph"]').click();
+    await expect.poll(nodeIds).toEqual(['load', 'resize', 'grid', 'preview', 'save']);
+    expect(await exportGraph()).toEqual(current);
+  });
+
+  it('copies and pastes nodes with the keyboard; a wire dropped on the canvas adds a node that takes it', async () => {
+    await node('grid').locator('.fc-node-header').click();
+    await page.keyboard.press(`${mod}+c`);
+    const pane = (await page.locator('.react-flow__pane').boundingBox())!;
+    await page.mouse.move(pane.x + 40, pane.y + 40);
+    await page.keyboard.press(`${mod}+v`);
+    await expect.poll(nodeIds).toContain('grid-2');
+    const wires = await edges().count();
+    // Somewhere empty, away from the pasted node's output.
+    const from = await centre(handle('grid-2', 'image', 'source'));
+    const spot = (await page.evaluate(
+      `(() => { for (let y = 80; y < innerHeight - 80; y += 40) for (let x = 300; x < innerWidth - 300; x += 40) {
+        const el = document.elementFromPoint(x, y);
+        if (el && el.classList.contains('react-flow__pane') && Math.hypot(x - ${from.x}, y - ${from.y}) > 250) return { x, y };
+      } })()`,
+    )) as { x: number; y: number };
+    await page.mouse.move(from.x, from.y);
+    await page.mouse.down();
+    await page.mouse.move(spot.x, spot.y, { steps: 8 });
+    await page.mouse.up();
+    const search = page.locator('.fc-quick input');
+    await visible(search);
+    expect(await search.getAttribute('placeholder')).toContain('takes IMAGE');
+    await search.fill('preview');
+    await page.keyboard.press('Enter');
+    await expect.poll(nodeIds).toContain('preview-2');
+    await count(edges(), wires + 1);
+    // Paste, then the quick add with its wire: two undo steps.
+    for (let i = 0; i < 2; i++) await page.keyboard.press(`${mod}+z`);
+    await expect.poll(nodeIds).toEqual(['load', 'resize', 'grid', 'preview', 'save']);
   });
 
   it('cancels a running run', async () => {

@@ -45,6 +45,10 @@ describe('connection rules', () => {
     expect(offered.map((n) => n.type)).not.toContain('image/preview');
     expect(offered.map((n) => n.type)).not.toContain('image/save-images');
     for (const n of offered) expect(index.matchingPort(n, 'in', 'IMAGES')).toBeDefined();
+    // Node colours follow what they make.
+    expect(index.accent('image/grid')).toBe('#4fc3f7');
+    expect(index.accent('image/preview')).toBe('#0288d1');
+    expect(index.accent('nope/missing')).toBeUndefined();
   });
 });
 

@@ -34,6 +34,18 @@ describe('editor store', () => {
     expect(store.doc).toBe(before);
   });
 
+  it('adds a node for a dangling wire, wired to its first matching port, in one undo step', () => {
+    const store = new EditorStore(catalogIndex(), basics());
+    const { id, check } = store.addNodeWired('image/rotate', { x: 0, y: 400 }, { node: 'load', port: 'image', side: 'out' });
+    expect(check).toMatchObject({ ok: true, widened: true });
+    expect(store.doc.edges.at(-1)).toEqual({ from: { node: 'load', port: 'image' }, to: { node: id, port: 'images' } });
+    const fromInput = store.addNodeWired('image/grid', { x: 0, y: 800 }, { node: 'preview', port: 'images', side: 'in' });
+    expect(store.doc.edges.find((e) => e.to.node === 'preview')?.from).toEqual({ node: fromInput.id, port: 'image' });
+    store.undo();
+    store.undo();
+    expect(store.doc).toEqual(basics());
+  });
+
   it('moves a wire end, keeping the old wire when the new place is refused', () => {
     const store = new EditorStore(catalogIndex(), basics());
     const old = edgeKey(store.doc.edges[2]); // resize -> preview

@@ -31,6 +31,13 @@ export class CatalogIndex {
     return this.catalog.portTypes[portType as PortType]?.colour ?? '#888';
   }
 
+  /** A node type's colour: that of what it makes (its first output, else its first input). */
+  accent(type: string): string | undefined {
+    const def = this.byType.get(type);
+    const made = def?.outputs[0] ?? def?.inputs[0];
+    return made ? this.colour(made.type) : undefined;
+  }
+
   /** The param fields of a node type, built once per type. */
   fields(type: string): Field[] {
     let f = this.forms.get(type);

@@ -75,6 +75,29 @@ export class EditorStore {
     return id;
   }
 
+  /**
+   * Adds a node and plugs a dangling wire into its first matching port, as one undo step. `wire.side`
+   * is the side of the port the wire hangs from ('out': an output, so the new node takes it as input).
+   */
+  addNodeWired(type: string, position: edit.XY, wire: PortRef & { side: 'in' | 'out' }): { id: string; check?: ConnectionCheck } {
+    const def = this.catalog.node(type);
+    const hanging = this.doc.nodes.find((n) => n.id === wire.node);
+    const portType = hanging && this.catalog.port(hanging.type, wire.side, wire.port)?.type;
+    const port = def && portType ? this.catalog.matchingPort(def, wire.side, portType) : undefined;
+    if (!port) return { id: this.addNode(type, position) };
+    const id = edit.freshId(type, edit.nodeIds(this.doc));
+    const node = { id, type, params: defaultParams(this.catalog.fields(type)), position: { x: Math.round(position.x), y: Math.round(position.y) } };
+    const hangs = { node: wire.node, port: wire.port };
+    const [from, to] = wire.side === 'out' ? [hangs, { node: id, port: port.name }] : [{ node: id, port: port.name }, hangs];
+    const check = checkConnection({ ...this.doc, nodes: [...this.doc.nodes, node] }, this.catalog, from, to);
+    this.history.edit(`Add ${def!.title}`, (g) => {
+      edit.addNode(g, node);
+      if (check.ok) edit.connect(g, from, to);
+    });
+    this.select([id]);
+    return { id, check };
+  }
+
   /** Connects when the rules allow it; the result says why not otherwise. */
   connect(from: PortRef, to: PortRef): ConnectionCheck {
     const check = checkConnection(this.doc, this.catalog, from, to);
@@ -93,10 +116,6 @@ export class EditorStore {
       });
     }
     return check;
-  }
-
-  disconnect(keys: string[]): void {
-    this.history.edit('Remove wire', (g) => edit.removeElements(g, [], keys));
   }
 
   /** Param edits of one field coalesce (typing, sliding) until `seal()`. */

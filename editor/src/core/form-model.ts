@@ -67,7 +67,6 @@ export type Field = FieldBase &
     | { kind: 'number-list'; integer: boolean; min?: number; max?: number; minItems?: number; maxItems?: number }
     | { kind: 'json' }
   );
-export type FieldKind = Field['kind'];
 
 /** Sliders make sense for ranges a thumb can cover: at most this many steps. */
 const MAX_SLIDER_STEPS = 4096;

@@ -53,7 +53,7 @@ export function removeElements(g: G, nodes: Iterable<string>, edges: Iterable<st
 /** Adds a wire; whatever fed that input before is unplugged (one input takes one edge). */
 export function connect(g: G, from: PortRef, to: PortRef): void {
   const existing = g.edges.findIndex((e) => e.to.node === to.node && e.to.port === to.port);
-  const edge = { from: { ...from }, to: { ...to } };
+  const edge = { from: { node: from.node, port: from.port }, to: { node: to.node, port: to.port } };
   if (existing >= 0) {
     if (edgeKey(g.edges[existing]) === edgeKey(edge)) return;
     g.edges.splice(existing, 1, edge);

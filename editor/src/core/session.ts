@@ -143,6 +143,16 @@ export class Session {
     if (!started.ok) this.notices.push('error', started.message);
   }
 
+  /** Asks the server to validate the graph without running it; problems land on nodes and fields. */
+  async check(): Promise<void> {
+    await this.guard('Cannot check the graph', async () => {
+      const { problems } = await this.api.validate(this.store.doc);
+      this.runs.setProblems(problems);
+      if (problems.length) this.notices.push('warn', `${problems.length} problem${problems.length === 1 ? '' : 's'}: see the marked nodes and the log`);
+      else this.notices.push('success', 'No problems: the graph can run');
+    });
+  }
+
   async cancel(): Promise<void> {
     await this.guard('Cannot cancel', () => this.runs.cancel());
   }

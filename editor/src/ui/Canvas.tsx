@@ -147,6 +147,7 @@ export function Canvas() {
 
   const box = useRef<HTMLDivElement>(null);
   const onMoveStart = useCallback(() => box.current?.classList.add('is-moving'), []);
+  const minimapColour = useCallback((n: FlowNode) => catalog.accent(n.data.node.type) ?? '#e05757', [catalog]);
   const onMoveEnd = useCallback(
     (_: unknown, v: Viewport) => {
       box.current?.classList.remove('is-moving');
@@ -195,15 +196,11 @@ export function Canvas() {
         proOptions={{ hideAttribution: false }}
       >
         <Background variant={BackgroundVariant.Dots} gap={22} size={1.3} color="#2c3240" />
-        <MiniMap pannable zoomable nodeColor={(n) => minimapColour(n as FlowNode)} maskColor="rgba(10,12,16,0.7)" />
+        <MiniMap pannable zoomable nodeColor={minimapColour} maskColor="rgba(10,12,16,0.7)" />
         <Controls showInteractive={false} />
       </ReactFlow>
       {menu && <NodeMenu menu={menu} onClose={() => setMenu(undefined)} />}
     </div>
   );
 
-  function minimapColour(n: FlowNode): string {
-    const first = catalog.node(n.data.node.type)?.outputs[0] ?? catalog.node(n.data.node.type)?.inputs[0];
-    return first ? catalog.colour(first.type) : '#e05757';
-  }
 }

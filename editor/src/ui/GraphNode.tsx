@@ -1,5 +1,5 @@
 import { Handle, Position, useStore as useFlowStore, type NodeProps } from '@xyflow/react';
-import { memo, useState } from 'react';
+import { memo, useState, type CSSProperties } from 'react';
 import type { CatalogNode, CatalogPort } from '../../../runtime/catalog.ts';
 import type { FlowNode } from '../core/flow-mapping.ts';
 import { formHeight } from '../core/node-size.ts';
@@ -33,9 +33,11 @@ export const GraphNode = memo(function GraphNode({ id, data, selected }: NodePro
   const problems = useStore(runs, (s) => s.problems.nodes[id]);
   const compact = useFlowStore((s) => s.transform[2] < DETAIL_ZOOM);
 
+  // The header's top edge takes the colour of what the node makes, like cable colours on a patch bay.
+  const accent = catalog.accent(node.type);
   const classes = ['fc-node', `is-${run?.state ?? 'idle'}`, selected ? 'is-selected' : '', problems ? 'has-problems' : '', def ? '' : 'is-missing', compact ? 'is-compact' : ''];
   return (
-    <div className={classes.join(' ')} data-node-id={id} data-state={run?.state ?? 'idle'}>
+    <div className={classes.join(' ')} data-node-id={id} data-state={run?.state ?? 'idle'} style={accent ? ({ '--accent-port': accent } as CSSProperties) : undefined}>
       <NodeHeader id={id} title={node.title ?? def?.title ?? node.type} type={node.type} def={def} run={run} />
       {def && compact ? (
         <>

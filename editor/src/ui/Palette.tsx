@@ -1,10 +1,10 @@
 import { useReactFlow } from '@xyflow/react';
 import { useMemo, useRef, useState } from 'react';
 import type { CatalogNode } from '../../../runtime/catalog.ts';
+import { NODE_WIDTH } from '../core/node-size.ts';
 import { useEditor } from './context.ts';
 
 export const PALETTE_MIME = 'application/x-facechain-node';
-const NODE_WIDTH = 280;
 
 /** Node types from the catalog by category; search, drag onto the canvas or double-click to add. */
 export function Palette() {

@@ -2,6 +2,7 @@ import { useReactFlow } from '@xyflow/react';
 import { useEffect, useMemo, useState } from 'react';
 import type { PortType } from '../../../runtime/ports.ts';
 import type { PortSide } from '../core/catalog-index.ts';
+import { NODE_WIDTH } from '../core/node-size.ts';
 import { useEditor } from './context.ts';
 
 export interface QuickAddRequest {
@@ -31,16 +32,12 @@ export function QuickAdd({ request, onClose }: { request: QuickAddRequest; onClo
   const add = (type: string) => {
     const p = rf.screenToFlowPosition(request.at);
     const w = request.wire;
-    const def = catalog.node(type)!;
     // A wire from an output lands on the new node's left edge, one from an input on its right edge.
-    const id = store.addNode(type, w?.side === 'in' ? { x: p.x - 280, y: p.y - 40 } : { x: p.x, y: p.y - 40 });
-    if (w && wireType) {
-      const port = catalog.matchingPort(def, w.side, wireType as PortType);
-      if (port) {
-        const r = w.side === 'out' ? store.connect({ node: w.node, port: w.port }, { node: id, port: port.name }) : store.connect({ node: id, port: port.name }, { node: w.node, port: w.port });
-        if (!r.ok) notices.push('warn', `Not connected: ${r.reason}`);
-      }
-    }
+    const at = w?.side === 'in' ? { x: p.x - NODE_WIDTH, y: p.y - 40 } : { x: p.x, y: p.y - 40 };
+    if (w) {
+      const { check } = store.addNodeWired(type, at, w);
+      if (check && !check.ok) notices.push('warn', `Not connected: ${check.reason}`);
+    } else store.addNode(type, at);
     onClose();
   };
 

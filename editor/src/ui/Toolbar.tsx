@@ -76,6 +76,9 @@ export function Toolbar() {
       </div>
       <div className="fc-spacer" />
       {run && <RunStatus run={run} />}
+      <button className="fc-btn" onClick={() => void session.check()} title="Validate the graph on the server without running it">
+        Check
+      </button>
       <button className="fc-btn primary fc-run" onClick={() => void session.run()} disabled={!!active} title="Run the graph (Ctrl+Enter)">
         ▶ Run
       </button>
