@@ -53,6 +53,9 @@ describe('editor store', () => {
     expect(store.doc.edges.map(edgeKey)).toContain(old);
     expect(store.reconnect(old, { node: 'load', port: 'images' }, { node: 'preview', port: 'images' }).ok).toBe(true);
     expect(store.doc.edges.find((e) => e.to.node === 'preview')?.from.node).toBe('load');
+    store.disconnect([edgeKey(store.doc.edges.find((e) => e.to.node === 'preview')!)]);
+    expect(store.doc.edges.some((e) => e.to.node === 'preview')).toBe(false);
+    expect(store.getSnapshot().undoLabel).toBe('Remove wire');
   });
 
   it('deletes the selection with its wires in one undo step', () => {

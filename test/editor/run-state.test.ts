@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RunEvent } from '../../runtime/events.ts';
-import { groupProblems, problemCount } from '../../editor/src/core/problems.ts';
+import { groupProblems, problemCount, unplacedProblems } from '../../editor/src/core/problems.ts';
 import { isActive, newRun, reduceRun } from '../../editor/src/core/run-state.ts';
 import { resolveToken, withToken } from '../../editor/src/core/token.ts';
 
@@ -61,6 +61,19 @@ describe('validation problems', () => {
     expect(g.nodes.grid.general).toEqual(['Node is part of a cycle']);
     expect(g.graph).toEqual(['name: Too long']);
     expect(problemCount(g)).toBe(5);
+  });
+
+  it('lists on the node what no field or handle shows', () => {
+    const g = groupProblems([
+      { node: 'n', field: 'params.width', message: 'Too small' },
+      { node: 'n', field: 'params.old', message: 'Unknown param "old" for image/resize' },
+      { node: 'n', field: 'inputs.gone', message: 'image/resize has no input "gone" (edge 2)' },
+      { node: 'n', field: 'inputs.images', message: 'Required input' },
+    ]);
+    expect(unplacedProblems(g.nodes.n, ['width'], ['images'])).toEqual([
+      'params.old: Unknown param "old" for image/resize',
+      'inputs.gone: image/resize has no input "gone" (edge 2)',
+    ]);
   });
 });
 

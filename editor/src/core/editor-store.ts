@@ -118,6 +118,11 @@ export class EditorStore {
     return check;
   }
 
+  /** Unplugs wires (by edge key), e.g. one whose end was dragged off onto the empty canvas. */
+  disconnect(keys: string[]): void {
+    this.history.edit(keys.length === 1 ? 'Remove wire' : 'Remove wires', (g) => edit.removeElements(g, [], keys));
+  }
+
   /** Param edits of one field coalesce (typing, sliding) until `seal()`. */
   setParam(nodeId: string, key: string, value: unknown): void {
     this.history.edit(`Set ${key}`, (g) => edit.setParam(g, nodeId, key, value), { coalesce: `param:${nodeId}:${key}` });

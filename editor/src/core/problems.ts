@@ -38,3 +38,14 @@ export function problemCount(g: GroupedProblems): number {
   }
   return n;
 }
+
+/**
+ * Problems about params or inputs the node does not show (a param this node type does not have, an
+ * input of an older version): they are listed on the node itself so none goes unseen.
+ */
+export function unplacedProblems(p: NodeProblems, paramKeys: readonly string[], inputNames: readonly string[]): string[] {
+  const out = [...p.general];
+  for (const [key, list] of Object.entries(p.params)) if (!paramKeys.includes(key)) out.push(...list.map((m) => `params.${key}: ${m}`));
+  for (const [key, list] of Object.entries(p.inputs)) if (!inputNames.includes(key)) out.push(...list.map((m) => `inputs.${key}: ${m}`));
+  return out;
+}

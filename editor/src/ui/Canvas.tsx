@@ -8,6 +8,7 @@ import {
   useStore as useFlowStore,
   type Connection,
   type Edge as RfEdge,
+  type FinalConnectionState,
   type OnConnectEnd,
   type Viewport,
 } from '@xyflow/react';
@@ -105,6 +106,14 @@ export function Canvas() {
     [store, notices],
   );
 
+  /** A wire end dragged off onto empty canvas unplugs it (React Flow keeps it otherwise). */
+  const onReconnectEnd = useCallback(
+    (_: unknown, edge: RfEdge, _side: unknown, state: FinalConnectionState) => {
+      if (!state.isValid && !state.toHandle) store.disconnect([edge.id]);
+    },
+    [store],
+  );
+
   const onDragOver = useCallback((e: DragEvent) => {
     e.preventDefault();
     e.dataTransfer.dropEffect = e.dataTransfer.types.includes(PALETTE_MIME) ? 'move' : 'copy';
@@ -173,6 +182,7 @@ export function Canvas() {
         onConnect={onConnect}
         onConnectEnd={onConnectEnd}
         onReconnect={onReconnect}
+        onReconnectEnd={onReconnectEnd}
         isValidConnection={isValidConnection}
         connectionLineComponent={ConnectionLine}
         onDragOver={onDragOver}

@@ -3,7 +3,7 @@ import { memo, useState, type CSSProperties } from 'react';
 import type { CatalogNode, CatalogPort } from '../../../runtime/catalog.ts';
 import type { FlowNode } from '../core/flow-mapping.ts';
 import { formHeight } from '../core/node-size.ts';
-import type { NodeProblems } from '../core/problems.ts';
+import { unplacedProblems, type NodeProblems } from '../core/problems.ts';
 import type { NodeRun } from '../core/run-state.ts';
 import { useEditor, type ImageRef } from './context.ts';
 import { ParamField } from './fields/ParamField.tsx';
@@ -71,14 +71,20 @@ function NodeFooter({ id, def, run, problems }: { id: string; def?: CatalogNode;
       {run?.state === 'running' && <Progress fraction={run.fraction} message={run.message} />}
       {run?.state === 'error' && <div className="fc-node-error">{run.error}</div>}
       {run?.state === 'skipped' && run.message && <div className="fc-node-note">{run.message}</div>}
-      {problems?.general.map((m) => (
-        <div key={m} className="fc-node-error">
-          {m}
-        </div>
-      ))}
+      {problems && <Unplaced problems={problems} def={def} />}
       <Previews id={id} def={def} />
     </>
   );
+}
+
+function Unplaced({ problems, def }: { problems: NodeProblems; def?: CatalogNode }) {
+  const { catalog } = useEditor();
+  const keys = def ? catalog.fields(def.type).map((f) => f.key) : [];
+  return unplacedProblems(problems, keys, def?.inputs.map((p) => p.name) ?? []).map((m) => (
+    <div key={m} className="fc-node-error">
+      {m}
+    </div>
+  ));
 }
 
 function NodeHeader({ id, title, type, def, run }: { id: string; title: string; type: string; def?: CatalogNode; run?: NodeRun }) {

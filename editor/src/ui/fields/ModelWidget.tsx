@@ -31,7 +31,12 @@ export function ModelWidget({ field, value, set, commit }: WidgetProps<Extract<F
         }}
       >
         {!field.required && <option value="">(none)</option>}
-        {current && !known && <option value={current}>{current}{files ? ' (missing)' : ''}</option>}
+        {current && !known && (
+          <option value={current}>
+            {current}
+            {files && current !== field.default ? ' (not found)' : ''}
+          </option>
+        )}
         {files?.map((f) => (
           <option key={f.path} value={f.path}>
             {f.path} · {formatSize(f.size)}
