@@ -299,11 +299,12 @@ describe('editor in a browser', () => {
     expect(await node('show').locator('.fc-node').getAttribute('data-state')).toBe('idle');
   });
 
-  it('autosaves: a reload keeps the working graph', async () => {
+  it('autosaves: a reload keeps the working graph and picks up its last run', async () => {
     const before = await exportGraph();
     await page.reload();
     await expect.poll(nodeIds).toEqual(['load', 'big', 'turn', 'show']);
     expect(await exportGraph()).toEqual(before);
+    await expect.poll(runStatus).toBe('cancelled');
   });
 });
 

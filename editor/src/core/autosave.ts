@@ -11,12 +11,15 @@ const DraftSchema = z.object({
   viewport: ViewportSchema.optional(),
   /** Which server graph this draft was opened from or saved as, for "Save" without asking again. */
   savedAs: z.string().optional(),
+  /** The last run started from this editor: a reload picks up its state and outputs. */
+  runId: z.string().optional(),
 });
 export type Viewport = z.infer<typeof ViewportSchema>;
 export interface Draft {
   graph: Graph;
   viewport?: Viewport;
   savedAs?: string;
+  runId?: string;
 }
 
 type Store = Pick<Storage, 'getItem' | 'setItem'>;
@@ -37,7 +40,7 @@ export function loadDraft(storage: Store): Draft | undefined {
   if (!text) return undefined;
   try {
     const d = DraftSchema.parse(JSON.parse(text));
-    return { graph: readGraph(d.graph), viewport: d.viewport, savedAs: d.savedAs };
+    return { graph: readGraph(d.graph), viewport: d.viewport, savedAs: d.savedAs, runId: d.runId };
   } catch {
     return undefined;
   }

@@ -22,6 +22,8 @@ export class LiveConnection {
   private retry = 0;
   private timer?: ReturnType<typeof setTimeout>;
   private closed = false;
+  /** A replay asked for before the socket was open: sent once it is. */
+  private pendingReplay?: string;
 
   constructor(
     private readonly url: string,
@@ -31,13 +33,15 @@ export class LiveConnection {
     this.open();
   }
 
-  /** Asks the server to replay a run's events so far (after a reconnect, or when opening a run). */
+  /** Asks the server to replay a run's events so far (after a reconnect or a page reload). */
   replay(runId: string): void {
-    if (this.ws?.readyState === WebSocket.OPEN) {
-      this.ws.send(JSON.stringify({ type: 'subscribe', runId }));
-      // Back to every run so later runs (ours or others') keep streaming.
-      this.ws.send(JSON.stringify({ type: 'subscribe' }));
+    if (this.ws?.readyState !== WebSocket.OPEN) {
+      this.pendingReplay = runId;
+      return;
     }
+    this.ws.send(JSON.stringify({ type: 'subscribe', runId }));
+    // Back to every run so later runs (ours or others') keep streaming.
+    this.ws.send(JSON.stringify({ type: 'subscribe' }));
   }
 
   close(): void {
@@ -54,6 +58,9 @@ export class LiveConnection {
     ws.onopen = () => {
       this.retry = 0;
       this.on.status('open');
+      const pending = this.pendingReplay;
+      this.pendingReplay = undefined;
+      if (pending) this.replay(pending);
     };
     ws.onmessage = (m) => {
       if (m.data instanceof ArrayBuffer) {

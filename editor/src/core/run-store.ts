@@ -46,6 +46,9 @@ export class RunStore {
   private starting = 0;
   private early = new Map<string, (RunEvent | PreviewFrame)[]>();
 
+  /** Set by the owner of the live stream: asks it to replay a run's events. */
+  replay?: (runId: string) => void;
+
   constructor(
     private readonly api: Api,
     private readonly urls: ImageUrls,
@@ -77,6 +80,22 @@ export class RunStore {
     } finally {
       if (--this.starting === 0) this.early.clear();
     }
+  }
+
+  /**
+   * Picks a run up again from its events (after a page reload or a dropped connection): the state is
+   * rebuilt from the server's replay, and finished runs get their full-size outputs back.
+   */
+  async resume(runId: string): Promise<void> {
+    try {
+      await this.api.run(runId);
+    } catch {
+      // The server no longer knows it (restarted): nothing to show.
+      if (this.state.run?.runId === runId) this.set({ run: undefined });
+      return;
+    }
+    this.set({ run: newRun(runId) });
+    this.replay?.(runId);
   }
 
   async cancel(): Promise<void> {

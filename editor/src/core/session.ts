@@ -56,6 +56,7 @@ export class Session {
     if (!draft) return false;
     this.store.history.reset(layoutMissing(draft.graph));
     this.draftViewport = this.viewport = draft.viewport;
+    if (draft.runId) void this.runs.resume(draft.runId);
     this.set({ savedAs: draft.savedAs, fitRequest: draft.viewport ? this.state.fitRequest : this.state.fitRequest + 1 });
     return true;
   }
@@ -140,7 +141,8 @@ export class Session {
       return;
     }
     const started = await this.runs.start(this.store.doc, targets);
-    if (!started.ok) this.notices.push('error', started.message);
+    if (started.ok) this.scheduleAutosave();
+    else this.notices.push('error', started.message);
   }
 
   /** Asks the server to validate the graph without running it; problems land on nodes and fields. */
@@ -170,7 +172,8 @@ export class Session {
   flushAutosave(): void {
     clearTimeout(this.autosaveTimer);
     this.autosaveTimer = undefined;
-    saveDraft(this.storage, { graph: this.store.doc, viewport: this.viewport, savedAs: this.state.savedAs });
+    const runId = this.runs.getSnapshot().run?.runId;
+    saveDraft(this.storage, { graph: this.store.doc, viewport: this.viewport, savedAs: this.state.savedAs, runId });
   }
 
   private scheduleAutosave(): void {

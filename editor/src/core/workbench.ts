@@ -35,12 +35,13 @@ export function createWorkbench(api: Api, catalog: Catalog, env: WorkbenchEnv): 
     event: (e) => runs.handleEvent(e),
     preview: (f) => runs.handlePreview(f),
     status: (s) => {
-      // Back after a drop: fetch what the running run did meanwhile.
+      // Back after a drop: rebuild the running run from its events (it went on meanwhile).
       const run = runs.getSnapshot().run;
-      if (s === 'open' && last === 'closed' && run && runs.active) live.replay(run.runId);
+      if (s === 'open' && last === 'closed' && run && runs.active) void runs.resume(run.runId);
       last = s;
       runs.setLive(s);
     },
   });
+  runs.replay = (runId) => live.replay(runId);
   return { catalog: index, store, runs, session, notices, live };
 }

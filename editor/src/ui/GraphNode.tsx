@@ -1,5 +1,5 @@
 import { Handle, Position, useStore as useFlowStore, type NodeProps } from '@xyflow/react';
-import { memo, useState, type CSSProperties } from 'react';
+import { memo, useMemo, useState, type CSSProperties } from 'react';
 import type { CatalogNode, CatalogPort } from '../../../runtime/catalog.ts';
 import type { FlowNode } from '../core/flow-mapping.ts';
 import { formHeight } from '../core/node-size.ts';
@@ -171,38 +171,39 @@ function Progress({ fraction, message }: { fraction?: number; message?: string }
 
 const MAX_THUMBS = 4;
 
-/** The latest preview images; a click opens the viewer (full-size outputs when the run has them). */
+/**
+ * The latest preview images, or after a reload (previews are not kept) the run's full-size outputs. A
+ * click opens the viewer on the full-size outputs when the run has them.
+ */
 function Previews({ id, def }: { id: string; def?: CatalogNode }) {
   const { runs, api, showImages } = useEditor();
   const preview = useStore(runs, (s) => s.previews[id]);
   const outputs = useStore(runs, (s) => s.outputs);
-  if (!preview) return null;
-  const images = preview.images.filter(Boolean);
-  if (!images.length) return null;
-
-  const open = (start: number) => {
-    const refs: ImageRef[] = images.map((img, i) => ({ url: img.url, label: `Preview ${i + 1} (${img.width}×${img.height})` }));
+  const full = useMemo(() => {
     const ports = outputs.runId ? outputs.nodes[id] : undefined;
-    if (ports && outputs.runId) {
-      // Full-size outputs come first: what the node actually produced, not the downscaled previews.
-      const full: ImageRef[] = [];
-      for (const port of def?.outputs ?? []) {
-        for (let i = 0; i < (ports[port.name] ?? 0); i++) {
-          const url = api.outputUrl(outputs.runId, id, port.name, i);
-          full.push({ url, full: url, label: `${port.name} ${i + 1} (full size)` });
-        }
+    const refs: ImageRef[] = [];
+    for (const port of ports ? (def?.outputs ?? []) : []) {
+      for (let i = 0; i < (ports![port.name] ?? 0); i++) {
+        const url = api.outputUrl(outputs.runId!, id, port.name, i);
+        refs.push({ url, full: url, label: `${port.name} ${i + 1} (full size)` });
       }
-      if (full.length) return showImages(full, Math.min(start, full.length - 1));
     }
-    showImages(refs, start);
-  };
+    return refs;
+  }, [outputs, id, def, api]);
+  const shown: ImageRef[] = preview
+    ? preview.images.filter(Boolean).map((img, i) => ({ url: img.url, label: `Preview ${i + 1} (${img.width}×${img.height})` }))
+    : full;
+  if (!shown.length) return null;
+
+  // Full-size outputs first: what the node actually produced, not the downscaled previews.
+  const open = (start: number) => (full.length ? showImages(full, Math.min(start, full.length - 1)) : showImages(shown, start));
 
   return (
-    <div className={`fc-previews n-${Math.min(images.length, MAX_THUMBS)} nodrag`}>
-      {images.slice(0, MAX_THUMBS).map((img, i) => (
+    <div className={`fc-previews n-${Math.min(shown.length, MAX_THUMBS)} nodrag`}>
+      {shown.slice(0, MAX_THUMBS).map((img, i) => (
         <button key={img.url} className="fc-thumb" onClick={() => open(i)} title="View full size">
-          <img src={img.url} alt={`preview ${i + 1}`} width={img.width} height={img.height} draggable={false} />
-          {i === MAX_THUMBS - 1 && images.length > MAX_THUMBS && <span className="fc-more">+{images.length - MAX_THUMBS}</span>}
+          <img src={img.url} alt={img.label} draggable={false} loading="lazy" />
+          {i === MAX_THUMBS - 1 && shown.length > MAX_THUMBS && <span className="fc-more">+{shown.length - MAX_THUMBS}</span>}
         </button>
       ))}
     </div>
