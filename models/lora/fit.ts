@@ -7,8 +7,8 @@ const BASE_TITLES: Record<string, string> = { sd15: 'Stable Diffusion 1.5', tiny
 
 /**
  * Matches every module of a parsed file onto one SD architecture (the first of `configs` that all
- * modules fit, by name and shape) and brings 1x1-conv modules to conv layout, so the same LoRA reads
- * the same whatever naming it was saved in. A file that fits none is an error naming the file, the
+ * modules fit, by name and shape) and brings names to kohya's diffusers-based form and 1x1-conv
+ * modules to conv layout, so the same LoRA reads the same whatever naming it was saved in. A file that fits none is an error naming the file, the
  * modules that match nothing and, when the file says or its names show, the base it was made for.
  */
 export function fitLora(
@@ -21,7 +21,7 @@ export function fitLora(
     const problems: string[] = [];
     const modules: LoraModule[] = [];
     for (const m of raw.modules) {
-      const target = index.byName.get(m.name);
+      const target = index.byName.get(m.name) ?? index.byLdmName.get(m.name);
       const fitted = target ? fitModule(m, target) : undefined;
       if (typeof fitted === 'string') problems.push(fitted);
       else if (!fitted) problems.push(`${m.name} matches no module`);
@@ -53,7 +53,7 @@ function fitModule(m: RawModule, target: AdaptableModule): LoraModule | string {
   }
   const reshape = (t: F32Tensor, dims: number[]): F32Tensor => ({ dtype: 'float32', dims, data: t.data });
   return {
-    name: m.name,
+    name: target.name,
     down: reshape(m.down, [rank, inDim, ...kernel]),
     up: reshape(m.up, conv ? [out, rank, 1, 1] : [out, rank]),
     alpha: m.alpha,
@@ -69,8 +69,8 @@ function baseHint(raw: RawLora, metadata: Record<string, string>): string {
   const said = metadata['modelspec.architecture'] ?? metadata.ss_base_model_version;
   if (said) return ` The file says it was made for "${said}".`;
   const names = raw.modules.map((m) => m.name);
-  if (names.some((n) => /^lora_te[12]_|^lora_unet_(input|middle|output)_blocks?_/.test(n))) return ' Its module names are those of SDXL.';
-  if (names.some((n) => /transformer_blocks_\d+_(attn|ff)_|single_transformer_blocks|lora_transformer_/.test(n) && !/attentions_\d+_transformer_blocks/.test(n))) {
+  if (names.some((n) => /^lora_te[12]_/.test(n))) return ' Its module names are those of SDXL (two text encoders).';
+  if (names.some((n) => /^lora_transformer_|single_transformer_blocks|joint_blocks/.test(n))) {
     return ' Its module names are those of a transformer (DiT) model such as SD3 or Flux.';
   }
   const te = raw.modules.find((m) => /^lora_te_.*q_proj$/.test(m.name));

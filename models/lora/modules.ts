@@ -19,6 +19,8 @@ export interface AdaptableModule {
 export interface ModuleIndex {
   config: SdConfig;
   byName: Map<string, AdaptableModule>;
+  /** UNet modules by kohya-style names of their LDM keys (lora_unet_input_blocks_1_1_proj_in), as some tools write. */
+  byLdmName: Map<string, AdaptableModule>;
   /** LoRA targets of the UNet and text-encoder graphs, in graph-input order. */
   unetTargets: LoraTarget[];
   textTargets: LoraTarget[];
@@ -34,6 +36,7 @@ export function moduleIndex(config: SdConfig): ModuleIndex {
   const cached = cache.get(config);
   if (cached) return cached;
   const byName = new Map<string, AdaptableModule>();
+  const byLdmName = new Map<string, AdaptableModule>();
   const targets: Record<'unet' | 'text', LoraTarget[]> = { unet: [], text: [] };
   for (const part of ['unet', 'text'] as const) {
     const recorder = new ShapeRecorder();
@@ -43,10 +46,12 @@ export function moduleIndex(config: SdConfig): ModuleIndex {
       if (!key.endsWith('.weight') || (shape.length !== 2 && shape.length !== 4) || key.includes('.embeddings.')) continue;
       const ldm = key.slice(0, -'.weight'.length);
       const name = kohyaNameOfLdm(ldm, config);
-      byName.set(name, { name, ldm, shape, target: byModule.get(ldm) });
+      const module = { name, ldm, shape, target: byModule.get(ldm) };
+      byName.set(name, module);
+      if (part === 'unet') byLdmName.set(`lora_unet_${ldm.slice(LDM_PREFIX.unet.length).replaceAll('.', '_')}`, module);
     }
   }
-  const index = { config, byName, unetTargets: targets.unet, textTargets: targets.text };
+  const index = { config, byName, byLdmName, unetTargets: targets.unet, textTargets: targets.text };
   cache.set(config, index);
   return index;
 }

@@ -78,7 +78,7 @@ export function parseLoraTensors(
     }
     modules.push({ name, path: g.path, down, up, alpha });
   }
-  if (formats.has('peft') && !peft && modules.some((m) => m.alpha === m.down.dims[0])) {
+  if (formats.has('peft') && !peft) {
     warnings.push(`LoRA "${label}": PEFT weights without an adapter config (adapter_config.json or lora_adapter_metadata): alpha = rank assumed (scale 1)`);
   }
   return { format: [...formats][0], modules, ignoredKeys, warnings };

@@ -161,6 +161,17 @@ describe('LoRA errors name the file', () => {
       .toThrow(/LoRA "xl-style.safetensors" does not fit Stable Diffusion 1.5: 2 of 2 modules do not match .*names are those of SDXL/);
   });
 
+  it('UNet modules named after LDM keys (lora_unet_input_blocks_...) read as the diffusers-named ones', () => {
+    const lora = randomLora(tiny, { seed: 6, rank: 2, pick: (m) => m.target !== undefined && m.name.startsWith('lora_unet') });
+    const ldmNamed = new Map([...loraTensors(lora, 'kohya', tiny)].map(([k, t]) => {
+      const [name, rest] = [k.slice(0, k.indexOf('.')), k.slice(k.indexOf('.'))];
+      const m = lora.find((x) => x.module.name === name)!;
+      return [`lora_unet_${m.module.ldm.slice('model.diffusion_model.'.length).replaceAll('.', '_')}${rest}`, t];
+    }));
+    expect([...ldmNamed.keys()]).toContain('lora_unet_input_blocks_1_1_transformer_blocks_0_attn1_to_q.lora_down.weight');
+    expect(byName(load(ldmNamed))).toEqual(byName(load(loraTensors(lora, 'kohya', tiny))));
+  });
+
   it('an SD 2.x LoRA: names match, widths do not; the metadata is quoted', () => {
     const sd2 = tensors([
       ['lora_unet_down_blocks_0_attentions_0_transformer_blocks_0_attn2_to_k.lora_down.weight', [4, 1024]],
