@@ -1,3 +1,6 @@
+import type { Latent } from '../models/sd/latent.ts';
+import type { SdModel } from '../models/sd/sd-model.ts';
+
 /** In-memory values that flow along edges. Pixels stay raw (sharp's raw layout: row-major, interleaved). */
 export interface Image {
   width: number;
@@ -20,9 +23,9 @@ export interface PortValues {
   TAGS: unknown;
   LORA: unknown;
   LORA_STACK: unknown;
-  SD_MODEL: unknown;
+  SD_MODEL: SdModel;
   CONDITIONING: unknown;
-  LATENT: unknown;
+  LATENT: Latent;
   EMBEDDINGS: unknown;
   SCORES: number[];
   NUMBER: number;
