@@ -17,6 +17,14 @@ export function copyFragment(graph: Graph, ids: Iterable<string>): Graph {
   };
 }
 
+/** The top-left corner of a fragment's nodes. */
+export function topLeft(fragment: Graph): XY {
+  return {
+    x: Math.min(...fragment.nodes.map((n) => n.position?.x ?? 0)),
+    y: Math.min(...fragment.nodes.map((n) => n.position?.y ?? 0)),
+  };
+}
+
 /**
  * Adds a fragment's nodes under fresh ids (wires between them follow), its top-left corner at `at`.
  * Returns the new ids in fragment order.
@@ -29,10 +37,9 @@ export function pasteFragment(g: Draft<Graph>, fragment: Graph, at: XY): string[
     taken.add(id);
     rename.set(n.id, id);
   }
-  const xs = fragment.nodes.map((n) => n.position?.x ?? 0);
-  const ys = fragment.nodes.map((n) => n.position?.y ?? 0);
-  const dx = at.x - Math.min(...xs);
-  const dy = at.y - Math.min(...ys);
+  const origin = topLeft(fragment);
+  const dx = at.x - origin.x;
+  const dy = at.y - origin.y;
   fragment.nodes.forEach((n, i) => {
     g.nodes.push({
       ...structuredClone(n),

@@ -1,7 +1,7 @@
 import type { EdgeChange, NodeChange } from '@xyflow/system';
 import { GRAPH_FORMAT, GRAPH_VERSION, type Graph } from '../../../runtime/graph-format.ts';
 import type { CatalogIndex } from './catalog-index.ts';
-import { copyFragment, pasteFragment } from './clipboard.ts';
+import { copyFragment, pasteFragment, topLeft } from './clipboard.ts';
 import { checkConnection, type ConnectionCheck, type PortRef } from './connections.ts';
 import { defaultParams } from './form-model.ts';
 import * as edit from './graph-edit.ts';
@@ -167,6 +167,14 @@ export class EditorStore {
     });
     this.select(ids);
     return ids;
+  }
+
+  /** Copies the selection next to itself (offset down-right), the copies selected. */
+  duplicateSelection(offset = 40): string[] {
+    const fragment = this.copySelection();
+    if (!fragment) return [];
+    const at = topLeft(fragment);
+    return this.paste(fragment, { x: at.x + offset, y: at.y + offset });
   }
 
   undo(): string | undefined {

@@ -32,14 +32,7 @@ export function NodeMenu({ menu, onClose }: { menu: NodeMenuState; onClose: () =
   const many = store.getSnapshot().selectedNodes.size > 1;
   const items: [string, () => void][] = [
     ['Run up to here', () => void session.run([menu.nodeId])],
-    [
-      'Duplicate',
-      () => {
-        const f = store.copySelection();
-        const p = store.doc.nodes.find((n) => n.id === menu.nodeId)?.position ?? { x: 0, y: 0 };
-        if (f) store.paste(f, { x: p.x + 40, y: p.y + 40 });
-      },
-    ],
+    ['Duplicate', () => store.duplicateSelection()],
     [many ? 'Delete selected nodes' : 'Delete', () => store.deleteSelection()],
   ];
   return (

@@ -1,6 +1,7 @@
 import { useReactFlow } from '@xyflow/react';
 import { useEffect, type RefObject } from 'react';
 import type { Graph } from '../../../runtime/graph-format.ts';
+import { topLeft } from '../core/clipboard.ts';
 import { graphFromText, graphToText } from '../core/graph-io.ts';
 import { commandFor, isTextTarget, type Command } from '../core/shortcuts.ts';
 import { useEditor } from './context.ts';
@@ -21,9 +22,8 @@ export function useCanvasCommands(pointer: RefObject<{ x: number; y: number } | 
     /** Where pasted nodes go: under the mouse when it is over the canvas, else next to the originals. */
     const pasteAt = (fragment: Graph) => {
       if (pointer.current) return rf.screenToFlowPosition(pointer.current);
-      const xs = fragment.nodes.map((n) => n.position?.x ?? 0);
-      const ys = fragment.nodes.map((n) => n.position?.y ?? 0);
-      return { x: Math.min(...xs) + PASTE_OFFSET, y: Math.min(...ys) + PASTE_OFFSET };
+      const at = topLeft(fragment);
+      return { x: at.x + PASTE_OFFSET, y: at.y + PASTE_OFFSET };
     };
 
     const run = (cmd: Command) => {
@@ -40,15 +40,9 @@ export function useCanvasCommands(pointer: RefObject<{ x: number; y: number } | 
         case 'selectAll':
           store.selectAll();
           break;
-        case 'duplicate': {
-          const f = store.copySelection();
-          if (f) {
-            const xs = f.nodes.map((n) => n.position?.x ?? 0);
-            const ys = f.nodes.map((n) => n.position?.y ?? 0);
-            store.paste(f, { x: Math.min(...xs) + PASTE_OFFSET, y: Math.min(...ys) + PASTE_OFFSET });
-          }
+        case 'duplicate':
+          store.duplicateSelection();
           break;
-        }
         case 'run':
           void session.run();
           break;
