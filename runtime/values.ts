@@ -1,3 +1,5 @@
+import type { Lora } from '../models/lora/schema.ts';
+import type { LoraStack } from '../models/lora/stack.ts';
 import type { Latent } from '../models/sd/latent.ts';
 import type { SdModel } from '../models/sd/sd-model.ts';
 
@@ -21,8 +23,8 @@ export interface PortValues {
   FACES: unknown;
   DATASET: unknown;
   TAGS: unknown;
-  LORA: unknown;
-  LORA_STACK: unknown;
+  LORA: Lora;
+  LORA_STACK: LoraStack;
   SD_MODEL: SdModel;
   CONDITIONING: unknown;
   LATENT: Latent;

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { defineNode } from '../../runtime/node.ts';
 import { parseBlockWeights } from '../../models/lora/blocks.ts';
-import { blocksParam, loraInput, stackInput, weightParam } from './params.ts';
+import { LoraStack } from '../../models/lora/stack.ts';
+import { blocksParam, weightParam } from './params.ts';
 
 export default defineNode({
   type: 'lora/mix',
@@ -26,9 +27,9 @@ export default defineNode({
     styleBlocks: blocksParam('Style LoRA weight per UNet block'),
   }),
   run(_ctx, inputs, p) {
-    let stack = stackInput(inputs.stack);
-    if (inputs.face !== undefined) stack = stack.add({ lora: loraInput(inputs.face), weight: p.faceWeight, blocks: parseBlockWeights(p.faceBlocks) });
-    if (inputs.style !== undefined) stack = stack.add({ lora: loraInput(inputs.style), weight: p.styleWeight, blocks: parseBlockWeights(p.styleBlocks) });
+    let stack = inputs.stack ?? new LoraStack();
+    if (inputs.face !== undefined) stack = stack.add({ lora: inputs.face, weight: p.faceWeight, blocks: parseBlockWeights(p.faceBlocks) });
+    if (inputs.style !== undefined) stack = stack.add({ lora: inputs.style, weight: p.styleWeight, blocks: parseBlockWeights(p.styleBlocks) });
     return { stack };
   },
 });

@@ -1,7 +1,5 @@
 import { z } from 'zod';
 import { parseBlockWeights } from '../../models/lora/blocks.ts';
-import { LoraSchema, type Lora } from '../../models/lora/schema.ts';
-import { LoraStack } from '../../models/lora/stack.ts';
 
 /** A LoRA strength: negative subtracts the LoRA, above 1 exaggerates it. */
 export const weightParam = (fallback: number, description: string) =>
@@ -27,14 +25,3 @@ export const blocksParam = (description: string) =>
         'SD1.5 blocks with attention, the others 0 as in LBW), or NAME=value pairs such as "IN01=0, OUT03=0.5" ' +
         '(other blocks 1). BASE is the text encoder.',
     });
-
-// Port values arrive as `unknown` until runtime/values.ts names the LoRA types; check them on the way in.
-export function loraInput(value: unknown): Lora {
-  return LoraSchema.parse(value);
-}
-
-export function stackInput(value: unknown): LoraStack {
-  if (value === undefined) return new LoraStack();
-  if (!(value instanceof LoraStack)) throw new Error('stack input is not a LoRA stack');
-  return value;
-}

@@ -3,7 +3,8 @@ import { defineNode } from '../../runtime/node.ts';
 import { numberListParam } from '../../runtime/params.ts';
 import { parseBlockWeights } from '../../models/lora/blocks.ts';
 import { ScheduleSchema } from '../../models/lora/schedule.ts';
-import { blocksParam, loraInput, stackInput, weightParam } from './params.ts';
+import { LoraStack } from '../../models/lora/stack.ts';
+import { blocksParam, weightParam } from './params.ts';
 
 const params = z.object({
   weight: weightParam(1, 'Strength of this LoRA; negative subtracts it, above 1 exaggerates it'),
@@ -30,9 +31,9 @@ export default defineNode({
   outputs: { stack: { type: 'LORA_STACK' } },
   params,
   run(ctx, inputs, p) {
-    const lora = loraInput(inputs.lora);
+    const lora = inputs.lora;
     const { weight, blocks, ...schedule } = p;
-    const stack = stackInput(inputs.stack).add({
+    const stack = (inputs.stack ?? new LoraStack()).add({
       lora, weight, blocks: parseBlockWeights(blocks), schedule: ScheduleSchema.parse(schedule),
     });
     const bakeOnly = stack.bakeOnly();
