@@ -32,7 +32,7 @@ export interface RunOptions {
 }
 
 /** How a run ended. */
-export type RunEnd = Exclude<RunStatus, 'queued' | 'running'>;
+export type RunEnd = Exclude<RunStatus, 'starting' | 'queued' | 'running'>;
 
 export interface NodeFailure {
   node: string;

@@ -1,79 +1,110 @@
-import type { RunEvent } from './events.ts';
+import type { Problem, RunEvent } from './events.ts';
 
-/** What watchers know about a run, folded from its events (server history, CLI display, editor). */
-export type RunStatus = 'queued' | 'running' | 'finished' | 'failed' | 'cancelled';
+/** What watchers know about a run (server history, editor), folded from its event stream. */
 export type NodeState = 'queued' | 'running' | 'cached' | 'done' | 'error' | 'skipped';
+export type RunStatus = 'starting' | 'queued' | 'running' | 'finished' | 'failed' | 'cancelled';
 
-export interface NodeStatus {
+export interface NodeRun {
   state: NodeState;
   fraction?: number;
   message?: string;
   error?: string;
   durationMs?: number;
   outputs?: Record<string, string>;
-  previews?: number;
 }
 
-export interface RunState {
+export interface LogLine {
+  time: number;
+  level: 'info' | 'warn' | 'error';
+  nodeId?: string;
+  message: string;
+}
+
+export interface RunView {
   runId: string;
   status: RunStatus;
+  /** Place in the server's queue while queued. */
+  position?: number;
+  nodes: Record<string, NodeRun>;
   queuedAt?: number;
   startedAt?: number;
   finishedAt?: number;
   durationMs?: number;
   error?: string;
-  nodes: Record<string, NodeStatus>;
+  problems?: Problem[];
+  logs: LogLine[];
 }
 
-export function initialRunState(runId: string): RunState {
-  return { runId, status: 'queued', nodes: {} };
+const MAX_LOGS = 500;
+
+export function newRun(runId: string): RunView {
+  return { runId, status: 'starting', nodes: {}, logs: [] };
 }
 
-/** Applies one event; returns the same object, changed (callers that need immutability copy first). */
-export function applyRunEvent(s: RunState, e: RunEvent): RunState {
-  const node = (id: string): NodeStatus => (s.nodes[id] ??= { state: 'queued' });
+export function isActive(run: RunView | undefined): boolean {
+  return run !== undefined && (run.status === 'starting' || run.status === 'queued' || run.status === 'running');
+}
+
+/** Pure reducer: returns a new RunView (or the same one when the event is not about this run). */
+export function reduceRun(run: RunView, e: RunEvent): RunView {
+  if (e.runId !== run.runId) return run;
+  const node = (id: string, patch: NodeRun): RunView => ({ ...run, nodes: { ...run.nodes, [id]: patch } });
   switch (e.type) {
     case 'run.queued':
-      s.status = 'queued';
-      s.queuedAt = e.time;
-      break;
+      return { ...run, status: 'queued', position: e.position, queuedAt: e.time };
     case 'run.started':
-      s.status = 'running';
-      s.startedAt = e.time;
-      for (const id of e.nodes) s.nodes[id] = { state: 'queued' };
-      break;
+      return {
+        ...run,
+        status: 'running',
+        position: undefined,
+        startedAt: e.time,
+        nodes: Object.fromEntries(e.nodes.map((id) => [id, { state: 'queued' } satisfies NodeRun])),
+      };
     case 'run.finished':
-    case 'run.cancelled':
+      return { ...run, status: 'finished', durationMs: e.durationMs, finishedAt: e.time };
     case 'run.failed':
-      s.status = e.type === 'run.finished' ? 'finished' : e.type === 'run.cancelled' ? 'cancelled' : 'failed';
-      s.finishedAt = e.time;
-      s.durationMs = e.durationMs;
-      if (e.type === 'run.failed') s.error = e.message;
-      for (const n of Object.values(s.nodes)) if (n.state === 'running' || n.state === 'queued') n.state = 'skipped';
-      break;
+      return { ...run, status: 'failed', durationMs: e.durationMs, finishedAt: e.time, error: e.message, problems: e.problems };
+    case 'run.cancelled':
+      return {
+        ...run,
+        status: 'cancelled',
+        durationMs: e.durationMs,
+        finishedAt: e.time,
+        // Nodes that never got to finish are not "queued" any more.
+        nodes: Object.fromEntries(
+          Object.entries(run.nodes).filter(([, n]) => n.state !== 'queued' && n.state !== 'running'),
+        ),
+      };
     case 'node.started':
-      Object.assign(node(e.nodeId), { state: 'running', fraction: 0 });
-      break;
+      return node(e.nodeId, { state: 'running', fraction: 0 });
     case 'node.progress':
-      Object.assign(node(e.nodeId), { fraction: e.fraction, message: e.message });
-      break;
-    case 'node.preview':
-      node(e.nodeId).previews = (node(e.nodeId).previews ?? 0) + 1;
-      break;
+      return node(e.nodeId, { ...run.nodes[e.nodeId], state: 'running', fraction: e.fraction, message: e.message });
     case 'node.cached':
-      node(e.nodeId).state = 'cached';
-      break;
+      return node(e.nodeId, { state: 'cached' });
     case 'node.finished':
-      Object.assign(node(e.nodeId), { state: 'done', fraction: 1, durationMs: e.durationMs, outputs: e.outputs });
-      break;
+      return node(e.nodeId, {
+        state: run.nodes[e.nodeId]?.state === 'cached' ? 'cached' : 'done',
+        durationMs: e.durationMs,
+        outputs: e.outputs,
+      });
     case 'node.error':
-      Object.assign(node(e.nodeId), { state: 'error', error: e.message });
-      break;
+      return withLog(node(e.nodeId, { state: 'error', error: e.message }), { time: e.time, level: 'error', nodeId: e.nodeId, message: e.message });
     case 'node.skipped':
-      Object.assign(node(e.nodeId), { state: 'skipped', message: e.reason });
-      break;
+      return node(e.nodeId, { state: 'skipped', message: e.reason });
     case 'log':
-      break;
+      return withLog(run, { time: e.time, level: e.level, nodeId: e.nodeId, message: e.message });
+    case 'node.preview':
+      return run;
   }
-  return s;
+}
+
+function withLog(run: RunView, line: LogLine): RunView {
+  const logs = run.logs.length >= MAX_LOGS ? run.logs.slice(1 - MAX_LOGS) : run.logs;
+  return { ...run, logs: [...logs, line] };
+}
+
+/** Elapsed or final time of a run, for the toolbar. */
+export function runSeconds(run: RunView, now: number): number | undefined {
+  if (run.durationMs !== undefined) return run.durationMs / 1000;
+  return run.startedAt !== undefined ? (now - run.startedAt) / 1000 : undefined;
 }

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Executor, RunResult } from '../runtime/executor.ts';
 import type { PreviewImage, RunEvent, RunListener } from '../runtime/events.ts';
-import { applyRunEvent, initialRunState, type RunState } from '../runtime/run-state.ts';
+import { isActive, newRun, reduceRun, type RunView } from '../runtime/run-state.ts';
 import { assertGraph } from '../runtime/validate.ts';
 import type { NodeRegistry } from '../runtime/registry.ts';
 
 export interface RunRecord {
-  state: RunState;
+  state: RunView;
   graphName: string;
   graph: unknown;
   targets?: string[];
@@ -41,7 +41,7 @@ export class RunQueue {
     const checked = assertGraph(graph, this.opts.registry);
     const runId = randomUUID();
     const record: RunRecord = {
-      state: initialRunState(runId),
+      state: newRun(runId),
       graphName: checked.graph.name,
       graph,
       targets,
@@ -67,7 +67,7 @@ export class RunQueue {
   /** Cancels a queued or running run. Returns false for unknown or already ended runs. */
   cancel(runId: string): boolean {
     const record = this.runs.get(runId);
-    if (!record || !['queued', 'running'].includes(record.state.status)) return false;
+    if (!record || !isActive(record.state)) return false;
     record.controller.abort();
     const i = this.waiting.indexOf(record);
     if (i >= 0) {
@@ -115,7 +115,7 @@ export class RunQueue {
   }
 
   private emit(record: RunRecord, event: RunEvent, preview?: PreviewImage): void {
-    applyRunEvent(record.state, event);
+    record.state = reduceRun(record.state, event);
     if (event.type !== 'node.progress') record.events.push(event);
     for (const l of this.listeners) l(event, preview);
   }
@@ -124,7 +124,7 @@ export class RunQueue {
     const limit = this.opts.historyLimit ?? 100;
     for (const [id, r] of this.runs) {
       if (this.runs.size <= limit) break;
-      if (!['queued', 'running'].includes(r.state.status)) this.runs.delete(id);
+      if (!isActive(r.state)) this.runs.delete(id);
     }
   }
 

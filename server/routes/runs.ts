@@ -13,8 +13,8 @@ const SubmitSchema = z.object({ graph: z.unknown(), targets: z.array(z.string())
 const OUTPUT_FILE = /^[A-Za-z0-9_-]{1,200}\.png$/;
 
 function summary(r: RunRecord) {
-  const { runId, status, queuedAt, startedAt, finishedAt, durationMs, error } = r.state;
-  return { runId, graphName: r.graphName, status, queuedAt, startedAt, finishedAt, durationMs, error };
+  const { runId, status, queuedAt, startedAt, finishedAt, durationMs, error, problems } = r.state;
+  return { runId, graphName: r.graphName, status, queuedAt, startedAt, finishedAt, durationMs, error, problems };
 }
 
 function imageCounts(outputs: Record<string, unknown> | undefined): Record<string, number> | undefined {
@@ -52,7 +52,7 @@ export function runRoutes(ctx: ServerContext): Router {
     const nodes = Object.fromEntries(
       Object.entries(run.state.nodes).map(([id, n]) => [id, { ...n, images: imageCounts(run.result?.outputs.get(id)) }]),
     );
-    res.json({ ...summary(run), nodes });
+    res.json({ ...summary(run), nodes, logs: run.state.logs });
   });
   r.get('/runs/:runId/events', (req, res) => void res.json(find(req.params.runId).events));
   r.post('/runs/:runId/cancel', (req, res) => {

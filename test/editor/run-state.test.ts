@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { RunEvent } from '../../runtime/events.ts';
 import { groupProblems, problemCount, unplacedProblems } from '../../editor/src/core/problems.ts';
-import { isActive, newRun, reduceRun } from '../../editor/src/core/run-state.ts';
+import { isActive, newRun, reduceRun } from '../../runtime/run-state.ts';
 import { resolveToken, withToken } from '../../editor/src/core/token.ts';
 
 const t = { runId: 'r1', time: 1000 };

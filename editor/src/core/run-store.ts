@@ -3,7 +3,7 @@ import type { Graph } from '../../../runtime/graph-format.ts';
 import { ApiError, type Api } from './api.ts';
 import type { LiveStatus, PreviewFrame } from './live.ts';
 import { groupProblems, type GroupedProblems } from './problems.ts';
-import { isActive, newRun, reduceRun, type RunView } from './run-state.ts';
+import { isActive, newRun, reduceRun, type RunView } from '../../../runtime/run-state.ts';
 
 export interface PreviewImage {
   url: string;

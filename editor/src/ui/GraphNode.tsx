@@ -4,7 +4,7 @@ import type { CatalogNode, CatalogPort } from '../../../runtime/catalog.ts';
 import type { FlowNode } from '../core/flow-mapping.ts';
 import { formHeight } from '../core/node-size.ts';
 import { unplacedProblems, type NodeProblems } from '../core/problems.ts';
-import type { NodeRun } from '../core/run-state.ts';
+import type { NodeRun } from '../../../runtime/run-state.ts';
 import { useEditor, type ImageRef } from './context.ts';
 import { ParamField } from './fields/ParamField.tsx';
 import { useStore } from './use-store.ts';
