@@ -7,7 +7,9 @@ import preview from './image/preview.ts';
 import resize from './image/resize.ts';
 import rotate from './image/rotate.ts';
 import saveImages from './image/save-images.ts';
+import loadLora from './lora/load.ts';
 import loraMix from './lora/mix.ts';
+import saveLora from './lora/save.ts';
 import loraStack from './lora/stack.ts';
 import loadCheckpoint from './sd/load-checkpoint.ts';
 import sampler from './sd/sampler.ts';
@@ -25,6 +27,8 @@ export const builtinNodes: AnyNodeDefinition[] = [
   loadCheckpoint,
   sampler,
   vaeDecode,
+  loadLora,
+  saveLora,
   loraStack,
   loraMix,
 ];
