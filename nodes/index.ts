@@ -1,5 +1,7 @@
 import { NodeRegistry } from '../runtime/registry.ts';
 import type { AnyNodeDefinition } from '../runtime/node.ts';
+import detectFace from './face/detect.ts';
+import rotateUpright from './face/rotate-upright.ts';
 import crop from './image/crop.ts';
 import grid from './image/grid.ts';
 import loadImages from './image/load-images.ts';
@@ -24,6 +26,8 @@ export const builtinNodes: AnyNodeDefinition[] = [
   grid,
   preview,
   saveImages,
+  rotateUpright,
+  detectFace,
   loadCheckpoint,
   sampler,
   vaeDecode,

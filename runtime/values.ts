@@ -1,5 +1,6 @@
 import type { Lora } from '../models/lora/schema.ts';
 import type { LoraStack } from '../models/lora/stack.ts';
+import type { FaceSet } from '../models/preprocess/values.ts';
 import type { Latent } from '../models/sd/latent.ts';
 import type { SdModel } from '../models/sd/sd-model.ts';
 
@@ -20,7 +21,7 @@ export interface PortValues {
   IMAGE: Image;
   IMAGES: Image[];
   MASK: Mask;
-  FACES: unknown;
+  FACES: FaceSet;
   DATASET: unknown;
   TAGS: unknown;
   LORA: Lora;

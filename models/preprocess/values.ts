@@ -98,3 +98,9 @@ export function allRejectedError(rejected: readonly Rejection[]): Error {
   const lines = rejected.map((r) => `  ${r.photo}: ${r.reason} (${r.stage})`);
   return new Error(`No usable photo left: all ${rejected.length} were rejected.\n${lines.join('\n')}`);
 }
+
+/** A node's FACES output; throws `allRejectedError` when nothing is left to pass on. */
+export function faceSet(items: FaceItem[], rejected: Rejection[]): FaceSet {
+  if (!items.length) throw allRejectedError(rejected);
+  return { items, rejected };
+}
