@@ -1,4 +1,5 @@
 import { ort, type OrtSession, type OrtTensor } from '../session/ort.ts';
+import { createSession } from '../session/providers.ts';
 import { fromOrtTensor, toOrtTensor, type Feed } from '../session/tensors.ts';
 import type { HostTensor } from '../onnx/index.ts';
 
@@ -21,9 +22,7 @@ export class PartSession {
       ...(o.threads ? { intraOpNumThreads: o.threads } : {}),
       ...(o.weightsDir ? { extra: { session: { model_external_initializers_file_folder_path: o.weightsDir } } } : {}),
     };
-    const session = typeof model === 'string'
-      ? await ort.InferenceSession.create(model, options)
-      : await ort.InferenceSession.create(model, options);
+    const session = await createSession(model, options);
     return new PartSession(session);
   }
 

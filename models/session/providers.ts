@@ -1,0 +1,69 @@
+// Execution-provider choice: ORT has no automatic fallback (asking for cuda without its binaries throws),
+// so each provider is tried in order, the reason it failed is kept, and the first that works is reused.
+import { ort, type OrtSession, type OrtSessionOptions } from './ort.ts';
+
+export const PROVIDERS = ['cuda', 'webgpu', 'cpu'] as const;
+export type Provider = (typeof PROVIDERS)[number];
+
+export interface ProviderChoice {
+  provider: Provider;
+  /** Providers tried before it, with ORT's reason. */
+  fallbacks: { provider: Provider; reason: string }[];
+}
+
+/** The order to try: `FACECHAIN_EP` (e.g. `cpu`, `webgpu,cpu`) or cuda, webgpu, cpu. */
+export function providerOrder(env = process.env.FACECHAIN_EP): Provider[] {
+  if (!env?.trim()) return [...PROVIDERS];
+  const names = env.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+  const bad = names.filter((n) => !(PROVIDERS as readonly string[]).includes(n));
+  if (bad.length) throw new Error(`FACECHAIN_EP: unknown execution provider ${bad.join(', ')} (use ${PROVIDERS.join(', ')})`);
+  return names as Provider[];
+}
+
+let chosen: ProviderChoice | undefined;
+let chosenFor: string | undefined;
+
+/** The provider this process uses (decided by the first session), with the reasons for any fallback. */
+export function providerChoice(): ProviderChoice | undefined {
+  return chosen;
+}
+
+/**
+ * Creates a session on the first provider of `providerOrder()` that works. Once one has worked, later
+ * sessions go straight to it. `log` hears each fallback.
+ */
+export async function createSession(
+  model: string | Uint8Array,
+  options: OrtSessionOptions = {},
+  log: (message: string) => void = (m) => console.warn(m),
+): Promise<OrtSession> {
+  const order = providerOrder();
+  const key = order.join(',');
+  if (chosen && chosenFor === key) return create(model, options, chosen.provider);
+  ort.env.logLevel = 'fatal';
+  const fallbacks: ProviderChoice['fallbacks'] = [];
+  for (const provider of order) {
+    try {
+      const session = await create(model, options, provider);
+      chosen = { provider, fallbacks };
+      chosenFor = key;
+      return session;
+    } catch (e) {
+      const reason = (e as Error).message.split('\n')[0];
+      fallbacks.push({ provider, reason });
+      if (provider !== order.at(-1)) log(`onnxruntime: ${provider} is not available (${reason}); trying the next provider`);
+    }
+  }
+  throw new Error(`No execution provider worked: ${fallbacks.map((f) => `${f.provider}: ${f.reason}`).join('; ')}`);
+}
+
+function create(model: string | Uint8Array, options: OrtSessionOptions, provider: Provider): Promise<OrtSession> {
+  const o = { ...options, executionProviders: [provider] };
+  return typeof model === 'string' ? ort.InferenceSession.create(model, o) : ort.InferenceSession.create(model, o);
+}
+
+/** Forgets the chosen provider (tests that change FACECHAIN_EP). */
+export function resetProviderChoice(): void {
+  chosen = undefined;
+  chosenFor = undefined;
+}

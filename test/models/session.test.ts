@@ -1,0 +1,55 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { GraphBuilder } from '../../models/onnx/index.ts';
+import { createSession, providerChoice, providerOrder, resetProviderChoice } from '../../models/session/providers.ts';
+import { ort } from '../../models/session/ort.ts';
+
+function doubler(): Uint8Array {
+  const b = new GraphBuilder();
+  const x = b.input('x', 'float32', [3]);
+  b.output(b.add(x, x), 'y');
+  return b.toBytes();
+}
+
+async function runDoubler(session: ort.InferenceSession) {
+  const out = await session.run({ x: new ort.Tensor('float32', new Float32Array([1, 2, 3]), [3]) });
+  return [...(out.y.data as Float32Array)];
+}
+
+const saved = process.env.FACECHAIN_EP;
+afterEach(() => {
+  if (saved === undefined) delete process.env.FACECHAIN_EP;
+  else process.env.FACECHAIN_EP = saved;
+  resetProviderChoice();
+});
+
+describe('execution providers', () => {
+  it('falls back from cuda and webgpu to cpu here, keeping the reasons', async () => {
+    delete process.env.FACECHAIN_EP;
+    const logged: string[] = [];
+    const session = await createSession(doubler(), {}, (m) => logged.push(m));
+    expect(await runDoubler(session)).toEqual([2, 4, 6]);
+    const choice = providerChoice()!;
+    // No CUDA binaries are installed (the .npmrc skips them); WebGPU needs a Vulkan adapter, which these
+    // machines lack, but a machine with one would stop there.
+    expect(['webgpu', 'cpu']).toContain(choice.provider);
+    expect(choice.fallbacks.map((f) => f.provider)).toEqual(choice.provider === 'cpu' ? ['cuda', 'webgpu'] : ['cuda']);
+    for (const f of choice.fallbacks) expect(f.reason.length).toBeGreaterThan(10);
+    expect(choice.fallbacks[0].reason).toMatch(/cuda/i);
+    expect(logged).toHaveLength(choice.fallbacks.length);
+    expect(logged[0]).toMatch(/cuda is not available/);
+    // The choice is reused: no more fallbacks for the next session.
+    await createSession(doubler(), {}, (m) => logged.push(m));
+    expect(logged).toHaveLength(choice.fallbacks.length);
+  });
+
+  it('honours FACECHAIN_EP and rejects unknown names', async () => {
+    process.env.FACECHAIN_EP = 'cpu';
+    await createSession(doubler());
+    expect(providerChoice()).toEqual({ provider: 'cpu', fallbacks: [] });
+    expect(providerOrder('webgpu, CPU')).toEqual(['webgpu', 'cpu']);
+    expect(() => providerOrder('tpu,cpu')).toThrow(/unknown execution provider tpu/);
+    process.env.FACECHAIN_EP = 'cuda';
+    resetProviderChoice();
+    await expect(createSession(doubler())).rejects.toThrow(/No execution provider worked: cuda: /);
+  });
+});
