@@ -5,7 +5,7 @@ import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openDataFolders } from '../../runtime/data-folder.ts';
 import { fromOrtTensor, toOrtTensor } from '../session/tensors.ts';
-import { createSession } from '../session/providers.ts';
+import { sessions } from '../session/manager.ts';
 import { detectFaces, type DetectOptions } from './detect.ts';
 import { runFaceRes, type FaceResResult } from './faceres.ts';
 import { FACE_MODELS, faceModelSpec, type FaceModelId } from './registry.ts';
@@ -91,7 +91,7 @@ export class FaceModels {
 
   private async open(id: FaceModelId): Promise<ModelRunner> {
     const path = await ensureConverted(this.cacheDir, id);
-    const session = await createSession(path);
+    const { session } = await sessions.acquire({ model: path });
     return {
       async run(feeds) {
         const out = await session.run(Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, toOrtTensor(v)])));

@@ -1,11 +1,11 @@
-import { ort, type OrtSession, type OrtTensor } from '../session/ort.ts';
-import { createSession } from '../session/providers.ts';
+import { sessions, type SessionLease } from '../session/manager.ts';
+import type { ort, OrtTensor } from '../session/ort.ts';
 import { fromOrtTensor, toOrtTensor, type Feed } from '../session/tensors.ts';
 import type { HostTensor } from '../onnx/index.ts';
 
 /** One ORT session of an SD graph, fed and read as HostTensors (or ready ORT tensors). */
 export class PartSession {
-  private constructor(private readonly session: OrtSession) {}
+  private constructor(private readonly lease: SessionLease) {}
 
   /**
    * `model` is the .onnx bytes or path; `weightsDir` is the folder its external initializers are read
@@ -22,24 +22,24 @@ export class PartSession {
       ...(o.threads ? { intraOpNumThreads: o.threads } : {}),
       ...(o.weightsDir ? { extra: { session: { model_external_initializers_file_folder_path: o.weightsDir } } } : {}),
     };
-    const session = await createSession(model, options);
-    return new PartSession(session);
+    // Shared through the session cache: a model built again with the same bytes reuses the session.
+    return new PartSession(await sessions.acquire({ model, options }));
   }
 
   get inputNames(): readonly string[] {
-    return this.session.inputNames;
+    return this.lease.session.inputNames;
   }
 
   async run(feeds: Record<string, Feed>): Promise<Record<string, HostTensor>> {
     const ortFeeds: Record<string, OrtTensor> = {};
     for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = toOrtTensor(t);
-    const out = await this.session.run(ortFeeds);
+    const out = await this.lease.session.run(ortFeeds);
     const result: Record<string, HostTensor> = {};
     for (const [name, t] of Object.entries(out)) result[name] = fromOrtTensor(t);
     return result;
   }
 
   async release(): Promise<void> {
-    await this.session.release();
+    await this.lease.release();
   }
 }

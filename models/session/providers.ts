@@ -37,16 +37,30 @@ export async function createSession(
   options: OrtSessionOptions = {},
   log: (message: string) => void = (m) => console.warn(m),
 ): Promise<OrtSession> {
+  // Sessions asked for while the first is still probing wait for its outcome instead of probing again.
+  while (probing) await probing.catch(() => undefined);
   const order = providerOrder();
   const key = order.join(',');
   if (chosen && chosenFor === key) return create(model, options, chosen.provider);
+  const attempt = probe(model, options, order, log);
+  probing = attempt;
+  try {
+    return await attempt;
+  } finally {
+    if (probing === attempt) probing = undefined;
+  }
+}
+
+let probing: Promise<OrtSession> | undefined;
+
+async function probe(model: string | Uint8Array, options: OrtSessionOptions, order: Provider[], log: (message: string) => void): Promise<OrtSession> {
   ort.env.logLevel = 'fatal';
   const fallbacks: ProviderChoice['fallbacks'] = [];
   for (const provider of order) {
     try {
       const session = await create(model, options, provider);
       chosen = { provider, fallbacks };
-      chosenFor = key;
+      chosenFor = order.join(',');
       return session;
     } catch (e) {
       const reason = (e as Error).message.split('\n')[0];

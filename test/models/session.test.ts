@@ -42,6 +42,14 @@ describe('execution providers', () => {
     expect(logged).toHaveLength(choice.fallbacks.length);
   });
 
+  it('probes once when the first sessions are created together', async () => {
+    delete process.env.FACECHAIN_EP;
+    const logged: string[] = [];
+    const all = await Promise.all([1, 2, 3].map(() => createSession(doubler(), {}, (m) => logged.push(m))));
+    for (const s of all) expect(await runDoubler(s)).toEqual([2, 4, 6]);
+    expect(logged).toHaveLength(providerChoice()!.fallbacks.length);
+  });
+
   it('honours FACECHAIN_EP and rejects unknown names', async () => {
     process.env.FACECHAIN_EP = 'cpu';
     await createSession(doubler());
