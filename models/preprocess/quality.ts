@@ -1,6 +1,7 @@
 // Per-face quality scores and FaceChain's selection: rank by identity consistency, image quality
 // and pose, drop the unusable with a reason, keep the best N, take the best as the template face.
 import type { Point } from '../face/types.ts';
+import { FACEMESH_NOSE_HEIGHT } from './align.ts';
 import type { Quality } from './values.ts';
 
 /** Variance of the 4-neighbour Laplacian over a grey image (the usual focus measure). */
@@ -25,7 +26,7 @@ export function laplacianVariance(grey: Uint8Array, width: number, height: numbe
 /**
  * How frontal a face is, 0..1, from the five landmarks: the nose tip's position along the eye line
  * (0.5 when facing the camera; it slides towards one eye as the head turns) and its height between
- * the eye line and the mouth line (about 0.5 on FaceChain's mean face; it moves as the head nods).
+ * the eye line and the mouth line (FACEMESH_NOSE_HEIGHT on a typical face; it moves as the head nods).
  */
 export function frontalScore(landmarks: readonly Point[]): number {
   const [le, re, nose, lm, rm] = landmarks;
@@ -40,7 +41,7 @@ export function frontalScore(landmarks: readonly Point[]): number {
   const mouth = (across(lm) + across(rm)) / 2;
   const down = mouth > 0 ? across(nose) / mouth : 0;
   const yaw = Math.min(1, Math.abs(along - 0.5) * 2);
-  const pitch = Math.min(1, Math.abs(down - 0.52) * 2);
+  const pitch = Math.min(1, Math.abs(down - FACEMESH_NOSE_HEIGHT) * 2);
   return Math.max(0, (1 - yaw) * (1 - pitch));
 }
 

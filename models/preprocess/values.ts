@@ -44,7 +44,7 @@ export const faceItemSchema = z.object({
   mask: maskSchema.optional(),
   attributes: faceAttributesSchema.optional(),
   /** Unit-length identity descriptor. */
-  descriptor: z.instanceof(Float32Array).optional(),
+  descriptor: z.custom<Float32Array>((v) => v instanceof Float32Array, { message: 'expected a Float32Array' }).optional(),
   quality: qualitySchema.optional(),
 });
 export type FaceItem = z.infer<typeof faceItemSchema>;

@@ -27,7 +27,7 @@ export default defineNode({
     const models = faceModels(ctx);
     const items: FaceItem[] = [];
     const rejected: Rejection[] = [];
-    const previews = [];
+    let previews = 0;
     for (const [i, img] of images.entries()) {
       ctx.signal.throwIfAborted();
       const photo = img.name ?? `image ${i}`;
@@ -38,15 +38,10 @@ export default defineNode({
         const face = faces[pick.index];
         items.push({ photo, image: img, face, faceSizeInPhoto: Math.max(face.box.width, face.box.height), rotation: 0 });
       }
-      if (previews.length < 8) {
+      if (previews++ < 8) {
         const chosen = 'index' in pick ? pick.index : -1;
-        previews.push(
-          await drawOverlays(
-            img,
-            faces.map((f, j) => ({ box: f.box, landmarks: f.landmarks, label: f.score.toFixed(2), colour: j === chosen ? '#00e676' : '#ff5252' })),
-          ),
-        );
-        ctx.preview(previews);
+        const overlays = faces.map((f, j) => ({ box: f.box, landmarks: f.landmarks, label: f.score.toFixed(2), colour: j === chosen ? '#00e676' : '#ff5252' }));
+        ctx.preview(await drawOverlays(img, overlays));
       }
       ctx.progress((i + 1) / images.length, photo);
     }
