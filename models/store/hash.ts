@@ -1,0 +1,62 @@
+// sha256 of model files, streamed (checkpoints are gigabytes), remembered in <models>/.sha256.json by
+// path, size and mtime so a file is hashed again only when it changes.
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { z } from 'zod';
+import { writeFileAtomic } from './atomic.ts';
+
+export async function sha256File(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file, { highWaterMark: 4 << 20 })) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+const IndexSchema = z.record(z.string(), z.object({ size: z.number(), mtimeMs: z.number(), sha256: z.string().regex(/^[0-9a-f]{64}$/) }));
+type Index = z.infer<typeof IndexSchema>;
+
+/** The hash cache of one models folder. One instance per folder and process keeps writes in order. */
+export class HashIndex {
+  private index: Promise<Index> | undefined;
+  private writes: Promise<void> = Promise.resolve();
+  readonly file: string;
+
+  constructor(readonly modelsDir: string) {
+    this.file = path.join(modelsDir, '.sha256.json');
+  }
+
+  /** The file's sha256: from the index when its size and mtime are unchanged, else hashed and stored. */
+  async sha256(file: string): Promise<string> {
+    const key = path.relative(this.modelsDir, path.resolve(file)).split(path.sep).join('/');
+    const s = await stat(file);
+    const index = await (this.index ??= this.load());
+    const known = index[key];
+    if (known && known.size === s.size && known.mtimeMs === s.mtimeMs) return known.sha256;
+    const sha256 = await sha256File(file);
+    index[key] = { size: s.size, mtimeMs: s.mtimeMs, sha256 };
+    this.writes = this.writes.then(() => writeFileAtomic(this.file, JSON.stringify(index)));
+    await this.writes;
+    return sha256;
+  }
+
+  private async load(): Promise<Index> {
+    try {
+      const parsed = IndexSchema.safeParse(JSON.parse(await readFile(this.file, 'utf8')));
+      // A damaged index only costs hashing again.
+      return parsed.success ? parsed.data : {};
+    } catch {
+      return {};
+    }
+  }
+}
+
+const indexes = new Map<string, HashIndex>();
+
+/** The shared index of a models folder. */
+export function hashIndex(modelsDir: string): HashIndex {
+  const dir = path.resolve(modelsDir);
+  let index = indexes.get(dir);
+  if (!index) indexes.set(dir, (index = new HashIndex(dir)));
+  return index;
+}
