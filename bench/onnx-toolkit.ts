@@ -3,7 +3,7 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { decodeModel, GraphBuilder } from '../models/onnx/index.ts';
+import { decodeModel, encodeModel, GraphBuilder } from '../models/onnx/index.ts';
 import { readModel, writeModel } from '../models/onnx/io.ts';
 import { ort } from '../models/session/ort.ts';
 
@@ -29,7 +29,6 @@ try {
     b.output(x, 'y');
     return b.toModel();
   });
-  const { encodeModel } = await import('../models/onnx/proto.ts');
   const bytes = await timed('serialize (toBytes)', () => encodeModel(model));
   console.log(`model size ${(bytes.byteLength / 2 ** 20).toFixed(1)} MiB`);
   await timed('decode', () => decodeModel(bytes));
