@@ -1,6 +1,5 @@
-// FaceChain's roll alignment (paper, section 3.1): fit the detected five points to a standard
-// five-point face by least squares after normalising both, read the roll off the fitted matrix.
-import { lineAngle } from '../face/geometry.ts';
+// FaceChain's roll alignment (paper, section 3.1): fit the detected points to a standard face by
+// least squares after normalising both, read the roll off the fitted matrix.
 import type { Point } from '../face/types.ts';
 
 /**
@@ -17,11 +16,9 @@ export const STANDARD_FACE_5: readonly Point[] = [
 ];
 
 /**
- * Where FaceMesh's nose tip (mesh point 1) sits between the eye line (0) and the mouth line (1):
- * the median over the 22 faces of the face-api demo photos is 0.715 (range 0.48-0.95); FaceChain's
- * template, made for another detector's nose point, has 0.52. Fitting our landmarks to a template
- * with the other convention tilts the fit on turned heads (up to 12 degrees of eye-line error on the
- * demo faces, 4.7 with the nose moved), so the template we fit to moves only the nose to 0.715.
+ * Where FaceMesh's nose tip (mesh point 1) sits between the eye line (0) and the mouth line (1): the
+ * median over the 22 faces of the face-api demo photos is 0.715 (range 0.48-0.95); FaceChain's
+ * template, made for another detector's nose point, has 0.52.
  */
 export const FACEMESH_NOSE_HEIGHT = 0.715;
 
@@ -76,13 +73,21 @@ export function leastSquaresMatrix(p1: readonly Point[], p2: readonly Point[]): 
  * Positive turns clockwise on screen (y pointing down), which is sharp's `rotate` direction. A face
  * rolled clockwise by α gives θ = -α.
  */
-export function alignmentAngle(landmarks: readonly Point[], template: readonly Point[] = MESH_STANDARD_FACE_5): number {
+export function alignmentAngle(landmarks: readonly Point[], template: readonly Point[]): number {
   const [, , r21, r22] = leastSquaresMatrix(normalisePoints(landmarks), normalisePoints(template));
   // atan keeps θ within ±90°, as in the paper; quarter turns are the upright node's job.
   return Math.abs(r22) > 1e-9 ? Math.atan(r21 / r22) : Math.sign(r21) * (Math.PI / 2);
 }
 
-/** The turn that levels the eye line exactly (image-left eye to image-right eye). */
-export function eyeLineAngle(landmarks: readonly Point[]): number {
-  return -lineAngle(landmarks[0], landmarks[1]);
+/**
+ * The turn that levels a face, fitted on eyes and mouth corners, plus the nose tip when `withNose`.
+ * The nose tip stands out of the plane of the other four, so a turned or nodding head moves it
+ * across the face and tilts a fit that includes it (eye line off by up to 12 degrees on the demo
+ * faces, 5 with the nose moved to FaceMesh's height). The four coplanar points move together under
+ * any head turn (an affine change in weak perspective), which the least-squares matrix absorbs
+ * while its rotation stays exact: within 2 degrees on all 22 demo faces.
+ */
+export function rollCorrection(landmarks: readonly Point[], withNose = false): number {
+  const use = withNose ? [0, 1, 2, 3, 4] : [0, 1, 3, 4];
+  return alignmentAngle(use.map((i) => landmarks[i]), use.map((i) => MESH_STANDARD_FACE_5[i]));
 }

@@ -1,8 +1,8 @@
 // The head mask FaceChain trains on (face + hair, limited to the person, on white). FaceChain reads
 // face and hair from a human-parsing network; without one we take the person mask from the
 // segmentation model and keep the part of it around the head: the face oval from the mesh always,
-// plus person pixels within a region above and beside the face where hair grows, down to the chin
-// line (long hair below the chin is cut there). The face is assumed level (after alignment).
+// plus person pixels within an ellipse above and beside the face where hair grows, down to the
+// chin line (long hair below the chin is cut there). The face is assumed level (after alignment).
 import { boundingBox } from '../face/geometry.ts';
 import type { Point } from '../face/types.ts';
 import { fromImage, toImage } from '../../runtime/image-io.ts';
@@ -28,14 +28,15 @@ export async function headMask(person: Mask, mesh: readonly Point[], opts: HeadM
   const cx = b.x + b.width / 2;
   const rx = b.width * (0.5 + opts.hairWidth);
   const top = b.y - b.height * opts.hairHeight;
-  const bottom = b.y + b.height;
-  // An ellipse whose top reaches `top`, cut flat at the chin line.
-  const ry = bottom - top;
+  const chin = b.y + b.height;
+  // An ellipse from the hair's top to just below the chin, cut flat at the chin line: widest around
+  // the eyes (hair at the temples), narrowing towards the jaw so shoulders and hands stay out.
+  const bottom = chin + 0.1 * b.height;
   const region = await renderMask(
     width,
     height,
-    `<clipPath id="c"><rect x="0" y="0" width="${width}" height="${bottom.toFixed(1)}"/></clipPath>` +
-      `<ellipse cx="${cx.toFixed(1)}" cy="${bottom.toFixed(1)}" rx="${rx.toFixed(1)}" ry="${ry.toFixed(1)}" fill="#fff" clip-path="url(#c)"/>`,
+    `<clipPath id="c"><rect x="0" y="0" width="${width}" height="${chin.toFixed(1)}"/></clipPath>` +
+      `<ellipse cx="${cx.toFixed(1)}" cy="${((top + bottom) / 2).toFixed(1)}" rx="${rx.toFixed(1)}" ry="${((bottom - top) / 2).toFixed(1)}" fill="#fff" clip-path="url(#c)"/>`,
   );
   const face = await renderMask(width, height, `<path d="${svgPath(oval)}" fill="#fff"/>`);
   const hard = new Uint8Array(width * height);

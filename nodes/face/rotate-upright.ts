@@ -12,11 +12,12 @@ export default defineNode({
   description:
     'Turns sideways and upside-down photos upright. EXIF orientation is applied by the load node (its "applyExif" param, on by default); ' +
     'this node fixes photos whose pixels are turned without a tag saying so: it runs the face detector on the four quarter turns of a ' +
-    'small copy and keeps the turn with the most confident upright face (FaceChain step "rotate"). Photos without any face stay as they are.',
+    'small copy and keeps the turn with the most confident upright face (FaceChain step "rotate"); a photo whose upright face is already sure skips the other three. Photos without any face stay as they are.',
   inputs: { images: { type: 'IMAGES' } },
   outputs: { images: { type: 'IMAGES', description: 'The photos, each in its upright orientation' } },
   params: z.object({
     enabled: z.boolean().default(true).meta({ description: 'Off: pass the photos through unchanged' }),
+    sure: z.number().min(0).max(1).default(0.75).meta({ description: 'Skip the other three turns when the photo as taken shows an upright face this confident (1 = always try all four)', step: 0.05 }),
     voteSize: z.number().int().min(128).max(2048).default(640).meta({ description: 'Longest side of the copy the four detections run on, pixels', step: 32 }),
   }),
   async run(ctx, { images }, p) {
@@ -28,8 +29,11 @@ export default defineNode({
       ctx.signal.throwIfAborted();
       const k = Math.min(1, p.voteSize / Math.max(img.width, img.height));
       const small = await toImage(fromImage(img).resize(Math.round(img.width * k), Math.round(img.height * k), { fit: 'fill' }));
-      const scores = {} as Record<QuarterTurn, number>;
-      for (const t of QUARTER_TURNS) scores[t] = uprightScore(await models.detect(t ? await toImage(fromImage(small).rotate(t)) : small));
+      const scores = { 0: 0, 90: 0, 180: 0, 270: 0 } as Record<QuarterTurn, number>;
+      for (const t of QUARTER_TURNS) {
+        scores[t] = uprightScore(await models.detect(t ? await toImage(fromImage(small).rotate(t)) : small));
+        if (t === 0 && scores[0] >= p.sure) break;
+      }
       const turn = pickQuarterTurn(scores);
       if (turn) {
         const upright = await toImage(fromImage(img).rotate(turn), img.name);

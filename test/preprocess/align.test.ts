@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Point } from '../../models/face/types.ts';
-import { alignmentAngle, leastSquaresMatrix, normalisePoints, STANDARD_FACE_5 } from '../../models/preprocess/align.ts';
+import { alignmentAngle, leastSquaresMatrix, normalisePoints, rollCorrection, STANDARD_FACE_5 } from '../../models/preprocess/align.ts';
 import { Rng } from '../../runtime/rng.ts';
 
 const deg = (r: number) => (r * 180) / Math.PI;
@@ -38,7 +38,7 @@ describe('least-squares roll (FaceChain section 3.1)', () => {
   it('recovers known rolls within 0.1 degree, whatever the scale, position and pivot', () => {
     for (const roll of [-75, -44.5, -20, -3.3, 0, 0.05, 7, 25, 60, 89]) {
       for (const [scale, offset] of [[40, { x: 5, y: 9 }], [600, { x: 1500, y: -200 }]] as const) {
-        const theta = alignmentAngle(face(roll, scale, offset, { x: 321, y: -77 }));
+        const theta = alignmentAngle(face(roll, scale, offset, { x: 321, y: -77 }), STANDARD_FACE_5);
         expect(Math.abs(deg(theta) + roll)).toBeLessThan(0.1);
       }
     }
@@ -48,11 +48,27 @@ describe('least-squares roll (FaceChain section 3.1)', () => {
     const rng = new Rng(7);
     for (const roll of [-30, 0, 12, 40]) {
       const noisy = face(roll, 150).map((p) => ({ x: p.x + rng.range(-1, 1), y: p.y + rng.range(-1, 1) }));
-      expect(Math.abs(deg(alignmentAngle(noisy)) + roll)).toBeLessThan(1);
+      expect(Math.abs(deg(alignmentAngle(noisy, STANDARD_FACE_5)) + roll)).toBeLessThan(1);
+    }
+  });
+
+  it('without the nose, recovers the roll of a turned and nodding head; with it, the fit tilts', () => {
+    // A head turned 30 degrees and nodding 15: eyes and mouth corners foreshorten (same plane), the
+    // nose tip, standing out of that plane, also slides sideways and down.
+    const turned = STANDARD_FACE_5.map((p, i) => ({
+      x: 0.5 + (p.x - 0.5) * Math.cos(rad(30)) + (i === 2 ? 0.09 : 0),
+      y: 0.5 + (p.y - 0.5) * Math.cos(rad(15)) + (i === 2 ? 0.04 : 0),
+    }));
+    for (const roll of [-35, 0, 12]) {
+      const c = Math.cos(rad(roll));
+      const s = Math.sin(rad(roll));
+      const photo = turned.map((p) => ({ x: 200 * (c * p.x - s * p.y) + 90, y: 200 * (s * p.x + c * p.y) + 40 }));
+      expect(Math.abs(deg(rollCorrection(photo)) + roll)).toBeLessThan(0.1);
+      expect(Math.abs(deg(rollCorrection(photo, true)) + roll)).toBeGreaterThan(1);
     }
   });
 
   it('refuses collinear landmarks', () => {
-    expect(() => alignmentAngle([0, 1, 2, 3, 4].map((i) => ({ x: i, y: 2 * i })))).toThrow(/collinear/);
+    expect(() => alignmentAngle([0, 1, 2, 3, 4].map((i) => ({ x: i, y: 2 * i })), STANDARD_FACE_5)).toThrow(/collinear/);
   });
 });
