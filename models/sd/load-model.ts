@@ -1,41 +1,109 @@
-import { existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, statSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { readSafetensorsHeader } from '../safetensors.ts';
-import { safeJoin } from '../../runtime/data-folder.ts';
+import { bytesOfArray, type HostTensor } from '../onnx/index.ts';
+import { readSafetensorsHeader, writeSafetensors, type SafetensorsHeader } from '../safetensors.ts';
+import { convertedKey, ensureConverted } from '../store/converted.ts';
+import { isDiffusersFolder, resolveModel } from '../store/folders.ts';
+import { DIFFUSERS_PARTS, type DiffusersFolder } from './checkpoint-names.ts';
 import { loadClipTokenizer } from './clip-tokenizer.ts';
 import { sd15, tiny as tinyConfig, type SdConfig } from './config.ts';
-import { ExternalWeights, type CheckpointIndex } from './external-weights.ts';
+import { diffusersIndex } from './diffusers-index.ts';
+import { ExternalWeights, type CheckpointIndex, type StoredTensor } from './external-weights.ts';
 import { sdModelFromWeights, type SdModel } from './sd-model.ts';
-import { tinyModel } from './tiny-model.ts';
+import { tinyClipTokenizerJson } from './tiny-tokenizer.ts';
+import { randomWeights } from './tiny-weights.ts';
 
-// The built-in tiny model is the same for every caller: build it once per process.
-let tiny: SdModel | undefined;
+// The built-in tiny model is the same for every caller: load it once per process and models folder.
+const tinyModels = new Map<string, Promise<SdModel>>();
 
 /**
- * A checkpoint as the load node names it: 'tiny', or a single-file .safetensors (LDM key names, fp32 or
- * fp16) under data/models/checkpoints. The weights stay in the file: the graphs point into it.
+ * A checkpoint as the load node names it: 'tiny', a single-file .safetensors (LDM key names, fp32 or
+ * fp16) or a diffusers folder under data/models/checkpoints. The weights stay in the files: the graphs
+ * point into them.
  */
 export async function loadSdModel(checkpoint: string, modelsDir: string): Promise<SdModel> {
-  if (checkpoint === 'tiny') return (tiny ??= tinyModel(0));
-  const dir = path.join(modelsDir, 'checkpoints');
-  const file = safeJoin(dir, checkpoint);
+  if (checkpoint === 'tiny') {
+    let model = tinyModels.get(modelsDir);
+    if (!model) {
+      model = loadTiny(modelsDir);
+      tinyModels.set(modelsDir, model);
+      model.catch(() => tinyModels.delete(modelsDir));
+    }
+    return model;
+  }
+  const file = resolveModel(modelsDir, 'checkpoints', checkpoint);
   if (!existsSync(file)) throw new Error(`params.checkpoint: "${checkpoint}" is not in data/models/checkpoints`);
+  if (statSync(file).isDirectory()) {
+    if (!isDiffusersFolder(file)) throw new Error(`params.checkpoint: "${checkpoint}" is a folder without model_index.json: not a diffusers model`);
+    return loadDiffusersFolder(file, checkpoint);
+  }
   if (!file.endsWith('.safetensors')) throw new Error(`params.checkpoint: "${checkpoint}": only .safetensors checkpoints are read (.ckpt pickles can run code)`);
   return loadCheckpointFile(file, checkpoint);
 }
 
+/**
+ * The tiny config's seeded random weights, written once as a real LDM-layout safetensors file (with the
+ * tiny tokenizer beside it) in the converted cache, keyed by the weights' own hash, then loaded like
+ * any checkpoint.
+ */
+async function loadTiny(modelsDir: string): Promise<SdModel> {
+  const weights = randomWeights(tinyConfig, 0);
+  const key = convertedKey(weightsHash(weights), { checkpoint: 'tiny', seed: 0 });
+  const dir = await ensureConverted(modelsDir, key, async (d) => {
+    await writeSafetensors(path.join(d, 'tiny.safetensors'), weights, { note: 'FaceChain Studio tiny model: seeded random weights' });
+    await writeFile(path.join(d, 'tokenizer.json'), JSON.stringify(tinyClipTokenizerJson()));
+  });
+  return loadCheckpointFile(path.join(dir, 'tiny.safetensors'), 'tiny');
+}
+
+function weightsHash(weights: ReadonlyMap<string, HostTensor>): string {
+  const hash = createHash('sha256');
+  for (const [name, t] of weights) hash.update(`${name}:${t.dtype}:${t.dims.join(',')}\n`).update(bytesOfArray(t.data));
+  return hash.digest('hex');
+}
+
 /** Loads a single-file checkpoint with the SD config its UNet's first conv matches. */
 export async function loadCheckpointFile(file: string, label = path.basename(file)): Promise<SdModel> {
-  const header = await readSafetensorsHeader(file);
-  const index: CheckpointIndex = new Map(
-    [...header.entries.values()].map((e) => [e.name, { file: path.basename(file), offset: e.begin, dtype: e.dtype, dims: e.dims }]),
-  );
-  const config = configOf(index, label);
-  const tokenizer = loadClipTokenizer(tokenizerDir(file, label));
+  const index = indexOf(await readSafetensorsHeader(file), path.basename(file));
+  const config = configOf(index.get(FIRST_CONV), label, FIRST_CONV);
+  return build(label, config, loadClipTokenizer(tokenizerDir(file, label)), index, path.dirname(file));
+}
+
+/**
+ * Loads a diffusers folder: `unet/`, `text_encoder/` and `vae/` weights as .safetensors (fp32, or the
+ * `.fp16` variant when that is all there is), CLIP's tokenizer from `tokenizer/`.
+ */
+export async function loadDiffusersFolder(dir: string, label = path.basename(dir)): Promise<SdModel> {
+  const files = {} as Record<DiffusersFolder, CheckpointIndex>;
+  for (const { folder } of DIFFUSERS_PARTS) {
+    const file = diffusersWeights(dir, folder, label);
+    files[folder] = indexOf(await readSafetensorsHeader(path.join(dir, file)), file);
+  }
+  const config = configOf(files.unet.get('conv_in.weight'), label, 'unet/conv_in.weight');
+  const tokenizer = path.join(dir, 'tokenizer');
+  if (!existsSync(tokenizer)) throw new Error(`Checkpoint "${label}" has no tokenizer/ folder (CLIP's vocab.json and merges.txt from the diffusers model)`);
+  return build(label, config, loadClipTokenizer(tokenizer), diffusersIndex(config, files), dir);
+}
+
+function diffusersWeights(dir: string, folder: DiffusersFolder, label: string): string {
+  const base = folder === 'text_encoder' ? 'model' : 'diffusion_pytorch_model';
+  const found = [`${base}.safetensors`, `${base}.fp16.safetensors`].find((f) => existsSync(path.join(dir, folder, f)));
+  if (!found) throw new Error(`Checkpoint "${label}" has no ${folder}/${base}.safetensors (only .safetensors weights are read; .bin pickles can run code)`);
+  return `${folder}/${found}`;
+}
+
+/** Every tensor of a safetensors file, located relative to the weights folder as `file`. */
+function indexOf(header: SafetensorsHeader, file: string): CheckpointIndex {
+  return new Map([...header.entries.values()].map((e): [string, StoredTensor] => [e.name, { file, offset: e.begin, dtype: e.dtype, dims: e.dims }]));
+}
+
+function build(label: string, config: SdConfig, tokenizer: ReturnType<typeof loadClipTokenizer>, index: CheckpointIndex, weightsDir: string): SdModel {
   const weights = new ExternalWeights(index);
   let model: SdModel;
   try {
-    model = sdModelFromWeights(`${label}:${config.name}`, config, tokenizer, weights, { weightsDir: path.dirname(file) });
+    model = sdModelFromWeights(`${label}:${config.name}`, config, tokenizer, weights, { weightsDir });
   } catch (e) {
     throw new Error(`Checkpoint "${label}" does not fit ${config.name}: ${(e as Error).message}`);
   }
@@ -46,23 +114,26 @@ export async function loadCheckpointFile(file: string, label = path.basename(fil
 
 const FIRST_CONV = 'model.diffusion_model.input_blocks.0.0.weight';
 
-function configOf(index: CheckpointIndex, label: string): SdConfig {
-  const conv = index.get(FIRST_CONV);
-  if (!conv) throw new Error(`Checkpoint "${label}" has no ${FIRST_CONV}: not a Stable Diffusion checkpoint in the original (LDM) layout`);
+/** The config whose UNet base width matches the first conv's output channels. */
+function configOf(conv: StoredTensor | undefined, label: string, key: string): SdConfig {
+  if (!conv) throw new Error(`Checkpoint "${label}" has no ${key}: not a Stable Diffusion checkpoint in the original (LDM) or diffusers layout`);
   const config = [sd15, tinyConfig].find((c) => c.unet.channels[0] === conv.dims[0]);
   if (!config) throw new Error(`Checkpoint "${label}": a UNet with ${conv.dims[0]} base channels is not SD1.5 (320)`);
   return config;
 }
 
-/** The CLIP tokenizer files a single-file checkpoint needs: `<name>.tokenizer/` or `tokenizer/` beside it. */
+/**
+ * Where a single-file checkpoint's CLIP tokenizer is: `<name>.tokenizer/`, else `tokenizer/`, else a
+ * `tokenizer.json` beside it.
+ */
 function tokenizerDir(file: string, label: string): string {
-  const own = file.replace(/\.safetensors$/, '.tokenizer');
-  const shared = path.join(path.dirname(file), 'tokenizer');
-  const dir = [own, shared].find((d) => existsSync(d));
-  if (!dir) {
+  const dir = path.dirname(file);
+  const candidates = [file.replace(/\.safetensors$/, '.tokenizer'), path.join(dir, 'tokenizer')];
+  const found = candidates.find((d) => existsSync(d)) ?? (existsSync(path.join(dir, 'tokenizer.json')) ? dir : undefined);
+  if (!found) {
     throw new Error(
-      `Checkpoint "${label}" needs CLIP's tokenizer files (vocab.json and merges.txt, or tokenizer.json from an SD1.5 diffusers folder's tokenizer/): put them in data/models/checkpoints/tokenizer/`,
+      `Checkpoint "${label}" needs CLIP's tokenizer files (vocab.json and merges.txt, or tokenizer.json, from an SD1.5 diffusers folder's tokenizer/): put them in data/models/checkpoints/tokenizer/`,
     );
   }
-  return dir;
+  return found;
 }

@@ -1,10 +1,9 @@
 import { statSync } from 'node:fs';
-import path from 'node:path';
 import { z } from 'zod';
-import { safeJoin } from '../../runtime/data-folder.ts';
 import { defineNode } from '../../runtime/node.ts';
 import { modelParam } from '../../runtime/params.ts';
 import { loadSdModel } from '../../models/sd/load-model.ts';
+import { resolveModel } from '../../models/store/folders.ts';
 
 export default defineNode({
   type: 'sd/load-checkpoint',
@@ -14,18 +13,19 @@ export default defineNode({
   description:
     'Loads a Stable Diffusion 1.5 model from data/models/checkpoints: a single .safetensors file in the usual ' +
     'v1-5-pruned-emaonly layout (fp32 or fp16), with CLIP\'s tokenizer files (vocab.json + merges.txt or ' +
-    'tokenizer.json) in data/models/checkpoints/tokenizer/. The weights are not copied: the ONNX graphs point into ' +
-    'the file. "tiny" is a miniature model with seeded random weights: it runs anywhere in seconds and makes ' +
-    'noise-like images, for trying graphs without a checkpoint.',
+    'tokenizer.json) in data/models/checkpoints/tokenizer/, or a diffusers folder (unet/, text_encoder/, vae/ as ' +
+    '.safetensors, tokenizer/). The weights are not copied: the ONNX graphs point into the files. "tiny" is a ' +
+    'miniature model with seeded random weights: it runs anywhere in seconds and makes noise-like images, for ' +
+    'trying graphs without a checkpoint.',
   inputs: {},
   outputs: { model: { type: 'SD_MODEL' } },
   params: z.object({
-    checkpoint: modelParam('checkpoints', 'tiny', 'A .safetensors file in data/models/checkpoints, or "tiny"'),
+    checkpoint: modelParam('checkpoints', 'tiny', 'A .safetensors file or diffusers folder in data/models/checkpoints, or "tiny"'),
   }),
   fingerprint: (p, data) => {
     if (p.checkpoint === 'tiny') return 'tiny';
     try {
-      const s = statSync(safeJoin(path.join(data.models, 'checkpoints'), p.checkpoint));
+      const s = statSync(resolveModel(data.models, 'checkpoints', p.checkpoint));
       return `${s.size}:${s.mtimeMs}`;
     } catch {
       return 'missing';
