@@ -1,6 +1,11 @@
 import { NodeRegistry } from '../runtime/registry.ts';
 import type { AnyNodeDefinition } from '../runtime/node.ts';
+import alignFace from './face/align.ts';
+import cropFace from './face/crop.ts';
 import detectFace from './face/detect.ts';
+import parseHead from './face/parse-head.ts';
+import qualitySelect from './face/quality-select.ts';
+import retouch from './face/retouch.ts';
 import rotateUpright from './face/rotate-upright.ts';
 import crop from './image/crop.ts';
 import grid from './image/grid.ts';
@@ -16,6 +21,8 @@ import loraStack from './lora/stack.ts';
 import loadCheckpoint from './sd/load-checkpoint.ts';
 import sampler from './sd/sampler.ts';
 import vaeDecode from './sd/vae-decode.ts';
+import dataset from './tag/dataset.ts';
+import tagger from './tag/tagger.ts';
 
 /** Every node type FaceChain Studio ships. */
 export const builtinNodes: AnyNodeDefinition[] = [
@@ -28,6 +35,13 @@ export const builtinNodes: AnyNodeDefinition[] = [
   saveImages,
   rotateUpright,
   detectFace,
+  alignFace,
+  cropFace,
+  qualitySelect,
+  retouch,
+  parseHead,
+  tagger,
+  dataset,
   loadCheckpoint,
   sampler,
   vaeDecode,

@@ -20,15 +20,19 @@ function listGraphs(dir: string) {
     .map((f) => {
       const file = path.join(dir, f);
       let name = f.slice(0, -5);
+      let order = Infinity;
       try {
         const doc = JSON.parse(readFileSync(file, 'utf8'));
         if (typeof doc.name === 'string') name = doc.name;
+        if (typeof doc.meta?.order === 'number') order = doc.meta.order;
       } catch {
         // A broken file is still listed; opening it gives the parse error.
       }
-      return { id: f.slice(0, -5), name, updated: statSync(file).mtimeMs };
+      return { id: f.slice(0, -5), name, order, updated: statSync(file).mtimeMs };
     })
-    .sort((a, b) => a.id.localeCompare(b.id));
+    // meta.order puts a graph first (the editor opens the first example); then by id.
+    .sort((a, b) => a.order - b.order || a.id.localeCompare(b.id))
+    .map(({ order: _, ...g }) => g);
 }
 
 export function graphRoutes(ctx: ServerContext): Router {
