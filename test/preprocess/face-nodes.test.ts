@@ -49,4 +49,26 @@ describe('face nodes on real photos', () => {
     }
     expect(faces.rejected).toEqual([expect.objectContaining({ photo: 'c-group.jpg', stage: 'face/detect', reason: expect.stringMatching(/face/) })]);
   });
+  it('fails with one message naming every photo and its reason when none is usable', async () => {
+    const data = tempData();
+    const dir = path.join(data.input, 'photos');
+    mkdirSync(dir, { recursive: true });
+    await sharp(demo(3)).resize(960).jpeg().toFile(path.join(dir, 'group.jpg'));
+    await sharp({ create: { width: 320, height: 240, channels: 3, background: '#8a8' } }).jpeg().toFile(path.join(dir, 'wall.jpg'));
+    const ex = new Executor({ registry: testRegistry(), data });
+    const r = await ex.run(
+      graph(
+        [
+          { id: 'load', type: 'image/load-images', params: { path: 'photos' } },
+          { id: 'detect', type: 'face/detect' },
+        ],
+        [['load', 'images', 'detect', 'images']],
+      ),
+    );
+    expect(r.failures).toHaveLength(1);
+    const message = r.failures[0].message;
+    expect(message).toMatch(/No usable photo left: all 2 were rejected/);
+    expect(message).toMatch(/group\.jpg: 3 faces of similar size \(largest [\d.]+x the next, needs 4x\) \(face\/detect\)/);
+    expect(message).toMatch(/wall\.jpg: no face found \(face\/detect\)/);
+  });
 });
