@@ -4,13 +4,13 @@ import path from 'node:path';
 import express, { Router } from 'express';
 import sharp from 'sharp';
 import { safeJoin, PathEscapeError } from '../../runtime/data-folder.ts';
+import { listModels, MODEL_KINDS, ModelKindSchema } from '../../models/store/folders.ts';
 import type { ServerContext } from '../context.ts';
 import { HttpError } from '../http-error.ts';
 
 export const UPLOAD_LIMITS = { bytes: 25 * 1024 * 1024, pixels: 40_000_000 };
 const FORMATS: Record<string, string> = { jpeg: 'jpg', png: 'png', webp: 'webp', avif: 'avif', heif: 'heic', tiff: 'tiff', gif: 'gif' };
 const IMAGE_FILE = /\.(jpe?g|png|webp|avif|tiff?|gif|heic|heif)$/i;
-const MODEL_KIND = /^[a-z0-9_-]{1,40}$/;
 
 function inside(base: string, relative: string): string {
   try {
@@ -73,18 +73,9 @@ export function inputRoutes(ctx: ServerContext): Router {
     }
   });
   r.get('/models', (req, res) => {
-    const kind = String(req.query.kind ?? '');
-    if (!MODEL_KIND.test(kind)) throw new HttpError(400, 'kind: a model folder name such as loras or checkpoints');
-    const dir = path.join(ctx.data.models, kind);
-    const files: { path: string; size: number }[] = [];
-    try {
-      for (const e of readdirSync(dir, { withFileTypes: true })) {
-        if (e.isFile()) files.push({ path: e.name, size: statSync(path.join(dir, e.name)).size });
-      }
-    } catch {
-      // No such folder yet: no files.
-    }
-    res.json({ kind, files: files.sort((a, b) => a.path.localeCompare(b.path)) });
+    const kind = ModelKindSchema.safeParse(req.query.kind);
+    if (!kind.success) throw new HttpError(400, `kind: one of ${MODEL_KINDS.join(', ')} (got ${JSON.stringify(req.query.kind ?? null)})`);
+    res.json({ kind: kind.data, files: listModels(ctx.data.models, kind.data) });
   });
   return r;
 }

@@ -1,5 +1,4 @@
-import { readFileSync } from 'node:fs';
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -12,9 +11,10 @@ import { testRegistry } from '../helpers/test-nodes.ts';
 
 const example = JSON.parse(readFileSync(path.join(import.meta.dirname, '../../graphs/image-basics.json'), 'utf8'));
 let server: RunningServer;
+const dataDir = mkdtempSync(path.join(os.tmpdir(), 'fc-server-'));
 
 beforeAll(async () => {
-  server = await startServer({ port: 0, dataDir: mkdtempSync(path.join(os.tmpdir(), 'fc-server-')), registry: testRegistry() });
+  server = await startServer({ port: 0, dataDir, registry: testRegistry() });
 });
 afterAll(() => server.close());
 
@@ -144,6 +144,33 @@ describe('server', () => {
     }
     expect((await api('/graphs/user/..%2F..%2Fsecret')).status).toBe(400);
     expect((await api('/models?kind=..')).status).toBe(400);
+  });
+
+  it('lists the model store: safetensors in subfolders, diffusers folders whole, no pickles; unknown kinds are a 400', async () => {
+    const ck = path.join(dataDir, 'models', 'checkpoints');
+    const put = (rel: string, content: string) => {
+      mkdirSync(path.dirname(path.join(ck, rel)), { recursive: true });
+      writeFileSync(path.join(ck, rel), content);
+    };
+    put('sd15.safetensors', 'abcd');
+    put('old/model.ckpt', 'pickle');
+    put('sd15-diffusers/model_index.json', '{}');
+    put('sd15-diffusers/unet/diffusion_pytorch_model.safetensors', '123');
+    const res = await api('/models?kind=checkpoints');
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({
+      kind: 'checkpoints',
+      files: [
+        { path: 'sd15-diffusers', size: 5, kind: 'folder' },
+        { path: 'sd15.safetensors', size: 4, kind: 'file' },
+      ],
+    });
+    expect(await (await api('/models?kind=loras')).json()).toEqual({ kind: 'loras', files: [] });
+    for (const kind of ['secrets', '', '..']) {
+      const bad = await api(`/models?kind=${kind}`);
+      expect(bad.status, kind).toBe(400);
+      expect((await bad.json()).error).toMatch(/kind: one of checkpoints, loras, face/);
+    }
   });
 
   it('saves and loads user graphs', async () => {
