@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { runCommand } from './run.ts';
 import { serveCommand } from './serve.ts';
 import { nodesCommand, schemaCommand, validateCommand } from './inspect.ts';
+import { modelsCommand } from './models.ts';
 
 const USAGE = `facechain <command>
 
@@ -12,6 +13,8 @@ const USAGE = `facechain <command>
   validate <graph.json>            list every problem of a graph
   nodes [--json]                   the node catalog
   schema [--write]                 the graph JSON Schema (--write: graphs/schema.json)
+  models [--hash] [--json] [--data dir]
+                                   the model folders' files, which are known models (--hash: hash new files)
 `;
 
 export async function main(argv: string[]): Promise<number> {
@@ -30,6 +33,7 @@ export async function main(argv: string[]): Promise<number> {
       json: { type: 'boolean' },
       write: { type: 'boolean' },
       quiet: { type: 'boolean' },
+      hash: { type: 'boolean' },
     },
   });
   try {
@@ -44,6 +48,8 @@ export async function main(argv: string[]): Promise<number> {
         return nodesCommand(values.json ?? false);
       case 'schema':
         return schemaCommand(values.write ?? false);
+      case 'models':
+        return await modelsCommand(values);
       default:
         process.stdout.write(USAGE);
         return command === undefined || command === 'help' || command === '--help' ? 0 : 2;

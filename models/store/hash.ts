@@ -1,7 +1,7 @@
 // sha256 of model files, streamed (checkpoints are gigabytes), remembered in <models>/.sha256.json by
 // path, size and mtime so a file is hashed again only when it changes.
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, type Stats } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
@@ -16,6 +16,11 @@ export async function sha256File(file: string): Promise<string> {
 const IndexSchema = z.record(z.string(), z.object({ size: z.number(), mtimeMs: z.number(), sha256: z.string().regex(/^[0-9a-f]{64}$/) }));
 type Index = z.infer<typeof IndexSchema>;
 
+/** The stored hash when it was taken of the file as it is now (same size and mtime). */
+function current(entry: Index[string] | undefined, s: Stats): string | undefined {
+  return entry && entry.size === s.size && entry.mtimeMs === s.mtimeMs ? entry.sha256 : undefined;
+}
+
 /** The hash cache of one models folder. One instance per folder and process keeps writes in order. */
 export class HashIndex {
   private index: Promise<Index> | undefined;
@@ -28,16 +33,25 @@ export class HashIndex {
 
   /** The file's sha256: from the index when its size and mtime are unchanged, else hashed and stored. */
   async sha256(file: string): Promise<string> {
-    const key = path.relative(this.modelsDir, path.resolve(file)).split(path.sep).join('/');
-    const s = await stat(file);
-    const index = await (this.index ??= this.load());
-    const known = index[key];
-    if (known && known.size === s.size && known.mtimeMs === s.mtimeMs) return known.sha256;
+    const [key, s, index] = await this.lookup(file);
+    const cached = current(index[key], s);
+    if (cached) return cached;
     const sha256 = await sha256File(file);
     index[key] = { size: s.size, mtimeMs: s.mtimeMs, sha256 };
     this.writes = this.writes.then(() => writeFileAtomic(this.file, JSON.stringify(index)));
     await this.writes;
     return sha256;
+  }
+
+  /** The file's sha256 when the index has it for the file's current size and mtime; never reads the file. */
+  async cached(file: string): Promise<string | undefined> {
+    const [key, s, index] = await this.lookup(file);
+    return current(index[key], s);
+  }
+
+  private async lookup(file: string) {
+    const key = path.relative(this.modelsDir, path.resolve(file)).split(path.sep).join('/');
+    return [key, await stat(file), await (this.index ??= this.load())] as const;
   }
 
   private async load(): Promise<Index> {

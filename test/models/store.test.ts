@@ -53,7 +53,9 @@ describe('model store', () => {
     const abc = 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad';
     expect(await sha256File(file)).toBe(abc);
     const index = new HashIndex(models);
+    expect(await index.cached(file)).toBeUndefined();
     expect(await index.sha256(file)).toBe(abc);
+    expect(await index.cached(file)).toBe(abc);
     expect(JSON.parse(readFileSync(index.file, 'utf8'))).toEqual({ 'checkpoints/m.safetensors': expect.objectContaining({ size: 3, sha256: abc }) });
     // Same size and mtime: the index answers without reading (even in a new process, here a new index).
     writeFileSync(file, 'abd');
@@ -61,6 +63,7 @@ describe('model store', () => {
     expect(await new HashIndex(models).sha256(file)).toBe(abc);
     // A new mtime: hashed again.
     utimesSync(file, mtime, new Date(mtime.getTime() + 2000));
+    expect(await new HashIndex(models).cached(file)).toBeUndefined();
     expect(await new HashIndex(models).sha256(file)).not.toBe(abc);
     // A damaged index costs only a rehash.
     writeFileSync(index.file, '{not json');
