@@ -52,6 +52,8 @@ export interface GraphBuilderOptions {
   graphName?: string;
   /** Stored as the model's metadata_props. */
   metadata?: Record<string, string>;
+  /** Names already taken in a graph these nodes will be merged into (e.g. a forward graph getting its backward pass). */
+  reservedNames?: Iterable<string>;
 }
 
 export const DEFAULT_OPSET = 21;
@@ -93,6 +95,7 @@ export class GraphCore {
     this.domains = new Map(Object.entries(options.domains ?? {}));
     this.graphName = options.graphName ?? 'main';
     this.metadata = options.metadata ?? {};
+    for (const n of options.reservedNames ?? []) this.names.add(n);
   }
 
   /** Runs `fn` with `name` appended to the naming scope ('down_blocks.0' then 'resnets.0' -> 'down_blocks.0.resnets.0'). */

@@ -1,0 +1,6 @@
+// Public surface of the gradient toolkit.
+export { buildGradientGraph, gradName, type GradientOptions } from './backward.ts';
+export { probeShapes, type TensorInfo, type ValueInfos } from './probe.ts';
+export { addMseLoss } from './loss.ts';
+export { GRAD_RULES } from './rules/index.ts';
+export type { GradContext, GradRule, NodeAttrs, RuleTable } from './rule.ts';
