@@ -18,6 +18,8 @@ import loadLora from './lora/load.ts';
 import loraMix from './lora/mix.ts';
 import saveLora from './lora/save.ts';
 import loraStack from './lora/stack.ts';
+import fuseFace from './post/fuse.ts';
+import rankResults from './post/rank.ts';
 import loadCheckpoint from './sd/load-checkpoint.ts';
 import sampler from './sd/sampler.ts';
 import vaeDecode from './sd/vae-decode.ts';
@@ -45,6 +47,8 @@ export const builtinNodes: AnyNodeDefinition[] = [
   loadCheckpoint,
   sampler,
   vaeDecode,
+  fuseFace,
+  rankResults,
   loadLora,
   saveLora,
   loraStack,

@@ -1,0 +1,78 @@
+import { z } from 'zod';
+import type { DetectedFace } from '../../models/face/types.ts';
+import { checkResultFace, FACECHAIN_FACE_SIZE, identityScores, topIndices } from '../../models/post/rank.ts';
+import { defineNode } from '../../runtime/node.ts';
+import type { Image } from '../../runtime/values.ts';
+import { drawOverlays } from '../face/draw.ts';
+import { faceModels } from '../face/face-models.ts';
+
+export const TYPE = 'face/rank';
+
+const fraction = (fallback: number, description: string) => z.number().min(0).max(2).default(Number(fallback.toFixed(3))).meta({ description, step: 0.01 });
+
+export default defineNode({
+  type: TYPE,
+  version: 1,
+  category: 'face',
+  title: 'Rank by identity',
+  description:
+    "FaceChain's last step: drops results with no face, more than one face, or a face outside a size range (FaceChain: one face of 120-300 px in a 512 px portrait), " +
+    "scores each remaining result by how much its face looks like the user (cosine similarity of FaceRes identity descriptors to the template face, and to the mean of the results), " +
+    'and keeps the best K, best first. Dropped results are logged with their reason; a run where none is left fails with the list.',
+  inputs: {
+    images: { type: 'IMAGES', description: 'Generated (or fused) portraits' },
+    template: { type: 'IMAGE', optional: true, description: "The user's face, e.g. the template output of Select by quality; without it the set's mean face alone scores" },
+  },
+  outputs: {
+    images: { type: 'IMAGES', description: 'The best results, best first' },
+    scores: { type: 'SCORES', description: 'Identity score of each kept result, best first' },
+  },
+  params: z
+    .object({
+      topK: z.number().int().min(1).max(200).default(4).meta({ description: 'Keep at most this many results' }),
+      templateWeight: z.number().min(0).max(1).default(0.5).meta({ description: 'Score = w x similarity to the template + (1 - w) x similarity to the mean of the results', step: 0.05 }),
+      minFaceSize: fraction(FACECHAIN_FACE_SIZE.minFaceSize, "Smallest face: its box's longer side over the image's shorter side (FaceChain: 120/512)"),
+      maxFaceSize: fraction(FACECHAIN_FACE_SIZE.maxFaceSize, "Largest face: its box's longer side over the image's shorter side (FaceChain: 300/512)"),
+    })
+    .refine((p) => p.minFaceSize <= p.maxFaceSize, { path: ['maxFaceSize'], message: 'maxFaceSize must be at least minFaceSize' }),
+  async run(ctx, { images, template }, p) {
+    const models = faceModels(ctx);
+    let templateDescriptor: Float32Array | undefined;
+    if (template) {
+      const faces = await models.detect(template);
+      if (!faces.length) throw new Error(`inputs.template: no face found in the template image${template.name ? ` (${template.name})` : ''}`);
+      const largest = faces.reduce((a, b) => (b.box.width * b.box.height > a.box.width * a.box.height ? b : a));
+      [{ descriptor: templateDescriptor }] = await models.describe(template, [largest]);
+    }
+    const kept: { image: Image; face: DetectedFace; descriptor: Float32Array }[] = [];
+    const dropped: string[] = [];
+    for (const [i, img] of images.entries()) {
+      ctx.signal.throwIfAborted();
+      const name = img.name ?? `image ${i}`;
+      const faces = await models.detect(img);
+      const check = checkResultFace(faces.map((f) => f.box), img.width, img.height, p);
+      if ('reason' in check) {
+        dropped.push(`${name}: ${check.reason}`);
+        ctx.log.warn(`${name}: dropped, ${check.reason}`);
+      } else {
+        const face = faces[check.index];
+        const [{ descriptor }] = await models.describe(img, [face]);
+        kept.push({ image: img, face, descriptor });
+      }
+      ctx.progress((0.9 * (i + 1)) / images.length, name);
+    }
+    if (!kept.length) throw new Error(`No result left to rank: all ${images.length} were dropped:\n${dropped.join('\n')}`);
+    const scores = identityScores(kept.map((k) => k.descriptor), templateDescriptor, p.templateWeight);
+    const order = topIndices(scores.map((s) => s.score), p.topK);
+    const previews: Image[] = [];
+    for (const [rank, i] of order.entries()) {
+      const { image, face } = kept[i];
+      const s = scores[i];
+      ctx.log.info(`#${rank + 1} ${image.name ?? ''} score ${s.score.toFixed(3)} (template ${s.template?.toFixed(3) ?? '-'}, mean ${s.mean.toFixed(3)})`);
+      if (rank < 8) previews.push(await drawOverlays(image, [{ box: face.box, label: `#${rank + 1}  ${s.score.toFixed(3)}` }]));
+    }
+    ctx.preview(previews);
+    ctx.progress(1);
+    return { images: order.map((i) => kept[i].image), scores: order.map((i) => scores[i].score) };
+  },
+});
