@@ -10,8 +10,10 @@ import { DIFFUSERS_PARTS, type DiffusersFolder } from './checkpoint-names.ts';
 import { loadClipTokenizer } from './clip-tokenizer.ts';
 import { sd15, tiny as tinyConfig, type SdConfig } from './config.ts';
 import { diffusersIndex } from './diffusers-index.ts';
-import { ExternalWeights, type CheckpointIndex, type StoredTensor } from './external-weights.ts';
-import { sdModelFromWeights, type SdModel } from './sd-model.ts';
+import type { CheckpointIndex, StoredTensor } from './external-weights.ts';
+import { cachedGraphs } from './graph-cache.ts';
+import { SdModel, type PartModel } from './sd-model.ts';
+import { SD_PARTS, type SdPart } from './build.ts';
 import { tinyClipTokenizerJson } from './tiny-tokenizer.ts';
 import { randomWeights } from './tiny-weights.ts';
 
@@ -37,10 +39,10 @@ export async function loadSdModel(checkpoint: string, modelsDir: string): Promis
   if (!existsSync(file)) throw new Error(`params.checkpoint: "${checkpoint}" is not in data/models/checkpoints`);
   if (statSync(file).isDirectory()) {
     if (!isDiffusersFolder(file)) throw new Error(`params.checkpoint: "${checkpoint}" is a folder without model_index.json: not a diffusers model`);
-    return loadDiffusersFolder(file, checkpoint);
+    return loadDiffusersFolder(file, modelsDir, checkpoint);
   }
   if (!file.endsWith('.safetensors')) throw new Error(`params.checkpoint: "${checkpoint}": only .safetensors checkpoints are read (.ckpt pickles can run code)`);
-  return loadCheckpointFile(file, checkpoint);
+  return loadCheckpointFile(file, modelsDir, checkpoint);
 }
 
 /**
@@ -55,7 +57,7 @@ async function loadTiny(modelsDir: string): Promise<SdModel> {
     await writeSafetensors(path.join(d, 'tiny.safetensors'), weights, { note: 'FaceChain Studio tiny model: seeded random weights' });
     await writeFile(path.join(d, 'tokenizer.json'), JSON.stringify(tinyClipTokenizerJson()));
   });
-  return loadCheckpointFile(path.join(dir, 'tiny.safetensors'), 'tiny');
+  return loadCheckpointFile(path.join(dir, 'tiny.safetensors'), modelsDir, 'tiny');
 }
 
 function weightsHash(weights: ReadonlyMap<string, HostTensor>): string {
@@ -65,17 +67,17 @@ function weightsHash(weights: ReadonlyMap<string, HostTensor>): string {
 }
 
 /** Loads a single-file checkpoint with the SD config its UNet's first conv matches. */
-export async function loadCheckpointFile(file: string, label = path.basename(file)): Promise<SdModel> {
+export async function loadCheckpointFile(file: string, modelsDir: string, label = path.basename(file)): Promise<SdModel> {
   const index = indexOf(await readSafetensorsHeader(file), path.basename(file));
   const config = configOf(index.get(FIRST_CONV), label, FIRST_CONV);
-  return build(label, config, loadClipTokenizer(tokenizerDir(file, label)), index, path.dirname(file));
+  return build(label, config, loadClipTokenizer(tokenizerDir(file, label)), index, path.dirname(file), modelsDir);
 }
 
 /**
  * Loads a diffusers folder: `unet/`, `text_encoder/` and `vae/` weights as .safetensors (fp32, or the
  * `.fp16` variant when that is all there is), CLIP's tokenizer from `tokenizer/`.
  */
-export async function loadDiffusersFolder(dir: string, label = path.basename(dir)): Promise<SdModel> {
+export async function loadDiffusersFolder(dir: string, modelsDir: string, label = path.basename(dir)): Promise<SdModel> {
   const files = {} as Record<DiffusersFolder, CheckpointIndex>;
   for (const { folder } of DIFFUSERS_PARTS) {
     const file = diffusersWeights(dir, folder, label);
@@ -84,7 +86,7 @@ export async function loadDiffusersFolder(dir: string, label = path.basename(dir
   const config = configOf(files.unet.get('conv_in.weight'), label, 'unet/conv_in.weight');
   const tokenizer = path.join(dir, 'tokenizer');
   if (!existsSync(tokenizer)) throw new Error(`Checkpoint "${label}" has no tokenizer/ folder (CLIP's vocab.json and merges.txt from the diffusers model)`);
-  return build(label, config, loadClipTokenizer(tokenizer), diffusersIndex(config, files), dir);
+  return build(label, config, loadClipTokenizer(tokenizer), diffusersIndex(config, files), dir, modelsDir);
 }
 
 function diffusersWeights(dir: string, folder: DiffusersFolder, label: string): string {
@@ -99,17 +101,16 @@ function indexOf(header: SafetensorsHeader, file: string): CheckpointIndex {
   return new Map([...header.entries.values()].map((e): [string, StoredTensor] => [e.name, { file, offset: e.begin, dtype: e.dtype, dims: e.dims }]));
 }
 
-function build(label: string, config: SdConfig, tokenizer: ReturnType<typeof loadClipTokenizer>, index: CheckpointIndex, weightsDir: string): SdModel {
-  const weights = new ExternalWeights(index);
-  let model: SdModel;
+/** The model over the checkpoint's cached graphs (built on first load); the weights stay in the files. */
+async function build(label: string, config: SdConfig, tokenizer: ReturnType<typeof loadClipTokenizer>, index: CheckpointIndex, weightsDir: string, modelsDir: string): Promise<SdModel> {
+  let graphs;
   try {
-    model = sdModelFromWeights(`${label}:${config.name}`, config, tokenizer, weights, { weightsDir });
+    graphs = await cachedGraphs(modelsDir, config, index);
   } catch (e) {
-    throw new Error(`Checkpoint "${label}" does not fit ${config.name}: ${(e as Error).message}`);
+    throw new Error(`Checkpoint "${label}" ${(e as Error).message}`);
   }
-  const unused = weights.unused();
-  if (unused.length) throw new Error(`Checkpoint "${label}" has ${unused.length} tensors ${config.name} does not use (e.g. ${unused.slice(0, 3).join(', ')}): not an SD1.5 checkpoint?`);
-  return model;
+  const models = Object.fromEntries(SD_PARTS.map((part) => [part, () => ({ path: graphs.files[part] })])) as Record<SdPart, () => PartModel>;
+  return new SdModel(`${label}:${config.name}`, config, tokenizer, models, graphs.loraTargets, weightsDir);
 }
 
 const FIRST_CONV = 'model.diffusion_model.input_blocks.0.0.weight';
