@@ -14,6 +14,7 @@ import preview from './image/preview.ts';
 import resize from './image/resize.ts';
 import rotate from './image/rotate.ts';
 import saveImages from './image/save-images.ts';
+import bakeLora from './lora/bake.ts';
 import loadLora from './lora/load.ts';
 import loraMix from './lora/mix.ts';
 import saveLora from './lora/save.ts';
@@ -53,6 +54,7 @@ export const builtinNodes: AnyNodeDefinition[] = [
   saveLora,
   loraStack,
   loraMix,
+  bakeLora,
 ];
 
 export function createRegistry(): NodeRegistry {

@@ -1,7 +1,7 @@
 import { GraphBuilder, type HostTensor } from '../onnx/index.ts';
 import { ort, type OrtSession } from '../session/ort.ts';
 import { toF32 } from './parse.ts';
-import { isConstant } from './schedule.ts';
+import { isConstant, scheduleChanges } from './schedule.ts';
 import { rankOf } from './schema.ts';
 import type { LoraStack } from './stack.ts';
 
@@ -25,6 +25,17 @@ function gemmSession(): Promise<OrtSession> {
   return gemm;
 }
 
+/** Throws when an entry's schedule changes its weight per step: a bake holds one weight. */
+export function assertBakeable(stack: LoraStack): void {
+  const scheduled = stack.entries.find((e) => !isConstant(e.schedule));
+  if (scheduled) {
+    throw new Error(
+      `LoRA "${scheduled.lora.name}": its schedule (${scheduleChanges(scheduled.schedule).join(', ')}) changes its weight per step, ` +
+        'which baking cannot keep: reset start, end, ramp and values on its "LoRA stack" node, or give the stack to the sampler unbaked',
+    );
+  }
+}
+
 /**
  * Merged weights W + Σ w·(alpha/rank)·block·up@down for every module the stack adapts, keyed by
  * checkpoint key (`<module>.weight`), as new float32 tensors (the base weights are not touched). Conv
@@ -33,8 +44,7 @@ function gemmSession(): Promise<OrtSession> {
 export async function bakeStack(
   stack: LoraStack, read: (key: string) => HostTensor | Promise<HostTensor>,
 ): Promise<Map<string, HostTensor>> {
-  const scheduled = stack.entries.find((e) => !isConstant(e.schedule));
-  if (scheduled) throw new Error(`LoRA "${scheduled.lora.name}" has a per-step schedule, which baking cannot keep: bake it without one`);
+  assertBakeable(stack);
   const session = await gemmSession();
   const merged = new Map<string, HostTensor>();
   for (const { module, parts } of stack.modules()) {

@@ -19,9 +19,19 @@ export type Schedule = z.infer<typeof ScheduleSchema>;
 
 export const CONSTANT_SCHEDULE: Schedule = ScheduleSchema.parse({});
 
+/** The fields that make the multiplier differ from 1 at some step, as `name=value` (empty when constant). */
+export function scheduleChanges(s: Schedule): string[] {
+  const out: string[] = [];
+  if (s.start !== 0) out.push(`start=${s.start}`);
+  if (s.end !== 1) out.push(`end=${s.end}`);
+  if (s.ramp !== 'none') out.push(`ramp=${s.ramp} (${s.rampFrom} to ${s.rampTo})`);
+  if (s.values.some((v) => v !== 1)) out.push(`values=[${s.values.join(', ')}]`);
+  return out;
+}
+
 /** True when the schedule is 1 at every step. */
 export function isConstant(s: Schedule): boolean {
-  return s.start === 0 && s.end === 1 && s.ramp === 'none' && s.values.every((v) => v === 1);
+  return scheduleChanges(s).length === 0;
 }
 
 /** The multiplier at step `step` (0-based) of `steps`. */

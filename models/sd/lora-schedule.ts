@@ -7,8 +7,20 @@ import type { LoraBranches } from './lora-feeds.ts';
  * the feeds.
  */
 export interface LoraSchedule {
+  /** The SD config (config.ts name) the LoRAs were made for; undefined fits any model (no LoRAs). */
+  base?: string;
   text?: LoraBranches;
   unet(step: number, total: number): LoraBranches | undefined;
+}
+
+/** Throws unless the LoRAs were made for the model's config (no base: no LoRAs, fits any). `input` names the port. */
+export function checkLoraBase(schedule: LoraSchedule, model: { id: string; config: { name: string } }, input: string): void {
+  if (schedule.base !== undefined && schedule.base !== model.config.name) {
+    throw new Error(
+      `${input} input: these LoRAs were made for ${schedule.base}, but the model is ${model.config.name} ("${model.id}"): ` +
+        'use LoRAs trained on this model\'s base, or load the checkpoint they were made for',
+    );
+  }
 }
 
 export function isLoraSchedule(v: unknown): v is LoraSchedule {

@@ -10,7 +10,8 @@ export type PartModel = { bytes: Uint8Array } | { path: string };
 
 /**
  * A loaded Stable Diffusion model (the SD_MODEL value): config, tokenizer, and the four graphs, whose
- * sessions are created on first use (the VAE encoder only for img2img).
+ * sessions are created on first use (the VAE encoder only for img2img). `graph(part)` and `weightsDir`
+ * say what the weights are (initializers inline or pointing into files there), so a LoRA bake can read them.
  */
 export class SdModel {
   private readonly sessions = new Map<SdPart, Promise<PartSession>>();
@@ -21,8 +22,14 @@ export class SdModel {
     readonly tokenizer: ClipTokenizer,
     private readonly models: Record<SdPart, () => PartModel>,
     readonly loraTargets: { text: readonly LoraTarget[]; unet: readonly LoraTarget[] },
-    private readonly weightsDir?: string,
+    /** The folder external initializers are read from (the checkpoint's); undefined: each graph's own folder. */
+    readonly weightsDir?: string,
   ) {}
+
+  /** The ONNX model of a part, as bytes or a file. */
+  graph(part: SdPart): PartModel {
+    return this.models[part]();
+  }
 
   session(part: SdPart): Promise<PartSession> {
     let s = this.sessions.get(part);

@@ -7,7 +7,7 @@ import { SdModel } from '../../models/sd/sd-model.ts';
 import { sample } from '../../models/sd/sample.ts';
 import { SchedulerNameSchema } from '../../models/sd/schedulers/index.ts';
 import { latentPreview } from '../../models/sd/latent-preview.ts';
-import { isLoraSchedule } from '../../models/sd/lora-schedule.ts';
+import { checkLoraBase, isLoraSchedule } from '../../models/sd/lora-schedule.ts';
 
 export default defineNode({
   type: 'sd/sampler',
@@ -21,7 +21,7 @@ export default defineNode({
     'Image i of a batch uses seed + i. Defaults: DPM++ 2M Karras, 20 steps, CFG 7 (common SD1.5 settings).',
   inputs: {
     model: { type: 'SD_MODEL' },
-    loras: { type: 'LORA_STACK', optional: true, description: 'LoRAs mixed in without reloading the model' },
+    loras: { type: 'LORA_STACK', optional: true, description: 'LoRAs mixed in without reloading the model; they must be made for its base (SD1.5 LoRAs on an SD1.5 model)' },
     image: { type: 'IMAGE', optional: true, description: 'Start image for img2img' },
   },
   outputs: { latent: { type: 'LATENT' } },
@@ -43,6 +43,7 @@ export default defineNode({
     const loras = inputs.loras;
     if (loras !== undefined && !isLoraSchedule(loras)) throw new Error('loras input is not a LoRA stack');
     const model = inputs.model;
+    if (loras) checkLoraBase(loras, model, 'loras');
     const init = inputs.image && (await startImage(inputs.image, p.width, p.height));
     const latent = await sample(model, p, {
       signal: ctx.signal,
