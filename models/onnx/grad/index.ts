@@ -4,3 +4,6 @@ export { probeShapes, type TensorInfo, type ValueInfos } from './probe.ts';
 export { addMseLoss } from './loss.ts';
 export { GRAD_RULES } from './rules/index.ts';
 export type { GradContext, GradRule, NodeAttrs, RuleTable } from './rule.ts';
+export { buildAdamW, adamwNames, AdamWConfigSchema, type AdamWConfig, type ParamSpec } from './adamw.ts';
+export { AdamW } from './optimizer.ts';
+export { learningRate, LrScheduleSchema, type LrSchedule } from './lr-schedule.ts';
