@@ -2,9 +2,10 @@
 // least-squares similarity over the 468 FaceMesh points (rotation, scale, translation), its colours
 // are moved onto the generated face's (mean and spread per channel over the shared face area), and
 // it is blended in through a mask that lies inside both face ovals, its soft edge eroded inwards, so
-// no pixel outside the generated face's oval changes. Only the oval's bounding box is touched: a few
-// hundred thousand pixels at most, a few milliseconds in plain JavaScript.
-import { applyAffine, boundingBox, estimateSimilarity, type Affine } from '../face/geometry.ts';
+// no pixel outside the generated face's oval changes. Only the oval's bounding box is resampled and
+// blended, in plain JavaScript: measured 17-50 ms for a 209 px face, 100-250 ms for a 627 px face
+// (2 shared cores), less than detecting the face takes.
+import { applyAffine, boundingBox, estimateSimilarity } from '../face/geometry.ts';
 import type { DetectedFace, Point } from '../face/types.ts';
 import { warpAffine } from '../face/warp.ts';
 import { contour, FACE_OVAL, renderMask, svgPath } from '../preprocess/face-regions.ts';
@@ -32,14 +33,10 @@ export type FuseResult =
  */
 const BLUR_REACH = 2;
 
-/** The template image -> target image map fitted on the mesh points. */
-export function meshSimilarity(template: DetectedFace, target: DetectedFace): Affine {
-  return estimateSimilarity(template.mesh, target.mesh);
-}
-
 /** Fuses `templateFace` (in `template`) into `targetFace` (in `target`); the target's other pixels stay as they are. */
 export async function fuseFace(target: Image, targetFace: DetectedFace, template: Image, templateFace: DetectedFace, opts: FuseOptions): Promise<FuseResult> {
-  const m = meshSimilarity(templateFace, targetFace);
+  // Template image -> target image.
+  const m = estimateSimilarity(templateFace.mesh, targetFace.mesh);
   const faceWidth = targetFace.box.width;
   const mapped = templateFace.mesh.map((p) => applyAffine(m, p));
   const alignmentError = Math.sqrt(mapped.reduce((s, p, i) => s + (p.x - targetFace.mesh[i].x) ** 2 + (p.y - targetFace.mesh[i].y) ** 2, 0) / mapped.length) / faceWidth;

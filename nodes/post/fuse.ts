@@ -1,13 +1,11 @@
 import { z } from 'zod';
-import type { DetectedFace } from '../../models/face/types.ts';
 import { DEFAULT_FUSE, fuseFace } from '../../models/post/fuse.ts';
+import { detectTemplateFace, largestFace } from '../../models/post/template-face.ts';
 import { defineNode } from '../../runtime/node.ts';
 import type { Image } from '../../runtime/values.ts';
 import { faceModels } from '../face/face-models.ts';
 
 export const TYPE = 'face/fuse';
-
-const largest = (faces: readonly DetectedFace[]) => faces.reduce((a, b) => (b.box.width * b.box.height > a.box.width * a.box.height ? b : a));
 
 export default defineNode({
   type: TYPE,
@@ -31,20 +29,19 @@ export default defineNode({
   }),
   async run(ctx, { images, template }, p) {
     const models = faceModels(ctx);
-    const templateFaces = await models.detect(template);
-    if (!templateFaces.length) throw new Error(`inputs.template: no face found in the template image${template.name ? ` (${template.name})` : ''}`);
-    const templateFace = largest(templateFaces);
+    const templateFace = await detectTemplateFace(models, template);
     const out: Image[] = [];
     const previews: Image[] = [];
     for (const [i, img] of images.entries()) {
       ctx.signal.throwIfAborted();
       const name = img.name ?? `image ${i}`;
       const faces = await models.detect(img);
+      const face = largestFace(faces);
       let fused = img;
-      if (!faces.length) ctx.log.warn(`${name}: no face found, passed through unchanged`);
+      if (!face) ctx.log.warn(`${name}: no face found, passed through unchanged`);
       else {
         if (faces.length > 1) ctx.log.info(`${name}: ${faces.length} faces, fusing into the largest`);
-        const r = await fuseFace(img, largest(faces), template, templateFace, p);
+        const r = await fuseFace(img, face, template, templateFace, p);
         if ('reason' in r) ctx.log.warn(`${name}: ${r.reason}, passed through unchanged`);
         else {
           fused = { ...r.image, name: img.name };

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { DetectedFace } from '../../models/face/types.ts';
 import { checkResultFace, FACECHAIN_FACE_SIZE, identityScores, topIndices } from '../../models/post/rank.ts';
+import { detectTemplateFace } from '../../models/post/template-face.ts';
 import { defineNode } from '../../runtime/node.ts';
 import type { Image } from '../../runtime/values.ts';
 import { drawOverlays } from '../face/draw.ts';
@@ -38,12 +39,8 @@ export default defineNode({
   async run(ctx, { images, template }, p) {
     const models = faceModels(ctx);
     let templateDescriptor: Float32Array | undefined;
-    if (template) {
-      const faces = await models.detect(template);
-      if (!faces.length) throw new Error(`inputs.template: no face found in the template image${template.name ? ` (${template.name})` : ''}`);
-      const largest = faces.reduce((a, b) => (b.box.width * b.box.height > a.box.width * a.box.height ? b : a));
-      [{ descriptor: templateDescriptor }] = await models.describe(template, [largest]);
-    }
+    if (template) [{ descriptor: templateDescriptor }] = await models.describe(template, [await detectTemplateFace(models, template)]);
+    else ctx.log.info('no template connected: scoring by similarity to the mean of the results alone');
     const kept: { image: Image; face: DetectedFace; descriptor: Float32Array }[] = [];
     const dropped: string[] = [];
     for (const [i, img] of images.entries()) {
