@@ -16,7 +16,6 @@ import { builtinNodes } from '../../nodes/index.ts';
 import sampler from '../../nodes/sd/sampler.ts';
 import { openDataFolders } from '../../runtime/data-folder.ts';
 import { Executor } from '../../runtime/executor.ts';
-import { defineNode } from '../../runtime/node.ts';
 import { NodeRegistry } from '../../runtime/registry.ts';
 import { loraTensors, randomLora, type RandomModule } from './random-lora.ts';
 
@@ -59,7 +58,7 @@ describe('shipped lora-mix graph on the tiny model', () => {
         return branches;
       }
     }
-    const recording = defineNode({ ...sampler, run: (ctx, inputs, p) => sampler.run(ctx, { ...inputs, loras: inputs.loras && new Recording(inputs.loras.entries) }, p) });
+    const recording: typeof sampler = { ...sampler, run: (ctx, inputs, p) => sampler.run(ctx, { ...inputs, loras: inputs.loras && new Recording((inputs.loras as LoraStack).entries) }, p) };
     const registry = new NodeRegistry(builtinNodes.map((n) => (n.type === sampler.type ? recording : n)));
     const doc = JSON.parse(readFileSync(graphFile, 'utf8'));
     Object.assign(doc.nodes.find((n: { id: string }) => n.id === 'sampler').params, small);
