@@ -9,7 +9,7 @@ const rng = () => new Rng(42);
 
 describe('buildGradientGraph', () => {
   it('sums the gradients of a value used by several nodes', async () => {
-    const { model, feeds } = await opModel({ x: randomTensor([3, 3], rng()) }, (b, { x }) => b.add(b.mul(x, b.sigmoid(x)), b.matMul(x, b.transpose(x, [1, 0]))));
+    const { model, feeds } = await opModel({ x: randomTensor([3, 3], rng()) }, (b, { x }) => b.add(b.add(b.mul(x, b.sigmoid(x)), b.mul(x, x)), b.matMul(x, b.transpose(x, [1, 0]))));
     const result = await finiteDifferenceCheck(model, feeds, ['x']);
     expect(result.scale).toBeGreaterThan(0.1);
     expect(result.relError).toBeLessThan(1e-3);

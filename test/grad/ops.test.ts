@@ -1,5 +1,5 @@
 // Every gradient rule against central finite differences of loss = Σ op(x)·w in onnxruntime-node
-// (float32, eps 1e-2, inputs of order one; errors come out near 1e-5). relError = max |analytic - numeric| / max |numeric|.
+// (float32, eps 1e-2, inputs of order one; errors come out near 1e-5, up to 3e-4 where 1/x curves). relError = max |analytic - numeric| / max |numeric|.
 import { afterAll, describe, expect, it } from 'vitest';
 import type { GraphBuilder, HostTensor, Value } from '../../models/onnx/index.ts';
 import { Rng } from '../../runtime/rng.ts';
@@ -15,10 +15,10 @@ interface Case {
 }
 
 const r = (dims: number[], scale = 1, offset = 0) => (rng: Rng) => randomTensor(dims, rng, scale, offset);
-// Away from zero (kinks, poles, logs): |x| in [0.3, 1.3] with random signs, or positive.
+// Away from zero (kinks, poles, logs): |x| in [0.5, 1.5] with random signs, or positive.
 const awayFromZero = (dims: number[], positive = false) => (rng: Rng): HostTensor => {
   const t = randomTensor(dims, rng);
-  const data = (t.data as Float32Array).map((v) => (positive || v >= 0 ? 1 : -1) * (0.3 + Math.abs(v) % 1));
+  const data = (t.data as Float32Array).map((v) => (positive || v >= 0 ? 1 : -1) * (0.5 + Math.abs(v) % 1));
   return { ...t, data };
 };
 const feeds = (spec: Record<string, (rng: Rng) => HostTensor>) => (rng: Rng) =>

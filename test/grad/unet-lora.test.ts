@@ -66,6 +66,15 @@ describe('tiny UNet LoRA gradients', () => {
     expect(transA).toHaveLength(2 * targets.length);
   });
 
+  it('names the fused attention op, which has no rule: training needs attention: "decomposed"', async () => {
+    const fused = buildPart(tiny, 'unet', new TensorWeights(randomWeights(tiny, 1)), { attention: 'fused' }).builder;
+    addMseLoss(fused, { name: 'eps', dtype: 'float32' }, fused.input('target', 'float32', ['batch', 4, 'height', 'width']));
+    const m = fused.toModel();
+    const fusedInfos = await probeShapes(m, feeds);
+    expect(() => buildGradientGraph(m, { loss: 'loss', trainable, infos: fusedInfos }))
+      .toThrow(/no gradient rule for com\.microsoft:MultiHeadAttention \(node model\.diffusion_model\.input_blocks\.1\.1\.transformer_blocks\.0\.attn1\/MultiHeadAttention\)/);
+  });
+
   it('runs one training step as one session', async () => {
     const s = await session(buildGradientGraph(model, { loss: 'loss', trainable, infos }));
     await runSession(s, feeds);
