@@ -1,6 +1,6 @@
 // The reverse-mode engine itself: accumulation over several consumers, frozen weights, and its errors.
 import { describe, expect, it } from 'vitest';
-import { GraphBuilder } from '../../models/onnx/index.ts';
+import { decodeModel, encodeModel, GraphBuilder } from '../../models/onnx/index.ts';
 import { buildGradientGraph, gradName, probeShapes } from '../../models/onnx/grad/index.ts';
 import { Rng } from '../../runtime/rng.ts';
 import { finiteDifferenceCheck, opModel, randomTensor, runSession, session } from './grad-check.ts';
@@ -12,6 +12,16 @@ describe('buildGradientGraph', () => {
     const { model, feeds } = await opModel({ x: randomTensor([3, 3], rng()) }, (b, { x }) => b.add(b.add(b.mul(x, b.sigmoid(x)), b.mul(x, x)), b.matMul(x, b.transpose(x, [1, 0]))));
     const result = await finiteDifferenceCheck(model, feeds, ['x']);
     expect(result.scale).toBeGreaterThan(0.1);
+    expect(result.relError).toBeLessThan(1e-3);
+  });
+
+  it('differentiates a model read back from its bytes (attributes and constants as protobuf decodes them)', async () => {
+    const { model, feeds } = await opModel(
+      { x: randomTensor([1, 2, 6, 6], rng()), w: randomTensor([3, 2, 3, 3], rng(), 0.3) },
+      (b, { x, w }) => b.softmax(b.slice(b.conv(x, w, undefined, { strides: [2, 2], pads: [1, 0, 1, 0] }), [1], [3], [1]), 1),
+    );
+    const result = await finiteDifferenceCheck(decodeModel(encodeModel(model)), feeds, ['x', 'w']);
+    expect(result.scale).toBeGreaterThan(0.01);
     expect(result.relError).toBeLessThan(1e-3);
   });
 
