@@ -1,0 +1,209 @@
+// FaceChain's face-LoRA training (paper section 2.2) in onnxruntime: per step, a latent of a training
+// image is noised at a uniform timestep, the UNet with the LoRA predicts the noise, and the MSE's
+// gradients (our reverse-mode graph) feed AdamW (an ORT graph too). Step k draws everything from
+// Rng(seed).fork(k), so a run resumed from a checkpoint continues exactly as if never stopped.
+import { z } from 'zod';
+import { Rng } from '../../runtime/rng.ts';
+import { addMseLoss, AdamW, buildGradientGraph, gradName, learningRate, LrScheduleSchema, probeShapes } from '../onnx/grad/index.ts';
+import { encodeModel, type HostTensor } from '../onnx/index.ts';
+import type { Dataset } from '../preprocess/values.ts';
+import { buildPart } from '../sd/build.ts';
+import { encodePrompts } from '../sd/encode-prompt.ts';
+import { GraphWeights } from '../sd/graph-weights.ts';
+import { loraInputNames, type LoraTarget } from '../sd/lora-targets.ts';
+import { PartSession } from '../sd/part-session.ts';
+import { noiseSchedule } from '../sd/schedulers/noise-schedule.ts';
+import type { SdModel } from '../sd/sd-model.ts';
+import { initLoraParams, selectTargets, type LoraParams } from './lora-params.ts';
+import { loadTrainingState, saveTrainingState, type TrainingState } from './state.ts';
+import { TrainingSet } from './training-set.ts';
+
+export const TrainSettingsSchema = z.object({
+  rank: z.int().min(1).max(256).default(4),
+  alpha: z.number().positive().default(32),
+  learningRate: z.number().positive().max(1).default(1.5e-4),
+  steps: z.int().min(1).max(100_000).default(800),
+  batch: z.int().min(1).max(16).default(1),
+  resolution: z.int().min(64).max(1024).default(512),
+  seed: z.int().min(0).max(2 ** 32 - 1).default(42),
+  targets: z.enum(['attention', 'all']).default('attention'),
+  flip: z.boolean().default(true),
+  cropMin: z.number().min(0.5).max(1).default(1),
+  schedule: LrScheduleSchema.shape.kind.default('cosine'),
+  cycles: z.int().min(1).max(20).default(1),
+  warmupSteps: z.int().min(0).default(0),
+  weightDecay: z.number().min(0).max(1).default(1e-2),
+  maxGradNorm: z.number().min(0).default(1),
+});
+export type TrainSettings = z.infer<typeof TrainSettingsSchema>;
+
+export interface StepReport {
+  /** Steps done (1 after the first). */
+  step: number;
+  total: number;
+  loss: number;
+  lr: number;
+  gradNorm: number;
+  /** Steps per second over this run (resumed steps excluded). */
+  rate: number;
+}
+
+export interface TrainHooks {
+  signal?: AbortSignal;
+  /** A training checkpoint: read at the start when present, written every `checkpointEvery` steps, at the end and on cancel. */
+  checkpoint?: { file: string; every: number; fingerprint: string };
+  onStep?(report: StepReport, params: LoraParams): void | Promise<void>;
+}
+
+export interface TrainResult {
+  params: LoraParams;
+  /** Loss of each step of this run, in order (resumed steps are not in it). */
+  losses: number[];
+  /** The step the run resumed from (0 when it started fresh). */
+  resumedFrom: number;
+}
+
+const SCHEDULE = noiseSchedule();
+
+/** The rank-0 A/B feeds of the targets not trained, and the trained ones' inputs. */
+function loraFeedNames(all: readonly LoraTarget[], trained: readonly LoraTarget[]) {
+  const trainedNames = new Set(trained.map((t) => t.name));
+  const frozen: Record<string, HostTensor> = {};
+  for (const t of all) {
+    if (trainedNames.has(t.name)) continue;
+    const n = loraInputNames(t);
+    frozen[n.a] = { dtype: 'float32', dims: [t.in, 0], data: new Float32Array(0) };
+    frozen[n.b] = { dtype: 'float32', dims: [0, t.out], data: new Float32Array(0) };
+  }
+  return frozen;
+}
+
+export async function trainLora(model: SdModel, dataset: Dataset, settings: Partial<TrainSettings>, hooks: TrainHooks = {}): Promise<TrainResult> {
+  const s = TrainSettingsSchema.parse(settings);
+  const set = await TrainingSet.open(model, dataset, s.resolution);
+  const side = set.latentSide;
+  const channels = model.config.unet.inChannels;
+  const plane = channels * side * side;
+
+  // Captions are encoded once: the text encoder is not trained.
+  const captions = [...new Set(set.captions)];
+  const encoded = await encodePrompts(model, captions);
+  const context = new Map(captions.map((c, i) => [c, encoded[i]]));
+  const { tokens, width } = encoded[0];
+  if (encoded.some((e) => e.tokens !== tokens)) throw new Error('inputs.dataset: captions longer than 75 tokens are not supported in training');
+
+  const built = buildPart(model.config, 'unet', GraphWeights.of(model.graph('unet')), { attention: 'decomposed' });
+  const b = built.builder;
+  addMseLoss(b, { name: 'eps', dtype: 'float32' }, b.input('target', 'float32', ['batch', channels, 'height', 'width']));
+  const forward = b.toModel();
+  const trained = selectTargets(built.loraTargets, s.targets);
+  if (!trained.length) throw new Error(`params.targets: the model has no "${s.targets}" LoRA targets`);
+  const params = initLoraParams(trained, s.rank, s.alpha, new Rng(s.seed).fork('init'));
+  const scale = s.alpha / s.rank;
+  const frozen = loraFeedNames(built.loraTargets, trained);
+  const values = new Map(params.modules.flatMap((m) => {
+    const n = loraInputNames(m.target);
+    return [[n.a, m.a], [n.b, m.b]] as const;
+  }));
+  const scaledB = new Map(params.modules.map((m) => [loraInputNames(m.target).b, new Float32Array(m.b.length)]));
+
+  const feedsOf = (sample: Float32Array, timesteps: Float32Array, ctx: Float32Array, target: Float32Array): Record<string, HostTensor> => {
+    const feeds: Record<string, HostTensor> = {
+      sample: { dtype: 'float32', dims: [s.batch, channels, side, side], data: sample },
+      timestep: { dtype: 'float32', dims: [s.batch], data: timesteps },
+      context: { dtype: 'float32', dims: [s.batch, tokens, width], data: ctx },
+      target: { dtype: 'float32', dims: [s.batch, channels, side, side], data: target },
+      ...frozen,
+    };
+    for (const m of params.modules) {
+      const n = loraInputNames(m.target);
+      const bs = scaledB.get(n.b)!;
+      for (let i = 0; i < bs.length; i++) bs[i] = m.b[i] * scale;
+      feeds[n.a] = { dtype: 'float32', dims: [m.target.in, s.rank], data: m.a };
+      feeds[n.b] = { dtype: 'float32', dims: [s.rank, m.target.out], data: bs };
+    }
+    return feeds;
+  };
+
+  const sessionOptions = model.weightsDir
+    ? { extra: { session: { model_external_initializers_file_folder_path: model.weightsDir } } }
+    : undefined;
+  const zeros = () => new Float32Array(s.batch * plane);
+  const infos = await probeShapes(forward, feedsOf(zeros(), new Float32Array(s.batch), new Float32Array(s.batch * tokens * width), zeros()), sessionOptions);
+  const trainable = [...values.keys()];
+  const training = await PartSession.create(encodeModel(buildGradientGraph(forward, { loss: 'loss', trainable, infos })), { weightsDir: model.weightsDir });
+  const optimiser = await AdamW.create(
+    params.modules.flatMap((m) => {
+      const n = loraInputNames(m.target);
+      return [{ name: n.a, dims: [m.target.in, s.rank] }, { name: n.b, dims: [s.rank, m.target.out] }];
+    }),
+    { weightDecay: s.weightDecay, maxGradNorm: s.maxGradNorm },
+  );
+  const state: TrainingState = { step: 0, params, moments: optimiser.moments };
+  const ck = hooks.checkpoint;
+  if (ck && (await loadTrainingState(ck.file, state, ck.fingerprint))) optimiser.step = state.step;
+  const resumedFrom = state.step;
+  const lrSchedule = LrScheduleSchema.parse({ kind: s.schedule, lr: s.learningRate, totalSteps: s.steps, warmupSteps: s.warmupSteps, cycles: s.cycles });
+  const losses: number[] = [];
+  const started = performance.now();
+  const save = () => (ck ? saveTrainingState(ck.file, state, ck.fingerprint) : Promise.resolve());
+
+  try {
+    while (state.step < s.steps) {
+      if (hooks.signal?.aborted) {
+        await save();
+        throw hooks.signal.reason ?? new Error('cancelled');
+      }
+      const k = state.step;
+      const rng = new Rng(s.seed).fork(`step:${k}`);
+      const sample = zeros();
+      const target = zeros();
+      const timesteps = new Float32Array(s.batch);
+      const ctx = new Float32Array(s.batch * tokens * width);
+      for (let j = 0; j < s.batch; j++) {
+        const draw = await set.draw(epochOrder(set.size, s.seed, k * s.batch + j), { flip: s.flip, cropMin: s.cropMin }, rng);
+        const t = rng.int(SCHEDULE.trainSteps);
+        const ab = SCHEDULE.alphasCumprod[t];
+        const [x0c, nc] = [Math.sqrt(ab), Math.sqrt(1 - ab)];
+        const noise = target.subarray(j * plane, (j + 1) * plane);
+        rng.fillNormal(noise);
+        const x = sample.subarray(j * plane, (j + 1) * plane);
+        for (let i = 0; i < plane; i++) x[i] = x0c * draw.latent[i] + nc * noise[i];
+        timesteps[j] = t;
+        ctx.set(context.get(draw.caption)!.data, j * tokens * width);
+      }
+      const out = await training.run(feedsOf(sample, timesteps, ctx, target));
+      // The graph saw B·scale: d/dB = scale · d/d(B·scale).
+      for (const name of scaledB.keys()) {
+        const g = out[gradName(name)].data as Float32Array;
+        for (let i = 0; i < g.length; i++) g[i] *= scale;
+      }
+      const lr = learningRate(lrSchedule, k);
+      const gradNorm = await optimiser.update(values, out, lr);
+      const loss = (out.loss.data as Float32Array)[0];
+      if (!Number.isFinite(loss)) throw new Error(`training diverged at step ${k + 1} (loss ${loss}); lower the learning rate`);
+      losses.push(loss);
+      state.step = k + 1;
+      const rate = losses.length / ((performance.now() - started) / 1000);
+      await hooks.onStep?.({ step: state.step, total: s.steps, loss, lr, gradNorm, rate }, params);
+      if (ck && state.step % ck.every === 0 && state.step < s.steps) await save();
+    }
+    await save();
+  } finally {
+    await training.release();
+    await optimiser.release();
+  }
+  return { params, losses, resumedFrom };
+}
+
+/** Index of draw `n` when every epoch visits the set once in its own seeded order. */
+function epochOrder(size: number, seed: number, n: number): number {
+  const epoch = Math.floor(n / size);
+  const order = Array.from({ length: size }, (_, i) => i);
+  const rng = new Rng(seed).fork(`epoch:${epoch}`);
+  for (let i = size - 1; i > 0; i--) {
+    const j = rng.int(i + 1);
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  return order[n % size];
+}
