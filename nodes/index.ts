@@ -25,6 +25,7 @@ import loadCheckpoint from './sd/load-checkpoint.ts';
 import sampler from './sd/sampler.ts';
 import vaeDecode from './sd/vae-decode.ts';
 import dataset from './tag/dataset.ts';
+import trainLora from './train/train-lora.ts';
 import tagger from './tag/tagger.ts';
 
 /** Every node type FaceChain Studio ships. */
@@ -45,6 +46,7 @@ export const builtinNodes: AnyNodeDefinition[] = [
   parseHead,
   tagger,
   dataset,
+  trainLora,
   loadCheckpoint,
   sampler,
   vaeDecode,

@@ -70,7 +70,7 @@ function weightsHash(weights: ReadonlyMap<string, HostTensor>): string {
 export async function loadCheckpointFile(file: string, modelsDir: string, label = path.basename(file)): Promise<SdModel> {
   const index = indexOf(await readSafetensorsHeader(file), path.basename(file));
   const config = configOf(index.get(FIRST_CONV), label, FIRST_CONV);
-  return build(label, config, loadClipTokenizer(tokenizerDir(file, label)), index, path.dirname(file), modelsDir);
+  return build(label, config, loadClipTokenizer(tokenizerDir(file, label)), index, path.dirname(file), modelsDir, file);
 }
 
 /**
@@ -102,7 +102,9 @@ function indexOf(header: SafetensorsHeader, file: string): CheckpointIndex {
 }
 
 /** The model over the checkpoint's cached graphs (built on first load); the weights stay in the files. */
-async function build(label: string, config: SdConfig, tokenizer: ReturnType<typeof loadClipTokenizer>, index: CheckpointIndex, weightsDir: string, modelsDir: string): Promise<SdModel> {
+async function build(
+  label: string, config: SdConfig, tokenizer: ReturnType<typeof loadClipTokenizer>, index: CheckpointIndex, weightsDir: string, modelsDir: string, file?: string,
+): Promise<SdModel> {
   let graphs;
   try {
     graphs = await cachedGraphs(modelsDir, config, index);
@@ -110,7 +112,7 @@ async function build(label: string, config: SdConfig, tokenizer: ReturnType<type
     throw new Error(`Checkpoint "${label}" ${(e as Error).message}`);
   }
   const models = Object.fromEntries(SD_PARTS.map((part) => [part, () => ({ path: graphs.files[part] })])) as Record<SdPart, () => PartModel>;
-  return new SdModel(`${label}:${config.name}`, config, tokenizer, models, graphs.loraTargets, weightsDir);
+  return new SdModel(`${label}:${config.name}`, config, tokenizer, models, graphs.loraTargets, weightsDir, file);
 }
 
 const FIRST_CONV = 'model.diffusion_model.input_blocks.0.0.weight';

@@ -24,6 +24,8 @@ export class SdModel {
     readonly loraTargets: { text: readonly LoraTarget[]; unet: readonly LoraTarget[] },
     /** The folder external initializers are read from (the checkpoint's); undefined: each graph's own folder. */
     readonly weightsDir?: string,
+    /** The single-file checkpoint the weights come from (a trained LoRA records its hash); undefined otherwise. */
+    readonly checkpointFile?: string,
   ) {}
 
   /** The ONNX model of a part, as bytes or a file. */

@@ -3,6 +3,7 @@
 // gradients (our reverse-mode graph) feed AdamW (an ORT graph too). Step k draws everything from
 // Rng(seed).fork(k), so a run resumed from a checkpoint continues exactly as if never stopped.
 import { z } from 'zod';
+import { seedParam } from '../../runtime/params.ts';
 import { Rng } from '../../runtime/rng.ts';
 import { addMseLoss, AdamW, buildGradientGraph, gradName, learningRate, LrScheduleSchema, probeShapes } from '../onnx/grad/index.ts';
 import { encodeModel, type HostTensor } from '../onnx/index.ts';
@@ -19,21 +20,21 @@ import { loadTrainingState, saveTrainingState, type TrainingState } from './stat
 import { TrainingSet } from './training-set.ts';
 
 export const TrainSettingsSchema = z.object({
-  rank: z.int().min(1).max(256).default(4),
-  alpha: z.number().positive().default(32),
-  learningRate: z.number().positive().max(1).default(1.5e-4),
-  steps: z.int().min(1).max(100_000).default(800),
-  batch: z.int().min(1).max(16).default(1),
-  resolution: z.int().min(64).max(1024).default(512),
-  seed: z.int().min(0).max(2 ** 32 - 1).default(42),
-  targets: z.enum(['attention', 'all']).default('attention'),
-  flip: z.boolean().default(true),
-  cropMin: z.number().min(0.5).max(1).default(1),
-  schedule: LrScheduleSchema.shape.kind.default('cosine'),
-  cycles: z.int().min(1).max(20).default(1),
-  warmupSteps: z.int().min(0).default(0),
-  weightDecay: z.number().min(0).max(1).default(1e-2),
-  maxGradNorm: z.number().min(0).default(1),
+  rank: z.int().min(1).max(256).default(4).meta({ description: "LoRA rank (FaceChain's code 4; the paper 32)" }),
+  alpha: z.number().positive().max(1024).default(32).meta({ description: 'LoRA alpha; the branch is scaled by alpha / rank (FaceChain 32)' }),
+  learningRate: z.number().positive().max(1).default(1.5e-4).meta({ description: 'Peak learning rate (FaceChain 1.5e-4; paper 1e-4 to 1.5e-4)', step: 1e-5 }),
+  steps: z.int().min(1).max(100_000).default(800).meta({ description: 'Optimiser steps (FaceChain: 200 epochs of its set)' }),
+  batch: z.int().min(1).max(16).default(1).meta({ description: 'Images per step' }),
+  resolution: z.int().min(64).max(1024).default(512).meta({ description: 'Training size, pixels (a multiple of 8)', step: 64 }),
+  seed: seedParam(),
+  targets: z.enum(['attention', 'all']).default('attention').meta({ description: "UNet modules with LoRA: attention q/k/v/out (FaceChain) or every kohya target" }),
+  flip: z.boolean().default(true).meta({ description: 'Mirror half the draws (FaceChain --random_flip)' }),
+  cropMin: z.number().min(0.5).max(1).default(1).meta({ description: 'Random square crops down to this fraction of the side, resized back (1 = off)', step: 0.05 }),
+  schedule: LrScheduleSchema.shape.kind.default('cosine').meta({ description: "Learning-rate schedule (FaceChain's code cosine; the paper cosine with restarts)" }),
+  cycles: z.int().min(1).max(20).default(1).meta({ description: 'Restarts of cosine_with_restarts' }),
+  warmupSteps: z.int().min(0).max(10_000).default(0),
+  weightDecay: z.number().min(0).max(1).default(1e-2).meta({ description: 'AdamW decoupled weight decay', step: 1e-3 }),
+  maxGradNorm: z.number().min(0).max(100).default(1).meta({ description: 'Clip the global gradient norm to this (0 = off)' }),
 });
 export type TrainSettings = z.infer<typeof TrainSettingsSchema>;
 

@@ -34,6 +34,7 @@ export default defineNode({
       templateWeight: z.number().min(0).max(1).default(0.5).meta({ description: 'Score = w x similarity to the template + (1 - w) x similarity to the mean of the results', step: 0.05 }),
       minFaceSize: fraction(FACECHAIN_FACE_SIZE.minFaceSize, "Smallest face: its box's longer side over the image's shorter side (FaceChain: 120/512)"),
       maxFaceSize: fraction(FACECHAIN_FACE_SIZE.maxFaceSize, "Largest face: its box's longer side over the image's shorter side (FaceChain: 300/512)"),
+      keepDropped: z.boolean().default(false).meta({ description: 'Fill up to topK with the dropped results, after the ranked ones with score 0, instead of failing when none has a usable face' }),
     })
     .refine((p) => p.minFaceSize <= p.maxFaceSize, { path: ['maxFaceSize'], message: 'maxFaceSize must be at least minFaceSize' }),
   async run(ctx, { images, template }, p) {
@@ -42,14 +43,14 @@ export default defineNode({
     if (template) [{ descriptor: templateDescriptor }] = await models.describe(template, [await detectTemplateFace(models, template)]);
     else ctx.log.info('no template connected: scoring by similarity to the mean of the results alone');
     const kept: { image: Image; face: DetectedFace; descriptor: Float32Array }[] = [];
-    const dropped: string[] = [];
+    const dropped: { image: Image; why: string }[] = [];
     for (const [i, img] of images.entries()) {
       ctx.signal.throwIfAborted();
       const name = img.name ?? `image ${i}`;
       const faces = await models.detect(img);
       const check = checkResultFace(faces.map((f) => f.box), img.width, img.height, p);
       if ('reason' in check) {
-        dropped.push(`${name}: ${check.reason}`);
+        dropped.push({ image: img, why: `${name}: ${check.reason}` });
         ctx.log.warn(`${name}: dropped, ${check.reason}`);
       } else {
         const face = faces[check.index];
@@ -58,7 +59,7 @@ export default defineNode({
       }
       ctx.progress((0.9 * (i + 1)) / images.length, name);
     }
-    if (!kept.length) throw new Error(`No result left to rank: all ${images.length} were dropped:\n${dropped.join('\n')}`);
+    if (!kept.length && !p.keepDropped) throw new Error(`No result left to rank: all ${images.length} were dropped:\n${dropped.map((d) => d.why).join('\n')}`);
     const scores = identityScores(kept.map((k) => k.descriptor), templateDescriptor, p.templateWeight);
     const order = topIndices(scores.map((s) => s.score), p.topK);
     const previews: Image[] = [];
@@ -68,8 +69,11 @@ export default defineNode({
       ctx.log.info(`#${rank + 1} ${image.name ?? ''} score ${s.score.toFixed(3)} (template ${s.template?.toFixed(3) ?? '-'}, mean ${s.mean.toFixed(3)})`);
       if (rank < 8) previews.push(await drawOverlays(image, [{ box: face.box, label: `#${rank + 1}  ${s.score.toFixed(3)}` }]));
     }
+    const filler: Image[] = p.keepDropped ? dropped.slice(0, p.topK - order.length).map((d) => d.image) : [];
+    previews.push(...filler.slice(0, Math.max(0, 8 - previews.length)));
     ctx.preview(previews);
     ctx.progress(1);
-    return { images: order.map((i) => kept[i].image), scores: order.map((i) => scores[i].score) };
+    const ranked: Image[] = order.map((i) => kept[i].image);
+    return { images: ranked.concat(filler), scores: order.map((i) => scores[i].score).concat(filler.map(() => 0)) };
   },
 });

@@ -92,6 +92,11 @@ describe('face/rank', () => {
   it('fails with every reason when nothing is left, and names a bad size range', async () => {
     const none = await rank({}, true, 'results/no-face.png');
     expect(none.r.failures).toEqual([expect.objectContaining({ node: 'rank', message: 'No result left to rank: all 1 were dropped:\nno-face.png: no face found' })]);
+    // keepDropped: the faceless result comes back unranked with score 0 instead of failing the run.
+    const kept = await rank({ keepDropped: true }, true, 'results/no-face.png');
+    expect(kept.r.failures).toEqual([]);
+    expect(kept.names).toEqual(['no-face.png']);
+    expect(kept.scores).toEqual([0]);
     const bad = await rank({ minFaceSize: 0.6, maxFaceSize: 0.3 });
     expect(bad.r.status).toBe('failed');
     expect(bad.r.problems).toEqual([expect.objectContaining({ node: 'rank', field: 'params.maxFaceSize', message: 'maxFaceSize must be at least minFaceSize' })]);

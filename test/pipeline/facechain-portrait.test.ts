@@ -1,0 +1,88 @@
+// FaceChain's whole pipeline as shipped (graphs/facechain-portrait.json) on photos made from the demo
+// shots, with the tiny SD model: through the CLI, then through the server with previews over the WebSocket.
+import { execFile } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import sharp from 'sharp';
+import { beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { prepareFaceModels } from '../../models/face/face-models.ts';
+import { readSafetensors } from '../../models/safetensors.ts';
+import { decodePreviewFrame } from '../../runtime/preview-frame.ts';
+import { faceModelsDir } from '../../nodes/face/face-models.ts';
+import { startServer } from '../../server/app.ts';
+import { writeTestPhotos } from '../preprocess/photos.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const GRAPH = path.join(ROOT, 'graphs/facechain-portrait.json');
+let data: string;
+
+beforeAll(async () => {
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'fc-pipeline-'));
+  data = path.join(tmp, 'data');
+  await writeTestPhotos(path.join(data, 'input', 'photos'), [
+    { file: 'a.jpg', sample: 6, face: 1 },
+    { file: 'b.jpg', sample: 3, face: 1 },
+    { file: 'c.jpg', sample: 1, face: 1 },
+    { file: 'd.jpg', sample: 4, face: 1, turn: 90 },
+  ]);
+  // Reuse the test conversions of the face models instead of converting them again.
+  const converted = faceModelsDir(path.join(data, 'models'));
+  mkdirSync(converted, { recursive: true });
+  for (const file of Object.values(await prepareFaceModels(path.join(os.tmpdir(), 'facechain-test-face-models')))) {
+    copyFileSync(file, path.join(converted, path.basename(file)));
+  }
+});
+
+describe('graphs/facechain-portrait.json', () => {
+  it('turns photos into ranked portraits through the CLI, and saves the trained face LoRA', async () => {
+    const out = path.join(data, '..', 'out');
+    const args = ['run', GRAPH, '--data', data, '--out', out, '--set', 'load.path=photos', '--set', 'train.steps=40'];
+    const r = await promisify(execFile)(process.execPath, [path.join(ROOT, 'bin/facechain.js'), ...args], { cwd: ROOT, maxBuffer: 1 << 24 }).catch((e) => e);
+    expect(r.stderr).toMatch(/finished in/);
+    expect(r.stderr).toMatch(/40 steps \(40 this run\)/);
+
+    const portraits = readdirSync(out).filter((f) => f.startsWith('portrait')).sort();
+    expect(portraits).toHaveLength(2);
+    for (const f of portraits) expect(await sharp(path.join(out, f)).metadata()).toMatchObject({ width: 256, height: 256 });
+
+    const { metadata, tensors } = await readSafetensors(path.join(data, 'models', 'loras', 'my-face-lora.safetensors'));
+    expect(metadata).toMatchObject({ ss_network_dim: '4', ss_network_alpha: '32', ss_steps: '40', ss_num_train_images: '4', ss_sd_model_name: 'tiny.safetensors', ss_sd_model_hash: expect.stringMatching(/^[0-9a-f]{8}$/) });
+    const up = [...tensors].filter(([k]) => k.endsWith('.lora_up.weight'));
+    expect(up.length).toBeGreaterThan(0);
+    // Trained: the up matrices left zero.
+    expect(up.some(([, t]) => (t.data as Float32Array).some((v) => v !== 0))).toBe(true);
+  });
+  it('runs on the server with previews of every stage over the WebSocket; the finished training is not repeated', async () => {
+    const server = await startServer({ port: 0, dataDir: data });
+    try {
+      const doc = JSON.parse(readFileSync(GRAPH, 'utf8'));
+      const params = (id: string) => doc.nodes.find((n: { id: string }) => n.id === id).params;
+      Object.assign(params('load'), { path: 'photos' });
+      Object.assign(params('train'), { steps: 40 });
+      const ws = new WebSocket(`${server.url.replace('http', 'ws')}/ws`);
+      await new Promise((r) => ws.once('open', r));
+      const frames: string[] = [];
+      const logs: string[] = [];
+      const done = new Promise<string>((resolve) =>
+        ws.on('message', (raw, binary) => {
+          if (binary) return void frames.push(decodePreviewFrame(new Uint8Array(raw as Buffer)).header.nodeId);
+          const e = JSON.parse(raw.toString());
+          if (e.type === 'log') logs.push(e.message);
+          if (e.type?.startsWith('run.') && e.type !== 'run.queued' && e.type !== 'run.started') resolve(e.type);
+        }),
+      );
+      const res = await fetch(`${server.url}/api/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ graph: doc }) });
+      expect(res.status).toBe(202);
+      expect(await done).toBe('run.finished');
+      ws.close();
+      for (const node of ['detect', 'crop', 'parse', 'dataset', 'sampler', 'fuse', 'rank']) expect(frames, node).toContain(node);
+      // The CLI run above finished the same training: its checkpoint is the result.
+      expect(logs.some((m) => /all done by an earlier run/.test(m))).toBe(true);
+    } finally {
+      await server.close();
+    }
+  });
+});
