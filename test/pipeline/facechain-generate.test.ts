@@ -1,0 +1,38 @@
+// The shipped generate-only graph on the tiny model: a face LoRA and a style LoRA from the model store,
+// a template face from data/input, through the CLI.
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import sharp from 'sharp';
+import { describe, expect, it } from 'vitest';
+import { tiny } from '../../models/sd/config.ts';
+import { writeSafetensors } from '../../models/safetensors.ts';
+import { loraTensors, randomLora } from '../lora/random-lora.ts';
+import { singleFace } from '../preprocess/photos.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+
+describe('graphs/facechain-generate.json', () => {
+  it('mixes the face and style LoRAs, fuses the template face into each result and saves the top two', async () => {
+    const data = path.join(mkdtempSync(path.join(os.tmpdir(), 'fc-generate-')), 'data');
+    const loras = path.join(data, 'models', 'loras');
+    mkdirSync(loras, { recursive: true });
+    await writeSafetensors(path.join(loras, 'my-face-lora.safetensors'), loraTensors(randomLora(tiny, { seed: 5, rank: 4 }), 'kohya', tiny));
+    await writeSafetensors(path.join(loras, 'my-style-lora.safetensors'), loraTensors(randomLora(tiny, { seed: 6, rank: 2 }), 'kohya', tiny));
+    mkdirSync(path.join(data, 'input'), { recursive: true });
+    await (await singleFace(6, 1)).png().toFile(path.join(data, 'input', 'template.png'));
+
+    const out = path.join(data, '..', 'out');
+    const sets = ['sampler.width=128', 'sampler.height=128', 'sampler.steps=4'].flatMap((s) => ['--set', s]);
+    const r = await promisify(execFile)(process.execPath, [path.join(ROOT, 'bin/facechain.js'), 'run', 'graphs/facechain-generate.json', '--data', data, '--out', out, ...sets], { cwd: ROOT }).catch((e) => e);
+    expect(r.stderr).toMatch(/finished in/);
+    // Both LoRAs went into the sampler's stack, and every result went through the fuser and the ranker.
+    expect(r.stderr).toMatch(/mix\s+done/);
+    expect(r.stderr.match(/fuse warn: image \d: no face found/g)).toHaveLength(4);
+    const saved = readdirSync(out).filter((f) => f.startsWith('portrait'));
+    expect(saved).toHaveLength(2);
+    for (const f of saved) expect(await sharp(path.join(out, f)).metadata()).toMatchObject({ width: 128, height: 128 });
+  });
+});
