@@ -14,6 +14,7 @@ import preview from './image/preview.ts';
 import resize from './image/resize.ts';
 import rotate from './image/rotate.ts';
 import saveImages from './image/save-images.ts';
+import adaptiveWeights from './lora/adaptive-weights.ts';
 import bakeLora from './lora/bake.ts';
 import loadLora from './lora/load.ts';
 import loraMix from './lora/mix.ts';
@@ -57,6 +58,7 @@ export const builtinNodes: AnyNodeDefinition[] = [
   loraStack,
   loraMix,
   bakeLora,
+  adaptiveWeights,
 ];
 
 export function createRegistry(): NodeRegistry {

@@ -2,7 +2,8 @@
 // (FaceChain: one face whose box's longer side is 120-300 px in a 512 px image), score each by how
 // much its face looks like the user (cosine similarity of identity descriptors to the template face
 // and to the set's mean), best first, and keep the top K.
-import type { Box } from '../face/types.ts';
+import type { FaceModels } from '../face/face-models.ts';
+import type { Box, DetectedFace, RawImage } from '../face/types.ts';
 import { dot, meanDescriptor } from '../preprocess/quality.ts';
 
 export interface FaceSizeRule {
@@ -25,6 +26,18 @@ export function checkResultFace(boxes: readonly Box[], width: number, height: nu
   if (size < rule.minFaceSize) return { reason: `face too small (${size.toFixed(2)} of the image's shorter side, needs ${range})` };
   if (size > rule.maxFaceSize) return { reason: `face too large (${size.toFixed(2)} of the image's shorter side, needs ${range})` };
   return { index: 0 };
+}
+
+export type ResultFace = { face: DetectedFace; descriptor: Float32Array } | { reason: string };
+
+/** Detects a result's faces, applies the face check and describes the face it keeps. */
+export async function describeResultFace(models: FaceModels, img: RawImage, rule: FaceSizeRule): Promise<ResultFace> {
+  const faces = await models.detect(img);
+  const check = checkResultFace(faces.map((f) => f.box), img.width, img.height, rule);
+  if ('reason' in check) return check;
+  const face = faces[check.index];
+  const [{ descriptor }] = await models.describe(img, [face]);
+  return { face, descriptor };
 }
 
 export interface IdentityScore {

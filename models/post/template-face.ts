@@ -13,3 +13,9 @@ export async function detectTemplateFace(models: FaceModels, template: Image): P
   if (!face) throw new Error(`inputs.template: no face found in the template image${template.name ? ` (${template.name})` : ''}`);
   return face;
 }
+
+/** The template face's unit identity descriptor. */
+export async function describeTemplate(models: FaceModels, template: Image): Promise<Float32Array> {
+  const [{ descriptor }] = await models.describe(template, [await detectTemplateFace(models, template)]);
+  return descriptor;
+}

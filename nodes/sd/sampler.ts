@@ -60,7 +60,7 @@ export default defineNode({
 });
 
 /** img2img start: RGB at exactly the sampling size (cover-resized, alpha flattened on white). */
-async function startImage(image: Image, width: number, height: number): Promise<Image> {
+export async function startImage(image: Image, width: number, height: number): Promise<Image> {
   let pipeline = fromImage(image);
   if (image.channels !== 3) pipeline = pipeline.flatten({ background: '#ffffff' }).toColourspace('srgb');
   return toImage(pipeline.resize(width, height, { fit: 'cover' }).removeAlpha(), image.name);
