@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { DetectedFace } from '../../models/face/types.ts';
-import { checkResultFace, FACECHAIN_FACE_SIZE, identityScores, topIndices } from '../../models/post/rank.ts';
-import { detectTemplateFace } from '../../models/post/template-face.ts';
+import { describeResultFace, FACECHAIN_FACE_SIZE, identityScores, topIndices } from '../../models/post/rank.ts';
+import { describeTemplate } from '../../models/post/template-face.ts';
 import { defineNode } from '../../runtime/node.ts';
 import type { Image } from '../../runtime/values.ts';
 import { drawOverlays } from '../face/draw.ts';
@@ -40,23 +40,18 @@ export default defineNode({
   async run(ctx, { images, template }, p) {
     const models = faceModels(ctx);
     let templateDescriptor: Float32Array | undefined;
-    if (template) [{ descriptor: templateDescriptor }] = await models.describe(template, [await detectTemplateFace(models, template)]);
+    if (template) templateDescriptor = await describeTemplate(models, template);
     else ctx.log.info('no template connected: scoring by similarity to the mean of the results alone');
     const kept: { image: Image; face: DetectedFace; descriptor: Float32Array }[] = [];
     const dropped: { image: Image; why: string }[] = [];
     for (const [i, img] of images.entries()) {
       ctx.signal.throwIfAborted();
       const name = img.name ?? `image ${i}`;
-      const faces = await models.detect(img);
-      const check = checkResultFace(faces.map((f) => f.box), img.width, img.height, p);
-      if ('reason' in check) {
-        dropped.push({ image: img, why: `${name}: ${check.reason}` });
-        ctx.log.warn(`${name}: dropped, ${check.reason}`);
-      } else {
-        const face = faces[check.index];
-        const [{ descriptor }] = await models.describe(img, [face]);
-        kept.push({ image: img, face, descriptor });
-      }
+      const result = await describeResultFace(models, img, p);
+      if ('reason' in result) {
+        dropped.push({ image: img, why: `${name}: ${result.reason}` });
+        ctx.log.warn(`${name}: dropped, ${result.reason}`);
+      } else kept.push({ image: img, ...result });
       ctx.progress((0.9 * (i + 1)) / images.length, name);
     }
     if (!kept.length && !p.keepDropped) throw new Error(`No result left to rank: all ${images.length} were dropped:\n${dropped.map((d) => d.why).join('\n')}`);
