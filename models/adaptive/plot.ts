@@ -65,7 +65,7 @@ export function scorePlotSvg(data: PlotData, title = 'identity score'): string {
   if (minStyle > sy.lo && minStyle <= sy.hi) {
     const ly = y(minStyle) + r + 2;
     parts.push(`<line x1="${M.left - r}" y1="${ly}" x2="${W - M.right + r / 2}" y2="${ly}" stroke="#e53935" stroke-dasharray="6 4"/>`);
-    parts.push(`<text x="${W - M.right}" y="${ly - 4}" font-size="11" text-anchor="end" font-family="sans-serif" fill="#e53935">style floor ${minStyle}</text>`);
+    parts.push(`<text x="${W - M.right}" y="${ly + 13}" font-size="11" text-anchor="end" font-family="sans-serif" fill="#e53935">style floor ${minStyle}</text>`);
   }
   for (const p of pairs) {
     const t = p.score === undefined ? 0 : (p.score - sc.lo) / (sc.hi - sc.lo);
