@@ -19,7 +19,7 @@ interface RunFlags {
 export async function runCommand(file: string | undefined, flags: RunFlags): Promise<number> {
   const graph = applyOverrides(readGraphFile(file), flags.set ?? []);
   const base = openDataFolders(flags.data);
-  ensureSampleInputs(base);
+  await ensureSampleInputs(base);
   const data = flags.out ? { ...base, output: path.resolve(flags.out) } : base;
   mkdirSync(data.output, { recursive: true });
   const executor = new Executor({ registry: createRegistry(), data });

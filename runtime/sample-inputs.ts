@@ -1,17 +1,38 @@
 import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import sharp from 'sharp';
 import type { DataFolders } from './data-folder.ts';
 
 /**
- * The demo photos that @vladmandic/face-api ships (group photos, MIT), copied into input/samples on first
- * start so the shipped graphs run on a fresh data folder.
+ * Single-person crops of the demo group photos (one woman each, no neighbour's face in frame), so the
+ * FaceChain graphs, whose detector keeps one subject per photo, run on a fresh data folder.
  */
-export function ensureSampleInputs(data: DataFolders): string {
-  const target = path.join(data.input, 'samples');
-  if (existsSync(target) && readdirSync(target).length) return target;
+const PORTRAITS = [
+  { sample: 6, left: 1135, top: 335, width: 290, height: 377 },
+  { sample: 3, left: 788, top: 0, width: 696, height: 905 },
+  { sample: 1, left: 1192, top: 0, width: 700, height: 910 },
+  { sample: 4, left: 532, top: 1, width: 346, height: 450 },
+  { sample: 6, left: 198, top: 433, width: 402, height: 523 },
+  { sample: 5, left: 553, top: 340, width: 378, height: 491 },
+];
+
+/**
+ * The demo photos that @vladmandic/face-api ships (group photos, MIT), copied into input/samples on first
+ * start, and single-person crops of them in input/portraits, so the shipped graphs run on a fresh data folder.
+ */
+export async function ensureSampleInputs(data: DataFolders): Promise<void> {
   const demo = path.join(path.dirname(createRequire(import.meta.url).resolve('@vladmandic/face-api/package.json')), 'demo');
-  mkdirSync(target, { recursive: true });
-  for (const f of readdirSync(demo).filter((f) => /^sample\d\.jpg$/.test(f))) copyFileSync(path.join(demo, f), path.join(target, f));
-  return target;
+  const samples = path.join(data.input, 'samples');
+  if (!existsSync(samples) || !readdirSync(samples).length) {
+    mkdirSync(samples, { recursive: true });
+    for (const f of readdirSync(demo).filter((f) => /^sample\d\.jpg$/.test(f))) copyFileSync(path.join(demo, f), path.join(samples, f));
+  }
+  const portraits = path.join(data.input, 'portraits');
+  if (!existsSync(portraits) || !readdirSync(portraits).length) {
+    mkdirSync(portraits, { recursive: true });
+    for (const [i, { sample, ...box }] of PORTRAITS.entries()) {
+      await sharp(path.join(demo, `sample${sample}.jpg`)).extract(box).jpeg({ quality: 92 }).toFile(path.join(portraits, `portrait${i + 1}.jpg`));
+    }
+  }
 }

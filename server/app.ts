@@ -45,7 +45,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const token = options.token || undefined;
   assertBindAllowed(host, token);
   const data: DataFolders = openDataFolders(options.dataDir);
-  ensureSampleInputs(data);
+  await ensureSampleInputs(data);
   const registry = options.registry ?? createRegistry();
   const executor = new Executor({ registry, data });
   const queue = new RunQueue({ executor, registry, workers: options.workers ?? 1 });
