@@ -1,0 +1,55 @@
+// `npx tsx test/e2e/graph-screenshots.ts [graph-id ...]`: docs/screenshots/graph-<id>.png, each shipped
+// graph open in the editor after a run on a fresh data folder (sample photos, the tiny model), with the
+// nodes' states and previews. Graphs that need LoRA files get random tiny-model LoRAs under the names
+// their Load LoRA nodes use, and a template face in input/template.png.
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { tiny } from '../../models/sd/config.ts';
+import { writeSafetensors } from '../../models/safetensors.ts';
+import { startServer } from '../../server/app.ts';
+import { loraTensors, randomLora } from '../lora/random-lora.ts';
+import { ensureEditorBuilt, launchChromium } from './editor-build.ts';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const OUT = path.join(ROOT, 'docs', 'screenshots');
+const wanted = process.argv.slice(2);
+const graphs = readdirSync(path.join(ROOT, 'graphs'))
+  .filter((f) => f.endsWith('.json') && f !== 'schema.json')
+  .map((f) => f.slice(0, -5))
+  .filter((id) => !wanted.length || wanted.includes(id));
+
+await ensureEditorBuilt();
+const dataDir = mkdtempSync(path.join(os.tmpdir(), 'fc-graph-shots-'));
+const server = await startServer({ port: 0, dataDir });
+const loras = path.join(dataDir, 'models', 'loras');
+mkdirSync(loras, { recursive: true });
+for (const [i, name] of ['my-face-lora', 'my-style-lora', 'my-second-style-lora'].entries()) {
+  await writeSafetensors(path.join(loras, `${name}.safetensors`), loraTensors(randomLora(tiny, { seed: 40 + i, rank: 4 }), 'kohya', tiny));
+}
+copyFileSync(path.join(dataDir, 'input', 'portraits', 'portrait1.jpg'), path.join(dataDir, 'input', 'template.png'));
+const browser = await launchChromium();
+try {
+  const page = await browser.newPage({ viewport: { width: 2200, height: 1400 } });
+  await page.goto(server.url);
+  await page.waitForSelector('.react-flow__node');
+  mkdirSync(OUT, { recursive: true });
+  for (const id of graphs) {
+    const doc = readFileSync(path.join(ROOT, 'graphs', `${id}.json`));
+    await page.locator('[data-testid="import-file"]').setInputFiles({ name: `${id}.json`, mimeType: 'application/json', buffer: doc });
+    await page.waitForFunction((n) => document.querySelectorAll('.react-flow__node').length === n, JSON.parse(doc.toString()).nodes.length);
+    await page.locator('.fc-run').click();
+    await page.waitForFunction(() => /finished|failed|cancelled/.test(document.querySelector('.fc-run-status')?.getAttribute('data-status') ?? ''), null, { timeout: 300_000 });
+    const status = await page.locator('.fc-run-status').getAttribute('data-status');
+    await page.waitForTimeout(800);
+    await page.mouse.move(2190, 1390);
+    const file = path.join(OUT, `graph-${id}.png`);
+    await page.screenshot({ path: file });
+    console.log(`wrote ${path.relative(ROOT, file)} (run ${status})`);
+  }
+} finally {
+  await browser.close();
+  await server.close();
+  rmSync(dataDir, { recursive: true, force: true });
+}
