@@ -1,15 +1,18 @@
 // `npx tsx test/e2e/graph-screenshots.ts [graph-id ...]`: docs/screenshots/graph-<id>.png, each shipped
 // graph open in the editor after a run on a fresh data folder (sample photos, the tiny model), with the
 // nodes' states and previews. Graphs that need LoRA files get random tiny-model LoRAs under the names
-// their Load LoRA nodes use, and a template face in input/template.png.
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+// their Load LoRA nodes use, and a face photo in input/my-face.png. The adaptive-weights graph runs on
+// the tiny architecture with a picture-keeping VAE (the plain tiny model draws no faces to score).
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tiny } from '../../models/sd/config.ts';
 import { writeSafetensors } from '../../models/safetensors.ts';
 import { startServer } from '../../server/app.ts';
+import { writePictureCheckpoint } from '../adaptive/picture-vae.ts';
 import { loraTensors, randomLora } from '../lora/random-lora.ts';
+import { singleFace } from '../preprocess/photos.ts';
 import { ensureEditorBuilt, launchChromium } from './editor-build.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -28,7 +31,16 @@ mkdirSync(loras, { recursive: true });
 for (const [i, name] of ['my-face-lora', 'my-style-lora', 'my-second-style-lora'].entries()) {
   await writeSafetensors(path.join(loras, `${name}.safetensors`), loraTensors(randomLora(tiny, { seed: 40 + i, rank: 4 }), 'kohya', tiny));
 }
-copyFileSync(path.join(dataDir, 'input', 'portraits', 'portrait1.jpg'), path.join(dataDir, 'input', 'template.png'));
+await (await singleFace(1, 0)).resize(700, 700, { fit: 'cover', position: 'top' }).png().toFile(path.join(dataDir, 'input', 'my-face.png'));
+await writePictureCheckpoint(path.join(dataDir, 'models'));
+/** Per-graph param changes for the screenshot run. */
+const tweaks: Record<string, Record<string, Record<string, unknown>>> = {
+  'adaptive-weights': {
+    checkpoint: { checkpoint: 'tiny-picture.safetensors' },
+    adaptive: { width: 384, height: 384, strength: 0.15, steps: 10, cfg: 5, scheduler: 'ddim' },
+    sampler: { width: 384, height: 384, strength: 0.15, steps: 10, cfg: 5, scheduler: 'ddim' },
+  },
+};
 const browser = await launchChromium();
 try {
   const page = await browser.newPage({ viewport: { width: 2200, height: 1400 } });
@@ -36,9 +48,11 @@ try {
   await page.waitForSelector('.react-flow__node');
   mkdirSync(OUT, { recursive: true });
   for (const id of graphs) {
-    const doc = readFileSync(path.join(ROOT, 'graphs', `${id}.json`));
+    const graph = JSON.parse(readFileSync(path.join(ROOT, 'graphs', `${id}.json`), 'utf8'));
+    for (const [node, params] of Object.entries(tweaks[id] ?? {})) Object.assign(graph.nodes.find((n: { id: string }) => n.id === node).params, params);
+    const doc = Buffer.from(JSON.stringify(graph));
     await page.locator('[data-testid="import-file"]').setInputFiles({ name: `${id}.json`, mimeType: 'application/json', buffer: doc });
-    await page.waitForFunction((n) => document.querySelectorAll('.react-flow__node').length === n, JSON.parse(doc.toString()).nodes.length);
+    await page.waitForFunction((n) => document.querySelectorAll('.react-flow__node').length === n, graph.nodes.length);
     await page.locator('.fc-run').click();
     await page.waitForFunction(() => /finished|failed|cancelled/.test(document.querySelector('.fc-run-status')?.getAttribute('data-status') ?? ''), null, { timeout: 300_000 });
     const status = await page.locator('.fc-run-status').getAttribute('data-status');

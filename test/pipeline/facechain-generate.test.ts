@@ -22,7 +22,7 @@ describe('graphs/facechain-generate.json', () => {
     await writeSafetensors(path.join(loras, 'my-face-lora.safetensors'), loraTensors(randomLora(tiny, { seed: 5, rank: 4 }), 'kohya', tiny));
     await writeSafetensors(path.join(loras, 'my-style-lora.safetensors'), loraTensors(randomLora(tiny, { seed: 6, rank: 2 }), 'kohya', tiny));
     mkdirSync(path.join(data, 'input'), { recursive: true });
-    await (await singleFace(6, 1)).png().toFile(path.join(data, 'input', 'template.png'));
+    await (await singleFace(6, 1)).png().toFile(path.join(data, 'input', 'my-face.png'));
 
     const out = path.join(data, '..', 'out');
     const sets = ['sampler.width=128', 'sampler.height=128', 'sampler.steps=4'].flatMap((s) => ['--set', s]);
