@@ -17,9 +17,9 @@ export interface LoraParams {
   modules: TrainedModule[];
 }
 
-const ATTENTION = /_attn[12]_(to_q|to_k|to_v|to_out_0)$/;
+const ATTENTION = /(_attn[12]_(to_q|to_k|to_v|to_out_0)|_self_attn_(q|k|v|out)_proj)$/;
 
-/** Which UNet modules get LoRA: FaceChain trains attention q/k/v/out only; `all` is every kohya target. */
+/** Which modules get LoRA: FaceChain trains attention q/k/v/out only; `all` is every kohya target (adds feed-forward/MLP and proj_in/out). */
 export type TargetSet = 'attention' | 'all';
 
 export function selectTargets(targets: readonly LoraTarget[], set: TargetSet): LoraTarget[] {

@@ -1,21 +1,17 @@
 // FaceChain's face-LoRA training (paper section 2.2) in onnxruntime: per step, a latent of a training
 // image is noised at a uniform timestep, the UNet with the LoRA predicts the noise, and the MSE's
-// gradients (our reverse-mode graph) feed AdamW (an ORT graph too). Step k draws everything from
+// gradients (step-graphs.ts) feed AdamW (an ORT graph too). Step k draws everything from
 // Rng(seed).fork(k), so a run resumed from a checkpoint continues exactly as if never stopped.
 import { z } from 'zod';
 import { seedParam } from '../../runtime/params.ts';
 import { Rng } from '../../runtime/rng.ts';
-import { addMseLoss, AdamW, buildGradientGraph, gradName, learningRate, LrScheduleSchema, probeShapes } from '../onnx/grad/index.ts';
-import { encodeModel, type HostTensor } from '../onnx/index.ts';
+import { AdamW, gradName, learningRate, LrScheduleSchema } from '../onnx/grad/index.ts';
 import type { Dataset } from '../preprocess/values.ts';
-import { buildPart } from '../sd/build.ts';
-import { encodePrompts } from '../sd/encode-prompt.ts';
-import { GraphWeights } from '../sd/graph-weights.ts';
-import { loraInputNames, type LoraTarget } from '../sd/lora-targets.ts';
-import { PartSession } from '../sd/part-session.ts';
+import { loraInputNames } from '../sd/lora-targets.ts';
 import { noiseSchedule } from '../sd/schedulers/noise-schedule.ts';
 import type { SdModel } from '../sd/sd-model.ts';
-import { initLoraParams, selectTargets, type LoraParams } from './lora-params.ts';
+import { initLoraParams, type LoraParams } from './lora-params.ts';
+import { StepGraphs } from './step-graphs.ts';
 import { loadTrainingState, saveTrainingState, type TrainingState } from './state.ts';
 import { TrainingSet } from './training-set.ts';
 
@@ -35,6 +31,7 @@ export const TrainSettingsSchema = z.object({
   warmupSteps: z.int().min(0).max(10_000).default(0),
   weightDecay: z.number().min(0).max(1).default(1e-2).meta({ description: 'AdamW decoupled weight decay', step: 1e-3 }),
   maxGradNorm: z.number().min(0).max(100).default(1).meta({ description: 'Clip the global gradient norm to this (0 = off)' }),
+  textEncoder: z.boolean().default(false).meta({ description: 'Also train LoRA on the text encoder (same targets choice: attention, or attention and MLP)' }),
 });
 export type TrainSettings = z.infer<typeof TrainSettingsSchema>;
 
@@ -66,73 +63,22 @@ export interface TrainResult {
 
 const SCHEDULE = noiseSchedule();
 
-/** The rank-0 A/B feeds of the targets not trained, and the trained ones' inputs. */
-function loraFeedNames(all: readonly LoraTarget[], trained: readonly LoraTarget[]) {
-  const trainedNames = new Set(trained.map((t) => t.name));
-  const frozen: Record<string, HostTensor> = {};
-  for (const t of all) {
-    if (trainedNames.has(t.name)) continue;
-    const n = loraInputNames(t);
-    frozen[n.a] = { dtype: 'float32', dims: [t.in, 0], data: new Float32Array(0) };
-    frozen[n.b] = { dtype: 'float32', dims: [0, t.out], data: new Float32Array(0) };
-  }
-  return frozen;
-}
-
 export async function trainLora(model: SdModel, dataset: Dataset, settings: Partial<TrainSettings>, hooks: TrainHooks = {}): Promise<TrainResult> {
   const s = TrainSettingsSchema.parse(settings);
   const set = await TrainingSet.open(model, dataset, s.resolution);
   const side = set.latentSide;
-  const channels = model.config.unet.inChannels;
-  const plane = channels * side * side;
-
-  // Captions are encoded once: the text encoder is not trained.
-  const captions = [...new Set(set.captions)];
-  const encoded = await encodePrompts(model, captions);
-  const context = new Map(captions.map((c, i) => [c, encoded[i]]));
-  const { tokens, width } = encoded[0];
-  if (encoded.some((e) => e.tokens !== tokens)) throw new Error('inputs.dataset: captions longer than 75 tokens are not supported in training');
-
-  const built = buildPart(model.config, 'unet', GraphWeights.of(model.graph('unet')), { attention: 'decomposed' });
-  const b = built.builder;
-  addMseLoss(b, { name: 'eps', dtype: 'float32' }, b.input('target', 'float32', ['batch', channels, 'height', 'width']));
-  const forward = b.toModel();
-  const trained = selectTargets(built.loraTargets, s.targets);
-  if (!trained.length) throw new Error(`params.targets: the model has no "${s.targets}" LoRA targets`);
-  const params = initLoraParams(trained, s.rank, s.alpha, new Rng(s.seed).fork('init'));
+  const plane = model.config.unet.inChannels * side * side;
+  const shape = { batch: s.batch, side, targets: s.targets, textEncoder: s.textEncoder };
+  const targets = StepGraphs.targets(model, shape);
+  if (!targets.length) throw new Error(`params.targets: the model has no "${s.targets}" LoRA targets`);
+  const params = initLoraParams(targets, s.rank, s.alpha, new Rng(s.seed).fork('init'));
   const scale = s.alpha / s.rank;
-  const frozen = loraFeedNames(built.loraTargets, trained);
   const values = new Map(params.modules.flatMap((m) => {
     const n = loraInputNames(m.target);
     return [[n.a, m.a], [n.b, m.b]] as const;
   }));
-  const scaledB = new Map(params.modules.map((m) => [loraInputNames(m.target).b, new Float32Array(m.b.length)]));
-
-  const feedsOf = (sample: Float32Array, timesteps: Float32Array, ctx: Float32Array, target: Float32Array): Record<string, HostTensor> => {
-    const feeds: Record<string, HostTensor> = {
-      sample: { dtype: 'float32', dims: [s.batch, channels, side, side], data: sample },
-      timestep: { dtype: 'float32', dims: [s.batch], data: timesteps },
-      context: { dtype: 'float32', dims: [s.batch, tokens, width], data: ctx },
-      target: { dtype: 'float32', dims: [s.batch, channels, side, side], data: target },
-      ...frozen,
-    };
-    for (const m of params.modules) {
-      const n = loraInputNames(m.target);
-      const bs = scaledB.get(n.b)!;
-      for (let i = 0; i < bs.length; i++) bs[i] = m.b[i] * scale;
-      feeds[n.a] = { dtype: 'float32', dims: [m.target.in, s.rank], data: m.a };
-      feeds[n.b] = { dtype: 'float32', dims: [s.rank, m.target.out], data: bs };
-    }
-    return feeds;
-  };
-
-  const sessionOptions = model.weightsDir
-    ? { extra: { session: { model_external_initializers_file_folder_path: model.weightsDir } } }
-    : undefined;
-  const zeros = () => new Float32Array(s.batch * plane);
-  const infos = await probeShapes(forward, feedsOf(zeros(), new Float32Array(s.batch), new Float32Array(s.batch * tokens * width), zeros()), sessionOptions);
-  const trainable = [...values.keys()];
-  const training = await PartSession.create(encodeModel(buildGradientGraph(forward, { loss: 'loss', trainable, infos })), { weightsDir: model.weightsDir });
+  const bNames = params.modules.map((m) => loraInputNames(m.target).b);
+  const graphs = await StepGraphs.create(model, shape, params, [...new Set(set.captions)]);
   const optimiser = await AdamW.create(
     params.modules.flatMap((m) => {
       const n = loraInputNames(m.target);
@@ -157,31 +103,27 @@ export async function trainLora(model: SdModel, dataset: Dataset, settings: Part
       }
       const k = state.step;
       const rng = new Rng(s.seed).fork(`step:${k}`);
-      const sample = zeros();
-      const target = zeros();
-      const timesteps = new Float32Array(s.batch);
-      const ctx = new Float32Array(s.batch * tokens * width);
+      const batch = { sample: new Float32Array(s.batch * plane), target: new Float32Array(s.batch * plane), timesteps: new Float32Array(s.batch), captions: [] as string[] };
       for (let j = 0; j < s.batch; j++) {
         const draw = await set.draw(epochOrder(set.size, s.seed, k * s.batch + j), { flip: s.flip, cropMin: s.cropMin }, rng);
         const t = rng.int(SCHEDULE.trainSteps);
         const ab = SCHEDULE.alphasCumprod[t];
         const [x0c, nc] = [Math.sqrt(ab), Math.sqrt(1 - ab)];
-        const noise = target.subarray(j * plane, (j + 1) * plane);
+        const noise = batch.target.subarray(j * plane, (j + 1) * plane);
         rng.fillNormal(noise);
-        const x = sample.subarray(j * plane, (j + 1) * plane);
+        const x = batch.sample.subarray(j * plane, (j + 1) * plane);
         for (let i = 0; i < plane; i++) x[i] = x0c * draw.latent[i] + nc * noise[i];
-        timesteps[j] = t;
-        ctx.set(context.get(draw.caption)!.data, j * tokens * width);
+        batch.timesteps[j] = t;
+        batch.captions.push(draw.caption);
       }
-      const out = await training.run(feedsOf(sample, timesteps, ctx, target));
-      // The graph saw B·scale: d/dB = scale · d/d(B·scale).
-      for (const name of scaledB.keys()) {
-        const g = out[gradName(name)].data as Float32Array;
+      const { loss, grads } = await graphs.gradients(params, batch);
+      // The graphs saw B·scale: d/dB = scale · d/d(B·scale).
+      for (const name of bNames) {
+        const g = grads[gradName(name)].data as Float32Array;
         for (let i = 0; i < g.length; i++) g[i] *= scale;
       }
       const lr = learningRate(lrSchedule, k);
-      const gradNorm = await optimiser.update(values, out, lr);
-      const loss = (out.loss.data as Float32Array)[0];
+      const gradNorm = await optimiser.update(values, grads, lr);
       if (!Number.isFinite(loss)) throw new Error(`training diverged at step ${k + 1} (loss ${loss}); lower the learning rate`);
       losses.push(loss);
       state.step = k + 1;
@@ -191,7 +133,7 @@ export async function trainLora(model: SdModel, dataset: Dataset, settings: Part
     }
     await save();
   } finally {
-    await training.release();
+    await graphs.release();
     await optimiser.release();
   }
   return { params, losses, resumedFrom };

@@ -7,6 +7,7 @@ import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { writeDataset } from '../../models/preprocess/dataset.ts';
 import type { Dataset } from '../../models/preprocess/values.ts';
+import { encodePrompts } from '../../models/sd/encode-prompt.ts';
 import { sample } from '../../models/sd/sample.ts';
 import { tinyModel } from '../../models/sd/tiny-model.ts';
 import { decodeLatents, encodeImage } from '../../models/sd/vae-codec.ts';
@@ -109,5 +110,26 @@ describe('face-LoRA training on the tiny model', () => {
   it('names the param or input that is wrong', async () => {
     await expect(trainLora(model, dataset, { ...FAST, resolution: 100, steps: 1 })).rejects.toThrow(/params\.resolution: 100 is not a multiple of 8/);
     await expect(trainLora(model, { ...dataset, entries: [] }, { ...FAST, steps: 1 })).rejects.toThrow(/inputs\.dataset: the training set is empty/);
+  });
+  it('trains the text encoder too when asked: its LoRA moves the captions\' embedding, and resuming stays exact', async () => {
+    const settings = { ...FAST, steps: 60, textEncoder: true, targets: 'attention' as const };
+    const r = await trainLora(model, dataset, settings);
+    const text = r.params.modules.filter((m) => m.target.name.startsWith('lora_te_'));
+    expect(text.map((m) => m.target.name)).toHaveLength(2 * 4); // 2 layers x q, k, v, out
+    for (const m of text) expect(m.b.some((v) => v !== 0), m.target.name).toBe(true);
+    const [plain] = await encodePrompts(model, [CAPTION]);
+    const [withLora] = await encodePrompts(model, [CAPTION], { lora: loraBranches(r.params) });
+    let moved = 0;
+    for (let i = 0; i < plain.data.length; i++) moved = Math.max(moved, Math.abs(plain.data[i] - withLora.data[i]));
+    expect(moved).toBeGreaterThan(1e-3);
+    expect(mean(r.losses.slice(-10))).toBeLessThan(mean(r.losses.slice(0, 10)));
+
+    const short = { ...settings, steps: 8 };
+    const straight = await trainLora(model, dataset, short);
+    const checkpoint = { file: path.join(mkdtempSync(path.join(os.tmpdir(), 'fc-train-te-')), 'state.safetensors'), every: 100, fingerprint: 'te' };
+    const stop = new AbortController();
+    await expect(trainLora(model, dataset, short, { signal: stop.signal, checkpoint, onStep: (s) => void (s.step === 3 && stop.abort(new Error('stop'))) })).rejects.toThrow('stop');
+    const resumed = await trainLora(model, dataset, short, { checkpoint });
+    expect(resumed.losses).toEqual(straight.losses.slice(3));
   });
 });

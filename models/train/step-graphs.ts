@@ -1,0 +1,143 @@
+// The graphs of one training step: the UNet with standard-op attention (rebuilt from the loaded model's
+// own weights) plus an MSE on the noise, differentiated by our reverse-mode engine; with text-encoder
+// training, the text encoder too, fed by the chain rule (see `gradients`).
+import { addMseLoss, buildGradientGraph, gradName, probeShapes } from '../onnx/grad/index.ts';
+import { encodeModel, type HostTensor, type ModelProto } from '../onnx/index.ts';
+import { buildPart, type BuiltPart } from '../sd/build.ts';
+import { encodePrompts } from '../sd/encode-prompt.ts';
+import { GraphWeights } from '../sd/graph-weights.ts';
+import { loraFeeds } from '../sd/lora-feeds.ts';
+import { loraInputNames, type LoraTarget } from '../sd/lora-targets.ts';
+import { PartSession } from '../sd/part-session.ts';
+import { promptChunks } from '../sd/prompt-chunks.ts';
+import type { SdModel } from '../sd/sd-model.ts';
+import { loraBranches, selectTargets, type LoraParams, type TargetSet } from './lora-params.ts';
+
+export interface StepShape {
+  batch: number;
+  /** Latent side (resolution / 8). */
+  side: number;
+  targets: TargetSet;
+  textEncoder: boolean;
+}
+
+/** One step's batch: noised latents, their timesteps, the noise added (the target) and each row's caption. */
+export interface StepBatch {
+  sample: Float32Array;
+  timesteps: Float32Array;
+  target: Float32Array;
+  captions: readonly string[];
+}
+
+const inputNames = (targets: readonly LoraTarget[]) => targets.flatMap((t) => Object.values(loraInputNames(t)));
+
+async function trainingSession(model: SdModel, forward: ModelProto, trainable: readonly string[], probe: Record<string, HostTensor>): Promise<PartSession> {
+  const options = model.weightsDir ? { extra: { session: { model_external_initializers_file_folder_path: model.weightsDir } } } : undefined;
+  const infos = await probeShapes(forward, probe, options);
+  return PartSession.create(encodeModel(buildGradientGraph(forward, { loss: 'loss', trainable, infos })), { weightsDir: model.weightsDir });
+}
+
+export class StepGraphs {
+  private constructor(
+    private readonly model: SdModel,
+    private readonly shape: StepShape,
+    private readonly unet: { part: BuiltPart; session: PartSession },
+    private readonly text: { part: BuiltPart; session: PartSession } | undefined,
+    private readonly tokenIds: ReadonlyMap<string, number[]>,
+    /** Caption embeddings when the text encoder is frozen (they never change). */
+    private readonly frozenContext: ReadonlyMap<string, Float32Array> | undefined,
+  ) {}
+
+  /** The LoRA targets a run with this shape trains (UNet first, then the text encoder's). */
+  static targets(model: SdModel, shape: StepShape): LoraTarget[] {
+    return [
+      ...selectTargets(model.loraTargets.unet, shape.targets),
+      ...(shape.textEncoder ? selectTargets(model.loraTargets.text, shape.targets) : []),
+    ];
+  }
+
+  static async create(model: SdModel, shape: StepShape, params: LoraParams, captions: readonly string[]): Promise<StepGraphs> {
+    const { contextTokens: tokens, width } = model.config.text;
+    const chunks = captions.map((c) => promptChunks(model.tokenizer, c, tokens));
+    if (chunks.some((c) => c.length > 1)) throw new Error('inputs.dataset: captions longer than 75 tokens are not supported in training');
+    const tokenIds = new Map(captions.map((c, i) => [c, chunks[i][0].ids]));
+    const trained = new Set(params.modules.map((m) => m.target.name));
+    const trainedOf = (part: BuiltPart) => part.loraTargets.filter((t) => trained.has(t.name));
+    const channels = model.config.unet.inChannels;
+    const { batch, side } = shape;
+    const zeros = (n: number) => new Float32Array(n);
+
+    const unetPart = buildPart(model.config, 'unet', GraphWeights.of(model.graph('unet')), { attention: 'decomposed' });
+    addMseLoss(unetPart.builder, { name: 'eps', dtype: 'float32' }, unetPart.builder.input('target', 'float32', ['batch', channels, 'height', 'width']));
+    const unetProbe = unetFeeds(unetPart, params, shape, channels, tokens, width, {
+      sample: zeros(batch * channels * side * side), timesteps: zeros(batch), target: zeros(batch * channels * side * side), captions: [],
+    }, zeros(batch * tokens * width));
+    const unetSession = await trainingSession(
+      model, unetPart.builder.toModel(), [...inputNames(trainedOf(unetPart)), ...(shape.textEncoder ? ['context'] : [])], unetProbe,
+    );
+
+    let text: { part: BuiltPart; session: PartSession } | undefined;
+    if (shape.textEncoder) {
+      // The text graph's "loss" is Σ hidden · upstream: fed d(loss)/d(context) from the UNet graph, its
+      // gradients are those of the UNet's loss with respect to the text encoder's LoRA (chain rule).
+      const part = buildPart(model.config, 'text', GraphWeights.of(model.graph('text')));
+      const b = part.builder;
+      const upstream = b.input('upstream', 'float32', ['batch', tokens, width]);
+      b.output(b.op('ReduceSum', [b.mul({ name: 'hidden', dtype: 'float32' }, upstream)], { keepdims: 0 }), 'loss', 'float32');
+      const probe = textFeeds(part, params, Array(batch).fill(captions[0]), tokenIds, tokens, width, zeros(batch * tokens * width));
+      text = { part, session: await trainingSession(model, b.toModel(), inputNames(trainedOf(part)), probe) };
+    }
+    const frozenContext = shape.textEncoder ? undefined : await encodeCaptions(model, captions, undefined);
+    return new StepGraphs(model, shape, { part: unetPart, session: unetSession }, text, tokenIds, frozenContext);
+  }
+
+  /** The UNet's MSE on `batch` and its gradients by graph input name (`grad.<target>.A` / `.B`), for the fed (scaled) B. */
+  async gradients(params: LoraParams, batch: StepBatch): Promise<{ loss: number; grads: Record<string, HostTensor> }> {
+    const { contextTokens: tokens, width } = this.model.config.text;
+    const channels = this.model.config.unet.inChannels;
+    const embedded = this.frozenContext ?? (await encodeCaptions(this.model, [...this.tokenIds.keys()], params));
+    const context = new Float32Array(this.shape.batch * tokens * width);
+    batch.captions.forEach((c, j) => context.set(embedded.get(c)!, j * tokens * width));
+    const { loss, ...grads } = await this.unet.session.run(unetFeeds(this.unet.part, params, this.shape, channels, tokens, width, batch, context));
+    if (this.text) {
+      const upstream = grads[gradName('context')].data as Float32Array;
+      const { loss: _, ...textGrads } = await this.text.session.run(textFeeds(this.text.part, params, batch.captions, this.tokenIds, tokens, width, upstream));
+      Object.assign(grads, textGrads);
+    }
+    return { loss: (loss.data as Float32Array)[0], grads };
+  }
+
+  async release(): Promise<void> {
+    await this.unet.session.release();
+    await this.text?.session.release();
+  }
+}
+
+function unetFeeds(
+  part: BuiltPart, params: LoraParams, shape: StepShape, channels: number, tokens: number, width: number, batch: StepBatch, context: Float32Array,
+): Record<string, HostTensor> {
+  const { side } = shape;
+  return {
+    sample: { dtype: 'float32', dims: [shape.batch, channels, side, side], data: batch.sample },
+    timestep: { dtype: 'float32', dims: [shape.batch], data: batch.timesteps },
+    context: { dtype: 'float32', dims: [shape.batch, tokens, width], data: context },
+    target: { dtype: 'float32', dims: [shape.batch, channels, side, side], data: batch.target },
+    ...loraFeeds(part.loraTargets, loraBranches(params)),
+  };
+}
+
+function textFeeds(
+  part: BuiltPart, params: LoraParams, captions: readonly string[], tokenIds: ReadonlyMap<string, number[]>, tokens: number, width: number, upstream: Float32Array,
+): Record<string, HostTensor> {
+  return {
+    input_ids: { dtype: 'int64', dims: [captions.length, tokens], data: BigInt64Array.from(captions.flatMap((c) => tokenIds.get(c)!.map(BigInt))) },
+    upstream: { dtype: 'float32', dims: [captions.length, tokens, width], data: upstream },
+    ...loraFeeds(part.loraTargets, loraBranches(params)),
+  };
+}
+
+/** Each caption's text-encoder output [tokens * width], with the params' text LoRA when given. */
+async function encodeCaptions(model: SdModel, captions: readonly string[], params: LoraParams | undefined): Promise<Map<string, Float32Array>> {
+  const encoded = await encodePrompts(model, captions, { lora: params && loraBranches(params) });
+  return new Map(captions.map((c, i) => [c, encoded[i].data]));
+}
