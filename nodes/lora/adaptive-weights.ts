@@ -8,13 +8,11 @@ import { dot } from '../../models/preprocess/quality.ts';
 import { checkLoraBase } from '../../models/sd/lora-schedule.ts';
 import { sample } from '../../models/sd/sample.ts';
 import { SdModel } from '../../models/sd/sd-model.ts';
-import { SchedulerNameSchema } from '../../models/sd/schedulers/index.ts';
 import { decodeLatents } from '../../models/sd/vae-codec.ts';
 import { defineNode } from '../../runtime/node.ts';
-import { promptParam, seedParam } from '../../runtime/params.ts';
 import type { Image } from '../../runtime/values.ts';
 import { faceModels } from '../face/face-models.ts';
-import { startImage } from '../sd/sampler.ts';
+import { samplingParams, startImage } from '../sd/sampling-params.ts';
 import { weightParam } from './params.ts';
 
 const count = (fallback: number, description: string) => z.number().int().min(1).max(16).default(fallback).meta({ description });
@@ -50,15 +48,7 @@ export default defineNode({
   },
   params: z
     .object({
-      prompt: promptParam('a portrait photo of a person, high quality', 'What to draw'),
-      negativePrompt: promptParam('blurry, low quality, deformed', 'What to steer away from'),
-      steps: z.number().int().min(1).max(150).default(20),
-      cfg: z.number().min(1).max(30).default(7).meta({ description: 'Guidance scale; 1 = no negative prompt pass', step: 0.5 }),
-      seed: seedParam(),
-      width: z.number().int().min(64).max(2048).multipleOf(8).default(512).meta({ step: 64 }),
-      height: z.number().int().min(64).max(2048).multipleOf(8).default(512).meta({ step: 64 }),
-      scheduler: SchedulerNameSchema.default('dpmpp_2m_karras'),
-      strength: z.number().gt(0).max(1).default(0.75).meta({ description: 'img2img only: 1 = ignore the image content', step: 0.05 }),
+      ...samplingParams,
       faceMin: weightParam(0.25, 'Smallest face LoRA weight of the grid'),
       faceMax: weightParam(1, 'Largest face LoRA weight of the grid'),
       faceCount: count(4, 'Face weights in the grid (evenly spaced; 1 = faceMin only)'),

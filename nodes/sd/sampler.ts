@@ -1,13 +1,10 @@
 import { z } from 'zod';
 import { defineNode } from '../../runtime/node.ts';
-import { promptParam, seedParam } from '../../runtime/params.ts';
-import { fromImage, toImage } from '../../runtime/image-io.ts';
-import type { Image } from '../../runtime/values.ts';
 import { SdModel } from '../../models/sd/sd-model.ts';
 import { sample } from '../../models/sd/sample.ts';
-import { SchedulerNameSchema } from '../../models/sd/schedulers/index.ts';
 import { latentPreview } from '../../models/sd/latent-preview.ts';
 import { checkLoraBase, isLoraSchedule } from '../../models/sd/lora-schedule.ts';
+import { samplingParams, startImage } from './sampling-params.ts';
 
 export default defineNode({
   type: 'sd/sampler',
@@ -26,17 +23,9 @@ export default defineNode({
   },
   outputs: { latent: { type: 'LATENT' } },
   params: z.object({
-    prompt: promptParam('a portrait photo of a person, high quality', 'What to draw'),
-    negativePrompt: promptParam('blurry, low quality, deformed', 'What to steer away from'),
-    steps: z.number().int().min(1).max(150).default(20),
-    cfg: z.number().min(1).max(30).default(7).meta({ description: 'Guidance scale; 1 = no negative prompt pass', step: 0.5 }),
-    seed: seedParam(),
-    width: z.number().int().min(64).max(2048).multipleOf(8).default(512).meta({ step: 64 }),
-    height: z.number().int().min(64).max(2048).multipleOf(8).default(512).meta({ step: 64 }),
+    ...samplingParams,
     batch: z.number().int().min(1).max(16).default(1),
-    scheduler: SchedulerNameSchema.default('dpmpp_2m_karras'),
     clipSkip: z.union([z.literal(1), z.literal(2)]).default(1).meta({ description: '2 = use the penultimate text-encoder layer' }),
-    strength: z.number().gt(0).max(1).default(0.75).meta({ description: 'img2img only: 1 = ignore the image content', step: 0.05 }),
   }),
   async run(ctx, inputs, p) {
     if (!(inputs.model instanceof SdModel)) throw new Error('model input is not a loaded SD model');
@@ -58,10 +47,3 @@ export default defineNode({
     return { latent };
   },
 });
-
-/** img2img start: RGB at exactly the sampling size (cover-resized, alpha flattened on white). */
-export async function startImage(image: Image, width: number, height: number): Promise<Image> {
-  let pipeline = fromImage(image);
-  if (image.channels !== 3) pipeline = pipeline.flatten({ background: '#ffffff' }).toColourspace('srgb');
-  return toImage(pipeline.resize(width, height, { fit: 'cover' }).removeAlpha(), image.name);
-}

@@ -1,6 +1,7 @@
 // Baking a stack into the tiny checkpoint (a real file in the model store): the baked model without
 // LoRA against the unbaked one with the stack, the converted cache, and the errors of the bake node
 // and the sampler's base check.
+import { tinyOutputs } from './tiny-outputs.ts';
 import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -19,7 +20,6 @@ import { LoraStack } from '../../models/lora/stack.ts';
 import { sd15, tiny, type SdConfig } from '../../models/sd/config.ts';
 import type { Latent } from '../../models/sd/latent.ts';
 import { loadSdModel } from '../../models/sd/load-model.ts';
-import { loraFeeds } from '../../models/sd/lora-feeds.ts';
 import { sample } from '../../models/sd/sample.ts';
 import type { SdModel } from '../../models/sd/sd-model.ts';
 import { tinyModel } from '../../models/sd/tiny-model.ts';
@@ -27,7 +27,6 @@ import { builtinNodes } from '../../nodes/index.ts';
 import { defineNode } from '../../runtime/node.ts';
 import { NodeRegistry } from '../../runtime/registry.ts';
 import { Executor } from '../../runtime/executor.ts';
-import { Rng } from '../../runtime/rng.ts';
 import { graph, tempData } from '../helpers/test-nodes.ts';
 import { loraTensors, randomLora, type RandomModule } from './random-lora.ts';
 
@@ -47,21 +46,6 @@ const maxDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, v, i) => Math
 // is ~8e-6: they are compared relative to their largest value.
 const relDiff = (a: Float32Array, b: Float32Array) => maxDiff(a, b) / a.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
 
-/** One text-encoder and one UNet call on fixed inputs, with the stack's branches or rank 0. */
-async function outputs(m: SdModel, s?: LoraStack) {
-  const rng = new Rng(9);
-  const ids: HostTensor = { dtype: 'int64', dims: [1, 77], data: BigInt64Array.from({ length: 77 }, (_, i) => BigInt(i < 6 ? 1 + rng.int(500) : 0)) };
-  const unetIn = {
-    sample: { dtype: 'float32', dims: [1, 4, 8, 8], data: rng.fillNormal(new Float32Array(256)) },
-    timestep: { dtype: 'float32', dims: [1], data: Float32Array.of(700) },
-    context: { dtype: 'float32', dims: [1, 77, 32], data: rng.fillNormal(new Float32Array(77 * 32)) },
-  } satisfies Record<string, HostTensor>;
-  return {
-    text: (await (await m.session('text')).run({ input_ids: ids, ...loraFeeds(m.loraTargets.text, s?.text) })).hidden.data as Float32Array,
-    eps: (await (await m.session('unet')).run({ ...unetIn, ...loraFeeds(m.loraTargets.unet, s?.unet(0, 1)) })).eps.data as Float32Array,
-  };
-}
-
 describe('baking a LoRA stack into a checkpoint', () => {
   it('the baked model without LoRA gives what the model gives with the stack; a second bake is a cache hit', async () => {
     const { models } = tempData();
@@ -70,7 +54,7 @@ describe('baking a LoRA stack into a checkpoint', () => {
     expect(first.cached).toBe(false);
     expect(first.weights).toBe(stack.modules().length);
 
-    const [plain, stacked, baked] = [await outputs(model), await outputs(model, stack), await outputs(first.model)];
+    const [plain, stacked, baked] = [await tinyOutputs(model), await tinyOutputs(model, stack), await tinyOutputs(first.model)];
     for (const part of ['text', 'eps'] as const) {
       expect(maxDiff(plain[part], stacked[part]), part).toBeGreaterThan(0.05);
       expect(maxDiff(stacked[part], baked[part]), part).toBeLessThan(1e-4);
@@ -86,7 +70,7 @@ describe('baking a LoRA stack into a checkpoint', () => {
     const again = await bakeIntoModel(model, new LoraStack(stack.entries), models);
     expect([again.cached, again.key]).toEqual([true, first.key]);
     expect(statSync(file).mtimeMs).toBe(written);
-    expect(maxDiff(baked.eps, (await outputs(again.model)).eps)).toBe(0);
+    expect(maxDiff(baked.eps, (await tinyOutputs(again.model)).eps)).toBe(0);
     const other = await bakeIntoModel(model, new LoraStack([{ lora: l1, weight: 0.7 }]), models);
     expect(other.cached).toBe(false);
     expect(other.key).not.toBe(first.key);
@@ -105,7 +89,7 @@ describe('baking a LoRA stack into a checkpoint', () => {
     const baked = await bakeIntoModel(model, stack, models);
     const { entries } = await readSafetensorsHeader(path.join(models, 'converted', baked.key, 'lora-baked.safetensors'));
     expect(new Set([...entries.values()].map((e) => e.dtype))).toEqual(new Set(['float16']));
-    const [plain, stacked, fromBaked] = [await outputs(model), await outputs(model, stack), await outputs(baked.model)];
+    const [plain, stacked, fromBaked] = [await tinyOutputs(model), await tinyOutputs(model, stack), await tinyOutputs(baked.model)];
     // Measured: the LoRAs move text and eps by 4.0 and 2.6; the fp16 baked weights stay within 3e-3 and 6e-3.
     for (const part of ['text', 'eps'] as const) {
       expect(maxDiff(plain[part], stacked[part]), part).toBeGreaterThan(1);
@@ -119,7 +103,7 @@ describe('baking a LoRA stack into a checkpoint', () => {
     const model = tinyModel(4);
     const { model: baked, cached } = await bakeIntoModel(model, stack, models);
     expect(cached).toBe(false);
-    expect(maxDiff((await outputs(model, stack)).eps, (await outputs(baked)).eps)).toBeLessThan(1e-4);
+    expect(maxDiff((await tinyOutputs(model, stack)).eps, (await tinyOutputs(baked)).eps)).toBeLessThan(1e-4);
     await Promise.all([model.release(), baked.release()]);
   });
 

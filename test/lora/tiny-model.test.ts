@@ -1,5 +1,6 @@
 // The mixer on the tiny SD model: stacked branches against baked weights, block weights against removed
 // modules, schedules against the weights the sampler is fed.
+import { tinyOutputs } from './tiny-outputs.ts';
 import { describe, expect, it } from 'vitest';
 import { tiny } from '../../models/sd/config.ts';
 import { clipTokenizerFromJson } from '../../models/sd/clip-tokenizer.ts';
@@ -8,8 +9,7 @@ import { randomWeights } from '../../models/sd/tiny-weights.ts';
 import { TensorWeights } from '../../models/sd/tensor-weights.ts';
 import { sdModelFromWeights } from '../../models/sd/sd-model.ts';
 import { sample } from '../../models/sd/sample.ts';
-import { loraFeeds, type LoraBranches } from '../../models/sd/lora-feeds.ts';
-import { Rng } from '../../runtime/rng.ts';
+import type { LoraBranches } from '../../models/sd/lora-feeds.ts';
 import type { HostTensor } from '../../models/onnx/index.ts';
 import { bakeStack } from '../../models/lora/bake.ts';
 import { parseBlockWeights } from '../../models/lora/blocks.ts';
@@ -59,19 +59,7 @@ describe('LoRA mixer on the tiny model', () => {
     const stack = new LoraStack([{ lora: l1, weight: 0.8 }, { lora: l2Targets, weight: -1.3 }]);
     const merged = await bakeStack(stack, (key) => weights.get(key)!);
     const baked = sdModelFromWeights('tiny-baked', tiny, tokenizer, new TensorWeights(new Map<string, HostTensor>([...weights, ...merged])));
-    // One text-encoder and one UNet call each: sampling would only amplify float rounding.
-    const rng = new Rng(9);
-    const ids: HostTensor = { dtype: 'int64', dims: [1, 77], data: BigInt64Array.from({ length: 77 }, (_, i) => BigInt(i < 6 ? 1 + rng.int(500) : 0)) };
-    const unetIn = {
-      sample: { dtype: 'float32', dims: [1, 4, 8, 8], data: rng.fillNormal(new Float32Array(256)) },
-      timestep: { dtype: 'float32', dims: [1], data: Float32Array.of(700) },
-      context: { dtype: 'float32', dims: [1, 77, 32], data: rng.fillNormal(new Float32Array(77 * 32)) },
-    } satisfies Record<string, HostTensor>;
-    const outputs = async (m: typeof model, s?: LoraStack) => ({
-      text: (await (await m.session('text')).run({ input_ids: ids, ...loraFeeds(m.loraTargets.text, s?.text) })).hidden.data as Float32Array,
-      eps: (await (await m.session('unet')).run({ ...unetIn, ...loraFeeds(m.loraTargets.unet, s?.unet(0, 1)) })).eps.data as Float32Array,
-    });
-    const [plain, stacked, fromBaked] = [await outputs(model), await outputs(model, stack), await outputs(baked)];
+    const [plain, stacked, fromBaked] = [await tinyOutputs(model), await tinyOutputs(model, stack), await tinyOutputs(baked)];
     for (const part of ['text', 'eps'] as const) {
       expect(maxDiff(plain[part], stacked[part]), part).toBeGreaterThan(0.05);
       expect(maxDiff(stacked[part], fromBaked[part]), part).toBeLessThan(1e-4);
