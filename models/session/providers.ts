@@ -1,5 +1,8 @@
 // Execution-provider choice: ORT has no automatic fallback (asking for cuda without its binaries throws),
 // so each provider is tried in order, the reason it failed is kept, and the first that works is reused.
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
 import { ort, type OrtSession, type OrtSessionOptions } from './ort.ts';
 
 export const PROVIDERS = ['cuda', 'webgpu', 'cpu'] as const;
@@ -71,7 +74,19 @@ async function probe(model: string | Uint8Array, options: OrtSessionOptions, ord
   throw new Error(`No execution provider worked: ${fallbacks.map((f) => `${f.provider}: ${f.reason}`).join('; ')}`);
 }
 
+/**
+ * Where onnxruntime-node keeps the CUDA provider library it installs on request: asking for cuda without
+ * it makes ORT print a native error before throwing, so its absence is said up front instead.
+ */
+function cudaLibrary(): string {
+  const bin = path.join(path.dirname(createRequire(import.meta.url).resolve('onnxruntime-node')), '..', 'bin', 'napi-v6', process.platform, process.arch);
+  return path.join(bin, process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so');
+}
+
 function create(model: string | Uint8Array, options: OrtSessionOptions, provider: Provider): Promise<OrtSession> {
+  if (provider === 'cuda' && !existsSync(cudaLibrary())) {
+    return Promise.reject(new Error(`cuda binaries are not installed (${path.basename(cudaLibrary())}; see the README on enabling CUDA)`));
+  }
   const o = { ...options, executionProviders: [provider] };
   return typeof model === 'string' ? ort.InferenceSession.create(model, o) : ort.InferenceSession.create(model, o);
 }
