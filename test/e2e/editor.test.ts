@@ -306,6 +306,18 @@ describe('editor in a browser', () => {
     expect(await exportGraph()).toEqual(before);
     await expect.poll(runStatus).toBe('cancelled');
   });
+
+  it('moves a seed on after each run when its control says so, and keeps the choice in the graph', async () => {
+    await openExample('txt2img');
+    await expect.poll(nodeIds).toContain('sampler');
+    const seed = node('sampler').locator('[data-field="seed"] input[type="number"]');
+    const start = Number(await seed.inputValue());
+    await node('sampler').locator('[data-field="seed"] select').selectOption('increment');
+    await page.locator('.fc-run').click();
+    await expect.poll(async () => Number(await seed.inputValue())).toBe(start + 1);
+    await expect.poll(runStatus, { timeout: 60_000 }).toMatch(/finished|failed/);
+    expect(((await exportGraph()).meta as Record<string, unknown>).seedControl).toEqual({ 'sampler.seed': 'increment' });
+  });
 });
 
 describe('editor with an access token', () => {

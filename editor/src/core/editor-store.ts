@@ -1,5 +1,6 @@
 import type { EdgeChange, NodeChange } from '@xyflow/system';
 import { GRAPH_FORMAT, GRAPH_VERSION, type Graph } from '../../../runtime/graph-format.ts';
+import { advanceSeeds, setSeedControl, type SeedControl } from './seed-control.ts';
 import type { CatalogIndex } from './catalog-index.ts';
 import { copyFragment, pasteFragment, topLeft } from './clipboard.ts';
 import { checkConnection, type ConnectionCheck, type PortRef } from './connections.ts';
@@ -126,6 +127,16 @@ export class EditorStore {
   /** Param edits of one field coalesce (typing, sliding) until `seal()`. */
   setParam(nodeId: string, key: string, value: unknown): void {
     this.history.edit(`Set ${key}`, (g) => edit.setParam(g, nodeId, key, value), { coalesce: `param:${nodeId}:${key}` });
+  }
+
+  setSeedControl(nodeId: string, key: string, control: SeedControl): void {
+    this.history.edit('Set seed control', (g) => setSeedControl(g, nodeId, key, control));
+  }
+
+  /** After a run starts: moves the seeds set to increment or randomize on, as one undo step. */
+  advanceSeeds(random?: () => number): void {
+    if (this.doc.meta?.seedControl === undefined) return;
+    this.history.edit('New seeds after run', (g) => void advanceSeeds(g, this.catalog, random));
   }
 
   setTitle(nodeId: string, title: string): void {

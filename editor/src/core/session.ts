@@ -141,7 +141,10 @@ export class Session {
       return;
     }
     const started = await this.runs.start(this.store.doc, targets);
-    if (started.ok) this.scheduleAutosave();
+    if (started.ok) {
+      this.store.advanceSeeds();
+      this.scheduleAutosave();
+    }
     else this.notices.push('error', started.message);
   }
 

@@ -12,6 +12,7 @@ export interface WidgetProps<F extends Field = Field> {
   set(value: unknown): void;
   /** Ends the edit: the next change is a new undo step. */
   commit(): void;
+  nodeId: string;
 }
 
 /** One param row: label with description and default as tooltip, the widget, reset, and any problem. */
@@ -42,7 +43,7 @@ export const ParamField = memo(function ParamField({
   const tip = [field.description, field.default !== undefined ? `Default: ${JSON.stringify(field.default)}` : 'No default', `Param: ${field.key}`]
     .filter(Boolean)
     .join('\n');
-  const props = { field, value, set, commit } as WidgetProps;
+  const props = { field, value, set, commit, nodeId } as WidgetProps;
 
   return (
     <div className={`fc-field kind-${field.kind}${messages.length ? ' has-problem' : ''}`} data-field={field.key}>
@@ -76,7 +77,7 @@ function widget(p: WidgetProps) {
     case 'number':
       return <NumberWidget {...(p as WidgetProps<typeof p.field>)} />;
     case 'seed':
-      return <SeedWidget {...(p as WidgetProps<typeof p.field>)} />;
+      return <SeedWidget {...(p as WidgetProps<typeof p.field>)} nodeId={p.nodeId} />;
     case 'select':
       return <SelectWidget {...(p as WidgetProps<typeof p.field>)} />;
     case 'checkbox':

@@ -1,6 +1,9 @@
 import { useState } from 'react';
 import { formatNumberList, parseNumber, parseNumberList, randomSeed, snapToStep, type Field } from '../../core/form-model.ts';
+import { seedControlOf, SeedControlSchema, type SeedControl } from '../../core/seed-control.ts';
+import { useEditor } from '../context.ts';
 import { DiceIcon } from '../icons.tsx';
+import { useStore } from '../use-store.ts';
 import type { WidgetProps } from './ParamField.tsx';
 
 type Of<K extends Field['kind']> = WidgetProps<Extract<Field, { kind: K }>>;
@@ -55,8 +58,12 @@ export function NumberWidget({ field, value, set, commit }: Of<'number'>) {
   );
 }
 
-export function SeedWidget({ field, value, set, commit }: Of<'seed'>) {
+const CONTROL_LABELS: Record<SeedControl, string> = { fixed: 'fixed', increment: '+1', randomize: 'random' };
+
+export function SeedWidget({ field, value, set, commit, nodeId }: Of<'seed'>) {
   const [draft, setDraft] = useDraft();
+  const { store } = useEditor();
+  const control = useStore(store, (s) => seedControlOf(s.doc, nodeId, field.key));
   return (
     <div className="fc-seed">
       <input
@@ -88,6 +95,19 @@ export function SeedWidget({ field, value, set, commit }: Of<'seed'>) {
       >
         <DiceIcon />
       </button>
+      <select
+        className="fc-input fc-seed-control"
+        title="After each run: keep the seed, add one, or pick a random one"
+        aria-label="Seed after run"
+        value={control}
+        onChange={(e) => store.setSeedControl(nodeId, field.key, e.target.value as SeedControl)}
+      >
+        {SeedControlSchema.options.map((c) => (
+          <option key={c} value={c}>
+            {CONTROL_LABELS[c]}
+          </option>
+        ))}
+      </select>
     </div>
   );
 }
