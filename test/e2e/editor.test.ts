@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser, Locator, Page } from 'playwright-core';
@@ -317,6 +317,23 @@ describe('editor in a browser', () => {
     await expect.poll(async () => Number(await seed.inputValue())).toBe(start + 1);
     await expect.poll(runStatus, { timeout: 60_000 }).toMatch(/finished|failed/);
     expect(((await exportGraph()).meta as Record<string, unknown>).seedControl).toEqual({ 'sampler.seed': 'increment' });
+  });
+  it("runs up to a node from its menu, leaving what comes after it alone; the model picker lists the store's files", async () => {
+    await openExample('image-basics');
+    await expect.poll(nodeIds).toEqual(['load', 'resize', 'grid', 'preview', 'save']);
+    await node('resize').locator('.fc-node-header').click({ button: 'right' });
+    await page.locator('.fc-menu').getByText('Run up to here').click();
+    await expect.poll(runStatus, { timeout: 60_000 }).toBe('finished');
+    expect(await node('resize').locator('.fc-node').getAttribute('data-state')).toMatch(/done|cached/);
+    for (const after of ['grid', 'save']) expect(await node(after).locator('.fc-node').getAttribute('data-state'), after).toBe('idle');
+
+    mkdirSync(path.join(dataDir, 'models', 'loras'), { recursive: true });
+    writeFileSync(path.join(dataDir, 'models', 'loras', 'my-style.safetensors'), Buffer.alloc(3 * 1024));
+    writeFileSync(path.join(dataDir, 'models', 'loras', 'old.ckpt'), Buffer.alloc(10));
+    const graph = { format: 'facechain-graph', version: 1, name: 'picker', nodes: [{ id: 'lora', type: 'lora/load', params: {}, position: { x: 0, y: 0 } }], edges: [] };
+    await importFile('picker.json', JSON.stringify(graph));
+    const options = node('lora').locator('[data-field="file"] select option');
+    await expect.poll(() => options.allTextContents()).toEqual(['(none)', 'my-style.safetensors · 3.0 KB']);
   });
 });
 
