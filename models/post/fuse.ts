@@ -1,5 +1,6 @@
 // Face fusion without a swap model. The template face is carried onto a generated face by a
-// least-squares similarity over the 468 FaceMesh points (rotation, scale, translation), its colours
+// piecewise-affine warp over the Delaunay triangles of the 468 FaceMesh points (or, as an option, only
+// a least-squares similarity over them: rotation, scale, translation), its colours
 // are moved onto the generated face's (mean and spread per channel over the shared face area), and
 // it is blended in through a mask that lies inside both face ovals, its soft edge eroded inwards, so
 // no pixel outside the generated face's oval changes. Only the oval's bounding box is resampled and
@@ -11,8 +12,15 @@ import { warpAffine } from '../face/warp.ts';
 import { contour, FACE_OVAL, renderMask, svgPath } from '../preprocess/face-regions.ts';
 import type { Image } from '../../runtime/values.ts';
 import { channelStats, colourTransfer } from './colour-match.ts';
+import { delaunay } from './delaunay.ts';
+import { meshWarp } from './mesh-warp.ts';
 
 export interface FuseOptions {
+  /**
+   * How the template is laid onto the generated face: `mesh` warps each triangle of the FaceMesh onto
+   * its match (pose and expression follow the generated face); `similarity` only moves, scales and turns.
+   */
+  warp: 'mesh' | 'similarity';
   /** 0 = the generated face unchanged, 1 = the template face fully inside the mask. */
   strength: number;
   /** Blur of the mask edge (Gaussian sigma) as a fraction of the generated face's width. */
@@ -21,7 +29,7 @@ export interface FuseOptions {
   matchColour: boolean;
 }
 
-export const DEFAULT_FUSE: FuseOptions = { strength: 0.8, feather: 0.04, matchColour: true };
+export const DEFAULT_FUSE: FuseOptions = { warp: 'mesh', strength: 0.8, feather: 0.04, matchColour: true };
 
 export type FuseResult =
   | { image: Image; /** RMS distance of the aligned template mesh from the target mesh, in face widths. */ alignmentError: number }
@@ -55,7 +63,8 @@ export async function fuseFace(target: Image, targetFace: DetectedFace, template
   const sigma = opts.feather * faceWidth;
   const erode = (2 * BLUR_REACH * sigma).toFixed(1);
   const targetPath = svgPath(local(oval));
-  const templatePath = svgPath(local(contour(mapped, FACE_OVAL)));
+  // The mesh warp lays the template's oval exactly onto the target's.
+  const templatePath = opts.warp === 'mesh' ? targetPath : svgPath(local(contour(mapped, FACE_OVAL)));
   const alpha = await renderMask(
     width,
     height,
@@ -67,6 +76,10 @@ export async function fuseFace(target: Image, targetFace: DetectedFace, template
   // The template, resampled into the region (3 floats per pixel, 0..255).
   const [a, bb, c, d, e, f] = m;
   const warped = warpAffine(template, [a, bb, c - left, d, e, f - top], width, height, { scale: 1, offset: 0 });
+  if (opts.warp === 'mesh') {
+    const target = local(targetFace.mesh);
+    meshWarp(template, target, templateFace.mesh, delaunay(target), warped, width, height);
+  }
 
   // The target's pixels of the region, as 3 values per pixel, for the colour statistics.
   const ch = target.channels;

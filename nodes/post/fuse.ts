@@ -9,12 +9,12 @@ export const TYPE = 'face/fuse';
 
 export default defineNode({
   type: TYPE,
-  version: 1,
+  version: 2,
   category: 'face',
   title: 'Fuse face',
   description:
     "Brings the template face's detail and identity into each generated portrait (FaceChain runs a face-fusion network here). " +
-    'The largest face is found in the template and in each portrait; the template is aligned onto it by a least-squares similarity over the 468 face-mesh points, ' +
+    'The largest face is found in the template and in each portrait; the template is warped onto it triangle by triangle over the 468 face-mesh points (or only aligned by a least-squares similarity), ' +
     "its colours are matched to the portrait's face (mean and spread per channel), and it is blended in through a feathered mask inside both face ovals, so hair, " +
     'background and everything outside the face stay exactly as generated. A portrait without a face passes through unchanged (the log says so).',
   inputs: {
@@ -23,6 +23,7 @@ export default defineNode({
   },
   outputs: { images: { type: 'IMAGES', description: 'The portraits with the template face fused in, in input order' } },
   params: z.object({
+    warp: z.enum(['mesh', 'similarity']).default(DEFAULT_FUSE.warp).meta({ description: "mesh: each triangle of the face mesh onto its match, so the template follows the portrait's pose and expression; similarity: move, scale and turn only" }),
     strength: z.number().min(0).max(1).default(DEFAULT_FUSE.strength).meta({ description: 'How much of the template face goes in: 0 = none, 1 = all of it inside the mask', step: 0.05 }),
     feather: z.number().min(0).max(0.25).default(DEFAULT_FUSE.feather).meta({ description: "Softness of the mask edge (blur sigma) as a fraction of the face's width; the edge is pulled inwards by twice as much", step: 0.01 }),
     matchColour: z.boolean().default(DEFAULT_FUSE.matchColour).meta({ description: "Match the template face's colours to the portrait's face before blending" }),
