@@ -5,6 +5,7 @@ import { sample } from '../../models/sd/sample.ts';
 import { SdModel } from '../../models/sd/sd-model.ts';
 import { decodeLatents } from '../../models/sd/vae-codec.ts';
 import { hashIndex } from '../../models/store/hash.ts';
+import { lossChart } from '../../models/train/loss-chart.ts';
 import { loraBranches, toLora, type LoraParams } from '../../models/train/lora-params.ts';
 import { trainLora, TrainSettingsSchema, type StepReport } from '../../models/train/train-lora.ts';
 import { defineNode } from '../../runtime/node.ts';
@@ -19,7 +20,7 @@ export default defineNode({
   description:
     "Trains a face LoRA on the preprocessed set, as FaceChain does (paper 2.2): each step encodes an image with the VAE (cached), noises it at a random timestep, " +
     'predicts the noise with the UNet carrying the LoRA and follows the MSE gradient with AdamW. Defaults are FaceChain\'s code: rank 4, alpha 32, lr 1.5e-4, cosine schedule, ' +
-    'random flip, attention q/k/v/out (the paper: rank 32, cosine with restarts). Shows loss, it/s and ETA, and a sample with the LoRA every "previewEvery" steps. ' +
+    'random flip, attention q/k/v/out (the paper: rank 32, cosine with restarts). Shows loss, it/s and ETA, and a sample with the LoRA and the loss curve every "previewEvery" steps. ' +
     'A training checkpoint is kept every "checkpointEvery" steps and on cancel: running again with the same inputs and params resumes from it.',
   inputs: {
     dataset: { type: 'DATASET' },
@@ -41,6 +42,8 @@ export default defineNode({
     const caption = dataset.entries[0]?.text ?? '';
     const { previewEvery, previewSteps, checkpointEvery, ...settings } = p;
 
+    const losses: number[] = [];
+    let firstStep = 1;
     const preview = async (params: LoraParams, step: number) => {
       const latent = await sample(
         model,
@@ -48,9 +51,11 @@ export default defineNode({
         { signal: ctx.signal, unetLora: () => loraBranches(params) },
       );
       const [image] = await decodeLatents(model, latent);
-      ctx.preview({ ...image, name: `step ${step}` });
+      ctx.preview([{ ...image, name: `step ${step}` }, await lossChart(losses, p.steps, firstStep)]);
     };
     const onStep = async (r: StepReport, params: LoraParams) => {
+      if (!losses.length) firstStep = r.step;
+      losses.push(r.loss);
       const eta = (r.total - r.step) / r.rate;
       ctx.progress(r.step / r.total, `step ${r.step}/${r.total} · loss ${r.loss.toFixed(4)} · ${r.rate.toFixed(2)} it/s · ETA ${duration(eta)}`);
       if (previewEvery && (r.step % previewEvery === 0 || r.step === r.total)) await preview(params, r.step);

@@ -89,7 +89,7 @@ describe('graphs/facechain-portrait.json', () => {
       expect(res.status).toBe(202);
       expect(await done).toBe('run.finished');
       ws.close();
-      for (const node of ['detect', 'crop', 'parse', 'dataset', 'sampler', 'fuse', 'rank']) expect(frames, node).toContain(node);
+      for (const node of ['detect', 'crop', 'parse', 'dataset', 'train', 'sampler', 'fuse', 'rank']) expect(frames, node).toContain(node);
       expect(logs.some((m) => /40 steps \(40 this run\)/.test(m))).toBe(true);
     } finally {
       await server.close();
