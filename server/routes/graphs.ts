@@ -1,7 +1,7 @@
 import { readFileSync, readdirSync, rmSync, statSync, writeFileSync, existsSync, renameSync } from 'node:fs';
 import path from 'node:path';
 import { Router } from 'express';
-import { graphJsonSchema, GraphSchema, migrate } from '../../runtime/graph-format.ts';
+import { GRAPH_FORMAT, graphJsonSchema, GraphSchema, migrate } from '../../runtime/graph-format.ts';
 import { checkGraph } from '../../runtime/validate.ts';
 import type { ServerContext } from '../context.ts';
 import { HttpError } from '../http-error.ts';
@@ -21,18 +21,22 @@ function listGraphs(dir: string) {
       const file = path.join(dir, f);
       let name = f.slice(0, -5);
       let order = Infinity;
+      let graph = true;
       try {
         const doc = JSON.parse(readFileSync(file, 'utf8'));
+        // Other JSON beside the graphs (graphs/schema.json) is not a graph.
+        graph = doc?.format === GRAPH_FORMAT;
         if (typeof doc.name === 'string') name = doc.name;
         if (typeof doc.meta?.order === 'number') order = doc.meta.order;
       } catch {
         // A broken file is still listed; opening it gives the parse error.
       }
-      return { id: f.slice(0, -5), name, order, updated: statSync(file).mtimeMs };
+      return { id: f.slice(0, -5), name, order, graph, updated: statSync(file).mtimeMs };
     })
+    .filter((g) => g.graph)
     // meta.order puts a graph first (the editor opens the first example); then by id.
     .sort((a, b) => a.order - b.order || a.id.localeCompare(b.id))
-    .map(({ order: _, ...g }) => g);
+    .map(({ order: _, graph: __, ...g }) => g);
 }
 
 export function graphRoutes(ctx: ServerContext): Router {

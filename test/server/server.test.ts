@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -179,6 +179,10 @@ describe('server', () => {
     expect(await (await api('/graphs/user/my-graph')).json()).toMatchObject({ name: example.name, nodes: example.nodes });
     const list = await (await api('/graphs')).json();
     expect(list.examples).toContainEqual({ id: 'image-basics', name: example.name });
+    // Every shipped graph, image-basics first (meta.order), and not the JSON Schema beside them.
+    const shipped = readdirSync(path.join(import.meta.dirname, '../../graphs')).filter((f) => f.endsWith('.json') && f !== 'schema.json');
+    expect(list.examples.map((g: { id: string }) => g.id).sort()).toEqual(shipped.map((f) => f.slice(0, -5)).sort());
+    expect(list.examples[0].id).toBe('image-basics');
     expect(list.user.map((g: { id: string }) => g.id)).toContain('my-graph');
   });
 });
