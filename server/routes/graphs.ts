@@ -21,6 +21,7 @@ function listGraphs(dir: string) {
       const file = path.join(dir, f);
       let name = f.slice(0, -5);
       let order = Infinity;
+      let about: string | undefined;
       let graph = true;
       try {
         const doc = JSON.parse(readFileSync(file, 'utf8'));
@@ -28,10 +29,11 @@ function listGraphs(dir: string) {
         graph = doc?.format === GRAPH_FORMAT;
         if (typeof doc.name === 'string') name = doc.name;
         if (typeof doc.meta?.order === 'number') order = doc.meta.order;
+        if (typeof doc.meta?.about === 'string') about = doc.meta.about;
       } catch {
         // A broken file is still listed; opening it gives the parse error.
       }
-      return { id: f.slice(0, -5), name, order, graph, updated: statSync(file).mtimeMs };
+      return { id: f.slice(0, -5), name, about, order, graph, updated: statSync(file).mtimeMs };
     })
     .filter((g) => g.graph)
     // meta.order puts a graph first (the editor opens the first example); then by id.
@@ -49,7 +51,7 @@ export function graphRoutes(ctx: ServerContext): Router {
   });
   r.get('/graphs', (_req, res) => {
     res.json({
-      examples: listGraphs(ctx.examplesDir).map(({ id, name }) => ({ id, name })),
+      examples: listGraphs(ctx.examplesDir).map(({ id, name, about }) => ({ id, name, ...(about ? { about } : {}) })),
       user: listGraphs(ctx.data.graphs),
     });
   });

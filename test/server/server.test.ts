@@ -178,11 +178,12 @@ describe('server', () => {
     expect(put.status).toBe(200);
     expect(await (await api('/graphs/user/my-graph')).json()).toMatchObject({ name: example.name, nodes: example.nodes });
     const list = await (await api('/graphs')).json();
-    expect(list.examples).toContainEqual({ id: 'image-basics', name: example.name });
+    expect(list.examples).toContainEqual({ id: 'image-basics', name: example.name, about: example.meta.about });
     // Every shipped graph, image-basics first (meta.order), and not the JSON Schema beside them.
     const shipped = readdirSync(path.join(import.meta.dirname, '../../graphs')).filter((f) => f.endsWith('.json') && f !== 'schema.json');
     expect(list.examples.map((g: { id: string }) => g.id).sort()).toEqual(shipped.map((f) => f.slice(0, -5)).sort());
     expect(list.examples[0].id).toBe('image-basics');
+    expect(list.examples.find((g: { id: string }) => g.id === 'facechain-portrait').about).toMatch(/whole pipeline/);
     expect(list.user.map((g: { id: string }) => g.id)).toContain('my-graph');
   });
 });

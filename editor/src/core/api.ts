@@ -19,7 +19,7 @@ export class ApiError extends Error {
 const ErrorBodySchema = z.object({ error: z.string(), problems: z.array(ProblemSchema).optional() });
 
 export const GraphListSchema = z.object({
-  examples: z.array(z.object({ id: z.string(), name: z.string() })),
+  examples: z.array(z.object({ id: z.string(), name: z.string(), about: z.string().optional() })),
   user: z.array(z.object({ id: z.string(), name: z.string(), updated: z.union([z.string(), z.number()]).optional() })),
 });
 export type GraphList = z.infer<typeof GraphListSchema>;

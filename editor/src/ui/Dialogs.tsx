@@ -52,6 +52,7 @@ function OpenDialog({ onClose }: { onClose: () => void }) {
                 key={g.id}
                 className="fc-list-item"
                 data-example={g.id}
+                title={g.about}
                 onClick={() => {
                   onClose();
                   void session.openExample(g.id, g.name);
@@ -59,6 +60,7 @@ function OpenDialog({ onClose }: { onClose: () => void }) {
               >
                 <span>{g.name}</span>
                 <small>{g.id}</small>
+                {g.about && <small className="fc-list-about">{g.about}</small>}
               </button>
             ))}
           </section>
