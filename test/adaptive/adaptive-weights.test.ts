@@ -86,7 +86,8 @@ beforeAll(async () => {
   root = await userData();
 });
 
-describe('lora/adaptive-weights', () => {
+// Dozens of sampling runs on 2 CI cores: more time than the default minute.
+describe('lora/adaptive-weights', { timeout: 180_000 }, () => {
   it('returns the argmax of its scores, which an independent re-sample of that pair reproduces', async () => {
     const { r, out, events } = await run(shippedGraph({ minStyle: 0 }), root);
     expect(r.failures).toEqual([]);

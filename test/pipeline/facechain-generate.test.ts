@@ -14,7 +14,8 @@ import { singleFace } from '../preprocess/photos.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
-describe('graphs/facechain-generate.json', () => {
+// Whole graphs on 2 CI cores: more time than the default minute.
+describe('graphs/facechain-generate.json', { timeout: 180_000 }, () => {
   it('mixes the face and style LoRAs, fuses the template face into each result and saves the top two', async () => {
     const data = path.join(mkdtempSync(path.join(os.tmpdir(), 'fc-generate-')), 'data');
     const loras = path.join(data, 'models', 'loras');

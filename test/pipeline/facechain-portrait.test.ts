@@ -37,7 +37,8 @@ beforeAll(async () => {
   }
 });
 
-describe('graphs/facechain-portrait.json', () => {
+// Whole graphs on 2 CI cores: more time than the default minute.
+describe('graphs/facechain-portrait.json', { timeout: 180_000 }, () => {
   it('turns photos into ranked portraits through the CLI, and saves the trained face LoRA', async () => {
     const out = path.join(data, '..', 'out');
     // The tiny architecture with a VAE that keeps pictures, so faces survive img2img and the fuser and

@@ -42,7 +42,8 @@ const mse = (a: Uint8Array, b: Uint8Array) => {
 
 const FAST: Partial<TrainSettings> = { resolution: 64, batch: 4, targets: 'all', learningRate: 1e-2, schedule: 'constant' };
 
-describe('face-LoRA training on the tiny model', () => {
+// Hundreds of training steps on 2 CI cores: more time than the default minute.
+describe('face-LoRA training on the tiny model', { timeout: 180_000 }, () => {
   it('lowers the loss by a large margin and brings samples closer to the training images', async () => {
     const r = await trainLora(model, dataset, { ...FAST, steps: 300 });
     const first = mean(r.losses.slice(0, 20));
