@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import type { Dataset } from '../../models/preprocess/values.ts';
@@ -12,6 +14,13 @@ import { defineNode } from '../../runtime/node.ts';
 
 const duration = (s: number) => (s >= 90 ? `${Math.floor(s / 60)} min ${Math.round(s % 60)} s` : `${s.toFixed(0)} s`);
 
+/** A run's training checkpoint, under the cache folder by the run's fingerprint. */
+function trainingStateFile(cache: string, fingerprint: string): string {
+  const dir = path.join(cache, 'training', fingerprint.slice(0, 32));
+  mkdirSync(dir, { recursive: true });
+  return path.join(dir, 'state.safetensors');
+}
+
 export default defineNode({
   type: 'train/lora',
   version: 1,
@@ -21,7 +30,7 @@ export default defineNode({
     "Trains a face LoRA on the preprocessed set, as FaceChain does (paper 2.2): each step encodes an image with the VAE (cached), noises it at a random timestep, " +
     'predicts the noise with the UNet carrying the LoRA and follows the MSE gradient with AdamW. Defaults are FaceChain\'s code: rank 4, alpha 32, lr 1.5e-4, cosine schedule, ' +
     'random flip, attention q/k/v/out (the paper: rank 32, cosine with restarts). Shows loss, it/s and ETA, and a sample with the LoRA and the loss curve every "previewEvery" steps. ' +
-    'A training checkpoint is kept every "checkpointEvery" steps and on cancel: running again with the same inputs and params resumes from it.',
+    'A training checkpoint is kept every "checkpointEvery" steps and on cancel: running again with the same inputs and training params resumes from it (the preview and checkpoint intervals may change).',
   inputs: {
     dataset: { type: 'DATASET' },
     model: { type: 'SD_MODEL' },
@@ -61,11 +70,16 @@ export default defineNode({
       if (previewEvery && (r.step % previewEvery === 0 || r.step === r.total)) await preview(params, r.step);
     };
 
+    // What the trained LoRA depends on, and nothing else: changing how often previews or checkpoints
+    // come does not throw away a training run.
+    const fingerprint = createHash('sha256')
+      .update(JSON.stringify({ settings, model: model.id, file: model.checkpointFile, dataset: dataset.entries.map((e) => [e.file_name, e.text]), dir: dataset.dir }))
+      .digest('hex');
     const started = performance.now();
     const result = await trainLora(model, dataset, settings, {
       signal: ctx.signal,
       onStep,
-      checkpoint: { file: path.join(ctx.cacheDir(), 'training-state.safetensors'), every: checkpointEvery, fingerprint: ctx.cacheKey },
+      checkpoint: { file: trainingStateFile(ctx.data.cache, fingerprint), every: checkpointEvery, fingerprint },
     });
     if (result.resumedFrom) ctx.log.info(`Resumed from the checkpoint at step ${result.resumedFrom}`);
     const seconds = (performance.now() - started) / 1000;

@@ -78,20 +78,28 @@ describe('graphs/facechain-portrait.json', { timeout: 180_000 }, () => {
       await new Promise((r) => ws.once('open', r));
       const frames: string[] = [];
       const logs: string[] = [];
-      const done = new Promise<string>((resolve) =>
-        ws.on('message', (raw, binary) => {
-          if (binary) return void frames.push(decodePreviewFrame(new Uint8Array(raw as Buffer)).header.nodeId);
-          const e = JSON.parse(raw.toString());
-          if (e.type === 'log') logs.push(e.message);
-          if (e.type?.startsWith('run.') && e.type !== 'run.queued' && e.type !== 'run.started') resolve(e.type);
-        }),
-      );
-      const res = await fetch(`${server.url}/api/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ graph: doc }) });
-      expect(res.status).toBe(202);
-      expect(await done).toBe('run.finished');
-      ws.close();
+      let finish: (type: string) => void = () => undefined;
+      ws.on('message', (raw, binary) => {
+        if (binary) return void frames.push(decodePreviewFrame(new Uint8Array(raw as Buffer)).header.nodeId);
+        const e = JSON.parse(raw.toString());
+        if (e.type === 'log') logs.push(e.message);
+        if (e.type?.startsWith('run.') && e.type !== 'run.queued' && e.type !== 'run.started') finish(e.type);
+      });
+      const run = async () => {
+        const done = new Promise<string>((resolve) => (finish = resolve));
+        const res = await fetch(`${server.url}/api/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ graph: doc }) });
+        expect(res.status).toBe(202);
+        return done;
+      };
+      expect(await run()).toBe('run.finished');
       for (const node of ['detect', 'crop', 'parse', 'dataset', 'train', 'sampler', 'fuse', 'rank']) expect(frames, node).toContain(node);
       expect(logs.some((m) => /40 steps \(40 this run\)/.test(m))).toBe(true);
+
+      // Another preview interval is not another training: the finished run's checkpoint is the result.
+      Object.assign(params('train'), { previewEvery: 10 });
+      expect(await run()).toBe('run.finished');
+      ws.close();
+      expect(logs.some((m) => /all done by an earlier run/.test(m))).toBe(true);
     } finally {
       await server.close();
     }
