@@ -1,9 +1,9 @@
 // safetensors files: an 8-byte little-endian header length, a JSON header, then raw little-endian tensor
 // bytes. Tensors are read one at a time through a file handle, so a 4 GB checkpoint is never loaded whole.
-import { open, rename, type FileHandle } from 'node:fs/promises';
+import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { z } from 'zod';
-import { arrayFromBytes, bytesOfArray, bytesPerElement, elementCount, type DType } from './onnx/dtype.ts';
+import { arrayFromBytes, bytesOfArray, bytesPerElement, elementCount, type DType, type TypedArray } from './onnx/dtype.ts';
 import type { ExternalLocation, HostTensor } from './onnx/tensor.ts';
 
 const ST_TO_DTYPE = {
@@ -155,15 +155,32 @@ export function externalLocationOf(header: SafetensorsHeader, name: string, file
  */
 export async function writeSafetensors(file: string, tensors: Map<string, HostTensor> | Record<string, HostTensor>, metadata: Record<string, string> = {}): Promise<void> {
   const list = [...(tensors instanceof Map ? tensors : new Map(Object.entries(tensors)))].sort(([a], [b]) => a.localeCompare(b));
+  await writeSafetensorsStream(file, list.map(([name, t]) => ({ name, dtype: t.dtype, dims: t.dims })), list.map(([, t]) => t.data), metadata);
+}
+
+export interface TensorSpec {
+  name: string;
+  dtype: HostTensor['dtype'];
+  dims: readonly number[];
+}
+
+/**
+ * Writes tensors whose data arrive one at a time, in the order of `specs` (so a caller can make each
+ * just before it is written and let it go after: peak memory is one tensor, not the file).
+ * Atomic like `writeSafetensors`.
+ */
+export async function writeSafetensorsStream(
+  file: string, specs: readonly TensorSpec[], data: Iterable<TypedArray> | AsyncIterable<TypedArray>, metadata: Record<string, string> = {},
+): Promise<void> {
   const header: Record<string, unknown> = Object.keys(metadata).length ? { __metadata__: metadata } : {};
   let offset = 0;
-  for (const [name, t] of list) {
-    if (t.dtype === 'string') throw new SafetensorsError(`tensor "${name}": string tensors cannot be stored`);
-    const length = t.data.byteLength;
-    if (length !== elementCount(t.dims) * bytesPerElement(t.dtype)) throw new SafetensorsError(`tensor "${name}": data does not match dims ${JSON.stringify(t.dims)}`);
-    header[name] = { dtype: DTYPE_TO_ST[t.dtype], shape: t.dims, data_offsets: [offset, offset + length] };
+  const lengths = specs.map(({ name, dtype, dims }) => {
+    if (dtype === 'string') throw new SafetensorsError(`tensor "${name}": string tensors cannot be stored`);
+    const length = elementCount(dims) * bytesPerElement(dtype);
+    header[name] = { dtype: DTYPE_TO_ST[dtype], shape: dims, data_offsets: [offset, offset + length] };
     offset += length;
-  }
+    return length;
+  });
   let json = Buffer.from(JSON.stringify(header), 'utf8');
   // Pad the header with spaces so tensor data starts 8-byte aligned.
   const padded = Math.ceil(json.length / 8) * 8;
@@ -175,9 +192,20 @@ export async function writeSafetensors(file: string, tensors: Map<string, HostTe
   try {
     await handle.write(prefix);
     await handle.write(json);
-    for (const [, t] of list) if (t.data.byteLength) await handle.write(bytesOfArray(t.data));
-  } finally {
+    let i = 0;
+    for await (const array of data) {
+      const spec = specs[i];
+      if (!spec) throw new SafetensorsError(`more tensor data than the ${specs.length} tensors declared`);
+      if (array.byteLength !== lengths[i]) throw new SafetensorsError(`tensor "${spec.name}": data does not match dims ${JSON.stringify(spec.dims)}`);
+      if (array.byteLength) await handle.write(bytesOfArray(array));
+      i++;
+    }
+    if (i !== specs.length) throw new SafetensorsError(`tensor "${specs[i].name}": no data`);
+  } catch (e) {
     await handle.close();
+    await rm(tmp, { force: true });
+    throw e;
   }
+  await handle.close();
   await rename(tmp, file);
 }

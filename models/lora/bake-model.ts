@@ -9,13 +9,13 @@ import {
   toBfloat16, toFloat16, type HostTensor, type ModelProto, type TensorProto,
 } from '../onnx/index.ts';
 import { ExternalDataReader } from '../onnx/io.ts';
-import { readSafetensorsHeader, writeSafetensors, type SafetensorsEntry } from '../safetensors.ts';
+import { readSafetensorsHeader, writeSafetensorsStream, type SafetensorsEntry } from '../safetensors.ts';
 import { SD_PARTS, type SdPart } from '../sd/build.ts';
 import { checkLoraBase } from '../sd/lora-schedule.ts';
 import { SdModel, type PartModel } from '../sd/sd-model.ts';
 import { convertedKey, ensureConverted } from '../store/converted.ts';
 import { hashIndex } from '../store/hash.ts';
-import { assertBakeable, bakeStack } from './bake.ts';
+import { assertBakeable, bakeModules } from './bake.ts';
 import type { Lora } from './schema.ts';
 import type { LoraStack } from './stack.ts';
 
@@ -73,11 +73,15 @@ export async function bakeIntoModel(model: SdModel, stack: LoraStack, modelsDir:
     cached = false;
     const readers = new Map<string, ExternalDataReader>();
     try {
-      const merged = await bakeStack(stack, (k) => readWeight(bases.get(k)!, readers));
-      // Stored in the base's dtype, so the graphs (and their casts) stay as they are.
-      const stored = new Map([...merged].map(([k, t]) => [k, asDtype(t, dtypeFromOnnx(bases.get(k)!.proto.dataType ?? 0))]));
+      // Stored in the base's dtype, so the graphs (and their casts) stay as they are; written as they are
+      // made, so only one merged tensor is in memory at a time.
+      const dtypeOf = (k: string) => dtypeFromOnnx(bases.get(k)!.proto.dataType ?? 0);
+      const specs = keys.map((k) => ({ name: k, dtype: dtypeOf(k), dims: bases.get(k)!.proto.dims ?? [] }));
+      const data = async function* () {
+        for await (const [k, t] of bakeModules(stack, (name) => readWeight(bases.get(name)!, readers))) yield asDtype(t, dtypeOf(k)).data;
+      };
       const names = stack.entries.map((e) => `${e.lora.name} x${e.weight}`).join(', ');
-      await writeSafetensors(path.join(d, BAKED_FILE), stored, { note: `FaceChain Studio: ${model.id} with LoRAs baked in (${names})` });
+      await writeSafetensorsStream(path.join(d, BAKED_FILE), specs, data(), { note: `FaceChain Studio: ${model.id} with LoRAs baked in (${names})` });
     } finally {
       await Promise.all([...readers.values()].map((r) => r.close()));
     }

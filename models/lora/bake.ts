@@ -44,9 +44,17 @@ export function assertBakeable(stack: LoraStack): void {
 export async function bakeStack(
   stack: LoraStack, read: (key: string) => HostTensor | Promise<HostTensor>,
 ): Promise<Map<string, HostTensor>> {
+  const merged = new Map<string, HostTensor>();
+  for await (const [key, tensor] of bakeModules(stack, read)) merged.set(key, tensor);
+  return merged;
+}
+
+/** `bakeStack` one module at a time, in `stack.modules()` order, so a writer can keep one in memory. */
+export async function* bakeModules(
+  stack: LoraStack, read: (key: string) => HostTensor | Promise<HostTensor>,
+): AsyncGenerator<[string, HostTensor]> {
   assertBakeable(stack);
   const session = await gemmSession();
-  const merged = new Map<string, HostTensor>();
   for (const { module, parts } of stack.modules()) {
     const key = `${module.ldm}.weight`;
     const base = await read(key);
@@ -64,9 +72,8 @@ export async function bakeStack(
       d.set(m.down.data, offset * cols);
       offset += r;
     }
-    merged.set(key, { dtype: 'float32', dims: [...base.dims], data: await gemmRows(session, u, d, w, rows, rank, cols) });
+    yield [key, { dtype: 'float32', dims: [...base.dims], data: await gemmRows(session, u, d, w, rows, rank, cols) }];
   }
-  return merged;
 }
 
 async function gemmRows(session: OrtSession, u: Float32Array, d: Float32Array, w: Float32Array, rows: number, rank: number, cols: number): Promise<Float32Array> {

@@ -10,6 +10,7 @@ import {
   readSafetensors,
   readSafetensorsHeader,
   writeSafetensors,
+  writeSafetensorsStream,
 } from '../../models/safetensors.ts';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'fc-st-'));
@@ -79,5 +80,33 @@ describe('safetensors', () => {
     await expect(
       readSafetensorsHeader(write('overlap.safetensors', header({ a: { dtype: 'U8', shape: [4], data_offsets: [0, 4] }, b: { dtype: 'U8', shape: [4], data_offsets: [2, 6] } }))),
     ).rejects.toThrow(/"a" and "b" overlap/);
+  });
+  it('streams tensors made one at a time in the declared order, and refuses data that does not fit', async () => {
+    const file = path.join(dir, 'stream.safetensors');
+    const specs = [
+      { name: 'z.first', dtype: 'float32' as const, dims: [2] },
+      { name: 'a.second', dtype: 'float16' as const, dims: [3] },
+    ];
+    const made: string[] = [];
+    async function* data() {
+      made.push('z.first');
+      yield Float32Array.of(1, -2);
+      made.push('a.second');
+      yield toFloat16([0.5, 1, 2]);
+    }
+    await writeSafetensorsStream(file, specs, data(), { note: 'streamed' });
+    expect(made).toEqual(['z.first', 'a.second']);
+    const back = await readSafetensors(file);
+    expect(back.metadata).toEqual({ note: 'streamed' });
+    expect([...(back.tensors.get('z.first')!.data as Float32Array)]).toEqual([1, -2]);
+    expect([...fromFloat16(back.tensors.get('a.second')!.data as Uint16Array)]).toEqual([0.5, 1, 2]);
+    // Declared order is file order: the first tensor's bytes come first.
+    const header = await readSafetensorsHeader(file);
+    expect(header.entries.get('z.first')!.begin).toBeLessThan(header.entries.get('a.second')!.begin);
+
+    const bad = path.join(dir, 'bad-stream.safetensors');
+    await expect(writeSafetensorsStream(bad, specs, [Float32Array.of(1, 2, 3)])).rejects.toThrow(/"z.first": data does not match dims \[2\]/);
+    await expect(writeSafetensorsStream(bad, specs, [Float32Array.of(1, 2)])).rejects.toThrow(/"a.second": no data/);
+    expect(() => readFileSync(`${bad}.tmp`)).toThrow(/ENOENT/);
   });
 });
