@@ -57,7 +57,7 @@ export default defineNode({
       const latent = await sample(
         model,
         { prompt: caption, negativePrompt: '', steps: previewSteps, cfg: 5, seed: p.seed, width: p.resolution, height: p.resolution, scheduler: 'euler_a' },
-        { signal: ctx.signal, unetLora: () => loraBranches(params) },
+        { signal: ctx.signal, textLora: p.textEncoder ? loraBranches(params) : undefined, unetLora: () => loraBranches(params) },
       );
       const [image] = await decodeLatents(model, latent);
       ctx.preview([{ ...image, name: `step ${step}` }, await lossChart(losses, p.steps, firstStep)]);
