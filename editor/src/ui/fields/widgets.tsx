@@ -16,29 +16,40 @@ function useDraft(): [string | undefined, (s: string | undefined) => void] {
   return useState<string>();
 }
 
-export function NumberWidget({ field, value, set, commit }: Of<'number'>) {
+/** A number box's value and handlers: the typed draft while editing, valid numbers sent as they come. */
+function useNumberBox(num: number | undefined, set: (v: unknown) => void, commit: () => void) {
   const [draft, setDraft] = useDraft();
+  return {
+    clearDraft: () => setDraft(undefined),
+    box: {
+      value: draft ?? (num === undefined ? '' : String(num)),
+      onChange: (e: React.ChangeEvent<HTMLInputElement>) => {
+        setDraft(e.target.value);
+        const p = parseNumber(e.target.value);
+        if (p.ok) set(p.value);
+      },
+      onBlur: () => {
+        setDraft(undefined);
+        commit();
+      },
+    },
+  };
+}
+
+export function NumberWidget({ field, value, set, commit }: Of<'number'>) {
   const num = typeof value === 'number' ? value : undefined;
+  const { box } = useNumberBox(num, set, commit);
   return (
     <div className="fc-number">
       <input
         className="fc-input"
         type="number"
         inputMode="decimal"
-        value={draft ?? (num === undefined ? '' : String(num))}
         min={field.min}
         max={field.max}
         step={field.step}
         placeholder={field.default === undefined ? 'unset' : String(field.default)}
-        onChange={(e) => {
-          setDraft(e.target.value);
-          const p = parseNumber(e.target.value);
-          if (p.ok) set(p.value);
-        }}
-        onBlur={() => {
-          setDraft(undefined);
-          commit();
-        }}
+        {...box}
       />
       {field.slider && (
         <input
@@ -61,7 +72,7 @@ export function NumberWidget({ field, value, set, commit }: Of<'number'>) {
 const CONTROL_LABELS: Record<SeedControl, string> = { fixed: 'fixed', increment: '+1', randomize: 'random' };
 
 export function SeedWidget({ field, value, set, commit, nodeId }: Of<'seed'>) {
-  const [draft, setDraft] = useDraft();
+  const { box, clearDraft } = useNumberBox(typeof value === 'number' ? value : undefined, set, commit);
   const { store } = useEditor();
   const control = useStore(store, (s) => seedControlOf(s.doc, nodeId, field.key));
   return (
@@ -72,23 +83,14 @@ export function SeedWidget({ field, value, set, commit, nodeId }: Of<'seed'>) {
         min={0}
         max={field.max}
         step={1}
-        value={draft ?? (typeof value === 'number' ? String(value) : '')}
-        onChange={(e) => {
-          setDraft(e.target.value);
-          const p = parseNumber(e.target.value);
-          if (p.ok) set(p.value);
-        }}
-        onBlur={() => {
-          setDraft(undefined);
-          commit();
-        }}
+        {...box}
       />
       <button
         className="fc-icon-btn"
         title="Random seed"
         aria-label="Random seed"
         onClick={() => {
-          setDraft(undefined);
+          clearDraft();
           set(randomSeed(field.max));
           commit();
         }}
