@@ -17,28 +17,24 @@ function listGraphs(dir: string) {
   if (!existsSync(dir)) return [];
   return readdirSync(dir)
     .filter((f) => f.endsWith('.json') && GRAPH_ID.test(f.slice(0, -5)))
-    .map((f) => {
+    .flatMap((f) => {
       const file = path.join(dir, f);
-      let name = f.slice(0, -5);
-      let order = Infinity;
-      let about: string | undefined;
-      let graph = true;
+      let doc;
       try {
-        const doc = JSON.parse(readFileSync(file, 'utf8'));
-        // Other JSON beside the graphs (graphs/schema.json) is not a graph.
-        graph = doc?.format === GRAPH_FORMAT;
-        if (typeof doc.name === 'string') name = doc.name;
-        if (typeof doc.meta?.order === 'number') order = doc.meta.order;
-        if (typeof doc.meta?.about === 'string') about = doc.meta.about;
+        doc = JSON.parse(readFileSync(file, 'utf8'));
       } catch {
         // A broken file is still listed; opening it gives the parse error.
       }
-      return { id: f.slice(0, -5), name, about, order, graph, updated: statSync(file).mtimeMs };
+      // Other JSON beside the graphs (graphs/schema.json) is not a graph.
+      if (doc !== undefined && doc?.format !== GRAPH_FORMAT) return [];
+      const id = f.slice(0, -5);
+      const about = typeof doc?.meta?.about === 'string' ? (doc.meta.about as string) : undefined;
+      const order = typeof doc?.meta?.order === 'number' ? (doc.meta.order as number) : Infinity;
+      return [{ id, name: typeof doc?.name === 'string' ? (doc.name as string) : id, about, order, updated: statSync(file).mtimeMs }];
     })
-    .filter((g) => g.graph)
     // meta.order puts a graph first (the editor opens the first example); then by id.
     .sort((a, b) => a.order - b.order || a.id.localeCompare(b.id))
-    .map(({ order: _, graph: __, ...g }) => g);
+    .map(({ order: _, ...g }) => g);
 }
 
 export function graphRoutes(ctx: ServerContext): Router {
