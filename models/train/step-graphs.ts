@@ -6,7 +6,7 @@ import { encodeModel, type HostTensor, type ModelProto } from '../onnx/index.ts'
 import { buildPart, type BuiltPart } from '../sd/build.ts';
 import { encodePrompts } from '../sd/encode-prompt.ts';
 import { GraphWeights } from '../sd/graph-weights.ts';
-import { loraFeeds } from '../sd/lora-feeds.ts';
+import { loraFeeds, type LoraBranches } from '../sd/lora-feeds.ts';
 import { loraInputNames, type LoraTarget } from '../sd/lora-targets.ts';
 import { PartSession } from '../sd/part-session.ts';
 import { promptChunks } from '../sd/prompt-chunks.ts';
@@ -69,7 +69,7 @@ export class StepGraphs {
 
     const unetPart = buildPart(model.config, 'unet', GraphWeights.of(model.graph('unet')), { attention: 'decomposed' });
     addMseLoss(unetPart.builder, { name: 'eps', dtype: 'float32' }, unetPart.builder.input('target', 'float32', ['batch', channels, 'height', 'width']));
-    const unetProbe = unetFeeds(unetPart, params, shape, channels, tokens, width, {
+    const unetProbe = unetFeeds(unetPart, loraBranches(params), shape, channels, tokens, width, {
       sample: zeros(batch * channels * side * side), timesteps: zeros(batch), target: zeros(batch * channels * side * side), captions: [],
     }, zeros(batch * tokens * width));
     const unetSession = await trainingSession(
@@ -84,7 +84,7 @@ export class StepGraphs {
       const b = part.builder;
       const upstream = b.input('upstream', 'float32', ['batch', tokens, width]);
       b.output(b.op('ReduceSum', [b.mul({ name: 'hidden', dtype: 'float32' }, upstream)], { keepdims: 0 }), 'loss', 'float32');
-      const probe = textFeeds(part, params, Array(batch).fill(captions[0]), tokenIds, tokens, width, zeros(batch * tokens * width));
+      const probe = textFeeds(part, loraBranches(params), Array(batch).fill(captions[0]), tokenIds, tokens, width, zeros(batch * tokens * width));
       text = { part, session: await trainingSession(model, b.toModel(), inputNames(trainedOf(part)), probe) };
     }
     const frozenContext = shape.textEncoder ? undefined : await encodeCaptions(model, captions, undefined);
@@ -95,13 +95,15 @@ export class StepGraphs {
   async gradients(params: LoraParams, batch: StepBatch): Promise<{ loss: number; grads: Record<string, HostTensor> }> {
     const { contextTokens: tokens, width } = this.model.config.text;
     const channels = this.model.config.unet.inChannels;
-    const embedded = this.frozenContext ?? (await encodeCaptions(this.model, [...this.tokenIds.keys()], params));
+    // The scaled branches once per step, for every graph that takes them.
+    const branches = loraBranches(params);
+    const embedded = this.frozenContext ?? (await encodeCaptions(this.model, [...this.tokenIds.keys()], branches));
     const context = new Float32Array(this.shape.batch * tokens * width);
     batch.captions.forEach((c, j) => context.set(embedded.get(c)!, j * tokens * width));
-    const { loss, ...grads } = await this.unet.session.run(unetFeeds(this.unet.part, params, this.shape, channels, tokens, width, batch, context));
+    const { loss, ...grads } = await this.unet.session.run(unetFeeds(this.unet.part, branches, this.shape, channels, tokens, width, batch, context));
     if (this.text) {
       const upstream = grads[gradName('context')].data as Float32Array;
-      const { loss: _, ...textGrads } = await this.text.session.run(textFeeds(this.text.part, params, batch.captions, this.tokenIds, tokens, width, upstream));
+      const { loss: _, ...textGrads } = await this.text.session.run(textFeeds(this.text.part, branches, batch.captions, this.tokenIds, tokens, width, upstream));
       Object.assign(grads, textGrads);
     }
     return { loss: (loss.data as Float32Array)[0], grads };
@@ -114,7 +116,7 @@ export class StepGraphs {
 }
 
 function unetFeeds(
-  part: BuiltPart, params: LoraParams, shape: StepShape, channels: number, tokens: number, width: number, batch: StepBatch, context: Float32Array,
+  part: BuiltPart, branches: LoraBranches, shape: StepShape, channels: number, tokens: number, width: number, batch: StepBatch, context: Float32Array,
 ): Record<string, HostTensor> {
   const { side } = shape;
   return {
@@ -122,22 +124,22 @@ function unetFeeds(
     timestep: { dtype: 'float32', dims: [shape.batch], data: batch.timesteps },
     context: { dtype: 'float32', dims: [shape.batch, tokens, width], data: context },
     target: { dtype: 'float32', dims: [shape.batch, channels, side, side], data: batch.target },
-    ...loraFeeds(part.loraTargets, loraBranches(params)),
+    ...loraFeeds(part.loraTargets, branches),
   };
 }
 
 function textFeeds(
-  part: BuiltPart, params: LoraParams, captions: readonly string[], tokenIds: ReadonlyMap<string, number[]>, tokens: number, width: number, upstream: Float32Array,
+  part: BuiltPart, branches: LoraBranches, captions: readonly string[], tokenIds: ReadonlyMap<string, number[]>, tokens: number, width: number, upstream: Float32Array,
 ): Record<string, HostTensor> {
   return {
     input_ids: { dtype: 'int64', dims: [captions.length, tokens], data: BigInt64Array.from(captions.flatMap((c) => tokenIds.get(c)!.map(BigInt))) },
     upstream: { dtype: 'float32', dims: [captions.length, tokens, width], data: upstream },
-    ...loraFeeds(part.loraTargets, loraBranches(params)),
+    ...loraFeeds(part.loraTargets, branches),
   };
 }
 
-/** Each caption's text-encoder output [tokens * width], with the params' text LoRA when given. */
-async function encodeCaptions(model: SdModel, captions: readonly string[], params: LoraParams | undefined): Promise<Map<string, Float32Array>> {
-  const encoded = await encodePrompts(model, captions, { lora: params && loraBranches(params) });
+/** Each caption's text-encoder output [tokens * width], with the text LoRA when given. */
+async function encodeCaptions(model: SdModel, captions: readonly string[], lora: LoraBranches | undefined): Promise<Map<string, Float32Array>> {
+  const encoded = await encodePrompts(model, captions, { lora });
   return new Map(captions.map((c, i) => [c, encoded[i].data]));
 }
