@@ -18,7 +18,6 @@ import { LoraStack } from '../../models/lora/stack.ts';
 import { describeResultFace, FACECHAIN_FACE_SIZE } from '../../models/post/rank.ts';
 import { describeTemplate } from '../../models/post/template-face.ts';
 import { dot } from '../../models/preprocess/quality.ts';
-import { writeSafetensors } from '../../models/safetensors.ts';
 import { tiny } from '../../models/sd/config.ts';
 import { sample } from '../../models/sd/sample.ts';
 import { decodeLatents } from '../../models/sd/vae-codec.ts';
@@ -29,7 +28,7 @@ import { toImage } from '../../runtime/image-io.ts';
 import type { Image } from '../../runtime/values.ts';
 import { testFaceModels } from '../fixtures/faces/photos.ts';
 import { testRegistry } from '../helpers/test-nodes.ts';
-import { loraTensors, randomLora } from '../lora/random-lora.ts';
+import { randomLora, writeTinyLoras } from '../lora/random-lora.ts';
 import { singleFace } from '../preprocess/photos.ts';
 import { pictureTinyModel, writePictureCheckpoint } from './picture-vae.ts';
 
@@ -46,9 +45,7 @@ async function userData(): Promise<string> {
   const root = path.join(mkdtempSync(path.join(os.tmpdir(), 'fc-adaptive-')), 'data');
   const data = openDataFolders(root);
   await writePictureCheckpoint(data.models);
-  mkdirSync(path.join(data.models, 'loras'), { recursive: true });
-  await writeSafetensors(path.join(data.models, 'loras', 'my-face-lora.safetensors'), loraTensors(faceLora, 'kohya', tiny));
-  await writeSafetensors(path.join(data.models, 'loras', 'my-style-lora.safetensors'), loraTensors(styleLora, 'kohya', tiny));
+  await writeTinyLoras(data.models, { 'my-face-lora.safetensors': faceLora, 'my-style-lora.safetensors': styleLora });
   mkdirSync(data.input, { recursive: true });
   // Square, so the img2img cover-resize keeps the whole face (about 0.33 of the side at 384 px).
   await (await singleFace(1, 0)).resize(700, 700, { fit: 'cover', position: 'top' }).png().toFile(path.join(data.input, 'my-face.png'));

@@ -8,10 +8,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tiny } from '../../models/sd/config.ts';
-import { writeSafetensors } from '../../models/safetensors.ts';
 import { startServer } from '../../server/app.ts';
 import { writePictureCheckpoint } from '../adaptive/picture-vae.ts';
-import { loraTensors, randomLora } from '../lora/random-lora.ts';
+import { randomLora, writeTinyLoras } from '../lora/random-lora.ts';
 import { singleFace } from '../preprocess/photos.ts';
 import { ensureEditorBuilt, launchChromium } from './editor-build.ts';
 
@@ -26,11 +25,10 @@ const graphs = readdirSync(path.join(ROOT, 'graphs'))
 await ensureEditorBuilt();
 const dataDir = mkdtempSync(path.join(os.tmpdir(), 'fc-graph-shots-'));
 const server = await startServer({ port: 0, dataDir });
-const loras = path.join(dataDir, 'models', 'loras');
-mkdirSync(loras, { recursive: true });
-for (const [i, name] of ['my-face-lora', 'my-style-lora', 'my-second-style-lora'].entries()) {
-  await writeSafetensors(path.join(loras, `${name}.safetensors`), loraTensors(randomLora(tiny, { seed: 40 + i, rank: 4 }), 'kohya', tiny));
-}
+await writeTinyLoras(
+  path.join(dataDir, 'models'),
+  Object.fromEntries(['my-face-lora', 'my-style-lora', 'my-second-style-lora'].map((name, i) => [`${name}.safetensors`, randomLora(tiny, { seed: 40 + i, rank: 4 })])),
+);
 await (await singleFace(1, 0)).resize(700, 700, { fit: 'cover', position: 'top' }).png().toFile(path.join(dataDir, 'input', 'my-face.png'));
 await writePictureCheckpoint(path.join(dataDir, 'models'));
 /** Per-graph param changes for the screenshot run. */

@@ -2,7 +2,7 @@
 // Load LoRA nodes look: through the CLI (an image of the requested size), and through the executor
 // with the sampler recording the branches it is fed each step (the style LoRA's ramp).
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -10,14 +10,13 @@ import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { tiny } from '../../models/sd/config.ts';
 import type { LoraBranches } from '../../models/sd/lora-feeds.ts';
-import { writeSafetensors } from '../../models/safetensors.ts';
 import { LoraStack } from '../../models/lora/stack.ts';
 import { builtinNodes } from '../../nodes/index.ts';
 import sampler from '../../nodes/sd/sampler.ts';
 import { openDataFolders } from '../../runtime/data-folder.ts';
 import { Executor } from '../../runtime/executor.ts';
 import { NodeRegistry } from '../../runtime/registry.ts';
-import { loraTensors, randomLora, type RandomModule } from './random-lora.ts';
+import { randomLora, type RandomModule, writeTinyLoras } from './random-lora.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const graphFile = path.join(ROOT, 'graphs/lora-mix.json');
@@ -30,10 +29,7 @@ const style = randomLora(tiny, { seed: 32, rank: 2 });
 /** A data folder with the two LoRAs under the names the graph's Load LoRA nodes use. */
 async function dataWithLoras(): Promise<string> {
   const root = path.join(mkdtempSync(path.join(os.tmpdir(), 'fc-lora-mix-')), 'data');
-  const loras = path.join(root, 'models', 'loras');
-  mkdirSync(loras, { recursive: true });
-  await writeSafetensors(path.join(loras, 'my-face-lora.safetensors'), loraTensors(face, 'kohya', tiny));
-  await writeSafetensors(path.join(loras, 'my-style-lora.safetensors'), loraTensors(style, 'kohya', tiny));
+  await writeTinyLoras(path.join(root, 'models'), { 'my-face-lora.safetensors': face, 'my-style-lora.safetensors': style });
   return root;
 }
 

@@ -1,7 +1,10 @@
 // Random LoRAs for an SD config's modules, written in each naming a LoRA file may use.
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
 import type { HostTensor } from '../../models/onnx/index.ts';
 import { ldmKeyToDiffusers } from '../../models/sd/checkpoint-names.ts';
-import type { SdConfig } from '../../models/sd/config.ts';
+import { tiny, type SdConfig } from '../../models/sd/config.ts';
+import { writeSafetensors } from '../../models/safetensors.ts';
 import { moduleIndex, type AdaptableModule } from '../../models/lora/modules.ts';
 import { Rng } from '../../runtime/rng.ts';
 
@@ -67,4 +70,11 @@ export function loraTensors(lora: RandomModule[], naming: Naming, config: SdConf
     }
   }
   return out;
+}
+
+/** Writes tiny-model LoRAs in kohya naming into a model store's loras/ folder, by file name. */
+export async function writeTinyLoras(modelsDir: string, files: Record<string, RandomModule[]>): Promise<void> {
+  const dir = path.join(modelsDir, 'loras');
+  mkdirSync(dir, { recursive: true });
+  for (const [file, lora] of Object.entries(files)) await writeSafetensors(path.join(dir, file), loraTensors(lora, 'kohya', tiny));
 }

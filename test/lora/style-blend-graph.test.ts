@@ -1,25 +1,24 @@
 // The shipped style-blend graph on the tiny model, with two random tiny-model style LoRAs where its Load
 // LoRA nodes look: through the CLI, with the sampler's stack logged as both LoRAs.
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { tiny } from '../../models/sd/config.ts';
-import { writeSafetensors } from '../../models/safetensors.ts';
-import { loraTensors, randomLora } from './random-lora.ts';
+import { randomLora, writeTinyLoras } from './random-lora.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
 describe('shipped style-blend graph on the tiny model', () => {
   it('samples with both style LoRAs and saves the batch', async () => {
     const data = path.join(mkdtempSync(path.join(os.tmpdir(), 'fc-style-blend-')), 'data');
-    const loras = path.join(data, 'models', 'loras');
-    mkdirSync(loras, { recursive: true });
-    await writeSafetensors(path.join(loras, 'my-style-lora.safetensors'), loraTensors(randomLora(tiny, { seed: 11, rank: 4 }), 'kohya', tiny));
-    await writeSafetensors(path.join(loras, 'my-second-style-lora.safetensors'), loraTensors(randomLora(tiny, { seed: 12, rank: 2 }), 'kohya', tiny));
+    await writeTinyLoras(path.join(data, 'models'), {
+      'my-style-lora.safetensors': randomLora(tiny, { seed: 11, rank: 4 }),
+      'my-second-style-lora.safetensors': randomLora(tiny, { seed: 12, rank: 2 }),
+    });
     const out = path.join(data, '..', 'out');
     const sets = ['sampler.width=128', 'sampler.height=96', 'sampler.steps=6'].flatMap((s) => ['--set', s]);
     const r = await promisify(execFile)(process.execPath, [path.join(ROOT, 'bin/facechain.js'), 'run', 'graphs/style-blend.json', '--data', data, '--out', out, ...sets], { cwd: ROOT }).catch((e) => e);

@@ -8,8 +8,7 @@ import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { tiny } from '../../models/sd/config.ts';
-import { writeSafetensors } from '../../models/safetensors.ts';
-import { loraTensors, randomLora } from '../lora/random-lora.ts';
+import { randomLora, writeTinyLoras } from '../lora/random-lora.ts';
 import { singleFace } from '../preprocess/photos.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -18,10 +17,10 @@ const ROOT = path.resolve(import.meta.dirname, '../..');
 describe('graphs/facechain-generate.json', { timeout: 180_000 }, () => {
   it('mixes the face and style LoRAs, fuses the template face into each result and saves the top two', async () => {
     const data = path.join(mkdtempSync(path.join(os.tmpdir(), 'fc-generate-')), 'data');
-    const loras = path.join(data, 'models', 'loras');
-    mkdirSync(loras, { recursive: true });
-    await writeSafetensors(path.join(loras, 'my-face-lora.safetensors'), loraTensors(randomLora(tiny, { seed: 5, rank: 4 }), 'kohya', tiny));
-    await writeSafetensors(path.join(loras, 'my-style-lora.safetensors'), loraTensors(randomLora(tiny, { seed: 6, rank: 2 }), 'kohya', tiny));
+    await writeTinyLoras(path.join(data, 'models'), {
+      'my-face-lora.safetensors': randomLora(tiny, { seed: 5, rank: 4 }),
+      'my-style-lora.safetensors': randomLora(tiny, { seed: 6, rank: 2 }),
+    });
     mkdirSync(path.join(data, 'input'), { recursive: true });
     await (await singleFace(6, 1)).png().toFile(path.join(data, 'input', 'my-face.png'));
 
