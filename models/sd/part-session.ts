@@ -3,6 +3,11 @@ import type { ort, OrtTensor } from '../session/ort.ts';
 import { fromOrtTensor, toOrtTensor, type Feed } from '../session/tensors.ts';
 import type { HostTensor } from '../onnx/index.ts';
 
+/** Session options that read a model given as bytes' external initializers from `weightsDir`. */
+export function externalDataOptions(weightsDir: string | undefined): ort.InferenceSession.SessionOptions {
+  return weightsDir ? { extra: { session: { model_external_initializers_file_folder_path: weightsDir } } } : {};
+}
+
 /** One ORT session of an SD graph, fed and read as HostTensors (or ready ORT tensors). */
 export class PartSession {
   private constructor(private readonly lease: SessionLease) {}
@@ -20,7 +25,7 @@ export class PartSession {
       // transforms) took 80-110 s to create against 25-38 s, for no clear per-step gain.
       graphOptimizationLevel: o.optimization ?? 'extended',
       ...(o.threads ? { intraOpNumThreads: o.threads } : {}),
-      ...(o.weightsDir ? { extra: { session: { model_external_initializers_file_folder_path: o.weightsDir } } } : {}),
+      ...externalDataOptions(o.weightsDir),
     };
     // Shared through the session cache: a model built again with the same bytes reuses the session.
     return new PartSession(await sessions.acquire({ model, options }));

@@ -8,7 +8,7 @@ import { encodePrompts } from '../sd/encode-prompt.ts';
 import { GraphWeights } from '../sd/graph-weights.ts';
 import { loraFeeds, type LoraBranches } from '../sd/lora-feeds.ts';
 import { loraInputNames, type LoraTarget } from '../sd/lora-targets.ts';
-import { PartSession } from '../sd/part-session.ts';
+import { externalDataOptions, PartSession } from '../sd/part-session.ts';
 import { promptChunks } from '../sd/prompt-chunks.ts';
 import type { SdModel } from '../sd/sd-model.ts';
 import { loraBranches, selectTargets, type LoraParams, type TargetSet } from './lora-params.ts';
@@ -32,8 +32,7 @@ export interface StepBatch {
 const inputNames = (targets: readonly LoraTarget[]) => targets.flatMap((t) => Object.values(loraInputNames(t)));
 
 async function trainingSession(model: SdModel, forward: ModelProto, trainable: readonly string[], probe: Record<string, HostTensor>): Promise<PartSession> {
-  const options = model.weightsDir ? { extra: { session: { model_external_initializers_file_folder_path: model.weightsDir } } } : undefined;
-  const infos = await probeShapes(forward, probe, options);
+  const infos = await probeShapes(forward, probe, externalDataOptions(model.weightsDir));
   return PartSession.create(encodeModel(buildGradientGraph(forward, { loss: 'loss', trainable, infos })), { weightsDir: model.weightsDir });
 }
 
