@@ -90,10 +90,7 @@ export class TrainingSet {
 
   private async encode(index: number, flipped: boolean, crop?: { side: number; left: number; top: number }): Promise<Distribution> {
     let pipeline = fromImage(this.images[index]);
-    if (crop) {
-      pipeline = fromImage(await toImage(pipeline.extract({ left: crop.left, top: crop.top, width: crop.side, height: crop.side })));
-      pipeline = pipeline.resize(this.resolution, this.resolution);
-    }
+    if (crop) pipeline = pipeline.extract({ left: crop.left, top: crop.top, width: crop.side, height: crop.side }).resize(this.resolution, this.resolution);
     if (flipped) pipeline = pipeline.flop();
     return encodeImage(this.model, await toImage(pipeline));
   }
