@@ -1,5 +1,5 @@
-import type { z } from 'zod';
-import { GraphFormatError, GraphSchema, migrate, type Edge, type Graph } from './graph-format.ts';
+import { z } from 'zod';
+import { EdgeSchema, GraphFormatError, GraphSchema, migrate, NodeInstanceSchema, type Edge, type Graph, type NodeInstance } from './graph-format.ts';
 import { compatibility, type PortType } from './ports.ts';
 import type { AnyNodeDefinition } from './node.ts';
 import type { NodeRegistry } from './registry.ts';
@@ -46,10 +46,8 @@ export function checkGraph(doc: unknown, registry: NodeRegistry): CheckResult {
     if (e instanceof GraphFormatError) return { ok: false, problems: [{ message: e.message }] };
     throw e;
   }
-  const parsed = GraphSchema.safeParse(migrated);
-  if (!parsed.success) return { ok: false, problems: schemaProblems(parsed.error, migrated) };
-  const graph = parsed.data;
-  const problems: Problem[] = [];
+  const { graph, problems } = parseStructure(migrated);
+  if (!graph) return { ok: false, problems };
 
   const defs = new Map<string, AnyNodeDefinition>();
   const params = new Map<string, Record<string, unknown>>();
@@ -101,7 +99,9 @@ export function checkGraph(doc: unknown, registry: NodeRegistry): CheckResult {
   const { order, cycles } = orderNodes([...defs.keys()], outgoing);
   for (const cycle of cycles) {
     for (const id of cycle) {
-      problems.push({ node: id, message: `Node is part of a cycle: ${cycle.join(' -> ')}` });
+      // Name the input through which the cycle reaches this node.
+      const port = [...(incoming.get(id) ?? [])].find(([, c]) => cycle.includes(c.from.node))?.[0];
+      problems.push({ node: id, field: port && `inputs.${port}`, message: `Node is part of a cycle: ${cycle.join(' -> ')}` });
     }
   }
 
@@ -226,15 +226,46 @@ function stronglyConnected(ids: string[], succ: (id: string) => string[]): strin
   return out;
 }
 
-function schemaProblems(error: z.ZodError, doc: Record<string, unknown>): Problem[] {
-  const nodes = Array.isArray(doc.nodes) ? doc.nodes : [];
-  return error.issues.map((issue) => {
-    const [head, index, ...rest] = issue.path.map(String);
-    if (head === 'nodes' && index !== undefined) {
-      const raw = nodes[Number(index)] as { id?: unknown } | undefined;
-      const node = typeof raw?.id === 'string' ? raw.id : `nodes[${index}]`;
-      return { node, field: rest.join('.') || undefined, message: issue.message };
-    }
-    return { field: issue.path.join('.') || undefined, message: issue.message };
+/** The document's top level, with nodes and edges left to be checked one by one. */
+const GraphShellSchema = GraphSchema.extend({
+  nodes: z.array(z.unknown()).max(10_000),
+  edges: z.array(z.unknown()).max(50_000).default([]),
+});
+
+const pathOf = (issue: z.core.$ZodIssue) => issue.path.map(String).join('.') || undefined;
+const rawId = (raw: unknown, key: 'id' | 'node') => {
+  const v = (raw as Record<string, unknown> | null)?.[key];
+  return typeof v === 'string' ? v : undefined;
+};
+
+/**
+ * Parses the document node by node and edge by edge, so one malformed entry does not hide the problems
+ * of the rest: malformed entries are reported and left out of the graph that the later checks see.
+ */
+function parseStructure(doc: Record<string, unknown>): { graph?: Graph; problems: Problem[] } {
+  const shell = GraphShellSchema.safeParse(doc);
+  if (!shell.success) return { problems: shell.error.issues.map((issue) => ({ field: pathOf(issue), message: issue.message })) };
+  const problems: Problem[] = [];
+  const nodes: NodeInstance[] = [];
+  const malformed = new Set<string>();
+  shell.data.nodes.forEach((raw, i) => {
+    const parsed = NodeInstanceSchema.safeParse(raw);
+    if (parsed.success) return void nodes.push(parsed.data);
+    const node = rawId(raw, 'id') ?? `nodes[${i}]`;
+    malformed.add(node);
+    for (const issue of parsed.error.issues) problems.push({ node, field: pathOf(issue), message: issue.message });
   });
+  const edges: Edge[] = [];
+  shell.data.edges.forEach((raw, i) => {
+    const end = raw as { from?: unknown; to?: unknown } | null;
+    const [from, to] = [rawId(end?.from, 'node'), rawId(end?.to, 'node')];
+    // Edges of a malformed node are left out unreported: that node's own problem says what is wrong.
+    if ((from && malformed.has(from)) || (to && malformed.has(to))) return;
+    const parsed = EdgeSchema.safeParse(raw);
+    if (parsed.success) return void edges.push(parsed.data);
+    for (const issue of parsed.error.issues) {
+      problems.push({ node: to ?? from, field: [`edges[${i}]`, ...issue.path.map(String)].join('.'), message: issue.message });
+    }
+  });
+  return { graph: { ...shell.data, nodes, edges }, problems };
 }

@@ -17,6 +17,17 @@ describe('graph format', () => {
     expect(() => migrate({ ...doc, version: 0 })).toThrow(/positive integer/);
   });
 
+  it('migrate runs each step from a document\'s version up to the latest, and names a missing one', () => {
+    const v1 = { format: 'facechain-graph', version: 1, nodes: [{ id: 'n', type: 'image/resize', params: { w: 64 } }] };
+    const steps = {
+      1: (d: Record<string, unknown>) => ({ ...d, nodes: (d.nodes as { params: { w: number } }[]).map((n) => ({ ...n, params: { width: n.params.w } })) }),
+      2: (d: Record<string, unknown>) => ({ ...d, meta: { upgradedFrom: d.version } }),
+    };
+    expect(migrate(v1, steps, 3)).toEqual({ ...v1, version: 3, nodes: [{ id: 'n', type: 'image/resize', params: { width: 64 } }], meta: { upgradedFrom: 2 } });
+    expect(migrate({ ...v1, version: 2 }, steps, 3)).toEqual({ ...v1, version: 3, meta: { upgradedFrom: 2 } });
+    expect(() => migrate(v1, { 2: steps[2] }, 3)).toThrow(/No migration from graph version 1/);
+  });
+
   it('port compatibility explains a refusal', () => {
     expect(compatibility('IMAGE', 'IMAGES')).toEqual({ ok: true, widened: true });
     expect(compatibility('MASK', 'IMAGE')).toEqual({ ok: true, widened: true });

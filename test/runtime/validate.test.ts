@@ -57,6 +57,26 @@ describe('graph validation', () => {
     expect(fields).toEqual(expect.arrayContaining(['n:params.value', 'x:type', 's:inputs.a', 'r:params.fit', 'r:inputs.images']));
   });
 
+  it('reports malformed nodes and edges together with the problems of the well-formed rest', () => {
+    const doc = {
+      ...graph([c('n', 5000), { id: 'x', type: 'test/nope' }, add('s'), add('t')], [['n', 'value', 's', 'a']]),
+    };
+    doc.nodes.push({ id: 'bad id', type: 'test/constant', params: {} }, { type: 'test/add' } as never);
+    doc.edges.push({ from: { node: 'n', port: 'value' }, to: { node: 's' } } as never, { from: { node: 'n', port: 'value' }, to: { node: 'bad id', port: 'a' } } as never);
+    const found = problems(doc).map((p) => `${p.node}:${p.field}`);
+    expect(found).toEqual(
+      expect.arrayContaining(['bad id:id', 'nodes[5]:id', 's:edges[1].to.port', 'n:params.value', 'x:type', 't:inputs.a']),
+    );
+    // The edge into the malformed node is not reported as dangling: that node's own problem covers it.
+    expect(found.filter((f) => f.includes('edges[2]'))).toEqual([]);
+  });
+
+  it('names the input through which a cycle closes', () => {
+    const doc = graph([c('n'), add('a1'), add('a2')], [['n', 'value', 'a1', 'a'], ['a1', 'value', 'a2', 'a'], ['a2', 'value', 'a1', 'b'], ['n', 'value', 'a2', 'b']]);
+    const found = problems(doc).map((p) => `${p.node}:${p.field}`);
+    expect(found.sort()).toEqual(['a1:inputs.b', 'a2:inputs.a']);
+  });
+
   it('accepts a widening connection (IMAGE into IMAGES) and applies param defaults', () => {
     const doc = graph(
       [{ id: 'load', type: 'image/load-images' }, { id: 'resize', type: 'image/resize', params: { width: 64 } }],
