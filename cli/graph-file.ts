@@ -23,7 +23,7 @@ export function readGraphFile(file: string | undefined): unknown {
 export function applyOverrides(graph: unknown, sets: string[]): unknown {
   const doc = structuredClone(graph) as { nodes?: { id: string; params?: Record<string, unknown> }[] };
   for (const set of sets) {
-    const m = /^([^.=]+)\.([^=]+)=(.*)$/s.exec(set);
+    const m = /^([^=]+)\.([^.=]+)=(.*)$/s.exec(set); // node ids may hold dots, param names do not
     if (!m) throw new Error(`--set ${set}: use node.param=value`);
     const [, nodeId, param, raw] = m;
     const node = doc.nodes?.find((n) => n.id === nodeId);

@@ -9,14 +9,29 @@ import { decodeImage } from '../../runtime/image-io.ts';
 const IMAGE_EXTENSIONS = /\.(jpe?g|png|webp|avif|tiff?|gif|heic|heif)$/i;
 
 const params = z.object({
-  path: inputPathParam('samples', 'A file or folder inside the data input folder (uploads land in uploads/)'),
+  path: inputPathParam('samples', 'A file or folder inside the data input folder, or the id an upload answered with (uploads land in uploads/)'),
   limit: z.number().int().min(1).max(10_000).default(100).meta({ description: 'Read at most this many images (sorted by name)' }),
   applyExif: z.boolean().default(true).meta({ description: 'Turn images upright by their EXIF orientation tag' }),
 });
 
+const UPLOAD_ID = /^[0-9a-f]{16}$/;
+
+/** An upload id (what POST /api/uploads answers) stands for its file in uploads/, whatever its extension. */
+function resolveUploadId(data: DataFolders, relative: string): string {
+  if (!UPLOAD_ID.test(relative)) return relative;
+  const uploads = safeJoin(data.input, 'uploads');
+  let match: string | undefined;
+  try {
+    match = readdirSync(uploads).find((f) => f.startsWith(`${relative}.`));
+  } catch {
+    // No uploads yet.
+  }
+  return match ? `uploads/${match}` : relative;
+}
+
 /** The image files a `path` param names, sorted by name. */
 export function listImageFiles(data: DataFolders, relative: string, limit: number): string[] {
-  const target = safeJoin(data.input, relative);
+  const target = safeJoin(data.input, resolveUploadId(data, relative));
   let stat;
   try {
     stat = statSync(target);

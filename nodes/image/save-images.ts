@@ -18,7 +18,7 @@ export default defineNode({
   params: z.object({ prefix: filePrefixParam('facechain') }),
   cacheable: false,
   async run(ctx, { images }, p) {
-    const embedded = JSON.stringify({ graph: ctx.graph, node: ctx.nodeId, runId: ctx.runId });
+    const embedded = JSON.stringify({ graph: ctx.graph, node: ctx.nodeId, params: p, runId: ctx.runId });
     const ids: string[] = [];
     for (const [i, img] of images.entries()) {
       ctx.signal.throwIfAborted();

@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { GRAPH_PNG_KEYWORD, readPngText } from '../../runtime/png-text.ts';
+import { applyOverrides } from '../../cli/graph-file.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const cli = (args: string[]) =>
@@ -29,8 +30,19 @@ describe('facechain CLI', () => {
     expect([meta.width, meta.height]).toEqual([3 * 64 + 4 * 8, 2 * 64 + 3 * 8]);
     const embedded = JSON.parse(readPngText(png)[GRAPH_PNG_KEYWORD]);
     expect(embedded.node).toBe('save');
+    expect(embedded.params).toEqual({ prefix: 'sheet' });
     expect(embedded.graph.nodes.find((n: { id: string }) => n.id === 'grid').params.cell).toBe(64);
     expect(embedded.graph.name).toBe(JSON.parse(readFileSync(path.join(ROOT, 'graphs/image-basics.json'), 'utf8')).name);
+  });
+
+  it('--set parses JSON values, reaches node ids with dots, and names what it cannot find', () => {
+    const doc = { nodes: [{ id: 'face.detect', params: {} }, { id: 'save', params: { prefix: 'a' } }] };
+    const out = applyOverrides(doc, ['face.detect.minScore=0.5', 'save.prefix=x.y=z', 'face.detect.sizes=[1,2]']) as typeof doc;
+    expect(out.nodes[0].params).toEqual({ minScore: 0.5, sizes: [1, 2] });
+    expect(out.nodes[1].params).toEqual({ prefix: 'x.y=z' });
+    expect(doc.nodes[1].params).toEqual({ prefix: 'a' });
+    expect(() => applyOverrides(doc, ['ghost.width=3'])).toThrow('--set ghost.width=3: the graph has no node "ghost"');
+    expect(() => applyOverrides(doc, ['save=3'])).toThrow('use node.param=value');
   });
 
   it('validate lists every problem and exits 1', async () => {

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, renameSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
@@ -57,6 +57,18 @@ describe('image nodes', () => {
       graph([{ id: 'load', type: 'image/load-images', params: { path: 'set' } }, { id: 'crop', type: 'image/crop', params: { left: 30, width: 20 } }], [['load', 'images', 'crop', 'images']]),
     );
     expect(r.failures[0].message).toMatch(/crop 20x512 at \(30, 0\) leaves image "halves.png" \(40x20\)/);
+  });
+
+  it('load reads an upload by the id the upload answered with', async () => {
+    const data = tempData();
+    await writeTestImage(path.join(data.input, 'uploads'));
+    renameSync(path.join(data.input, 'uploads', 'halves.png'), path.join(data.input, 'uploads', '0123456789abcdef.png'));
+    const ex = new Executor({ registry: testRegistry(), data });
+    const r = await ex.run(graph([{ id: 'load', type: 'image/load-images', params: { path: '0123456789abcdef' } }]));
+    const [img] = r.outputs.get('load')!.images as Image[];
+    expect([img.width, img.height, img.name]).toEqual([40, 20, '0123456789abcdef.png']);
+    const other = await ex.run(graph([{ id: 'load', type: 'image/load-images', params: { path: 'fedcba9876543210' } }]));
+    expect(other.failures[0].message).toMatch(/"fedcba9876543210" does not exist/);
   });
 
   it('load reports a missing path and refuses escapes', async () => {
