@@ -1,6 +1,6 @@
 import { bytesPerElement, type DType, type GraphBuilder, type Value } from '../onnx/index.ts';
 import { isNonWeightKey } from './checkpoint-keys.ts';
-import type { WeightSource } from './weight-source.ts';
+import { asFloat32, type WeightSource } from './weight-source.ts';
 
 /** Where one checkpoint tensor's bytes are: a file relative to the weights folder, and the byte offset. */
 export interface StoredTensor {
@@ -41,7 +41,7 @@ export class ExternalWeights implements WeightSource {
       dims: [...shape],
       external: { file: t.file, offset: t.offset, length: count * bytesPerElement(t.dtype) },
     });
-    return t.dtype === 'float32' ? value : b.cast(value, 'float32');
+    return asFloat32(b, value, t.dtype);
   }
 
   /** Checkpoint keys no graph asked for, other than known non-weights (call after building every part). */

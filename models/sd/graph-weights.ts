@@ -3,7 +3,7 @@ import {
   decodeModel, dtypeFromOnnx, externalLocation, tensorFromProto, type GraphBuilder, type ModelProto, type TensorProto, type Value,
 } from '../onnx/index.ts';
 import type { PartModel } from './sd-model.ts';
-import type { WeightSource } from './weight-source.ts';
+import { asFloat32, type WeightSource } from './weight-source.ts';
 
 /**
  * The weights of a built SD graph, reused to build another graph of the same part (e.g. the UNet with
@@ -31,6 +31,6 @@ export class GraphWeights implements WeightSource {
     const value = loc
       ? b.externalInitializer(local, { dtype, dims: [...shape], external: loc })
       : b.initializer(local, tensorFromProto(proto));
-    return dtype === 'float32' ? value : b.cast(value, 'float32');
+    return asFloat32(b, value, dtype);
   }
 }

@@ -1,5 +1,5 @@
 import type { GraphBuilder, HostTensor, Value } from '../onnx/index.ts';
-import type { WeightSource } from './weight-source.ts';
+import { asFloat32, type WeightSource } from './weight-source.ts';
 
 /** Weights held in memory by checkpoint key, embedded in the graph (tests, small models, merged LoRA). */
 export class TensorWeights implements WeightSource {
@@ -11,6 +11,6 @@ export class TensorWeights implements WeightSource {
     if (!t) throw new Error(`checkpoint has no ${key}`);
     if (t.dims.join() !== shape.join()) throw new Error(`${key}: checkpoint shape [${t.dims}], model expects [${shape}]`);
     const value = b.initializer(local, t);
-    return t.dtype === 'float32' ? value : b.cast(value, 'float32');
+    return asFloat32(b, value, t.dtype);
   }
 }

@@ -1,4 +1,4 @@
-import type { GraphBuilder, Value } from '../onnx/index.ts';
+import type { DType, GraphBuilder, Value } from '../onnx/index.ts';
 
 /**
  * Where architecture code gets its weights: by checkpoint (LDM) key and expected shape, as a float32
@@ -7,6 +7,11 @@ import type { GraphBuilder, Value } from '../onnx/index.ts';
 export interface WeightSource {
   /** The weight `local` of the builder's current scope; its checkpoint key is b.scoped(local). */
   param(b: GraphBuilder, local: string, shape: readonly number[]): Value;
+}
+
+/** Architecture code computes in float32: half-precision weights get a Cast node after them. */
+export function asFloat32(b: GraphBuilder, value: Value, dtype: DType): Value {
+  return dtype === 'float32' ? value : b.cast(value, 'float32');
 }
 
 /** Records every key and shape the architecture asks for; the values are inputs no one feeds. */
