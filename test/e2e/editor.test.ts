@@ -5,7 +5,7 @@ import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../../server/app.ts';
 import { GRAPH_PNG_KEYWORD, readPngText } from '../../runtime/png-text.ts';
-import { ensureEditorBuilt, launchChromium } from './editor-build.ts';
+import { freshEditor, launchChromium } from './browser.ts';
 
 /**
  * The editor in real headless Chromium against the real server (in-process, temp data folder). One
@@ -97,7 +97,7 @@ async function runStatus() {
 }
 
 beforeAll(async () => {
-  await ensureEditorBuilt();
+  await freshEditor();
   dataDir = mkdtempSync(path.join(tmpdir(), 'fc-e2e-'));
   server = await startServer({ port: 0, dataDir });
   browser = await launchChromium();
