@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startServer } from '../server/app.ts';
-import { ensureEditorBuilt, launchChromium } from '../test/e2e/editor-build.ts';
+import { freshEditor, launchChromium } from '../test/e2e/browser.ts';
 
 const N = 300;
 /** Chains of the shipped image nodes, laid out in rows, so every node has forms and wires. */
@@ -31,7 +31,7 @@ function bigGraph() {
   return { format: 'facechain-graph', version: 1, name: `${N} nodes`, nodes, edges };
 }
 
-await ensureEditorBuilt();
+await freshEditor();
 const dataDir = mkdtempSync(path.join(os.tmpdir(), 'fc-bench-editor-'));
 const server = await startServer({ port: 0, dataDir });
 const browser = await launchChromium();

@@ -2,10 +2,10 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser, Locator, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../../server/app.ts';
 import { GRAPH_PNG_KEYWORD, readPngText } from '../../runtime/png-text.ts';
-import { ensureEditorBuilt, launchChromium } from './editor-build.ts';
+import { freshEditor, launchChromium } from './browser.ts';
 
 /**
  * The editor in real headless Chromium against the real server (in-process, temp data folder). One
@@ -15,6 +15,8 @@ let server: RunningServer;
 let browser: Browser;
 let page: Page;
 let dataDir: string;
+/** Uncaught errors in the page: any of them fails the test it happened in. */
+const pageErrors: string[] = [];
 
 const node = (id: string) => page.locator(`.react-flow__node[data-id="${id}"]`);
 const nodeIds = () => page.locator('.react-flow__node').evaluateAll((els) => els.map((e) => e.getAttribute('data-id')));
@@ -97,13 +99,17 @@ async function runStatus() {
 }
 
 beforeAll(async () => {
-  await ensureEditorBuilt();
+  await freshEditor();
   dataDir = mkdtempSync(path.join(tmpdir(), 'fc-e2e-'));
   server = await startServer({ port: 0, dataDir });
   browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1600, height: 1000 }, acceptDownloads: true });
   page.setDefaultTimeout(15_000);
-  page.on('pageerror', (e) => console.error('page error:', e.message));
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+});
+
+afterEach(() => {
+  expect(pageErrors.splice(0)).toEqual([]);
 });
 
 afterAll(async () => {
@@ -148,7 +154,9 @@ describe('editor in a browser', () => {
       await expect.poll(() => text(page.locator('.fc-wire-reason'))).toBe(reason);
     });
     await visible(toast().filter({ hasText: reason }));
-    await count(edges(), 1);
+    // Refused, not swapped in: resize still takes its images from the load node.
+    const graph = (await exportGraph()) as { edges: { from: { node: string; port: string }; to: { node: string; port: string } }[] };
+    expect(graph.edges).toEqual([{ from: { node: 'load-images', port: 'images' }, to: { node: 'resize', port: 'images' } }]);
   });
 
   it('sets a param, with undo and redo', async () => {
@@ -186,7 +194,11 @@ describe('editor in a browser', () => {
     await openExample('image-basics');
     await expect.poll(nodeIds).toEqual(['load', 'resize', 'grid', 'preview', 'save']);
     await page.locator('.fc-run').click();
-    await visible(node('preview').locator('.fc-thumb img').first(), 60_000);
+    const thumb = node('preview').locator('.fc-thumb img').first();
+    await visible(thumb, 60_000);
+    // An object URL: the preview came as a binary frame over the WebSocket, not from the run's outputs.
+    expect(await thumb.getAttribute('src')).toMatch(/^blob:/);
+    await expect.poll(() => thumb.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBeGreaterThan(0);
     await expect.poll(runStatus, { timeout: 60_000 }).toBe('finished');
     expect(await node('grid').locator('.fc-node').getAttribute('data-state')).toMatch(/done|cached/);
     // The grown grid node may sit under its neighbour: selecting it brings it to the front.
@@ -293,6 +305,10 @@ describe('editor in a browser', () => {
     await expect.poll(nodeIds).toEqual(['load', 'big', 'turn', 'show']);
     await page.locator('.fc-run').click();
     await expect.poll(runStatus).toBe('running');
+    // A node part-way through shows a moving bar; those after it wait with a queued badge.
+    await page.waitForFunction(() => [...document.querySelectorAll<HTMLElement>('.fc-progress-bar')].some((b) => parseFloat(b.style.width) > 0), null, { polling: 'raf' });
+    expect(await node('show').locator('.fc-node').getAttribute('data-state')).toBe('queued');
+    expect(await text(node('show').locator('.fc-badge'))).toBe('queued');
     await page.getByRole('button', { name: /Cancel/ }).click();
     await expect.poll(runStatus, { timeout: 30_000 }).toBe('cancelled');
     await count(page.locator('.fc-node[data-state="running"]'), 0);
@@ -305,6 +321,43 @@ describe('editor in a browser', () => {
     await expect.poll(nodeIds).toEqual(['load', 'big', 'turn', 'show']);
     expect(await exportGraph()).toEqual(before);
     await expect.poll(runStatus).toBe('cancelled');
+  });
+
+  it("marks a node that fails while running, with the server's message", async () => {
+    const broken = {
+      format: 'facechain-graph',
+      version: 1,
+      name: 'broken',
+      nodes: [
+        { id: 'load', type: 'image/load-images', params: { path: 'no-such-folder' }, position: { x: 0, y: 0 } },
+        { id: 'show', type: 'image/preview', params: {}, position: { x: 340, y: 0 } },
+      ],
+      edges: [{ from: { node: 'load', port: 'images' }, to: { node: 'show', port: 'images' } }],
+    };
+    await importFile('broken.json', JSON.stringify(broken));
+    await expect.poll(nodeIds).toEqual(['load', 'show']);
+    await page.locator('.fc-run').click();
+    await expect.poll(runStatus, { timeout: 30_000 }).toBe('failed');
+    const message = server.context.queue.list()[0].state.nodes.load?.error;
+    expect(message).toContain('no-such-folder');
+    await expect.poll(() => node('load').locator('.fc-node').getAttribute('data-state')).toBe('error');
+    expect(await text(node('load').locator('.fc-node-error'))).toContain(message);
+    expect(await text(node('load').locator('.fc-badge'))).toBe('error');
+  });
+
+  it('keeps an autosaved draft it cannot read, opens the first example and says so', async () => {
+    const future = JSON.stringify({ graph: { ...(await exportGraph()), version: 99 } });
+    // Off the app first: leaving it autosaves, which would overwrite the draft written here.
+    await page.goto(`${server.url}/api/health`);
+    await page.evaluate((d) => localStorage.setItem('facechain.editor.draft.v1', d), future);
+    await page.goto(server.url);
+    await expect.poll(nodeIds).toEqual(['load', 'resize', 'grid', 'preview', 'save']);
+    const notice = toast().filter({ hasText: 'The autosaved graph could not be opened: This graph was made by a newer FaceChain Studio (graph version 99)' });
+    await visible(notice);
+    expect(await text(notice)).toContain('kept unchanged in this browser\'s storage under "facechain.editor.draft.unreadable"');
+    expect(await page.evaluate(() => localStorage.getItem('facechain.editor.draft.unreadable'))).toBe(future);
+    await notice.click();
+    await count(notice, 0);
   });
 
   it('moves a seed on after each run when its control says so, and keeps the choice in the graph', async () => {
@@ -342,6 +395,7 @@ describe('editor with an access token', () => {
     const tokenDir = mkdtempSync(path.join(tmpdir(), 'fc-e2e-token-'));
     const guarded = await startServer({ port: 0, dataDir: tokenDir, token: 'e2e-secret' });
     const p = await browser.newPage();
+    p.on('pageerror', (e) => pageErrors.push(e.message));
     try {
       await p.goto(`${guarded.url}/?token=e2e-secret`);
       await expect.poll(() => p.locator('.react-flow__node').count()).toBe(5);

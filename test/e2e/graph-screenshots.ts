@@ -12,7 +12,7 @@ import { startServer } from '../../server/app.ts';
 import { writePictureCheckpoint } from '../adaptive/picture-vae.ts';
 import { randomLora, writeTinyLoras } from '../lora/random-lora.ts';
 import { singleFace } from '../preprocess/photos.ts';
-import { ensureEditorBuilt, launchChromium } from './editor-build.ts';
+import { freshEditor, launchChromium } from './browser.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const OUT = path.join(ROOT, 'docs', 'screenshots');
@@ -22,7 +22,7 @@ const graphs = readdirSync(path.join(ROOT, 'graphs'))
   .map((f) => f.slice(0, -5))
   .filter((id) => !wanted.length || wanted.includes(id));
 
-await ensureEditorBuilt();
+await freshEditor();
 const dataDir = mkdtempSync(path.join(os.tmpdir(), 'fc-graph-shots-'));
 const server = await startServer({ port: 0, dataDir });
 await writeTinyLoras(

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startServer } from '../../server/app.ts';
-import { ensureEditorBuilt, launchChromium } from './editor-build.ts';
+import { freshEditor, launchChromium } from './browser.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const OUT = path.join(ROOT, 'docs', 'screenshots', 'editor-run.png');
@@ -31,7 +31,7 @@ const graph = {
   ],
 };
 
-await ensureEditorBuilt();
+await freshEditor();
 const dataDir = mkdtempSync(path.join(os.tmpdir(), 'fc-shot-'));
 const server = await startServer({ port: 0, dataDir });
 const browser = await launchChromium();

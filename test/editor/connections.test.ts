@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { checkConnection } from '../../editor/src/core/connections.ts';
 import { graphFromText } from '../../editor/src/core/graph-io.ts';
 import { readFileSync } from 'node:fs';
-import { catalogIndex, sampleNode } from './helpers.ts';
+import { CatalogIndex } from '../../editor/src/core/catalog-index.ts';
+import { compatibility, PORT_TYPE_NAMES } from '../../runtime/ports.ts';
+import { catalogIndex, realCatalog, sampleNode } from './helpers.ts';
 
 const basics = graphFromText(readFileSync(new URL('../../graphs/image-basics.json', import.meta.url), 'utf8'));
 const index = catalogIndex([sampleNode()]);
@@ -16,11 +18,21 @@ describe('connection rules', () => {
     expect(widened).toMatchObject({ ok: true, widened: true, replaces: basics.edges[3] });
   });
 
-  it('refuses incompatible types with the reason from compatibility()', () => {
+  it('refuses incompatible types with the reason the server gives', () => {
     expect(checkConnection(basics, index, ref('save', 'files'), ref('grid', 'images'))).toEqual({
       ok: false,
       reason: 'STRING cannot feed a IMAGES input (it accepts IMAGES or IMAGE or MASK)',
     });
+  });
+
+  it("takes the type rule from the catalog's feeds lists, agreeing with the server's for every pair", () => {
+    for (const from of PORT_TYPE_NAMES) for (const to of PORT_TYPE_NAMES) expect(index.compatibility(from, to), `${from} -> ${to}`).toEqual(compatibility(from, to));
+    // A server whose catalog says text feeds image lists: the editor follows it, not its own build.
+    const c = realCatalog();
+    const lenient = new CatalogIndex({ ...c, portTypes: { ...c.portTypes, STRING: { ...c.portTypes.STRING, feeds: ['STRING', 'IMAGES'] } } });
+    expect(lenient.compatibility('STRING', 'IMAGES')).toEqual({ ok: true, widened: true });
+    expect(lenient.groups('', { side: 'out', type: 'STRING' }).flatMap((g) => g.nodes.map((n) => n.type))).toContain('image/grid');
+    expect(lenient.compatibility('NUMBER', 'IMAGES')).toEqual({ ok: false, reason: 'NUMBER cannot feed a IMAGES input (it accepts IMAGES or IMAGE or MASK or STRING)' });
   });
 
   it('refuses cycles, self loops and unknown ports', () => {

@@ -11,7 +11,7 @@ import {
   snapToStep,
   type Field,
 } from '../../editor/src/core/form-model.ts';
-import { catalogIndex, sampleNode } from './helpers.ts';
+import { catalogIndex, realCatalog, sampleNode } from './helpers.ts';
 
 const byKey = (fields: Field[]) => Object.fromEntries(fields.map((f) => [f.key, f]));
 
@@ -51,7 +51,19 @@ describe('catalog -> form model', () => {
     expect(fields.size).toMatchObject({ step: 64, multipleOf: 8, slider: true });
   });
 
-  it('builds forms for every shipped node type', () => {
+  it('builds forms for every shipped node type, each param with its own widget (no raw JSON box)', () => {
+    const nodes = realCatalog().nodes;
+    // The loop covers every family of shipped nodes (the registry the server serves, not a sample).
+    expect(new Set(nodes.map((n) => n.type.split('/')[0]))).toEqual(new Set(['face', 'image', 'lora', 'sd', 'tag', 'train']));
+    for (const node of nodes) {
+      const form = formModel(node.params);
+      const json = form.filter((f) => f.kind === 'json').map((f) => `${node.type}.${f.key}`);
+      expect(json, node.type).toEqual([]);
+      expect(form.map((f) => f.key), node.type).toEqual(Object.keys((node.params.properties ?? {}) as object));
+    }
+  });
+
+  it('reads the shipped image nodes the way their params are declared', () => {
     const index = catalogIndex();
     const resize = byKey(index.fields('image/resize'));
     expect(resize.width).toMatchObject({ kind: 'number', step: 8, min: 1, max: 8192, slider: true });

@@ -24,9 +24,18 @@ export interface Draft {
 
 type Store = Pick<Storage, 'getItem' | 'setItem'>;
 
-export function saveDraft(storage: Store, draft: Draft): boolean {
+/** Where a draft that no longer reads is moved aside: the graph opened instead autosaves over KEY. */
+export const UNREADABLE_DRAFT_KEY = 'facechain.editor.draft.unreadable';
+
+export type DraftLoad =
+  | { kind: 'none' }
+  | { kind: 'draft'; draft: Draft }
+  /** Made by a newer editor, or damaged; `kept` says whether the raw text is under UNREADABLE_DRAFT_KEY. */
+  | { kind: 'unreadable'; problem: string; kept: boolean };
+
+function write(storage: Store, key: string, text: string): boolean {
   try {
-    storage.setItem(KEY, JSON.stringify(draft));
+    storage.setItem(key, text);
     return true;
   } catch {
     // Quota exceeded or storage disabled: the editor keeps working, only without the safety net.
@@ -34,14 +43,29 @@ export function saveDraft(storage: Store, draft: Draft): boolean {
   }
 }
 
-/** The saved draft, or undefined when there is none or it no longer reads (it is then ignored, not fatal). */
-export function loadDraft(storage: Store): Draft | undefined {
-  const text = storage.getItem(KEY);
-  if (!text) return undefined;
+export function saveDraft(storage: Store, draft: Draft): boolean {
+  return write(storage, KEY, JSON.stringify(draft));
+}
+
+function readDraft(text: string): Draft {
+  let doc: unknown;
   try {
-    const d = DraftSchema.parse(JSON.parse(text));
-    return { graph: readGraph(d.graph), viewport: d.viewport, savedAs: d.savedAs, runId: d.runId };
-  } catch {
-    return undefined;
+    doc = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`it is not JSON (${(e as Error).message})`);
+  }
+  const d = DraftSchema.safeParse(doc);
+  if (!d.success) throw new Error(`it is damaged:\n${z.prettifyError(d.error)}`);
+  return { graph: readGraph(d.data.graph), viewport: d.data.viewport, savedAs: d.data.savedAs, runId: d.data.runId };
+}
+
+/** The saved draft; one that no longer reads is first copied to UNREADABLE_DRAFT_KEY, never just dropped. */
+export function loadDraft(storage: Store): DraftLoad {
+  const text = storage.getItem(KEY);
+  if (!text) return { kind: 'none' };
+  try {
+    return { kind: 'draft', draft: readDraft(text) };
+  } catch (e) {
+    return { kind: 'unreadable', problem: (e as Error).message, kept: write(storage, UNREADABLE_DRAFT_KEY, text) };
   }
 }

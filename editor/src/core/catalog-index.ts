@@ -1,5 +1,5 @@
 import type { Catalog, CatalogNode, CatalogPort } from '../../../runtime/catalog.ts';
-import { compatibility, type PortType } from '../../../runtime/ports.ts';
+import type { Compatibility, PortType } from '../../../runtime/ports.ts';
 import { formModel, type Field } from './form-model.ts';
 
 export type PortSide = 'in' | 'out';
@@ -25,6 +25,17 @@ export class CatalogIndex {
   port(type: string, side: PortSide, name: string): CatalogPort | undefined {
     const def = this.byType.get(type);
     return (side === 'in' ? def?.inputs : def?.outputs)?.find((p) => p.name === name);
+  }
+
+  /**
+   * Whether a `from` value may feed a `to` input, by the catalog's `feeds` lists (the server's widening
+   * rules), so the editor refuses exactly what the server it talks to would.
+   */
+  compatibility(from: PortType, to: PortType): Compatibility {
+    const feeds = (t: PortType) => this.catalog.portTypes[t]?.feeds ?? [t];
+    if (feeds(from).includes(to)) return { ok: true, widened: from !== to };
+    const wideners = (Object.keys(this.catalog.portTypes) as PortType[]).filter((t) => t !== to && feeds(t).includes(to));
+    return { ok: false, reason: `${from} cannot feed a ${to} input (it accepts ${[to, ...wideners].join(' or ')})` };
   }
 
   colour(portType: string): string {
@@ -87,8 +98,8 @@ export class CatalogIndex {
    * wire of that type can attach. `side` is the side of the dragged end: an output looks for inputs.
    */
   matchingPort(node: CatalogNode, side: PortSide, type: PortType): CatalogPort | undefined {
-    if (side === 'out') return node.inputs.find((p) => compatibility(type, p.type).ok);
-    return node.outputs.find((p) => compatibility(p.type, type).ok);
+    if (side === 'out') return node.inputs.find((p) => this.compatibility(type, p.type).ok);
+    return node.outputs.find((p) => this.compatibility(p.type, type).ok);
   }
 
   private accepts(node: CatalogNode, side: PortSide, type: PortType): boolean {

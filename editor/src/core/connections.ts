@@ -1,5 +1,4 @@
 import type { Edge, Graph } from '../../../runtime/graph-format.ts';
-import { compatibility } from '../../../runtime/ports.ts';
 import type { CatalogIndex } from './catalog-index.ts';
 
 export interface PortRef {
@@ -13,7 +12,7 @@ export type ConnectionCheck =
 
 /**
  * Whether a wire from an output to an input may exist, and why not. The editor refuses what the server
- * would reject: unknown ports, incompatible types (the reason comes from `compatibility()`), cycles.
+ * would reject: unknown ports, incompatible types (by the catalog's rule, see `CatalogIndex.compatibility`), cycles.
  */
 export function checkConnection(graph: Graph, catalog: CatalogIndex, from: PortRef, to: PortRef): ConnectionCheck {
   if (from.node === to.node) return { ok: false, reason: 'A node cannot feed itself' };
@@ -24,7 +23,7 @@ export function checkConnection(graph: Graph, catalog: CatalogIndex, from: PortR
   const inp = catalog.port(toNode.type, 'in', to.port);
   if (!out) return { ok: false, reason: `${fromNode.type} has no output "${from.port}"` };
   if (!inp) return { ok: false, reason: `${toNode.type} has no input "${to.port}"` };
-  const compat = compatibility(out.type, inp.type);
+  const compat = catalog.compatibility(out.type, inp.type);
   if (!compat.ok) return { ok: false, reason: compat.reason };
   const path = pathBetween(graph, to.node, from.node);
   if (path) return { ok: false, reason: `That would make a cycle: ${[from.node, ...path].join(' → ')}` };

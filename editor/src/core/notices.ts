@@ -22,11 +22,12 @@ export class Notices {
     return () => this.listeners.delete(listener);
   };
 
-  push(level: NoticeLevel, text: string): number {
+  /** `stay`: shown until clicked away, for what the user must not miss (work set aside, not lost). */
+  push(level: NoticeLevel, text: string, stay = false): number {
     const id = this.next++;
     // The same message twice in a row (a refused wire tried again) shows once, freshly timed.
     this.set([...this.list.filter((n) => n.text !== text), { id, level, text }].slice(-MAX));
-    setTimeout(() => this.dismiss(id), TIMEOUT[level]);
+    if (!stay) setTimeout(() => this.dismiss(id), TIMEOUT[level]);
     return id;
   }
 

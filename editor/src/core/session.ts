@@ -1,6 +1,6 @@
 import type { Graph } from '../../../runtime/graph-format.ts';
 import type { Api, GraphList } from './api.ts';
-import { loadDraft, saveDraft, type Viewport } from './autosave.ts';
+import { loadDraft, saveDraft, UNREADABLE_DRAFT_KEY, type Draft, type Viewport } from './autosave.ts';
 import type { EditorStore } from './editor-store.ts';
 import { GraphOpenError, graphFromFile, layoutMissing, readGraph, unknownTypes, type Embedded } from './graph-io.ts';
 import type { Notices } from './notices.ts';
@@ -50,15 +50,28 @@ export class Session {
     return () => this.listeners.delete(listener);
   };
 
-  /** Restores the autosaved draft; false when there is none (the caller opens a default graph). */
-  restoreDraft(): boolean {
-    const draft = loadDraft(this.storage);
-    if (!draft) return false;
+  /**
+   * Opens the autosaved draft, else the first example. A draft that no longer reads (newer editor,
+   * damaged) is set aside by loadDraft and the user told what was wrong and where it is.
+   */
+  async start(): Promise<void> {
+    const loaded = loadDraft(this.storage);
+    if (loaded.kind === 'draft') return this.restore(loaded.draft);
+    const first = (await this.api.graphs().catch(() => undefined))?.examples[0];
+    if (first) await this.openExample(first.id, first.name);
+    if (loaded.kind === 'unreadable') {
+      const where = loaded.kept
+        ? `It is kept unchanged in this browser's storage under "${UNREADABLE_DRAFT_KEY}".`
+        : 'It could not be kept (the browser storage is full or disabled).';
+      this.notices.push('error', `The autosaved graph could not be opened: ${loaded.problem} ${where}`, true);
+    }
+  }
+
+  private restore(draft: Draft): void {
     this.store.history.reset(layoutMissing(draft.graph));
     this.draftViewport = this.viewport = draft.viewport;
     if (draft.runId) void this.runs.resume(draft.runId);
     this.set({ savedAs: draft.savedAs, fitRequest: draft.viewport ? this.state.fitRequest : this.state.fitRequest + 1 });
-    return true;
   }
 
   /** The canvas reports its viewport so the draft reopens where the user left it. */

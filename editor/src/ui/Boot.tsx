@@ -9,7 +9,7 @@ const objectUrls = {
   revoke: (url: string) => URL.revokeObjectURL(url),
 };
 
-/** Loads the catalog (the editor knows node types only from the server), then opens the last draft. */
+/** Loads the catalog (the editor knows node types only from the server), then opens the last draft (or the first example). */
 export function Boot({ api }: { api: Api }) {
   const [bench, setBench] = useState<Workbench>();
   const [error, setError] = useState<string>();
@@ -22,11 +22,7 @@ export function Boot({ api }: { api: Api }) {
       .then(async (catalog) => {
         if (cancelled) return;
         const wb = createWorkbench(api, catalog, { storage: localStorage, urls: objectUrls, liveUrl: liveUrl(location.href) });
-        if (!wb.session.restoreDraft()) {
-          const list = await api.graphs().catch(() => undefined);
-          const first = list?.examples[0];
-          if (first) await wb.session.openExample(first.id, first.name);
-        }
+        await wb.session.start();
         if (!cancelled) setBench(wb);
       })
       .catch((e: Error) => !cancelled && setError(e.message));
