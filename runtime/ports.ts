@@ -35,11 +35,20 @@ export const WIDENINGS: Partial<Record<PortType, readonly PortType[]>> = {
 
 export type Compatibility = { ok: true; widened: boolean } | { ok: false; reason: string };
 
-export function compatibility(from: PortType, to: PortType): Compatibility {
-  if (from === to) return { ok: true, widened: false };
-  if (WIDENINGS[from]?.includes(to)) return { ok: true, widened: true };
-  const accepted = [to, ...PORT_TYPE_NAMES.filter((t) => WIDENINGS[t]?.includes(to))];
-  return { ok: false, reason: `${from} cannot feed a ${to} input (it accepts ${accepted.join(' or ')})` };
+/** Which input types a value of each type may feed: itself, then its widenings. */
+export type FeedsTable = Partial<Record<PortType, readonly PortType[]>>;
+export const FEEDS = {} as Record<PortType, readonly PortType[]>;
+for (const t of PORT_TYPE_NAMES) FEEDS[t] = [t, ...(WIDENINGS[t] ?? [])];
+
+/**
+ * Whether a `from` value may feed a `to` input, with the reason when not. `feeds` is this build's table
+ * by default; the editor passes the one in the server's catalog.
+ */
+export function compatibility(from: PortType, to: PortType, feeds: FeedsTable = FEEDS): Compatibility {
+  const of = (t: PortType) => feeds[t] ?? [t];
+  if (of(from).includes(to)) return { ok: true, widened: from !== to };
+  const wideners = (Object.keys(feeds) as PortType[]).filter((t) => t !== to && of(t).includes(to));
+  return { ok: false, reason: `${from} cannot feed a ${to} input (it accepts ${[to, ...wideners].join(' or ')})` };
 }
 
 /** Converts a value of type `from` for an input of type `to` (see WIDENINGS). */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { PORT_TYPES, PORT_TYPE_NAMES, WIDENINGS } from './ports.ts';
+import { FEEDS, PORT_TYPES, PORT_TYPE_NAMES } from './ports.ts';
 import type { AnyNodeDefinition } from './node.ts';
 import { CatalogSchema, type Catalog } from './catalog.ts';
 
@@ -33,7 +33,7 @@ export class NodeRegistry {
       portTypes: Object.fromEntries(
         PORT_TYPE_NAMES.map((t) => [
           t,
-          { ...PORT_TYPES[t], feeds: [t, ...(WIDENINGS[t] ?? [])] },
+          { ...PORT_TYPES[t], feeds: [...FEEDS[t]] },
         ]),
       ),
       nodes: [...this.defs.values()]

@@ -1,5 +1,5 @@
 import type { Catalog, CatalogNode, CatalogPort } from '../../../runtime/catalog.ts';
-import type { Compatibility, PortType } from '../../../runtime/ports.ts';
+import { compatibility, type Compatibility, type FeedsTable, type PortType } from '../../../runtime/ports.ts';
 import { formModel, type Field } from './form-model.ts';
 
 export type PortSide = 'in' | 'out';
@@ -13,9 +13,11 @@ export interface PaletteGroup {
 export class CatalogIndex {
   private byType: Map<string, CatalogNode>;
   private forms = new Map<string, Field[]>();
+  private feeds: FeedsTable;
 
   constructor(readonly catalog: Catalog) {
     this.byType = new Map(catalog.nodes.map((n) => [n.type, n]));
+    this.feeds = Object.fromEntries(Object.entries(catalog.portTypes).map(([t, p]) => [t, p.feeds]));
   }
 
   node(type: string): CatalogNode | undefined {
@@ -32,10 +34,7 @@ export class CatalogIndex {
    * rules), so the editor refuses exactly what the server it talks to would.
    */
   compatibility(from: PortType, to: PortType): Compatibility {
-    const feeds = (t: PortType) => this.catalog.portTypes[t]?.feeds ?? [t];
-    if (feeds(from).includes(to)) return { ok: true, widened: from !== to };
-    const wideners = (Object.keys(this.catalog.portTypes) as PortType[]).filter((t) => t !== to && feeds(t).includes(to));
-    return { ok: false, reason: `${from} cannot feed a ${to} input (it accepts ${[to, ...wideners].join(' or ')})` };
+    return compatibility(from, to, this.feeds);
   }
 
   colour(portType: string): string {
