@@ -7,6 +7,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { createRegistry } from '../nodes/index.ts';
 import { openDataFolders, type DataFolders } from '../runtime/data-folder.ts';
 import { Executor } from '../runtime/executor.ts';
+import { OutputCache } from '../runtime/output-cache.ts';
 import type { NodeRegistry } from '../runtime/registry.ts';
 import { ensureSampleInputs } from '../runtime/sample-inputs.ts';
 import { assertBindAllowed, requestToken, tokenMatches } from './auth.ts';
@@ -31,6 +32,8 @@ export interface ServerOptions {
   /** The built editor (default editor/dist). */
   editorDir?: string;
   workers?: number;
+  /** Byte budget of the in-memory node output cache (default DEFAULT_CACHE_BYTES, 2 GiB). */
+  cacheBytes?: number;
   registry?: NodeRegistry;
 }
 
@@ -47,7 +50,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const data: DataFolders = openDataFolders(options.dataDir);
   await ensureSampleInputs(data);
   const registry = options.registry ?? createRegistry();
-  const executor = new Executor({ registry, data });
+  const executor = new Executor({ registry, data, cache: new OutputCache(options.cacheBytes) });
   const queue = new RunQueue({ executor, registry, workers: options.workers ?? 1 });
   const context: ServerContext = { registry, data, queue, examplesDir: path.join(ROOT, 'graphs') };
 

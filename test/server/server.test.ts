@@ -7,7 +7,7 @@ import WebSocket from 'ws';
 import { decodePreviewFrame, type PreviewHeader } from '../../runtime/preview-frame.ts';
 import type { RunEvent } from '../../runtime/events.ts';
 import { startServer, type RunningServer } from '../../server/app.ts';
-import { testRegistry } from '../helpers/test-nodes.ts';
+import { graph, testRegistry } from '../helpers/test-nodes.ts';
 
 const example = JSON.parse(readFileSync(path.join(import.meta.dirname, '../../graphs/image-basics.json'), 'utf8'));
 let server: RunningServer;
@@ -212,6 +212,28 @@ describe('server token', () => {
       expect(accepted).toBe('hello');
     } finally {
       await s.close();
+    }
+  });
+});
+
+describe('server options', () => {
+  it('cacheBytes sets the output cache budget: 0 re-executes every node of a repeated run', async () => {
+    const g = graph([{ id: 'a', type: 'test/constant' }, { id: 'b', type: 'test/add' }], [['a', 'value', 'b', 'a']]);
+    const states = async (s: RunningServer) => {
+      const { runId } = await (await fetch(`${s.url}/api/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ graph: g }) })).json();
+      await s.context.queue.idle();
+      const run = await (await fetch(`${s.url}/api/runs/${runId}`)).json();
+      return Object.values(run.nodes).map((n) => (n as { state: string }).state);
+    };
+    const none = await startServer({ port: 0, cacheBytes: 0, dataDir: mkdtempSync(path.join(os.tmpdir(), 'fc-')), registry: testRegistry() });
+    const dflt = await startServer({ port: 0, dataDir: mkdtempSync(path.join(os.tmpdir(), 'fc-')), registry: testRegistry() });
+    try {
+      await states(none);
+      expect(await states(none)).toEqual(['done', 'done']);
+      await states(dflt);
+      expect(await states(dflt)).toEqual(['cached', 'cached']);
+    } finally {
+      await Promise.all([none.close(), dflt.close()]);
     }
   });
 });
