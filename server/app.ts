@@ -73,8 +73,12 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     else res.status(503).type('text').send('The editor is not built yet: run `npm start` (it builds it) or `npm run build:editor`.');
   });
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    const e = err as { status?: number; type?: string; message?: string; problems?: unknown };
-    const status = err instanceof HttpError ? err.status : e.type === 'entity.too.large' ? 413 : e.type === 'entity.parse.failed' ? 400 : 500;
+    const e = err as { status?: number; type?: string; message?: string; limit?: number };
+    if (e.type === 'entity.too.large') {
+      res.status(413).json({ error: `Request body is too large: the limit for this endpoint is ${e.limit} bytes (${((e.limit ?? 0) / 1024 ** 2).toFixed(0)} MB)` });
+      return;
+    }
+    const status = err instanceof HttpError ? err.status : e.type === 'entity.parse.failed' ? 400 : 500;
     res.status(status).json({ error: e.message ?? 'Internal error', problems: err instanceof HttpError ? err.problems : undefined });
   });
 

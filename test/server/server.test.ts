@@ -7,6 +7,7 @@ import WebSocket from 'ws';
 import { decodePreviewFrame, type PreviewHeader } from '../../runtime/preview-frame.ts';
 import type { RunEvent } from '../../runtime/events.ts';
 import { startServer, type RunningServer } from '../../server/app.ts';
+import { UPLOAD_LIMITS } from '../../server/routes/inputs.ts';
 import { graph, testRegistry } from '../helpers/test-nodes.ts';
 
 const example = JSON.parse(readFileSync(path.join(import.meta.dirname, '../../graphs/image-basics.json'), 'utf8'));
@@ -130,6 +131,29 @@ describe('server', () => {
     const bad = await api('/uploads', { method: 'POST', body: Buffer.from('#!/bin/sh\necho not an image\n') });
     expect(bad.status).toBe(400);
     expect((await bad.json()).error).toMatch(/Not an image/);
+  });
+
+  it('answers an image over the pixel limit with 413 before decoding it', async () => {
+    // 6400x6400 = 40.96 MP, just over the limit; a solid colour compresses to about 1 MB.
+    const side = Math.ceil(Math.sqrt(UPLOAD_LIMITS.pixels + 1));
+    const big = await sharp({ create: { width: side, height: side, channels: 3, background: '#808080' } }).png({ compressionLevel: 1 }).toBuffer();
+    expect(big.length).toBeLessThan(UPLOAD_LIMITS.bytes);
+    const res = await api('/uploads', { method: 'POST', body: big });
+    expect(res.status).toBe(413);
+    expect((await res.json()).error).toBe(`Image is ${side}x${side} (${side * side} pixels); the upload limit is ${UPLOAD_LIMITS.pixels} pixels`);
+  });
+
+  it('answers a body over the byte limit with 413 and a JSON error', async () => {
+    const res = await api('/uploads', { method: 'POST', body: new Uint8Array(UPLOAD_LIMITS.bytes + 1) });
+    expect(res.status).toBe(413);
+    expect(await res.json()).toEqual({ error: `Request body is too large: the limit for this endpoint is ${UPLOAD_LIMITS.bytes} bytes (25 MB)` });
+  });
+
+  it('keeps an upload in its own format', async () => {
+    const webp = await sharp({ create: { width: 8, height: 6, channels: 3, background: '#00ff00' } }).webp().toBuffer();
+    const up = await (await api('/uploads', { method: 'POST', body: webp })).json();
+    expect(up.path).toMatch(/^uploads\/[0-9a-f]{16}\.webp$/);
+    expect(readFileSync(path.join(dataDir, 'input', up.path))).toEqual(webp);
   });
 
   it('rejects path traversal on every file endpoint', async () => {
