@@ -16,6 +16,7 @@ import { HttpError } from './http-error.ts';
 import { graphRoutes } from './routes/graphs.ts';
 import { inputRoutes } from './routes/inputs.ts';
 import { runRoutes } from './routes/runs.ts';
+import { RunHistory } from './run-history.ts';
 import { RunQueue } from './run-queue.ts';
 import { attachWebSocket } from './ws.ts';
 
@@ -51,8 +52,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   await ensureSampleInputs(data);
   const registry = options.registry ?? createRegistry();
   const executor = new Executor({ registry, data, cache: new OutputCache(options.cacheBytes) });
-  const queue = new RunQueue({ executor, registry, workers: options.workers ?? 1 });
-  const context: ServerContext = { registry, data, queue, examplesDir: path.join(ROOT, 'graphs') };
+  const history = new RunHistory(data.runs);
+  const queue = new RunQueue({ executor, registry, history, workers: options.workers ?? 1 });
+  const context: ServerContext = { registry, data, queue, history, examplesDir: path.join(ROOT, 'graphs') };
 
   const app = express();
   app.disable('x-powered-by');
