@@ -10,7 +10,7 @@ import { Executor } from '../runtime/executor.ts';
 import { OutputCache } from '../runtime/output-cache.ts';
 import type { NodeRegistry } from '../runtime/registry.ts';
 import { ensureSampleInputs } from '../runtime/sample-inputs.ts';
-import { assertBindAllowed, requestToken, tokenMatches } from './auth.ts';
+import { assertBindAllowed, refusal } from './auth.ts';
 import type { ServerContext } from './context.ts';
 import { HttpError } from './http-error.ts';
 import { graphRoutes } from './routes/graphs.ts';
@@ -57,10 +57,11 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const context: ServerContext = { registry, data, queue, history, examplesDir: path.join(ROOT, 'graphs') };
 
   const app = express();
+  const server = createServer(app);
   app.disable('x-powered-by');
   app.use('/api', (req, _res, next) => {
-    if (!tokenMatches(token, requestToken(req))) return next(new HttpError(401, 'Missing or wrong token'));
-    next();
+    const refused = refusal(req, token, (server.address() as AddressInfo).port);
+    next(refused && new HttpError(refused.status, refused.message));
   });
   app.get('/api/health', (_req, res) => void res.json({ ok: true, version: 1 }));
   app.use('/api', express.json({ limit: '20mb' }));
@@ -84,7 +85,6 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     res.status(status).json({ error: e.message ?? 'Internal error', problems: err instanceof HttpError ? err.problems : undefined });
   });
 
-  const server = createServer(app);
   const wss = attachWebSocket(server, queue, token);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
