@@ -63,46 +63,56 @@ export function storedView(run: StoredRun): RunView {
   return run.events.reduce(reduceRun, newRun(run.summary.runId));
 }
 
-export const newestFirst = (a: RunSummary, b: RunSummary) => (b.queuedAt ?? 0) - (a.queuedAt ?? 0);
+const end = (r: RunSummary) => r.finishedAt ?? Number.MAX_SAFE_INTEGER;
+/** Newest queued first; runs queued in the same millisecond by end, one still going first. */
+export const newestFirst = (a: RunSummary, b: RunSummary) => (b.queuedAt ?? 0) - (a.queuedAt ?? 0) || end(b) - end(a);
 
 /** Ended runs as JSON files in one folder (the data folder's runs/), so history outlives the process. */
 export class RunHistory {
-  /** Summaries of the runs on disk; events are read from the file when a run is opened. */
+  /** Summaries of the runs on disk, oldest first; events are read from the file when a run is opened. */
   private index = new Map<string, RunSummary>();
+  private lastSave = Promise.resolve();
 
   constructor(
     private readonly dir: string,
     private readonly limit = RUN_HISTORY_LIMIT,
   ) {
+    const found: RunSummary[] = [];
     for (const name of readdirSync(dir)) {
       if (!name.endsWith('.json')) continue;
       const file = path.join(dir, name);
       try {
         const { summary } = StoredHeadSchema.parse(JSON.parse(readFileSync(file, 'utf8')));
-        if (name === `${summary.runId}.json`) this.index.set(summary.runId, summary);
+        if (name === `${summary.runId}.json`) found.push(summary);
         else process.stderr.write(`Run history: ${file} holds run ${summary.runId}, not listed\n`);
       } catch (e) {
         // Left in place for a person to look at; it is not listed.
         process.stderr.write(`Run history: ${file} is not a readable run record, not listed: ${(e as Error).message}\n`);
       }
     }
+    for (const summary of found.sort(newestFirst).reverse()) this.index.set(summary.runId, summary);
     this.trim();
   }
 
-  /** Writes an ended run's record (whole or not at all), then drops the oldest beyond the limit. */
-  async save(summary: RunSummary, events: RunEvent[]): Promise<void> {
-    const record: StoredRun = { format: RUN_FORMAT, version: 1, summary, events };
-    await writeFileAtomic(this.file(summary.runId), JSON.stringify(record));
-    this.index.set(summary.runId, summary);
-    this.trim();
-  }
-
-  has(runId: string): boolean {
-    return this.index.has(runId);
+  /**
+   * Writes an ended run's record (whole or not at all), then drops the oldest beyond the limit. Saves
+   * happen one after another, so the index keeps the order runs ended in.
+   */
+  save(summary: RunSummary, events: RunEvent[]): Promise<void> {
+    const json = JSON.stringify({ format: RUN_FORMAT, version: 1, summary, events } satisfies StoredRun);
+    const saved = this.lastSave.then(async () => {
+      await writeFileAtomic(this.file(summary.runId), json);
+      this.index.delete(summary.runId);
+      this.index.set(summary.runId, summary);
+      this.trim();
+    });
+    this.lastSave = saved.catch(() => undefined);
+    return saved;
   }
 
   summaries(): RunSummary[] {
-    return [...this.index.values()].sort(newestFirst);
+    // Ties (the same milliseconds) stay in save order, newest first.
+    return [...this.index.values()].reverse().sort(newestFirst);
   }
 
   read(runId: string): StoredRun | undefined {

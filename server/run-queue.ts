@@ -36,7 +36,8 @@ export class RunQueue {
   private waiting: RunRecord[] = [];
   private active = 0;
   private listeners = new Set<RunListener>();
-  private saving = new Set<Promise<void>>();
+  /** Ended runs whose record is being written. */
+  private saving = new Set<string>();
 
   constructor(private readonly opts: RunQueueOptions) {}
 
@@ -56,7 +57,6 @@ export class RunQueue {
     this.waiting.push(record);
     this.emit(record, { type: 'run.queued', runId, time: Date.now(), position: this.waiting.length - 1 });
     this.pump();
-    this.trimHistory();
     return record;
   }
 
@@ -127,18 +127,23 @@ export class RunQueue {
 
   private save(record: RunRecord): void {
     const { runId } = record.state;
-    const saving = this.opts.history
+    this.saving.add(runId);
+    void this.opts.history
       .save(runSummary(record.state, record.graphName, record.events), record.events)
       // A full disk must not stop the queue; the run stays viewable while it is in memory.
       .catch((e: Error) => void process.stderr.write(`Run ${runId} could not be saved to the history: ${e.message}\n`))
-      .finally(() => this.saving.delete(saving));
-    this.saving.add(saving);
+      .finally(() => {
+        this.saving.delete(runId);
+        this.trimHistory();
+      });
   }
 
   private trimHistory(): void {
     const limit = this.opts.historyLimit ?? 100;
     for (const [id, r] of this.runs) {
       if (this.runs.size <= limit) break;
+      // Not before its save is done (the history cannot answer for it until then); its own save trims again.
+      if (this.saving.has(id)) break;
       if (!isActive(r.state)) this.runs.delete(id);
     }
   }
