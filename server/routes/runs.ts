@@ -76,7 +76,7 @@ export function runRoutes(ctx: ServerContext): Router {
   r.get('/runs/:runId/outputs/:nodeId/:port/:index', async (req, res) => {
     const { runId, nodeId, port, index } = req.params;
     const run = find(runId).live;
-    if (!run) throw new HttpError(410, `Run "${runId}" is from an earlier server process: outputs live in memory only (files its save nodes wrote are still served by /api/files/:id)`);
+    if (!run) throw new HttpError(410, `Run "${runId}" is no longer held in memory (it ran in an earlier server process, or many runs ago): its outputs are gone (files its save nodes wrote are still served by /api/files/:id)`);
     if (isActive(run.state)) throw new HttpError(409, `Run "${runId}" has not ended yet: its outputs are served once it has`);
     if (!run.result) throw new HttpError(410, `The outputs of run "${runId}" were dropped from memory: only the last runs' outputs are kept (files its save nodes wrote are still served by /api/files/:id)`);
     const outputs = run.result.outputs.get(nodeId);

@@ -219,6 +219,21 @@ describe('server', () => {
     expect(list[0]).toMatchObject({ runId, status: 'failed', logCount: 1, lastError: { nodeId: 'missing', message: expect.stringMatching(/no-such-folder/) } });
   });
 
+  it('keeps the outputs of the last 10 runs in memory; older ones answer 410, a running one 409', async () => {
+    const running = await submit(slowGraph(60));
+    const early = await api(`/runs/${running}/outputs/s/value/0`);
+    expect([early.status, (await early.json()).error]).toEqual([409, `Run "${running}" has not ended yet: its outputs are served once it has`]);
+    const ids = [];
+    for (let v = 101; v <= 111; v++) ids.push(await submit(graph([{ id: 'c', type: 'test/constant', params: { value: v } }])));
+    await server.context.queue.idle();
+    const dropped = await api(`/runs/${ids[0]}/outputs/c/value/0`);
+    expect(dropped.status).toBe(410);
+    expect((await dropped.json()).error).toMatch(/^The outputs of run "[^"]+" were dropped from memory/);
+    // The newest run still has its outputs: a number, not an image.
+    const kept = await api(`/runs/${ids[10]}/outputs/c/value/0`);
+    expect([kept.status, (await kept.json()).error]).toEqual([404, 'No image at c.value[0]']);
+  });
+
   it('runs queued runs one after the other in order (one worker)', async () => {
     const watcher = watch();
     await watcher.opened;
@@ -463,7 +478,7 @@ describe('run history across restarts', () => {
 
       const output = await fetch(`${second.url}/api/runs/${failedRun}/outputs/good/value/0`);
       expect(output.status).toBe(410);
-      expect((await output.json()).error).toMatch(/is from an earlier server process: outputs live in memory only/);
+      expect((await output.json()).error).toMatch(/is no longer held in memory \(it ran in an earlier server process, or many runs ago\): its outputs are gone/);
       expect(await (await fetch(`${second.url}/api/runs/${cancelledRun}/cancel`, { method: 'POST' })).json()).toEqual({ ok: false });
 
       // A new run is listed first, the earlier ones after it.
