@@ -1,7 +1,7 @@
 import { mkdirSync, realpathSync, existsSync } from 'node:fs';
 import path from 'node:path';
 
-export const DATA_SUBFOLDERS = ['input', 'output', 'models', 'cache', 'graphs'] as const;
+export const DATA_SUBFOLDERS = ['input', 'output', 'models', 'cache', 'graphs', 'runs'] as const;
 export type DataSubfolder = (typeof DATA_SUBFOLDERS)[number];
 
 /** The one data folder: everything nodes and endpoints read or write lives below it. */
@@ -12,6 +12,8 @@ export interface DataFolders {
   models: string;
   cache: string;
   graphs: string;
+  /** The server's run history, one JSON record per ended run. */
+  runs: string;
 }
 
 /** Resolves the data folder (argument, then FACECHAIN_DATA, then ./data) and creates its layout. */

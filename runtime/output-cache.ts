@@ -5,12 +5,16 @@ interface Entry {
   bytes: number;
 }
 
+export const DEFAULT_CACHE_BYTES = 2 * 1024 ** 3;
+
 /** Node outputs by cache key, least recently used dropped first once over the byte budget. */
 export class OutputCache {
   private entries = new Map<string, Entry>();
   private total = 0;
 
-  constructor(readonly maxBytes = 2 * 1024 ** 3) {}
+  constructor(readonly maxBytes = DEFAULT_CACHE_BYTES) {
+    if (!Number.isFinite(maxBytes) || maxBytes < 0) throw new Error(`Output cache budget must be a byte count of 0 or more (got ${maxBytes})`);
+  }
 
   get(key: string): Record<string, unknown> | undefined {
     const e = this.entries.get(key);
@@ -23,6 +27,7 @@ export class OutputCache {
   set(key: string, outputs: Record<string, unknown>): void {
     this.delete(key);
     const bytes = approximateBytes(outputs);
+    // Keeping it would evict everything else and still be over budget.
     if (bytes > this.maxBytes) return;
     this.entries.set(key, { outputs, bytes });
     this.total += bytes;

@@ -35,6 +35,7 @@ export interface RunView {
   logs: LogLine[];
 }
 
+/** Log lines a RunView keeps (a live view; the server's run history keeps the whole log). */
 const MAX_LOGS = 500;
 
 export function newRun(runId: string): RunView {
@@ -48,6 +49,19 @@ export function isActive(run: RunView | undefined): boolean {
 /** Pure reducer: returns a new RunView (or the same one when the event is not about this run). */
 export function reduceRun(run: RunView, e: RunEvent): RunView {
   if (e.runId !== run.runId) return run;
+  const next = reduceState(run, e);
+  const line = logLineOf(e);
+  return line ? withLog(next, line) : next;
+}
+
+/** The log line an event adds: log events and node errors. */
+export function logLineOf(e: RunEvent): LogLine | undefined {
+  if (e.type === 'log') return { time: e.time, level: e.level, nodeId: e.nodeId, message: e.message };
+  if (e.type === 'node.error') return { time: e.time, level: 'error', nodeId: e.nodeId, message: e.message };
+  return undefined;
+}
+
+function reduceState(run: RunView, e: RunEvent): RunView {
   const node = (id: string, patch: NodeRun): RunView => ({ ...run, nodes: { ...run.nodes, [id]: patch } });
   switch (e.type) {
     case 'run.queued':
@@ -88,11 +102,10 @@ export function reduceRun(run: RunView, e: RunEvent): RunView {
         outputs: e.outputs,
       });
     case 'node.error':
-      return withLog(node(e.nodeId, { state: 'error', error: e.message }), { time: e.time, level: 'error', nodeId: e.nodeId, message: e.message });
+      return node(e.nodeId, { state: 'error', error: e.message });
     case 'node.skipped':
       return node(e.nodeId, { state: 'skipped', message: e.reason });
     case 'log':
-      return withLog(run, { time: e.time, level: e.level, nodeId: e.nodeId, message: e.message });
     case 'node.preview':
       return run;
   }

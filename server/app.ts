@@ -7,14 +7,16 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { createRegistry } from '../nodes/index.ts';
 import { openDataFolders, type DataFolders } from '../runtime/data-folder.ts';
 import { Executor } from '../runtime/executor.ts';
+import { OutputCache } from '../runtime/output-cache.ts';
 import type { NodeRegistry } from '../runtime/registry.ts';
 import { ensureSampleInputs } from '../runtime/sample-inputs.ts';
-import { assertBindAllowed, requestToken, tokenMatches } from './auth.ts';
+import { assertBindAllowed, refusal } from './auth.ts';
 import type { ServerContext } from './context.ts';
 import { HttpError } from './http-error.ts';
 import { graphRoutes } from './routes/graphs.ts';
 import { inputRoutes } from './routes/inputs.ts';
 import { runRoutes } from './routes/runs.ts';
+import { RunHistory } from './run-history.ts';
 import { RunQueue } from './run-queue.ts';
 import { attachWebSocket } from './ws.ts';
 
@@ -31,6 +33,8 @@ export interface ServerOptions {
   /** The built editor (default editor/dist). */
   editorDir?: string;
   workers?: number;
+  /** Byte budget of the in-memory node output cache (default DEFAULT_CACHE_BYTES, 2 GiB). */
+  cacheBytes?: number;
   registry?: NodeRegistry;
 }
 
@@ -47,15 +51,17 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const data: DataFolders = openDataFolders(options.dataDir);
   await ensureSampleInputs(data);
   const registry = options.registry ?? createRegistry();
-  const executor = new Executor({ registry, data });
-  const queue = new RunQueue({ executor, registry, workers: options.workers ?? 1 });
-  const context: ServerContext = { registry, data, queue, examplesDir: path.join(ROOT, 'graphs') };
+  const executor = new Executor({ registry, data, cache: new OutputCache(options.cacheBytes) });
+  const history = new RunHistory(data.runs);
+  const queue = new RunQueue({ executor, registry, history, workers: options.workers ?? 1 });
+  const context: ServerContext = { registry, data, queue, history, examplesDir: path.join(ROOT, 'graphs') };
 
   const app = express();
+  const server = createServer(app);
   app.disable('x-powered-by');
   app.use('/api', (req, _res, next) => {
-    if (!tokenMatches(token, requestToken(req))) return next(new HttpError(401, 'Missing or wrong token'));
-    next();
+    const refused = refusal(req, token, (server.address() as AddressInfo).port);
+    next(refused && new HttpError(refused.status, refused.message));
   });
   app.get('/api/health', (_req, res) => void res.json({ ok: true, version: 1 }));
   app.use('/api', express.json({ limit: '20mb' }));
@@ -70,12 +76,15 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     else res.status(503).type('text').send('The editor is not built yet: run `npm start` (it builds it) or `npm run build:editor`.');
   });
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    const e = err as { status?: number; type?: string; message?: string; problems?: unknown };
-    const status = err instanceof HttpError ? err.status : e.type === 'entity.too.large' ? 413 : e.type === 'entity.parse.failed' ? 400 : 500;
+    const e = err as { status?: number; type?: string; message?: string; limit?: number };
+    if (e.type === 'entity.too.large') {
+      res.status(413).json({ error: `Request body is too large: the limit for this endpoint is ${e.limit} bytes (${((e.limit ?? 0) / 1024 ** 2).toFixed(0)} MB)` });
+      return;
+    }
+    const status = err instanceof HttpError ? err.status : e.type === 'entity.parse.failed' ? 400 : 500;
     res.status(status).json({ error: e.message ?? 'Internal error', problems: err instanceof HttpError ? err.problems : undefined });
   });
 
-  const server = createServer(app);
   const wss = attachWebSocket(server, queue, token);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -21,10 +21,53 @@ export function requestToken(req: IncomingMessage): string | undefined {
   return new URL(req.url ?? '/', 'http://x').searchParams.get('token') ?? undefined;
 }
 
-export function tokenMatches(expected: string | undefined, given: string | undefined): boolean {
-  if (!expected) return true;
+function tokenMatches(expected: string, given: string | undefined): boolean {
   if (!given) return false;
   const a = Buffer.from(expected);
   const b = Buffer.from(given);
   return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** Vite's default port: editor/vite.config.ts sets none, and its proxy passes the page's Origin on. */
+export const EDITOR_DEV_PORT = 5173;
+
+export interface Refusal {
+  status: 401 | 403;
+  message: string;
+}
+
+/**
+ * Whether a REST call or WebSocket upgrade may go on. With a token: whoever carries it. Without one the
+ * server listens on loopback only, but any web page in the user's browser can still reach it, so the
+ * request must name this machine as its Host (DNS rebinding names another) and a browser's Origin must be
+ * this server or the editor dev server (a client that sends no Origin is not a browser).
+ */
+export function refusal(req: IncomingMessage, token: string | undefined, port: number): Refusal | undefined {
+  if (token) return tokenMatches(token, requestToken(req)) ? undefined : { status: 401, message: 'Missing or wrong token' };
+  const { host, origin } = req.headers;
+  if (host !== undefined && !loopbackUrl(`http://${host}`)) {
+    return {
+      status: 403,
+      message: `Host "${host}" is not this machine: without a token the server answers only requests to 127.0.0.1, localhost or [::1] (set FACECHAIN_TOKEN to serve other names)`,
+    };
+  }
+  const page = origin === undefined ? undefined : loopbackUrl(origin);
+  if (origin !== undefined && !(page?.protocol === 'http:' && [port, EDITOR_DEV_PORT].includes(Number(page.port || 80)))) {
+    return {
+      status: 403,
+      message: `Origin "${origin}" may not use this server: without a token only the editor it serves (or the editor dev server on port ${EDITOR_DEV_PORT}) may call it`,
+    };
+  }
+  return undefined;
+}
+
+/** The URL when it parses and names a loopback host, else undefined. */
+function loopbackUrl(text: string): URL | undefined {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return undefined;
+  }
+  return isLoopback(url.hostname.replace(/^\[(.*)\]$/, '$1')) ? url : undefined;
 }

@@ -4,6 +4,7 @@ import type { PreviewImage, RunEvent, RunListener } from '../runtime/events.ts';
 import { isActive, newRun, reduceRun, type RunView } from '../runtime/run-state.ts';
 import { assertGraph } from '../runtime/validate.ts';
 import type { NodeRegistry } from '../runtime/registry.ts';
+import { runSummary, type RunHistory } from './run-history.ts';
 
 export interface RunRecord {
   state: RunView;
@@ -19,9 +20,11 @@ export interface RunRecord {
 export interface RunQueueOptions {
   executor: Executor;
   registry: NodeRegistry;
+  /** Where ended runs are saved. */
+  history: RunHistory;
   /** Runs executed at the same time. */
   workers?: number;
-  /** Finished runs kept in the history. */
+  /** Ended runs also kept in memory (all of them are in the history on disk). */
   historyLimit?: number;
   /** Finished runs whose outputs stay in memory for viewing. */
   outputsLimit?: number;
@@ -33,6 +36,8 @@ export class RunQueue {
   private waiting: RunRecord[] = [];
   private active = 0;
   private listeners = new Set<RunListener>();
+  /** Ended runs whose record is being written. */
+  private saving = new Set<string>();
 
   constructor(private readonly opts: RunQueueOptions) {}
 
@@ -52,7 +57,6 @@ export class RunQueue {
     this.waiting.push(record);
     this.emit(record, { type: 'run.queued', runId, time: Date.now(), position: this.waiting.length - 1 });
     this.pump();
-    this.trimHistory();
     return record;
   }
 
@@ -82,9 +86,9 @@ export class RunQueue {
     return () => this.listeners.delete(listener);
   }
 
-  /** Resolves when no run is queued or running (for tests and clean shutdown). */
+  /** Resolves when no run is queued, running or being saved (for tests and clean shutdown). */
   async idle(): Promise<void> {
-    while (this.active || this.waiting.length) await new Promise((r) => setTimeout(r, 10));
+    while (this.active || this.waiting.length || this.saving.size) await new Promise((r) => setTimeout(r, 10));
   }
 
   private pump(): void {
@@ -117,13 +121,29 @@ export class RunQueue {
   private emit(record: RunRecord, event: RunEvent, preview?: PreviewImage): void {
     record.state = reduceRun(record.state, event);
     if (event.type !== 'node.progress') record.events.push(event);
+    if (event.type === 'run.finished' || event.type === 'run.failed' || event.type === 'run.cancelled') this.save(record);
     for (const l of this.listeners) l(event, preview);
+  }
+
+  private save(record: RunRecord): void {
+    const { runId } = record.state;
+    this.saving.add(runId);
+    void this.opts.history
+      .save(runSummary(record.state, record.graphName, record.events), record.events)
+      // A full disk must not stop the queue; the run stays viewable while it is in memory.
+      .catch((e: Error) => void process.stderr.write(`Run ${runId} could not be saved to the history: ${e.message}\n`))
+      .finally(() => {
+        this.saving.delete(runId);
+        this.trimHistory();
+      });
   }
 
   private trimHistory(): void {
     const limit = this.opts.historyLimit ?? 100;
     for (const [id, r] of this.runs) {
       if (this.runs.size <= limit) break;
+      // Not before its save is done (the history cannot answer for it until then); its own save trims again.
+      if (this.saving.has(id)) break;
       if (!isActive(r.state)) this.runs.delete(id);
     }
   }

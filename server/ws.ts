@@ -1,8 +1,9 @@
 import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { z } from 'zod';
 import { encodePreviewFrame } from '../runtime/preview-frame.ts';
-import { requestToken, tokenMatches } from './auth.ts';
+import { refusal } from './auth.ts';
 import type { RunQueue } from './run-queue.ts';
 
 const ClientMessage = z.discriminatedUnion('type', [z.object({ type: z.literal('subscribe'), runId: z.string().optional() })]);
@@ -13,7 +14,11 @@ export function attachWebSocket(server: Server, queue: RunQueue, token: string |
     server,
     path: '/ws',
     maxPayload: 64 * 1024,
-    verifyClient: (info, done) => (tokenMatches(token, requestToken(info.req)) ? done(true) : done(false, 401, 'Unauthorized')),
+    verifyClient: (info, done) => {
+      const refused = refusal(info.req, token, (server.address() as AddressInfo).port);
+      if (refused) done(false, refused.status, refused.message);
+      else done(true);
+    },
   });
   const filters = new Map<WebSocket, string | undefined>();
 

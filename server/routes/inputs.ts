@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import express, { Router } from 'express';
-import sharp from 'sharp';
+import sharp, { type Sharp, type SharpOptions } from 'sharp';
 import { safeJoin, PathEscapeError } from '../../runtime/data-folder.ts';
 import { listModels, MODEL_KINDS, ModelKindSchema } from '../../models/store/folders.ts';
 import type { ServerContext } from '../context.ts';
@@ -18,6 +18,15 @@ function inside(base: string, relative: string): string {
   } catch (e) {
     if (e instanceof PathEscapeError) throw new HttpError(400, e.message);
     throw e;
+  }
+}
+
+/** Runs a sharp step on uploaded bytes; a failure means the bytes are no image sharp can read. */
+async function readImage<T>(bytes: Buffer, step: (image: Sharp) => Promise<T>, options?: SharpOptions): Promise<T> {
+  try {
+    return await step(sharp(bytes, options));
+  } catch (e) {
+    throw new HttpError(400, `Not an image sharp can read: ${(e as Error).message}`);
   }
 }
 
@@ -40,17 +49,15 @@ export function inputRoutes(ctx: ServerContext): Router {
   r.post('/uploads', express.raw({ type: () => true, limit: UPLOAD_LIMITS.bytes }), async (req, res) => {
     const body = req.body;
     if (!Buffer.isBuffer(body) || body.length === 0) throw new HttpError(400, 'Send the image bytes as the request body');
-    let meta;
-    try {
-      meta = await sharp(body, { limitInputPixels: UPLOAD_LIMITS.pixels }).metadata();
-      // Decode fully once: a truncated or hostile file fails here, not in a later run.
-      await sharp(body, { limitInputPixels: UPLOAD_LIMITS.pixels, failOn: 'error' }).resize(8, 8).raw().toBuffer();
-    } catch (e) {
-      throw new HttpError(400, `Not an image sharp can read: ${(e as Error).message}`);
-    }
+    const meta = await readImage(body, (image) => image.metadata(), { limitInputPixels: false });
     const ext = meta.format && FORMATS[meta.format];
     if (!ext || !meta.width || !meta.height) throw new HttpError(400, `Unsupported image format "${meta.format ?? 'unknown'}"`);
-    if (meta.width * meta.height > UPLOAD_LIMITS.pixels) throw new HttpError(413, `Image has too many pixels (limit ${UPLOAD_LIMITS.pixels})`);
+    // Checked on the header before decoding: sharp's own limit would answer "not an image".
+    if (meta.width * meta.height > UPLOAD_LIMITS.pixels) {
+      throw new HttpError(413, `Image is ${meta.width}x${meta.height} (${meta.width * meta.height} pixels); the upload limit is ${UPLOAD_LIMITS.pixels} pixels`);
+    }
+    // Decode fully once: a truncated or hostile file fails here, not in a later run.
+    await readImage(body, (image) => image.resize(8, 8).raw().toBuffer(), { limitInputPixels: UPLOAD_LIMITS.pixels, failOn: 'error' });
     const dir = path.join(ctx.data.input, 'uploads');
     mkdirSync(dir, { recursive: true });
     const id = randomBytes(8).toString('hex');

@@ -3,18 +3,24 @@ import path from 'node:path';
 import { Router } from 'express';
 import { z } from 'zod';
 import { encodePng } from '../../runtime/image-io.ts';
+import type { RunEvent } from '../../runtime/events.ts';
+import { isActive, type RunView } from '../../runtime/run-state.ts';
 import { GraphValidationError } from '../../runtime/validate.ts';
 import { isImage } from '../../runtime/values.ts';
 import type { ServerContext } from '../context.ts';
 import { HttpError } from '../http-error.ts';
+import { fullLog, newestFirst, runSummary, storedView } from '../run-history.ts';
 import type { RunRecord } from '../run-queue.ts';
 
 const SubmitSchema = z.object({ graph: z.unknown(), targets: z.array(z.string()).max(10_000).optional() }).strict();
 const OUTPUT_FILE = /^[A-Za-z0-9_-]{1,200}\.png$/;
 
-function summary(r: RunRecord) {
-  const { runId, status, queuedAt, startedAt, finishedAt, durationMs, error, problems } = r.state;
-  return { runId, graphName: r.graphName, status, queuedAt, startedAt, finishedAt, durationMs, error, problems };
+/** A run as the endpoints see it: live in the queue (with its outputs while kept), or read back from the history. */
+interface FoundRun {
+  graphName: string;
+  state: RunView;
+  events: RunEvent[];
+  live?: RunRecord;
 }
 
 function imageCounts(outputs: Record<string, unknown> | undefined): Record<string, number> | undefined {
@@ -29,10 +35,12 @@ function imageCounts(outputs: Record<string, unknown> | undefined): Record<strin
 
 export function runRoutes(ctx: ServerContext): Router {
   const r = Router();
-  const find = (runId: string) => {
-    const run = ctx.queue.get(runId);
-    if (!run) throw new HttpError(404, `No run "${runId}"`);
-    return run;
+  const find = (runId: string): FoundRun => {
+    const live = ctx.queue.get(runId);
+    if (live) return { graphName: live.graphName, state: live.state, events: live.events, live };
+    const stored = ctx.history.read(runId);
+    if (stored) return { graphName: stored.summary.graphName, state: storedView(stored), events: stored.events };
+    throw new HttpError(404, `No run "${runId}"`);
   };
   r.post('/runs', (req, res) => {
     const body = SubmitSchema.safeParse(req.body);
@@ -46,27 +54,37 @@ export function runRoutes(ctx: ServerContext): Router {
       throw e;
     }
   });
-  r.get('/runs', (_req, res) => void res.json(ctx.queue.list().map(summary)));
+  r.get('/runs', (_req, res) => {
+    const live = ctx.queue.list().map((r) => runSummary(r.state, r.graphName, r.events));
+    const liveIds = new Set(live.map((r) => r.runId));
+    const older = ctx.history.summaries().filter((r) => !liveIds.has(r.runId));
+    res.json([...live, ...older].sort(newestFirst));
+  });
   r.get('/runs/:runId', (req, res) => {
     const run = find(req.params.runId);
     const nodes = Object.fromEntries(
-      Object.entries(run.state.nodes).map(([id, n]) => [id, { ...n, images: imageCounts(run.result?.outputs.get(id)) }]),
+      Object.entries(run.state.nodes).map(([id, n]) => [id, { ...n, images: imageCounts(run.live?.result?.outputs.get(id)) }]),
     );
-    res.json({ ...summary(run), nodes, logs: run.state.logs });
+    res.json({ ...runSummary(run.state, run.graphName, run.events), nodes, logs: run.state.logs });
   });
   r.get('/runs/:runId/events', (req, res) => void res.json(find(req.params.runId).events));
+  r.get('/runs/:runId/log', (req, res) => void res.json(fullLog(find(req.params.runId).events)));
   r.post('/runs/:runId/cancel', (req, res) => {
     find(req.params.runId);
     res.json({ ok: ctx.queue.cancel(req.params.runId) });
   });
   r.get('/runs/:runId/outputs/:nodeId/:port/:index', async (req, res) => {
-    const run = find(req.params.runId);
-    const outputs = run.result?.outputs.get(req.params.nodeId);
-    if (!outputs) throw new HttpError(404, `Node "${req.params.nodeId}" has no outputs in this run (or they were dropped from memory)`);
-    const value = outputs[req.params.port];
+    const { runId, nodeId, port, index } = req.params;
+    const run = find(runId).live;
+    if (!run) throw new HttpError(410, `Run "${runId}" is no longer held in memory (it ran in an earlier server process, or many runs ago): its outputs are gone (files its save nodes wrote are still served by /api/files/:id)`);
+    if (isActive(run.state)) throw new HttpError(409, `Run "${runId}" has not ended yet: its outputs are served once it has`);
+    if (!run.result) throw new HttpError(410, `The outputs of run "${runId}" were dropped from memory: only the last runs' outputs are kept (files its save nodes wrote are still served by /api/files/:id)`);
+    const outputs = run.result.outputs.get(nodeId);
+    if (!outputs) throw new HttpError(404, `Node "${nodeId}" has no outputs in run "${runId}" (it did not run, failed or was skipped)`);
+    const value = outputs[port];
     const list = isImage(value) ? [value] : Array.isArray(value) ? value : [];
-    const image = list[Number(req.params.index)];
-    if (!isImage(image)) throw new HttpError(404, `No image at ${req.params.nodeId}.${req.params.port}[${req.params.index}]`);
+    const image = list[Number(index)];
+    if (!isImage(image)) throw new HttpError(404, `No image at ${nodeId}.${port}[${index}]`);
     res.type('image/png').send(await encodePng(image));
   });
   r.get('/files/:id', (req, res) => {

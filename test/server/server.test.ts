@@ -1,13 +1,20 @@
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
+import WebSocket, { type ClientOptions } from 'ws';
+import { z } from 'zod';
+import { builtinNodes } from '../../nodes/index.ts';
+import { defineNode } from '../../runtime/node.ts';
 import { decodePreviewFrame, type PreviewHeader } from '../../runtime/preview-frame.ts';
+import { NodeRegistry } from '../../runtime/registry.ts';
 import type { RunEvent } from '../../runtime/events.ts';
 import { startServer, type RunningServer } from '../../server/app.ts';
-import { testRegistry } from '../helpers/test-nodes.ts';
+import { UPLOAD_LIMITS } from '../../server/routes/inputs.ts';
+import { EDITOR_DEV_PORT } from '../../server/auth.ts';
+import { graph, testNodes, testRegistry } from '../helpers/test-nodes.ts';
 
 const example = JSON.parse(readFileSync(path.join(import.meta.dirname, '../../graphs/image-basics.json'), 'utf8'));
 let server: RunningServer;
@@ -20,6 +27,71 @@ afterAll(() => server.close());
 
 const api = (p: string, init?: RequestInit) => fetch(`${server.url}/api${p}`, init);
 const postJson = (p: string, body: unknown) => api(p, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+const submit = async (g: unknown, base = server.url) =>
+  (await (await fetch(`${base}/api/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ graph: g }) })).json()).runId as string;
+const tempDir = () => mkdtempSync(path.join(os.tmpdir(), 'fc-'));
+const ended = (e: RunEvent) => e.type === 'run.finished' || e.type === 'run.failed' || e.type === 'run.cancelled';
+
+/** A graph with a slow node; `steps` differ between runs that must not hit the output cache. */
+const slowGraph = (steps: number, stepMs = 5) =>
+  graph([{ id: 'a', type: 'test/constant' }, { id: 's', type: 'test/slow', params: { steps, stepMs } }], [['a', 'value', 's', 'a']]);
+
+/** One branch fails (and skips the node after it), an independent one finishes. */
+const failingGraph = graph(
+  [
+    { id: 'one', type: 'test/constant' },
+    { id: 'bad', type: 'test/fail' },
+    { id: 'after', type: 'test/add' },
+    { id: 'good', type: 'test/add' },
+  ],
+  [
+    ['one', 'value', 'bad', 'a'],
+    ['bad', 'value', 'after', 'a'],
+    ['one', 'value', 'good', 'a'],
+  ],
+);
+
+/** Logs `lines` info lines: a log longer than the 500 lines a run view keeps. */
+const chatty = defineNode({
+  type: 'test/chatty',
+  version: 1,
+  category: 'test',
+  title: 'Chatty',
+  description: 'Logs numbered lines',
+  inputs: {},
+  outputs: { value: { type: 'NUMBER' } },
+  params: z.object({ lines: z.number().int().min(0).max(10_000).default(1) }),
+  run: (ctx, _inputs, p) => {
+    for (let i = 1; i <= p.lines; i++) ctx.log.info(`line ${i}`);
+    return { value: p.lines };
+  },
+});
+
+/** A plain HTTP GET with headers fetch() will not send (Host). */
+function rawGet(url: string, headers: Record<string, string>): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { headers }, (res) => {
+      let body = '';
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode!, body }));
+    });
+    req.on('error', reject).end();
+  });
+}
+
+/** 'hello' when the WebSocket opens and greets, else the refusal's status and body. */
+function wsOutcome(url: string, options?: ClientOptions): Promise<'hello' | { status: number; body: string }> {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(url, options);
+    ws.on('message', (d) => (resolve(JSON.parse(d.toString()).type), ws.close()));
+    ws.on('unexpected-response', (_req, res) => {
+      let body = '';
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode!, body }));
+    });
+  });
+}
 
 /** Collects JSON events and binary preview frames until the run ends. */
 function watch(filterRunId?: string) {
@@ -50,22 +122,38 @@ describe('server', () => {
     expect(schema.properties.format.const).toBe('facechain-graph');
   });
 
-  it('runs a shipped graph: ordered events and binary preview frames over the WebSocket', async () => {
+  it('runs a shipped graph: ordered events and binary preview frames over the WebSocket, the same to two clients', async () => {
     const watcher = watch();
-    await watcher.opened;
+    const second = watch();
+    await Promise.all([watcher.opened, second.opened]);
     const res = await postJson('/runs', { graph: example });
     expect(res.status).toBe(202);
     const { runId } = await res.json();
-    await watcher.ended;
+    await Promise.all([watcher.ended, second.ended]);
     watcher.ws.close();
-    const types = watcher.events.filter((e) => e.runId === runId).map((e) => e.type);
-    expect(types[0]).toBe('run.queued');
-    expect(types[1]).toBe('run.started');
-    expect(types.at(-1)).toBe('run.finished');
-    // Each node starts before it finishes, and in dependency order.
-    const order = watcher.events.filter((e) => e.type === 'node.finished').map((e) => (e as { nodeId: string }).nodeId);
-    expect(order.indexOf('load')).toBeLessThan(order.indexOf('resize'));
-    expect(order.indexOf('grid')).toBeLessThan(order.indexOf('save'));
+    second.ws.close();
+    const events = watcher.events.filter((e) => e.runId === runId);
+    expect(events[0].type).toBe('run.queued');
+    expect(events[1].type).toBe('run.started');
+    expect(events.at(-1)!.type).toBe('run.finished');
+    expect(second.events.filter((e) => e.runId === runId)).toEqual(events);
+    // The run's stored events are the streamed ones but progress ticks.
+    expect(await (await api(`/runs/${runId}/events`)).json()).toEqual(events.filter((e) => e.type !== 'node.progress'));
+
+    // Every planned node starts then finishes, once; each after the nodes it reads from.
+    const planned = (events[1] as Extract<RunEvent, { type: 'run.started' }>).nodes;
+    expect([...planned].sort()).toEqual(example.nodes.map((n: { id: string }) => n.id).sort());
+    const at = (type: string, nodeId: string) => events.findIndex((e) => e.type === type && 'nodeId' in e && e.nodeId === nodeId);
+    const finished = events.filter((e) => e.type === 'node.finished').map((e) => (e as { nodeId: string }).nodeId);
+    expect([...finished].sort()).toEqual([...planned].sort());
+    for (const id of planned) {
+      expect(at('node.started', id), id).toBeGreaterThan(0);
+      expect(at('node.started', id), id).toBeLessThan(at('node.finished', id));
+    }
+    for (const edge of example.edges as { from: { node: string }; to: { node: string } }[]) {
+      expect(at('node.finished', edge.from.node), `${edge.from.node} -> ${edge.to.node}`).toBeLessThan(at('node.started', edge.to.node));
+    }
+
     const gridFrame = watcher.frames.find((f) => f.header.nodeId === 'grid');
     expect(gridFrame).toBeDefined();
     const meta = await sharp(Buffer.from(gridFrame!.image)).metadata();
@@ -83,6 +171,85 @@ describe('server', () => {
     expect(file.status).toBe(200);
   });
 
+  it('validates a graph without running it: problems name node and field', async () => {
+    expect(await (await postJson('/validate', example)).json()).toEqual({ ok: true, problems: [] });
+    const bad = structuredClone(example);
+    bad.nodes[1].params.width = 0;
+    bad.edges.push({ from: { node: 'grid', port: 'image' }, to: { node: 'nowhere', port: 'images' } });
+    const res = await postJson('/validate', bad);
+    expect(res.status).toBe(200);
+    const body = await res.json();
+    expect(body.ok).toBe(false);
+    expect(body.problems).toContainEqual(expect.objectContaining({ node: 'resize', field: 'params.width' }));
+    expect(body.problems.some((p: { message: string }) => p.message.includes('nowhere'))).toBe(true);
+  });
+
+  it('a failed run keeps its error, its log and the outputs of the nodes that finished', async () => {
+    const g = graph(
+      [
+        { id: 'missing', type: 'image/load-images', params: { path: 'no-such-folder' } },
+        { id: 'small', type: 'image/resize', params: { width: 32, height: 32 } },
+        { id: 'photos', type: 'image/load-images', params: { path: 'samples', limit: 1 } },
+        { id: 'thumb', type: 'image/resize', params: { width: 48, height: 32 } },
+      ],
+      [
+        ['missing', 'images', 'small', 'images'],
+        ['photos', 'images', 'thumb', 'images'],
+      ],
+    );
+    const runId = await submit(g);
+    await server.context.queue.idle();
+    const run = await (await api(`/runs/${runId}`)).json();
+    expect(run.status).toBe('failed');
+    expect(run.error).toMatch(/^Node "missing" \(image\/load-images\) failed: params.path: "no-such-folder" does not exist/);
+    expect(run.nodes).toMatchObject({ missing: { state: 'error' }, small: { state: 'skipped' }, photos: { state: 'done' }, thumb: { state: 'done' } });
+    const line = { level: 'error', nodeId: 'missing', message: expect.stringMatching(/no-such-folder/) };
+    expect(run.logs).toEqual([expect.objectContaining(line)]);
+    expect(await (await api(`/runs/${runId}/log`)).json()).toEqual([expect.objectContaining(line)]);
+
+    const thumb = await api(`/runs/${runId}/outputs/thumb/images/0`);
+    expect(thumb.status).toBe(200);
+    expect((await sharp(Buffer.from(await thumb.arrayBuffer())).metadata()).width).toBe(48);
+    expect((await api(`/runs/${runId}/outputs/photos/image/0`)).status).toBe(200);
+    const skipped = await api(`/runs/${runId}/outputs/small/images/0`);
+    expect(skipped.status).toBe(404);
+    expect((await skipped.json()).error).toMatch(/Node "small" has no outputs/);
+
+    const list = await (await api('/runs')).json();
+    expect(list[0]).toMatchObject({ runId, status: 'failed', logCount: 1, lastError: { nodeId: 'missing', message: expect.stringMatching(/no-such-folder/) } });
+  });
+
+  it('keeps the outputs of the last 10 runs in memory; older ones answer 410, a running one 409', async () => {
+    const running = await submit(slowGraph(60));
+    const early = await api(`/runs/${running}/outputs/s/value/0`);
+    expect([early.status, (await early.json()).error]).toEqual([409, `Run "${running}" has not ended yet: its outputs are served once it has`]);
+    const ids = [];
+    for (let v = 101; v <= 111; v++) ids.push(await submit(graph([{ id: 'c', type: 'test/constant', params: { value: v } }])));
+    await server.context.queue.idle();
+    const dropped = await api(`/runs/${ids[0]}/outputs/c/value/0`);
+    expect(dropped.status).toBe(410);
+    expect((await dropped.json()).error).toMatch(/^The outputs of run "[^"]+" were dropped from memory/);
+    // The newest run still has its outputs: a number, not an image.
+    const kept = await api(`/runs/${ids[10]}/outputs/c/value/0`);
+    expect([kept.status, (await kept.json()).error]).toEqual([404, 'No image at c.value[0]']);
+  });
+
+  it('runs queued runs one after the other in order (one worker)', async () => {
+    const watcher = watch();
+    await watcher.opened;
+    const first = await submit(slowGraph(20));
+    const second = await submit(slowGraph(21));
+    await server.context.queue.idle();
+    watcher.ws.close();
+    const at = (runId: string, f: (e: RunEvent) => boolean) => watcher.events.findIndex((e) => e.runId === runId && f(e));
+    expect(at(second, (e) => e.type === 'run.queued')).toBeLessThan(at(first, ended));
+    expect(at(first, (e) => e.type === 'run.finished')).toBeGreaterThan(0);
+    expect(at(first, ended)).toBeLessThan(at(second, (e) => e.type === 'run.started'));
+    const [a, b] = await Promise.all([first, second].map(async (id) => (await api(`/runs/${id}`)).json()));
+    expect(b.startedAt).toBeGreaterThanOrEqual(a.finishedAt);
+    expect(b.status).toBe('finished');
+  });
+
   it('answers an invalid graph with 400 and problems naming node and field', async () => {
     const bad = structuredClone(example);
     bad.nodes[1].params.width = 0;
@@ -93,19 +260,9 @@ describe('server', () => {
   });
 
   it('cancels a running run; a client that disconnects does not stop a run', async () => {
-    const slow = {
-      format: 'facechain-graph',
-      version: 1,
-      name: 'slow',
-      nodes: [
-        { id: 'a', type: 'test/constant', params: {} },
-        { id: 's', type: 'test/slow', params: { steps: 2000, stepMs: 5 } },
-      ],
-      edges: [{ from: { node: 'a', port: 'value' }, to: { node: 's', port: 'a' } }],
-    };
     const quitter = watch();
     await quitter.opened;
-    const { runId } = await (await postJson('/runs', { graph: slow })).json();
+    const runId = await submit(slowGraph(2000));
     quitter.ws.terminate();
     const watcher = watch(runId);
     await watcher.opened;
@@ -130,6 +287,29 @@ describe('server', () => {
     const bad = await api('/uploads', { method: 'POST', body: Buffer.from('#!/bin/sh\necho not an image\n') });
     expect(bad.status).toBe(400);
     expect((await bad.json()).error).toMatch(/Not an image/);
+  });
+
+  it('answers an image over the pixel limit with 413 before decoding it', async () => {
+    // 6400x6400 = 40.96 MP, just over the limit; a solid colour compresses to about 1 MB.
+    const side = Math.ceil(Math.sqrt(UPLOAD_LIMITS.pixels + 1));
+    const big = await sharp({ create: { width: side, height: side, channels: 3, background: '#808080' } }).png({ compressionLevel: 1 }).toBuffer();
+    expect(big.length).toBeLessThan(UPLOAD_LIMITS.bytes);
+    const res = await api('/uploads', { method: 'POST', body: big });
+    expect(res.status).toBe(413);
+    expect((await res.json()).error).toBe(`Image is ${side}x${side} (${side * side} pixels); the upload limit is ${UPLOAD_LIMITS.pixels} pixels`);
+  });
+
+  it('answers a body over the byte limit with 413 and a JSON error', async () => {
+    const res = await api('/uploads', { method: 'POST', body: new Uint8Array(UPLOAD_LIMITS.bytes + 1) });
+    expect(res.status).toBe(413);
+    expect(await res.json()).toEqual({ error: `Request body is too large: the limit for this endpoint is ${UPLOAD_LIMITS.bytes} bytes (25 MB)` });
+  });
+
+  it('keeps an upload in its own format', async () => {
+    const webp = await sharp({ create: { width: 8, height: 6, channels: 3, background: '#00ff00' } }).webp().toBuffer();
+    const up = await (await api('/uploads', { method: 'POST', body: webp })).json();
+    expect(up.path).toMatch(/^uploads\/[0-9a-f]{16}\.webp$/);
+    expect(readFileSync(path.join(dataDir, 'input', up.path))).toEqual(webp);
   });
 
   it('rejects path traversal on every file endpoint', async () => {
@@ -210,8 +390,125 @@ describe('server token', () => {
         ws.on('message', (d) => (resolve(JSON.parse(d.toString()).type), ws.close()));
       });
       expect(accepted).toBe('hello');
+      // With a token, the token decides: a page from elsewhere that has it may connect.
+      expect(await wsOutcome(`${s.url.replace('http', 'ws')}/ws?token=s3cret`, { origin: 'http://elsewhere.example' })).toBe('hello');
+      expect((await rawGet(`${s.url}/api/nodes?token=s3cret`, { host: 'studio.example:7860', origin: 'http://elsewhere.example' })).status).toBe(200);
     } finally {
       await s.close();
+    }
+  });
+});
+
+describe('browser pages without a token', () => {
+  const ws = () => `${server.url.replace('http', 'ws')}/ws`;
+  const port = () => new URL(server.url).port;
+
+  it('REST answers only requests that name this machine as Host (DNS rebinding names another)', async () => {
+    for (const host of [`127.0.0.1:${port()}`, `localhost:${port()}`, `[::1]:${port()}`, 'localhost', 'LOCALHOST:1234']) {
+      expect((await rawGet(`${server.url}/api/health`, { host })).status, host).toBe(200);
+    }
+    for (const host of ['evil.example', `evil.example:${port()}`, '127.0.0.1.evil.example', '192.168.1.5:7860']) {
+      const res = await rawGet(`${server.url}/api/runs`, { host });
+      expect(res.status, host).toBe(403);
+      expect(JSON.parse(res.body).error, host).toBe(
+        `Host "${host}" is not this machine: without a token the server answers only requests to 127.0.0.1, localhost or [::1] (set FACECHAIN_TOKEN to serve other names)`,
+      );
+    }
+  });
+
+  it('REST refuses a page from another origin, and serves this server and the editor dev server', async () => {
+    for (const origin of [`http://127.0.0.1:${port()}`, `http://localhost:${port()}`, `http://[::1]:${port()}`, `http://localhost:${EDITOR_DEV_PORT}`]) {
+      expect((await rawGet(`${server.url}/api/runs`, { origin })).status, origin).toBe(200);
+    }
+    for (const origin of ['http://evil.example', `http://localhost:${Number(port()) + 1}`, `https://localhost:${port()}`, 'null']) {
+      const res = await rawGet(`${server.url}/api/runs`, { origin });
+      expect(res.status, origin).toBe(403);
+      expect(JSON.parse(res.body).error, origin).toMatch(/may not use this server: without a token only the editor it serves/);
+    }
+  });
+
+  it('the WebSocket refuses a page from another origin; this server, the dev server and non-browser clients connect', async () => {
+    const refused = await wsOutcome(ws(), { origin: 'http://evil.example' });
+    expect(refused).toEqual({
+      status: 403,
+      body: `Origin "http://evil.example" may not use this server: without a token only the editor it serves (or the editor dev server on port ${EDITOR_DEV_PORT}) may call it`,
+    });
+    expect(await wsOutcome(ws(), { origin: `http://localhost:${Number(port()) + 1}` })).toMatchObject({ status: 403 });
+    expect(await wsOutcome(ws(), { headers: { host: 'evil.example' } })).toMatchObject({ status: 403 });
+    expect(await wsOutcome(ws(), { origin: `http://127.0.0.1:${port()}` })).toBe('hello');
+    expect(await wsOutcome(ws(), { origin: `http://localhost:${EDITOR_DEV_PORT}` })).toBe('hello');
+    expect(await wsOutcome(ws())).toBe('hello');
+  });
+});
+
+describe('run history across restarts', () => {
+  it('a new server on the same data folder lists earlier runs with their status, nodes, events and whole log', async () => {
+    const dataDir = tempDir();
+    const registry = () => new NodeRegistry([...builtinNodes, ...testNodes(), chatty]);
+    const first = await startServer({ port: 0, dataDir, registry: registry() });
+    const chattyRun = await submit(graph([{ id: 'talk', type: 'test/chatty', params: { lines: 600 } }]), first.url);
+    const failedRun = await submit(failingGraph, first.url);
+    const cancelledRun = await submit(slowGraph(2000), first.url);
+    await expect.poll(async () => (await (await fetch(`${first.url}/api/runs/${failedRun}`)).json()).status).toBe('failed');
+    const failedEvents = await (await fetch(`${first.url}/api/runs/${failedRun}/events`)).json();
+    // Closing cancels the run still going; it is saved as cancelled.
+    await first.close();
+    expect(readdirSync(path.join(dataDir, 'runs')).sort()).toEqual([chattyRun, failedRun, cancelledRun].map((id) => `${id}.json`).sort());
+
+    const second = await startServer({ port: 0, dataDir, registry: registry() });
+    try {
+      const get = async (p: string) => (await fetch(`${second.url}/api${p}`)).json();
+      expect(await get('/runs')).toEqual([
+        expect.objectContaining({ runId: cancelledRun, status: 'cancelled', graphName: 'test' }),
+        expect.objectContaining({ runId: failedRun, status: 'failed', error: expect.stringMatching(/^Node "bad" \(test\/fail\) failed: deliberate failure/), logCount: 1, lastError: { nodeId: 'bad', message: 'deliberate failure' } }),
+        expect.objectContaining({ runId: chattyRun, status: 'finished', logCount: 600 }),
+      ]);
+
+      const failed = await get(`/runs/${failedRun}`);
+      expect(failed.nodes).toMatchObject({ one: { state: 'done' }, bad: { state: 'error', error: 'deliberate failure' }, after: { state: 'skipped' }, good: { state: 'done' } });
+      expect(failed.logs).toEqual([expect.objectContaining({ level: 'error', nodeId: 'bad', message: 'deliberate failure' })]);
+      expect(await get(`/runs/${failedRun}/events`)).toEqual(failedEvents);
+
+      // The run view keeps the last 500 lines; the log endpoint has all of them.
+      const talk = await get(`/runs/${chattyRun}`);
+      expect(talk.logs).toHaveLength(500);
+      expect(talk.logs.at(-1).message).toBe('line 600');
+      const log = await get(`/runs/${chattyRun}/log`);
+      expect(log.map((l: { message: string }) => l.message)).toEqual(Array.from({ length: 600 }, (_, i) => `line ${i + 1}`));
+
+      const output = await fetch(`${second.url}/api/runs/${failedRun}/outputs/good/value/0`);
+      expect(output.status).toBe(410);
+      expect((await output.json()).error).toMatch(/is no longer held in memory \(it ran in an earlier server process, or many runs ago\): its outputs are gone/);
+      expect(await (await fetch(`${second.url}/api/runs/${cancelledRun}/cancel`, { method: 'POST' })).json()).toEqual({ ok: false });
+
+      // A new run is listed first, the earlier ones after it.
+      const fresh = await submit(failingGraph, second.url);
+      await second.context.queue.idle();
+      expect((await get('/runs')).map((r: { runId: string }) => r.runId)).toEqual([fresh, cancelledRun, failedRun, chattyRun]);
+    } finally {
+      await second.close();
+    }
+  });
+});
+
+describe('server options', () => {
+  it('cacheBytes sets the output cache budget: 0 re-executes every node of a repeated run', async () => {
+    const g = graph([{ id: 'a', type: 'test/constant' }, { id: 'b', type: 'test/add' }], [['a', 'value', 'b', 'a']]);
+    const states = async (s: RunningServer) => {
+      const { runId } = await (await fetch(`${s.url}/api/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ graph: g }) })).json();
+      await s.context.queue.idle();
+      const run = await (await fetch(`${s.url}/api/runs/${runId}`)).json();
+      return Object.values(run.nodes).map((n) => (n as { state: string }).state);
+    };
+    const none = await startServer({ port: 0, cacheBytes: 0, dataDir: mkdtempSync(path.join(os.tmpdir(), 'fc-')), registry: testRegistry() });
+    const dflt = await startServer({ port: 0, dataDir: mkdtempSync(path.join(os.tmpdir(), 'fc-')), registry: testRegistry() });
+    try {
+      await states(none);
+      expect(await states(none)).toEqual(['done', 'done']);
+      await states(dflt);
+      expect(await states(dflt)).toEqual(['cached', 'cached']);
+    } finally {
+      await Promise.all([none.close(), dflt.close()]);
     }
   });
 });
