@@ -6,7 +6,7 @@ import { modelsCommand } from './models.ts';
 
 const USAGE = `facechain <command>
 
-  serve [--port 7860] [--host 127.0.0.1] [--data ./data] [--token T] [--workers 1]
+  serve [--port 7860] [--host 127.0.0.1] [--data ./data] [--token T] [--workers 1] [--cache-mb 2048]
                                    start the server and the editor
   run <graph.json> [--set node.param=value ...] [--out dir] [--data dir] [--quiet]
                                    run a graph headless, write its outputs
@@ -28,6 +28,7 @@ export async function main(argv: string[]): Promise<number> {
       data: { type: 'string' },
       token: { type: 'string' },
       workers: { type: 'string' },
+      'cache-mb': { type: 'string' },
       set: { type: 'string', multiple: true },
       out: { type: 'string' },
       json: { type: 'boolean' },

@@ -6,7 +6,15 @@ export function editorLink(url: string, token?: string): string {
   return token ? `${url}/?token=${encodeURIComponent(token)}` : url;
 }
 
-export async function serveCommand(flags: { port?: string; host?: string; data?: string; token?: string; workers?: string }): Promise<number> {
+/** `--cache-mb` / FACECHAIN_CACHE_MB: the node output cache's budget in MiB (unset: the server's default). */
+export function cacheBytes(mb: string | undefined): number | undefined {
+  if (mb === undefined || mb === '') return undefined;
+  const n = Number(mb);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`--cache-mb: a number of MiB, 0 or more (got "${mb}")`);
+  return Math.round(n * 1024 ** 2);
+}
+
+export async function serveCommand(flags: { port?: string; host?: string; data?: string; token?: string; workers?: string; 'cache-mb'?: string }): Promise<number> {
   const editor = await ensureEditorBuilt(undefined, (why) => process.stderr.write(`Building the editor (${why})...\n`));
   if ('warning' in editor) process.stderr.write(`${editor.warning}\n`);
   const token = flags.token ?? process.env.FACECHAIN_TOKEN;
@@ -16,6 +24,7 @@ export async function serveCommand(flags: { port?: string; host?: string; data?:
     dataDir: flags.data,
     token,
     workers: Math.max(1, Number(flags.workers ?? process.env.FACECHAIN_WORKERS ?? 1) || 1),
+    cacheBytes: cacheBytes(flags['cache-mb'] ?? process.env.FACECHAIN_CACHE_MB),
   });
   process.stderr.write(`FaceChain Studio on ${editorLink(server.url, token)} (data: ${server.context.data.root})\n`);
   const stop = async () => {

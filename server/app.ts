@@ -73,7 +73,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   app.get('/{*any}', (_req, res) => {
     const index = path.join(editorDir, 'index.html');
     if (existsSync(index)) res.sendFile(index);
-    else res.status(503).type('text').send('The editor is not built yet: run `npm start` (it builds it) or `npm run build:editor`.');
+    else res.status(503).type('text').send('The editor is not built: run `npm install`, then `npm run build:editor` (or `npm start`, which builds it when Vite is installed).');
   });
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     const e = err as { status?: number; type?: string; message?: string; limit?: number };

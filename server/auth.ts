@@ -28,7 +28,7 @@ function tokenMatches(expected: string, given: string | undefined): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-/** Vite's default port: editor/vite.config.ts sets none, and its proxy passes the page's Origin on. */
+/** The editor dev server's port (editor/vite.config.ts, strictPort); its proxy passes the page's Origin on. */
 export const EDITOR_DEV_PORT = 5173;
 
 export interface Refusal {

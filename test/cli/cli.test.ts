@@ -7,6 +7,7 @@ import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { GRAPH_PNG_KEYWORD, readPngText } from '../../runtime/png-text.ts';
 import { applyOverrides } from '../../cli/graph-file.ts';
+import { cacheBytes } from '../../cli/serve.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const cli = (args: string[]) =>
@@ -43,6 +44,14 @@ describe('facechain CLI', () => {
     expect(doc.nodes[1].params).toEqual({ prefix: 'a' });
     expect(() => applyOverrides(doc, ['ghost.width=3'])).toThrow('--set ghost.width=3: the graph has no node "ghost"');
     expect(() => applyOverrides(doc, ['save=3'])).toThrow('use node.param=value');
+  });
+
+  it('--cache-mb gives the output cache budget in MiB and refuses nonsense', () => {
+    expect(cacheBytes('512')).toBe(512 * 1024 * 1024);
+    expect(cacheBytes('0')).toBe(0);
+    expect(cacheBytes(undefined)).toBeUndefined();
+    expect(() => cacheBytes('lots')).toThrow('--cache-mb: a number of MiB, 0 or more (got "lots")');
+    expect(() => cacheBytes('-1')).toThrow(/0 or more/);
   });
 
   it('validate lists every problem and exits 1', async () => {
