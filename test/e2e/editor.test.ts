@@ -228,6 +228,40 @@ describe('editor in a browser', () => {
     await importFile('graph.json', JSON.stringify(exported));
     await expect.poll(nodeIds).toEqual(['load', 'resize', 'grid', 'preview', 'save']);
     expect(await exportGraph()).toEqual(exported);
+    // The same file dropped on the canvas.
+    await clearCanvas();
+    await dropFile('graph.json', Buffer.from(JSON.stringify(exported)), 'application/json');
+    await expect.poll(nodeIds).toEqual(['load', 'resize', 'grid', 'preview', 'save']);
+    expect(await exportGraph()).toEqual(exported);
+  });
+
+  it('box-selects with Shift+drag, adds with Ctrl+click, and F fits every node in view', async () => {
+    const selected = () => page.locator('.react-flow__node.selected').evaluateAll((els) => els.map((e) => e.getAttribute('data-id')).sort());
+    await page.locator('.react-flow__pane').click({ position: { x: 20, y: 20 } });
+    await expect.poll(selected).toEqual([]);
+    const b = (await node('load').boundingBox())!;
+    await page.keyboard.down('Shift');
+    await page.mouse.move(b.x - 15, b.y - 15);
+    await page.mouse.down();
+    await page.mouse.move(b.x + b.width / 2, b.y + b.height / 2, { steps: 4 });
+    await page.mouse.move(b.x + b.width + 15, b.y + b.height + 15, { steps: 4 });
+    await page.mouse.up();
+    await page.keyboard.up('Shift');
+    await expect.poll(selected).toEqual(['load']);
+    await node('grid').locator('.fc-node-header').click({ modifiers: [mod] });
+    await expect.poll(selected).toEqual(['grid', 'load']);
+
+    // Zoom far in so nodes leave the view, then F brings all of them back.
+    const pane = (await page.locator('.react-flow__pane').boundingBox())!;
+    await page.mouse.move(pane.x + 30, pane.y + 30);
+    for (let i = 0; i < 8; i++) await page.mouse.wheel(0, -400);
+    const inView = async () => {
+      const boxes = await Promise.all(['load', 'resize', 'grid', 'preview', 'save'].map((id) => node(id).boundingBox()));
+      return boxes.every((n) => n && n.x >= pane.x && n.y >= pane.y && n.x + n.width <= pane.x + pane.width && n.y + n.height <= pane.y + pane.height);
+    };
+    await expect.poll(inView).toBe(false);
+    await page.keyboard.press('f');
+    await expect.poll(inView).toBe(true);
   });
 
   it('says clearly when a graph comes from a newer version, keeping the canvas', async () => {
