@@ -1,4 +1,4 @@
-import { mkdirSync, realpathSync, existsSync } from 'node:fs';
+import { lstatSync, mkdirSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 
 export const DATA_SUBFOLDERS = ['input', 'output', 'models', 'cache', 'graphs', 'runs'] as const;
@@ -49,11 +49,28 @@ export function safeJoin(base: string, relative: string): string {
   const baseReal = realpathSync(base);
   const joined = path.resolve(baseReal, relative);
   if (!isInside(baseReal, joined)) throw new PathEscapeError(`Path "${relative}" leaves its folder`);
-  // Follow symlinks of the deepest existing ancestor: a link must not lead outside either.
+  // Follow symlinks of the deepest existing entry: a link must not lead outside, and a broken one could
+  // make a later write create its target wherever it points.
   let probe = joined;
-  while (!existsSync(probe)) probe = path.dirname(probe);
-  if (!isInside(baseReal, realpathSync(probe))) throw new PathEscapeError(`Path "${relative}" leaves its folder`);
+  while (!entryExists(probe)) probe = path.dirname(probe);
+  let real: string;
+  try {
+    real = realpathSync(probe);
+  } catch {
+    throw new PathEscapeError(`Path "${relative}" goes through a broken link`);
+  }
+  if (!isInside(baseReal, real)) throw new PathEscapeError(`Path "${relative}" leaves its folder`);
   return joined;
+}
+
+/** Whether a directory entry is there, a broken symlink included. */
+function entryExists(p: string): boolean {
+  try {
+    lstatSync(p);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export function isInside(base: string, target: string): boolean {
