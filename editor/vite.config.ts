@@ -25,9 +25,6 @@ export default defineConfig({
     },
   },
   server: {
-    // The server lets this origin in without a token (EDITOR_DEV_PORT in server/auth.ts): never move it.
-    port: 5173,
-    strictPort: true,
     proxy: {
       '/api': server,
       '/ws': { target: server.replace(/^http/, 'ws'), ws: true },

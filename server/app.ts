@@ -60,7 +60,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const server = createServer(app);
   app.disable('x-powered-by');
   app.use('/api', (req, _res, next) => {
-    const refused = refusal(req, token, (server.address() as AddressInfo).port);
+    const refused = refusal(req, token);
     next(refused && new HttpError(refused.status, refused.message));
   });
   app.get('/api/health', (_req, res) => void res.json({ ok: true, version: 1 }));

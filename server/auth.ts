@@ -28,9 +28,6 @@ function tokenMatches(expected: string, given: string | undefined): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-/** The editor dev server's port (editor/vite.config.ts, strictPort); its proxy passes the page's Origin on. */
-export const EDITOR_DEV_PORT = 5173;
-
 export interface Refusal {
   status: 401 | 403;
   message: string;
@@ -39,10 +36,11 @@ export interface Refusal {
 /**
  * Whether a REST call or WebSocket upgrade may go on. With a token: whoever carries it. Without one the
  * server listens on loopback only, but any web page in the user's browser can still reach it, so the
- * request must name this machine as its Host (DNS rebinding names another) and a browser's Origin must be
- * this server or the editor dev server (a client that sends no Origin is not a browser).
+ * request must name this machine as its Host (DNS rebinding names another), and a browser's Origin must
+ * be that same address: a page the server itself served, however it was reached (a forwarded port, the
+ * editor dev server's proxy). A client that sends no Origin is not a browser.
  */
-export function refusal(req: IncomingMessage, token: string | undefined, port: number): Refusal | undefined {
+export function refusal(req: IncomingMessage, token: string | undefined): Refusal | undefined {
   if (token) return tokenMatches(token, requestToken(req)) ? undefined : { status: 401, message: 'Missing or wrong token' };
   const { host, origin } = req.headers;
   if (host !== undefined && !loopbackUrl(`http://${host}`)) {
@@ -51,11 +49,10 @@ export function refusal(req: IncomingMessage, token: string | undefined, port: n
       message: `Host "${host}" is not this machine: without a token the server answers only requests to 127.0.0.1, localhost or [::1] (set FACECHAIN_TOKEN to serve other names)`,
     };
   }
-  const page = origin === undefined ? undefined : loopbackUrl(origin);
-  if (origin !== undefined && !(page?.protocol === 'http:' && [port, EDITOR_DEV_PORT].includes(Number(page.port || 80)))) {
+  if (origin !== undefined && !(host !== undefined && loopbackUrl(origin)?.host === new URL(`http://${host}`).host)) {
     return {
       status: 403,
-      message: `Origin "${origin}" may not use this server: without a token only the editor it serves (or the editor dev server on port ${EDITOR_DEV_PORT}) may call it`,
+      message: `Origin "${origin}" is not the address this request was sent to: without a token the server answers only its own pages (set FACECHAIN_TOKEN to allow others)`,
     };
   }
   return undefined;

@@ -1,5 +1,4 @@
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { z } from 'zod';
 import { encodePreviewFrame } from '../runtime/preview-frame.ts';
@@ -15,7 +14,7 @@ export function attachWebSocket(server: Server, queue: RunQueue, token: string |
     path: '/ws',
     maxPayload: 64 * 1024,
     verifyClient: (info, done) => {
-      const refused = refusal(info.req, token, (server.address() as AddressInfo).port);
+      const refused = refusal(info.req, token);
       if (refused) done(false, refused.status, refused.message);
       else done(true);
     },

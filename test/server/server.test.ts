@@ -13,7 +13,6 @@ import { NodeRegistry } from '../../runtime/registry.ts';
 import type { RunEvent } from '../../runtime/events.ts';
 import { startServer, type RunningServer } from '../../server/app.ts';
 import { UPLOAD_LIMITS } from '../../server/routes/inputs.ts';
-import { EDITOR_DEV_PORT } from '../../server/auth.ts';
 import { graph, testNodes, testRegistry } from '../helpers/test-nodes.ts';
 
 const example = JSON.parse(readFileSync(path.join(import.meta.dirname, '../../graphs/image-basics.json'), 'utf8'));
@@ -416,27 +415,39 @@ describe('browser pages without a token', () => {
     }
   });
 
-  it('REST refuses a page from another origin, and serves this server and the editor dev server', async () => {
-    for (const origin of [`http://127.0.0.1:${port()}`, `http://localhost:${port()}`, `http://[::1]:${port()}`, `http://localhost:${EDITOR_DEV_PORT}`]) {
-      expect((await rawGet(`${server.url}/api/runs`, { origin })).status, origin).toBe(200);
-    }
-    for (const origin of ['http://evil.example', `http://localhost:${Number(port()) + 1}`, `https://localhost:${port()}`, 'null']) {
-      const res = await rawGet(`${server.url}/api/runs`, { origin });
-      expect(res.status, origin).toBe(403);
-      expect(JSON.parse(res.body).error, origin).toMatch(/may not use this server: without a token only the editor it serves/);
+  it('REST serves pages from the address it was called at (also a forwarded port or the dev proxy) and refuses other origins', async () => {
+    const own: Record<string, string>[] = [
+      { origin: `http://127.0.0.1:${port()}` },
+      { host: `[::1]:${port()}`, origin: `http://[::1]:${port()}` },
+      // `ssh -L 8000:127.0.0.1:7860`, or the editor dev server's proxy: the page and its requests name the same address.
+      { host: 'localhost:8000', origin: 'http://localhost:8000' },
+      { host: 'localhost:5173', origin: 'http://LOCALHOST:5173' },
+    ];
+    for (const headers of own) expect((await rawGet(`${server.url}/api/runs`, headers)).status, JSON.stringify(headers)).toBe(200);
+    const foreign: Record<string, string>[] = [
+      { origin: 'http://evil.example' },
+      { origin: `http://localhost:${port()}` },
+      { origin: `http://127.0.0.1:${Number(port()) + 1}` },
+      { host: 'localhost:8000', origin: 'http://localhost:3000' },
+      { origin: 'null' },
+    ];
+    for (const headers of foreign) {
+      const res = await rawGet(`${server.url}/api/runs`, headers);
+      expect(res.status, JSON.stringify(headers)).toBe(403);
+      expect(JSON.parse(res.body).error).toBe(`Origin "${headers.origin}" is not the address this request was sent to: without a token the server answers only its own pages (set FACECHAIN_TOKEN to allow others)`);
     }
   });
 
-  it('the WebSocket refuses a page from another origin; this server, the dev server and non-browser clients connect', async () => {
+  it('the WebSocket refuses a page from another origin; its own pages and non-browser clients connect', async () => {
     const refused = await wsOutcome(ws(), { origin: 'http://evil.example' });
     expect(refused).toEqual({
       status: 403,
-      body: `Origin "http://evil.example" may not use this server: without a token only the editor it serves (or the editor dev server on port ${EDITOR_DEV_PORT}) may call it`,
+      body: 'Origin "http://evil.example" is not the address this request was sent to: without a token the server answers only its own pages (set FACECHAIN_TOKEN to allow others)',
     });
-    expect(await wsOutcome(ws(), { origin: `http://localhost:${Number(port()) + 1}` })).toMatchObject({ status: 403 });
+    expect(await wsOutcome(ws(), { origin: `http://127.0.0.1:${Number(port()) + 1}` })).toMatchObject({ status: 403 });
     expect(await wsOutcome(ws(), { headers: { host: 'evil.example' } })).toMatchObject({ status: 403 });
     expect(await wsOutcome(ws(), { origin: `http://127.0.0.1:${port()}` })).toBe('hello');
-    expect(await wsOutcome(ws(), { origin: `http://localhost:${EDITOR_DEV_PORT}` })).toBe('hello');
+    expect(await wsOutcome(ws(), { origin: 'http://localhost:5173', headers: { host: 'localhost:5173' } })).toBe('hello');
     expect(await wsOutcome(ws())).toBe('hello');
   });
 });
