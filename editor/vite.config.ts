@@ -25,9 +25,11 @@ export default defineConfig({
     },
   },
   server: {
+    // The page's own Host is passed on: without a token the server only answers pages from the address
+    // a request names (server/auth.ts).
     proxy: {
-      '/api': server,
-      '/ws': { target: server.replace(/^http/, 'ws'), ws: true },
+      '/api': { target: server, changeOrigin: false },
+      '/ws': { target: server.replace(/^http/, 'ws'), ws: true, changeOrigin: false },
     },
   },
 });
