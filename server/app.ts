@@ -85,7 +85,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     res.status(status).json({ error: e.message ?? 'Internal error', problems: err instanceof HttpError ? err.problems : undefined });
   });
 
-  const wss = attachWebSocket(server, queue, token);
+  const wss = attachWebSocket(server, queue, history, token);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? DEFAULT_PORT, host, resolve);

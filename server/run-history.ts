@@ -2,70 +2,33 @@ import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { writeFileAtomic } from '../models/store/atomic.ts';
-import { ProblemSchema, RunEventSchema, type RunEvent } from '../runtime/events.ts';
-import { logLineOf, newRun, reduceRun, type LogLine, type RunView } from '../runtime/run-state.ts';
+import { RunEventSchema, type RunEvent } from '../runtime/events.ts';
+import { newRun, reduceRun, type RunView } from '../runtime/run-state.ts';
+import { newestFirst, RunSummarySchema, type RunSummary } from '../runtime/run-summary.ts';
 
 /** Ended runs kept on disk; saving one more deletes the oldest. */
 export const RUN_HISTORY_LIMIT = 500;
 
-export const RunSummarySchema = z.object({
-  runId: z.string(),
-  graphName: z.string(),
-  status: z.enum(['starting', 'queued', 'running', 'finished', 'failed', 'cancelled']),
-  queuedAt: z.number().optional(),
-  startedAt: z.number().optional(),
-  finishedAt: z.number().optional(),
-  durationMs: z.number().optional(),
-  error: z.string().optional(),
-  problems: z.array(ProblemSchema).optional(),
-  logCount: z.number().describe('lines in the whole log (log events and node errors)'),
-  lastError: z.object({ nodeId: z.string().optional(), message: z.string() }).optional().describe('the last error line of the log'),
-});
-export type RunSummary = z.infer<typeof RunSummarySchema>;
-
 const RUN_FORMAT = 'facechain-run';
-/** What `data/runs/<runId>.json` holds: the summary for listing, and every event but progress ticks. */
+/**
+ * What `data/runs/<runId>.json` holds: the summary for listing, every event but progress ticks, and the
+ * graph document that ran (so a past run can be opened again).
+ */
 const StoredRunSchema = z.object({
   format: z.literal(RUN_FORMAT),
   version: z.literal(1),
   summary: RunSummarySchema,
   events: z.array(RunEventSchema),
+  graph: z.unknown().optional(),
 });
 export type StoredRun = z.infer<typeof StoredRunSchema>;
 /** Startup reads only this much of each record: the events are validated when a run is opened. */
 const StoredHeadSchema = StoredRunSchema.pick({ format: true, version: true, summary: true });
 
-export function fullLog(events: RunEvent[]): LogLine[] {
-  return events.flatMap((e) => logLineOf(e) ?? []);
-}
-
-export function runSummary(state: RunView, graphName: string, events: RunEvent[]): RunSummary {
-  const { runId, status, queuedAt, startedAt, finishedAt, durationMs, error, problems } = state;
-  const log = fullLog(events);
-  const lastError = log.findLast((l) => l.level === 'error');
-  return {
-    runId,
-    graphName,
-    status,
-    queuedAt,
-    startedAt,
-    finishedAt,
-    durationMs,
-    error,
-    problems,
-    logCount: log.length,
-    lastError: lastError && { nodeId: lastError.nodeId, message: lastError.message },
-  };
-}
-
 /** The view of a stored run, folded from its events as the live one was. */
 export function storedView(run: StoredRun): RunView {
   return run.events.reduce(reduceRun, newRun(run.summary.runId));
 }
-
-const end = (r: RunSummary) => r.finishedAt ?? Number.MAX_SAFE_INTEGER;
-/** Newest queued first; runs queued in the same millisecond by end, one still going first. */
-export const newestFirst = (a: RunSummary, b: RunSummary) => (b.queuedAt ?? 0) - (a.queuedAt ?? 0) || end(b) - end(a);
 
 /** Ended runs as JSON files in one folder (the data folder's runs/), so history outlives the process. */
 export class RunHistory {
@@ -98,8 +61,8 @@ export class RunHistory {
    * Writes an ended run's record (whole or not at all), then drops the oldest beyond the limit. Saves
    * happen one after another, so the index keeps the order runs ended in.
    */
-  save(summary: RunSummary, events: RunEvent[]): Promise<void> {
-    const json = JSON.stringify({ format: RUN_FORMAT, version: 1, summary, events } satisfies StoredRun);
+  save(summary: RunSummary, events: RunEvent[], graph: unknown): Promise<void> {
+    const json = JSON.stringify({ format: RUN_FORMAT, version: 1, summary, events, graph } satisfies StoredRun);
     const saved = this.lastSave.then(async () => {
       await writeFileAtomic(this.file(summary.runId), json);
       this.index.delete(summary.runId);

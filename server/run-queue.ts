@@ -4,7 +4,8 @@ import type { PreviewImage, RunEvent, RunListener } from '../runtime/events.ts';
 import { isActive, newRun, reduceRun, type RunView } from '../runtime/run-state.ts';
 import { assertGraph } from '../runtime/validate.ts';
 import type { NodeRegistry } from '../runtime/registry.ts';
-import { runSummary, type RunHistory } from './run-history.ts';
+import type { RunHistory } from './run-history.ts';
+import { runSummary } from '../runtime/run-summary.ts';
 
 export interface RunRecord {
   state: RunView;
@@ -129,7 +130,7 @@ export class RunQueue {
     const { runId } = record.state;
     this.saving.add(runId);
     void this.opts.history
-      .save(runSummary(record.state, record.graphName, record.events), record.events)
+      .save(runSummary(record.state, record.graphName, record.events), record.events, record.graph)
       // A full disk must not stop the queue; the run stays viewable while it is in memory.
       .catch((e: Error) => void process.stderr.write(`Run ${runId} could not be saved to the history: ${e.message}\n`))
       .finally(() => {

@@ -3,12 +3,13 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { z } from 'zod';
 import { encodePreviewFrame } from '../runtime/preview-frame.ts';
 import { refusal } from './auth.ts';
+import type { RunHistory } from './run-history.ts';
 import type { RunQueue } from './run-queue.ts';
 
 const ClientMessage = z.discriminatedUnion('type', [z.object({ type: z.literal('subscribe'), runId: z.string().optional() })]);
 
 /** WebSocket endpoint: every client gets the event stream (JSON) and previews (binary frames). */
-export function attachWebSocket(server: Server, queue: RunQueue, token: string | undefined): WebSocketServer {
+export function attachWebSocket(server: Server, queue: RunQueue, history: RunHistory, token: string | undefined): WebSocketServer {
   const wss = new WebSocketServer({
     server,
     path: '/ws',
@@ -23,7 +24,8 @@ export function attachWebSocket(server: Server, queue: RunQueue, token: string |
 
   const follow = (socket: WebSocket, runId: string | undefined) => {
     filters.set(socket, runId);
-    if (runId) for (const e of queue.get(runId)?.events ?? []) socket.send(JSON.stringify(e));
+    // Replays what happened so far: a run in memory, else one saved by an earlier process.
+    if (runId) for (const e of queue.get(runId)?.events ?? history.read(runId)?.events ?? []) socket.send(JSON.stringify(e));
   };
 
   wss.on('connection', (socket, req) => {

@@ -9,7 +9,8 @@ import { GraphValidationError } from '../../runtime/validate.ts';
 import { isImage } from '../../runtime/values.ts';
 import type { ServerContext } from '../context.ts';
 import { HttpError } from '../http-error.ts';
-import { fullLog, newestFirst, runSummary, storedView } from '../run-history.ts';
+import { storedView } from '../run-history.ts';
+import { fullLog, newestFirst, runSummary } from '../../runtime/run-summary.ts';
 import type { RunRecord } from '../run-queue.ts';
 
 const SubmitSchema = z.object({ graph: z.unknown(), targets: z.array(z.string()).max(10_000).optional() }).strict();
@@ -20,6 +21,8 @@ interface FoundRun {
   graphName: string;
   state: RunView;
   events: RunEvent[];
+  /** The graph document that ran (absent from records written before it was kept). */
+  graph?: unknown;
   live?: RunRecord;
 }
 
@@ -37,9 +40,9 @@ export function runRoutes(ctx: ServerContext): Router {
   const r = Router();
   const find = (runId: string): FoundRun => {
     const live = ctx.queue.get(runId);
-    if (live) return { graphName: live.graphName, state: live.state, events: live.events, live };
+    if (live) return { graphName: live.graphName, state: live.state, events: live.events, graph: live.graph, live };
     const stored = ctx.history.read(runId);
-    if (stored) return { graphName: stored.summary.graphName, state: storedView(stored), events: stored.events };
+    if (stored) return { graphName: stored.summary.graphName, state: storedView(stored), events: stored.events, graph: stored.graph };
     throw new HttpError(404, `No run "${runId}"`);
   };
   r.post('/runs', (req, res) => {
@@ -69,6 +72,11 @@ export function runRoutes(ctx: ServerContext): Router {
   });
   r.get('/runs/:runId/events', (req, res) => void res.json(find(req.params.runId).events));
   r.get('/runs/:runId/log', (req, res) => void res.json(fullLog(find(req.params.runId).events)));
+  r.get('/runs/:runId/graph', (req, res) => {
+    const { graph } = find(req.params.runId);
+    if (graph === undefined) throw new HttpError(404, `Run "${req.params.runId}" was saved without its graph`);
+    res.json(graph);
+  });
   r.post('/runs/:runId/cancel', (req, res) => {
     find(req.params.runId);
     res.json({ ok: ctx.queue.cancel(req.params.runId) });

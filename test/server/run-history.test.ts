@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import type { RunEvent } from '../../runtime/events.ts';
 import { Executor } from '../../runtime/executor.ts';
 import { newRun, reduceRun } from '../../runtime/run-state.ts';
-import { fullLog, RUN_HISTORY_LIMIT, RunHistory, runSummary, storedView } from '../../server/run-history.ts';
+import { RUN_HISTORY_LIMIT, RunHistory, storedView } from '../../server/run-history.ts';
+import { fullLog, runSummary } from '../../runtime/run-summary.ts';
 import { graph, tempData, testRegistry } from '../helpers/test-nodes.ts';
 
 /** Runs a graph where one branch fails and one succeeds; returns its events and summary. */
@@ -28,7 +29,7 @@ async function endedRun(runId: string, queuedAt: number) {
   const events: RunEvent[] = [{ type: 'run.queued', runId, time: queuedAt, position: 0 }];
   await executor.run(g, { runId, onEvent: (e) => void (e.type !== 'node.progress' && events.push(e)) });
   const state = events.reduce(reduceRun, newRun(runId));
-  return { events, state, summary: runSummary(state, 'test', events) };
+  return { events, state, graph: g, summary: runSummary(state, 'test', events) };
 }
 
 const tempDir = () => mkdtempSync(path.join(os.tmpdir(), 'fc-history-'));
@@ -42,13 +43,14 @@ describe('run history', () => {
     const dir = tempDir();
     const run = await endedRun('r1', 1000);
     expect(run.summary).toMatchObject({ status: 'failed', logCount: 1, lastError: { nodeId: 'bad', message: 'deliberate failure' } });
-    await new RunHistory(dir).save(run.summary, run.events);
+    await new RunHistory(dir).save(run.summary, run.events, run.graph);
     expect(readdirSync(dir)).toEqual(['r1.json']);
 
     const reopened = new RunHistory(dir);
     expect(reopened.summaries()).toEqual([JSON.parse(JSON.stringify(run.summary))]);
     const stored = reopened.read('r1')!;
     expect(stored.events).toEqual(JSON.parse(JSON.stringify(run.events)));
+    expect(stored.graph).toEqual(run.graph);
     expect(storedView(stored)).toEqual(JSON.parse(JSON.stringify(run.state)));
     expect(storedView(stored).nodes).toMatchObject({ bad: { state: 'error' }, after: { state: 'skipped' }, good: { state: 'done' } });
     expect(fullLog(stored.events)).toEqual([expect.objectContaining({ level: 'error', nodeId: 'bad', message: 'deliberate failure' })]);
@@ -59,7 +61,7 @@ describe('run history', () => {
     const history = new RunHistory(dir, 3);
     for (let i = 1; i <= 5; i++) {
       const run = await endedRun(`r${i}`, 1000 * i);
-      await history.save(run.summary, run.events);
+      await history.save(run.summary, run.events, run.graph);
     }
     expect(history.summaries().map((s) => s.runId)).toEqual(['r5', 'r4', 'r3']);
     expect(readdirSync(dir).sort()).toEqual(['r3.json', 'r4.json', 'r5.json']);

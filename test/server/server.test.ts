@@ -462,6 +462,7 @@ describe('run history across restarts', () => {
     const cancelledRun = await submit(slowGraph(2000), first.url);
     await expect.poll(async () => (await (await fetch(`${first.url}/api/runs/${failedRun}`)).json()).status).toBe('failed');
     const failedEvents = await (await fetch(`${first.url}/api/runs/${failedRun}/events`)).json();
+    expect(await (await fetch(`${first.url}/api/runs/${failedRun}/graph`)).json()).toEqual(failingGraph);
     // Closing cancels the run still going; it is saved as cancelled.
     await first.close();
     expect(readdirSync(path.join(dataDir, 'runs')).sort()).toEqual([chattyRun, failedRun, cancelledRun].map((id) => `${id}.json`).sort());
@@ -479,6 +480,17 @@ describe('run history across restarts', () => {
       expect(failed.nodes).toMatchObject({ one: { state: 'done' }, bad: { state: 'error', error: 'deliberate failure' }, after: { state: 'skipped' }, good: { state: 'done' } });
       expect(failed.logs).toEqual([expect.objectContaining({ level: 'error', nodeId: 'bad', message: 'deliberate failure' })]);
       expect(await get(`/runs/${failedRun}/events`)).toEqual(failedEvents);
+      // The graph that ran can be opened again, and a WebSocket subscribing to the run gets its events replayed.
+      expect(await get(`/runs/${failedRun}/graph`)).toEqual(failingGraph);
+      const replayed = await new Promise<unknown[]>((resolve) => {
+        const got: unknown[] = [];
+        const socket = new WebSocket(`${second.url.replace('http', 'ws')}/ws?runId=${failedRun}`);
+        socket.on('message', (d) => {
+          got.push(JSON.parse(d.toString()));
+          if (got.length === failedEvents.length + 1) resolve(got.slice(1)), socket.close();
+        });
+      });
+      expect(replayed).toEqual(failedEvents);
 
       // The run view keeps the last 500 lines; the log endpoint has all of them.
       const talk = await get(`/runs/${chattyRun}`);
