@@ -67,3 +67,22 @@ export function fitViewport(
   const zoom = Math.min(options.maxZoom, Math.max(options.minZoom, Math.min(size.width / (w * (1 + 2 * options.padding)), size.height / (h * (1 + 2 * options.padding)))));
   return { x: size.width / 2 - (minX + w / 2) * zoom, y: size.height / 2 - (minY + h / 2) * zoom, zoom };
 }
+
+export interface Box {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+/**
+ * Whether a box (flow coordinates) is on a `screen`-sized canvas under viewport `v`, or within `margin`
+ * screens of it on any side (so a short pan does not uncover what is not drawn yet).
+ */
+export function nearView(box: Box, v: Viewport, screen: { width: number; height: number }, margin = 0.5): boolean {
+  const left = box.x * v.zoom + v.x;
+  const top = box.y * v.zoom + v.y;
+  const mx = screen.width * margin;
+  const my = screen.height * margin;
+  return left + box.width * v.zoom > -mx && left < screen.width + mx && top + box.height * v.zoom > -my && top < screen.height + my;
+}

@@ -1,8 +1,8 @@
-import { Handle, Position, useStore as useFlowStore, type NodeProps } from '@xyflow/react';
+import { Handle, Position, useStore as useFlowStore, type NodeProps, type ReactFlowState } from '@xyflow/react';
 import { memo, useMemo, useState, type CSSProperties } from 'react';
 import type { CatalogNode, CatalogPort } from '../../../runtime/catalog.ts';
 import type { FlowNode } from '../core/flow-mapping.ts';
-import { formHeight } from '../core/node-size.ts';
+import { estimateNodeHeight, formHeight, nearView, NODE_WIDTH } from '../core/node-size.ts';
 import { unplacedProblems, type NodeProblems } from '../core/problems.ts';
 import type { NodeRun } from '../../../runtime/run-state.ts';
 import { useEditor, type ImageRef } from './context.ts';
@@ -24,14 +24,33 @@ const STATE_LABEL: Record<NodeRun['state'], string> = {
  */
 export const DETAIL_ZOOM = 0.45;
 
-/** One graph node: header with state, typed ports, the param form, progress, previews, errors. */
+/**
+ * 'compact' below DETAIL_ZOOM; else the form only on or near the screen ('placeholder' elsewhere), so
+ * zooming into a big graph mounts the forms of the nodes in view, not of all 300 at once. The estimated
+ * height, not the measured one, keeps the answer from flipping as the form comes and goes.
+ */
+function detail(s: ReactFlowState, id: string, height: number): 'compact' | 'placeholder' | 'form' {
+  const [x, y, zoom] = s.transform;
+  if (zoom < DETAIL_ZOOM) return 'compact';
+  const at = s.nodeLookup.get(id)?.internals.positionAbsolute;
+  if (!at) return 'form';
+  return nearView({ ...at, width: NODE_WIDTH, height }, { x, y, zoom }, s) ? 'form' : 'placeholder';
+}
+
+/**
+ * One graph node: header with state, typed ports, the param form, progress, previews, errors.
+ * Re-renders only for what it draws: React Flow also passes position and size, which change on every
+ * measurement and would re-render all 300 forms of a big graph once more after it opens.
+ */
 export const GraphNode = memo(function GraphNode({ id, data, selected }: NodeProps<FlowNode>) {
   const { catalog, runs } = useEditor();
   const node = data.node;
   const def = catalog.node(node.type);
   const run = useStore(runs, (s) => s.run?.nodes[id]);
   const problems = useStore(runs, (s) => s.problems.nodes[id]);
-  const compact = useFlowStore((s) => s.transform[2] < DETAIL_ZOOM);
+  const height = estimateNodeHeight(catalog, node.type);
+  const shown = useFlowStore((s) => detail(s, id, height));
+  const compact = shown === 'compact';
 
   // The header's top edge takes the colour of what the node makes, like cable colours on a patch bay.
   const accent = catalog.accent(node.type);
@@ -39,7 +58,7 @@ export const GraphNode = memo(function GraphNode({ id, data, selected }: NodePro
   return (
     <div className={classes.join(' ')} data-node-id={id} data-state={run?.state ?? 'idle'} style={accent ? ({ '--accent-port': accent } as CSSProperties) : undefined}>
       <NodeHeader id={id} title={node.title ?? def?.title ?? node.type} type={node.type} def={def} run={run} />
-      {def && compact ? (
+      {def && shown !== 'form' ? (
         <>
           <Ports def={def} problems={problems} />
           <div className="fc-params-placeholder" style={{ height: formHeight(catalog.fields(node.type)) }} />
@@ -59,10 +78,10 @@ export const GraphNode = memo(function GraphNode({ id, data, selected }: NodePro
           <pre>{JSON.stringify(node.params, null, 1)}</pre>
         </div>
       )}
-      {!compact && <NodeFooter id={id} def={def} run={run} problems={problems} />}
+      {shown === 'form' && <NodeFooter id={id} def={def} run={run} problems={problems} />}
     </div>
   );
-});
+}, (a, b) => a.id === b.id && a.data === b.data && a.selected === b.selected);
 
 /** Progress, errors and previews: only drawn at a zoom where they can be read. */
 function NodeFooter({ id, def, run, problems }: { id: string; def?: CatalogNode; run?: NodeRun; problems?: NodeProblems }) {
