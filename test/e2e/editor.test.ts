@@ -379,6 +379,27 @@ describe('editor in a browser', () => {
     expect(await text(node('load').locator('.fc-badge'))).toBe('error');
   });
 
+  it('lists earlier runs and opens the graph one ran, with its node states', async () => {
+    const failed = server.context.queue.list()[0].state.runId;
+    await openExample('image-basics');
+    await expect.poll(nodeIds).toEqual(['load', 'resize', 'grid', 'preview', 'save']);
+    await page.getByRole('button', { name: 'Runs', exact: true }).click();
+    const row = page.locator(`[data-run="${failed}"]`);
+    await visible(row);
+    expect(await row.getAttribute('data-status')).toBe('failed');
+    expect(await text(row)).toContain('broken');
+    expect(await text(row)).toContain('no-such-folder');
+    const listed = await page.locator('[data-run]').evaluateAll((els) => els.map((e) => e.getAttribute('data-run')));
+    expect(listed).toEqual((await (await fetch(`${server.url}/api/runs`)).json()).map((r: { runId: string }) => r.runId));
+    await row.click();
+    await expect.poll(nodeIds).toEqual(['load', 'show']);
+    await expect.poll(() => node('load').locator('.fc-node').getAttribute('data-state')).toBe('error');
+    await expect.poll(runStatus).toBe('failed');
+    // Opening it is one undo step, like any other open.
+    await page.keyboard.press(`${mod}+z`);
+    await expect.poll(nodeIds).toEqual(['load', 'resize', 'grid', 'preview', 'save']);
+  });
+
   it('keeps an autosaved draft it cannot read, opens the first example and says so', async () => {
     const future = JSON.stringify({ graph: { ...(await exportGraph()), version: 99 } });
     // Off the app first: leaving it autosaves, which would overwrite the draft written here.

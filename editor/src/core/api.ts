@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { CatalogSchema, type Catalog } from '../../../runtime/catalog.ts';
 import { ProblemSchema, type Problem } from '../../../runtime/events.ts';
 import type { Graph } from '../../../runtime/graph-format.ts';
+import { RunSummarySchema, type RunSummary } from '../../../runtime/run-summary.ts';
 import { withToken } from './token.ts';
 
 /** REST client for docs/api.md. Responses are checked with zod so a server mismatch reads clearly. */
@@ -142,6 +143,16 @@ export class Api {
 
   run(runId: string): Promise<RunDetail> {
     return this.request(`/api/runs/${encodeURIComponent(runId)}`, RunDetailSchema);
+  }
+
+  /** The run history, newest first: this server process's runs and those saved by earlier ones. */
+  runs(): Promise<RunSummary[]> {
+    return this.request('/api/runs', z.array(RunSummarySchema));
+  }
+
+  /** The graph document a run ran, unparsed like the other stored graphs. */
+  runGraph(runId: string): Promise<unknown> {
+    return this.request(`/api/runs/${encodeURIComponent(runId)}/graph`, z.unknown());
   }
 
   outputUrl(runId: string, nodeId: string, port: string, index: number): string {

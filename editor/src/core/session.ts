@@ -1,4 +1,5 @@
 import type { Graph } from '../../../runtime/graph-format.ts';
+import type { RunSummary } from '../../../runtime/run-summary.ts';
 import type { Api, GraphList } from './api.ts';
 import { loadDraft, saveDraft, UNREADABLE_DRAFT_KEY, type Draft, type Viewport } from './autosave.ts';
 import type { EditorStore } from './editor-store.ts';
@@ -124,6 +125,17 @@ export class Session {
 
   async openUserGraph(id: string): Promise<void> {
     await this.guard(`Cannot open ${id}`, async () => this.openDocument(await this.api.userGraph(id), `Open ${id}`, id));
+  }
+
+  /** Opens the graph a past run ran, showing that run's node states and log on it. */
+  async openRun(runId: string, graphName: string): Promise<void> {
+    await this.guard(`Cannot open the run of ${graphName}`, async () => {
+      if (this.openDocument(await this.api.runGraph(runId), `Open the run of ${graphName}`)) await this.runs.resume(runId);
+    });
+  }
+
+  listRuns(): Promise<RunSummary[]> {
+    return this.api.runs();
   }
 
   listGraphs(): Promise<GraphList> {

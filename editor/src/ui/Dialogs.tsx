@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'react';
 import type { GraphList } from '../core/api.ts';
+import type { RunSummary } from '../../../runtime/run-summary.ts';
 import { SHORTCUT_HELP } from '../core/shortcuts.ts';
 import { useEditor, type DialogKind } from './context.ts';
 import { TrashIcon } from './icons.tsx';
@@ -14,6 +15,7 @@ export function Dialogs({ open, onClose }: { open?: DialogKind; onClose: () => v
     <>
       {open === 'open' && <OpenDialog onClose={onClose} />}
       {open === 'save' && <SaveDialog onClose={onClose} />}
+      {open === 'runs' && <RunsDialog onClose={onClose} />}
       {open === 'help' && <HelpDialog onClose={onClose} />}
       {openError && (
         <Modal title={openError.title} onClose={() => session.dismissOpenError()}>
@@ -97,6 +99,53 @@ function OpenDialog({ onClose }: { onClose: () => void }) {
               </div>
             ))}
           </section>
+        </div>
+      )}
+    </Modal>
+  );
+}
+
+/** The server's run history; a click opens the graph that ran, with the run's node states and log. */
+function RunsDialog({ onClose }: { onClose: () => void }) {
+  const { session } = useEditor();
+  const [runs, setRuns] = useState<RunSummary[]>();
+  const [error, setError] = useState<string>();
+  useEffect(() => void session.listRuns().then(setRuns, (e: Error) => setError(e.message)), [session]);
+
+  return (
+    <Modal title="Runs" onClose={onClose}>
+      {error && <p className="fc-error-text">{error}</p>}
+      {!runs && !error && <p className="fc-muted">Loading…</p>}
+      {runs && !runs.length && <p className="fc-muted">No runs yet.</p>}
+      {runs && runs.length > 0 && (
+        <div className="fc-run-list">
+          {runs.map((r) => (
+            <button
+              key={r.runId}
+              className="fc-list-item"
+              data-run={r.runId}
+              data-status={r.status}
+              title="Open the graph that ran, with this run's node states and log"
+              onClick={() => {
+                onClose();
+                void session.openRun(r.runId, r.graphName);
+              }}
+            >
+              <span>
+                <span className={`fc-badge is-${r.status}`}>{r.status}</span> {r.graphName}
+              </span>
+              <small>
+                {r.queuedAt !== undefined && new Date(r.queuedAt).toLocaleString()}
+                {r.durationMs !== undefined && ` · ${(r.durationMs / 1000).toFixed(1)} s`}
+                {` · ${r.logCount} log line${r.logCount === 1 ? '' : 's'}`}
+              </small>
+              {(r.lastError ?? r.error) && (
+                <small className="fc-list-about fc-error-text">
+                  {r.lastError ? `${r.lastError.nodeId ? `${r.lastError.nodeId}: ` : ''}${r.lastError.message}` : r.error}
+                </small>
+              )}
+            </button>
+          ))}
         </div>
       )}
     </Modal>

@@ -76,6 +76,9 @@ export function Toolbar() {
       </div>
       <div className="fc-spacer" />
       {run && <RunStatus run={run} />}
+      <button className="fc-btn" onClick={() => editor.openDialog('runs')} title="Earlier runs: open the graph that ran, with its node states and log">
+        Runs
+      </button>
       <button className="fc-btn" onClick={() => void session.check()} title="Validate the graph on the server without running it">
         Check
       </button>

@@ -28,7 +28,7 @@ export interface Editor {
   openDialog(kind: DialogKind): void;
 }
 
-export type DialogKind = 'open' | 'save' | 'help';
+export type DialogKind = 'open' | 'save' | 'runs' | 'help';
 
 export const EditorContext = createContext<Editor | null>(null);
 
