@@ -99,3 +99,19 @@ export function graph(nodes: N[], edges: E[] = []) {
     edges: edges.map(([fn, fp, tn, tp]) => ({ from: { node: fn, port: fp }, to: { node: tn, port: tp } })),
   };
 }
+
+/** One branch fails (and skips the node after it), an independent one finishes. */
+export const failingGraph = () =>
+  graph(
+    [
+      { id: 'one', type: 'test/constant' },
+      { id: 'bad', type: 'test/fail' },
+      { id: 'after', type: 'test/add' },
+      { id: 'good', type: 'test/add' },
+    ],
+    [
+      ['one', 'value', 'bad', 'a'],
+      ['bad', 'value', 'after', 'a'],
+      ['one', 'value', 'good', 'a'],
+    ],
+  );

@@ -7,25 +7,13 @@ import { Executor } from '../../runtime/executor.ts';
 import { newRun, reduceRun } from '../../runtime/run-state.ts';
 import { RUN_HISTORY_LIMIT, RunHistory, storedView } from '../../server/run-history.ts';
 import { fullLog, runSummary } from '../../runtime/run-summary.ts';
-import { graph, tempData, testRegistry } from '../helpers/test-nodes.ts';
+import { failingGraph, tempData, testRegistry } from '../helpers/test-nodes.ts';
 
 /** Runs a graph where one branch fails and one succeeds; returns its events and summary. */
 async function endedRun(runId: string, queuedAt: number) {
   const data = tempData();
   const executor = new Executor({ registry: testRegistry(), data });
-  const g = graph(
-    [
-      { id: 'one', type: 'test/constant' },
-      { id: 'bad', type: 'test/fail' },
-      { id: 'after', type: 'test/add' },
-      { id: 'good', type: 'test/add' },
-    ],
-    [
-      ['one', 'value', 'bad', 'a'],
-      ['bad', 'value', 'after', 'a'],
-      ['one', 'value', 'good', 'a'],
-    ],
-  );
+  const g = failingGraph();
   const events: RunEvent[] = [{ type: 'run.queued', runId, time: queuedAt, position: 0 }];
   await executor.run(g, { runId, onEvent: (e) => void (e.type !== 'node.progress' && events.push(e)) });
   const state = events.reduce(reduceRun, newRun(runId));

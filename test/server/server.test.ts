@@ -13,7 +13,7 @@ import { NodeRegistry } from '../../runtime/registry.ts';
 import type { RunEvent } from '../../runtime/events.ts';
 import { startServer, type RunningServer } from '../../server/app.ts';
 import { UPLOAD_LIMITS } from '../../server/routes/inputs.ts';
-import { graph, testNodes, testRegistry } from '../helpers/test-nodes.ts';
+import { failingGraph as failingGraphOf, graph, testNodes, testRegistry } from '../helpers/test-nodes.ts';
 
 const example = JSON.parse(readFileSync(path.join(import.meta.dirname, '../../graphs/image-basics.json'), 'utf8'));
 let server: RunningServer;
@@ -36,20 +36,7 @@ const ended = (e: RunEvent) => e.type === 'run.finished' || e.type === 'run.fail
 const slowGraph = (steps: number, stepMs = 5) =>
   graph([{ id: 'a', type: 'test/constant' }, { id: 's', type: 'test/slow', params: { steps, stepMs } }], [['a', 'value', 's', 'a']]);
 
-/** One branch fails (and skips the node after it), an independent one finishes. */
-const failingGraph = graph(
-  [
-    { id: 'one', type: 'test/constant' },
-    { id: 'bad', type: 'test/fail' },
-    { id: 'after', type: 'test/add' },
-    { id: 'good', type: 'test/add' },
-  ],
-  [
-    ['one', 'value', 'bad', 'a'],
-    ['bad', 'value', 'after', 'a'],
-    ['one', 'value', 'good', 'a'],
-  ],
-);
+const failingGraph = failingGraphOf();
 
 /** Logs `lines` info lines: a log longer than the 500 lines a run view keeps. */
 const chatty = defineNode({
