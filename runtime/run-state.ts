@@ -42,7 +42,7 @@ export function newRun(runId: string): RunView {
   return { runId, status: 'starting', nodes: {}, logs: [] };
 }
 
-export function isActive(run: RunView | undefined): boolean {
+export function isActive(run: Pick<RunView, 'status'> | undefined): boolean {
   return run !== undefined && (run.status === 'starting' || run.status === 'queued' || run.status === 'running');
 }
 
@@ -61,6 +61,11 @@ export function logLineOf(e: RunEvent): LogLine | undefined {
   return undefined;
 }
 
+/** A run that stopped: nodes that never got to finish are not "queued" or "running" any more. */
+function unfinishedDropped(run: RunView): RunView {
+  return { ...run, nodes: Object.fromEntries(Object.entries(run.nodes).filter(([, n]) => n.state !== 'queued' && n.state !== 'running')) };
+}
+
 function reduceState(run: RunView, e: RunEvent): RunView {
   const node = (id: string, patch: NodeRun): RunView => ({ ...run, nodes: { ...run.nodes, [id]: patch } });
   switch (e.type) {
@@ -77,18 +82,9 @@ function reduceState(run: RunView, e: RunEvent): RunView {
     case 'run.finished':
       return { ...run, status: 'finished', durationMs: e.durationMs, finishedAt: e.time };
     case 'run.failed':
-      return { ...run, status: 'failed', durationMs: e.durationMs, finishedAt: e.time, error: e.message, problems: e.problems };
+      return { ...unfinishedDropped(run), status: 'failed', durationMs: e.durationMs, finishedAt: e.time, error: e.message, problems: e.problems };
     case 'run.cancelled':
-      return {
-        ...run,
-        status: 'cancelled',
-        durationMs: e.durationMs,
-        finishedAt: e.time,
-        // Nodes that never got to finish are not "queued" any more.
-        nodes: Object.fromEntries(
-          Object.entries(run.nodes).filter(([, n]) => n.state !== 'queued' && n.state !== 'running'),
-        ),
-      };
+      return { ...unfinishedDropped(run), status: 'cancelled', durationMs: e.durationMs, finishedAt: e.time };
     case 'node.started':
       return node(e.nodeId, { state: 'running', fraction: 0 });
     case 'node.progress':

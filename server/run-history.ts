@@ -3,8 +3,8 @@ import path from 'node:path';
 import { z } from 'zod';
 import { writeFileAtomic } from '../models/store/atomic.ts';
 import { RunEventSchema, type RunEvent } from '../runtime/events.ts';
-import { newRun, reduceRun, type RunView } from '../runtime/run-state.ts';
-import { newestFirst, RunSummarySchema, type RunSummary } from '../runtime/run-summary.ts';
+import { isActive, newRun, reduceRun, type RunView } from '../runtime/run-state.ts';
+import { newestFirst, runSummary, RunSummarySchema, type RunSummary } from '../runtime/run-summary.ts';
 
 /** Ended runs kept on disk; saving one more deletes the oldest. */
 export const RUN_HISTORY_LIMIT = 500;
@@ -30,10 +30,27 @@ export function storedView(run: StoredRun): RunView {
   return run.events.reduce(reduceRun, newRun(run.summary.runId));
 }
 
+/**
+ * A record saved while its run was going, by a process that then stopped (a crash, a kill): the run is
+ * shown as failed at its last event, with everything logged up to then.
+ */
+export function interrupted(run: StoredRun): StoredRun {
+  const time = Math.max(...run.events.map((e) => e.time));
+  const started = run.summary.startedAt ?? run.summary.queuedAt ?? time;
+  const { runId, graphName } = run.summary;
+  const events: RunEvent[] = [
+    ...run.events,
+    { type: 'run.failed', runId, time, durationMs: time - started, message: 'The server stopped before this run ended: its log goes up to then' },
+  ];
+  return { ...run, events, summary: runSummary(storedView({ ...run, events }), graphName, events) };
+}
+
 /** Ended runs as JSON files in one folder (the data folder's runs/), so history outlives the process. */
 export class RunHistory {
   /** Summaries of the runs on disk, oldest first; events are read from the file when a run is opened. */
   private index = new Map<string, RunSummary>();
+  /** Runs an earlier process saved while they were going and never finished (see `interrupted`). */
+  private stopped = new Set<string>();
   private lastSave = Promise.resolve();
 
   constructor(
@@ -45,9 +62,17 @@ export class RunHistory {
       if (!name.endsWith('.json')) continue;
       const file = path.join(dir, name);
       try {
-        const { summary } = StoredHeadSchema.parse(JSON.parse(readFileSync(file, 'utf8')));
-        if (name === `${summary.runId}.json`) found.push(summary);
-        else process.stderr.write(`Run history: ${file} holds run ${summary.runId}, not listed\n`);
+        const json: unknown = JSON.parse(readFileSync(file, 'utf8'));
+        let { summary } = StoredHeadSchema.parse(json);
+        if (name !== `${summary.runId}.json`) {
+          process.stderr.write(`Run history: ${file} holds run ${summary.runId}, not listed\n`);
+          continue;
+        }
+        if (isActive(summary)) {
+          summary = interrupted(StoredRunSchema.parse(json)).summary;
+          this.stopped.add(summary.runId);
+        }
+        found.push(summary);
       } catch (e) {
         // Left in place for a person to look at; it is not listed.
         process.stderr.write(`Run history: ${file} is not a readable run record, not listed: ${(e as Error).message}\n`);
@@ -58,8 +83,9 @@ export class RunHistory {
   }
 
   /**
-   * Writes an ended run's record (whole or not at all), then drops the oldest beyond the limit. Saves
-   * happen one after another, so the index keeps the order runs ended in.
+   * Writes a run's record (whole or not at all), then drops the oldest beyond the limit. Saves happen one
+   * after another, so the index keeps the order runs were saved in. Going runs are saved now and then too,
+   * so a crash keeps their log.
    */
   save(summary: RunSummary, events: RunEvent[], graph: unknown): Promise<void> {
     const json = JSON.stringify({ format: RUN_FORMAT, version: 1, summary, events, graph } satisfies StoredRun);
@@ -83,7 +109,8 @@ export class RunHistory {
     if (!this.index.has(runId)) return undefined;
     const file = this.file(runId);
     try {
-      return StoredRunSchema.parse(JSON.parse(readFileSync(file, 'utf8')));
+      const run = StoredRunSchema.parse(JSON.parse(readFileSync(file, 'utf8')));
+      return this.stopped.has(runId) ? interrupted(run) : run;
     } catch (e) {
       throw new Error(`Run record ${file} cannot be read: ${(e as Error).message}`);
     }

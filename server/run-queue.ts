@@ -29,6 +29,8 @@ export interface RunQueueOptions {
   historyLimit?: number;
   /** Finished runs whose outputs stay in memory for viewing. */
   outputsLimit?: number;
+  /** A going run's record is saved at most this often, so a crash keeps its log up to then. */
+  saveEveryMs?: number;
 }
 
 /** In-process FIFO of runs. Runs belong to the server, not to a client: disconnecting stops nothing. */
@@ -37,8 +39,10 @@ export class RunQueue {
   private waiting: RunRecord[] = [];
   private active = 0;
   private listeners = new Set<RunListener>();
-  /** Ended runs whose record is being written. */
+  /** Runs whose record is being written. */
   private saving = new Set<string>();
+  /** Going runs with a save scheduled. */
+  private saveTimers = new Map<string, NodeJS.Timeout>();
 
   constructor(private readonly opts: RunQueueOptions) {}
 
@@ -122,8 +126,23 @@ export class RunQueue {
   private emit(record: RunRecord, event: RunEvent, preview?: PreviewImage): void {
     record.state = reduceRun(record.state, event);
     if (event.type !== 'node.progress') record.events.push(event);
-    if (event.type === 'run.finished' || event.type === 'run.failed' || event.type === 'run.cancelled') this.save(record);
+    if (event.type === 'run.finished' || event.type === 'run.failed' || event.type === 'run.cancelled') {
+      clearTimeout(this.saveTimers.get(record.state.runId));
+      this.saveTimers.delete(record.state.runId);
+      this.save(record);
+    } else if (record.state.status === 'running' && event.type !== 'node.progress') this.saveSoon(record);
     for (const l of this.listeners) l(event, preview);
+  }
+
+  private saveSoon(record: RunRecord): void {
+    const { runId } = record.state;
+    if (this.saveTimers.has(runId)) return;
+    const timer = setTimeout(() => {
+      this.saveTimers.delete(runId);
+      if (isActive(record.state)) this.save(record);
+    }, this.opts.saveEveryMs ?? 2000);
+    timer.unref();
+    this.saveTimers.set(runId, timer);
   }
 
   private save(record: RunRecord): void {

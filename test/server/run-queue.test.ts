@@ -1,15 +1,15 @@
 import { rmSync } from 'node:fs';
 import { describe, expect, it, vi } from 'vitest';
 import { Executor } from '../../runtime/executor.ts';
-import { RunHistory } from '../../server/run-history.ts';
+import { RunHistory, storedView } from '../../server/run-history.ts';
 import { RunQueue } from '../../server/run-queue.ts';
 import { graph, tempData, testRegistry } from '../helpers/test-nodes.ts';
 
-function queue(historyLimit: number) {
+function queue(historyLimit: number, saveEveryMs?: number) {
   const data = tempData();
   const registry = testRegistry();
   const history = new RunHistory(data.runs);
-  return { data, history, queue: new RunQueue({ executor: new Executor({ registry, data }), registry, history, historyLimit }) };
+  return { data, history, queue: new RunQueue({ executor: new Executor({ registry, data }), registry, history, historyLimit, saveEveryMs }) };
 }
 
 /** Distinct params, so no run is answered from the output cache. */
@@ -39,5 +39,24 @@ describe('run queue and history', () => {
     } finally {
       stderr.mockRestore();
     }
+  });
+
+  it('saves a going run now and then, so a server that dies keeps its log; the next one shows it as stopped', async () => {
+    const { queue: q, data } = queue(100, 30);
+    const slow = graph([{ id: 'a', type: 'test/constant' }, { id: 's', type: 'test/slow', params: { steps: 60, stepMs: 10 } }], [['a', 'value', 's', 'a']]);
+    const runId = q.submit(slow).state.runId;
+    // What a process started now (after a crash of this one) would find on disk.
+    const afterCrash = () => new RunHistory(data.runs);
+    await expect.poll(() => afterCrash().summaries()[0]?.runId).toBe(runId);
+    expect(q.get(runId)!.state.status).toBe('running');
+    const seen = afterCrash();
+    expect(seen.summaries()[0]).toMatchObject({ status: 'failed', error: 'The server stopped before this run ended: its log goes up to then' });
+    const stopped = seen.read(runId)!;
+    expect(stopped.events.at(-1)).toMatchObject({ type: 'run.failed', time: stopped.events.at(-2)!.time });
+    expect(storedView(stopped).nodes).toEqual({ a: expect.objectContaining({ state: 'done' }) });
+
+    await q.idle();
+    expect(afterCrash().summaries()[0]).toMatchObject({ runId, status: 'finished' });
+    expect(afterCrash().read(runId)!.events.at(-1)).toMatchObject({ type: 'run.finished' });
   });
 });
