@@ -4,9 +4,8 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { FaceModels } from '../models/face/face-models.ts';
+import { FaceModels, faceModelsDir } from '../models/face/face-models.ts';
 import { FACE_MODELS } from '../models/face/registry.ts';
-import { faceModelsDir } from '../nodes/face/face-models.ts';
 import { openDataFolders } from '../runtime/data-folder.ts';
 import { Executor } from '../runtime/executor.ts';
 import { writeTestPhotos } from '../test/preprocess/photos.ts';

@@ -15,9 +15,14 @@ import { oarriagaGender, ssrnetAge } from './small-attributes.ts';
 import { conversionKey, convertFaceModel } from './source.ts';
 import type { DetectedFace, FaceAttributes, Landmarks5, RawImage } from './types.ts';
 
-/** The converted-model cache inside the data folder (`<data>/models/converted`). */
+/** The face models' converted cache inside a model store (`<models>/converted/face`). */
+export function faceModelsDir(modelsDir: string): string {
+  return join(modelsDir, 'converted', 'face');
+}
+
+/** The same folder for a data folder: where `npm run models:prepare` writes and the nodes read. */
 export function convertedCacheDir(dataRoot?: string): string {
-  return join(openDataFolders(dataRoot).models, 'converted');
+  return faceModelsDir(openDataFolders(dataRoot).models);
 }
 
 /** Where a model's conversion lives in the cache folder. */

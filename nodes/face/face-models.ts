@@ -1,7 +1,6 @@
 // Where the preprocessing nodes get the face models: the server's shared set when it provides one,
 // else one set per model store, converted on first use into models/converted/face.
-import path from 'node:path';
-import { FaceModels } from '../../models/face/face-models.ts';
+import { FaceModels, faceModelsDir } from '../../models/face/face-models.ts';
 import type { RunContext } from '../../runtime/node.ts';
 
 declare module '../../runtime/node.ts' {
@@ -11,10 +10,6 @@ declare module '../../runtime/node.ts' {
 }
 
 const byStore = new Map<string, FaceModels>();
-
-export function faceModelsDir(models: string): string {
-  return path.join(models, 'converted', 'face');
-}
 
 export function faceModels(ctx: RunContext): FaceModels {
   if (ctx.services.faceModels) return ctx.services.faceModels;
