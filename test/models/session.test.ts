@@ -29,7 +29,7 @@ describe('execution providers', () => {
     const session = await createSession(doubler(), {}, (m) => logged.push(m));
     expect(await runDoubler(session)).toEqual([2, 4, 6]);
     const choice = providerChoice()!;
-    // No CUDA binaries are installed (the .npmrc skips them); WebGPU needs a Vulkan adapter, which these
+    // No CUDA binaries are installed (.npmrc turns install scripts off); WebGPU needs a Vulkan adapter, which these
     // machines lack, but a machine with one would stop there.
     expect(['webgpu', 'cpu']).toContain(choice.provider);
     expect(choice.fallbacks.map((f) => f.provider)).toEqual(choice.provider === 'cpu' ? ['cuda', 'webgpu'] : ['cuda']);
