@@ -1,5 +1,6 @@
 // Each TF op mapping against the same op in TF.js (CPU backend), on small graphs built here.
 import * as tf from '@tensorflow/tfjs';
+import { useTfjsCpu } from '../helpers/tfjs.ts';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { HostTensor } from '../../models/onnx/index.ts';
 import { ort } from '../../models/session/ort.ts';
@@ -62,9 +63,7 @@ async function expectMatches(model: TfGraphModel, shape: number[], reference: (x
 
 const t4 = (h: HostTensor) => tf.tensor4d(h.data as Float32Array, h.dims as [number, number, number, number]);
 
-beforeAll(async () => {
-  await tf.setBackend('cpu');
-});
+beforeAll(useTfjsCpu);
 
 describe('convolutions and pools', () => {
   it('_FusedConv2D SAME stride 2 on odd sizes, with bias and Prelu (alpha as the 4th input)', async () => {

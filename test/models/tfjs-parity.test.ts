@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs';
+import { useTfjsCpu } from '../helpers/tfjs.ts';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { normalise, type Region } from '../../models/face/letterbox.ts';
 import { FACE_MODELS, type FaceModelId } from '../../models/face/registry.ts';
@@ -56,9 +57,7 @@ async function loadTfjs(jsonPath: string): Promise<tf.GraphModel> {
   return model;
 }
 
-beforeAll(async () => {
-  await tf.setBackend('cpu');
-});
+beforeAll(useTfjsCpu);
 
 describe('converted face models match TF.js', () => {
   for (const c of CASES) {
