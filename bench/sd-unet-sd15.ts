@@ -2,6 +2,7 @@
 // (what a real checkpoint looks like to the loader): session creation time, step time at 512x512 with
 // CFG (batch 2), and the cost of rank-4 LoRA branches on all 192 targets (goal: at most 1.05x).
 // Needs about 2 GB of temporary disk and 10 GB of memory; `SD_BENCH_SIZE=32` for a quicker 256x256 run.
+// opt-in: the full-size UNet needs about 10 GB of memory, 2 GB of disk and several minutes
 import { existsSync, mkdirSync, openSync, writeSync, closeSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';

@@ -3,6 +3,7 @@
 // python3-torch, installed here when missing). Goal: ours not slower than PyTorch on CPU. Each side runs
 // in its own process (peak RSS separable); the first step's loss and gradient norm on identical inputs
 // show that both compute the same thing. Rounds alternate the sides so drift in machine load hits both.
+// opt-in: runs PyTorch beside ours (installs python3-torch when missing) and takes minutes
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
