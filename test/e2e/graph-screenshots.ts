@@ -41,7 +41,7 @@ const tweaks: Record<string, Record<string, Record<string, unknown>>> = {
 };
 const browser = await launchChromium();
 try {
-  const page = await browser.newPage({ viewport: { width: 2200, height: 1400 } });
+  const page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
   await page.goto(server.url);
   await page.waitForSelector('.react-flow__node');
   mkdirSync(OUT, { recursive: true });
@@ -55,7 +55,7 @@ try {
     await page.waitForFunction(() => /finished|failed|cancelled/.test(document.querySelector('.fc-run-status')?.getAttribute('data-status') ?? ''), null, { timeout: 300_000 });
     const status = await page.locator('.fc-run-status').getAttribute('data-status');
     await page.waitForTimeout(800);
-    await page.mouse.move(2190, 1390);
+    await page.mouse.move(1360, 760);
     const file = path.join(OUT, `graph-${id}.png`);
     await page.screenshot({ path: file });
     console.log(`wrote ${path.relative(ROOT, file)} (run ${status})`);

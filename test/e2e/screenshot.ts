@@ -36,7 +36,7 @@ const dataDir = mkdtempSync(path.join(os.tmpdir(), 'fc-shot-'));
 const server = await startServer({ port: 0, dataDir });
 const browser = await launchChromium();
 try {
-  const page = await browser.newPage({ viewport: { width: 1600, height: 900 } });
+  const page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
   await page.goto(server.url);
   await page.waitForSelector('.react-flow__node');
   await page.locator('[data-testid="import-file"]').setInputFiles({ name: 'demo.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(graph)) });
@@ -48,7 +48,7 @@ try {
     const bar = document.querySelector<HTMLElement>('.react-flow__node[data-id="upscale"] .fc-progress-bar');
     return bar !== null && parseFloat(bar.style.width) >= 30;
   }, null, { timeout: 120_000, polling: 50 });
-  await page.mouse.move(1590, 890);
+  await page.mouse.move(1360, 760);
   mkdirSync(path.dirname(OUT), { recursive: true });
   await page.screenshot({ path: OUT });
   console.log(`wrote ${path.relative(ROOT, OUT)}`);

@@ -12,7 +12,7 @@ import {
   type OnConnectEnd,
   type Viewport,
 } from '@xyflow/react';
-import { useCallback, useEffect, useMemo, useRef, useState, type DragEvent, type MouseEvent } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState, type DragEvent, type MouseEvent, type RefObject } from 'react';
 import { checkConnection, type PortRef } from '../core/connections.ts';
 import { FlowMapper, type FlowNode } from '../core/flow-mapping.ts';
 import { fitViewport } from '../core/node-size.ts';
@@ -210,7 +210,18 @@ export function Canvas() {
         <Controls showInteractive={false} />
       </ReactFlow>
       {menu && <NodeMenu menu={menu} onClose={() => setMenu(undefined)} />}
+      <ZoomVariable target={box} />
     </div>
   );
 
+}
+
+/**
+ * Publishes the zoom as the CSS variable --fc-zoom on the canvas (zoomed-out nodes scale their type
+ * against it) without re-rendering the canvas or any node as the zoom changes.
+ */
+function ZoomVariable({ target }: { target: RefObject<HTMLDivElement | null> }) {
+  const zoom = useFlowStore((s) => Math.round(s.transform[2] * 100) / 100);
+  useEffect(() => target.current?.style.setProperty('--fc-zoom', String(zoom)), [target, zoom]);
+  return null;
 }

@@ -62,6 +62,7 @@ export const GraphNode = memo(function GraphNode({ id, data, selected }: NodePro
         <>
           <Ports def={def} problems={problems} />
           <div className="fc-params-placeholder" style={{ height: formHeight(catalog.fields(node.type)) }} />
+          {compact && <CompactSummary id={id} title={node.title ?? def.title} def={def} run={run} />}
         </>
       ) : def ? (
         <>
@@ -191,11 +192,34 @@ function Progress({ fraction, message }: { fraction?: number; message?: string }
 const MAX_THUMBS = 4;
 
 /**
- * The latest preview images, or after a reload (previews are not kept) the run's full-size outputs. A
- * click opens the viewer on the full-size outputs when the run has them.
+ * Zoomed out, the node's body becomes what can be read from afar (semantic zoom): its title, state and
+ * progress in type scaled against the zoom (--fc-zoom, set by the canvas), and its latest image filling
+ * the rest. Drawn over the same-sized placeholder, so the node's size, handles and wires stay put.
  */
-function Previews({ id, def }: { id: string; def?: CatalogNode }) {
-  const { runs, api, showImages } = useEditor();
+function CompactSummary({ id, title, def, run }: { id: string; title: string; def: CatalogNode; run?: NodeRun }) {
+  const { shown } = usePreviewImages(id, def);
+  const state = run?.state;
+  const pct = state === 'running' ? Math.round((run?.fraction ?? 0) * 100) : undefined;
+  return (
+    <div className={`fc-compact is-${state ?? 'idle'}`} data-testid="compact-summary">
+      <div className="fc-compact-title">{title}</div>
+      {state && <div className="fc-compact-state">{pct === undefined ? STATE_LABEL[state] : `${pct}%`}</div>}
+      {pct !== undefined && (
+        <div className="fc-compact-progress">
+          <div className="fc-progress-bar" style={{ width: `${pct}%` }} />
+        </div>
+      )}
+      {shown[0] && <img className="fc-compact-image" src={shown[0].url} alt={shown[0].label} draggable={false} />}
+    </div>
+  );
+}
+
+/**
+ * The latest preview images, or after a reload (previews are not kept) the run's full-size outputs,
+ * full-size first.
+ */
+function usePreviewImages(id: string, def?: CatalogNode): { shown: ImageRef[]; full: ImageRef[] } {
+  const { runs, api } = useEditor();
   const preview = useStore(runs, (s) => s.previews[id]);
   const outputs = useStore(runs, (s) => s.outputs);
   const full = useMemo(() => {
@@ -212,6 +236,13 @@ function Previews({ id, def }: { id: string; def?: CatalogNode }) {
   const shown: ImageRef[] = preview
     ? preview.images.filter(Boolean).map((img, i) => ({ url: img.url, label: `Preview ${i + 1} (${img.width}×${img.height})` }))
     : full;
+  return { shown, full };
+}
+
+/** The node's images as thumbnails; a click opens the viewer on the full-size outputs when the run has them. */
+function Previews({ id, def }: { id: string; def?: CatalogNode }) {
+  const { showImages } = useEditor();
+  const { shown, full } = usePreviewImages(id, def);
   if (!shown.length) return null;
 
   // Full-size outputs first: what the node actually produced, not the downscaled previews.
