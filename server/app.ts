@@ -12,7 +12,7 @@ import type { NodeRegistry } from '../runtime/registry.ts';
 import { ensureSampleInputs } from '../runtime/sample-inputs.ts';
 import { assertBindAllowed, refusal } from './auth.ts';
 import type { ServerContext } from './context.ts';
-import { HttpError } from './http-error.ts';
+import { HttpError, toHttpError } from './http-error.ts';
 import { graphRoutes } from './routes/graphs.ts';
 import { inputRoutes } from './routes/inputs.ts';
 import { runRoutes } from './routes/runs.ts';
@@ -75,14 +75,12 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     if (existsSync(index)) res.sendFile(index);
     else res.status(503).type('text').send('The editor is not built: run `npm install`, then `npm run build:editor` (or `npm start`, which builds it when Vite is installed).');
   });
-  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    const e = err as { status?: number; type?: string; message?: string; limit?: number };
-    if (e.type === 'entity.too.large') {
-      res.status(413).json({ error: `Request body is too large: the limit for this endpoint is ${e.limit} bytes (${((e.limit ?? 0) / 1024 ** 2).toFixed(0)} MB)` });
-      return;
-    }
-    const status = err instanceof HttpError ? err.status : e.type === 'entity.parse.failed' ? 400 : 500;
-    res.status(status).json({ error: e.message ?? 'Internal error', problems: err instanceof HttpError ? err.problems : undefined });
+  // The one place errors become answers: a status and a message, never a machine path or a stack.
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const answer = toHttpError(err);
+    if (answer.logged === false) process.stderr.write(`${req.method} ${req.path}: ${(err as Error)?.stack ?? String(err)}\n`);
+    if (res.headersSent) return void res.destroy();
+    res.status(answer.status).json({ error: answer.message, problems: answer.problems });
   });
 
   const wss = attachWebSocket(server, queue, history, token);

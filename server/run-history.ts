@@ -2,6 +2,7 @@ import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { writeFileAtomic } from '../models/store/atomic.ts';
+import { HttpError } from './http-error.ts';
 import { RunEventSchema, type RunEvent } from '../runtime/events.ts';
 import { isActive, newRun, reduceRun, type RunView } from '../runtime/run-state.ts';
 import { newestFirst, runSummary, RunSummarySchema, type RunSummary } from '../runtime/run-summary.ts';
@@ -112,7 +113,9 @@ export class RunHistory {
       const run = StoredRunSchema.parse(JSON.parse(readFileSync(file, 'utf8')));
       return this.stopped.has(runId) ? interrupted(run) : run;
     } catch (e) {
-      throw new Error(`Run record ${file} cannot be read: ${(e as Error).message}`);
+      // The details (file, zod's list) go to the server's log, not to a client.
+      process.stderr.write(`Run history: ${file} cannot be read: ${(e as Error).message}\n`);
+      throw new HttpError(500, `The saved record of run "${runId}" cannot be read (it was removed or damaged; the server log says why)`);
     }
   }
 
