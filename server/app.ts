@@ -13,7 +13,7 @@ import { ensureSampleInputs } from '../runtime/sample-inputs.ts';
 import { assertBindAllowed, refusal } from './auth.ts';
 import type { ServerContext } from './context.ts';
 import { HttpError, toHttpError } from './http-error.ts';
-import { graphRoutes } from './routes/graphs.ts';
+import { graphRoutes, reportBrokenGraphs } from './routes/graphs.ts';
 import { inputRoutes } from './routes/inputs.ts';
 import { runRoutes } from './routes/runs.ts';
 import { RunHistory } from './run-history.ts';
@@ -52,6 +52,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   await ensureSampleInputs(data);
   const registry = options.registry ?? createRegistry();
   const executor = new Executor({ registry, data, cache: new OutputCache(options.cacheBytes) });
+  reportBrokenGraphs(data.graphs, (line) => process.stderr.write(line));
   const history = new RunHistory(data.runs);
   const queue = new RunQueue({ executor, registry, history, workers: options.workers ?? 1 });
   const context: ServerContext = { registry, data, queue, history, examplesDir: path.join(ROOT, 'graphs') };

@@ -5,7 +5,7 @@ import { createReadStream, type Stats } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import { writeFileAtomic } from './atomic.ts';
+import { writeInside } from '../../runtime/safe-open.ts';
 
 export async function sha256File(file: string): Promise<string> {
   const hash = createHash('sha256');
@@ -38,7 +38,7 @@ export class HashIndex {
     if (cached) return cached;
     const sha256 = await sha256File(file);
     index[key] = { size: s.size, mtimeMs: s.mtimeMs, sha256 };
-    this.writes = this.writes.then(() => writeFileAtomic(this.file, JSON.stringify(index)));
+    this.writes = this.writes.then(() => writeInside(this.modelsDir, path.basename(this.file), JSON.stringify(index)));
     await this.writes;
     return sha256;
   }
