@@ -57,6 +57,7 @@ export function attachWebSocket(server: Server, queue: RunQueue, history: RunHis
     }
   }));
   wss.on('close', unsubscribe);
+  wss.on('error', (e) => void process.stderr.write(`WebSocket server: ${e.message}\n`));
   return wss;
 }
 
