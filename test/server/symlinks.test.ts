@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCommand } from '../../cli/run.ts';
+import { loadDiffusersFolder } from '../../models/sd/load-model.ts';
 import { PathEscapeError } from '../../runtime/data-folder.ts';
 import { openInside, readInside, writeInside } from '../../runtime/safe-open.ts';
 import { startServer, type RunningServer } from '../../server/app.ts';
@@ -98,6 +99,16 @@ describe('symlinks leading out of the data folder', () => {
     expect(JSON.parse(readFileSync(path.join(graphs, 'mine.json'), 'utf8')).nodes[0].id).toBe('a');
     symlinkSync(secretText, path.join(graphs, 'target.json'));
     expect((await expectCleanError(await put('target'), 400)).error).toMatch(/leaves its folder/);
+    untouched();
+  });
+
+  it('(a) a diffusers checkpoint folder with a weights file linked from outside is refused before it is read', async () => {
+    const models = path.join(dataDir, 'models');
+    const folder = path.join(models, 'checkpoints', 'linked-diffusers');
+    for (const part of ['unet', 'text_encoder', 'vae']) mkdirSync(path.join(folder, part), { recursive: true });
+    writeFileSync(path.join(folder, 'model_index.json'), '{}');
+    symlinkSync(secretText, path.join(folder, 'unet', 'diffusion_pytorch_model.safetensors'));
+    await expect(loadDiffusersFolder(folder, models)).rejects.toThrow(/"unet\/diffusion_pytorch_model.safetensors" leaves its folder/);
     untouched();
   });
 
