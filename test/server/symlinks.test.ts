@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCommand } from '../../cli/run.ts';
 import { loadDiffusersFolder } from '../../models/sd/load-model.ts';
+import { readSafetensors, writeSafetensors } from '../../models/safetensors.ts';
 import { PathEscapeError } from '../../runtime/data-folder.ts';
 import { openInside, readInside, writeInside } from '../../runtime/safe-open.ts';
 import { startServer, type RunningServer } from '../../server/app.ts';
@@ -109,6 +110,16 @@ describe('symlinks leading out of the data folder', () => {
     writeFileSync(path.join(folder, 'model_index.json'), '{}');
     symlinkSync(secretText, path.join(folder, 'unet', 'diffusion_pytorch_model.safetensors'));
     await expect(loadDiffusersFolder(folder, models)).rejects.toThrow(/"unet\/diffusion_pytorch_model.safetensors" leaves its folder/);
+    untouched();
+  });
+
+  it('(c) model files (LoRAs, checkpoints) are never written through a link planted at the old temporary name', async () => {
+    const loras = path.join(dataDir, 'models', 'loras');
+    mkdirSync(loras, { recursive: true });
+    const file = path.join(loras, 'face.safetensors');
+    symlinkSync(secretText, `${file}.tmp`);
+    await writeSafetensors(file, { w: { dtype: 'float32', dims: [2], data: new Float32Array([1, 2]) } });
+    expect([...(await readSafetensors(file)).tensors.get('w')!.data]).toEqual([1, 2]);
     untouched();
   });
 
