@@ -83,7 +83,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   // The one place errors become answers: a status and a message, never a machine path or a stack.
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const answer = toHttpError(err);
-    if (answer.logged === false) process.stderr.write(`${req.method} ${req.path}: ${(err as Error)?.stack ?? String(err)}\n`);
+    if (answer.unexpected) process.stderr.write(`${req.method} ${req.path}: ${(err as Error)?.stack ?? String(err)}\n`);
     if (res.headersSent) return void res.destroy();
     res.status(answer.status).json({ error: answer.message, problems: answer.problems });
   });

@@ -25,9 +25,9 @@ const FS_ERRORS: Record<string, [number, string]> = {
  * What a client is told about any error: its status and a message with no machine path or stack.
  * HttpErrors say what they say; body-parser's 4xx errors (bad JSON, bad gzip, bad charset) keep their
  * status with a fixed text; a bad percent-encoding in the URL is a 400; everything else is a 500 whose
- * details only the server log gets (`logged` false tells the caller to log it).
+ * details only the server log gets (`unexpected` tells the caller to log them).
  */
-export function toHttpError(err: unknown): HttpError & { logged?: false } {
+export function toHttpError(err: unknown): HttpError & { unexpected?: true } {
   if (err instanceof HttpError) return err;
   if (err instanceof PathEscapeError) return new HttpError(400, err.message);
   if (err instanceof URIError) return new HttpError(400, 'The URL has a bad percent-encoding');
@@ -41,7 +41,7 @@ export function toHttpError(err: unknown): HttpError & { logged?: false } {
     return new HttpError(e.status, BODY_ERRORS[String(e.type)] ?? 'The request body cannot be read (bad compression or encoding)');
   }
   if (typeof e.code === 'string' && FS_ERRORS[e.code]) return new HttpError(...FS_ERRORS[e.code]);
-  return Object.assign(new HttpError(500, 'Internal error (the server log has the details)'), { logged: false as const });
+  return Object.assign(new HttpError(500, 'Internal error (the server log has the details)'), { unexpected: true as const });
 }
 
 /** body-parser's error types, as a client is told them. */

@@ -3,7 +3,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { z } from 'zod';
 import { encodePreviewFrame } from '../runtime/preview-frame.ts';
 import { refusal } from './auth.ts';
-import { clientMessage, HttpError } from './http-error.ts';
+import { HttpError, toHttpError } from './http-error.ts';
 import type { RunHistory } from './run-history.ts';
 import type { RunQueue } from './run-queue.ts';
 
@@ -63,7 +63,7 @@ export function attachWebSocket(server: Server, queue: RunQueue, history: RunHis
 
 /**
  * An event handler that cannot take the process down: what it throws is answered to the client as an
- * `error` event (a message made for clients: HttpError's, or the handler's own text) and the details
+ * `error` event (the message toHttpError makes for clients), and an unexpected error's details are
  * logged. Every handler in this file goes through it: a thrown error in an event handler is uncaught.
  */
 function guarded<A extends unknown[]>(handler: (...args: A) => void, socket?: WebSocket): (...args: A) => void {
@@ -72,8 +72,9 @@ function guarded<A extends unknown[]>(handler: (...args: A) => void, socket?: We
       handler(...args);
     } catch (e) {
       const target = socket ?? (args[0] instanceof WebSocket ? args[0] : undefined);
-      if (!(e instanceof HttpError)) process.stderr.write(`WebSocket: ${(e as Error).stack ?? String(e)}\n`);
-      if (target?.readyState === WebSocket.OPEN) target.send(JSON.stringify({ type: 'error', message: clientMessage(e) }));
+      const answer = toHttpError(e);
+      if (answer.unexpected) process.stderr.write(`WebSocket: ${(e as Error)?.stack ?? String(e)}\n`);
+      if (target?.readyState === WebSocket.OPEN) target.send(JSON.stringify({ type: 'error', message: answer.message }));
     }
   };
 }
