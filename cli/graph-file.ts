@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { MAX_JSON_DEPTH, nestsDeeperThan } from '../runtime/json-depth.ts';
 
 /** Reads a graph JSON file, with errors that name the file. */
 export function readGraphFile(file: string | undefined): unknown {
@@ -9,11 +10,14 @@ export function readGraphFile(file: string | undefined): unknown {
   } catch (e) {
     throw new Error(`cannot read ${file}: ${(e as Error).message}`);
   }
+  let doc: unknown;
   try {
-    return JSON.parse(text);
+    doc = JSON.parse(text);
   } catch (e) {
     throw new Error(`${file} is not valid JSON: ${(e as Error).message}`);
   }
+  if (nestsDeeperThan(doc)) throw new Error(`${file} nests deeper than ${MAX_JSON_DEPTH} levels: no graph does`);
+  return doc;
 }
 
 /**

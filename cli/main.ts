@@ -6,8 +6,8 @@ import { modelsCommand } from './models.ts';
 
 const USAGE = `facechain <command>
 
-  serve [--port 7860] [--host 127.0.0.1] [--data ./data] [--token T] [--workers 1] [--cache-mb 2048]
-                                   start the server and the editor
+  serve [--port 7860] [--host 127.0.0.1] [--data ./data] [--token T] [--workers 1] [--cache-mb 2048] [--api-only]
+                                   start the server and the editor (--api-only: no editor build or pages)
   run <graph.json> [--set node.param=value ...] [--out dir] [--data dir] [--quiet]
                                    run a graph headless, write its outputs
   validate <graph.json>            list every problem of a graph
@@ -15,28 +15,40 @@ const USAGE = `facechain <command>
   schema [--write]                 the graph JSON Schema (--write: graphs/schema.json)
   models [--hash] [--json] [--data dir]
                                    the model folders' files, which are known models (--hash: hash new files)
+  <command> --help                 this text
 `;
+
+const OPTIONS = {
+  port: { type: 'string' },
+  host: { type: 'string' },
+  data: { type: 'string' },
+  token: { type: 'string' },
+  workers: { type: 'string' },
+  'cache-mb': { type: 'string' },
+  set: { type: 'string', multiple: true },
+  out: { type: 'string' },
+  json: { type: 'boolean' },
+  write: { type: 'boolean' },
+  quiet: { type: 'boolean' },
+  hash: { type: 'boolean' },
+  'api-only': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  const { values, positionals } = parseArgs({
-    args: rest,
-    allowPositionals: true,
-    options: {
-      port: { type: 'string' },
-      host: { type: 'string' },
-      data: { type: 'string' },
-      token: { type: 'string' },
-      workers: { type: 'string' },
-      'cache-mb': { type: 'string' },
-      set: { type: 'string', multiple: true },
-      out: { type: 'string' },
-      json: { type: 'boolean' },
-      write: { type: 'boolean' },
-      quiet: { type: 'boolean' },
-      hash: { type: 'boolean' },
-    },
-  });
+  let parsed;
+  try {
+    parsed = parseArgs({ args: rest, allowPositionals: true, options: OPTIONS });
+  } catch (e) {
+    process.stderr.write(`facechain ${command}: ${(e as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
   try {
     switch (command) {
       case 'serve':

@@ -14,9 +14,11 @@ export function cacheBytes(mb: string | undefined): number | undefined {
   return Math.round(n * 1024 ** 2);
 }
 
-export async function serveCommand(flags: { port?: string; host?: string; data?: string; token?: string; workers?: string; 'cache-mb'?: string }): Promise<number> {
-  const editor = await ensureEditorBuilt(undefined, (why) => process.stderr.write(`Building the editor (${why})...\n`));
-  if ('warning' in editor) process.stderr.write(`${editor.warning}\n`);
+export async function serveCommand(flags: { port?: string; host?: string; data?: string; token?: string; workers?: string; 'cache-mb'?: string; 'api-only'?: boolean }): Promise<number> {
+  if (!flags['api-only']) {
+    const editor = await ensureEditorBuilt(undefined, (why) => process.stderr.write(`Building the editor (${why})...\n`));
+    if ('warning' in editor) process.stderr.write(`${editor.warning}\n`);
+  }
   const token = flags.token ?? process.env.FACECHAIN_TOKEN;
   const server = await startServer({
     host: flags.host ?? process.env.HOST ?? DEFAULT_HOST,
@@ -25,14 +27,24 @@ export async function serveCommand(flags: { port?: string; host?: string; data?:
     token,
     workers: Math.max(1, Number(flags.workers ?? process.env.FACECHAIN_WORKERS ?? 1) || 1),
     cacheBytes: cacheBytes(flags['cache-mb'] ?? process.env.FACECHAIN_CACHE_MB),
+    ...(flags['api-only'] ? { editorDir: false as const } : {}),
   });
   process.stderr.write(`FaceChain Studio on ${editorLink(server.url, token)} (data: ${server.context.data.root})\n`);
-  const stop = async () => {
+  let stopping = false;
+  const stop = async (why: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write(`Stopping (${why})...\n`);
     await server.close();
     process.exit(0);
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, () => void stop(signal));
+  // npm (11) does not pass a SIGTERM on to the script it runs: it exits and leaves the server behind. So
+  // under `npm start` (which execs node: npm is the parent) the server stops when its parent is gone.
+  if (process.env.npm_lifecycle_event === 'start') {
+    const parent = process.ppid;
+    setInterval(() => process.ppid !== parent && void stop('npm, which started it, has ended'), 500).unref();
+  }
   await new Promise(() => {});
   return 0;
 }

@@ -5,6 +5,7 @@ import { basename } from 'node:path';
 import { z } from 'zod';
 import { arrayFromBytes, bytesOfArray, bytesPerElement, elementCount, type DType, type TypedArray } from './onnx/dtype.ts';
 import type { ExternalLocation, HostTensor } from './onnx/tensor.ts';
+import { tempBeside } from '../runtime/safe-open.ts';
 
 const ST_TO_DTYPE = {
   F64: 'float64', F32: 'float32', F16: 'float16', BF16: 'bfloat16', I64: 'int64', I32: 'int32',
@@ -187,8 +188,9 @@ export async function writeSafetensorsStream(
   json = Buffer.concat([json, Buffer.alloc(padded - json.length, 0x20)]);
   const prefix = Buffer.alloc(8);
   prefix.writeBigUInt64LE(BigInt(json.length));
-  const tmp = `${file}.tmp`;
-  const handle = await open(tmp, 'w');
+  // A new file under a random name ('wx' never opens a file or link already there), renamed into place.
+  const tmp = tempBeside(file);
+  const handle = await open(tmp, 'wx');
   try {
     await handle.write(prefix);
     await handle.write(json);

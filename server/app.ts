@@ -10,10 +10,11 @@ import { Executor } from '../runtime/executor.ts';
 import { OutputCache } from '../runtime/output-cache.ts';
 import type { NodeRegistry } from '../runtime/registry.ts';
 import { ensureSampleInputs } from '../runtime/sample-inputs.ts';
+import { MAX_JSON_DEPTH, nestsDeeperThan } from '../runtime/json-depth.ts';
 import { assertBindAllowed, refusal } from './auth.ts';
 import type { ServerContext } from './context.ts';
-import { HttpError } from './http-error.ts';
-import { graphRoutes } from './routes/graphs.ts';
+import { HttpError, toHttpError } from './http-error.ts';
+import { graphRoutes, reportBrokenGraphs } from './routes/graphs.ts';
 import { inputRoutes } from './routes/inputs.ts';
 import { runRoutes } from './routes/runs.ts';
 import { RunHistory } from './run-history.ts';
@@ -30,8 +31,8 @@ export interface ServerOptions {
   port?: number;
   dataDir?: string;
   token?: string;
-  /** The built editor (default editor/dist). */
-  editorDir?: string;
+  /** The built editor (default editor/dist); false serves the API only. */
+  editorDir?: string | false;
   workers?: number;
   /** Byte budget of the in-memory node output cache (default DEFAULT_CACHE_BYTES, 2 GiB). */
   cacheBytes?: number;
@@ -52,6 +53,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   await ensureSampleInputs(data);
   const registry = options.registry ?? createRegistry();
   const executor = new Executor({ registry, data, cache: new OutputCache(options.cacheBytes) });
+  reportBrokenGraphs(data.graphs, (line) => process.stderr.write(line));
   const history = new RunHistory(data.runs);
   const queue = new RunQueue({ executor, registry, history, workers: options.workers ?? 1 });
   const context: ServerContext = { registry, data, queue, history, examplesDir: path.join(ROOT, 'graphs') };
@@ -64,32 +66,40 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     next(refused && new HttpError(refused.status, refused.message));
   });
   app.get('/api/health', (_req, res) => void res.json({ ok: true, version: 1 }));
-  app.use('/api', express.json({ limit: '20mb' }));
+  app.use('/api', express.json({ limit: '20mb' }), (req, _res, next) => {
+    next(nestsDeeperThan(req.body) ? new HttpError(400, `The request body nests deeper than ${MAX_JSON_DEPTH} levels: no graph does`) : undefined);
+  });
   app.use('/api', graphRoutes(context), inputRoutes(context), runRoutes(context));
   app.use('/api', (_req, _res, next) => next(new HttpError(404, 'No such API endpoint')));
 
   const editorDir = options.editorDir ?? path.join(ROOT, 'editor', 'dist');
-  app.use(express.static(editorDir, { index: 'index.html' }));
+  if (editorDir) app.use(express.static(editorDir, { index: 'index.html' }));
   app.get('/{*any}', (_req, res) => {
-    const index = path.join(editorDir, 'index.html');
-    if (existsSync(index)) res.sendFile(index);
+    const index = editorDir && path.join(editorDir, 'index.html');
+    if (index && existsSync(index)) res.sendFile(index);
+    else if (!editorDir) res.status(404).type('text').send('This server serves the API only (--api-only): start it without that flag for the editor.');
     else res.status(503).type('text').send('The editor is not built: run `npm install`, then `npm run build:editor` (or `npm start`, which builds it when Vite is installed).');
   });
-  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    const e = err as { status?: number; type?: string; message?: string; limit?: number };
-    if (e.type === 'entity.too.large') {
-      res.status(413).json({ error: `Request body is too large: the limit for this endpoint is ${e.limit} bytes (${((e.limit ?? 0) / 1024 ** 2).toFixed(0)} MB)` });
-      return;
-    }
-    const status = err instanceof HttpError ? err.status : e.type === 'entity.parse.failed' ? 400 : 500;
-    res.status(status).json({ error: e.message ?? 'Internal error', problems: err instanceof HttpError ? err.problems : undefined });
+  // The one place errors become answers: a status and a message, never a machine path or a stack.
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const answer = toHttpError(err);
+    if (answer.unexpected) process.stderr.write(`${req.method} ${req.path}: ${(err as Error)?.stack ?? String(err)}\n`);
+    if (res.headersSent) return void res.destroy();
+    res.status(answer.status).json({ error: answer.message, problems: answer.problems });
   });
 
-  const wss = attachWebSocket(server, queue, history, token);
+  const wanted = options.port ?? DEFAULT_PORT;
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? DEFAULT_PORT, host, resolve);
+    server.once('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EADDRINUSE') reject(new Error(`port ${wanted} is in use; use --port`));
+      else if (e.code === 'EACCES') reject(new Error(`port ${wanted} needs more rights than this user has; use --port`));
+      else if (e.code === 'EADDRNOTAVAIL') reject(new Error(`${host} is no address of this machine; use --host`));
+      else reject(e);
+    });
+    server.listen(wanted, host, resolve);
   });
+  // Attached once listening: the WebSocket server re-emits the HTTP server's errors.
+  const wss = attachWebSocket(server, queue, history, token);
   const { port } = server.address() as AddressInfo;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   return {

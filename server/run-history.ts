@@ -1,8 +1,9 @@
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { writeFileAtomic } from '../models/store/atomic.ts';
+import { HttpError } from './http-error.ts';
 import { RunEventSchema, type RunEvent } from '../runtime/events.ts';
+import { readInsideSync, writeInside } from '../runtime/safe-open.ts';
 import { isActive, newRun, reduceRun, type RunView } from '../runtime/run-state.ts';
 import { newestFirst, runSummary, RunSummarySchema, type RunSummary } from '../runtime/run-summary.ts';
 
@@ -62,7 +63,7 @@ export class RunHistory {
       if (!name.endsWith('.json')) continue;
       const file = path.join(dir, name);
       try {
-        const json: unknown = JSON.parse(readFileSync(file, 'utf8'));
+        const json: unknown = JSON.parse(readInsideSync(dir, name).toString('utf8'));
         let { summary } = StoredHeadSchema.parse(json);
         if (name !== `${summary.runId}.json`) {
           process.stderr.write(`Run history: ${file} holds run ${summary.runId}, not listed\n`);
@@ -90,7 +91,7 @@ export class RunHistory {
   save(summary: RunSummary, events: RunEvent[], graph: unknown): Promise<void> {
     const json = JSON.stringify({ format: RUN_FORMAT, version: 1, summary, events, graph } satisfies StoredRun);
     const saved = this.lastSave.then(async () => {
-      await writeFileAtomic(this.file(summary.runId), json);
+      await writeInside(this.dir, `${summary.runId}.json`, json);
       this.index.delete(summary.runId);
       this.index.set(summary.runId, summary);
       this.trim();
@@ -109,10 +110,12 @@ export class RunHistory {
     if (!this.index.has(runId)) return undefined;
     const file = this.file(runId);
     try {
-      const run = StoredRunSchema.parse(JSON.parse(readFileSync(file, 'utf8')));
+      const run = StoredRunSchema.parse(JSON.parse(readInsideSync(this.dir, `${runId}.json`).toString('utf8')));
       return this.stopped.has(runId) ? interrupted(run) : run;
     } catch (e) {
-      throw new Error(`Run record ${file} cannot be read: ${(e as Error).message}`);
+      // The details (file, zod's list) go to the server's log, not to a client.
+      process.stderr.write(`Run history: ${file} cannot be read: ${(e as Error).message}\n`);
+      throw new HttpError(500, `The saved record of run "${runId}" cannot be read (it was removed or damaged; the server log says why)`);
     }
   }
 

@@ -1,8 +1,9 @@
 import type { Server } from 'node:http';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocket, WebSocketServer } from 'ws';
 import { z } from 'zod';
 import { encodePreviewFrame } from '../runtime/preview-frame.ts';
 import { refusal } from './auth.ts';
+import { HttpError, toHttpError } from './http-error.ts';
 import type { RunHistory } from './run-history.ts';
 import type { RunQueue } from './run-queue.ts';
 
@@ -28,22 +29,19 @@ export function attachWebSocket(server: Server, queue: RunQueue, history: RunHis
     if (runId) for (const e of queue.get(runId)?.events ?? history.read(runId)?.events ?? []) socket.send(JSON.stringify(e));
   };
 
-  wss.on('connection', (socket, req) => {
-    socket.send(JSON.stringify({ type: 'hello', version: 1 }));
-    follow(socket, new URL(req.url ?? '/', 'http://x').searchParams.get('runId') ?? undefined);
-    socket.on('message', (raw, isBinary) => {
+  wss.on('connection', guarded((socket, req) => {
+    socket.on('message', guarded((raw, isBinary) => {
       const msg = isBinary ? undefined : ClientMessage.safeParse(safeJson(raw.toString()));
-      if (!msg?.success) {
-        socket.send(JSON.stringify({ type: 'error', message: 'Send {"type":"subscribe","runId"?: string}' }));
-        return;
-      }
+      if (!msg?.success) throw new HttpError(400, 'Send {"type":"subscribe","runId"?: string}');
       follow(socket, msg.data.runId);
-    });
+    }, socket));
     socket.on('close', () => filters.delete(socket));
     socket.on('error', () => filters.delete(socket));
-  });
+    socket.send(JSON.stringify({ type: 'hello', version: 1 }));
+    follow(socket, new URL(req.url ?? '/', 'http://x').searchParams.get('runId') ?? undefined);
+  }));
 
-  const unsubscribe = queue.subscribe((event, preview) => {
+  const unsubscribe = queue.subscribe(guarded((event, preview) => {
     const text = JSON.stringify(event);
     const frame = preview && event.type === 'node.preview' ? encodePreviewFrame(
       { runId: event.runId, nodeId: event.nodeId, previewId: event.previewId, index: event.index, mime: event.mime, width: event.width, height: event.height },
@@ -57,9 +55,28 @@ export function attachWebSocket(server: Server, queue: RunQueue, history: RunHis
       socket.send(text);
       if (frame) socket.send(frame, { binary: true });
     }
-  });
+  }));
   wss.on('close', unsubscribe);
+  wss.on('error', (e) => void process.stderr.write(`WebSocket server: ${e.message}\n`));
   return wss;
+}
+
+/**
+ * An event handler that cannot take the process down: what it throws is answered to the client as an
+ * `error` event (the message toHttpError makes for clients), and an unexpected error's details are
+ * logged. Every handler in this file goes through it: a thrown error in an event handler is uncaught.
+ */
+function guarded<A extends unknown[]>(handler: (...args: A) => void, socket?: WebSocket): (...args: A) => void {
+  return (...args: A) => {
+    try {
+      handler(...args);
+    } catch (e) {
+      const target = socket ?? (args[0] instanceof WebSocket ? args[0] : undefined);
+      const answer = toHttpError(e);
+      if (answer.unexpected) process.stderr.write(`WebSocket: ${(e as Error)?.stack ?? String(e)}\n`);
+      if (target?.readyState === WebSocket.OPEN) target.send(JSON.stringify({ type: 'error', message: answer.message }));
+    }
+  };
 }
 
 function safeJson(text: string): unknown {

@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openDataFolders } from '../../runtime/data-folder.ts';
+import { tempBeside } from '../../runtime/safe-open.ts';
 import { fromOrtTensor, toOrtTensor } from '../session/tensors.ts';
 import { sessions } from '../session/manager.ts';
 import { detectFaces, type DetectOptions } from './detect.ts';
@@ -35,8 +36,8 @@ export async function ensureConverted(cacheDir: string, id: FaceModelId): Promis
   const path = convertedPath(cacheDir, id);
   if (existsSync(path)) return path;
   await mkdir(cacheDir, { recursive: true });
-  const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, await convertFaceModel(faceModelSpec(id)));
+  const tmp = tempBeside(path);
+  await writeFile(tmp, await convertFaceModel(faceModelSpec(id)), { flag: 'wx' });
   await rename(tmp, path);
   return path;
 }

@@ -1,9 +1,10 @@
 // Reading and writing .onnx files, with weights inline or in a side file (external data).
-import { open, readFile, realpath, rename, writeFile, type FileHandle } from 'node:fs/promises';
+import { open, readFile, realpath, rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { decodeModel, encodeModel, type ModelProto, type TensorProto } from './proto.ts';
 import { externalLocation, tensorToProto, type ExternalLocation } from './tensor.ts';
 import { dtypeFromOnnx } from './dtype.ts';
+import { tempBeside } from '../../runtime/safe-open.ts';
 
 export interface WriteModelOptions {
   /**
@@ -87,7 +88,9 @@ async function moveWeightsOut(path: string, model: ModelProto, o: NonNullable<Wr
   const file = o.file ?? `${basename(path)}.data`;
   const threshold = o.threshold ?? 1024;
   const dataPath = join(dirname(path), file);
-  const handle = await open(`${dataPath}.tmp`, 'w');
+  // A new file under a random name ('wx' never opens a file or link already there), renamed into place.
+  const tmp = tempBeside(dataPath);
+  const handle = await open(tmp, 'wx');
   let offset = 0;
   try {
     const initializer: TensorProto[] = [];
@@ -105,10 +108,11 @@ async function moveWeightsOut(path: string, model: ModelProto, o: NonNullable<Wr
       offset += raw.byteLength;
     }
     await handle.close();
-    await rename(`${dataPath}.tmp`, dataPath);
+    await rename(tmp, dataPath);
     return { ...model, graph: { ...model.graph, initializer } };
   } catch (err) {
     await handle.close().catch(() => {});
+    await rm(tmp, { force: true });
     throw err;
   }
 }
@@ -119,6 +123,7 @@ function inlineFields(t: TensorProto): TensorProto {
 }
 
 async function writeAtomically(path: string, bytes: Uint8Array): Promise<void> {
-  await writeFile(`${path}.tmp`, bytes);
-  await rename(`${path}.tmp`, path);
+  const tmp = tempBeside(path);
+  await writeFile(tmp, bytes, { flag: 'wx' });
+  await rename(tmp, path);
 }

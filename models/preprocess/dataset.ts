@@ -1,8 +1,8 @@
 // The training set on disk in the layout FaceChain's LoRA trainer (diffusers' imagefolder) reads:
 // numbered PNGs and metadata.jsonl with one {"file_name", "text"} object per line.
-import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { encodePng } from '../../runtime/image-io.ts';
+import { writeInside } from '../../runtime/safe-open.ts';
 import type { Image } from '../../runtime/values.ts';
 import type { Dataset } from './values.ts';
 
@@ -13,10 +13,11 @@ export async function writeDataset(dir: string, items: readonly DatasetItem[], m
   const entries = [];
   for (const [i, item] of items.entries()) {
     const file_name = `${String(i).padStart(3, '0')}.png`;
-    await writeFile(path.join(dir, file_name), await encodePng(item.image));
+    // writeInside: a link planted in the cache folder is replaced, never written through.
+    await writeInside(dir, file_name, await encodePng(item.image));
     entries.push({ file_name, text: item.text, photo: item.photo });
   }
   const metadata = path.join(dir, 'metadata.jsonl');
-  await writeFile(metadata, entries.map(({ file_name, text }) => JSON.stringify({ file_name, text })).join('\n') + '\n');
+  await writeInside(dir, 'metadata.jsonl', entries.map(({ file_name, text }) => JSON.stringify({ file_name, text })).join('\n') + '\n');
   return { dir, metadata, token: meta.token, subject: meta.subject, resolution: items[0].image.width, entries };
 }

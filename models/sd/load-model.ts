@@ -6,6 +6,7 @@ import { bytesOfArray, type HostTensor } from '../onnx/index.ts';
 import { readSafetensorsHeader, writeSafetensors, type SafetensorsHeader } from '../safetensors.ts';
 import { convertedKey, ensureConverted } from '../store/converted.ts';
 import { isDiffusersFolder, resolveModel } from '../store/folders.ts';
+import { safeJoin } from '../../runtime/data-folder.ts';
 import { DIFFUSERS_PARTS, type DiffusersFolder } from './checkpoint-names.ts';
 import { loadClipTokenizer } from './clip-tokenizer.ts';
 import { sd15, tiny as tinyConfig, type SdConfig } from './config.ts';
@@ -81,7 +82,8 @@ export async function loadDiffusersFolder(dir: string, modelsDir: string, label 
   const files = {} as Record<DiffusersFolder, CheckpointIndex>;
   for (const { folder } of DIFFUSERS_PARTS) {
     const file = diffusersWeights(dir, folder, label);
-    files[folder] = indexOf(await readSafetensorsHeader(path.join(dir, file)), file);
+    // safeJoin: a link in the folder must not lead out of it.
+    files[folder] = indexOf(await readSafetensorsHeader(safeJoin(dir, file)), file);
   }
   const config = configOf(files.unet.get('conv_in.weight'), label, 'unet/conv_in.weight');
   const tokenizer = path.join(dir, 'tokenizer');

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { tempBeside } from './atomic.ts';
+import { tempBeside } from '../../runtime/safe-open.ts';
 
 /** JSON with object keys sorted, so equal configs hash equally. */
 function stableJson(value: unknown): string {

@@ -2,10 +2,10 @@
 // path, size and mtime so a file is hashed again only when it changes.
 import { createHash } from 'node:crypto';
 import { createReadStream, type Stats } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import { writeFileAtomic } from './atomic.ts';
+import { readInside, writeInside } from '../../runtime/safe-open.ts';
 
 export async function sha256File(file: string): Promise<string> {
   const hash = createHash('sha256');
@@ -38,7 +38,7 @@ export class HashIndex {
     if (cached) return cached;
     const sha256 = await sha256File(file);
     index[key] = { size: s.size, mtimeMs: s.mtimeMs, sha256 };
-    this.writes = this.writes.then(() => writeFileAtomic(this.file, JSON.stringify(index)));
+    this.writes = this.writes.then(() => writeInside(this.modelsDir, path.basename(this.file), JSON.stringify(index)));
     await this.writes;
     return sha256;
   }
@@ -56,7 +56,7 @@ export class HashIndex {
 
   private async load(): Promise<Index> {
     try {
-      const parsed = IndexSchema.safeParse(JSON.parse(await readFile(this.file, 'utf8')));
+      const parsed = IndexSchema.safeParse(JSON.parse((await readInside(this.modelsDir, path.basename(this.file))).toString('utf8')));
       // A damaged index only costs hashing again.
       return parsed.success ? parsed.data : {};
     } catch {

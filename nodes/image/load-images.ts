@@ -5,6 +5,7 @@ import { defineNode } from '../../runtime/node.ts';
 import { inputPathParam } from '../../runtime/params.ts';
 import { safeJoin, type DataFolders } from '../../runtime/data-folder.ts';
 import { decodeImage } from '../../runtime/image-io.ts';
+import { readInside } from '../../runtime/safe-open.ts';
 
 const IMAGE_EXTENSIONS = /\.(jpe?g|png|webp|avif|tiff?|gif|heic|heif)$/i;
 
@@ -70,10 +71,12 @@ export default defineNode({
     const images = [];
     for (const [i, file] of files.entries()) {
       ctx.signal.throwIfAborted();
+      const relative = path.relative(ctx.data.input, file);
       try {
-        images.push(await decodeImage(file, { autoOrient: p.applyExif, name: path.basename(file) }));
+        // Read through the data folder's check (a link in the folder must not lead out), then decoded.
+        images.push(await decodeImage(await readInside(ctx.data.input, relative), { autoOrient: p.applyExif, name: path.basename(file) }));
       } catch (e) {
-        throw new Error(`Cannot read "${path.relative(ctx.data.input, file)}": ${(e as Error).message}`);
+        throw new Error(`Cannot read "${relative}": ${(e as Error).message}`);
       }
       ctx.progress((i + 1) / files.length, path.basename(file));
     }

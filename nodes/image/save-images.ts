@@ -1,10 +1,9 @@
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { z } from 'zod';
 import { defineNode } from '../../runtime/node.ts';
 import { filePrefixParam } from '../../runtime/params.ts';
 import { encodePng } from '../../runtime/image-io.ts';
 import { GRAPH_PNG_KEYWORD, addPngText } from '../../runtime/png-text.ts';
+import { writeInside } from '../../runtime/safe-open.ts';
 
 export default defineNode({
   type: 'image/save-images',
@@ -23,7 +22,7 @@ export default defineNode({
     for (const [i, img] of images.entries()) {
       ctx.signal.throwIfAborted();
       const id = `${p.prefix}-${ctx.runId.slice(0, 8)}-${ctx.nodeId.replace(/[^A-Za-z0-9_-]/g, '_')}-${String(i).padStart(3, '0')}.png`;
-      writeFileSync(path.join(ctx.data.output, id), addPngText(await encodePng(img), GRAPH_PNG_KEYWORD, embedded));
+      await writeInside(ctx.data.output, id, addPngText(await encodePng(img), GRAPH_PNG_KEYWORD, embedded));
       ids.push(id);
       ctx.progress((i + 1) / images.length, id);
     }

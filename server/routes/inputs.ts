@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import express, { Router } from 'express';
 import sharp, { type Sharp, type SharpOptions } from 'sharp';
-import { safeJoin, PathEscapeError } from '../../runtime/data-folder.ts';
+import { readInside, writeInside } from '../../runtime/safe-open.ts';
 import { listModels, MODEL_KINDS, ModelKindSchema } from '../../models/store/folders.ts';
 import type { ServerContext } from '../context.ts';
 import { HttpError } from '../http-error.ts';
@@ -11,15 +11,6 @@ import { HttpError } from '../http-error.ts';
 export const UPLOAD_LIMITS = { bytes: 25 * 1024 * 1024, pixels: 40_000_000 };
 const FORMATS: Record<string, string> = { jpeg: 'jpg', png: 'png', webp: 'webp', avif: 'avif', heif: 'heic', tiff: 'tiff', gif: 'gif' };
 const IMAGE_FILE = /\.(jpe?g|png|webp|avif|tiff?|gif|heic|heif)$/i;
-
-function inside(base: string, relative: string): string {
-  try {
-    return safeJoin(base, relative);
-  } catch (e) {
-    if (e instanceof PathEscapeError) throw new HttpError(400, e.message);
-    throw e;
-  }
-}
 
 /** Runs a sharp step on uploaded bytes; a failure means the bytes are no image sharp can read. */
 async function readImage<T>(bytes: Buffer, step: (image: Sharp) => Promise<T>, options?: SharpOptions): Promise<T> {
@@ -58,10 +49,9 @@ export function inputRoutes(ctx: ServerContext): Router {
     }
     // Decode fully once: a truncated or hostile file fails here, not in a later run.
     await readImage(body, (image) => image.resize(8, 8).raw().toBuffer(), { limitInputPixels: UPLOAD_LIMITS.pixels, failOn: 'error' });
-    const dir = path.join(ctx.data.input, 'uploads');
-    mkdirSync(dir, { recursive: true });
+    mkdirSync(path.join(ctx.data.input, 'uploads'), { recursive: true });
     const id = randomBytes(8).toString('hex');
-    writeFileSync(path.join(dir, `${id}.${ext}`), body);
+    await writeInside(ctx.data.input, `uploads/${id}.${ext}`, body);
     res.status(201).json({ id, path: `uploads/${id}.${ext}`, width: meta.width, height: meta.height });
   });
   r.get('/inputs', (_req, res) => {
@@ -70,7 +60,7 @@ export function inputRoutes(ctx: ServerContext): Router {
     res.json({ entries });
   });
   r.get('/inputs/thumbnail', async (req, res) => {
-    const file = inside(ctx.data.input, String(req.query.path ?? ''));
+    const file = await readInside(ctx.data.input, String(req.query.path ?? ''));
     const size = Math.min(1024, Math.max(16, Number(req.query.size) || 256));
     try {
       const jpeg = await sharp(file, { limitInputPixels: 100_000_000 }).autoOrient().resize(size, size, { fit: 'inside' }).flatten({ background: '#ffffff' }).jpeg({ quality: 80 }).toBuffer();

@@ -1,5 +1,5 @@
-import { existsSync } from 'node:fs';
-import path from 'node:path';
+import { createReadStream } from 'node:fs';
+import { pipeline } from 'node:stream';
 import { Router } from 'express';
 import { z } from 'zod';
 import { encodePng } from '../../runtime/image-io.ts';
@@ -7,6 +7,7 @@ import type { RunEvent } from '../../runtime/events.ts';
 import { isActive, type RunView } from '../../runtime/run-state.ts';
 import { GraphValidationError } from '../../runtime/validate.ts';
 import { isImage } from '../../runtime/values.ts';
+import { openInside } from '../../runtime/safe-open.ts';
 import type { ServerContext } from '../context.ts';
 import { HttpError } from '../http-error.ts';
 import { storedView } from '../run-history.ts';
@@ -97,9 +98,16 @@ export function runRoutes(ctx: ServerContext): Router {
   });
   r.get('/files/:id', (req, res) => {
     if (!OUTPUT_FILE.test(req.params.id)) throw new HttpError(400, 'File ids are plain names like prefix-1234abcd-node-000.png');
-    const file = path.join(ctx.data.output, req.params.id);
-    if (!existsSync(file)) throw new HttpError(404, `No output file "${req.params.id}"`);
-    res.sendFile(file);
+    let fd: number;
+    try {
+      fd = openInside(ctx.data.output, req.params.id, 'read');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new HttpError(404, `No output file "${req.params.id}"`);
+      throw e;
+    }
+    res.type('image/png');
+    // pipeline closes the file when the client goes away early.
+    pipeline(createReadStream('', { fd }), res, () => undefined);
   });
   return r;
 }

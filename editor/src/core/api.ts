@@ -21,7 +21,8 @@ const ErrorBodySchema = z.object({ error: z.string(), problems: z.array(ProblemS
 
 export const GraphListSchema = z.object({
   examples: z.array(z.object({ id: z.string(), name: z.string(), about: z.string().optional() })),
-  user: z.array(z.object({ id: z.string(), name: z.string(), updated: z.union([z.string(), z.number()]).optional() })),
+  // `problem`: why a saved file cannot be opened (not JSON, not a valid graph).
+  user: z.array(z.object({ id: z.string(), name: z.string(), updated: z.union([z.string(), z.number()]).optional(), problem: z.string().optional() })),
 });
 export type GraphList = z.infer<typeof GraphListSchema>;
 

@@ -84,6 +84,7 @@ function OpenDialog({ onClose }: { onClose: () => void }) {
                     {g.id}
                     {g.updated !== undefined && ` · ${new Date(g.updated).toLocaleString()}`}
                   </small>
+                  {g.problem && <small className="fc-list-about fc-error-text">Cannot be opened: {g.problem}</small>}
                 </button>
                 <button
                   className="fc-icon-btn danger"
