@@ -10,7 +10,8 @@ const USAGE = `facechain <command>
                                    start the server and the editor
   run <graph.json> [--set node.param=value ...] [--out dir] [--data dir] [--quiet]
                                    run a graph headless, write its outputs
-  validate <graph.json>            list every problem of a graph
+  validate <graph.json> [--data dir]
+                                   list every problem of a graph, files missing from the data folder too
   nodes [--json]                   the node catalog
   schema [--write]                 the graph JSON Schema (--write: graphs/schema.json)
   models [--hash] [--json] [--data dir]
@@ -44,7 +45,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'run':
         return await runCommand(positionals[0], values);
       case 'validate':
-        return validateCommand(positionals[0]);
+        return validateCommand(positionals[0], values);
       case 'nodes':
         return nodesCommand(values.json ?? false);
       case 'schema':

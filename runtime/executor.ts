@@ -90,19 +90,13 @@ export class Executor {
       return result;
     };
 
-    const check = checkGraph(doc, this.opts.registry);
+    const check = checkGraph(doc, this.opts.registry, { targets: options.targets });
     if (!check.ok) {
       result.problems = check.problems;
       return finish('failed', `The graph has ${check.problems.length} problem(s)`);
     }
     const checked = check.checked;
-    let plan: string[];
-    try {
-      plan = planNodes(checked, options.targets);
-    } catch (e) {
-      result.problems = [{ message: (e as Error).message }];
-      return finish('failed', (e as Error).message);
-    }
+    const plan = planNodes(checked, options.targets);
     emit({ type: 'run.started', runId, time: Date.now(), nodes: plan });
 
     const keys = new Map<string, string>();
@@ -231,8 +225,6 @@ export class Executor {
 /** The nodes needed for the targets (default: all sinks), in dependency order. */
 function planNodes(checked: CheckedGraph, targets?: string[]): string[] {
   const wanted = targets?.length ? targets : checked.order.filter((id) => !checked.outgoing.get(id)?.length);
-  const unknown = wanted.filter((id) => !checked.defs.has(id));
-  if (unknown.length) throw new Error(`Unknown target node(s): ${unknown.join(', ')}`);
   const needed = new Set<string>();
   const stack = [...wanted];
   while (stack.length) {

@@ -48,7 +48,7 @@ export class RunQueue {
 
   /** Validates (throws GraphValidationError listing every problem) and queues a run. */
   submit(graph: unknown, targets?: string[]): RunRecord {
-    const checked = assertGraph(graph, this.opts.registry);
+    const checked = assertGraph(graph, this.opts.registry, { targets });
     const runId = randomUUID();
     const record: RunRecord = {
       state: newRun(runId),

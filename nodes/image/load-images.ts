@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { defineNode } from '../../runtime/node.ts';
 import { inputPathParam } from '../../runtime/params.ts';
 import { safeJoin, type DataFolders } from '../../runtime/data-folder.ts';
+import { resolveUploadId } from '../../runtime/input-path.ts';
 import { decodeImage } from '../../runtime/image-io.ts';
 
 const IMAGE_EXTENSIONS = /\.(jpe?g|png|webp|avif|tiff?|gif|heic|heif)$/i;
@@ -13,21 +14,6 @@ const params = z.object({
   limit: z.number().int().min(1).max(10_000).default(100).meta({ description: 'Read at most this many images (sorted by name)' }),
   applyExif: z.boolean().default(true).meta({ description: 'Turn images upright by their EXIF orientation tag' }),
 });
-
-const UPLOAD_ID = /^[0-9a-f]{16}$/;
-
-/** An upload id (what POST /api/uploads answers) stands for its file in uploads/, whatever its extension. */
-function resolveUploadId(data: DataFolders, relative: string): string {
-  if (!UPLOAD_ID.test(relative)) return relative;
-  const uploads = safeJoin(data.input, 'uploads');
-  let match: string | undefined;
-  try {
-    match = readdirSync(uploads).find((f) => f.startsWith(`${relative}.`));
-  } catch {
-    // No uploads yet.
-  }
-  return match ? `uploads/${match}` : relative;
-}
 
 /** The image files a `path` param names, sorted by name. */
 export function listImageFiles(data: DataFolders, relative: string, limit: number): string[] {

@@ -20,7 +20,7 @@ export default defineNode({
   inputs: {},
   outputs: { model: { type: 'SD_MODEL' } },
   params: z.object({
-    checkpoint: modelParam('checkpoints', 'tiny', 'A .safetensors file or diffusers folder in data/models/checkpoints, or "tiny"'),
+    checkpoint: modelParam('checkpoints', 'tiny', 'A .safetensors file or diffusers folder in data/models/checkpoints, or "tiny"', { builtin: ['tiny'] }),
   }),
   fingerprint: (p, data) => {
     if (p.checkpoint === 'tiny') return 'tiny';

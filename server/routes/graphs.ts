@@ -2,6 +2,7 @@ import { readFileSync, readdirSync, rmSync, statSync, writeFileSync, existsSync,
 import path from 'node:path';
 import { Router } from 'express';
 import { GRAPH_FORMAT, graphJsonSchema, GraphSchema, migrate } from '../../runtime/graph-format.ts';
+import { fileChecks } from '../../runtime/file-checks.ts';
 import { checkGraph } from '../../runtime/validate.ts';
 import type { ServerContext } from '../context.ts';
 import { HttpError } from '../http-error.ts';
@@ -42,7 +43,7 @@ export function graphRoutes(ctx: ServerContext): Router {
   r.get('/schema/graph', (_req, res) => void res.json(graphJsonSchema()));
   r.get('/nodes', (_req, res) => void res.json(ctx.registry.catalog()));
   r.post('/validate', (req, res) => {
-    const result = checkGraph(req.body, ctx.registry);
+    const result = checkGraph(req.body, ctx.registry, { checkNode: fileChecks(ctx.data) });
     res.json(result.ok ? { ok: true, problems: [] } : { ok: false, problems: result.problems });
   });
   r.get('/graphs', (_req, res) => {

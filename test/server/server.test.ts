@@ -170,6 +170,22 @@ describe('server', () => {
     expect(body.problems.some((p: { message: string }) => p.message.includes('nowhere'))).toBe(true);
   });
 
+  it('validation reports files missing from the data folder and paths leaving it; a run of unknown targets is refused', async () => {
+    const g = graph([
+      { id: 'gone', type: 'image/load-images', params: { path: 'holiday' } },
+      { id: 'out', type: 'image/load-images', params: { path: '../runs' } },
+    ]);
+    const body = await (await postJson('/validate', g)).json();
+    expect(body.problems).toEqual([
+      { node: 'gone', field: 'params.path', message: expect.stringMatching(/"holiday" does not exist on this machine: looked for input\/holiday in the data folder/) },
+      { node: 'out', field: 'params.path', message: expect.stringMatching(/leaves its folder/) },
+    ]);
+    expect(JSON.stringify(body)).not.toContain(dataDir);
+    const refused = await postJson('/runs', { graph: example, targets: ['ghost'] });
+    expect(refused.status).toBe(400);
+    expect((await refused.json()).problems).toEqual([{ field: 'targets[0]', message: 'The run targets a node "ghost" that is not in the graph' }]);
+  });
+
   it('a failed run keeps its error, its log and the outputs of the nodes that finished', async () => {
     const g = graph(
       [
