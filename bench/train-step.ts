@@ -5,8 +5,8 @@
 // show that both compute the same thing. Rounds alternate the sides so drift in machine load hits both.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { availableParallelism, tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { addMseLoss, AdamW, buildGradientGraph, gradName, probeShapes } from '../models/onnx/grad/index.ts';
 import { encodeModel, type HostTensor } from '../models/onnx/index.ts';
@@ -20,6 +20,7 @@ import { TensorWeights } from '../models/sd/tensor-weights.ts';
 import { randomWeights } from '../models/sd/tiny-weights.ts';
 import { selectTargets } from '../models/train/lora-params.ts';
 import { Rng } from '../runtime/rng.ts';
+import { tempDir } from '../test/helpers/temp.ts';
 
 // train-lora.ts's defaults: attention targets, rank 4, alpha 32, AdamW with decay 1e-2 and clipping at 1.
 const RANK = 4;
@@ -156,7 +157,7 @@ const mb = (kb: number) => `${(kb / 1024).toFixed(0)} MB`;
 const relDiff = (a: number, b: number) => Math.abs(a - b) / Math.max(Math.abs(b), 1e-12);
 
 async function main(): Promise<void> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'facechain-train-step-'));
+  const dir = tempDir('train-step');
   try {
     const weights = new Map([...randomWeights(tiny, 1)].filter(([k]) => k.startsWith(LDM_PREFIX.unet)));
     const weightsFile = path.join(dir, 'unet.safetensors');
