@@ -7,8 +7,8 @@ import { modelsCommand } from './models.ts';
 const USAGE = `facechain <command>
 
   serve [--port 7860] [--host 127.0.0.1] [--data ./data] [--token T] [--workers 1] [--cache-mb 2048]
-                                   start the server and the editor
-  run <graph.json> [--set node.param=value ...] [--out dir] [--data dir] [--quiet]
+        [--run-memory-mb N]        start the server and the editor
+  run <graph.json> [--set node.param=value ...] [--out dir] [--data dir] [--quiet] [--run-memory-mb N]
                                    run a graph headless, write its outputs
   validate <graph.json> [--data dir]
                                    list every problem of a graph, files missing from the data folder too
@@ -30,6 +30,7 @@ export async function main(argv: string[]): Promise<number> {
       token: { type: 'string' },
       workers: { type: 'string' },
       'cache-mb': { type: 'string' },
+      'run-memory-mb': { type: 'string' },
       set: { type: 'string', multiple: true },
       out: { type: 'string' },
       json: { type: 'boolean' },

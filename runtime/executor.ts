@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { DataFolders } from './data-folder.ts';
 import type { PreviewImage, Problem, RunEvent, RunListener } from './events.ts';
 import { encodePreview } from './image-io.ts';
+import { defaultRunBudget, overBudget } from './memory-estimate.ts';
 import type { AnyNodeDefinition, RunContext, Services } from './node.ts';
 import { OutputCache } from './output-cache.ts';
 import { adaptValue } from './ports.ts';
@@ -21,6 +22,8 @@ export interface ExecutorOptions {
   cache?: OutputCache;
   /** Minimum milliseconds between two progress events of one node. */
   progressIntervalMs?: number;
+  /** Bytes a run's outputs may hold; a run estimated to need more is refused before it starts. Default: defaultRunBudget(). */
+  memoryBudget?: number;
 }
 
 export interface RunOptions {
@@ -97,6 +100,11 @@ export class Executor {
     }
     const checked = check.checked;
     const plan = planNodes(checked, options.targets);
+    const over = await overBudget(checked, plan, this.opts.data, this.opts.memoryBudget ?? defaultRunBudget());
+    if (over) {
+      result.problems = [over];
+      return finish('failed', over.message);
+    }
     emit({ type: 'run.started', runId, time: Date.now(), nodes: plan });
 
     const keys = new Map<string, string>();

@@ -22,6 +22,10 @@ export default defineNode({
   params: z.object({
     checkpoint: modelParam('checkpoints', 'tiny', 'A .safetensors file or diffusers folder in data/models/checkpoints, or "tiny"', { builtin: ['tiny'] }),
   }),
+  // The weights are read into memory when the sessions open: a file's size (a folder's is not counted).
+  estimate: ({ data }, _inputs, p) => ({
+    model: { bytes: p.checkpoint === 'tiny' ? 0 : statSync(resolveModel(data.models, 'checkpoints', p.checkpoint)).size },
+  }),
   fingerprint: (p, data) => {
     if (p.checkpoint === 'tiny') return 'tiny';
     try {
