@@ -124,11 +124,15 @@ export function checkGraph(doc: unknown, registry: NodeRegistry, options: CheckO
   });
 
   const { order, cycles } = orderNodes([...seen], links);
+  const into = groupBy(links, (e) => e.to.node);
   for (const cycle of cycles) {
+    const members = new Set(cycle);
+    // Named once, shortened: a cycle through 10,000 nodes must not make 10,000 messages of 10,000 ids each.
+    const named = cycle.length <= 12 ? cycle.join(' -> ') : `${cycle.slice(0, 10).join(' -> ')} -> ... (${cycle.length} nodes)`;
     for (const id of cycle) {
       // Name the input through which the cycle reaches this node.
-      const port = links.find((e) => e.to.node === id && cycle.includes(e.from.node))?.to.port;
-      problems.push({ node: id, field: port && `inputs.${port}`, message: `Node is part of a cycle: ${cycle.join(' -> ')}` });
+      const port = into.get(id)?.find((e) => members.has(e.from.node))?.to.port;
+      problems.push({ node: id, field: port && `inputs.${port}`, message: `Node is part of a cycle: ${named}` });
     }
   }
 
@@ -201,15 +205,21 @@ function checkEdge(
   return { from: { ...from, type: out.type }, to: { ...to, type: inp.type } };
 }
 
+/** Items by key, in their order (Map.groupBy, which Node 20 lacks). */
+function groupBy<T>(items: T[], key: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const list = groups.get(key(item));
+    if (list) list.push(item);
+    else groups.set(key(item), [item]);
+  }
+  return groups;
+}
+
 /** Topological order (Kahn) plus the strongly connected components that make cycles (Tarjan). */
 function orderNodes(ids: string[], edges: Edge[]): { order: string[]; cycles: string[][] } {
-  const next = new Map<string, string[]>();
-  for (const e of edges) {
-    const list = next.get(e.from.node);
-    if (list) list.push(e.to.node);
-    else next.set(e.from.node, [e.to.node]);
-  }
-  const succ = (id: string) => next.get(id) ?? [];
+  const next = groupBy(edges, (e) => e.from.node);
+  const succ = (id: string) => (next.get(id) ?? []).map((e) => e.to.node);
   const indeg = new Map(ids.map((id) => [id, 0]));
   for (const id of ids) for (const s of succ(id)) indeg.set(s, (indeg.get(s) ?? 0) + 1);
   const queue = ids.filter((id) => indeg.get(id) === 0);
@@ -227,6 +237,7 @@ function orderNodes(ids: string[], edges: Edge[]): { order: string[]; cycles: st
   return { order, cycles: stronglyConnected(ids, succ).filter((c) => c.length > 1 || succ(c[0]).includes(c[0])) };
 }
 
+/** Tarjan's algorithm with its own stack of frames: a graph of 10,000 nodes in one chain must not overflow the call stack. */
 function stronglyConnected(ids: string[], succ: (id: string) => string[]): string[][] {
   let counter = 0;
   const index = new Map<string, number>();
@@ -234,29 +245,39 @@ function stronglyConnected(ids: string[], succ: (id: string) => string[]): strin
   const stack: string[] = [];
   const onStack = new Set<string>();
   const out: string[][] = [];
-  const visit = (v: string) => {
+  const open = (v: string) => {
     index.set(v, counter);
     low.set(v, counter++);
     stack.push(v);
     onStack.add(v);
-    for (const w of succ(v)) {
-      if (!index.has(w)) {
-        visit(w);
-        low.set(v, Math.min(low.get(v)!, low.get(w)!));
-      } else if (onStack.has(w)) low.set(v, Math.min(low.get(v)!, index.get(w)!));
-    }
-    if (low.get(v) === index.get(v)) {
-      const comp: string[] = [];
-      let w: string;
-      do {
-        w = stack.pop()!;
-        onStack.delete(w);
-        comp.push(w);
-      } while (w !== v);
-      out.push(comp.reverse());
-    }
+    return { v, next: succ(v), i: 0 };
   };
-  for (const v of ids) if (!index.has(v)) visit(v);
+  for (const root of ids) {
+    if (index.has(root)) continue;
+    const frames = [open(root)];
+    while (frames.length) {
+      const f = frames[frames.length - 1];
+      if (f.i < f.next.length) {
+        const w = f.next[f.i++];
+        if (!index.has(w)) frames.push(open(w));
+        else if (onStack.has(w)) low.set(f.v, Math.min(low.get(f.v)!, index.get(w)!));
+        continue;
+      }
+      frames.pop();
+      const parent = frames[frames.length - 1];
+      if (parent) low.set(parent.v, Math.min(low.get(parent.v)!, low.get(f.v)!));
+      if (low.get(f.v) === index.get(f.v)) {
+        const comp: string[] = [];
+        let w: string;
+        do {
+          w = stack.pop()!;
+          onStack.delete(w);
+          comp.push(w);
+        } while (w !== f.v);
+        out.push(comp.reverse());
+      }
+    }
+  }
   return out;
 }
 

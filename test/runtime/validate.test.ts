@@ -131,4 +131,13 @@ describe('graph validation', () => {
     const r = checkGraph(graph([c('n')]), registry, { targets: ['n', 'ghost'] });
     expect(r.ok ? [] : r.problems).toEqual([{ field: 'targets[1]', message: 'The run targets a node "ghost" that is not in the graph' }]);
   });
+
+  it('reports a cycle through 10,000 nodes without running out of stack, each message short', () => {
+    const n = 10_000;
+    const ids = Array.from({ length: n }, (_, i) => `a${i}`);
+    const doc = graph(ids.map(add), ids.map((id, i) => [id, 'value', ids[(i + 1) % n], 'a'] as [string, string, string, string]));
+    const found = problems(doc);
+    expect(found).toHaveLength(n);
+    expect(found[0].message).toMatch(/^Node is part of a cycle: (a\d+ -> ){10}\.\.\. \(10000 nodes\)$/);
+  });
 });
