@@ -1,10 +1,9 @@
 // Editor: time to open a 300-node graph and the frame rate while panning it, in headless Chromium
 // (goals: open under 1 s, pan at 30 fps or more). Real server in-process, real built editor.
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
+import { rmSync } from 'node:fs';
 import { startServer } from '../server/app.ts';
 import { freshEditor, launchChromium } from '../test/e2e/browser.ts';
+import { tempDir } from '../test/helpers/temp.ts';
 
 const N = 300;
 /** Chains of the shipped image nodes, laid out in rows, so every node has forms and wires. */
@@ -32,7 +31,7 @@ function bigGraph() {
 }
 
 await freshEditor();
-const dataDir = mkdtempSync(path.join(os.tmpdir(), 'fc-bench-editor-'));
+const dataDir = tempDir('bench-editor');
 const server = await startServer({ port: 0, dataDir });
 const browser = await launchChromium();
 const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });

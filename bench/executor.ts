@@ -1,12 +1,10 @@
 // Executor overhead per node: a 200-node chain of trivial nodes (goal: under 1 ms per node).
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { z } from 'zod';
 import { openDataFolders } from '../runtime/data-folder.ts';
 import { Executor } from '../runtime/executor.ts';
 import { defineNode } from '../runtime/node.ts';
 import { NodeRegistry } from '../runtime/registry.ts';
+import { tempDir } from '../test/helpers/temp.ts';
 
 const inc = defineNode({
   type: 'bench/inc',
@@ -31,7 +29,7 @@ const chain = (step: number) => ({
 
 const executor = new Executor({
   registry: new NodeRegistry([inc]),
-  data: openDataFolders(mkdtempSync(path.join(os.tmpdir(), 'fc-bench-'))),
+  data: openDataFolders(tempDir('bench')),
 });
 let events = 0;
 const onEvent = () => void events++;

@@ -1,15 +1,14 @@
 // Face models on CPU, per face, over the six demo photos (about 1920x1300, 22 faces):
 // detection (BlazeFace on the whole photo, shared by its faces), landmarks (two FaceMesh passes,
 // crops included), embedding (FaceRes crop + run), then the whole detect() call per photo.
-import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { detectCandidates, runFaceMesh, squareAroundDetection } from '../models/face/detect.ts';
 import { FaceModels, prepareFaceModels } from '../models/face/face-models.ts';
 import { squareAroundMesh } from '../models/face/mesh-points.ts';
 import { demoPhoto, PHOTO_NUMBERS } from '../test/fixtures/faces/photos.ts';
+import { tempDir } from '../test/helpers/temp.ts';
 
-const cache = mkdtempSync(path.join(os.tmpdir(), 'face-bench-'));
+const cache = tempDir('face-bench');
 let t = performance.now();
 await prepareFaceModels(cache);
 console.log(`convert all face models: ${(performance.now() - t).toFixed(0)} ms`);

@@ -1,15 +1,15 @@
 // The ONNX toolkit on a ~100 MB model (24 linear layers of 1024x1024 fp32): build, serialize, decode,
 // write/read inline and with external data, and ORT session creation from each file.
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import os from 'node:os';
+import { rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { decodeModel, encodeModel, GraphBuilder } from '../models/onnx/index.ts';
 import { readModel, writeModel } from '../models/onnx/io.ts';
 import { ort } from '../models/session/ort.ts';
+import { tempDir } from '../test/helpers/temp.ts';
 
 const LAYERS = 24;
 const WIDTH = 1024;
-const dir = mkdtempSync(path.join(os.tmpdir(), 'onnx-toolkit-bench-'));
+const dir = tempDir('onnx-toolkit-bench');
 
 async function timed<T>(label: string, fn: () => T | Promise<T>): Promise<T> {
   const t = performance.now();

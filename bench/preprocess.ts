@@ -1,7 +1,7 @@
 // The shipped preprocessing graph on 10 single-person photos (crops of the demo shots: four level,
 // four leaning 10-45 degrees, one turned sideways, one EXIF-tagged). Goal: under 10 s on 2 cores.
 // Model conversion and session start-up are timed apart: they happen once per server, not per run.
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { FaceModels, faceModelsDir } from '../models/face/face-models.ts';
@@ -10,8 +10,9 @@ import { openDataFolders } from '../runtime/data-folder.ts';
 import { Executor } from '../runtime/executor.ts';
 import { writeTestPhotos } from '../test/preprocess/photos.ts';
 import { preprocessRegistry } from '../test/preprocess/registry.ts';
+import { tempDir } from '../test/helpers/temp.ts';
 
-const data = openDataFolders(mkdtempSync(path.join(os.tmpdir(), 'fc-bench-pre-')));
+const data = openDataFolders(tempDir('bench-pre'));
 await writeTestPhotos(path.join(data.input, 'photos'), [
   { file: '01.jpg', sample: 6, face: 1 },
   { file: '02.jpg', sample: 3, face: 0 },

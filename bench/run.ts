@@ -1,9 +1,12 @@
 // `npm run bench [name ...]`: runs the default benches (or the named ones, opt-in ones included) one
 // after another. A bench whose header has a line `// opt-in: <why>` runs only when named: the default
 // set stays within 10 minutes on 2 cores. A bench silent for 30 s gets a line saying it still runs.
+// Each bench gets its own temp folder (TMPDIR), removed after it, so nothing it writes there (the sd15
+// bench's 1.7 GB of synthetic weights) stays behind.
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import { tempDir } from '../test/helpers/temp.ts';
 
 const dir = import.meta.dirname;
 const wanted = process.argv.slice(2);
@@ -31,7 +34,8 @@ function runOne(file: string): Promise<number> {
   return new Promise((resolve) => {
     const started = performance.now();
     let last = started;
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(dir, file)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const tmp = tempDir('bench');
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(dir, file)], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TMPDIR: tmp } });
     const pass = (to: NodeJS.WriteStream) => (chunk: Buffer) => {
       last = performance.now();
       to.write(chunk);
@@ -45,6 +49,7 @@ function runOne(file: string): Promise<number> {
     }, 1000);
     child.on('close', (code, signal) => {
       clearInterval(beat);
+      rmSync(tmp, { recursive: true, force: true, maxRetries: 3 });
       console.log(`## ${file}: ${code === 0 ? 'done' : `failed (${code ?? signal})`} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
       resolve(code ?? 1);
     });

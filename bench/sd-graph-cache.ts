@@ -2,17 +2,17 @@
 // converted cache (every later load), and, for scale, a sha256 of the checkpoint file. The checkpoint
 // is a sparse fp16 file with the real v1-5-pruned-emaonly key list (test/fixtures/sd15-keys.json):
 // 2.1 GB long, no disk used; loading reads only its header. Sessions are not created here.
-import { closeSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
-import os from 'node:os';
+import { closeSync, ftruncateSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { loadSdModel } from '../models/sd/load-model.ts';
 import { tinyClipTokenizerJson } from '../models/sd/tiny-tokenizer.ts';
 import { sha256File } from '../models/store/hash.ts';
+import { tempDir } from '../test/helpers/temp.ts';
 
 const fixture = JSON.parse(readFileSync(path.join(import.meta.dirname, '../test/fixtures/sd15-keys.json'), 'utf8')) as {
   tensors: Record<string, { shape: number[]; dtype: string }>;
 };
-const data = mkdtempSync(path.join(os.tmpdir(), 'fc-sd-cache-'));
+const data = tempDir('sd-cache');
 const models = path.join(data, 'models');
 const dir = path.join(models, 'checkpoints');
 mkdirSync(dir, { recursive: true });

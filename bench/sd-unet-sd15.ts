@@ -2,6 +2,8 @@
 // (what a real checkpoint looks like to the loader): session creation time, step time at 512x512 with
 // CFG (batch 2), and the cost of rank-4 LoRA branches on all 192 targets (goal: at most 1.05x).
 // Needs about 2 GB of temporary disk and 10 GB of memory; `SD_BENCH_SIZE=32` for a quicker 256x256 run.
+// The synthetic weights (1.7 GB) go to the temp folder; `npm run bench` removes it after the bench, and the
+// bench says where they are when run on its own.
 // opt-in: the full-size UNet needs about 10 GB of memory, 2 GB of disk and several minutes
 import { existsSync, mkdirSync, openSync, writeSync, closeSync, statSync } from 'node:fs';
 import os from 'node:os';
@@ -91,3 +93,4 @@ t0 /= rounds;
 t4 /= rounds;
 console.log(`SD1.5 UNet step ${size * 8}x${size * 8}, CFG batch 2: rank 0 ${(t0 / 1000).toFixed(2)} s, rank 4 ${(t4 / 1000).toFixed(2)} s, ratio ${(t4 / t0).toFixed(3)} (goal <= 1.05) ${t4 / t0 <= 1.05 ? 'OK' : 'MISSED'}`);
 await unet.release();
+console.log(`synthetic weights: ${(offset / 1024 ** 3).toFixed(2)} GB in ${dir} (removed by \`npm run bench\`; delete it yourself after a direct run)`);

@@ -6,8 +6,8 @@
 // opt-in: runs PyTorch beside ours (installs python3-torch when missing) and takes minutes
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { availableParallelism, tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { addMseLoss, AdamW, buildGradientGraph, gradName, probeShapes } from '../models/onnx/grad/index.ts';
 import { encodeModel, type HostTensor } from '../models/onnx/index.ts';
@@ -21,6 +21,7 @@ import { TensorWeights } from '../models/sd/tensor-weights.ts';
 import { randomWeights } from '../models/sd/tiny-weights.ts';
 import { selectTargets } from '../models/train/lora-params.ts';
 import { Rng } from '../runtime/rng.ts';
+import { tempDir } from '../test/helpers/temp.ts';
 
 // train-lora.ts's defaults: attention targets, rank 4, alpha 32, AdamW with decay 1e-2 and clipping at 1.
 const RANK = 4;
@@ -157,7 +158,7 @@ const mb = (kb: number) => `${(kb / 1024).toFixed(0)} MB`;
 const relDiff = (a: number, b: number) => Math.abs(a - b) / Math.max(Math.abs(b), 1e-12);
 
 async function main(): Promise<void> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'facechain-train-step-'));
+  const dir = tempDir('train-step');
   try {
     const weights = new Map([...randomWeights(tiny, 1)].filter(([k]) => k.startsWith(LDM_PREFIX.unet)));
     const weightsFile = path.join(dir, 'unet.safetensors');

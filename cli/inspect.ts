@@ -3,13 +3,16 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRegistry } from '../nodes/index.ts';
 import { graphJsonSchema } from '../runtime/graph-format.ts';
+import { openDataFolders } from '../runtime/data-folder.ts';
+import { fileChecks } from '../runtime/file-checks.ts';
 import { checkGraph, formatProblem } from '../runtime/validate.ts';
 import { readGraphFile } from './graph-file.ts';
 
 export const SCHEMA_FILE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'graphs', 'schema.json');
 
-export function validateCommand(file: string | undefined): number {
-  const result = checkGraph(readGraphFile(file), createRegistry());
+/** Checks the graph, and that the files it names are in the data folder (`--data`, as `run` reads them). */
+export function validateCommand(file: string | undefined, flags: { data?: string } = {}): number {
+  const result = checkGraph(readGraphFile(file), createRegistry(), { checkNode: fileChecks(openDataFolders(flags.data)) });
   if (result.ok) {
     process.stdout.write(`${file}: valid (${result.checked.graph.nodes.length} nodes)\n`);
     return 0;

@@ -7,10 +7,11 @@ import { modelsCommand } from './models.ts';
 const USAGE = `facechain <command>
 
   serve [--port 7860] [--host 127.0.0.1] [--data ./data] [--token T] [--workers 1] [--cache-mb 2048] [--api-only]
-                                   start the server and the editor (--api-only: no editor build or pages)
-  run <graph.json> [--set node.param=value ...] [--out dir] [--data dir] [--quiet]
+        [--run-memory-mb N]        start the server and the editor (--api-only: no editor build or pages)
+  run <graph.json> [--set node.param=value ...] [--out dir] [--data dir] [--quiet] [--run-memory-mb N]
                                    run a graph headless, write its outputs
-  validate <graph.json>            list every problem of a graph
+  validate <graph.json> [--data dir]
+                                   list every problem of a graph, files missing from the data folder too
   nodes [--json]                   the node catalog
   schema [--write]                 the graph JSON Schema (--write: graphs/schema.json)
   models [--hash] [--json] [--data dir]
@@ -25,6 +26,7 @@ const OPTIONS = {
   token: { type: 'string' },
   workers: { type: 'string' },
   'cache-mb': { type: 'string' },
+  'run-memory-mb': { type: 'string' },
   set: { type: 'string', multiple: true },
   out: { type: 'string' },
   json: { type: 'boolean' },
@@ -56,7 +58,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'run':
         return await runCommand(positionals[0], values);
       case 'validate':
-        return validateCommand(positionals[0]);
+        return validateCommand(positionals[0], values);
       case 'nodes':
         return nodesCommand(values.json ?? false);
       case 'schema':

@@ -7,12 +7,14 @@ import { Executor } from '../runtime/executor.ts';
 import { ensureSampleInputs } from '../runtime/sample-inputs.ts';
 import { formatProblem } from '../runtime/validate.ts';
 import { applyOverrides, readGraphFile } from './graph-file.ts';
+import { runMemoryBytes } from './serve.ts';
 
 interface RunFlags {
   set?: string[];
   out?: string;
   data?: string;
   quiet?: boolean;
+  'run-memory-mb'?: string;
 }
 
 /** `facechain run`: executes a graph headless; files go to --out (default data/output). */
@@ -22,7 +24,7 @@ export async function runCommand(file: string | undefined, flags: RunFlags): Pro
   await ensureSampleInputs(base);
   const data = flags.out ? { ...base, output: path.resolve(flags.out) } : base;
   mkdirSync(data.output, { recursive: true });
-  const executor = new Executor({ registry: createRegistry(), data });
+  const executor = new Executor({ registry: createRegistry(), data, memoryBudget: runMemoryBytes(flags['run-memory-mb']) });
   const controller = new AbortController();
   const onSigint = () => {
     process.stderr.write('\ncancelling...\n');

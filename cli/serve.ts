@@ -6,15 +6,30 @@ export function editorLink(url: string, token?: string): string {
   return token ? `${url}/?token=${encodeURIComponent(token)}` : url;
 }
 
-/** `--cache-mb` / FACECHAIN_CACHE_MB: the node output cache's budget in MiB (unset: the server's default). */
-export function cacheBytes(mb: string | undefined): number | undefined {
+/** A flag given in MiB as bytes (unset: the default applies). */
+export function mebibytes(flag: string, mb: string | undefined): number | undefined {
   if (mb === undefined || mb === '') return undefined;
   const n = Number(mb);
-  if (!Number.isFinite(n) || n < 0) throw new Error(`--cache-mb: a number of MiB, 0 or more (got "${mb}")`);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`${flag}: a number of MiB, 0 or more (got "${mb}")`);
   return Math.round(n * 1024 ** 2);
 }
 
-export async function serveCommand(flags: { port?: string; host?: string; data?: string; token?: string; workers?: string; 'cache-mb'?: string; 'api-only'?: boolean }): Promise<number> {
+/** `--cache-mb` / FACECHAIN_CACHE_MB: the node output cache's budget. */
+export const cacheBytes = (mb: string | undefined) => mebibytes('--cache-mb', mb);
+
+/** `--run-memory-mb` / FACECHAIN_RUN_MEMORY_MB: what one run's outputs may hold (default: from free memory). */
+export const runMemoryBytes = (mb: string | undefined) => mebibytes('--run-memory-mb', mb ?? process.env.FACECHAIN_RUN_MEMORY_MB);
+
+export async function serveCommand(flags: {
+  port?: string;
+  host?: string;
+  data?: string;
+  token?: string;
+  workers?: string;
+  'cache-mb'?: string;
+  'run-memory-mb'?: string;
+  'api-only'?: boolean;
+}): Promise<number> {
   if (!flags['api-only']) {
     const editor = await ensureEditorBuilt(undefined, (why) => process.stderr.write(`Building the editor (${why})...\n`));
     if ('warning' in editor) process.stderr.write(`${editor.warning}\n`);
@@ -27,6 +42,7 @@ export async function serveCommand(flags: { port?: string; host?: string; data?:
     token,
     workers: Math.max(1, Number(flags.workers ?? process.env.FACECHAIN_WORKERS ?? 1) || 1),
     cacheBytes: cacheBytes(flags['cache-mb'] ?? process.env.FACECHAIN_CACHE_MB),
+    runMemoryBytes: runMemoryBytes(flags['run-memory-mb']),
     ...(flags['api-only'] ? { editorDir: false as const } : {}),
   });
   process.stderr.write(`FaceChain Studio on ${editorLink(server.url, token)} (data: ${server.context.data.root})\n`);

@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { DataFolders } from './data-folder.ts';
 import type { PreviewImage, Problem, RunEvent, RunListener } from './events.ts';
 import { encodePreview } from './image-io.ts';
+import { defaultRunBudget, overBudget } from './memory-estimate.ts';
 import type { AnyNodeDefinition, RunContext, Services } from './node.ts';
 import { OutputCache } from './output-cache.ts';
 import { adaptValue } from './ports.ts';
@@ -21,6 +22,8 @@ export interface ExecutorOptions {
   cache?: OutputCache;
   /** Minimum milliseconds between two progress events of one node. */
   progressIntervalMs?: number;
+  /** Bytes a run's outputs may hold; a run estimated to need more is refused before it starts. Default: defaultRunBudget(). */
+  memoryBudget?: number;
 }
 
 export interface RunOptions {
@@ -90,18 +93,17 @@ export class Executor {
       return result;
     };
 
-    const check = checkGraph(doc, this.opts.registry);
+    const check = checkGraph(doc, this.opts.registry, { targets: options.targets });
     if (!check.ok) {
       result.problems = check.problems;
       return finish('failed', `The graph has ${check.problems.length} problem(s)`);
     }
     const checked = check.checked;
-    let plan: string[];
-    try {
-      plan = planNodes(checked, options.targets);
-    } catch (e) {
-      result.problems = [{ message: (e as Error).message }];
-      return finish('failed', (e as Error).message);
+    const plan = planNodes(checked, options.targets);
+    const over = await overBudget(checked, plan, this.opts.data, this.opts.memoryBudget ?? defaultRunBudget());
+    if (over) {
+      result.problems = [over];
+      return finish('failed', over.message);
     }
     emit({ type: 'run.started', runId, time: Date.now(), nodes: plan });
 
@@ -231,8 +233,6 @@ export class Executor {
 /** The nodes needed for the targets (default: all sinks), in dependency order. */
 function planNodes(checked: CheckedGraph, targets?: string[]): string[] {
   const wanted = targets?.length ? targets : checked.order.filter((id) => !checked.outgoing.get(id)?.length);
-  const unknown = wanted.filter((id) => !checked.defs.has(id));
-  if (unknown.length) throw new Error(`Unknown target node(s): ${unknown.join(', ')}`);
   const needed = new Set<string>();
   const stack = [...wanted];
   while (stack.length) {

@@ -4,6 +4,7 @@ import type { Image, PortValues } from './values.ts';
 import type { Rng } from './rng.ts';
 import type { DataFolders } from './data-folder.ts';
 import type { Graph } from './graph-format.ts';
+import type { InputEstimates, SizeEstimate } from './memory-estimate.ts';
 
 export interface PortSpec {
   type: PortType;
@@ -70,6 +71,15 @@ export interface NodeDefinition<
    * reads, so an edited file is not served from cache.
    */
   fingerprint?(params: z.infer<P>, data: DataFolders): string;
+  /**
+   * What each output will hold in memory, from the inputs' estimates and the params, before anything runs
+   * (the run's memory budget). Without it an output is taken to be as large as its largest input.
+   */
+  estimate?(
+    ctx: { data: DataFolders },
+    inputs: InputEstimates,
+    params: z.infer<P>,
+  ): Record<string, SizeEstimate> | Promise<Record<string, SizeEstimate>>;
   run(ctx: RunContext, inputs: InputValues<I>, params: z.infer<P>): Promise<OutputValues<O>> | OutputValues<O>;
 }
 

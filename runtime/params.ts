@@ -13,13 +13,35 @@ export const colourParam = (fallback: string, description: string) =>
 export const promptParam = (fallback: string, description: string) =>
   z.string().max(10_000).default(fallback).meta({ ui: 'textarea', description });
 
+/**
+ * Which params name files of the data folder, as data of their schema (their `.meta()`): validation on a
+ * machine checks that those files are there (runtime/file-checks.ts).
+ */
+export const FileParamMetaSchema = z.discriminatedUnion('ui', [
+  z.object({ ui: z.literal('input-path') }),
+  z.object({
+    ui: z.literal('model'),
+    /** The folder under data/models. */
+    kind: z.string(),
+    /** Names that are not files (the built-in `tiny` checkpoint). */
+    builtin: z.array(z.string()).optional(),
+    /** Whether empty means "none" (else it means "not chosen yet", a problem). */
+    optional: z.boolean().optional(),
+  }),
+]);
+export type FileParamMeta = z.infer<typeof FileParamMetaSchema>;
+
 /** A file or folder inside data/input, picked from the server's listing. */
 export const inputPathParam = (fallback: string, description: string) =>
-  z.string().min(1).max(500).default(fallback).meta({ ui: 'input-path', description });
+  z.string().min(1).max(500).default(fallback).meta({ ui: 'input-path', description } satisfies FileParamMeta & { description: string });
 
 /** A file of the model store, e.g. kind 'loras' or 'checkpoints'. */
-export const modelParam = (kind: string, fallback: string, description: string) =>
-  z.string().max(500).default(fallback).meta({ ui: 'model', kind, description });
+export const modelParam = (
+  kind: string,
+  fallback: string,
+  description: string,
+  more: Pick<Extract<FileParamMeta, { ui: 'model' }>, 'builtin' | 'optional'> = {},
+) => z.string().max(500).default(fallback).meta({ ui: 'model', kind, ...more, description } satisfies FileParamMeta & { description: string });
 
 export const numberListParam = (fallback: number[], description: string) =>
   z.array(z.number()).max(64).default(fallback).meta({ ui: 'number-list', description });

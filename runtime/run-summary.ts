@@ -15,6 +15,10 @@ export const RunSummarySchema = z.object({
   problems: z.array(ProblemSchema).optional(),
   logCount: z.number().describe('lines in the whole log (log events and node errors)'),
   lastError: z.object({ nodeId: z.string().optional(), message: z.string() }).optional().describe('the last error line of the log'),
+  interrupted: z
+    .enum(['queued', 'running'])
+    .optional()
+    .describe('set when the server stopped (crash, kill) while the run was queued (it never ran: queue it again) or running; its status is then failed'),
 });
 export type RunSummary = z.infer<typeof RunSummarySchema>;
 

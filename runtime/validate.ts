@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { EdgeSchema, GraphFormatError, GraphSchema, migrate, NodeInstanceSchema, type Edge, type Graph, type NodeInstance } from './graph-format.ts';
+import { EdgeSchema, GRAPH_FORMAT, GRAPH_VERSION, GraphFormatError, GraphSchema, migrate, NodeInstanceSchema, type Edge, type Graph, type NodeInstance } from './graph-format.ts';
 import { compatibility, type PortType } from './ports.ts';
 import type { AnyNodeDefinition } from './node.ts';
 import type { NodeRegistry } from './registry.ts';
@@ -25,6 +25,18 @@ export interface CheckedGraph {
 
 export type CheckResult = { ok: true; checked: CheckedGraph } | { ok: false; problems: Problem[] };
 
+/**
+ * A further check of one node whose params passed their schema, given by the caller: checks that need
+ * the machine (files in the data folder) stay out of this module, which the editor imports.
+ */
+export type NodeCheck = (nodeId: string, def: AnyNodeDefinition, params: Record<string, unknown>) => Problem[];
+
+export interface CheckOptions {
+  checkNode?: NodeCheck;
+  /** Node ids a run is asked to compute ("run up to here"): each must be a node of the graph. */
+  targets?: string[];
+}
+
 export class GraphValidationError extends Error {
   override name = 'GraphValidationError';
   constructor(readonly problems: Problem[]) {
@@ -38,7 +50,7 @@ export function formatProblem(p: Problem): string {
 }
 
 /** Checks a graph document against the registry and reports every problem found, not just the first. */
-export function checkGraph(doc: unknown, registry: NodeRegistry): CheckResult {
+export function checkGraph(doc: unknown, registry: NodeRegistry, options: CheckOptions = {}): CheckResult {
   let migrated: Record<string, unknown>;
   try {
     migrated = migrate(doc);
@@ -65,13 +77,24 @@ export function checkGraph(doc: unknown, registry: NodeRegistry): CheckResult {
     }
     defs.set(node.id, def);
     const result = checkParams(def, node.params);
-    if (result.ok) params.set(node.id, result.value);
-    else problems.push(...result.problems.map((p) => ({ node: node.id, ...p })));
+    if (!result.ok) {
+      problems.push(...result.problems.map((p) => ({ node: node.id, ...p })));
+      continue;
+    }
+    params.set(node.id, result.value);
+    problems.push(...(options.checkNode?.(node.id, def, result.value) ?? []));
   }
 
   const incoming = new Map<string, Map<string, Connection>>();
   const outgoing = new Map<string, Connection[]>();
+  // Every edge between existing nodes, refused or doubled ones too: cycles are looked for on these, so a
+  // doubled input does not hide a cycle through it.
+  const links: Edge[] = [];
+  /** "node\0port" of inputs some edge goes into, refused or not: those are not reported as unconnected. */
+  const wired = new Set<string>();
   graph.edges.forEach((edge, i) => {
+    if (seen.has(edge.to.node)) wired.add(`${edge.to.node}\0${edge.to.port}`);
+    if (seen.has(edge.from.node) && seen.has(edge.to.node)) links.push(edge);
     const c = checkEdge(edge, i, defs, seen, problems);
     if (!c) return;
     const into = incoming.get(c.to.node) ?? new Map<string, Connection>();
@@ -90,18 +113,26 @@ export function checkGraph(doc: unknown, registry: NodeRegistry): CheckResult {
 
   for (const [id, def] of defs) {
     for (const [port, spec] of Object.entries(def.inputs)) {
-      if (!spec.optional && !incoming.get(id)?.has(port)) {
+      if (!spec.optional && !wired.has(`${id}\0${port}`)) {
         problems.push({ node: id, field: `inputs.${port}`, message: `Required input "${port}" (${spec.type}) is not connected` });
       }
     }
   }
 
-  const { order, cycles } = orderNodes([...defs.keys()], outgoing);
+  options.targets?.forEach((id, i) => {
+    if (!seen.has(id)) problems.push({ field: `targets[${i}]`, message: `The run targets a node "${id}" that is not in the graph` });
+  });
+
+  const { order, cycles } = orderNodes([...seen], links);
+  const into = groupBy(links, (e) => e.to.node);
   for (const cycle of cycles) {
+    const members = new Set(cycle);
+    // Named once, shortened: a cycle through 10,000 nodes must not make 10,000 messages of 10,000 ids each.
+    const named = cycle.length <= 12 ? cycle.join(' -> ') : `${cycle.slice(0, 10).join(' -> ')} -> ... (${cycle.length} nodes)`;
     for (const id of cycle) {
       // Name the input through which the cycle reaches this node.
-      const port = [...(incoming.get(id) ?? [])].find(([, c]) => cycle.includes(c.from.node))?.[0];
-      problems.push({ node: id, field: port && `inputs.${port}`, message: `Node is part of a cycle: ${cycle.join(' -> ')}` });
+      const port = into.get(id)?.find((e) => members.has(e.from.node))?.to.port;
+      problems.push({ node: id, field: port && `inputs.${port}`, message: `Node is part of a cycle: ${named}` });
     }
   }
 
@@ -110,8 +141,8 @@ export function checkGraph(doc: unknown, registry: NodeRegistry): CheckResult {
 }
 
 /** Like checkGraph, but throws GraphValidationError listing every problem. */
-export function assertGraph(doc: unknown, registry: NodeRegistry): CheckedGraph {
-  const result = checkGraph(doc, registry);
+export function assertGraph(doc: unknown, registry: NodeRegistry, options?: CheckOptions): CheckedGraph {
+  const result = checkGraph(doc, registry, options);
   if (!result.ok) throw new GraphValidationError(result.problems);
   return result.checked;
 }
@@ -121,8 +152,9 @@ type ParamResult = { ok: true; value: Record<string, unknown> } | { ok: false; p
 /** Validates params against a node's schema; unknown params are rejected, not ignored. */
 export function checkParams(def: AnyNodeDefinition, raw: Record<string, unknown>): ParamResult {
   const known = def.params.shape as Record<string, unknown>;
+  // Own keys only: `constructor` or `toString` must not pass as known through the prototype chain.
   const problems: Omit<Problem, 'node'>[] = Object.keys(raw)
-    .filter((k) => !(k in known))
+    .filter((k) => !Object.hasOwn(known, k))
     .map((k) => ({ field: `params.${k}`, message: `Unknown param "${k}" for ${def.type}` }));
   const parsed = def.params.safeParse(raw);
   if (!parsed.success) {
@@ -173,9 +205,21 @@ function checkEdge(
   return { from: { ...from, type: out.type }, to: { ...to, type: inp.type } };
 }
 
+/** Items by key, in their order (Map.groupBy, which Node 20 lacks). */
+function groupBy<T>(items: T[], key: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const list = groups.get(key(item));
+    if (list) list.push(item);
+    else groups.set(key(item), [item]);
+  }
+  return groups;
+}
+
 /** Topological order (Kahn) plus the strongly connected components that make cycles (Tarjan). */
-function orderNodes(ids: string[], outgoing: Map<string, Connection[]>): { order: string[]; cycles: string[][] } {
-  const succ = (id: string) => (outgoing.get(id) ?? []).map((c) => c.to.node);
+function orderNodes(ids: string[], edges: Edge[]): { order: string[]; cycles: string[][] } {
+  const next = groupBy(edges, (e) => e.from.node);
+  const succ = (id: string) => (next.get(id) ?? []).map((e) => e.to.node);
   const indeg = new Map(ids.map((id) => [id, 0]));
   for (const id of ids) for (const s of succ(id)) indeg.set(s, (indeg.get(s) ?? 0) + 1);
   const queue = ids.filter((id) => indeg.get(id) === 0);
@@ -193,6 +237,7 @@ function orderNodes(ids: string[], outgoing: Map<string, Connection[]>): { order
   return { order, cycles: stronglyConnected(ids, succ).filter((c) => c.length > 1 || succ(c[0]).includes(c[0])) };
 }
 
+/** Tarjan's algorithm with its own stack of frames: a graph of 10,000 nodes in one chain must not overflow the call stack. */
 function stronglyConnected(ids: string[], succ: (id: string) => string[]): string[][] {
   let counter = 0;
   const index = new Map<string, number>();
@@ -200,34 +245,45 @@ function stronglyConnected(ids: string[], succ: (id: string) => string[]): strin
   const stack: string[] = [];
   const onStack = new Set<string>();
   const out: string[][] = [];
-  const visit = (v: string) => {
+  const open = (v: string) => {
     index.set(v, counter);
     low.set(v, counter++);
     stack.push(v);
     onStack.add(v);
-    for (const w of succ(v)) {
-      if (!index.has(w)) {
-        visit(w);
-        low.set(v, Math.min(low.get(v)!, low.get(w)!));
-      } else if (onStack.has(w)) low.set(v, Math.min(low.get(v)!, index.get(w)!));
-    }
-    if (low.get(v) === index.get(v)) {
-      const comp: string[] = [];
-      let w: string;
-      do {
-        w = stack.pop()!;
-        onStack.delete(w);
-        comp.push(w);
-      } while (w !== v);
-      out.push(comp.reverse());
-    }
+    return { v, next: succ(v), i: 0 };
   };
-  for (const v of ids) if (!index.has(v)) visit(v);
+  for (const root of ids) {
+    if (index.has(root)) continue;
+    const frames = [open(root)];
+    while (frames.length) {
+      const f = frames[frames.length - 1];
+      if (f.i < f.next.length) {
+        const w = f.next[f.i++];
+        if (!index.has(w)) frames.push(open(w));
+        else if (onStack.has(w)) low.set(f.v, Math.min(low.get(f.v)!, index.get(w)!));
+        continue;
+      }
+      frames.pop();
+      const parent = frames[frames.length - 1];
+      if (parent) low.set(parent.v, Math.min(low.get(parent.v)!, low.get(f.v)!));
+      if (low.get(f.v) === index.get(f.v)) {
+        const comp: string[] = [];
+        let w: string;
+        do {
+          w = stack.pop()!;
+          onStack.delete(w);
+          comp.push(w);
+        } while (w !== f.v);
+        out.push(comp.reverse());
+      }
+    }
+  }
   return out;
 }
 
-/** The document's top level, with nodes and edges left to be checked one by one. */
-const GraphShellSchema = GraphSchema.extend({
+/** The document's top level but its lists, which are checked entry by entry. */
+const GraphHeadSchema = GraphSchema.omit({ nodes: true, edges: true }).strip();
+const GraphListsSchema = z.object({
   nodes: z.array(z.unknown()).max(10_000),
   edges: z.array(z.unknown()).max(50_000).default([]),
 });
@@ -239,24 +295,42 @@ const rawId = (raw: unknown, key: 'id' | 'node') => {
 };
 
 /**
+ * A node's params as they came, in an object without a prototype: zod's record parse drops a
+ * `__proto__` key, and the unknown-param check must still see it.
+ */
+function rawParams(raw: unknown): Record<string, unknown> {
+  const params = (raw as { params?: unknown } | null)?.params;
+  const out = Object.create(null) as Record<string, unknown>;
+  if (params && typeof params === 'object' && !Array.isArray(params)) {
+    for (const key of Object.keys(params)) out[key] = (params as Record<string, unknown>)[key];
+  }
+  return out;
+}
+
+/**
  * Parses the document node by node and edge by edge, so one malformed entry does not hide the problems
- * of the rest: malformed entries are reported and left out of the graph that the later checks see.
+ * of the rest: malformed entries are reported and left out of the graph that the later checks see. A
+ * problem of the top level (an unknown key, a bad name) is reported beside those of the nodes.
  */
 function parseStructure(doc: Record<string, unknown>): { graph?: Graph; problems: Problem[] } {
-  const shell = GraphShellSchema.safeParse(doc);
-  if (!shell.success) return { problems: shell.error.issues.map((issue) => ({ field: pathOf(issue), message: issue.message })) };
-  const problems: Problem[] = [];
+  const problems: Problem[] = Object.keys(doc)
+    .filter((key) => !Object.hasOwn(GraphSchema.shape, key))
+    .map((key) => ({ field: key, message: `Unknown top-level key "${key}"` }));
+  const head = GraphHeadSchema.safeParse(doc);
+  if (!head.success) problems.push(...head.error.issues.map((issue) => ({ field: pathOf(issue), message: issue.message })));
+  const lists = GraphListsSchema.safeParse(doc);
+  if (!lists.success) return { problems: [...problems, ...lists.error.issues.map((issue) => ({ field: pathOf(issue), message: issue.message }))] };
   const nodes: NodeInstance[] = [];
   const malformed = new Set<string>();
-  shell.data.nodes.forEach((raw, i) => {
+  lists.data.nodes.forEach((raw, i) => {
     const parsed = NodeInstanceSchema.safeParse(raw);
-    if (parsed.success) return void nodes.push(parsed.data);
+    if (parsed.success) return void nodes.push({ ...parsed.data, params: rawParams(raw) });
     const node = rawId(raw, 'id') ?? `nodes[${i}]`;
     malformed.add(node);
     for (const issue of parsed.error.issues) problems.push({ node, field: pathOf(issue), message: issue.message });
   });
   const edges: Edge[] = [];
-  shell.data.edges.forEach((raw, i) => {
+  lists.data.edges.forEach((raw, i) => {
     const end = raw as { from?: unknown; to?: unknown } | null;
     const [from, to] = [rawId(end?.from, 'node'), rawId(end?.to, 'node')];
     // Edges of a malformed node are left out unreported: that node's own problem says what is wrong.
@@ -267,5 +341,6 @@ function parseStructure(doc: Record<string, unknown>): { graph?: Graph; problems
       problems.push({ node: to ?? from, field: [`edges[${i}]`, ...issue.path.map(String)].join('.'), message: issue.message });
     }
   });
-  return { graph: { ...shell.data, nodes, edges }, problems };
+  const top = head.success ? head.data : { format: GRAPH_FORMAT, version: GRAPH_VERSION, name: 'untitled' } as const;
+  return { graph: { ...top, nodes, edges }, problems };
 }

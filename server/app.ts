@@ -36,6 +36,8 @@ export interface ServerOptions {
   workers?: number;
   /** Byte budget of the in-memory node output cache (default DEFAULT_CACHE_BYTES, 2 GiB). */
   cacheBytes?: number;
+  /** What one run's outputs may hold (default: three quarters of the free memory when the run starts). */
+  runMemoryBytes?: number;
   registry?: NodeRegistry;
 }
 
@@ -52,7 +54,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const data: DataFolders = openDataFolders(options.dataDir);
   await ensureSampleInputs(data);
   const registry = options.registry ?? createRegistry();
-  const executor = new Executor({ registry, data, cache: new OutputCache(options.cacheBytes) });
+  const executor = new Executor({ registry, data, cache: new OutputCache(options.cacheBytes), memoryBudget: options.runMemoryBytes });
   reportBrokenGraphs(data.graphs, (line) => process.stderr.write(line));
   const history = new RunHistory(data.runs);
   const queue = new RunQueue({ executor, registry, history, workers: options.workers ?? 1 });

@@ -32,18 +32,21 @@ export function storedView(run: StoredRun): RunView {
 }
 
 /**
- * A record saved while its run was going, by a process that then stopped (a crash, a kill): the run is
- * shown as failed at its last event, with everything logged up to then.
+ * A record saved while its run was queued or going, by a process that then stopped (a crash, a kill): the
+ * run is shown as failed at its last event, with everything logged up to then, and `interrupted` says
+ * whether it had run at all (a run that never started can simply be queued again).
  */
 export function interrupted(run: StoredRun): StoredRun {
   const time = Math.max(...run.events.map((e) => e.time));
   const started = run.summary.startedAt ?? run.summary.queuedAt ?? time;
   const { runId, graphName } = run.summary;
-  const events: RunEvent[] = [
-    ...run.events,
-    { type: 'run.failed', runId, time, durationMs: time - started, message: 'The server stopped before this run ended: its log goes up to then' },
-  ];
-  return { ...run, events, summary: runSummary(storedView({ ...run, events }), graphName, events) };
+  const wasQueued = !run.events.some((e) => e.type === 'run.started');
+  const message = wasQueued
+    ? 'Interrupted: the server stopped before this run started; queue it again'
+    : 'The server stopped before this run ended: its log goes up to then';
+  const events: RunEvent[] = [...run.events, { type: 'run.failed', runId, time, durationMs: time - started, message }];
+  const summary = { ...runSummary(storedView({ ...run, events }), graphName, events), interrupted: wasQueued ? ('queued' as const) : ('running' as const) };
+  return { ...run, events, summary };
 }
 
 /** Ended runs as JSON files in one folder (the data folder's runs/), so history outlives the process. */

@@ -16,6 +16,8 @@ export interface RunRecord {
   events: RunEvent[];
   result?: RunResult;
   controller: AbortController;
+  /** Settles once the record of the accepted (queued) run is on disk, so a kill from then on cannot lose it. */
+  recorded: Promise<void>;
 }
 
 export interface RunQueueOptions {
@@ -39,16 +41,19 @@ export class RunQueue {
   private waiting: RunRecord[] = [];
   private active = 0;
   private listeners = new Set<RunListener>();
-  /** Runs whose record is being written. */
-  private saving = new Set<string>();
+  /** Runs whose record is being written, with how many writes are pending. */
+  private saving = new Map<string, number>();
   /** Going runs with a save scheduled. */
   private saveTimers = new Map<string, NodeJS.Timeout>();
 
   constructor(private readonly opts: RunQueueOptions) {}
 
-  /** Validates (throws GraphValidationError listing every problem) and queues a run. */
+  /**
+   * Validates (throws GraphValidationError listing every problem) and queues a run. Its record is written
+   * at once (`recorded`), so a server killed before the run starts still lists it after a restart.
+   */
   submit(graph: unknown, targets?: string[]): RunRecord {
-    const checked = assertGraph(graph, this.opts.registry);
+    const checked = assertGraph(graph, this.opts.registry, { targets });
     const runId = randomUUID();
     const record: RunRecord = {
       state: newRun(runId),
@@ -57,10 +62,12 @@ export class RunQueue {
       targets,
       events: [],
       controller: new AbortController(),
+      recorded: Promise.resolve(),
     };
     this.runs.set(runId, record);
     this.waiting.push(record);
     this.emit(record, { type: 'run.queued', runId, time: Date.now(), position: this.waiting.length - 1 });
+    record.recorded = this.save(record);
     this.pump();
     return record;
   }
@@ -129,8 +136,9 @@ export class RunQueue {
     if (event.type === 'run.finished' || event.type === 'run.failed' || event.type === 'run.cancelled') {
       clearTimeout(this.saveTimers.get(record.state.runId));
       this.saveTimers.delete(record.state.runId);
-      this.save(record);
-    } else if (record.state.status === 'running' && event.type !== 'node.progress') this.saveSoon(record);
+      void this.save(record);
+    } else if (event.type === 'run.started') void this.save(record);
+    else if (record.state.status === 'running' && event.type !== 'node.progress') this.saveSoon(record);
     for (const l of this.listeners) l(event, preview);
   }
 
@@ -139,21 +147,24 @@ export class RunQueue {
     if (this.saveTimers.has(runId)) return;
     const timer = setTimeout(() => {
       this.saveTimers.delete(runId);
-      if (isActive(record.state)) this.save(record);
+      if (isActive(record.state)) void this.save(record);
     }, this.opts.saveEveryMs ?? 2000);
     timer.unref();
     this.saveTimers.set(runId, timer);
   }
 
-  private save(record: RunRecord): void {
+  /** Writes the record; never rejects (a failed write is reported on stderr). */
+  private save(record: RunRecord): Promise<void> {
     const { runId } = record.state;
-    this.saving.add(runId);
-    void this.opts.history
+    this.saving.set(runId, (this.saving.get(runId) ?? 0) + 1);
+    return this.opts.history
       .save(runSummary(record.state, record.graphName, record.events), record.events, record.graph)
       // A full disk must not stop the queue; the run stays viewable while it is in memory.
       .catch((e: Error) => void process.stderr.write(`Run ${runId} could not be saved to the history: ${e.message}\n`))
       .finally(() => {
-        this.saving.delete(runId);
+        const left = this.saving.get(runId)! - 1;
+        if (left) this.saving.set(runId, left);
+        else this.saving.delete(runId);
         this.trimHistory();
       });
   }

@@ -1,8 +1,15 @@
 import sharp from 'sharp';
 import { z } from 'zod';
 import { defineNode } from '../../runtime/node.ts';
+import { imagesEstimate } from '../../runtime/memory-estimate.ts';
 import { colourParam } from '../../runtime/params.ts';
 import { fromImage, toImage } from '../../runtime/image-io.ts';
+
+function sheetSize(count: number, p: { columns: number; cell: number; gap: number }) {
+  const columns = p.columns || Math.ceil(Math.sqrt(count));
+  const rows = Math.ceil(count / columns);
+  return { columns, width: columns * p.cell + (columns + 1) * p.gap, height: rows * p.cell + (rows + 1) * p.gap };
+}
 
 export default defineNode({
   type: 'image/grid',
@@ -18,12 +25,10 @@ export default defineNode({
     gap: z.number().int().min(0).max(256).default(4),
     background: colourParam('#ffffff', 'Colour between and around cells'),
   }),
+  estimate: (_ctx, { images }, p) => ({ image: imagesEstimate({ count: 1, ...sheetSize(images?.images?.count ?? 1, p), channels: 3 }) }),
   async run(ctx, { images }, p) {
     if (!images.length) throw new Error('inputs.images: no images to lay out');
-    const columns = p.columns || Math.ceil(Math.sqrt(images.length));
-    const rows = Math.ceil(images.length / columns);
-    const width = columns * p.cell + (columns + 1) * p.gap;
-    const height = rows * p.cell + (rows + 1) * p.gap;
+    const { columns, width, height } = sheetSize(images.length, p);
     const tiles = await Promise.all(
       images.map(async (img, i) => ({
         input: await fromImage(img).resize(p.cell, p.cell, { fit: 'contain', background: p.background }).png().toBuffer(),

@@ -1,9 +1,11 @@
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
+import sharp from 'sharp';
 import { z } from 'zod';
 import { defineNode } from '../../runtime/node.ts';
 import { inputPathParam } from '../../runtime/params.ts';
 import { safeJoin, type DataFolders } from '../../runtime/data-folder.ts';
+import { resolveUploadId } from '../../runtime/input-path.ts';
 import { decodeImage } from '../../runtime/image-io.ts';
 import { readInside } from '../../runtime/safe-open.ts';
 
@@ -11,24 +13,9 @@ const IMAGE_EXTENSIONS = /\.(jpe?g|png|webp|avif|tiff?|gif|heic|heif)$/i;
 
 const params = z.object({
   path: inputPathParam('samples', 'A file or folder inside the data input folder, or the id an upload answered with (uploads land in uploads/)'),
-  limit: z.number().int().min(1).max(10_000).default(100).meta({ description: 'Read at most this many images (sorted by name)' }),
+  limit: z.number().int().min(1).max(1000).default(100).meta({ description: 'Read at most this many images (sorted by name)' }),
   applyExif: z.boolean().default(true).meta({ description: 'Turn images upright by their EXIF orientation tag' }),
 });
-
-const UPLOAD_ID = /^[0-9a-f]{16}$/;
-
-/** An upload id (what POST /api/uploads answers) stands for its file in uploads/, whatever its extension. */
-function resolveUploadId(data: DataFolders, relative: string): string {
-  if (!UPLOAD_ID.test(relative)) return relative;
-  const uploads = safeJoin(data.input, 'uploads');
-  let match: string | undefined;
-  try {
-    match = readdirSync(uploads).find((f) => f.startsWith(`${relative}.`));
-  } catch {
-    // No uploads yet.
-  }
-  return match ? `uploads/${match}` : relative;
-}
 
 /** The image files a `path` param names, sorted by name. */
 export function listImageFiles(data: DataFolders, relative: string, limit: number): string[] {
@@ -62,6 +49,22 @@ export default defineNode({
     image: { type: 'IMAGE', description: 'The first image' },
   },
   params,
+  // Sized from the files' headers: what decoding them all will take (grey widens to RGB).
+  async estimate({ data }, _inputs, p) {
+    const sizes = await Promise.all(listImageFiles(data, p.path, p.limit).map((f) => sharp(f).metadata()));
+    const shapes = sizes.map((m) => {
+      const turned = p.applyExif && (m.orientation ?? 1) >= 5;
+      return { width: (turned ? m.height : m.width) ?? 0, height: (turned ? m.width : m.height) ?? 0, channels: m.hasAlpha ? 4 : 3 };
+    });
+    const max = (k: 'width' | 'height' | 'channels') => Math.max(0, ...shapes.map((s) => s[k]));
+    const images = { count: shapes.length, width: max('width'), height: max('height'), channels: max('channels') };
+    const first = shapes[0] ?? { width: 0, height: 0, channels: 3 };
+    return {
+      images: { bytes: shapes.reduce((sum, s) => sum + s.width * s.height * s.channels, 0), images },
+      // The first image is the same object as images[0]: it holds nothing more.
+      image: { bytes: 0, images: { count: 1, ...first } },
+    };
+  },
   fingerprint: (p, data) =>
     listImageFiles(data, p.path, p.limit)
       .map((f) => `${f}:${statSync(f).size}:${statSync(f).mtimeMs}`)

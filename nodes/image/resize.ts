@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineNode } from '../../runtime/node.ts';
+import { imagesEstimate } from '../../runtime/memory-estimate.ts';
 import { colourParam } from '../../runtime/params.ts';
 import { fromImage, toImage } from '../../runtime/image-io.ts';
 
@@ -18,6 +19,9 @@ export default defineNode({
     fit: z.enum(['cover', 'contain', 'fill', 'inside']).default('cover'),
     kernel: z.enum(['lanczos3', 'cubic', 'mitchell', 'linear', 'nearest']).default('lanczos3'),
     background: colourParam('#ffffff', 'Padding colour for "contain"'),
+  }),
+  estimate: (_ctx, { images }, p) => ({
+    images: imagesEstimate({ count: images?.images?.count ?? 0, width: p.width, height: p.height, channels: images?.images?.channels ?? 4 }),
   }),
   async run(ctx, { images }, p) {
     const out = [];

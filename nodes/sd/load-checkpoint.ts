@@ -20,7 +20,11 @@ export default defineNode({
   inputs: {},
   outputs: { model: { type: 'SD_MODEL' } },
   params: z.object({
-    checkpoint: modelParam('checkpoints', 'tiny', 'A .safetensors file or diffusers folder in data/models/checkpoints, or "tiny"'),
+    checkpoint: modelParam('checkpoints', 'tiny', 'A .safetensors file or diffusers folder in data/models/checkpoints, or "tiny"', { builtin: ['tiny'] }),
+  }),
+  // The weights are read into memory when the sessions open: a file's size (a folder's is not counted).
+  estimate: ({ data }, _inputs, p) => ({
+    model: { bytes: p.checkpoint === 'tiny' ? 0 : statSync(resolveModel(data.models, 'checkpoints', p.checkpoint)).size },
   }),
   fingerprint: (p, data) => {
     if (p.checkpoint === 'tiny') return 'tiny';

@@ -27,6 +27,10 @@ export default defineNode({
     batch: z.number().int().min(1).max(16).default(1),
     clipSkip: z.union([z.literal(1), z.literal(2)]).default(1).meta({ description: '2 = use the penultimate text-encoder layer' }),
   }),
+  // The latent batch (float32, 4 channels at 1/8 size) carries the image size it decodes to.
+  estimate: (_ctx, _inputs, p) => ({
+    latent: { bytes: p.batch * 4 * (p.width / 8) * (p.height / 8) * 4, images: { count: p.batch, width: p.width, height: p.height, channels: 3 } },
+  }),
   async run(ctx, inputs, p) {
     if (!(inputs.model instanceof SdModel)) throw new Error('model input is not a loaded SD model');
     const loras = inputs.loras;

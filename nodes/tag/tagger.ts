@@ -38,7 +38,7 @@ export default defineNode({
   outputs: { tags: { type: 'TAGS', description: 'Subject phrase and one caption per photo' } },
   params: z.object({
     token: z.string().regex(/^\S{1,32}$/, 'one word without spaces').default('<sks>').meta({ description: 'Trigger token the LoRA binds the identity to (FaceChain: <sks>)' }),
-    tagger: modelParam('taggers', '', 'WD14-style ONNX tagger in models/taggers (tag list as <name>.csv or selected_tags.csv beside it); empty = none'),
+    tagger: modelParam('taggers', '', 'WD14-style ONNX tagger in models/taggers (tag list as <name>.csv or selected_tags.csv beside it); empty = none', { optional: true }),
     threshold: z.number().min(0.05).max(1).default(0.35).meta({ description: 'Tagger score a tag needs', step: 0.05 }),
   }),
   fingerprint: (p, data) => {

@@ -2,6 +2,7 @@ import { existsSync, lstatSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { Router, type Response } from 'express';
 import { GRAPH_FORMAT, graphJsonSchema, GraphSchema, migrate } from '../../runtime/graph-format.ts';
+import { fileChecks } from '../../runtime/file-checks.ts';
 import { readInsideSync, writeInside } from '../../runtime/safe-open.ts';
 import { checkGraph } from '../../runtime/validate.ts';
 import type { ServerContext } from '../context.ts';
@@ -90,7 +91,7 @@ export function graphRoutes(ctx: ServerContext): Router {
   r.get('/schema/graph', (_req, res) => void res.json(graphJsonSchema()));
   r.get('/nodes', (_req, res) => void res.json(ctx.registry.catalog()));
   r.post('/validate', (req, res) => {
-    const result = checkGraph(req.body, ctx.registry);
+    const result = checkGraph(req.body, ctx.registry, { checkNode: fileChecks(ctx.data) });
     res.json(result.ok ? { ok: true, problems: [] } : { ok: false, problems: result.problems });
   });
   r.get('/graphs', (_req, res) => {

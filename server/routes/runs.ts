@@ -46,17 +46,20 @@ export function runRoutes(ctx: ServerContext): Router {
     if (stored) return { graphName: stored.summary.graphName, state: storedView(stored), events: stored.events, graph: stored.graph };
     throw new HttpError(404, `No run "${runId}"`);
   };
-  r.post('/runs', (req, res) => {
+  r.post('/runs', async (req, res) => {
     const body = SubmitSchema.safeParse(req.body);
     if (!body.success) throw new HttpError(400, 'Body must be { graph, targets? }');
+    let run: RunRecord;
     try {
-      const run = ctx.queue.submit(body.data.graph, body.data.targets);
-      const queued = run.events[0];
-      res.status(202).json({ runId: run.state.runId, position: queued?.type === 'run.queued' ? queued.position : 0 });
+      run = ctx.queue.submit(body.data.graph, body.data.targets);
     } catch (e) {
       if (e instanceof GraphValidationError) throw new HttpError(400, e.message, e.problems);
       throw e;
     }
+    // Answered once the run's record is on disk: an accepted run survives a kill from here on.
+    await run.recorded;
+    const queued = run.events[0];
+    res.status(202).json({ runId: run.state.runId, position: queued?.type === 'run.queued' ? queued.position : 0 });
   });
   r.get('/runs', (_req, res) => {
     const live = ctx.queue.list().map((r) => runSummary(r.state, r.graphName, r.events));

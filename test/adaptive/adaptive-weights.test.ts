@@ -4,8 +4,7 @@
 // Measured (384 px, 10 DDIM steps, strength 0.15): a face is found for every pair, scores 0.34-0.35 that
 // differ per pair in the third decimal.
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import os from 'node:os';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
@@ -31,6 +30,7 @@ import { testRegistry } from '../helpers/test-nodes.ts';
 import { randomLora, writeTinyLoras } from '../lora/random-lora.ts';
 import { singleFace } from '../preprocess/photos.ts';
 import { pictureTinyModel, writePictureCheckpoint } from './picture-vae.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const graphFile = path.join(ROOT, 'graphs/adaptive-weights.json');
@@ -42,7 +42,7 @@ const faceModels = testFaceModels();
 
 /** A data folder as a user would set it up: the picture-VAE checkpoint, the two LoRAs, their face photo. */
 async function userData(): Promise<string> {
-  const root = path.join(mkdtempSync(path.join(os.tmpdir(), 'fc-adaptive-')), 'data');
+  const root = path.join(tempDir('adaptive'), 'data');
   const data = openDataFolders(root);
   await writePictureCheckpoint(data.models);
   await writeTinyLoras(data.models, { 'my-face-lora.safetensors': faceLora, 'my-style-lora.safetensors': styleLora });

@@ -1,6 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
@@ -8,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { GRAPH_PNG_KEYWORD, readPngText } from '../../runtime/png-text.ts';
 import { applyOverrides } from '../../cli/graph-file.ts';
 import { cacheBytes } from '../../cli/serve.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const cli = (args: string[]) =>
@@ -18,7 +18,7 @@ const cli = (args: string[]) =>
 
 describe('facechain CLI', () => {
   it('runs a shipped graph with --set and writes a PNG carrying its graph JSON', async () => {
-    const tmp = mkdtempSync(path.join(os.tmpdir(), 'fc-cli-'));
+    const tmp = tempDir('cli');
     const out = path.join(tmp, 'out');
     const r = await cli(['run', 'graphs/image-basics.json', '--data', path.join(tmp, 'data'), '--out', out, '--set', 'grid.cell=64', '--set', 'save.prefix=sheet']);
     expect(r.stderr).toMatch(/finished in/);
@@ -55,7 +55,7 @@ describe('facechain CLI', () => {
   });
 
   it('validate lists every problem and exits 1', async () => {
-    const tmp = mkdtempSync(path.join(os.tmpdir(), 'fc-cli-'));
+    const tmp = tempDir('cli');
     const file = path.join(tmp, 'bad.json');
     writeFileSync(file, JSON.stringify({ format: 'facechain-graph', version: 1, nodes: [{ id: 'r', type: 'image/resize', params: { width: 0 } }] }));
     const r = await cli(['validate', file]);

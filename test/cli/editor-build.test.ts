@@ -1,9 +1,9 @@
-import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { mkdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EDITOR_BUILD, ensureEditorBuilt, type EditorBuildSetup } from '../../cli/editor-build.ts';
 import { editorLink } from '../../cli/serve.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 /** A fake checkout in a temp folder: sources and a build with chosen mtimes, Vite replaced by a recorder. */
 let dir: string;
@@ -37,7 +37,7 @@ function setup(vite: 'installed' | 'missing') {
 }
 
 beforeEach(() => {
-  dir = mkdtempSync(path.join(os.tmpdir(), 'fc-editor-build-'));
+  dir = tempDir('editor-build');
   touch(path.join(dir, 'editor/src/core/a.ts'), T0);
   touch(path.join(dir, 'runtime/deep/b.ts'), T0);
   touch(path.join(dir, 'package-lock.json'), T0);

@@ -1,11 +1,11 @@
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../../server/app.ts';
 import { GRAPH_PNG_KEYWORD, readPngText } from '../../runtime/png-text.ts';
 import { freshEditor, launchChromium } from './browser.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 /**
  * The editor in real headless Chromium against the real server (in-process, temp data folder). One
@@ -24,12 +24,23 @@ const edges = () => page.locator('.react-flow__edge');
 const toast = () => page.locator('.fc-toast');
 const mod = process.platform === 'darwin' ? 'Meta' : 'Control';
 
+/**
+ * Waits for a condition of the page, however busy the machine: a generous limit (a loaded 2-core machine
+ * can take seconds to render), checked often. Reaching it is the event a test waits for, never a time.
+ */
+const until = <T>(read: () => Promise<T> | T) => expect.poll(read, { timeout: 60_000, interval: 50 });
+
+/** Waits until the page shows `n` nodes, checked on every frame the page draws. */
+async function nodeCount(p: Page, n: number) {
+  await p.waitForFunction((want) => document.querySelectorAll('.react-flow__node').length === want, n, { polling: 'raf', timeout: 60_000 });
+}
+
 /** Playwright's own waiting, since vitest's expect has no locator matchers. */
 async function visible(l: Locator, timeout?: number) {
   await l.first().waitFor({ state: 'visible', timeout });
 }
 async function count(l: Locator, n: number) {
-  await expect.poll(() => l.count()).toBe(n);
+  await until(() => l.count()).toBe(n);
 }
 async function text(l: Locator) {
   return (await l.count()) ? ((await l.first().textContent()) ?? '') : '';
@@ -60,7 +71,7 @@ async function clearCanvas() {
   await page.locator('.react-flow__pane').click({ position: { x: 20, y: 20 } });
   await page.keyboard.press(`${mod}+a`);
   await page.keyboard.press('Delete');
-  await expect.poll(nodeIds).toEqual([]);
+  await until(nodeIds).toEqual([]);
 }
 
 async function exportGraph(): Promise<Record<string, unknown>> {
@@ -100,11 +111,12 @@ async function runStatus() {
 
 beforeAll(async () => {
   await freshEditor();
-  dataDir = mkdtempSync(path.join(tmpdir(), 'fc-e2e-'));
+  dataDir = tempDir('e2e');
   server = await startServer({ port: 0, dataDir });
   browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1600, height: 1000 }, acceptDownloads: true });
-  page.setDefaultTimeout(15_000);
+  // Generous: on a loaded 2-core machine a render or a run can take many seconds.
+  page.setDefaultTimeout(60_000);
   page.on('pageerror', (e) => pageErrors.push(e.message));
 });
 
@@ -118,12 +130,12 @@ afterAll(async () => {
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
 
-describe('editor in a browser', () => {
+describe('editor in a browser', { timeout: 180_000 }, () => {
   it('opens with the palette built from the catalog and the first example', async () => {
     await page.goto(server.url);
     const catalog = (await (await fetch(`${server.url}/api/nodes`)).json()) as { nodes: { type: string }[] };
-    await expect.poll(() => page.locator('.fc-palette-item').count()).toBe(catalog.nodes.length);
-    await expect.poll(nodeIds).toEqual(['load', 'resize', 'grid', 'preview', 'save']);
+    await until(() => page.locator('.fc-palette-item').count()).toBe(catalog.nodes.length);
+    await until(nodeIds).toEqual(['load', 'resize', 'grid', 'preview', 'save']);
     await count(page.locator('.react-flow__minimap-node'), 5);
     await page.locator('.fc-palette input[type="search"]').fill('contact sheet');
     await count(page.locator('.fc-palette-item'), 1);
@@ -151,7 +163,7 @@ describe('editor in a browser', () => {
     await visible(node('save-images'));
     const reason = 'STRING cannot feed a IMAGES input (it accepts IMAGES or IMAGE or MASK)';
     await wire(handle('save-images', 'files', 'source'), handle('resize', 'images', 'target'), async () => {
-      await expect.poll(() => text(page.locator('.fc-wire-reason'))).toBe(reason);
+      await until(() => text(page.locator('.fc-wire-reason'))).toBe(reason);
     });
     await visible(toast().filter({ hasText: reason }));
     // Refused, not swapped in: resize still takes its images from the load node.
@@ -167,9 +179,9 @@ describe('editor in a browser', () => {
     expect(graph.nodes.find((n) => n.id === 'resize')?.params.width).toBe(300);
     await page.locator('.react-flow__pane').click({ position: { x: 20, y: 20 } });
     await page.keyboard.press(`${mod}+z`);
-    await expect.poll(() => width.inputValue()).toBe('512');
+    await until(() => width.inputValue()).toBe('512');
     await page.keyboard.press(`${mod}+Shift+z`);
-    await expect.poll(() => width.inputValue()).toBe('300');
+    await until(() => width.inputValue()).toBe('300');
   });
 
   it('shows the server validation problems on the node and field they name', async () => {
@@ -179,8 +191,8 @@ describe('editor in a browser', () => {
     await page.locator('.fc-run').click();
     // The unconnected input of the save node and the bad width come back from POST /api/runs (400).
     await visible(node('save-images').locator('.fc-port.is-in.has-problem'));
-    await expect.poll(() => node('save-images').locator('.fc-node').getAttribute('class')).toMatch(/has-problems/);
-    await expect.poll(() => text(node('resize').locator('[data-field="width"] .fc-field-error'))).toMatch(/too small/i);
+    await until(() => node('save-images').locator('.fc-node').getAttribute('class')).toMatch(/has-problems/);
+    await until(() => text(node('resize').locator('[data-field="width"] .fc-field-error'))).toMatch(/too small/i);
     await width.fill('300');
     await width.blur();
     await count(node('resize').locator('[data-field="width"] .fc-field-error'), 0);
@@ -192,21 +204,21 @@ describe('editor in a browser', () => {
 
   it('runs a shipped graph, streams previews into nodes and shows outputs full size', async () => {
     await openExample('image-basics');
-    await expect.poll(nodeIds).toEqual(['load', 'resize', 'grid', 'preview', 'save']);
+    await until(nodeIds).toEqual(['load', 'resize', 'grid', 'preview', 'save']);
     await page.locator('.fc-run').click();
     const thumb = node('preview').locator('.fc-thumb img').first();
     await visible(thumb, 60_000);
     // An object URL: the preview came as a binary frame over the WebSocket, not from the run's outputs.
     expect(await thumb.getAttribute('src')).toMatch(/^blob:/);
-    await expect.poll(() => thumb.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBeGreaterThan(0);
-    await expect.poll(runStatus, { timeout: 60_000 }).toBe('finished');
+    await until(() => thumb.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBeGreaterThan(0);
+    await until(runStatus).toBe('finished');
     expect(await node('grid').locator('.fc-node').getAttribute('data-state')).toMatch(/done|cached/);
     // The grown grid node may sit under its neighbour: selecting it brings it to the front.
     await node('grid').locator('.fc-node-header').click();
     await node('grid').locator('.fc-thumb').first().click();
     const full = page.locator('.fc-viewer-img');
-    await expect.poll(() => full.getAttribute('src')).toMatch(/\/api\/runs\/[^/]+\/outputs\/grid\/image\/0/);
-    await expect.poll(() => full.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBeGreaterThan(700);
+    await until(() => full.getAttribute('src')).toMatch(/\/api\/runs\/[^/]+\/outputs\/grid\/image\/0/);
+    await until(() => full.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBeGreaterThan(700);
     await page.keyboard.press('Escape');
     await count(full, 0);
   });
@@ -218,7 +230,7 @@ describe('editor in a browser', () => {
     const embedded = JSON.parse(readPngText(png)[GRAPH_PNG_KEYWORD]) as { graph: unknown };
     await clearCanvas();
     await dropFile(outputs[0], png, 'image/png');
-    await expect.poll(nodeIds).toEqual(['load', 'resize', 'grid', 'preview', 'save']);
+    await until(nodeIds).toEqual(['load', 'resize', 'grid', 'preview', 'save']);
     expect(await exportGraph()).toEqual(embedded.graph);
   });
 
@@ -226,19 +238,19 @@ describe('editor in a browser', () => {
     const exported = await exportGraph();
     await clearCanvas();
     await importFile('graph.json', JSON.stringify(exported));
-    await expect.poll(nodeIds).toEqual(['load', 'resize', 'grid', 'preview', 'save']);
+    await until(nodeIds).toEqual(['load', 'resize', 'grid', 'preview', 'save']);
     expect(await exportGraph()).toEqual(exported);
     // The same file dropped on the canvas.
     await clearCanvas();
     await dropFile('graph.json', Buffer.from(JSON.stringify(exported)), 'application/json');
-    await expect.poll(nodeIds).toEqual(['load', 'resize', 'grid', 'preview', 'save']);
+    await until(nodeIds).toEqual(['load', 'resize', 'grid', 'preview', 'save']);
     expect(await exportGraph()).toEqual(exported);
   });
 
   it('box-selects with Shift+drag, adds with Ctrl+click, and F fits every node in view', async () => {
     const selected = () => page.locator('.react-flow__node.selected').evaluateAll((els) => els.map((e) => e.getAttribute('data-id')).sort());
     await page.locator('.react-flow__pane').click({ position: { x: 20, y: 20 } });
-    await expect.poll(selected).toEqual([]);
+    await until(selected).toEqual([]);
     const b = (await node('load').boundingBox())!;
     await page.keyboard.down('Shift');
     await page.mouse.move(b.x - 15, b.y - 15);
@@ -247,9 +259,9 @@ describe('editor in a browser', () => {
     await page.mouse.move(b.x + b.width + 15, b.y + b.height + 15, { steps: 4 });
     await page.mouse.up();
     await page.keyboard.up('Shift');
-    await expect.poll(selected).toEqual(['load']);
+    await until(selected).toEqual(['load']);
     await node('grid').locator('.fc-node-header').click({ modifiers: [mod] });
-    await expect.poll(selected).toEqual(['grid', 'load']);
+    await until(selected).toEqual(['grid', 'load']);
 
     // Zoom far in so nodes leave the view, then F brings all of them back.
     const pane = (await page.locator('.react-flow__pane').boundingBox())!;
@@ -259,15 +271,15 @@ describe('editor in a browser', () => {
       const boxes = await Promise.all(['load', 'resize', 'grid', 'preview', 'save'].map((id) => node(id).boundingBox()));
       return boxes.every((n) => n && n.x >= pane.x && n.y >= pane.y && n.x + n.width <= pane.x + pane.width && n.y + n.height <= pane.y + pane.height);
     };
-    await expect.poll(inView).toBe(false);
+    await until(inView).toBe(false);
     await page.keyboard.press('f');
-    await expect.poll(inView).toBe(true);
+    await until(inView).toBe(true);
   });
 
   it('says clearly when a graph comes from a newer version, keeping the canvas', async () => {
     const current = await exportGraph();
     await importFile('future.json', JSON.stringify({ ...current, version: 99 }));
-    await expect.poll(() => text(page.locator('[data-testid="open-error"]'))).toContain('newer FaceChain Studio (graph version 99)');
+    await until(() => text(page.locator('[data-testid="open-error"]'))).toContain('newer FaceChain Studio (graph version 99)');
     await page.getByRole('button', { name: 'OK' }).click();
     expect(await exportGraph()).toEqual(current);
   });
@@ -281,7 +293,7 @@ describe('editor in a browser', () => {
     await clearCanvas();
     await page.getByRole('button', { name: 'Open', exact: true }).click();
     await page.locator('[data-user-graph="e2e-graph"]').click();
-    await expect.poll(nodeIds).toEqual(['load', 'resize', 'grid', 'preview', 'save']);
+    await until(nodeIds).toEqual(['load', 'resize', 'grid', 'preview', 'save']);
     expect(await exportGraph()).toEqual(current);
   });
 
@@ -291,7 +303,7 @@ describe('editor in a browser', () => {
     const pane = (await page.locator('.react-flow__pane').boundingBox())!;
     await page.mouse.move(pane.x + 40, pane.y + 40);
     await page.keyboard.press(`${mod}+v`);
-    await expect.poll(nodeIds).toContain('grid-2');
+    await until(nodeIds).toContain('grid-2');
     const wires = await edges().count();
     // Somewhere empty, away from the pasted node's output.
     const from = await centre(handle('grid-2', 'image', 'source'));
@@ -310,11 +322,11 @@ describe('editor in a browser', () => {
     expect(await search.getAttribute('placeholder')).toContain('takes IMAGE');
     await search.fill('preview');
     await page.keyboard.press('Enter');
-    await expect.poll(nodeIds).toContain('preview-2');
+    await until(nodeIds).toContain('preview-2');
     await count(edges(), wires + 1);
     // Paste, then the quick add with its wire: two undo steps.
     for (let i = 0; i < 2; i++) await page.keyboard.press(`${mod}+z`);
-    await expect.poll(nodeIds).toEqual(['load', 'resize', 'grid', 'preview', 'save']);
+    await until(nodeIds).toEqual(['load', 'resize', 'grid', 'preview', 'save']);
   });
 
   it('cancels a running run', async () => {
@@ -336,15 +348,15 @@ describe('editor in a browser', () => {
       ],
     };
     await importFile('slow.json', JSON.stringify(slow));
-    await expect.poll(nodeIds).toEqual(['load', 'big', 'turn', 'show']);
+    await until(nodeIds).toEqual(['load', 'big', 'turn', 'show']);
     await page.locator('.fc-run').click();
-    await expect.poll(runStatus).toBe('running');
+    await until(runStatus).toBe('running');
     // A node part-way through shows a moving bar; those after it wait with a queued badge.
     await page.waitForFunction(() => [...document.querySelectorAll<HTMLElement>('.fc-progress-bar')].some((b) => parseFloat(b.style.width) > 0), null, { polling: 'raf' });
     expect(await node('show').locator('.fc-node').getAttribute('data-state')).toBe('queued');
     expect(await text(node('show').locator('.fc-badge'))).toBe('queued');
     await page.getByRole('button', { name: /Cancel/ }).click();
-    await expect.poll(runStatus, { timeout: 30_000 }).toBe('cancelled');
+    await until(runStatus).toBe('cancelled');
     await count(page.locator('.fc-node[data-state="running"]'), 0);
     expect(await node('show').locator('.fc-node').getAttribute('data-state')).toBe('idle');
   });
@@ -352,9 +364,9 @@ describe('editor in a browser', () => {
   it('autosaves: a reload keeps the working graph and picks up its last run', async () => {
     const before = await exportGraph();
     await page.reload();
-    await expect.poll(nodeIds).toEqual(['load', 'big', 'turn', 'show']);
+    await until(nodeIds).toEqual(['load', 'big', 'turn', 'show']);
     expect(await exportGraph()).toEqual(before);
-    await expect.poll(runStatus).toBe('cancelled');
+    await until(runStatus).toBe('cancelled');
   });
 
   it("marks a node that fails while running, with the server's message", async () => {
@@ -369,12 +381,12 @@ describe('editor in a browser', () => {
       edges: [{ from: { node: 'load', port: 'images' }, to: { node: 'show', port: 'images' } }],
     };
     await importFile('broken.json', JSON.stringify(broken));
-    await expect.poll(nodeIds).toEqual(['load', 'show']);
+    await until(nodeIds).toEqual(['load', 'show']);
     await page.locator('.fc-run').click();
-    await expect.poll(runStatus, { timeout: 30_000 }).toBe('failed');
+    await until(runStatus).toBe('failed');
     const message = server.context.queue.list()[0].state.nodes.load?.error;
     expect(message).toContain('no-such-folder');
-    await expect.poll(() => node('load').locator('.fc-node').getAttribute('data-state')).toBe('error');
+    await until(() => node('load').locator('.fc-node').getAttribute('data-state')).toBe('error');
     expect(await text(node('load').locator('.fc-node-error'))).toContain(message);
     expect(await text(node('load').locator('.fc-badge'))).toBe('error');
   });
@@ -382,7 +394,7 @@ describe('editor in a browser', () => {
   it('lists earlier runs and opens the graph one ran, with its node states', async () => {
     const failed = server.context.queue.list()[0].state.runId;
     await openExample('image-basics');
-    await expect.poll(nodeIds).toEqual(['load', 'resize', 'grid', 'preview', 'save']);
+    await until(nodeIds).toEqual(['load', 'resize', 'grid', 'preview', 'save']);
     await page.getByRole('button', { name: 'Runs', exact: true }).click();
     const row = page.locator(`[data-run="${failed}"]`);
     await visible(row);
@@ -392,12 +404,12 @@ describe('editor in a browser', () => {
     const listed = await page.locator('[data-run]').evaluateAll((els) => els.map((e) => e.getAttribute('data-run')));
     expect(listed).toEqual((await (await fetch(`${server.url}/api/runs`)).json()).map((r: { runId: string }) => r.runId));
     await row.click();
-    await expect.poll(nodeIds).toEqual(['load', 'show']);
-    await expect.poll(() => node('load').locator('.fc-node').getAttribute('data-state')).toBe('error');
-    await expect.poll(runStatus).toBe('failed');
+    await until(nodeIds).toEqual(['load', 'show']);
+    await until(() => node('load').locator('.fc-node').getAttribute('data-state')).toBe('error');
+    await until(runStatus).toBe('failed');
     // Opening it is one undo step, like any other open.
     await page.keyboard.press(`${mod}+z`);
-    await expect.poll(nodeIds).toEqual(['load', 'resize', 'grid', 'preview', 'save']);
+    await until(nodeIds).toEqual(['load', 'resize', 'grid', 'preview', 'save']);
   });
 
   it('keeps an autosaved draft it cannot read, opens the first example and says so', async () => {
@@ -406,7 +418,7 @@ describe('editor in a browser', () => {
     await page.goto(`${server.url}/api/health`);
     await page.evaluate((d) => localStorage.setItem('facechain.editor.draft.v1', d), future);
     await page.goto(server.url);
-    await expect.poll(nodeIds).toEqual(['load', 'resize', 'grid', 'preview', 'save']);
+    await until(nodeIds).toEqual(['load', 'resize', 'grid', 'preview', 'save']);
     const notice = toast().filter({ hasText: 'The autosaved graph could not be opened: This graph was made by a newer FaceChain Studio (graph version 99)' });
     await visible(notice);
     expect(await text(notice)).toContain('kept unchanged in this browser\'s storage under "facechain.editor.draft.unreadable"');
@@ -417,21 +429,21 @@ describe('editor in a browser', () => {
 
   it('moves a seed on after each run when its control says so, and keeps the choice in the graph', async () => {
     await openExample('txt2img');
-    await expect.poll(nodeIds).toContain('sampler');
+    await until(nodeIds).toContain('sampler');
     const seed = node('sampler').locator('[data-field="seed"] input[type="number"]');
     const start = Number(await seed.inputValue());
     await node('sampler').locator('[data-field="seed"] select').selectOption('increment');
     await page.locator('.fc-run').click();
-    await expect.poll(async () => Number(await seed.inputValue())).toBe(start + 1);
-    await expect.poll(runStatus, { timeout: 60_000 }).toMatch(/finished|failed/);
+    await until(async () => Number(await seed.inputValue())).toBe(start + 1);
+    await until(runStatus).toMatch(/finished|failed/);
     expect(((await exportGraph()).meta as Record<string, unknown>).seedControl).toEqual({ 'sampler.seed': 'increment' });
   });
   it("runs up to a node from its menu, leaving what comes after it alone; the model picker lists the store's files", async () => {
     await openExample('image-basics');
-    await expect.poll(nodeIds).toEqual(['load', 'resize', 'grid', 'preview', 'save']);
+    await until(nodeIds).toEqual(['load', 'resize', 'grid', 'preview', 'save']);
     await node('resize').locator('.fc-node-header').click({ button: 'right' });
     await page.locator('.fc-menu').getByText('Run up to here').click();
-    await expect.poll(runStatus, { timeout: 60_000 }).toBe('finished');
+    await until(runStatus).toBe('finished');
     expect(await node('resize').locator('.fc-node').getAttribute('data-state')).toMatch(/done|cached/);
     for (const after of ['grid', 'save']) expect(await node(after).locator('.fc-node').getAttribute('data-state'), after).toBe('idle');
 
@@ -441,22 +453,23 @@ describe('editor in a browser', () => {
     const graph = { format: 'facechain-graph', version: 1, name: 'picker', nodes: [{ id: 'lora', type: 'lora/load', params: {}, position: { x: 0, y: 0 } }], edges: [] };
     await importFile('picker.json', JSON.stringify(graph));
     const options = node('lora').locator('[data-field="file"] select option');
-    await expect.poll(() => options.allTextContents()).toEqual(['(none)', 'my-style.safetensors · 3.0 KB']);
+    await until(() => options.allTextContents()).toEqual(['(none)', 'my-style.safetensors · 3.0 KB']);
   });
 });
 
-describe('editor with an access token', () => {
+describe('editor with an access token', { timeout: 180_000 }, () => {
   it('keeps ?token= for the session and sends it on REST and WebSocket', async () => {
-    const tokenDir = mkdtempSync(path.join(tmpdir(), 'fc-e2e-token-'));
+    const tokenDir = tempDir('e2e-token');
     const guarded = await startServer({ port: 0, dataDir: tokenDir, token: 'e2e-secret' });
     const p = await browser.newPage();
+    p.setDefaultTimeout(60_000);
     p.on('pageerror', (e) => pageErrors.push(e.message));
     try {
       await p.goto(`${guarded.url}/?token=e2e-secret`);
-      await expect.poll(() => p.locator('.react-flow__node').count()).toBe(5);
+      await nodeCount(p, 5);
       expect(p.url()).not.toContain('token');
       await p.reload();
-      await expect.poll(() => p.locator('.react-flow__node').count()).toBe(5);
+      await nodeCount(p, 5);
       await visible(p.locator('.fc-live.is-open'));
     } finally {
       await p.close();

@@ -3,8 +3,7 @@
 // nodes' states and previews. Graphs that need LoRA files get random tiny-model LoRAs under the names
 // their Load LoRA nodes use, and a face photo in input/my-face.png. The adaptive-weights graph runs on
 // the tiny architecture with a picture-keeping VAE (the plain tiny model draws no faces to score).
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tiny } from '../../models/sd/config.ts';
@@ -13,6 +12,7 @@ import { writePictureCheckpoint } from '../adaptive/picture-vae.ts';
 import { randomLora, writeTinyLoras } from '../lora/random-lora.ts';
 import { singleFace } from '../preprocess/photos.ts';
 import { freshEditor, launchChromium } from './browser.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const OUT = path.join(ROOT, 'docs', 'screenshots');
@@ -23,7 +23,7 @@ const graphs = readdirSync(path.join(ROOT, 'graphs'))
   .filter((id) => !wanted.length || wanted.includes(id));
 
 await freshEditor();
-const dataDir = mkdtempSync(path.join(os.tmpdir(), 'fc-graph-shots-'));
+const dataDir = tempDir('graph-shots');
 const server = await startServer({ port: 0, dataDir });
 await writeTinyLoras(
   path.join(dataDir, 'models'),

@@ -1,11 +1,11 @@
 // `npx tsx test/e2e/screenshot.ts`: docs/screenshots/editor-run.png, the editor in the middle of a run
 // (finished nodes with their previews, one node running with its progress bar, one queued).
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startServer } from '../../server/app.ts';
 import { freshEditor, launchChromium } from './browser.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const OUT = path.join(ROOT, 'docs', 'screenshots', 'editor-run.png');
@@ -32,7 +32,7 @@ const graph = {
 };
 
 await freshEditor();
-const dataDir = mkdtempSync(path.join(os.tmpdir(), 'fc-shot-'));
+const dataDir = tempDir('shot');
 const server = await startServer({ port: 0, dataDir });
 const browser = await launchChromium();
 try {

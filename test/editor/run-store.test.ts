@@ -1,11 +1,10 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { readFileSync, rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Api } from '../../editor/src/core/api.ts';
 import { graphFromText } from '../../editor/src/core/graph-io.ts';
 import { RunStore } from '../../editor/src/core/run-store.ts';
 import { startServer, type RunningServer } from '../../server/app.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 /**
  * The run store against the real server in-process: its event stream is fed straight from the run
@@ -16,7 +15,7 @@ let dataDir: string;
 const basics = graphFromText(readFileSync(new URL('../../graphs/image-basics.json', import.meta.url), 'utf8'));
 
 beforeAll(async () => {
-  dataDir = mkdtempSync(path.join(tmpdir(), 'fc-runstore-'));
+  dataDir = tempDir('runstore');
   server = await startServer({ port: 0, dataDir });
 });
 afterAll(async () => {

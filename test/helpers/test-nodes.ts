@@ -1,11 +1,9 @@
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { z } from 'zod';
 import { defineNode } from '../../runtime/node.ts';
 import { NodeRegistry } from '../../runtime/registry.ts';
 import { openDataFolders } from '../../runtime/data-folder.ts';
 import { builtinNodes } from '../../nodes/index.ts';
+import { tempDir } from './temp.ts';
 
 /** Small real nodes for executor tests; `calls` counts executions per node id. */
 export function testNodes(calls: Map<string, number> = new Map()) {
@@ -84,7 +82,7 @@ export function testRegistry(calls?: Map<string, number>) {
 }
 
 export function tempData() {
-  return openDataFolders(mkdtempSync(path.join(os.tmpdir(), 'facechain-test-')));
+  return openDataFolders(tempDir('data'));
 }
 
 type N = { id: string; type: string; params?: Record<string, unknown> };

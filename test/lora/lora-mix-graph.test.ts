@@ -2,8 +2,7 @@
 // Load LoRA nodes look: through the CLI (an image of the requested size), and through the executor
 // with the sampler recording the branches it is fed each step (the style LoRA's ramp).
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import os from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
@@ -17,6 +16,7 @@ import { openDataFolders } from '../../runtime/data-folder.ts';
 import { Executor } from '../../runtime/executor.ts';
 import { NodeRegistry } from '../../runtime/registry.ts';
 import { randomLora, type RandomModule, writeTinyLoras } from './random-lora.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const graphFile = path.join(ROOT, 'graphs/lora-mix.json');
@@ -28,7 +28,7 @@ const style = randomLora(tiny, { seed: 32, rank: 2 });
 
 /** A data folder with the two LoRAs under the names the graph's Load LoRA nodes use. */
 async function dataWithLoras(): Promise<string> {
-  const root = path.join(mkdtempSync(path.join(os.tmpdir(), 'fc-lora-mix-')), 'data');
+  const root = path.join(tempDir('lora-mix'), 'data');
   await writeTinyLoras(path.join(root, 'models'), { 'my-face-lora.safetensors': face, 'my-style-lora.safetensors': style });
   return root;
 }

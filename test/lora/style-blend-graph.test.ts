@@ -1,20 +1,20 @@
 // The shipped style-blend graph on the tiny model, with two random tiny-model style LoRAs where its Load
 // LoRA nodes look: through the CLI, with the sampler's stack logged as both LoRAs.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync } from 'node:fs';
-import os from 'node:os';
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { tiny } from '../../models/sd/config.ts';
 import { randomLora, writeTinyLoras } from './random-lora.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
 describe('shipped style-blend graph on the tiny model', () => {
   it('samples with both style LoRAs and saves the batch', async () => {
-    const data = path.join(mkdtempSync(path.join(os.tmpdir(), 'fc-style-blend-')), 'data');
+    const data = path.join(tempDir('style-blend'), 'data');
     await writeTinyLoras(path.join(data, 'models'), {
       'my-style-lora.safetensors': randomLora(tiny, { seed: 11, rank: 4 }),
       'my-second-style-lora.safetensors': randomLora(tiny, { seed: 12, rank: 2 }),

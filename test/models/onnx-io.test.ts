@@ -1,13 +1,13 @@
 // ONNX protobuf and file round trips, inline and with external data.
-import { mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { attr, decodeModel, encodeModel, GraphBuilder, tensorFromProto, toFloat16, type ModelProto } from '../../models/onnx/index.ts';
 import { readModel, writeModel } from '../../models/onnx/io.ts';
 import { ort } from '../../models/session/ort.ts';
+import { tempDir } from '../helpers/temp.ts';
 
-const dir = await mkdtemp(join(tmpdir(), 'onnx-io-'));
+const dir = tempDir('onnx-io');
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
 // y = x @ W + b with a 64x64 weight (16 KiB, goes external) and a small bias (stays inline).

@@ -1,5 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fromBfloat16, fromFloat16, toBfloat16, toFloat16 } from '../../models/onnx/half.ts';
@@ -12,8 +11,9 @@ import {
   writeSafetensors,
   writeSafetensorsStream,
 } from '../../models/safetensors.ts';
+import { tempDir } from '../helpers/temp.ts';
 
-const dir = mkdtempSync(path.join(os.tmpdir(), 'fc-st-'));
+const dir = tempDir('st');
 
 const tensors: Record<string, HostTensor> = {
   'f32.weight': { dtype: 'float32', dims: [2, 3], data: new Float32Array([1.5, -2, 3.25, 0, 1e-8, -7]) },

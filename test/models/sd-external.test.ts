@@ -1,5 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { toFloat16, type DType } from '../../models/onnx/index.ts';
@@ -12,6 +11,7 @@ import { ExternalWeights, type StoredTensor } from '../../models/sd/external-wei
 import { sdModelFromWeights } from '../../models/sd/sd-model.ts';
 import { sample } from '../../models/sd/sample.ts';
 import { loraFeeds } from '../../models/sd/lora-feeds.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 const weights = randomWeights(tiny, 3);
 const tokenizer = clipTokenizerFromJson(tinyClipTokenizerJson());
@@ -19,7 +19,7 @@ const params = { prompt: 'a portrait', steps: 4, width: 64, height: 64, seed: 1,
 
 /** Writes the weights back to back into one file, as a checkpoint holds them, and indexes them. */
 function writeCheckpoint(dtype: DType): { dir: string; index: Map<string, StoredTensor> } {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'sd-ext-'));
+  const dir = tempDir('sd-ext');
   const parts: Uint8Array[] = [];
   const index = new Map<string, StoredTensor>();
   let offset = 7; // unaligned on purpose, like tensors after a safetensors header

@@ -1,6 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import os from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
@@ -8,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { decodePreviewFrame } from '../../runtime/preview-frame.ts';
 import { startServer } from '../../server/app.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const graphFile = path.join(ROOT, 'graphs/txt2img.json');
@@ -15,7 +15,7 @@ const small = { width: 128, height: 96, steps: 4, batch: 1 };
 
 describe('shipped txt2img graph on the tiny model', () => {
   it('runs through the CLI and writes an image of the requested size', async () => {
-    const tmp = mkdtempSync(path.join(os.tmpdir(), 'fc-sd-'));
+    const tmp = tempDir('sd');
     const sets = Object.entries(small).flatMap(([k, v]) => ['--set', `sampler.${k}=${v}`]);
     await promisify(execFile)(process.execPath, [path.join(ROOT, 'bin/facechain.js'), 'run', graphFile, '--data', path.join(tmp, 'data'), '--out', path.join(tmp, 'out'), ...sets, '--quiet']);
     const files = readdirSync(path.join(tmp, 'out'));
@@ -25,7 +25,7 @@ describe('shipped txt2img graph on the tiny model', () => {
   });
 
   it('streams a sampler preview per step over the WebSocket', async () => {
-    const server = await startServer({ port: 0, dataDir: mkdtempSync(path.join(os.tmpdir(), 'fc-sd-')) });
+    const server = await startServer({ port: 0, dataDir: tempDir('sd') });
     try {
       const doc = JSON.parse(readFileSync(graphFile, 'utf8'));
       Object.assign(doc.nodes.find((n: { id: string }) => n.id === 'sampler').params, small);

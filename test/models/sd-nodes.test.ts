@@ -1,6 +1,3 @@
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Executor } from '../../runtime/executor.ts';
 import { NodeRegistry } from '../../runtime/registry.ts';
@@ -9,6 +6,7 @@ import type { Image } from '../../runtime/values.ts';
 import loadCheckpoint from '../../nodes/sd/load-checkpoint.ts';
 import sampler from '../../nodes/sd/sampler.ts';
 import vaeDecode from '../../nodes/sd/vae-decode.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 const registry = new NodeRegistry([loadCheckpoint, sampler, vaeDecode]);
 const doc = (samplerParams: Record<string, unknown>) => ({
@@ -28,7 +26,7 @@ const doc = (samplerParams: Record<string, unknown>) => ({
 });
 
 describe('SD nodes on the tiny model', () => {
-  const data = openDataFolders(mkdtempSync(path.join(os.tmpdir(), 'sd-nodes-')));
+  const data = openDataFolders(tempDir('sd-nodes'));
 
   it('load -> sampler -> VAE decode makes images, streams a preview per step and honours the seed', async () => {
     const ex = new Executor({ registry, data, progressIntervalMs: 0 });

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { clipTokenizerFromJson, loadClipTokenizer } from '../../models/sd/clip-tokenizer.ts';
 import { tinyClipTokenizerJson } from '../../models/sd/tiny-tokenizer.ts';
 import { parsePromptWeights } from '../../models/sd/prompt-weights.ts';
 import { applyTokenWeights, padChunks, promptChunks } from '../../models/sd/prompt-chunks.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 const json = tinyClipTokenizerJson() as { model: { vocab: Record<string, number>; merges: string[] } };
 const vocab = json.model.vocab;
@@ -22,7 +22,7 @@ describe('CLIP tokenizer', () => {
   });
 
   it('builds the same tokenizer from a diffusers vocab.json + merges.txt folder', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'clip-tok-'));
+    const dir = tempDir('clip-tok');
     writeFileSync(join(dir, 'vocab.json'), JSON.stringify(vocab));
     writeFileSync(join(dir, 'merges.txt'), `#version: 0.2\n${json.model.merges.join('\n')}\n`);
     const fromFiles = loadClipTokenizer(dir);

@@ -1,11 +1,11 @@
-import { mkdtempSync, utimesSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { utimesSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { GraphBuilder } from '../../models/onnx/index.ts';
 import { writeSafetensors, readSafetensorsHeader, externalLocationOf } from '../../models/safetensors.ts';
 import { SessionManager } from '../../models/session/manager.ts';
 import { ort } from '../../models/session/ort.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 process.env.FACECHAIN_EP = 'cpu';
 
@@ -60,7 +60,7 @@ describe('session cache', () => {
   });
 
   it('counts external data and tells a replaced weights file from the old one', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'session-'));
+    const dir = tempDir('session');
     const file = path.join(dir, 'w.safetensors');
     const n = 5000;
     const model = async () => {

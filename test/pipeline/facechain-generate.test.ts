@@ -1,8 +1,7 @@
 // The shipped generate-only graph on the tiny model: a face LoRA and a style LoRA from the model store,
 // a template face from data/input, through the CLI.
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
-import os from 'node:os';
+import { mkdirSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
@@ -10,13 +9,14 @@ import { describe, expect, it } from 'vitest';
 import { tiny } from '../../models/sd/config.ts';
 import { randomLora, writeTinyLoras } from '../lora/random-lora.ts';
 import { singleFace } from '../preprocess/photos.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
 // Whole graphs on 2 CI cores: more time than the default minute.
 describe('graphs/facechain-generate.json', { timeout: 180_000 }, () => {
   it('mixes the face and style LoRAs, fuses the template face into each result and saves the top two', async () => {
-    const data = path.join(mkdtempSync(path.join(os.tmpdir(), 'fc-generate-')), 'data');
+    const data = path.join(tempDir('generate'), 'data');
     await writeTinyLoras(path.join(data, 'models'), {
       'my-face-lora.safetensors': randomLora(tiny, { seed: 5, rank: 4 }),
       'my-style-lora.safetensors': randomLora(tiny, { seed: 6, rank: 2 }),

@@ -1,8 +1,7 @@
 // FaceChain's whole pipeline as shipped (graphs/facechain-portrait.json) on photos made from the demo
 // shots, with the tiny SD model: through the CLI, then through the server with previews over the WebSocket.
 import { execFile } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import os from 'node:os';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
@@ -14,13 +13,14 @@ import { decodePreviewFrame } from '../../runtime/preview-frame.ts';
 import { startServer } from '../../server/app.ts';
 import { writePictureCheckpoint } from '../adaptive/picture-vae.ts';
 import { writeTestPhotos } from '../preprocess/photos.ts';
+import { tempDir, sharedDir } from '../helpers/temp.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const GRAPH = path.join(ROOT, 'graphs/facechain-portrait.json');
 let data: string;
 
 beforeAll(async () => {
-  const tmp = mkdtempSync(path.join(os.tmpdir(), 'fc-pipeline-'));
+  const tmp = tempDir('pipeline');
   data = path.join(tmp, 'data');
   await writeTestPhotos(path.join(data, 'input', 'photos'), [
     { file: 'a.jpg', sample: 6, face: 1 },
@@ -31,7 +31,7 @@ beforeAll(async () => {
   // Reuse the test conversions of the face models instead of converting them again.
   const converted = faceModelsDir(path.join(data, 'models'));
   mkdirSync(converted, { recursive: true });
-  for (const file of Object.values(await prepareFaceModels(path.join(os.tmpdir(), 'facechain-test-face-models')))) {
+  for (const file of Object.values(await prepareFaceModels(sharedDir('face-models')))) {
     copyFileSync(file, path.join(converted, path.basename(file)));
   }
 });

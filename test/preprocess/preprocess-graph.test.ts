@@ -1,7 +1,6 @@
 // The shipped preprocessing graph through the CLI, on single-person photos made from the demo shots.
 import { execFile } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import os from 'node:os';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
@@ -10,6 +9,7 @@ import { prepareFaceModels, faceModelsDir } from '../../models/face/face-models.
 import { decodeImage } from '../../runtime/image-io.ts';
 import { demoPhoto, sharpOf, testFaceModels } from '../fixtures/faces/photos.ts';
 import { writeTestPhotos } from './photos.ts';
+import { tempDir, sharedDir } from '../helpers/temp.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const models = testFaceModels();
@@ -17,7 +17,7 @@ const deg = (r: number) => (r * 180) / Math.PI;
 
 describe('graphs/facechain-preprocess.json', () => {
   it('turns photos of faces into a captioned set of level, centred faces and a template; drops the unusable with reasons', async () => {
-    const tmp = mkdtempSync(path.join(os.tmpdir(), 'fc-pre-'));
+    const tmp = tempDir('pre');
     const data = path.join(tmp, 'data');
     const input = path.join(data, 'input', 'photos');
     await writeTestPhotos(input, [
@@ -33,7 +33,7 @@ describe('graphs/facechain-preprocess.json', () => {
     // Reuse the test conversions of the face models instead of converting them again.
     const converted = faceModelsDir(path.join(data, 'models'));
     mkdirSync(converted, { recursive: true });
-    for (const file of Object.values(await prepareFaceModels(path.join(os.tmpdir(), 'facechain-test-face-models')))) {
+    for (const file of Object.values(await prepareFaceModels(sharedDir('face-models')))) {
       copyFileSync(file, path.join(converted, path.basename(file)));
     }
 

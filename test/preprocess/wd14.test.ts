@@ -1,13 +1,13 @@
 // The optional WD14-layout tagger, on a tiny tagger built with our ONNX builder: each tag's score
 // is a sigmoid of one colour channel's mean, so the expected tags follow from the image colour.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { GraphBuilder } from '../../models/onnx/index.ts';
 import { parseSelectedTags, pickTags, Wd14Tagger } from '../../models/preprocess/wd14.ts';
 import { toImage } from '../../runtime/image-io.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 const CSV = 'tag_id,name,category,count\n1,blue_sky,0,10\n2,red_lips,0,10\n3,general,9,10\n4,1girl,0,10\n';
 
@@ -35,7 +35,7 @@ describe('WD14-layout tagger', () => {
   });
 
   it('feeds BGR 0..255 at the model size and tags by colour', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'fc-wd14-'));
+    const dir = tempDir('wd14');
     writeFileSync(path.join(dir, 'tiny.onnx'), tinyTagger());
     writeFileSync(path.join(dir, 'selected_tags.csv'), CSV);
     const tagger = await Wd14Tagger.open(path.join(dir, 'tiny.onnx'), path.join(dir, 'selected_tags.csv'));

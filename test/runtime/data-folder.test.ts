@@ -1,13 +1,13 @@
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openDataFolders, PathEscapeError, safeJoin } from '../../runtime/data-folder.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 describe('safeJoin', () => {
-  const outside = mkdtempSync(path.join(os.tmpdir(), 'fc-outside-'));
+  const outside = tempDir('outside');
   writeFileSync(path.join(outside, 'secret.txt'), 'no');
-  const data = openDataFolders(mkdtempSync(path.join(os.tmpdir(), 'fc-data-')));
+  const data = openDataFolders(tempDir('data'));
   mkdirSync(path.join(data.input, 'set'));
   writeFileSync(path.join(data.input, 'set', 'a.png'), '');
   symlinkSync(outside, path.join(data.input, 'linked-folder'));

@@ -86,4 +86,58 @@ describe('graph validation', () => {
     expect(r.ok).toBe(true);
     if (r.ok) expect(r.checked.params.get('resize')).toMatchObject({ width: 64, height: 512, fit: 'cover' });
   });
+
+  it('reports an unknown top-level key beside the problems of the nodes', () => {
+    const doc = { ...graph([c('n', 5000), add('s')]), colour: 'red' };
+    const found = problems(doc).map((p) => `${p.node}:${p.field}`);
+    expect(found.sort()).toEqual(['n:params.value', 's:inputs.a', 'undefined:colour']);
+    expect(problems(doc).find((p) => p.field === 'colour')?.message).toMatch(/Unknown top-level key "colour"/);
+  });
+
+  it('reports params named after Object.prototype members as unknown', () => {
+    // JSON.parse keeps "__proto__" as an own key, as a graph arriving over HTTP has it.
+    const doc = JSON.parse(
+      JSON.stringify(graph([{ id: 'n', type: 'test/constant', params: { constructor: 1, toString: 2, hasOwnProperty: 3 } }])).replace('"constructor"', '"__proto__":{"value":7},"constructor"'),
+    );
+    const found = problems(doc).map((p) => `${p.field}: ${p.message}`);
+    expect(found.sort()).toEqual([
+      'params.__proto__: Unknown param "__proto__" for test/constant',
+      'params.constructor: Unknown param "constructor" for test/constant',
+      'params.hasOwnProperty: Unknown param "hasOwnProperty" for test/constant',
+      'params.toString: Unknown param "toString" for test/constant',
+    ]);
+  });
+
+  it('does not call a wired input unconnected when its wire was refused or comes from an unknown node type', () => {
+    const doc = graph(
+      [{ id: 'x', type: 'test/nope' }, add('s'), c('n'), { id: 'r', type: 'image/resize' }, add('t')],
+      [['x', 'value', 's', 'a'], ['n', 'value', 'r', 'images'], ['ghost', 'value', 't', 'a']],
+    );
+    const found = problems(doc).map((p) => `${p.node}:${p.field}`);
+    expect(found.sort()).toEqual(['r:inputs.images', 't:edges[2].from.node', 'x:type']);
+  });
+
+  it('reports a doubled input and a cycle through it together', () => {
+    const doc = graph(
+      [c('n'), c('m'), add('a1'), add('a2')],
+      [['n', 'value', 'a1', 'a'], ['m', 'value', 'a1', 'a'], ['a1', 'value', 'a2', 'a'], ['a2', 'value', 'a1', 'a']],
+    );
+    const found = problems(doc);
+    expect(found.filter((p) => /more than one incoming edge/.test(p.message)).map((p) => `${p.node}:${p.field}`)).toEqual(['a1:inputs.a', 'a1:inputs.a']);
+    expect(found.filter((p) => /part of a cycle/.test(p.message)).map((p) => p.node).sort()).toEqual(['a1', 'a2']);
+  });
+
+  it('reports run targets that are not nodes of the graph', () => {
+    const r = checkGraph(graph([c('n')]), registry, { targets: ['n', 'ghost'] });
+    expect(r.ok ? [] : r.problems).toEqual([{ field: 'targets[1]', message: 'The run targets a node "ghost" that is not in the graph' }]);
+  });
+
+  it('reports a cycle through 10,000 nodes without running out of stack, each message short', () => {
+    const n = 10_000;
+    const ids = Array.from({ length: n }, (_, i) => `a${i}`);
+    const doc = graph(ids.map(add), ids.map((id, i) => [id, 'value', ids[(i + 1) % n], 'a'] as [string, string, string, string]));
+    const found = problems(doc);
+    expect(found).toHaveLength(n);
+    expect(found[0].message).toMatch(/^Node is part of a cycle: (a\d+ -> ){10}\.\.\. \(10000 nodes\)$/);
+  });
 });

@@ -1,5 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RunEvent } from '../../runtime/events.ts';
@@ -8,6 +7,8 @@ import { newRun, reduceRun } from '../../runtime/run-state.ts';
 import { RUN_HISTORY_LIMIT, RunHistory, storedView } from '../../server/run-history.ts';
 import { fullLog, runSummary } from '../../runtime/run-summary.ts';
 import { failingGraph, tempData, testRegistry } from '../helpers/test-nodes.ts';
+import {  } from '../helpers/temp.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 /** Runs a graph where one branch fails and one succeeds; returns its events and summary. */
 async function endedRun(runId: string, queuedAt: number) {
@@ -20,7 +21,6 @@ async function endedRun(runId: string, queuedAt: number) {
   return { events, state, graph: g, summary: runSummary(state, 'test', events) };
 }
 
-const tempDir = () => mkdtempSync(path.join(os.tmpdir(), 'fc-history-'));
 
 describe('run history', () => {
   it('keeps 500 runs by default', () => {
@@ -28,7 +28,7 @@ describe('run history', () => {
   });
 
   it('a saved run reads back in a new RunHistory: summary, events, the view folded from them, the whole log', async () => {
-    const dir = tempDir();
+    const dir = tempDir('history');
     const run = await endedRun('r1', 1000);
     expect(run.summary).toMatchObject({ status: 'failed', logCount: 1, lastError: { nodeId: 'bad', message: 'deliberate failure' } });
     await new RunHistory(dir).save(run.summary, run.events, run.graph);
@@ -45,7 +45,7 @@ describe('run history', () => {
   });
 
   it('drops the oldest runs beyond its limit, on disk too, also when opened with a lower limit', async () => {
-    const dir = tempDir();
+    const dir = tempDir('history');
     const history = new RunHistory(dir, 3);
     for (let i = 1; i <= 5; i++) {
       const run = await endedRun(`r${i}`, 1000 * i);
@@ -61,7 +61,7 @@ describe('run history', () => {
   });
 
   it('leaves files that are not run records in place and does not list them', async () => {
-    const dir = tempDir();
+    const dir = tempDir('history');
     writeFileSync(path.join(dir, 'broken.json'), '{"format":"facechain-run",');
     const run = await endedRun('r1', 1000);
     // A record under another name is not trusted: its id would not match its file.
@@ -73,9 +73,11 @@ describe('run history', () => {
   });
 
   it('reads only listed runs: an id shaped like a path never reaches the disk', async () => {
-    const dir = tempDir();
+    const parent = tempDir('history');
+    const dir = path.join(parent, 'runs');
+    mkdirSync(dir);
     const run = await endedRun('r1', 1000);
-    const outside = path.join(path.dirname(dir), `${path.basename(dir)}-secret`);
+    const outside = path.join(parent, 'secret');
     writeFileSync(`${outside}.json`, JSON.stringify({ format: 'facechain-run', version: 1, summary: run.summary, events: run.events }));
     expect(new RunHistory(dir).read(`../${path.basename(outside)}`)).toBeUndefined();
   });

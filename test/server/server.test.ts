@@ -1,6 +1,5 @@
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,10 +13,12 @@ import type { RunEvent } from '../../runtime/events.ts';
 import { startServer, type RunningServer } from '../../server/app.ts';
 import { UPLOAD_LIMITS } from '../../server/routes/inputs.ts';
 import { failingGraph as failingGraphOf, graph, testNodes, testRegistry } from '../helpers/test-nodes.ts';
+import {  } from '../helpers/temp.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 const example = JSON.parse(readFileSync(path.join(import.meta.dirname, '../../graphs/image-basics.json'), 'utf8'));
 let server: RunningServer;
-const dataDir = mkdtempSync(path.join(os.tmpdir(), 'fc-server-'));
+const dataDir = tempDir('server');
 
 beforeAll(async () => {
   server = await startServer({ port: 0, dataDir, registry: testRegistry() });
@@ -29,7 +30,6 @@ const postJson = (p: string, body: unknown) => api(p, { method: 'POST', headers:
 
 const submit = async (g: unknown, base = server.url) =>
   (await (await fetch(`${base}/api/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ graph: g }) })).json()).runId as string;
-const tempDir = () => mkdtempSync(path.join(os.tmpdir(), 'fc-'));
 const ended = (e: RunEvent) => e.type === 'run.finished' || e.type === 'run.failed' || e.type === 'run.cancelled';
 
 /** A graph with a slow node; `steps` differ between runs that must not hit the output cache. */
@@ -168,6 +168,22 @@ describe('server', () => {
     expect(body.ok).toBe(false);
     expect(body.problems).toContainEqual(expect.objectContaining({ node: 'resize', field: 'params.width' }));
     expect(body.problems.some((p: { message: string }) => p.message.includes('nowhere'))).toBe(true);
+  });
+
+  it('validation reports files missing from the data folder and paths leaving it; a run of unknown targets is refused', async () => {
+    const g = graph([
+      { id: 'gone', type: 'image/load-images', params: { path: 'holiday' } },
+      { id: 'out', type: 'image/load-images', params: { path: '../runs' } },
+    ]);
+    const body = await (await postJson('/validate', g)).json();
+    expect(body.problems).toEqual([
+      { node: 'gone', field: 'params.path', message: expect.stringMatching(/"holiday" does not exist on this machine: looked for input\/holiday in the data folder/) },
+      { node: 'out', field: 'params.path', message: expect.stringMatching(/leaves its folder/) },
+    ]);
+    expect(JSON.stringify(body)).not.toContain(dataDir);
+    const refused = await postJson('/runs', { graph: example, targets: ['ghost'] });
+    expect(refused.status).toBe(400);
+    expect((await refused.json()).problems).toEqual([{ field: 'targets[0]', message: 'The run targets a node "ghost" that is not in the graph' }]);
   });
 
   it('a failed run keeps its error, its log and the outputs of the nodes that finished', async () => {
@@ -356,11 +372,11 @@ describe('server', () => {
 
 describe('server token', () => {
   it('refuses a non-loopback bind without a token', async () => {
-    await expect(startServer({ host: '0.0.0.0', port: 0, dataDir: mkdtempSync(path.join(os.tmpdir(), 'fc-')) })).rejects.toThrow(/FACECHAIN_TOKEN/);
+    await expect(startServer({ host: '0.0.0.0', port: 0, dataDir: tempDir('server') })).rejects.toThrow(/FACECHAIN_TOKEN/);
   });
 
   it('checks the token on REST and WebSocket', async () => {
-    const s = await startServer({ host: '127.0.0.1', port: 0, token: 's3cret', dataDir: mkdtempSync(path.join(os.tmpdir(), 'fc-')) });
+    const s = await startServer({ host: '127.0.0.1', port: 0, token: 's3cret', dataDir: tempDir('server') });
     try {
       expect((await fetch(`${s.url}/api/nodes`)).status).toBe(401);
       expect((await fetch(`${s.url}/api/nodes`, { headers: { authorization: 'Bearer s3cret' } })).status).toBe(200);
@@ -441,7 +457,7 @@ describe('browser pages without a token', () => {
 
 describe('run history across restarts', () => {
   it('a new server on the same data folder lists earlier runs with their status, nodes, events and whole log', async () => {
-    const dataDir = tempDir();
+    const dataDir = tempDir('server');
     const registry = () => new NodeRegistry([...builtinNodes, ...testNodes(), chatty]);
     const first = await startServer({ port: 0, dataDir, registry: registry() });
     const chattyRun = await submit(graph([{ id: 'talk', type: 'test/chatty', params: { lines: 600 } }]), first.url);
@@ -510,8 +526,8 @@ describe('server options', () => {
       const run = await (await fetch(`${s.url}/api/runs/${runId}`)).json();
       return Object.values(run.nodes).map((n) => (n as { state: string }).state);
     };
-    const none = await startServer({ port: 0, cacheBytes: 0, dataDir: mkdtempSync(path.join(os.tmpdir(), 'fc-')), registry: testRegistry() });
-    const dflt = await startServer({ port: 0, dataDir: mkdtempSync(path.join(os.tmpdir(), 'fc-')), registry: testRegistry() });
+    const none = await startServer({ port: 0, cacheBytes: 0, dataDir: tempDir('server'), registry: testRegistry() });
+    const dflt = await startServer({ port: 0, dataDir: tempDir('server'), registry: testRegistry() });
     try {
       await states(none);
       expect(await states(none)).toEqual(['done', 'done']);

@@ -1,7 +1,5 @@
 // Face-LoRA training on the tiny model: the loss falls, samples move towards the training images, and
 // a cancelled run resumed from its checkpoint ends where an uninterrupted run does.
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +13,7 @@ import { loraBranches, type LoraParams } from '../../models/train/lora-params.ts
 import { trainLora, type TrainSettings } from '../../models/train/train-lora.ts';
 import { toImage } from '../../runtime/image-io.ts';
 import type { Image } from '../../runtime/values.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 const model = tinyModel(0);
 const CAPTION = '<sks>, a beautiful woman';
@@ -29,7 +28,7 @@ beforeAll(async () => {
       return toImage(sharp({ create: { width: 64, height: 64, channels: 3, background: c } }).composite([{ input: Buffer.from(disc) }]).removeAlpha());
     }),
   );
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'fc-train-'));
+  const dir = tempDir('train');
   dataset = await writeDataset(dir, images.map((image, i) => ({ image, photo: `p${i}.png`, text: CAPTION })), { token: '<sks>', subject: 'a beautiful woman' });
 });
 
@@ -80,7 +79,7 @@ describe('face-LoRA training on the tiny model', { timeout: 180_000 }, () => {
 
   it('resumes a cancelled run from its checkpoint to the same LoRA as an uninterrupted run', async () => {
     const settings = { ...FAST, steps: 12, schedule: 'cosine' as const, batch: 2 };
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'fc-train-ck-'));
+    const dir = tempDir('train-ck');
     const straight = await trainLora(model, dataset, settings);
 
     const checkpoint = { file: path.join(dir, 'state.safetensors'), every: 4, fingerprint: 'test' };
@@ -127,7 +126,7 @@ describe('face-LoRA training on the tiny model', { timeout: 180_000 }, () => {
 
     const short = { ...settings, steps: 8 };
     const straight = await trainLora(model, dataset, short);
-    const checkpoint = { file: path.join(mkdtempSync(path.join(os.tmpdir(), 'fc-train-te-')), 'state.safetensors'), every: 100, fingerprint: 'te' };
+    const checkpoint = { file: path.join(tempDir('train-te'), 'state.safetensors'), every: 100, fingerprint: 'te' };
     const stop = new AbortController();
     await expect(trainLora(model, dataset, short, { signal: stop.signal, checkpoint, onStep: (s) => void (s.step === 3 && stop.abort(new Error('stop'))) })).rejects.toThrow('stop');
     const resumed = await trainLora(model, dataset, short, { checkpoint });

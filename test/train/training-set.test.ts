@@ -1,6 +1,3 @@
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { writeDataset } from '../../models/preprocess/dataset.ts';
@@ -8,13 +5,14 @@ import { tinyModel } from '../../models/sd/tiny-model.ts';
 import { TrainingSet } from '../../models/train/training-set.ts';
 import { toImage } from '../../runtime/image-io.ts';
 import { Rng } from '../../runtime/rng.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 describe('training set', () => {
   it('draws seeded latents; flips and random crops change them, the same seed repeats them', async () => {
     const model = tinyModel(0);
     const disc = '<svg width="64" height="64"><circle cx="18" cy="30" r="14" fill="#fff"/></svg>';
     const image = await toImage(sharp({ create: { width: 64, height: 64, channels: 3, background: '#b43' } }).composite([{ input: Buffer.from(disc) }]).removeAlpha());
-    const dataset = await writeDataset(mkdtempSync(path.join(os.tmpdir(), 'fc-set-')), [{ image, photo: 'a.png', text: 'a photo of <sks>' }], { token: '<sks>', subject: 'a woman' });
+    const dataset = await writeDataset(tempDir('set'), [{ image, photo: 'a.png', text: 'a photo of <sks>' }], { token: '<sks>', subject: 'a woman' });
     const set = await TrainingSet.open(model, dataset, 64);
     expect([set.size, set.latentSide, set.captions]).toEqual([1, 8, ['a photo of <sks>']]);
 
