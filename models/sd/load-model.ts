@@ -66,10 +66,13 @@ function weightsHash(weights: ReadonlyMap<string, HostTensor>): string {
   return hash.digest('hex');
 }
 
-/** Loads a single-file checkpoint with the SD config its UNet's first conv matches. */
-export async function loadCheckpointFile(file: string, modelsDir: string, label = path.basename(file)): Promise<SdModel> {
+/**
+ * Loads a single-file checkpoint with the SD config its UNet's first conv matches, or with `config` when
+ * given (an architecture other than sd15 and tiny, e.g. the parity tests' reduced model).
+ */
+export async function loadCheckpointFile(file: string, modelsDir: string, label = path.basename(file), config?: SdConfig): Promise<SdModel> {
   const index = indexOf(await readSafetensorsHeader(file), path.basename(file));
-  const config = configOf(index.get(FIRST_CONV), label, FIRST_CONV);
+  config ??= configOf(index.get(FIRST_CONV), label, FIRST_CONV);
   return build(label, config, loadClipTokenizer(tokenizerDir(file, label)), index, path.dirname(file), modelsDir, file);
 }
 
