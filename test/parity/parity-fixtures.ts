@@ -3,7 +3,11 @@ import path from 'node:path';
 import { readFileSync } from 'node:fs';
 import { readSafetensors } from '../../models/safetensors.ts';
 import { SdConfigSchema, type SdConfig } from '../../models/sd/config.ts';
-import type { HostTensor } from '../../models/onnx/index.ts';
+import { GraphBuilder, type HostTensor } from '../../models/onnx/index.ts';
+import { LoraInputs } from '../../models/sd/lora-targets.ts';
+import { PartSession } from '../../models/sd/part-session.ts';
+import { decodeLatent } from '../../models/sd/vae.ts';
+import type { WeightSource } from '../../models/sd/weight-source.ts';
 
 export const PARITY_DIR = path.join(import.meta.dirname, '..', 'fixtures', 'parity');
 
@@ -41,4 +45,16 @@ export function relativeError(ours: ArrayLike<number>, reference: ArrayLike<numb
 /** Prints the measured error so `npm test` shows it next to the tolerance. */
 export function report(what: string, error: number, against: string): void {
   console.log(`parity ${what}: max relative error ${error.toExponential(2)} (tolerance ${PARITY_TOLERANCE}) vs ${against}`);
+}
+
+/**
+ * Our VAE decoder code with a float output (`image`, [-1, 1] before quantisation) from input `latent`:
+ * the app's decoder graph ends in uint8 pixels. `weightsDir`: where external weights point.
+ */
+export async function floatDecoder(config: SdConfig, weights: WeightSource, weightsDir?: string): Promise<PartSession> {
+  const b = new GraphBuilder({ graphName: 'parity-decoder' });
+  const ctx = { b, weights, lora: new LoraInputs(false), attention: 'fused' as const, loraName: () => undefined };
+  const latent = b.input('latent', 'float32', ['batch', config.vae.latentChannels, 'height', 'width']);
+  b.output(b.scope('first_stage_model', () => decodeLatent(ctx, config.vae, latent)), 'image');
+  return PartSession.create(b.toBytes(), { weightsDir });
 }
