@@ -21,10 +21,13 @@ function denoiser(xIn: Float32Array, t: number): Float32Array {
   return eps;
 }
 
-/** Our sampling loop's use of a scheduler (as models/sd/sample.ts), latents after every step. */
-function run(name: SchedulerName, steps: number): { timesteps: readonly number[]; latents: Float32Array[] } {
-  const s = createScheduler({ name, steps });
-  let x: Float32Array = noiseRow(0).map((v) => v * s.initNoiseSigma);
+/**
+ * Our sampling loop's use of a scheduler (as models/sd/sample.ts), latents after every step; with
+ * strength < 1 from the fixture's clean latent, noised by the scheduler (img2img).
+ */
+function run(name: SchedulerName, steps: number, strength = 1): { timesteps: readonly number[]; latents: Float32Array[] } {
+  const s = createScheduler({ name, steps, strength });
+  let x: Float32Array = strength < 1 ? s.addNoise(f32(fx, 'clean'), noiseRow(0)) : noiseRow(0).map((v) => v * s.initNoiseSigma);
   const latents: Float32Array[] = [];
   s.timesteps.forEach((t, i) => {
     const scale = s.inputScale(i);
@@ -53,6 +56,16 @@ describe('schedulers match diffusers step by step', () => {
     timesteps.forEach((t, i) => expect(Math.abs(t - refTimesteps[i])).toBeLessThan(1e-2));
     const error = perStepError(latents, f32(fx, `${name}.diffusers`));
     report(`scheduler ${name} (${STEPS[name]} steps, every step)`, error, 'diffusers 58eb52c');
+    expect(error).toBeLessThanOrEqual(PARITY_TOLERANCE);
+  });
+});
+
+describe('img2img (strength cut and noising) matches diffusers\' img2img pipeline step by step', () => {
+  it.each(['ddim', 'euler', 'euler_a', 'dpmpp_2m_karras'] as const)('%s', (name) => {
+    const strength = f32(fx, 'img2img_strength')[0];
+    const { latents } = run(name, 10, strength);
+    const error = perStepError(latents, f32(fx, `${name}.img2img`));
+    report(`scheduler ${name} img2img (10 steps, strength ${strength.toFixed(1)}, every step)`, error, 'diffusers 58eb52c');
     expect(error).toBeLessThanOrEqual(PARITY_TOLERANCE);
   });
 });
