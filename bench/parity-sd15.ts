@@ -1,9 +1,10 @@
-// opt-in (`npm run bench -- parity-sd15`): our SD1.5 graphs at full size against the reference code run
-// in PyTorch on the same seeded random weights: UNet at 512x512 (64x64 latent) without and with a kohya
-// LoRA, VAE decoder and encoder at 512x512, text encoder (last layer, clip skip 2). fp32 both sides.
-// Needs FACECHAIN_PARITY_REFS = a folder of the reference checkouts (test/fixtures/parity/reference.py
-// names them) and Python with torch (FACECHAIN_PYTHON, default /usr/bin/python3); says so and skips
-// without them. About 4 GB of temp disk and 10 GB of memory: run it under flock /tmp/facechain-heavy.lock.
+// opt-in: 35 minutes on a busy 2-core machine, 10 GB of memory, needs the reference checkouts and torch
+// Our SD1.5 graphs at full size against the reference code run in PyTorch on the same seeded random
+// weights: UNet at 512x512 (64x64 latent) without and with a kohya LoRA, VAE decoder and encoder at
+// 512x512, text encoder (last layer, clip skip 2). fp32 both sides. Needs FACECHAIN_PARITY_REFS = a folder
+// of the reference checkouts (test/fixtures/parity/reference.py names them) and Python with torch
+// (FACECHAIN_PYTHON, default /usr/bin/python3); says so and skips without them. About 2 GB of temp disk
+// and 10 GB of memory: run it under flock /tmp/facechain-heavy.lock.
 // PARITY_LATENT=32 for a quicker 256x256 run.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';

@@ -1,14 +1,13 @@
-// `npm run bench [name ...]`: runs every bench/*.ts script (or the named ones) one after another. Scripts
-// whose first line starts with `// opt-in` run only when named.
+// `npm run bench [name ...]`: runs every bench/*.ts script (or the named ones) one after another.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 
 const dir = import.meta.dirname;
 const wanted = process.argv.slice(2);
 const scripts = readdirSync(dir)
   .filter((f) => f.endsWith('.ts') && f !== 'run.ts')
-  .filter((f) => (wanted.length ? wanted.some((w) => f.includes(w)) : !readFileSync(path.join(dir, f), 'utf8').startsWith('// opt-in')))
+  .filter((f) => !wanted.length || wanted.some((w) => f.includes(w)))
   .sort();
 let failed = 0;
 for (const f of scripts) {
