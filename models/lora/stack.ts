@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { SD_CONFIGS, type SdConfigName } from '../sd/config.ts';
+import { SD_CONFIGS, type SdConfig } from '../sd/config.ts';
 import type { LoraBranch, LoraBranches } from '../sd/lora-feeds.ts';
 import type { LoraSchedule } from '../sd/lora-schedule.ts';
 import { blockFactor, BlockWeightsSchema } from './blocks.ts';
@@ -44,7 +44,8 @@ export class LoraStack implements LoraSchedule {
   private unetStatic: Map<string, StackedBranch> | undefined;
   private last: { key: string; branches: LoraBranches } | undefined;
 
-  constructor(entries: readonly LoraStackEntry[] = []) {
+  /** `configs`: the architectures the LoRAs' base names refer to (a test's reduced model adds its own). */
+  constructor(entries: readonly LoraStackEntry[] = [], private readonly configs: readonly SdConfig[] = Object.values(SD_CONFIGS)) {
     this.entries = entries.map((e) => LoraStackEntrySchema.parse(e));
     const first = this.entries[0];
     const other = this.entries.find((e) => e.lora.base !== first.lora.base);
@@ -55,7 +56,7 @@ export class LoraStack implements LoraSchedule {
 
   /** A new stack with `entry` appended. */
   add(entry: LoraStackEntry): LoraStack {
-    return new LoraStack([...this.entries, entry]);
+    return new LoraStack([...this.entries, entry], this.configs);
   }
 
   /** The SD config all LoRAs of the stack are for (undefined when empty). */
@@ -84,7 +85,9 @@ export class LoraStack implements LoraSchedule {
   modules(): { module: AdaptableModule; parts: Part[] }[] {
     const base = this.base;
     if (!base) return [];
-    const index = moduleIndex(SD_CONFIGS[base as SdConfigName]);
+    const config = this.configs.find((c) => c.name === base);
+    if (!config) throw new Error(`LoRA stack: no SD architecture named ${base}`);
+    const index = moduleIndex(config);
     const byName = new Map<string, Part[]>();
     this.entries.forEach((e, entry) => {
       for (const module of e.lora.modules) {

@@ -67,10 +67,13 @@ function weightsHash(weights: ReadonlyMap<string, HostTensor>): string {
   return hash.digest('hex');
 }
 
-/** Loads a single-file checkpoint with the SD config its UNet's first conv matches. */
-export async function loadCheckpointFile(file: string, modelsDir: string, label = path.basename(file)): Promise<SdModel> {
-  const index = indexOf(await readSafetensorsHeader(file), path.basename(file));
-  const config = configOf(index.get(FIRST_CONV), label, FIRST_CONV);
+/**
+ * Loads a single-file checkpoint with the SD config its UNet's first conv matches, or with `config` when
+ * given (an architecture other than sd15 and tiny, e.g. the parity tests' reduced model).
+ */
+export async function loadCheckpointFile(file: string, modelsDir: string, label = path.basename(file), config?: SdConfig): Promise<SdModel> {
+  const index = checkpointIndex(await readSafetensorsHeader(file), path.basename(file));
+  config ??= configOf(index.get(FIRST_CONV), label, FIRST_CONV);
   return build(label, config, loadClipTokenizer(tokenizerDir(file, label)), index, path.dirname(file), modelsDir, file);
 }
 
@@ -83,7 +86,7 @@ export async function loadDiffusersFolder(dir: string, modelsDir: string, label 
   for (const { folder } of DIFFUSERS_PARTS) {
     const file = diffusersWeights(dir, folder, label);
     // safeJoin: a link in the folder must not lead out of it.
-    files[folder] = indexOf(await readSafetensorsHeader(safeJoin(dir, file)), file);
+    files[folder] = checkpointIndex(await readSafetensorsHeader(safeJoin(dir, file)), file);
   }
   const config = configOf(files.unet.get('conv_in.weight'), label, 'unet/conv_in.weight');
   const tokenizer = path.join(dir, 'tokenizer');
@@ -99,7 +102,7 @@ function diffusersWeights(dir: string, folder: DiffusersFolder, label: string): 
 }
 
 /** Every tensor of a safetensors file, located relative to the weights folder as `file`. */
-function indexOf(header: SafetensorsHeader, file: string): CheckpointIndex {
+export function checkpointIndex(header: SafetensorsHeader, file: string): CheckpointIndex {
   return new Map([...header.entries.values()].map((e): [string, StoredTensor] => [e.name, { file, offset: e.begin, dtype: e.dtype, dims: e.dims }]));
 }
 

@@ -12,11 +12,19 @@ const EPS = 1e-6;
  */
 export function vaeDecoder(ctx: BuildContext, cfg: VaeConfig): Value {
   const { b } = ctx;
-  const z = b.input('latent', 'float32', ['batch', cfg.latentChannels, 'height', 'width']);
+  const h = decodeLatent(ctx, cfg, b.input('latent', 'float32', ['batch', cfg.latentChannels, 'height', 'width']));
+  // [-1, 1] -> [0, 255], rounded (Cast truncates, so add 0.5 first), NCHW -> NHWC.
+  const pixels = b.clip(b.add(b.mul(b.add(h, 1), 127.5), 0.5), 0, 255);
+  return b.cast(b.transpose(pixels, [0, 2, 3, 1]), 'uint8');
+}
+
+/** The decoder proper: scaled latents [B, 4, h, w] to the image [B, 3, 8h, 8w] in [-1, 1], unclamped. */
+export function decodeLatent(ctx: BuildContext, cfg: VaeConfig, z: Value): Value {
+  const { b } = ctx;
   const levels = cfg.channels.length;
   const top = cfg.channels[levels - 1];
-  let h = conv2d(ctx, b.div(z, cfg.scale), 'post_quant_conv', cfg.latentChannels, cfg.latentChannels, { kernel: 1 });
-  h = b.scope('decoder', () => {
+  const h = conv2d(ctx, b.div(z, cfg.scale), 'post_quant_conv', cfg.latentChannels, cfg.latentChannels, { kernel: 1 });
+  return b.scope('decoder', () => {
     let y = conv2d(ctx, h, 'conv_in', cfg.latentChannels, top);
     y = middle(ctx, y, top, cfg.groups);
     let ch = top;
@@ -35,9 +43,6 @@ export function vaeDecoder(ctx: BuildContext, cfg: VaeConfig): Value {
     y = b.silu(groupNorm(ctx, y, 'norm_out', ch, cfg.groups, EPS));
     return conv2d(ctx, y, 'conv_out', ch, cfg.imageChannels);
   });
-  // [-1, 1] -> [0, 255], rounded (Cast truncates, so add 0.5 first), NCHW -> NHWC.
-  const pixels = b.clip(b.add(b.mul(b.add(h, 1), 127.5), 0.5), 0, 255);
-  return b.cast(b.transpose(pixels, [0, 2, 3, 1]), 'uint8');
 }
 
 /**

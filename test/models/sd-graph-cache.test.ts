@@ -105,9 +105,10 @@ describe('cached SD graphs', () => {
     expect(vi.mocked(buildPart)).toHaveBeenCalledTimes(12);
 
     vi.resetModules();
-    vi.doMock('../../models/sd/build.ts', async (importOriginal) => ({
-      ...(await importOriginal<typeof import('../../models/sd/build.ts')>()), GRAPH_BUILDER_VERSION: 2,
-    }));
+    vi.doMock('../../models/sd/build.ts', async (importOriginal) => {
+      const original = await importOriginal<typeof import('../../models/sd/build.ts')>();
+      return { ...original, GRAPH_BUILDER_VERSION: original.GRAPH_BUILDER_VERSION + 1 };
+    });
     const next = await import('../../models/sd/load-model.ts');
     await next.loadSdModel('a.safetensors', models);
     expect(Object.keys(graphFolders(models))).toHaveLength(4);

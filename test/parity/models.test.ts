@@ -1,0 +1,130 @@
+// Our UNet (with and without a kohya LoRA), VAE and text encoder against the original implementations
+// (CompVis LDM, OpenAI CLIP) on the same seeded weights: test/fixtures/parity, made by make-fixtures.py.
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadLoraFile } from '../../models/lora/file.ts';
+import { LoraStack } from '../../models/lora/stack.ts';
+import { readSafetensors } from '../../models/safetensors.ts';
+import { loadCheckpointFile } from '../../models/sd/load-model.ts';
+import { loraFeeds, type LoraBranches } from '../../models/sd/lora-feeds.ts';
+import type { SdModel } from '../../models/sd/sd-model.ts';
+import { TensorWeights } from '../../models/sd/tensor-weights.ts';
+import { tinyClipTokenizerJson } from '../../models/sd/tiny-tokenizer.ts';
+import { decodeLatents } from '../../models/sd/vae-codec.ts';
+import type { HostTensor } from '../../models/onnx/index.ts';
+import { expectParity } from './expect-parity.ts';
+import { f32, fixture, floatDecoder, PARITY_DIR, parityConfig, relativeError } from './parity-fixtures.ts';
+
+const config = parityConfig();
+const LDM = 'CompVis/stable-diffusion 21f890f';
+const CLIP = 'openai/CLIP d05afc4';
+let dir: string;
+let model: SdModel;
+let lora: LoraStack;
+
+beforeAll(async () => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'facechain-parity-'));
+  const checkpoints = path.join(dir, 'checkpoints');
+  mkdirSync(checkpoints);
+  copyFileSync(path.join(PARITY_DIR, 'checkpoint.safetensors'), path.join(checkpoints, 'parity.safetensors'));
+  // The tokenizer is not compared (token ids are fixed); the loader wants one beside the checkpoint.
+  writeFileSync(path.join(checkpoints, 'tokenizer.json'), JSON.stringify(tinyClipTokenizerJson()));
+  model = await loadCheckpointFile(path.join(checkpoints, 'parity.safetensors'), dir, 'parity', config);
+  const file = await loadLoraFile(path.join(PARITY_DIR, 'lora.safetensors'), 'lora.safetensors', [config]);
+  lora = new LoraStack([{ lora: file.lora, weight: 1 }], [config]);
+});
+
+afterAll(async () => {
+  await model?.release();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const data = (t: HostTensor) => t.data as Float32Array;
+
+describe('UNet vs the LDM UNetModel', () => {
+  let fx: Map<string, HostTensor>;
+  beforeAll(async () => { fx = await fixture('unet'); });
+
+  async function eps(branches?: LoraBranches): Promise<Float32Array> {
+    const session = await model.session('unet');
+    const out = await session.run({
+      sample: fx.get('sample')!, timestep: fx.get('timestep')!, context: fx.get('context')!,
+      ...loraFeeds(model.loraTargets.unet, branches),
+    });
+    return data(out.eps);
+  }
+
+  it('without a LoRA', async () => {
+    expectParity('UNet (batch 2, 16x16, fp32)', await eps(), f32(fx, 'eps'), LDM);
+  });
+
+  it('with a kohya LoRA through our LoRA path (the reference merges W += alpha/rank · up @ down)', async () => {
+    expect(lora.bakeOnly()).toEqual([]);
+    expect(model.loraTargets.unet.every((t) => lora.unet(0, 1).has(t.name))).toBe(true);
+    expectParity('UNet + kohya LoRA (rank 4, alpha 2)', await eps(lora.unet(0, 1)), f32(fx, 'eps_lora'), LDM);
+    // The LoRA moves the output far more than the tolerance: a LoRA left out would fail.
+    expect(relativeError(f32(fx, 'eps'), f32(fx, 'eps_lora'))).toBeGreaterThan(0.1);
+  });
+});
+
+describe('VAE vs the LDM Encoder/Decoder', () => {
+  let fx: Map<string, HostTensor>;
+  beforeAll(async () => { fx = await fixture('vae'); });
+
+  it('decoder: latent to the image in [-1, 1] before quantisation', async () => {
+    const weights = new TensorWeights((await readSafetensors(path.join(PARITY_DIR, 'checkpoint.safetensors'))).tensors);
+    const session = await floatDecoder(config, weights);
+    try {
+      const out = await session.run({ latent: fx.get('latent')! });
+      expectParity('VAE decoder (8x8 latent -> 64x64)', data(out.image), f32(fx, 'decoded'), LDM);
+    } finally {
+      await session.release();
+    }
+  });
+
+  it("decoder graph's uint8 pixels are the reference's, rounded", async () => {
+    const latent = fx.get('latent')!;
+    const [image] = await decodeLatents(model, { batch: 1, channels: 4, height: 8, width: 8, data: data(latent) });
+    const ref = f32(fx, 'decoded');
+    const plane = 64 * 64;
+    let worst = 0;
+    for (let c = 0; c < 3; c++) {
+      for (let p = 0; p < plane; p++) {
+        const expected = Math.min(255, Math.max(0, (ref[c * plane + p] + 1) * 127.5));
+        worst = Math.max(worst, Math.abs(image.data[p * 3 + c] - expected));
+      }
+    }
+    expect(worst).toBeLessThanOrEqual(0.51);
+  });
+
+  it('encoder: mean and std of the latent distribution, scaled', async () => {
+    const session = await model.session('vaeEncoder');
+    const out = await session.run({ image: fx.get('image')! });
+    expectParity('VAE encoder mean (64x64 -> 8x8)', data(out.mean), f32(fx, 'mean'), LDM);
+    expectParity('VAE encoder std', data(out.std), f32(fx, 'std'), LDM);
+  });
+});
+
+describe('text encoder vs OpenAI CLIP text transformer', () => {
+  let fx: Map<string, HostTensor>;
+  beforeAll(async () => { fx = await fixture('text'); });
+
+  async function encode(branches?: LoraBranches) {
+    const session = await model.session('text');
+    return session.run({ input_ids: fx.get('input_ids')!, ...loraFeeds(model.loraTargets.text, branches) });
+  }
+
+  it('last layer and clip skip 2 (penultimate layer), both through the final LN', async () => {
+    const out = await encode();
+    expectParity('text encoder last layer (2 x 77 tokens)', data(out.hidden), f32(fx, 'hidden'), CLIP);
+    expectParity('text encoder clip skip 2', data(out.hidden_skip2), f32(fx, 'hidden_skip2'), CLIP);
+  });
+
+  it('with the kohya LoRA on q/k/v/out_proj and fc1/fc2', async () => {
+    const out = await encode(lora.text);
+    expectParity('text encoder + kohya LoRA', data(out.hidden), f32(fx, 'hidden_lora'), CLIP);
+    expect(relativeError(f32(fx, 'hidden'), f32(fx, 'hidden_lora'))).toBeGreaterThan(0.1);
+  });
+});
