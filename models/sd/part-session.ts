@@ -31,6 +31,11 @@ export class PartSession {
     return new PartSession(await sessions.acquire({ model, options }));
   }
 
+  /** The options ORT created the session with (threads, provider, optimisations). */
+  get options(): ort.InferenceSession.SessionOptions {
+    return this.lease.session.options;
+  }
+
   get inputNames(): readonly string[] {
     return this.lease.session.inputNames;
   }
