@@ -69,7 +69,7 @@ function weightsHash(weights: ReadonlyMap<string, HostTensor>): string {
 
 /** Loads a single-file checkpoint with the SD config its UNet's first conv matches. */
 export async function loadCheckpointFile(file: string, modelsDir: string, label = path.basename(file)): Promise<SdModel> {
-  const index = indexOf(await readSafetensorsHeader(file), path.basename(file));
+  const index = checkpointIndex(await readSafetensorsHeader(file), path.basename(file));
   const config = configOf(index.get(FIRST_CONV), label, FIRST_CONV);
   return build(label, config, loadClipTokenizer(tokenizerDir(file, label)), index, path.dirname(file), modelsDir, file);
 }
@@ -83,7 +83,7 @@ export async function loadDiffusersFolder(dir: string, modelsDir: string, label 
   for (const { folder } of DIFFUSERS_PARTS) {
     const file = diffusersWeights(dir, folder, label);
     // safeJoin: a link in the folder must not lead out of it.
-    files[folder] = indexOf(await readSafetensorsHeader(safeJoin(dir, file)), file);
+    files[folder] = checkpointIndex(await readSafetensorsHeader(safeJoin(dir, file)), file);
   }
   const config = configOf(files.unet.get('conv_in.weight'), label, 'unet/conv_in.weight');
   const tokenizer = path.join(dir, 'tokenizer');
@@ -99,7 +99,7 @@ function diffusersWeights(dir: string, folder: DiffusersFolder, label: string): 
 }
 
 /** Every tensor of a safetensors file, located relative to the weights folder as `file`. */
-function indexOf(header: SafetensorsHeader, file: string): CheckpointIndex {
+export function checkpointIndex(header: SafetensorsHeader, file: string): CheckpointIndex {
   return new Map([...header.entries.values()].map((e): [string, StoredTensor] => [e.name, { file, offset: e.begin, dtype: e.dtype, dims: e.dims }]));
 }
 
