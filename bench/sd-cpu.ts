@@ -52,7 +52,7 @@ async function parts(data: string, precision: Precision) {
   const feeds = {
     sample: { dtype: 'float32' as const, dims: [2, 4, 64, 64], data: rng.fillNormal(new Float32Array(2 * 4 * 64 * 64)) },
     timestep: { dtype: 'float32' as const, dims: [2], data: Float32Array.of(500, 500) },
-    context: { dtype: 'float32' as const, dims: [2, 77, 768], data: encoded.hidden.data as Float32Array },
+    context: encoded.hidden,
     ...loraFeeds(model.loraTargets.unet),
   };
   const [, unetFirst] = await timed(() => unet.run(feeds));
@@ -106,26 +106,31 @@ try {
   }
   const { intraOpNumThreads } = sessionThreads();
   console.log(`SD1.5 at 512x512 on ${intraOpNumThreads} threads (${os.cpus()[0]?.model ?? 'CPU'}, load ${os.loadavg()[0].toFixed(1)})`);
-  const rows: [string, string, string][] = [];
+  // stable-diffusion.cpp on the same kind of 2-core machine and random SD1.5 weights (built from source,
+  // 2 threads), from ../shared/gpu-machine-facts.md and issue 22: for reading our figures against.
+  const sdcpp = {
+    load: '3-6 s', fp16Step: '29-90 s (f16)', fp32Step: '72-158 s (f32)', vae: '97-194 s', rss: '3.5-4.6 GB',
+  };
+  const rows: [string, string, string, string][] = [];
   const check = (value: number, goal: number) => `${value <= goal ? 'OK' : 'MISSED'} (goal <= ${goal})`;
   for (const precision of Object.keys(FILES) as Precision[]) {
     const p = child('parts', data, precision);
     const s = (k: string) => seconds(p[k]).toFixed(2);
     rows.push(
-      [`${precision}: UNet session created`, `${s('unetCreate')} s`, check(seconds(p.unetCreate), 6)],
-      [`${precision}: UNet step, CFG batch 2 (first step ${s('unetFirst')} s)`, `${s('unetStep')} s (CPU ${s('unetStepCpu')} s)`, check(seconds(p.unetStep), 6.5)],
-      [`${precision}: longest event-loop stall during a UNet step`, `${p.loopStallMs.toFixed(0)} ms`, check(p.loopStallMs, 100)],
-      [`${precision}: VAE decode 512x512 (session ${s('vaeCreate')} s)`, `${s('vaeDecode')} s (CPU ${s('vaeDecodeCpu')} s)`, check(seconds(p.vaeDecode), 12.5)],
-      [`${precision}: text encode, batch 2 (session ${s('textCreate')} s)`, `${s('textEncode')} s (CPU ${s('textEncodeCpu')} s)`, '-'],
+      [`${precision}: UNet session created`, `${s('unetCreate')} s`, check(seconds(p.unetCreate), 6), sdcpp.load],
+      [`${precision}: UNet step, CFG batch 2 (first step ${s('unetFirst')} s)`, `${s('unetStep')} s (CPU ${s('unetStepCpu')} s)`, check(seconds(p.unetStep), 6.5), precision === 'fp16' ? sdcpp.fp16Step : sdcpp.fp32Step],
+      [`${precision}: longest event-loop stall during a UNet step`, `${p.loopStallMs.toFixed(0)} ms`, check(p.loopStallMs, 100), '-'],
+      [`${precision}: VAE decode 512x512 (session ${s('vaeCreate')} s)`, `${s('vaeDecode')} s (CPU ${s('vaeDecodeCpu')} s)`, check(seconds(p.vaeDecode), 12.5), sdcpp.vae],
+      [`${precision}: text encode, batch 2 (session ${s('textCreate')} s)`, `${s('textEncode')} s (CPU ${s('textEncodeCpu')} s)`, '-', '-'],
     );
     console.log(rows.slice(-5).map((r) => r.join('  ')).join('\n'));
   }
   for (const precision of Object.keys(FILES) as Precision[]) {
     const t = child('txt2img', data, precision);
-    rows.push([`${precision}: txt2img 512x512, 1 step: peak RSS (run ${t.txt2imgSeconds.toFixed(1)} s)`, `${t.peakRssGb.toFixed(2)} GB`, precision === 'fp16' ? check(t.peakRssGb, 4) : '-']);
+    rows.push([`${precision}: txt2img 512x512, 1 step: peak RSS (run ${t.txt2imgSeconds.toFixed(1)} s)`, `${t.peakRssGb.toFixed(2)} GB`, precision === 'fp16' ? check(t.peakRssGb, 4) : '-', sdcpp.rss]);
     console.log(rows.at(-1)!.join('  '));
   }
-  console.log(`\n| measurement | result | goal |\n|---|---|---|\n${rows.map((r) => `| ${r.join(' | ')} |`).join('\n')}`);
+  console.log(`\n| measurement | result | goal | stable-diffusion.cpp |\n|---|---|---|---|\n${rows.map((r) => `| ${r.join(' | ')} |`).join('\n')}`);
 } finally {
   rmSync(data, { recursive: true, force: true });
 }
