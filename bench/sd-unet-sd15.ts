@@ -2,55 +2,31 @@
 // (what a real checkpoint looks like to the loader): session creation time, step time at 512x512 with
 // CFG (batch 2), and the cost of rank-4 LoRA branches on all 192 targets (goal: at most 1.05x).
 // Needs about 2 GB of temporary disk and 10 GB of memory; `SD_BENCH_SIZE=32` for a quicker 256x256 run.
-// The synthetic weights (1.7 GB) go to the temp folder; `npm run bench` removes it after the bench, and the
-// bench says where they are when run on its own.
+// The synthetic weights (1.7 GB) go to the temp folder; `npm run bench` removes it after the bench, and a
+// direct run keeps them there for the next one.
 // opt-in: the full-size UNet needs about 10 GB of memory, 2 GB of disk and several minutes
-import { existsSync, mkdirSync, openSync, writeSync, closeSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { float32ToFloat16Bits } from '../models/onnx/index.ts';
+import { readSafetensorsHeader } from '../models/safetensors.ts';
 import { buildPart } from '../models/sd/build.ts';
 import { sd15 } from '../models/sd/config.ts';
-import { ExternalWeights, type StoredTensor } from '../models/sd/external-weights.ts';
+import { ExternalWeights } from '../models/sd/external-weights.ts';
+import { checkpointIndex } from '../models/sd/load-model.ts';
 import { loraFeeds, type LoraBranch } from '../models/sd/lora-feeds.ts';
 import { PartSession } from '../models/sd/part-session.ts';
-import { ShapeRecorder } from '../models/sd/weight-source.ts';
 import { Rng } from '../runtime/rng.ts';
+import { writeRandomCheckpoint } from './lib/random-checkpoint.ts';
 
 const dir = path.join(os.tmpdir(), 'facechain-sd15-synthetic');
-const file = 'unet-f16.bin';
-const recorder = new ShapeRecorder();
-buildPart(sd15, 'unet', recorder, { lora: false });
-const index = new Map<string, StoredTensor>();
-let offset = 0;
-for (const [key, dims] of recorder.shapes) {
-  index.set(key, { file, offset, dtype: 'float16', dims });
-  offset += dims.reduce((a, d) => a * d, 1) * 2;
-}
-
-// Weights: norms 1, biases 0, others uniform with variance 1/fan_in (a cheap LCG; values do not matter).
-if (!existsSync(path.join(dir, file)) || statSync(path.join(dir, file)).size !== offset) {
+const file = 'sd15-f16.safetensors';
+if (!existsSync(path.join(dir, file))) {
   mkdirSync(dir, { recursive: true });
   const t = performance.now();
-  const fd = openSync(path.join(dir, file), 'w');
-  let seed = 1;
-  for (const [key, dims] of recorder.shapes) {
-    const n = dims.reduce((a, d) => a * d, 1);
-    const bits = new Uint16Array(n);
-    if (dims.length === 1) {
-      if (/norm.*\.weight$|layers\.0\.weight$|out\.0\.weight$/.test(key)) bits.fill(float32ToFloat16Bits(1));
-    } else {
-      const bound = Math.sqrt(3 / (n / dims[0]));
-      for (let i = 0; i < n; i++) {
-        seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
-        bits[i] = float32ToFloat16Bits(((seed / 2 ** 32) * 2 - 1) * bound);
-      }
-    }
-    writeSync(fd, bits);
-  }
-  closeSync(fd);
-  console.log(`wrote ${(offset / 2 ** 30).toFixed(2)} GiB of synthetic fp16 weights in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  await writeRandomCheckpoint(path.join(dir, file), sd15, 'float16');
+  console.log(`wrote a random fp16 SD1.5 checkpoint in ${((performance.now() - t) / 1000).toFixed(1)} s`);
 }
+const index = checkpointIndex(await readSafetensorsHeader(path.join(dir, file)), file);
 
 const weights = new ExternalWeights(index);
 const built = buildPart(sd15, 'unet', weights);
@@ -93,4 +69,4 @@ t0 /= rounds;
 t4 /= rounds;
 console.log(`SD1.5 UNet step ${size * 8}x${size * 8}, CFG batch 2: rank 0 ${(t0 / 1000).toFixed(2)} s, rank 4 ${(t4 / 1000).toFixed(2)} s, ratio ${(t4 / t0).toFixed(3)} (goal <= 1.05) ${t4 / t0 <= 1.05 ? 'OK' : 'MISSED'}`);
 await unet.release();
-console.log(`synthetic weights: ${(offset / 1024 ** 3).toFixed(2)} GB in ${dir} (removed by \`npm run bench\`; delete it yourself after a direct run)`);
+console.log(`synthetic weights: ${(statSync(path.join(dir, file)).size / 1024 ** 3).toFixed(2)} GB in ${dir} (removed by \`npm run bench\`; delete it yourself after a direct run)`);

@@ -6,9 +6,9 @@ import { modelsCommand } from './models.ts';
 
 const USAGE = `facechain <command>
 
-  serve [--port 7860] [--host 127.0.0.1] [--data ./data] [--token T] [--workers 1] [--cache-mb 2048] [--api-only]
+  serve [--port 7860] [--host 127.0.0.1] [--data ./data] [--token T] [--workers 1] [--cache-mb 2048] [--threads N] [--api-only]
         [--run-memory-mb N]        start the server and the editor (--api-only: no editor build or pages)
-  run <graph.json> [--set node.param=value ...] [--out dir] [--data dir] [--quiet] [--run-memory-mb N]
+  run <graph.json> [--set node.param=value ...] [--out dir] [--data dir] [--quiet] [--threads N] [--run-memory-mb N]
                                    run a graph headless, write its outputs
   validate <graph.json> [--data dir]
                                    list every problem of a graph, files missing from the data folder too
@@ -17,6 +17,8 @@ const USAGE = `facechain <command>
   models [--hash] [--json] [--data dir]
                                    the model folders' files, which are known models (--hash: hash new files)
   <command> --help                 this text
+
+  --threads N (or FACECHAIN_THREADS): threads the networks use, shared by --workers runs (default: the physical cores)
 `;
 
 const OPTIONS = {
@@ -25,6 +27,7 @@ const OPTIONS = {
   data: { type: 'string' },
   token: { type: 'string' },
   workers: { type: 'string' },
+  threads: { type: 'string' },
   'cache-mb': { type: 'string' },
   'run-memory-mb': { type: 'string' },
   set: { type: 'string', multiple: true },

@@ -8,6 +8,8 @@ import { ensureSampleInputs } from '../runtime/sample-inputs.ts';
 import { formatProblem } from '../runtime/validate.ts';
 import { applyOverrides, readGraphFile } from './graph-file.ts';
 import { runMemoryBytes } from './serve.ts';
+import { threadsFlag } from './threads-flag.ts';
+import { configureThreads } from '../models/session/threads.ts';
 
 interface RunFlags {
   set?: string[];
@@ -15,11 +17,13 @@ interface RunFlags {
   data?: string;
   quiet?: boolean;
   'run-memory-mb'?: string;
+  threads?: string;
 }
 
 /** `facechain run`: executes a graph headless; files go to --out (default data/output). */
 export async function runCommand(file: string | undefined, flags: RunFlags): Promise<number> {
   const graph = applyOverrides(readGraphFile(file), flags.set ?? []);
+  configureThreads({ threads: threadsFlag(flags.threads) });
   const base = openDataFolders(flags.data);
   await ensureSampleInputs(base);
   const data = flags.out ? { ...base, output: path.resolve(flags.out) } : base;

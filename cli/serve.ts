@@ -1,5 +1,7 @@
 import { DEFAULT_HOST, DEFAULT_PORT, startServer } from '../server/app.ts';
 import { ensureEditorBuilt } from './editor-build.ts';
+import { threadsFlag } from './threads-flag.ts';
+import { configureThreads } from '../models/session/threads.ts';
 
 /** The link to open: with a token the browser needs it once (the editor keeps it for the session). */
 export function editorLink(url: string, token?: string): string {
@@ -29,7 +31,12 @@ export async function serveCommand(flags: {
   'cache-mb'?: string;
   'run-memory-mb'?: string;
   'api-only'?: boolean;
+  threads?: string;
 }): Promise<number> {
+  const workers = Math.max(1, Number(flags.workers ?? process.env.FACECHAIN_WORKERS ?? 1) || 1);
+  // Runs at the same time split the cores between them.
+  configureThreads({ threads: threadsFlag(flags.threads), workers });
+
   if (!flags['api-only']) {
     const editor = await ensureEditorBuilt(undefined, (why) => process.stderr.write(`Building the editor (${why})...\n`));
     if ('warning' in editor) process.stderr.write(`${editor.warning}\n`);
@@ -40,7 +47,7 @@ export async function serveCommand(flags: {
     port: Number(flags.port ?? process.env.PORT ?? DEFAULT_PORT),
     dataDir: flags.data,
     token,
-    workers: Math.max(1, Number(flags.workers ?? process.env.FACECHAIN_WORKERS ?? 1) || 1),
+    workers,
     cacheBytes: cacheBytes(flags['cache-mb'] ?? process.env.FACECHAIN_CACHE_MB),
     runMemoryBytes: runMemoryBytes(flags['run-memory-mb']),
     ...(flags['api-only'] ? { editorDir: false as const } : {}),

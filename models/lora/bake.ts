@@ -1,5 +1,6 @@
 import { GraphBuilder, type HostTensor } from '../onnx/index.ts';
 import { ort, type OrtSession } from '../session/ort.ts';
+import { createSession } from '../session/providers.ts';
 import { toF32 } from './parse.ts';
 import { isConstant, scheduleChanges } from './schedule.ts';
 import { rankOf } from './schema.ts';
@@ -20,7 +21,7 @@ function gemmSession(): Promise<OrtSession> {
     const w = b.input('w', 'float32', ['rows', 'cols']);
     b.output(b.op('Gemm', [u, d, w]), 'y', 'float32');
     // Threads sleep between runs instead of spinning: the JS copying between runs needs the cores.
-    gemm = ort.InferenceSession.create(b.toBytes(), { extra: { session: { intra_op: { allow_spinning: '0' } } } });
+    gemm = createSession(b.toBytes(), { extra: { session: { intra_op: { allow_spinning: '0' } } } });
   }
   return gemm;
 }

@@ -7,6 +7,7 @@ import sharp from 'sharp';
 import { fromImage } from '../../runtime/image-io.ts';
 import type { Image } from '../../runtime/values.ts';
 import { ort, type OrtSession } from '../session/ort.ts';
+import { createSession } from '../session/providers.ts';
 
 export interface TagVocabulary { names: string[]; categories: number[] }
 
@@ -46,7 +47,7 @@ export class Wd14Tagger {
   ) {}
 
   static async open(modelPath: string, tagsPath: string): Promise<Wd14Tagger> {
-    const session = await ort.InferenceSession.create(modelPath);
+    const session = await createSession(modelPath);
     const meta = session.inputMetadata[0];
     const side = meta?.isTensor ? meta.shape[1] : undefined;
     if (typeof side !== 'number' || !meta.isTensor || meta.shape[3] !== 3) {

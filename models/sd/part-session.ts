@@ -14,21 +14,30 @@ export class PartSession {
 
   /**
    * `model` is the .onnx bytes or path; `weightsDir` is the folder its external initializers are read
-   * from when given as bytes (the checkpoint's folder).
+   * from when given as bytes (the checkpoint's folder). `foldConstants: false` keeps ORT from
+   * precomputing constant subgraphs, above all the Cast of each fp16 weight to float32.
    */
   static async create(
     model: Uint8Array | string,
-    o: { weightsDir?: string; threads?: number; optimization?: 'basic' | 'extended' | 'all' } = {},
+    o: { weightsDir?: string; threads?: number; optimization?: 'basic' | 'extended' | 'all'; foldConstants?: boolean } = {},
   ): Promise<PartSession> {
+    const external = externalDataOptions(o.weightsDir).extra;
     const options: ort.InferenceSession.SessionOptions = {
       // 'extended': measured on the 2-core CPU with the full SD1.5 UNet, 'all' (which adds CPU layout
       // transforms) took 80-110 s to create against 25-38 s, for no clear per-step gain.
       graphOptimizationLevel: o.optimization ?? 'extended',
       ...(o.threads ? { intraOpNumThreads: o.threads } : {}),
-      ...externalDataOptions(o.weightsDir),
+      ...(external || o.foldConstants === false
+        ? { extra: { ...external, ...(o.foldConstants === false ? { optimization: { disable_specified_optimizers: 'ConstantFolding' } } : {}) } }
+        : {}),
     };
     // Shared through the session cache: a model built again with the same bytes reuses the session.
     return new PartSession(await sessions.acquire({ model, options }));
+  }
+
+  /** The options ORT created the session with (threads, provider, optimisations). */
+  get options(): ort.InferenceSession.SessionOptions {
+    return this.lease.session.options;
   }
 
   get inputNames(): readonly string[] {

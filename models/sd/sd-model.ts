@@ -37,7 +37,10 @@ export class SdModel {
     let s = this.sessions.get(part);
     if (!s) {
       const model = this.models[part]();
-      s = PartSession.create('bytes' in model ? model.bytes : model.path, { weightsDir: this.weightsDir });
+      // fp16 weights stay fp16 in memory (read from the checkpoint file), cast per use when a step
+      // runs: folded at creation they became a float32 copy, twice the memory (SD1.5 txt2img peaked at
+      // 6.8-7.0 GB) and most of the creation time, for no measurable gain per step (bench sd-cpu).
+      s = PartSession.create('bytes' in model ? model.bytes : model.path, { weightsDir: this.weightsDir, foldConstants: false });
       this.sessions.set(part, s);
     }
     return s;

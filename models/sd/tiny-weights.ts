@@ -12,24 +12,26 @@ export function weightShapes(config: SdConfig): Map<string, number[]> {
 }
 
 /**
- * Seeded random weights for a config under its checkpoint key names: norm scales 1 and shifts 0,
- * embeddings N(0, 0.02), other weights N(0, 1/fan_in) so activations keep their scale, biases small.
+ * How a weight starts: norm scales 1 and shifts 0, embeddings N(0, 0.02), other weights N(0, 1/fan_in)
+ * so activations keep their scale, biases N(0, 0.02).
  */
+export function weightInit(key: string, dims: readonly number[]): { constant: number } | { std: number } {
+  const n = dims.reduce((a, d) => a * d, 1);
+  const isNorm = /norm[^.]*\.(weight|bias)$|\.(in_layers|out_layers)\.0\.|\.out\.0\.|\.norm\.|norm_out/.test(key) && dims.length === 1;
+  if (isNorm) return { constant: key.endsWith('.weight') ? 1 : 0 };
+  if (key.endsWith('.bias')) return { std: 0.02 };
+  return { std: key.includes('embedding') ? 0.02 : 1 / Math.sqrt(n / dims[0]) };
+}
+
+/** Seeded random weights for a config under its checkpoint key names, started as `weightInit` says. */
 export function randomWeights(config: SdConfig, seed: number): Map<string, HostTensor> {
   const rng = new Rng(seed);
   const out = new Map<string, HostTensor>();
   for (const [key, dims] of weightShapes(config)) {
-    const n = dims.reduce((a, d) => a * d, 1);
-    const data = new Float32Array(n);
-    const isNorm = /norm[^.]*\.(weight|bias)$|\.(in_layers|out_layers)\.0\.|\.out\.0\.|\.norm\.|norm_out/.test(key) && dims.length === 1;
-    if (isNorm) {
-      if (key.endsWith('.weight')) data.fill(1);
-    } else if (key.endsWith('.bias')) {
-      for (let i = 0; i < n; i++) data[i] = 0.02 * rng.normal();
-    } else {
-      const std = key.includes('embedding') ? 0.02 : 1 / Math.sqrt(n / dims[0]);
-      for (let i = 0; i < n; i++) data[i] = std * rng.normal();
-    }
+    const data = new Float32Array(dims.reduce((a, d) => a * d, 1));
+    const init = weightInit(key, dims);
+    if ('constant' in init) data.fill(init.constant);
+    else for (let i = 0; i < data.length; i++) data[i] = init.std * rng.normal();
     out.set(key, { dtype: 'float32', dims, data });
   }
   return out;

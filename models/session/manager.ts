@@ -10,6 +10,7 @@ import { decodeModel } from '../onnx/proto.ts';
 import { externalLocation } from '../onnx/tensor.ts';
 import type { OrtSession, OrtSessionOptions } from './ort.ts';
 import { createSession } from './providers.ts';
+import { withThreads } from './threads.ts';
 
 export interface SessionSpec {
   /** A .onnx path or the model's bytes. */
@@ -100,7 +101,9 @@ export class SessionManager {
   /** `budgetBytes`: estimated bytes the cached sessions may take before the least recently used go. */
   constructor(readonly budgetBytes = totalmem() / 2) {}
 
-  async acquire(spec: SessionSpec): Promise<SessionLease> {
+  async acquire(given: SessionSpec): Promise<SessionLease> {
+    // Threads are part of the key: a session made under other thread settings is not reused.
+    const spec = { ...given, options: withThreads(given.options) };
     const bytes = typeof spec.model === 'string' ? readFileSync(spec.model) : spec.model;
     const facts = modelFacts(bytes);
     const key = sessionKey(spec, bytes, facts);

@@ -3,7 +3,9 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { ort, type OrtSession, type OrtSessionOptions } from './ort.ts';
+import type { OrtSession, OrtSessionOptions } from './ort.ts';
+import { ThreadSession } from './thread-session.ts';
+import { withThreads } from './threads.ts';
 
 export const PROVIDERS = ['cuda', 'webgpu', 'cpu'] as const;
 export type Provider = (typeof PROVIDERS)[number];
@@ -32,8 +34,9 @@ export function providerChoice(): ProviderChoice | undefined {
 }
 
 /**
- * Creates a session on the first provider of `providerOrder()` that works. Once one has worked, later
- * sessions go straight to it. `log` hears each fallback.
+ * Creates a session on the first provider of `providerOrder()` that works, in its own thread
+ * (ThreadSession), with the process's thread settings (threads.ts) unless `options` sets its own. Once
+ * a provider has worked, later sessions go straight to it. `log` hears each fallback.
  */
 export async function createSession(
   model: string | Uint8Array,
@@ -57,7 +60,6 @@ export async function createSession(
 let probing: Promise<OrtSession> | undefined;
 
 async function probe(model: string | Uint8Array, options: OrtSessionOptions, order: Provider[], log: (message: string) => void): Promise<OrtSession> {
-  ort.env.logLevel = 'fatal';
   const fallbacks: ProviderChoice['fallbacks'] = [];
   for (const provider of order) {
     try {
@@ -87,8 +89,7 @@ function create(model: string | Uint8Array, options: OrtSessionOptions, provider
   if (provider === 'cuda' && !existsSync(cudaLibrary())) {
     return Promise.reject(new Error(`cuda binaries are not installed (${path.basename(cudaLibrary())}; see the README on enabling CUDA)`));
   }
-  const o = { ...options, executionProviders: [provider] };
-  return typeof model === 'string' ? ort.InferenceSession.create(model, o) : ort.InferenceSession.create(model, o);
+  return ThreadSession.create(model, { ...withThreads(options), executionProviders: [provider] });
 }
 
 /** Forgets the chosen provider (tests that change FACECHAIN_EP). */

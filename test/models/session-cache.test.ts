@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { GraphBuilder } from '../../models/onnx/index.ts';
 import { writeSafetensors, readSafetensorsHeader, externalLocationOf } from '../../models/safetensors.ts';
 import { SessionManager } from '../../models/session/manager.ts';
-import { ort } from '../../models/session/ort.ts';
+import { ort, type OrtSession } from '../../models/session/ort.ts';
 import { tempDir } from '../helpers/temp.ts';
 
 process.env.FACECHAIN_EP = 'cpu';
@@ -18,7 +18,7 @@ function adder(value: number, n = 1000): Uint8Array {
   return b.toBytes();
 }
 
-async function first(session: ort.InferenceSession, n = 1000): Promise<number> {
+async function first(session: OrtSession, n = 1000): Promise<number> {
   const out = await session.run({ x: new ort.Tensor('float32', new Float32Array(n), [n]) });
   return (out.y.data as Float32Array)[0];
 }

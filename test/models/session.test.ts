@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { GraphBuilder } from '../../models/onnx/index.ts';
 import { createSession, providerChoice, providerOrder, resetProviderChoice } from '../../models/session/providers.ts';
-import { ort } from '../../models/session/ort.ts';
+import { ort, type OrtSession } from '../../models/session/ort.ts';
 
 function doubler(): Uint8Array {
   const b = new GraphBuilder();
@@ -10,7 +10,7 @@ function doubler(): Uint8Array {
   return b.toBytes();
 }
 
-async function runDoubler(session: ort.InferenceSession) {
+async function runDoubler(session: OrtSession) {
   const out = await session.run({ x: new ort.Tensor('float32', new Float32Array([1, 2, 3]), [3]) });
   return [...(out.y.data as Float32Array)];
 }

@@ -1,7 +1,8 @@
 // The AdamW graph as a session with its moments: one `step` updates the params in place.
 import { encodeModel } from '../proto.ts';
 import type { HostTensor } from '../tensor.ts';
-import { ort, type OrtSession, type OrtSessionOptions } from '../../session/ort.ts';
+import type { OrtSession, OrtSessionOptions } from '../../session/ort.ts';
+import { createSession } from '../../session/providers.ts';
 import { fromOrtTensor, toOrtTensor, type Feed } from '../../session/tensors.ts';
 import { adamwNames, buildAdamW, type AdamWConfig, type ParamSpec } from './adamw.ts';
 
@@ -21,7 +22,7 @@ export class AdamW {
   }
 
   static async create(params: readonly ParamSpec[], config: Partial<AdamWConfig> = {}, options?: OrtSessionOptions): Promise<AdamW> {
-    return new AdamW(await ort.InferenceSession.create(encodeModel(buildAdamW(params, config)), options), params);
+    return new AdamW(await createSession(encodeModel(buildAdamW(params, config)), options), params);
   }
 
   /**

@@ -6,7 +6,8 @@ import { dtypeFromOnnx } from '../dtype.ts';
 import type { ModelProto, NodeProto, TensorProto } from '../proto.ts';
 import { encodeModel } from '../proto.ts';
 import type { HostTensor } from '../tensor.ts';
-import { ort, type OrtSessionOptions } from '../../session/ort.ts';
+import type { OrtSessionOptions } from '../../session/ort.ts';
+import { createSession } from '../../session/providers.ts';
 import { fromOrtTensor, toOrtTensor } from '../../session/tensors.ts';
 
 export interface TensorInfo { dtype: DType; dims: number[] }
@@ -47,7 +48,7 @@ export async function probeShapes(
       output: outputs,
     },
   };
-  const session = await ort.InferenceSession.create(encodeModel(probe), options);
+  const session = await createSession(encodeModel(probe), options);
   try {
     const ortFeeds = Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, toOrtTensor(v)]));
     const result = await session.run(ortFeeds);
