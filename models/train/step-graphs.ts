@@ -57,7 +57,8 @@ export class StepGraphs {
 
   static async create(model: SdModel, shape: StepShape, params: LoraParams, captions: readonly string[]): Promise<StepGraphs> {
     const { contextTokens: tokens, width } = model.config.text;
-    const chunks = captions.map((c) => promptChunks(model.tokenizer, c, tokens));
+    // Captions are not prompts: WD14 tags such as `x_(cosplay)` must not reweight the conditioning.
+    const chunks = captions.map((c) => promptChunks(model.tokenizer, c, tokens, true));
     if (chunks.some((c) => c.length > 1)) throw new Error('inputs.dataset: captions longer than 75 tokens are not supported in training');
     const tokenIds = new Map(captions.map((c, i) => [c, chunks[i][0].ids]));
     const trained = new Set(params.modules.map((m) => m.target.name));
@@ -139,6 +140,6 @@ function textFeeds(
 
 /** Each caption's text-encoder output [tokens * width], with the text LoRA when given. */
 async function encodeCaptions(model: SdModel, captions: readonly string[], lora: LoraBranches | undefined): Promise<Map<string, Float32Array>> {
-  const encoded = await encodePrompts(model, captions, { lora });
+  const encoded = await encodePrompts(model, captions, { lora, literal: true });
   return new Map(captions.map((c, i) => [c, encoded[i].data]));
 }

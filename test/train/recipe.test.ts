@@ -12,16 +12,20 @@ import { initLoraParams, loraBranches, toLora } from '../../models/train/lora-pa
 import { StepGraphs } from '../../models/train/step-graphs.ts';
 import { trainLora, TrainSettingsSchema } from '../../models/train/train-lora.ts';
 import { warmStart } from '../../models/train/warm-start.ts';
+import { encodePrompts } from '../../models/sd/encode-prompt.ts';
+import { promptChunks } from '../../models/sd/prompt-chunks.ts';
 import { toImage } from '../../runtime/image-io.ts';
+import type { Image } from '../../runtime/values.ts';
 import { Rng } from '../../runtime/rng.ts';
 
 const model = tinyModel(0);
 let dir: string;
 let dataset: Dataset;
+let images: Image[];
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'fc-recipe-'));
-  const images = await Promise.all(['#c44', '#4c4'].map((c) => toImage(sharp({ create: { width: 64, height: 64, channels: 3, background: c } }))));
+  images = await Promise.all(['#c44', '#4c4'].map((c) => toImage(sharp({ create: { width: 64, height: 64, channels: 3, background: c } }))));
   dataset = await writeDataset(dir, images.map((image, i) => ({ image, photo: `p${i}.png`, text: '<sks>, a handsome man' })), { token: '<sks>', subject: 'a handsome man' });
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -85,6 +89,26 @@ describe("FaceChain's LoRA recipe", { timeout: 120_000 }, () => {
     const sameNet = await trainLora(model, dataset, { ...settings, steps: 2 }, { startFrom: lora });
     expect(warm.losses[0]).not.toBeCloseTo(fresh.losses[0], 4);
     expect(sameNet.losses[0]).toBeCloseTo(warm.losses[0], 5);
+  });
+
+  it('reads captions as plain text, not prompt syntax: brackets are words, not weights', async () => {
+    // "(red hair:1)" parsed as a prompt is "red hair" at weight 1, so the two captions would condition alike.
+    const tokenizer = model.tokenizer;
+    const [bracketed, plain] = ['<sks>, (red hair:1)', '<sks>, red hair'];
+    expect(promptChunks(tokenizer, bracketed)).toEqual(promptChunks(tokenizer, plain));
+    const literal = promptChunks(tokenizer, bracketed, 77, true)[0];
+    expect(literal.ids.slice(1, 1 + tokenizer.encode(bracketed).length)).toEqual(tokenizer.encode(bracketed));
+    expect(literal.weights.every((w) => w === 1)).toBe(true);
+    // The trainer's conditioning sees the brackets: same images, same draws, other loss.
+    const loss = async (text: string) => {
+      const d = await writeDataset(mkdtempSync(path.join(dir, 'set-')), images.map((image, i) => ({ image, photo: `p${i}.png`, text })), { token: '<sks>', subject: 'a handsome man' });
+      return (await trainLora(model, d, { resolution: 64, steps: 1 })).losses[0];
+    };
+    expect(await loss(bracketed)).not.toBeCloseTo(await loss(plain), 5);
+    // The literal encoding is what the prompt parser gives with the brackets escaped.
+    const [escaped] = await encodePrompts(model, ['<sks>, \\(red hair:1\\)']);
+    const [asCaption] = await encodePrompts(model, [bracketed], { literal: true });
+    expect(asCaption.data).toEqual(escaped.data);
   });
 
   it('refuses a LoRA whose modules are not the ones trained, naming them', async () => {
