@@ -43,6 +43,7 @@ export default defineNode({
     if (loras instanceof LoraStack) warnBakeOnly(ctx.log, loras, 'loras input');
     const init = inputs.image && (await startImage(inputs.image, p.width, p.height));
     const prompt = inputs.trigger ? `${inputs.trigger}, ${p.prompt}` : p.prompt;
+    if (inputs.trigger) ctx.log.info(`Prompt: ${prompt}`);
     const latent = await sample(model, { ...p, prompt }, {
       signal: ctx.signal,
       init,
