@@ -2,54 +2,15 @@
 // (what a real checkpoint looks like to the loader): session creation time, step time at 512x512 with
 // CFG (batch 2), and the cost of rank-4 LoRA branches on all 192 targets (goal: at most 1.05x).
 // Needs about 2 GB of temporary disk and 10 GB of memory; `SD_BENCH_SIZE=32` for a quicker 256x256 run.
-import { existsSync, mkdirSync, openSync, writeSync, closeSync, statSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { float32ToFloat16Bits } from '../models/onnx/index.ts';
 import { buildPart } from '../models/sd/build.ts';
 import { sd15 } from '../models/sd/config.ts';
-import { ExternalWeights, type StoredTensor } from '../models/sd/external-weights.ts';
 import { loraFeeds, type LoraBranch } from '../models/sd/lora-feeds.ts';
 import { PartSession } from '../models/sd/part-session.ts';
-import { ShapeRecorder } from '../models/sd/weight-source.ts';
 import { Rng } from '../runtime/rng.ts';
+import { syntheticSd15Unet } from './sd15-synthetic.ts';
 
-const dir = path.join(os.tmpdir(), 'facechain-sd15-synthetic');
-const file = 'unet-f16.bin';
-const recorder = new ShapeRecorder();
-buildPart(sd15, 'unet', recorder, { lora: false });
-const index = new Map<string, StoredTensor>();
-let offset = 0;
-for (const [key, dims] of recorder.shapes) {
-  index.set(key, { file, offset, dtype: 'float16', dims });
-  offset += dims.reduce((a, d) => a * d, 1) * 2;
-}
+const { dir, weights } = syntheticSd15Unet();
 
-// Weights: norms 1, biases 0, others uniform with variance 1/fan_in (a cheap LCG; values do not matter).
-if (!existsSync(path.join(dir, file)) || statSync(path.join(dir, file)).size !== offset) {
-  mkdirSync(dir, { recursive: true });
-  const t = performance.now();
-  const fd = openSync(path.join(dir, file), 'w');
-  let seed = 1;
-  for (const [key, dims] of recorder.shapes) {
-    const n = dims.reduce((a, d) => a * d, 1);
-    const bits = new Uint16Array(n);
-    if (dims.length === 1) {
-      if (/norm.*\.weight$|layers\.0\.weight$|out\.0\.weight$/.test(key)) bits.fill(float32ToFloat16Bits(1));
-    } else {
-      const bound = Math.sqrt(3 / (n / dims[0]));
-      for (let i = 0; i < n; i++) {
-        seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
-        bits[i] = float32ToFloat16Bits(((seed / 2 ** 32) * 2 - 1) * bound);
-      }
-    }
-    writeSync(fd, bits);
-  }
-  closeSync(fd);
-  console.log(`wrote ${(offset / 2 ** 30).toFixed(2)} GiB of synthetic fp16 weights in ${((performance.now() - t) / 1000).toFixed(1)} s`);
-}
-
-const weights = new ExternalWeights(index);
 const built = buildPart(sd15, 'unet', weights);
 let t = performance.now();
 const unet = await PartSession.create(built.builder.toBytes(), { weightsDir: dir });

@@ -9,7 +9,7 @@ import { decodeLatents } from '../../models/sd/vae-codec.ts';
 import { hashIndex } from '../../models/store/hash.ts';
 import { lossChart } from '../../models/train/loss-chart.ts';
 import { loraBranches, toLora, type LoraParams } from '../../models/train/lora-params.ts';
-import { trainLora, TrainSettingsSchema, type StepReport } from '../../models/train/train-lora.ts';
+import { HOW_SETTINGS, trainLora, TrainSettingsSchema, type StepReport } from '../../models/train/train-lora.ts';
 import { defineNode } from '../../runtime/node.ts';
 
 const duration = (s: number) => (s >= 90 ? `${Math.floor(s / 60)} min ${Math.round(s % 60)} s` : `${s.toFixed(0)} s`);
@@ -75,10 +75,11 @@ export default defineNode({
     };
 
     // What the trained LoRA depends on, and nothing else: changing how often previews or checkpoints
-    // come does not throw away a training run.
+    // come, or how memory is traded for compute, does not throw away a training run.
     const startFrom = inputs.startFrom;
+    const what = Object.fromEntries(Object.entries(settings).filter(([k]) => !(HOW_SETTINGS as readonly string[]).includes(k)));
     const hash = createHash('sha256')
-      .update(JSON.stringify({ settings, model: model.id, file: model.checkpointFile, dataset: dataset.entries.map((e) => [e.file_name, e.text]), dir: dataset.dir }));
+      .update(JSON.stringify({ settings: what, model: model.id, file: model.checkpointFile, dataset: dataset.entries.map((e) => [e.file_name, e.text]), dir: dataset.dir }));
     for (const m of startFrom?.modules ?? []) hash.update(`${m.name}:${m.alpha}`).update(m.down.data).update(m.up.data);
     const fingerprint = hash.digest('hex');
     if (startFrom) ctx.log.info(`Warm start from "${startFrom.name}" (${startFrom.modules.length} modules)`);
