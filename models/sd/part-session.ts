@@ -18,7 +18,7 @@ export class PartSession {
    */
   static async create(
     model: Uint8Array | string,
-    o: { weightsDir?: string; threads?: number; optimization?: 'basic' | 'extended' | 'all' } = {},
+    o: { weightsDir?: string; threads?: number; optimization?: 'disabled' | 'basic' | 'extended' | 'all' } = {},
   ): Promise<PartSession> {
     const options: ort.InferenceSession.SessionOptions = {
       // 'extended': measured on the 2-core CPU with the full SD1.5 UNet, 'all' (which adds CPU layout
