@@ -100,7 +100,8 @@ export function multiHeadAttention(
     // Groups of heads one after another: each group's scores can be freed before the next is made.
     const sizes = Array.from({ length: Math.ceil(heads / group) }, (_, i) => Math.min(group, heads - i * group));
     const [qs, ks, vs] = [sq, sk, sv].map((x) => b.split(x, 1, sizes));
-    out = b.concat(qs.map((qg, i) => b.attention(qg, ks[i], vs[i], { scale: 1 / Math.sqrt(d), mask })), 1);
+    // Scoped per group, so recompute can cut the graph there too (models/train/step-graphs.ts).
+    out = b.concat(qs.map((qg, i) => b.scope(`heads${i}`, () => b.attention(qg, ks[i], vs[i], { scale: 1 / Math.sqrt(d), mask }))), 1);
   }
   return b.reshape(b.transpose(out, [0, 2, 1, 3]), [0, -1, width]);
 }

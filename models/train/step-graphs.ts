@@ -33,11 +33,17 @@ export interface GradientRunner {
   segments?: number;
 }
 
-/** The UNet's segments for recompute: one per input/output block's module, the middle block's parts, time embedding, out. */
+/**
+ * The UNet's segments for recompute: one per input/output block's module, the middle block's parts, time
+ * embedding, out; and inside them each group of attention heads (its scores and softmax are recomputed
+ * in its own backward, so one group's score tensors are alive at a time).
+ */
 export function unetSegment(node: NodeProto): string {
   const name = node.name ?? '';
   const block = /^model\.diffusion_model\.(input_blocks\.\d+\.\d+|middle_block\.\d+|output_blocks\.\d+\.\d+|time_embed|out(?=[./]|$))/.exec(name);
-  return block?.[1] ?? '';
+  if (!block) return '';
+  const heads = /\.(attn[12])\.(heads\d+)\//.exec(name);
+  return heads ? `${block[1]}.${heads[1]}.${heads[2]}` : block[1];
 }
 
 /** One step's batch: noised latents, their timesteps, the noise added (the target) and each row's caption. */

@@ -24,8 +24,9 @@ describe('training step with recompute and grouped attention heads', { timeout: 
     };
     const step = async (shape: StepShape) => {
       const graphs = await StepGraphs.create(model, shape, params, captions);
-      // Time embedding, 6 input-block modules, 3 middle, 6 output-block modules, out.
-      expect(graphs.unetSegments).toBe(shape.recompute ? 17 : 1);
+      // Time embedding, 6 input-block modules, 3 middle, 6 output-block modules, out; with one head per
+      // group, each of the 6 transformers' 2 attentions adds its 2 heads and the rest of the block after them.
+      expect(graphs.unetSegments).toBe(!shape.recompute ? 1 : shape.headsPerGroup ? 17 + 6 * 2 * 2 : 17);
       try {
         return await graphs.gradients(params, batch);
       } finally {
