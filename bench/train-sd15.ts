@@ -5,12 +5,15 @@
 // (gradient checkpointing per UNet block) and attention heads one at a time. Each configuration runs in
 // its own process so its peak RSS (VmHWM) is its own; RSS after session creation is the frozen weights'
 // share. Goal: a 512 px step under 10 GB peak RSS. Prints the projected time of FaceChain's 800 steps.
-// `TRAIN_SD15=256` (or `512`) runs one size only.
+// `TRAIN_SD15=256` (or `512`) runs one size only; `TRAIN_SD15_CONFIG=tiny` runs the tiny architecture.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { addMseLoss } from '../models/onnx/grad/index.ts';
 import { buildPart } from '../models/sd/build.ts';
-import { sd15 } from '../models/sd/config.ts';
+import { LDM_PREFIX } from '../models/sd/checkpoint-names.ts';
+import { sd15, tiny } from '../models/sd/config.ts';
+import { TensorWeights } from '../models/sd/tensor-weights.ts';
+import { randomWeights } from '../models/sd/tiny-weights.ts';
 import { loraFeeds, type LoraBranch } from '../models/sd/lora-feeds.ts';
 import { loraInputNames } from '../models/sd/lora-targets.ts';
 import { selectTargets } from '../models/train/lora-params.ts';
@@ -24,6 +27,8 @@ interface Result {
   createS: number;
   stepS: number;
   weightsRssMb: number;
+  /** Peak while building the graphs (the shape probe runs one forward pass). */
+  createPeakMb: number;
   peakRssMb: number;
   loss: number;
 }
@@ -31,9 +36,15 @@ interface Result {
 const memory = (field: 'VmHWM' | 'VmRSS') => Number(/(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8').split('\n').find((l) => l.startsWith(field))!)![1]) / 1024;
 
 async function child(px: number, recompute: boolean): Promise<Result> {
-  const { dir, weights } = syntheticSd15Unet();
+  // TRAIN_SD15_CONFIG=tiny: the same measurement on the tiny architecture with random weights in
+  // memory, a quick check of what recompute saves that needs neither the big file nor much memory.
+  const onTiny = process.env.TRAIN_SD15_CONFIG === 'tiny';
+  const { dir, weights } = onTiny
+    ? { dir: undefined, weights: new TensorWeights(new Map([...randomWeights(tiny, 1)].filter(([k]) => k.startsWith(LDM_PREFIX.unet)))) }
+    : syntheticSd15Unet();
+  const config = onTiny ? tiny : sd15;
   const side = px / 8;
-  const part = buildPart(sd15, 'unet', weights, { attention: 'decomposed', headsPerGroup: 1 });
+  const part = buildPart(config, 'unet', weights, { attention: 'decomposed', headsPerGroup: 1 });
   addMseLoss(part.builder, { name: 'eps', dtype: 'float32' }, part.builder.input('target', 'float32', ['batch', 4, 'height', 'width']));
   const rng = new Rng(1);
   const trained = selectTargets(part.loraTargets, 'attention');
@@ -46,7 +57,7 @@ async function child(px: number, recompute: boolean): Promise<Result> {
   const feeds = {
     sample: { dtype: 'float32' as const, dims: [1, 4, side, side], data: rng.fillNormal(new Float32Array(plane)) },
     timestep: { dtype: 'float32' as const, dims: [1], data: Float32Array.of(500) },
-    context: { dtype: 'float32' as const, dims: [1, 77, 768], data: rng.fillNormal(new Float32Array(77 * 768)) },
+    context: { dtype: 'float32' as const, dims: [1, 77, config.unet.contextDim], data: rng.fillNormal(new Float32Array(77 * config.unet.contextDim)) },
     target: { dtype: 'float32' as const, dims: [1, 4, side, side], data: rng.fillNormal(new Float32Array(plane)) },
     ...loraFeeds(part.loraTargets, branches),
   };
@@ -55,12 +66,13 @@ async function child(px: number, recompute: boolean): Promise<Result> {
   const runner = await trainingRunner(dir, part.builder.toModel(), trainable, feeds, recompute ? unetSegment : undefined);
   const createS = (performance.now() - t) / 1000;
   const weightsRssMb = memory('VmRSS');
+  const createPeakMb = memory('VmHWM');
   let out = await runner.run(feeds); // the first run allocates and prepacks
   t = performance.now();
   out = await runner.run(feeds);
   const stepS = (performance.now() - t) / 1000;
   await runner.release();
-  return { px, recompute, createS, stepS, weightsRssMb, peakRssMb: memory('VmHWM'), loss: (out.loss.data as Float32Array)[0] };
+  return { px, recompute, createS, stepS, weightsRssMb, createPeakMb, peakRssMb: memory('VmHWM'), loss: (out.loss.data as Float32Array)[0] };
 }
 
 // A configuration that would take the shared machine's memory is stopped rather than left to the OOM killer.
@@ -102,7 +114,7 @@ function treeRssMb(pid: number): number {
 if (process.argv[2] === 'child') {
   console.log(JSON.stringify(await child(Number(process.argv[3]), process.argv[4] === '1')));
 } else {
-  const synthetic = syntheticSd15Unet();
+  const synthetic = process.env.TRAIN_SD15_CONFIG === 'tiny' ? undefined : syntheticSd15Unet();
   const sizes = process.env.TRAIN_SD15 ? [Number(process.env.TRAIN_SD15)] : [256, 512];
   const results: Result[] = [];
   for (const px of sizes) {
@@ -121,7 +133,7 @@ if (process.argv[2] === 'child') {
       results.push(res);
       console.log(
         `${px} px, recompute ${recompute ? 'on ' : 'off'}: step ${res.stepS.toFixed(1)} s, peak RSS ${(res.peakRssMb / 1024).toFixed(2)} GiB ` +
-          `(${(res.weightsRssMb / 1024).toFixed(2)} GiB after creating the sessions in ${res.createS.toFixed(0)} s), loss ${res.loss.toFixed(4)}`,
+          `(${(res.weightsRssMb / 1024).toFixed(2)} GiB after creating the sessions in ${res.createS.toFixed(0)} s, peak ${(res.createPeakMb / 1024).toFixed(2)} GiB by then), loss ${res.loss.toFixed(4)}`,
       );
     }
   }
@@ -130,5 +142,5 @@ if (process.argv[2] === 'child') {
     console.log(`512 px step with recompute: peak RSS ${(at512.peakRssMb / 1024).toFixed(2)} GiB (goal < 10) ${at512.peakRssMb < 10 * 1024 ? 'OK' : 'MISSED'}`);
     console.log(`FaceChain's 800 steps at 512 px, batch 1, on this machine: about ${((800 * at512.stepS) / 3600).toFixed(1)} h (plus AdamW, negligible at rank 4)`);
   }
-  removeIfCreated(synthetic);
+  if (synthetic) removeIfCreated(synthetic);
 }

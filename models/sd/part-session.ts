@@ -18,13 +18,20 @@ export class PartSession {
    */
   static async create(
     model: Uint8Array | string,
-    o: { weightsDir?: string; threads?: number; optimization?: 'disabled' | 'basic' | 'extended' | 'all' } = {},
+    o: {
+      weightsDir?: string;
+      threads?: number;
+      optimization?: 'disabled' | 'basic' | 'extended' | 'all';
+      /** false: no memory arena, every buffer is freed after the run (for many sessions run in turn). */
+      arena?: boolean;
+    } = {},
   ): Promise<PartSession> {
     const options: ort.InferenceSession.SessionOptions = {
       // 'extended': measured on the 2-core CPU with the full SD1.5 UNet, 'all' (which adds CPU layout
       // transforms) took 80-110 s to create against 25-38 s, for no clear per-step gain.
       graphOptimizationLevel: o.optimization ?? 'extended',
       ...(o.threads ? { intraOpNumThreads: o.threads } : {}),
+      ...(o.arena === false ? { enableCpuMemArena: false, enableMemPattern: false } : {}),
       ...externalDataOptions(o.weightsDir),
     };
     // Shared through the session cache: a model built again with the same bytes reuses the session.

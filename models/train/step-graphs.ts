@@ -67,9 +67,11 @@ export async function trainingRunner(
   // (mapped, shared by every session) instead of copying them into each session, as constant folding
   // and the other levels do (measured: +1x the initializers' size per session at 'basic' and above).
   const infos = await probeShapes(forward, probe, { ...externalDataOptions(weightsDir), graphOptimizationLevel: 'disabled' });
-  const session = (m: ModelProto) => PartSession.create(encodeModel(m), { weightsDir, optimization: 'disabled' });
+  // Segments run one after another: without an arena each gives its buffers back when it ends, where
+  // arenas would each keep their own peak (measured: recompute then took more memory than none).
+  const session = (m: ModelProto, arena = true) => PartSession.create(encodeModel(m), { weightsDir, optimization: 'disabled', arena });
   if (!segmentOf) return session(buildGradientGraph(forward, { loss: 'loss', trainable, infos }));
-  const segmented = await SegmentedGradients.create(forward, { loss: 'loss', trainable, infos, segmentOf, createSession: session });
+  const segmented = await SegmentedGradients.create(forward, { loss: 'loss', trainable, infos, segmentOf, createSession: (m) => session(m, false) });
   return {
     run: async (feeds) => {
       const { loss, grads } = await segmented.run(feeds);
