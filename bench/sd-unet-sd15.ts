@@ -5,30 +5,16 @@
 // The synthetic weights (1.7 GB) go to the temp folder; `npm run bench` removes it after the bench, and a
 // direct run keeps them there for the next one.
 // opt-in: the full-size UNet needs about 10 GB of memory, 2 GB of disk and several minutes
-import { existsSync, mkdirSync, statSync } from 'node:fs';
-import os from 'node:os';
+import { statSync } from 'node:fs';
 import path from 'node:path';
-import { readSafetensorsHeader } from '../models/safetensors.ts';
 import { buildPart } from '../models/sd/build.ts';
 import { sd15 } from '../models/sd/config.ts';
-import { ExternalWeights } from '../models/sd/external-weights.ts';
-import { checkpointIndex } from '../models/sd/load-model.ts';
 import { loraFeeds, type LoraBranch } from '../models/sd/lora-feeds.ts';
 import { PartSession } from '../models/sd/part-session.ts';
 import { Rng } from '../runtime/rng.ts';
-import { writeRandomCheckpoint } from './lib/random-checkpoint.ts';
+import { sd15Weights } from './lib/sd15-weights.ts';
 
-const dir = path.join(os.tmpdir(), 'facechain-sd15-synthetic');
-const file = 'sd15-f16.safetensors';
-if (!existsSync(path.join(dir, file))) {
-  mkdirSync(dir, { recursive: true });
-  const t = performance.now();
-  await writeRandomCheckpoint(path.join(dir, file), sd15, 'float16');
-  console.log(`wrote a random fp16 SD1.5 checkpoint in ${((performance.now() - t) / 1000).toFixed(1)} s`);
-}
-const index = checkpointIndex(await readSafetensorsHeader(path.join(dir, file)), file);
-
-const weights = new ExternalWeights(index);
+const { dir, file, weights } = await sd15Weights();
 const built = buildPart(sd15, 'unet', weights);
 let t = performance.now();
 const unet = await PartSession.create(built.builder.toBytes(), { weightsDir: dir });

@@ -11,8 +11,10 @@ export function ageBand(age: number): AgeBand {
   return age <= 40 ? 'adult' : 'mature';
 }
 
+// FaceChain's code writes the child rows as two caption tags, ['a boy', 'children'], and its prompts as
+// 'a boy, children, ' (data_process/preprocessing.py, inference.py): the phrase here is both, joined.
 const TABLE: Record<AgeBand, Record<Gender, string>> = {
-  child: { male: 'a boy', female: 'a girl' },
+  child: { male: 'a boy, children', female: 'a girl, children' },
   adult: { male: 'a handsome man', female: 'a beautiful woman' },
   mature: { male: 'a mature man', female: 'a mature woman' },
 };

@@ -19,6 +19,11 @@ export interface BuildOptions {
   lora?: boolean;
   /** UNet attention implementation (the text encoder always uses the decomposed form for its mask). */
   attention?: 'fused' | 'decomposed';
+  /**
+   * Decomposed attention: heads per score tensor (default all). Fewer heads per group keep fewer
+   * [Lq, Lk] score tensors alive at once (8 heads at 64x64 latents: 512 MiB of scores vs 64 MiB per head).
+   */
+  headsPerGroup?: number;
   opset?: number;
 }
 
@@ -55,6 +60,7 @@ export function buildPart(config: SdConfig, part: SdPart, weights: WeightSource,
   const ctx: BuildContext = {
     b, weights, lora,
     attention: options.attention ?? 'fused',
+    headsPerGroup: options.headsPerGroup,
     loraName: (module) => loraNameOf(module, config),
   };
   switch (part) {

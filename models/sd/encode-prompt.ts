@@ -14,6 +14,8 @@ export interface EncodeOptions {
   clipSkip?: 1 | 2;
   /** Text-encoder LoRA branches. */
   lora?: LoraBranches;
+  /** Plain text, no attention syntax (training captions). */
+  literal?: boolean;
 }
 
 /**
@@ -23,7 +25,7 @@ export interface EncodeOptions {
 export async function encodePrompts(model: SdModel, prompts: readonly string[], o: EncodeOptions = {}): Promise<PromptEmbedding[]> {
   const { tokenizer, config } = model;
   const ctxTokens = config.text.contextTokens;
-  const chunked = prompts.map((p) => promptChunks(tokenizer, p, ctxTokens));
+  const chunked = prompts.map((p) => promptChunks(tokenizer, p, ctxTokens, o.literal));
   const count = Math.max(...chunked.map((c) => c.length));
   const all: TokenChunk[] = chunked.flatMap((c) => padChunks(tokenizer, c, count, ctxTokens));
   const ids = BigInt64Array.from(all.flatMap((c) => c.ids.map(BigInt)));

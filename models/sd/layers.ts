@@ -9,6 +9,8 @@ export interface BuildContext {
   lora: LoraInputs;
   /** 'fused' uses com.microsoft.MultiHeadAttention; 'decomposed' standard MatMul/Softmax ops. */
   attention: 'fused' | 'decomposed';
+  /** Decomposed attention: heads per group of score tensors (undefined: all heads at once). */
+  headsPerGroup?: number;
   /** Maps a module's checkpoint key to its kohya LoRA name (undefined: not a LoRA target). */
   loraName(module: string): string | undefined;
 }
@@ -96,6 +98,16 @@ export function multiHeadAttention(
   }
   const d = width / heads;
   const split = (x: Value) => b.transpose(b.reshape(x, [0, -1, heads, d]), [0, 2, 1, 3]);
-  const out = b.attention(split(q), split(k), split(v), { scale: 1 / Math.sqrt(d), mask });
+  const [sq, sk, sv] = [split(q), split(k), split(v)];
+  const group = Math.min(ctx.headsPerGroup ?? heads, heads);
+  let out: Value;
+  if (group >= heads) out = b.attention(sq, sk, sv, { scale: 1 / Math.sqrt(d), mask });
+  else {
+    // Groups of heads one after another: each group's scores can be freed before the next is made.
+    const sizes = Array.from({ length: Math.ceil(heads / group) }, (_, i) => Math.min(group, heads - i * group));
+    const [qs, ks, vs] = [sq, sk, sv].map((x) => b.split(x, 1, sizes));
+    // Scoped per group, so recompute can cut the graph there too (models/train/step-graphs.ts).
+    out = b.concat(qs.map((qg, i) => b.scope(`heads${i}`, () => b.attention(qg, ks[i], vs[i], { scale: 1 / Math.sqrt(d), mask }))), 1);
+  }
   return b.reshape(b.transpose(out, [0, 2, 1, 3]), [0, -1, width]);
 }

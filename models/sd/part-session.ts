@@ -19,7 +19,15 @@ export class PartSession {
    */
   static async create(
     model: Uint8Array | string,
-    o: { weightsDir?: string; threads?: number; optimization?: 'basic' | 'extended' | 'all'; foldConstants?: boolean } = {},
+    o: {
+      weightsDir?: string;
+      threads?: number;
+      optimization?: 'disabled' | 'basic' | 'extended' | 'all';
+      /** false: ORT keeps fp16 weights' Casts unfolded, so no float32 copy of them is made. */
+      foldConstants?: boolean;
+      /** false: no memory arena, every buffer is freed after the run (for many sessions run in turn). */
+      arena?: boolean;
+    } = {},
   ): Promise<PartSession> {
     const external = externalDataOptions(o.weightsDir).extra;
     const options: ort.InferenceSession.SessionOptions = {
@@ -30,6 +38,7 @@ export class PartSession {
       ...(external || o.foldConstants === false
         ? { extra: { ...external, ...(o.foldConstants === false ? { optimization: { disable_specified_optimizers: 'ConstantFolding' } } : {}) } }
         : {}),
+      ...(o.arena === false ? { enableCpuMemArena: false, enableMemPattern: false } : {}),
     };
     // Shared through the session cache: a model built again with the same bytes reuses the session.
     return new PartSession(await sessions.acquire({ model, options }));

@@ -12,9 +12,11 @@ export const CONTEXT_TOKENS = 77;
 /**
  * Tokenizes a weighted prompt into 77-token chunks (75 prompt tokens + start/end), as A1111 does for
  * prompts longer than CLIP's window: each chunk is encoded on its own and the embeddings concatenated.
- * BREAK ends a chunk early. An empty prompt is one chunk of start, end and padding.
+ * BREAK ends a chunk early. An empty prompt is one chunk of start, end and padding. `literal` text (a
+ * training caption, as diffusers' and kohya's trainers read it) is tokenized as written: brackets are
+ * words, not weights.
  */
-export function promptChunks(tokenizer: ClipTokenizer, prompt: string, contextTokens = CONTEXT_TOKENS): TokenChunk[] {
+export function promptChunks(tokenizer: ClipTokenizer, prompt: string, contextTokens = CONTEXT_TOKENS, literal = false): TokenChunk[] {
   const room = contextTokens - 2;
   const chunks: TokenChunk[] = [];
   let ids: number[] = [];
@@ -24,7 +26,7 @@ export function promptChunks(tokenizer: ClipTokenizer, prompt: string, contextTo
     ids = [];
     weights = [];
   };
-  for (const part of parsePromptWeights(prompt)) {
+  for (const part of literal ? [{ text: prompt, weight: 1 }] : parsePromptWeights(prompt)) {
     if (!('text' in part)) {
       if (ids.length) close();
       continue;

@@ -1,5 +1,6 @@
 // The LoRA being trained: one A [in, rank] and B [rank, out] per target module, in the graph's
-// orientation (y = x·Wᵀ + scale·x·A·B), initialised as kohya and PEFT do.
+// orientation (y = x·Wᵀ + scale·x·A·B), initialised as diffusers' attention processors (FaceChain's code)
+// or as kohya and PEFT do.
 import type { Rng } from '../../runtime/rng.ts';
 import type { Lora, LoraModule } from '../lora/schema.ts';
 import type { LoraBranches } from '../sd/lora-feeds.ts';
@@ -27,14 +28,23 @@ export function selectTargets(targets: readonly LoraTarget[], set: TargetSet): L
 }
 
 /**
- * A uniform in ±1/sqrt(in) (kaiming-uniform with a = sqrt(5) over the down weight, as kohya and PEFT
- * initialise it) and B = 0, so training starts from the unchanged model.
+ * How the down weight A starts: `normal` draws N(0, (1/rank)²), as diffusers' LoRALinearLayer (the
+ * attention processors FaceChain's trainer uses); `kaiming` draws uniform in ±1/sqrt(in) (kaiming-uniform
+ * with a = sqrt(5), as kohya and PEFT). B starts at 0 either way, so training starts from the unchanged model.
  */
-export function initLoraParams(targets: readonly LoraTarget[], rank: number, alpha: number, rng: Rng): LoraParams {
+export const LORA_INITS = ['normal', 'kaiming'] as const;
+export type LoraInit = (typeof LORA_INITS)[number];
+
+export function initLoraParams(targets: readonly LoraTarget[], rank: number, alpha: number, rng: Rng, init: LoraInit = 'normal'): LoraParams {
   const modules = targets.map((target) => {
-    const bound = 1 / Math.sqrt(target.in);
     const a = new Float32Array(target.in * rank);
-    for (let i = 0; i < a.length; i++) a[i] = rng.range(-bound, bound);
+    if (init === 'normal') {
+      rng.fillNormal(a);
+      for (let i = 0; i < a.length; i++) a[i] /= rank;
+    } else {
+      const bound = 1 / Math.sqrt(target.in);
+      for (let i = 0; i < a.length; i++) a[i] = rng.range(-bound, bound);
+    }
     return { target, a, b: new Float32Array(rank * target.out) };
   });
   return { rank, alpha, modules };
@@ -47,7 +57,7 @@ export function loraBranches(params: LoraParams, weight = 1): LoraBranches {
 }
 
 /** A [in, r] row-major -> [r, in] row-major (and the same for B -> up). */
-function transpose(src: Float32Array, rows: number, cols: number): Float32Array {
+export function transpose(src: Float32Array, rows: number, cols: number): Float32Array {
   const out = new Float32Array(src.length);
   for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = src[r * cols + c];
   return out;

@@ -1,8 +1,8 @@
 // The graphs of one training step: the UNet with standard-op attention (rebuilt from the loaded model's
 // own weights) plus an MSE on the noise, differentiated by our reverse-mode engine; with text-encoder
 // training, the text encoder too, fed by the chain rule (see `gradients`).
-import { addMseLoss, buildGradientGraph, gradName, probeShapes } from '../onnx/grad/index.ts';
-import { encodeModel, type HostTensor, type ModelProto } from '../onnx/index.ts';
+import { addMseLoss, buildGradientGraph, gradName, probeShapes, SegmentedGradients } from '../onnx/grad/index.ts';
+import { encodeModel, type HostTensor, type ModelProto, type NodeProto } from '../onnx/index.ts';
 import { buildPart, type BuiltPart } from '../sd/build.ts';
 import { encodePrompts } from '../sd/encode-prompt.ts';
 import { GraphWeights } from '../sd/graph-weights.ts';
@@ -19,6 +19,31 @@ export interface StepShape {
   side: number;
   targets: TargetSet;
   textEncoder: boolean;
+  /** Recompute each UNet block's activations in the backward pass instead of keeping them (segments.ts). */
+  recompute?: boolean;
+  /** Attention heads per score tensor (undefined: all at once). */
+  headsPerGroup?: number;
+}
+
+/** What a training graph is run through: one session, or the segments of a recomputing one. */
+export interface GradientRunner {
+  run(feeds: Record<string, HostTensor>): Promise<Record<string, HostTensor>>;
+  release(): Promise<void>;
+  /** Segments its forward pass is cut into (1: one graph, nothing recomputed). */
+  segments?: number;
+}
+
+/**
+ * The UNet's segments for recompute: one per input/output block's module, the middle block's parts, time
+ * embedding, out; and inside them each group of attention heads (its scores and softmax are recomputed
+ * in its own backward, so one group's score tensors are alive at a time).
+ */
+export function unetSegment(node: NodeProto): string {
+  const name = node.name ?? '';
+  const block = /^model\.diffusion_model\.(input_blocks\.\d+\.\d+|middle_block\.\d+|output_blocks\.\d+\.\d+|time_embed|out(?=[./]|$))/.exec(name);
+  if (!block) return '';
+  const heads = /\.(attn[12])\.(heads\d+)\//.exec(name);
+  return heads ? `${block[1]}.${heads[1]}.${heads[2]}` : block[1];
 }
 
 /** One step's batch: noised latents, their timesteps, the noise added (the target) and each row's caption. */
@@ -31,21 +56,47 @@ export interface StepBatch {
 
 const inputNames = (targets: readonly LoraTarget[]) => targets.flatMap((t) => Object.values(loraInputNames(t)));
 
-async function trainingSession(model: SdModel, forward: ModelProto, trainable: readonly string[], probe: Record<string, HostTensor>): Promise<PartSession> {
-  const infos = await probeShapes(forward, probe, externalDataOptions(model.weightsDir));
-  return PartSession.create(encodeModel(buildGradientGraph(forward, { loss: 'loss', trainable, infos })), { weightsDir: model.weightsDir });
+/**
+ * The gradient graph of `forward` (loss `loss`) as one session, or cut into segments by `segmentOf` and
+ * recomputed (gradient checkpointing). Weights are read from `weightsDir` (external data).
+ */
+export async function trainingRunner(
+  weightsDir: string | undefined, forward: ModelProto, trainable: readonly string[], probe: Record<string, HostTensor>, segmentOf?: (n: NodeProto) => string,
+): Promise<GradientRunner> {
+  // No graph optimisation: onnxruntime then reads the frozen weights in place from the checkpoint file
+  // (mapped, shared by every session) instead of copying them into each session, as constant folding
+  // and the other levels do (measured: +1x the initializers' size per session at 'basic' and above).
+  const infos = await probeShapes(forward, probe, { ...externalDataOptions(weightsDir), graphOptimizationLevel: 'disabled' });
+  // Segments run one after another: without an arena each gives its buffers back when it ends, where
+  // arenas would each keep their own peak (measured: recompute then took more memory than none).
+  const session = (m: ModelProto, arena = true) => PartSession.create(encodeModel(m), { weightsDir, optimization: 'disabled', arena });
+  if (!segmentOf) return session(buildGradientGraph(forward, { loss: 'loss', trainable, infos }));
+  const segmented = await SegmentedGradients.create(forward, { loss: 'loss', trainable, infos, segmentOf, createSession: (m) => session(m, false) });
+  return {
+    run: async (feeds) => {
+      const { loss, grads } = await segmented.run(feeds);
+      return { loss: { dtype: 'float32', dims: [], data: Float32Array.of(loss) }, ...grads };
+    },
+    release: () => segmented.release(),
+    segments: segmented.size,
+  };
 }
 
 export class StepGraphs {
   private constructor(
     private readonly model: SdModel,
     private readonly shape: StepShape,
-    private readonly unet: { part: BuiltPart; session: PartSession },
-    private readonly text: { part: BuiltPart; session: PartSession } | undefined,
+    private readonly unet: { part: BuiltPart; session: GradientRunner },
+    private readonly text: { part: BuiltPart; session: GradientRunner } | undefined,
     private readonly tokenIds: ReadonlyMap<string, number[]>,
     /** Caption embeddings when the text encoder is frozen (they never change). */
     private readonly frozenContext: ReadonlyMap<string, Float32Array> | undefined,
   ) {}
+
+  /** How many segments the UNet's step is cut into for recompute (1 without). */
+  get unetSegments(): number {
+    return this.unet.session.segments ?? 1;
+  }
 
   /** The LoRA targets a run with this shape trains (UNet first, then the text encoder's). */
   static targets(model: SdModel, shape: StepShape): LoraTarget[] {
@@ -57,7 +108,8 @@ export class StepGraphs {
 
   static async create(model: SdModel, shape: StepShape, params: LoraParams, captions: readonly string[]): Promise<StepGraphs> {
     const { contextTokens: tokens, width } = model.config.text;
-    const chunks = captions.map((c) => promptChunks(model.tokenizer, c, tokens));
+    // Captions are not prompts: WD14 tags such as `x_(cosplay)` must not reweight the conditioning.
+    const chunks = captions.map((c) => promptChunks(model.tokenizer, c, tokens, true));
     if (chunks.some((c) => c.length > 1)) throw new Error('inputs.dataset: captions longer than 75 tokens are not supported in training');
     const tokenIds = new Map(captions.map((c, i) => [c, chunks[i][0].ids]));
     const trained = new Set(params.modules.map((m) => m.target.name));
@@ -66,16 +118,17 @@ export class StepGraphs {
     const { batch, side } = shape;
     const zeros = (n: number) => new Float32Array(n);
 
-    const unetPart = buildPart(model.config, 'unet', GraphWeights.of(model.graph('unet')), { attention: 'decomposed' });
+    const unetPart = buildPart(model.config, 'unet', GraphWeights.of(model.graph('unet')), { attention: 'decomposed', headsPerGroup: shape.headsPerGroup });
     addMseLoss(unetPart.builder, { name: 'eps', dtype: 'float32' }, unetPart.builder.input('target', 'float32', ['batch', channels, 'height', 'width']));
     const unetProbe = unetFeeds(unetPart, loraBranches(params), shape, channels, tokens, width, {
       sample: zeros(batch * channels * side * side), timesteps: zeros(batch), target: zeros(batch * channels * side * side), captions: [],
     }, zeros(batch * tokens * width));
-    const unetSession = await trainingSession(
-      model, unetPart.builder.toModel(), [...inputNames(trainedOf(unetPart)), ...(shape.textEncoder ? ['context'] : [])], unetProbe,
+    const unetSession = await trainingRunner(
+      model.weightsDir, unetPart.builder.toModel(), [...inputNames(trainedOf(unetPart)), ...(shape.textEncoder ? ['context'] : [])], unetProbe,
+      shape.recompute ? unetSegment : undefined,
     );
 
-    let text: { part: BuiltPart; session: PartSession } | undefined;
+    let text: { part: BuiltPart; session: GradientRunner } | undefined;
     if (shape.textEncoder) {
       // The text graph's "loss" is Σ hidden · upstream: fed d(loss)/d(context) from the UNet graph, its
       // gradients are those of the UNet's loss with respect to the text encoder's LoRA (chain rule).
@@ -84,7 +137,7 @@ export class StepGraphs {
       const upstream = b.input('upstream', 'float32', ['batch', tokens, width]);
       b.output(b.op('ReduceSum', [b.mul({ name: 'hidden', dtype: 'float32' }, upstream)], { keepdims: 0 }), 'loss', 'float32');
       const probe = textFeeds(part, loraBranches(params), Array(batch).fill(captions[0]), tokenIds, tokens, width, zeros(batch * tokens * width));
-      text = { part, session: await trainingSession(model, b.toModel(), inputNames(trainedOf(part)), probe) };
+      text = { part, session: await trainingRunner(model.weightsDir, b.toModel(), inputNames(trainedOf(part)), probe) };
     }
     const frozenContext = shape.textEncoder ? undefined : await encodeCaptions(model, captions, undefined);
     return new StepGraphs(model, shape, { part: unetPart, session: unetSession }, text, tokenIds, frozenContext);
@@ -139,6 +192,6 @@ function textFeeds(
 
 /** Each caption's text-encoder output [tokens * width], with the text LoRA when given. */
 async function encodeCaptions(model: SdModel, captions: readonly string[], lora: LoraBranches | undefined): Promise<Map<string, Float32Array>> {
-  const encoded = await encodePrompts(model, captions, { lora });
+  const encoded = await encodePrompts(model, captions, { lora, literal: true });
   return new Map(captions.map((c, i) => [c, encoded[i].data]));
 }

@@ -6,18 +6,25 @@ import { z } from 'zod';
 import { seedParam } from '../../runtime/params.ts';
 import { Rng } from '../../runtime/rng.ts';
 import { AdamW, gradName, learningRate, LrScheduleSchema } from '../onnx/grad/index.ts';
+import type { Lora } from '../lora/schema.ts';
 import type { Dataset } from '../preprocess/values.ts';
 import { loraInputNames } from '../sd/lora-targets.ts';
 import { noiseSchedule } from '../sd/schedulers/noise-schedule.ts';
 import type { SdModel } from '../sd/sd-model.ts';
-import { initLoraParams, type LoraParams } from './lora-params.ts';
+import { initLoraParams, LORA_INITS, type LoraParams } from './lora-params.ts';
 import { StepGraphs } from './step-graphs.ts';
 import { loadTrainingState, saveTrainingState, type TrainingState } from './state.ts';
 import { TrainingSet } from './training-set.ts';
+import { warmStart } from './warm-start.ts';
 
 export const TrainSettingsSchema = z.object({
-  rank: z.int().min(1).max(256).default(4).meta({ description: "LoRA rank (FaceChain's code 4; the paper 32)" }),
-  alpha: z.number().positive().max(1024).default(32).meta({ description: 'LoRA alpha; the branch is scaled by alpha / rank (FaceChain 32)' }),
+  rank: z.int().min(1).max(256).default(4).meta({ description: "LoRA rank (FaceChain's code 4; the paper 32). A start-from LoRA brings its own" }),
+  alpha: z.number().min(0).max(1024).default(0).meta({
+    description: "LoRA alpha; the branch is scaled by alpha / rank. 0 = rank, scale 1: FaceChain's code (diffusers' attention processors have no alpha). kohya's common 32 at rank 4 scales by 8",
+  }),
+  init: z.enum(LORA_INITS).default('normal').meta({
+    description: "Down weights' start: normal N(0, 1/rank) as diffusers' LoRA layers (FaceChain's code), or kaiming-uniform as kohya and PEFT. Up weights start at 0 either way",
+  }),
   learningRate: z.number().positive().max(1).default(1.5e-4).meta({ description: 'Peak learning rate (FaceChain 1.5e-4; paper 1e-4 to 1.5e-4)', step: 1e-5 }),
   steps: z.int().min(1).max(100_000).default(800).meta({ description: 'Optimiser steps (FaceChain: 200 epochs of its set)' }),
   batch: z.int().min(1).max(16).default(1).meta({ description: 'Images per step' }),
@@ -32,7 +39,15 @@ export const TrainSettingsSchema = z.object({
   weightDecay: z.number().min(0).max(1).default(1e-2).meta({ description: 'AdamW decoupled weight decay', step: 1e-3 }),
   maxGradNorm: z.number().min(0).max(100).default(1).meta({ description: 'Clip the global gradient norm to this (0 = off)' }),
   textEncoder: z.boolean().default(false).meta({ description: 'Also train LoRA on the text encoder (same targets choice: attention, or attention and MLP)' }),
+  recompute: z.enum(['auto', 'on', 'off']).default('auto').meta({
+    description:
+      "Gradient checkpointing: keep only each UNet block's input and recompute its activations in the backward pass (about a third more compute, a fraction of the memory; " +
+      'SD1.5 at 512 px needs it on a 24 GB machine). auto = on from 256 px (batch x side² of 256²), where activations dominate; below, the extra session calls cost more than they save',
+  }),
+  attentionHeads: z.int().min(0).max(64).default(1).meta({ description: 'Attention heads whose score tensors are made at once (0 = all): fewer keep less memory alive at 512 px' }),
 });
+/** Settings that change how a step is computed, not what it computes: a checkpoint resumes across them. */
+export const HOW_SETTINGS = ['recompute', 'attentionHeads'] as const;
 export type TrainSettings = z.infer<typeof TrainSettingsSchema>;
 
 export interface StepReport {
@@ -51,6 +66,8 @@ export interface TrainHooks {
   /** A training checkpoint: read at the start when present, written every `checkpointEvery` steps, at the end and on cancel. */
   checkpoint?: { file: string; every: number; fingerprint: string };
   onStep?(report: StepReport, params: LoraParams): void | Promise<void>;
+  /** Start from this LoRA (same modules as the run trains) instead of zero, as FaceChain's `fromfacecommon`. */
+  startFrom?: Lora;
 }
 
 export interface TrainResult {
@@ -68,11 +85,15 @@ export async function trainLora(model: SdModel, dataset: Dataset, settings: Part
   const set = await TrainingSet.open(model, dataset, s.resolution);
   const side = set.latentSide;
   const plane = model.config.unet.inChannels * side * side;
-  const shape = { batch: s.batch, side, targets: s.targets, textEncoder: s.textEncoder };
+  const recompute = s.recompute === 'auto' ? s.batch * s.resolution ** 2 >= 256 ** 2 : s.recompute === 'on';
+  const shape = { batch: s.batch, side, targets: s.targets, textEncoder: s.textEncoder, recompute, headsPerGroup: s.attentionHeads || undefined };
   const targets = StepGraphs.targets(model, shape);
   if (!targets.length) throw new Error(`params.targets: the model has no "${s.targets}" LoRA targets`);
-  const params = initLoraParams(targets, s.rank, s.alpha, new Rng(s.seed).fork('init'));
-  const scale = s.alpha / s.rank;
+  const params = hooks.startFrom
+    ? warmStart(targets, hooks.startFrom, s.alpha, model.config.name)
+    : initLoraParams(targets, s.rank, s.alpha || s.rank, new Rng(s.seed).fork('init'), s.init);
+  const { rank } = params;
+  const scale = params.alpha / rank;
   const values = new Map(params.modules.flatMap((m) => {
     const n = loraInputNames(m.target);
     return [[n.a, m.a], [n.b, m.b]] as const;
@@ -82,7 +103,7 @@ export async function trainLora(model: SdModel, dataset: Dataset, settings: Part
   const optimiser = await AdamW.create(
     params.modules.flatMap((m) => {
       const n = loraInputNames(m.target);
-      return [{ name: n.a, dims: [m.target.in, s.rank] }, { name: n.b, dims: [s.rank, m.target.out] }];
+      return [{ name: n.a, dims: [m.target.in, rank] }, { name: n.b, dims: [rank, m.target.out] }];
     }),
     { weightDecay: s.weightDecay, maxGradNorm: s.maxGradNorm },
   );
@@ -97,10 +118,7 @@ export async function trainLora(model: SdModel, dataset: Dataset, settings: Part
 
   try {
     while (state.step < s.steps) {
-      if (hooks.signal?.aborted) {
-        await save();
-        throw hooks.signal.reason ?? new Error('cancelled');
-      }
+      if (hooks.signal?.aborted) throw hooks.signal.reason ?? new Error('cancelled');
       const k = state.step;
       const rng = new Rng(s.seed).fork(`step:${k}`);
       const batch = { sample: new Float32Array(s.batch * plane), target: new Float32Array(s.batch * plane), timesteps: new Float32Array(s.batch), captions: [] as string[] };
@@ -122,9 +140,9 @@ export async function trainLora(model: SdModel, dataset: Dataset, settings: Part
         const g = grads[gradName(name)].data as Float32Array;
         for (let i = 0; i < g.length; i++) g[i] *= scale;
       }
+      if (!Number.isFinite(loss)) throw new Error(`training diverged at step ${k + 1} (loss ${loss}); lower the learning rate`);
       const lr = learningRate(lrSchedule, k);
       const gradNorm = await optimiser.update(values, grads, lr);
-      if (!Number.isFinite(loss)) throw new Error(`training diverged at step ${k + 1} (loss ${loss}); lower the learning rate`);
       losses.push(loss);
       state.step = k + 1;
       const rate = losses.length / ((performance.now() - started) / 1000);
@@ -132,6 +150,11 @@ export async function trainLora(model: SdModel, dataset: Dataset, settings: Part
       if (ck && state.step % ck.every === 0 && state.step < s.steps) await save();
     }
     await save();
+  } catch (e) {
+    // A cancel lands between steps or inside onStep (a preview): the params and step are those of the
+    // last finished step either way, so that is what the checkpoint keeps.
+    if (hooks.signal?.aborted) await save();
+    throw e;
   } finally {
     await graphs.release();
     await optimiser.release();

@@ -13,6 +13,7 @@ import { defineNode } from '../../runtime/node.ts';
 import type { Image } from '../../runtime/values.ts';
 import { faceModels } from '../face/face-models.ts';
 import { samplingParams, startImage } from '../sd/sampling-params.ts';
+import { warnBakeOnly } from './bake-only.ts';
 import { weightParam } from './params.ts';
 
 const count = (fallback: number, description: string) => z.number().int().min(1).max(16).default(fallback).meta({ description });
@@ -66,6 +67,7 @@ export default defineNode({
     const model = inputs.model;
     const stackOf = (face: number, style: number) => new LoraStack([{ lora: inputs.face, weight: face }, { lora: inputs.style, weight: style }]);
     checkLoraBase(stackOf(1, 1), model, 'face and style');
+    warnBakeOnly(ctx.log, stackOf(1, 1), 'face and style LoRAs');
     const models = faceModels(ctx);
     const template = await describeTemplate(models, inputs.template);
     const init = inputs.image && (await startImage(inputs.image, p.width, p.height));

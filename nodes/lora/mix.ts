@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { defineNode } from '../../runtime/node.ts';
 import { parseBlockWeights } from '../../models/lora/blocks.ts';
 import { LoraStack } from '../../models/lora/stack.ts';
+import { warnBakeOnly } from './bake-only.ts';
 import { blocksParam, weightParam } from './params.ts';
 
 export default defineNode({
@@ -26,10 +27,11 @@ export default defineNode({
     styleWeight: weightParam(0.25, 'Style LoRA strength (FaceChain code: 0.25; paper: 1.0)'),
     styleBlocks: blocksParam('Style LoRA weight per UNet block'),
   }),
-  run(_ctx, inputs, p) {
+  run(ctx, inputs, p) {
     let stack = inputs.stack ?? new LoraStack();
     if (inputs.face !== undefined) stack = stack.add({ lora: inputs.face, weight: p.faceWeight, blocks: parseBlockWeights(p.faceBlocks) });
     if (inputs.style !== undefined) stack = stack.add({ lora: inputs.style, weight: p.styleWeight, blocks: parseBlockWeights(p.styleBlocks) });
+    warnBakeOnly(ctx.log, stack, 'stack');
     return { stack };
   },
 });

@@ -4,6 +4,7 @@ import { numberListParam } from '../../runtime/params.ts';
 import { parseBlockWeights } from '../../models/lora/blocks.ts';
 import { ScheduleSchema } from '../../models/lora/schedule.ts';
 import { LoraStack } from '../../models/lora/stack.ts';
+import { warnBakeOnly } from './bake-only.ts';
 import { blocksParam, weightParam } from './params.ts';
 
 const params = z.object({
@@ -36,10 +37,7 @@ export default defineNode({
     const stack = (inputs.stack ?? new LoraStack()).add({
       lora, weight, blocks: parseBlockWeights(blocks), schedule: ScheduleSchema.parse(schedule),
     });
-    const bakeOnly = stack.bakeOnly();
-    if (bakeOnly.length) {
-      ctx.log.warn(`${bakeOnly.length} modules (3x3 convolutions, e.g. ${bakeOnly[0]}) have no sampler branch; only "Bake LoRA" applies them`);
-    }
+    warnBakeOnly(ctx.log, stack, 'stack');
     return { stack };
   },
 });

@@ -5,6 +5,8 @@ import { sample } from '../../models/sd/sample.ts';
 import { latentPreview } from '../../models/sd/latent-preview.ts';
 import { checkLoraBase, isLoraSchedule } from '../../models/sd/lora-schedule.ts';
 import { samplingParams, startImage } from './sampling-params.ts';
+import { LoraStack } from '../../models/lora/stack.ts';
+import { warnBakeOnly } from '../lora/bake-only.ts';
 
 export default defineNode({
   type: 'sd/sampler',
@@ -20,6 +22,11 @@ export default defineNode({
     model: { type: 'SD_MODEL' },
     loras: { type: 'LORA_STACK', optional: true, description: 'LoRAs mixed in without reloading the model; they must be made for its base (SD1.5 LoRAs on an SD1.5 model)' },
     image: { type: 'IMAGE', optional: true, description: 'Start image for img2img' },
+    trigger: {
+      type: 'STRING',
+      optional: true,
+      description: 'Put before the prompt with a comma, e.g. Caption faces\' trigger output ("<sks>, a handsome man"), so the prompt names the person the face LoRA learned',
+    },
   },
   outputs: { latent: { type: 'LATENT' } },
   params: z.object({
@@ -37,8 +44,11 @@ export default defineNode({
     if (loras !== undefined && !isLoraSchedule(loras)) throw new Error('loras input is not a LoRA stack');
     const model = inputs.model;
     if (loras) checkLoraBase(loras, model, 'loras');
+    if (loras instanceof LoraStack) warnBakeOnly(ctx.log, loras, 'loras input');
     const init = inputs.image && (await startImage(inputs.image, p.width, p.height));
-    const latent = await sample(model, p, {
+    const prompt = inputs.trigger ? `${inputs.trigger}, ${p.prompt}` : p.prompt;
+    if (inputs.trigger) ctx.log.info(`Prompt: ${prompt}`);
+    const latent = await sample(model, { ...p, prompt }, {
       signal: ctx.signal,
       init,
       textLora: loras?.text,

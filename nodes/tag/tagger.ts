@@ -26,16 +26,20 @@ const taggers = new Map<string, Promise<Wd14Tagger>>();
 
 export default defineNode({
   type: 'tag/tagger',
-  version: 1,
+  version: 2,
   category: 'tag',
   title: 'Caption faces',
   description:
     "Captions every photo as FaceChain does: gender and age per face (FaceRes), the set's majority gives the subject phrase of the paper's Table 1 " +
-    '(0-20: a boy / a girl; 20-40: a handsome man / a beautiful woman; over 40: a mature man / a mature woman), after the trigger token. ' +
+    '(0-20: "a boy, children" / "a girl, children"; 20-40: a handsome man / a beautiful woman; over 40: a mature man / a mature woman), after the trigger token. ' +
+    'The "trigger" output is token and phrase ("<sks>, a handsome man"), the start of FaceChain\'s generation prompt: wire it to the sampler\'s trigger input. ' +
     'With a WD14-style ONNX tagger in models/taggers, its general tags follow, minus the identity-bound ones FaceChain removes (eyes, lips, nose, face, gender, ...). ' +
     'Without one, captions are token and subject only.',
   inputs: { faces: { type: 'FACES' } },
-  outputs: { tags: { type: 'TAGS', description: 'Subject phrase and one caption per photo' } },
+  outputs: {
+    tags: { type: 'TAGS', description: 'Subject phrase and one caption per photo' },
+    trigger: { type: 'STRING', description: 'Trigger token and subject phrase, e.g. "<sks>, a handsome man": what prompts for this person start with' },
+  },
   params: z.object({
     token: z.string().regex(/^\S{1,32}$/, 'one word without spaces').default('<sks>').meta({ description: 'Trigger token the LoRA binds the identity to (FaceChain: <sks>)' }),
     tagger: modelParam('taggers', '', 'WD14-style ONNX tagger in models/taggers (tag list as <name>.csv or selected_tags.csv beside it); empty = none', { optional: true }),
@@ -77,6 +81,6 @@ export default defineNode({
         return { photo: item.photo, tags: kept, dropped: raw[i].filter((t) => !kept.includes(t.trim())), text: caption(p.token, set.trigger, kept) };
       }),
     };
-    return { tags };
+    return { tags, trigger: caption(p.token, set.trigger, []) };
   },
 });

@@ -50,7 +50,9 @@ describe('connection rules', () => {
     expect(index.matchingPort(sample, 'out', 'IMAGE')?.name).toBe('image');
     expect(index.matchingPort(sample, 'out', 'STRING')).toBeUndefined();
     expect(index.matchingPort(sample, 'in', 'FACES')?.name).toBe('faces');
-    expect(index.groups('', { side: 'out', type: 'STRING' })).toEqual([]);
+    // A STRING output (e.g. Caption faces' trigger) has one place to go: the sampler's trigger input.
+    const fromString = index.groups('', { side: 'out', type: 'STRING' }).flatMap((g) => g.nodes);
+    expect(fromString.map((n) => n.type)).toEqual(['sd/sampler']);
     // Dragging from an IMAGES input offers every node with an output that can feed it, and only those.
     const offered = index.groups('', { side: 'in', type: 'IMAGES' }).flatMap((g) => g.nodes);
     expect(offered.map((n) => n.type)).toEqual(expect.arrayContaining(['image/crop', 'image/grid', 'image/load-images', 'image/resize', 'image/rotate']));

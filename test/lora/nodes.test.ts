@@ -16,6 +16,10 @@ import { sample } from '../../models/sd/sample.ts';
 import type { Latent } from '../../models/sd/latent.ts';
 import { graph, tempData } from '../helpers/test-nodes.ts';
 import { loraTensors, randomLora } from './random-lora.ts';
+import { toImage } from '../../runtime/image-io.ts';
+import type { RunEvent } from '../../runtime/events.ts';
+import { testFaceModels } from '../fixtures/faces/photos.ts';
+import { singleFace } from '../preprocess/photos.ts';
 
 function tinyLora(seed: number) {
   const raw = randomLora(tiny, { seed, rank: 4 }).map((m) => ({ ...m, up: m.up.map((v) => v * 5) }));
@@ -30,7 +34,24 @@ const source = defineNode({
   run: (_ctx, _i, p) => ({ lora: tinyLora(p.seed) }),
 });
 
-const registry = new NodeRegistry([...builtinNodes, source]);
+// A LoCon: attention modules and 3x3 convolutions, which the sampler's graphs have no branch for.
+const locon = defineNode({
+  type: 'test/locon', version: 1, category: 'test', title: 'Random LoCon', description: 'A random tiny-model LoRA with 3x3 conv modules',
+  inputs: {}, outputs: { lora: { type: 'LORA' } },
+  params: z.object({}),
+  run: () => {
+    const raw = randomLora(tiny, { seed: 9, rank: 2, pick: (m) => m.target !== undefined || (m.shape.length === 4 && m.shape[2] === 3) });
+    return { lora: fitLora(parseLoraTensors(loraTensors(raw, 'kohya', tiny), 'locon'), { name: 'locon', source: 'test', metadata: {} }) };
+  },
+});
+const template = defineNode({
+  type: 'test/face', version: 1, category: 'test', title: 'Face photo', description: 'A demo-photo face crop',
+  inputs: {}, outputs: { image: { type: 'IMAGE' } },
+  params: z.object({}),
+  run: async () => ({ image: await toImage((await singleFace(1, 0)).resize(256, 256, { fit: 'cover', position: 'top' })) }),
+});
+
+const registry = new NodeRegistry([...builtinNodes, source, locon, template]);
 const sampling = { prompt: 'a photo of a person', steps: 4, width: 64, height: 64, seed: 2, cfg: 4 };
 
 describe('LoRA nodes', () => {
@@ -71,6 +92,37 @@ describe('LoRA nodes', () => {
     expect(Buffer.from(mixed.data.buffer).equals(Buffer.from(direct.data.buffer))).toBe(true);
     expect(Buffer.from(mixed.data.buffer).equals(Buffer.from(plain.data.buffer))).toBe(false);
     await model.release();
+  });
+
+  it('every node that takes the stack reports LoCon modules it cannot apply while sampling', { timeout: 120_000 }, async () => {
+    const ex = new Executor({ registry, data: tempData(), services: { faceModels: testFaceModels() } });
+    const small = { ...sampling, steps: 2 };
+    const events: RunEvent[] = [];
+    await ex.run(graph(
+      [
+        { id: 'ckpt', type: 'sd/load-checkpoint', params: { checkpoint: 'tiny' } },
+        { id: 'locon', type: 'test/locon' },
+        { id: 'plain', type: 'test/lora' },
+        { id: 'face', type: 'test/face' },
+        { id: 'mix', type: 'lora/mix' },
+        { id: 'stack', type: 'lora/stack' },
+        { id: 'sampler', type: 'sd/sampler', params: small },
+        { id: 'adaptive', type: 'lora/adaptive-weights', params: { ...small, faceCount: 1, styleCount: 1, rounds: 0 } },
+        { id: 'clean', type: 'sd/sampler', params: small },
+      ],
+      [
+        ['locon', 'lora', 'mix', 'face'], ['mix', 'stack', 'sampler', 'loras'], ['ckpt', 'model', 'sampler', 'model'],
+        ['locon', 'lora', 'stack', 'lora'],
+        ['ckpt', 'model', 'adaptive', 'model'], ['locon', 'lora', 'adaptive', 'face'], ['plain', 'lora', 'adaptive', 'style'], ['face', 'image', 'adaptive', 'template'],
+        ['ckpt', 'model', 'clean', 'model'],
+      ],
+    ), { onEvent: (e) => events.push(e) });
+    const warned = (node: string) =>
+      events.filter((e) => e.type === 'log' && e.level === 'warn' && e.nodeId === node).map((e) => (e as { message: string }).message);
+    for (const node of ['mix', 'stack', 'sampler', 'adaptive']) {
+      expect(warned(node).join('\n'), node).toMatch(/\d+ modules \(3x3 convolutions, LoCon; e\.g\. lora_unet_\w+\) have no sampler branch and are left out while sampling; only "Bake LoRA" applies them/);
+    }
+    expect(warned('clean')).toEqual([]);
   });
 
   it('a bad block spec is a validation problem naming the param', async () => {

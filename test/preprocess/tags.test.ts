@@ -4,22 +4,27 @@ import { caption, filterIdentityTags, identityTagReason } from '../../models/pre
 import { ageBand, majorityAttributes, triggerWord } from '../../models/preprocess/trigger-words.ts';
 
 describe('trigger words (paper, Table 1)', () => {
-  it('maps gender and age to the six phrases', () => {
-    const table = [
-      [5, 'a boy', 'a girl'],
-      [19.9, 'a boy', 'a girl'],
-      [20, 'a handsome man', 'a beautiful woman'],
-      [33, 'a handsome man', 'a beautiful woman'],
-      [40, 'a handsome man', 'a beautiful woman'],
-      [40.5, 'a mature man', 'a mature woman'],
-      [71, 'a mature man', 'a mature woman'],
-    ] as const;
-    for (const [age, male, female] of table) {
-      expect(triggerWord('male', age)).toBe(male);
-      expect(triggerWord('female', age)).toBe(female);
-    }
-    expect(ageBand(0)).toBe('child');
-  });
+  // One test per row of Table 1 (phrases as FaceChain's code writes them, children rows with "children").
+  const ROWS = [
+    { band: 'child', gender: 'male', ages: [0, 5, 19.9], phrase: 'a boy, children' },
+    { band: 'child', gender: 'female', ages: [0, 5, 19.9], phrase: 'a girl, children' },
+    { band: 'adult', gender: 'male', ages: [20, 33, 40], phrase: 'a handsome man' },
+    { band: 'adult', gender: 'female', ages: [20, 33, 40], phrase: 'a beautiful woman' },
+    { band: 'mature', gender: 'male', ages: [40.5, 71], phrase: 'a mature man' },
+    { band: 'mature', gender: 'female', ages: [40.5, 71], phrase: 'a mature woman' },
+  ] as const;
+  for (const row of ROWS) {
+    it(`${row.gender}, ${row.band} (${row.ages.join(', ')} years): "${row.phrase}"`, () => {
+      for (const age of row.ages) {
+        expect(ageBand(age)).toBe(row.band);
+        expect(triggerWord(row.gender, age)).toBe(row.phrase);
+      }
+      const set = majorityAttributes(row.ages.map((age) => ({ gender: row.gender, genderScore: 0.9, age })));
+      expect(set.trigger).toBe(row.phrase);
+      // The caption line FaceChain's trainer reads: token, the row's tags, then the kept tags.
+      expect(caption('<sks>', set.trigger, ['smile', '1boy'])).toBe(`<sks>, ${row.phrase}, smile`);
+    });
+  }
 
   it('takes the majority over the set, breaking ties sensibly', () => {
     const f = (age: number, genderScore = 0.9) => ({ gender: 'female' as const, genderScore, age });

@@ -7,3 +7,4 @@ export type { GradContext, GradRule, NodeAttrs, RuleTable } from './rule.ts';
 export { buildAdamW, adamwNames, AdamWConfigSchema, type AdamWConfig, type ParamSpec } from './adamw.ts';
 export { AdamW } from './optimizer.ts';
 export { learningRate, LrScheduleSchema, type LrSchedule } from './lr-schedule.ts';
+export { SegmentedGradients, type SegmentOptions, type SegmentRunner } from './segments.ts';

@@ -25,17 +25,24 @@ export async function probeShapes(
     const feed = feeds[input.name!];
     if (feed) infos.set(input.name!, { dtype: feed.dtype, dims: feed.dims });
   }
-  const values = (graph.node ?? []).flatMap((n) => (n.output ?? []).filter((o) => o && !infos.has(o)));
-  const probeNodes: NodeProto[] = [];
-  const outputs = values.flatMap((v, k) => {
-    const [shape, flat, empty] = [`probe:shape:${k}`, `probe:flat:${k}`, `probe:empty:${k}`];
-    probeNodes.push(
-      { name: shape, opType: 'Shape', input: [v], output: [shape] },
-      { name: flat, opType: 'Reshape', input: [v, 'probe:minus_one'], output: [flat] },
-      { name: empty, opType: 'Slice', input: [flat, 'probe:zero', 'probe:zero'], output: [empty] },
-    );
-    return [{ name: shape }, { name: empty }];
-  });
+  const values: string[] = [];
+  // Each value's probe right after the node that makes it, so a large activation can be freed as soon
+  // as its consumers ran instead of living until the end of the graph.
+  const probed: NodeProto[] = [];
+  for (const n of graph.node ?? []) {
+    probed.push(n);
+    for (const v of n.output ?? []) {
+      if (!v || infos.has(v)) continue;
+      const k = values.push(v) - 1;
+      const [shape, flat, empty] = [`probe:shape:${k}`, `probe:flat:${k}`, `probe:empty:${k}`];
+      probed.push(
+        { name: shape, opType: 'Shape', input: [v], output: [shape] },
+        { name: flat, opType: 'Reshape', input: [v, 'probe:minus_one'], output: [flat] },
+        { name: empty, opType: 'Slice', input: [flat, 'probe:zero', 'probe:zero'], output: [empty] },
+      );
+    }
+  }
+  const outputs = values.flatMap((_, k) => [{ name: `probe:shape:${k}` }, { name: `probe:empty:${k}` }]);
   const ints = (name: string, value: bigint): TensorProto => ({
     name, dataType: 7, dims: [1], rawData: new Uint8Array(BigInt64Array.of(value).buffer),
   });
@@ -43,7 +50,7 @@ export async function probeShapes(
     ...model,
     graph: {
       ...graph,
-      node: [...(graph.node ?? []), ...probeNodes],
+      node: probed,
       initializer: [...(graph.initializer ?? []), ints('probe:minus_one', -1n), ints('probe:zero', 0n)],
       output: outputs,
     },
