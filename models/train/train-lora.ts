@@ -11,7 +11,7 @@ import { loraInputNames } from '../sd/lora-targets.ts';
 import { noiseSchedule } from '../sd/schedulers/noise-schedule.ts';
 import type { SdModel } from '../sd/sd-model.ts';
 import { initLoraParams, type LoraParams } from './lora-params.ts';
-import { StepGraphs } from './step-graphs.ts';
+import { StepGraphs, type StepBatch } from './step-graphs.ts';
 import { loadTrainingState, saveTrainingState, type TrainingState } from './state.ts';
 import { TrainingSet } from './training-set.ts';
 
@@ -66,9 +66,7 @@ const SCHEDULE = noiseSchedule();
 export async function trainLora(model: SdModel, dataset: Dataset, settings: Partial<TrainSettings>, hooks: TrainHooks = {}): Promise<TrainResult> {
   const s = TrainSettingsSchema.parse(settings);
   const set = await TrainingSet.open(model, dataset, s.resolution);
-  const side = set.latentSide;
-  const plane = model.config.unet.inChannels * side * side;
-  const shape = { batch: s.batch, side, targets: s.targets, textEncoder: s.textEncoder };
+  const shape = { batch: s.batch, side: set.latentSide, targets: s.targets, textEncoder: s.textEncoder };
   const targets = StepGraphs.targets(model, shape);
   if (!targets.length) throw new Error(`params.targets: the model has no "${s.targets}" LoRA targets`);
   const params = initLoraParams(targets, s.rank, s.alpha, new Rng(s.seed).fork('init'));
@@ -102,21 +100,7 @@ export async function trainLora(model: SdModel, dataset: Dataset, settings: Part
         throw hooks.signal.reason ?? new Error('cancelled');
       }
       const k = state.step;
-      const rng = new Rng(s.seed).fork(`step:${k}`);
-      const batch = { sample: new Float32Array(s.batch * plane), target: new Float32Array(s.batch * plane), timesteps: new Float32Array(s.batch), captions: [] as string[] };
-      for (let j = 0; j < s.batch; j++) {
-        const draw = await set.draw(epochOrder(set.size, s.seed, k * s.batch + j), { flip: s.flip, cropMin: s.cropMin }, rng);
-        const t = rng.int(SCHEDULE.trainSteps);
-        const ab = SCHEDULE.alphasCumprod[t];
-        const [x0c, nc] = [Math.sqrt(ab), Math.sqrt(1 - ab)];
-        const noise = batch.target.subarray(j * plane, (j + 1) * plane);
-        rng.fillNormal(noise);
-        const x = batch.sample.subarray(j * plane, (j + 1) * plane);
-        for (let i = 0; i < plane; i++) x[i] = x0c * draw.latent[i] + nc * noise[i];
-        batch.timesteps[j] = t;
-        batch.captions.push(draw.caption);
-      }
-      const { loss, grads } = await graphs.gradients(params, batch);
+      const { loss, grads } = await graphs.gradients(params, await noisedBatch(set, s, k, model.config.unet.inChannels));
       // The graphs saw B·scale: d/dB = scale · d/d(B·scale).
       for (const name of bNames) {
         const g = grads[gradName(name)].data as Float32Array;
@@ -137,6 +121,31 @@ export async function trainLora(model: SdModel, dataset: Dataset, settings: Part
     await optimiser.release();
   }
   return { params, losses, resumedFrom };
+}
+
+/**
+ * Step k's batch, all drawn from Rng(seed).fork(k): images in a seeded order per epoch, augmented, each
+ * noised at a uniform timestep; the noise is the target.
+ */
+export async function noisedBatch(
+  set: TrainingSet, s: Pick<TrainSettings, 'batch' | 'seed' | 'flip' | 'cropMin'>, k: number, channels: number,
+): Promise<StepBatch> {
+  const plane = channels * set.latentSide * set.latentSide;
+  const rng = new Rng(s.seed).fork(`step:${k}`);
+  const batch = { sample: new Float32Array(s.batch * plane), target: new Float32Array(s.batch * plane), timesteps: new Float32Array(s.batch), captions: [] as string[] };
+  for (let j = 0; j < s.batch; j++) {
+    const draw = await set.draw(epochOrder(set.size, s.seed, k * s.batch + j), { flip: s.flip, cropMin: s.cropMin }, rng);
+    const t = rng.int(SCHEDULE.trainSteps);
+    const ab = SCHEDULE.alphasCumprod[t];
+    const [x0c, nc] = [Math.sqrt(ab), Math.sqrt(1 - ab)];
+    const noise = batch.target.subarray(j * plane, (j + 1) * plane);
+    rng.fillNormal(noise);
+    const x = batch.sample.subarray(j * plane, (j + 1) * plane);
+    for (let i = 0; i < plane; i++) x[i] = x0c * draw.latent[i] + nc * noise[i];
+    batch.timesteps[j] = t;
+    batch.captions.push(draw.caption);
+  }
+  return batch;
 }
 
 /** Index of draw `n` when every epoch visits the set once in its own seeded order. */
