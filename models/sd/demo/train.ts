@@ -69,14 +69,17 @@ async function main(): Promise<void> {
   const out = a.out ?? path.join(import.meta.dirname, 'demo.safetensors');
   const first = Number(a.phase ?? 1) - 1;
   const weights = demoInitialWeights(Number(a.seed ?? 0));
+  // The phases before --phase, as the file this run starts from records them.
+  let done: object[] = [];
   if (a.from) {
-    for (const [k, t] of (await readSafetensors(a.from)).tensors) weights.set(k, { dtype: 'float32', dims: t.dims, data: fromFloat16(t.data as Uint16Array) });
+    const { tensors, metadata } = await readSafetensors(a.from);
+    for (const [k, t] of tensors) weights.set(k, { dtype: 'float32', dims: t.dims, data: fromFloat16(t.data as Uint16Array) });
+    done = (JSON.parse(metadata.training ?? '{"phases":[]}') as { phases: object[] }).phases.slice(0, first);
   }
   const model = sdModelFromWeights(`demo-train:${a.seed ?? 0}`, demo, clipTokenizerFromJson(tinyClipTokenizerJson()), new TensorWeights(weights));
   const { images, captions } = await portraits();
   const set = await TrainingSet.of(model, images, captions, DEMO_RESOLUTION);
   const saveEvery = Number(a['save-every'] ?? 0);
-  const done: object[] = phases.slice(0, first).map((p) => ({ ...p, loss: 'see the file this run started from' }));
   const save = (record: object[]) =>
     writeSafetensors(out, half(weights), {
       note: 'FaceChain Studio demo model: a miniature trained on a handful of photos (npm run demo:train); real portraits need an SD1.5 checkpoint',
