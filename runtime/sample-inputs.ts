@@ -1,7 +1,7 @@
 import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 import type { DataFolders } from './data-folder.ts';
 
 /**
@@ -17,12 +17,21 @@ const PORTRAITS = [
   { sample: 5, left: 553, top: 340, width: 378, height: 491 },
 ];
 
+function demoPhotosDir(): string {
+  return path.join(path.dirname(createRequire(import.meta.url).resolve('@vladmandic/face-api/package.json')), 'demo');
+}
+
+/** The single-person crops of the demo photos, as sharp pipelines (input/portraits; the demo model's training set). */
+export function portraitCrops(): Sharp[] {
+  return PORTRAITS.map(({ sample, ...box }) => sharp(path.join(demoPhotosDir(), `sample${sample}.jpg`)).extract(box));
+}
+
 /**
  * The demo photos that @vladmandic/face-api ships (group photos, MIT), copied into input/samples on first
  * start, and single-person crops of them in input/portraits, so the shipped graphs run on a fresh data folder.
  */
 export async function ensureSampleInputs(data: DataFolders): Promise<void> {
-  const demo = path.join(path.dirname(createRequire(import.meta.url).resolve('@vladmandic/face-api/package.json')), 'demo');
+  const demo = demoPhotosDir();
   const samples = path.join(data.input, 'samples');
   if (!existsSync(samples) || !readdirSync(samples).length) {
     mkdirSync(samples, { recursive: true });
@@ -31,8 +40,6 @@ export async function ensureSampleInputs(data: DataFolders): Promise<void> {
   const portraits = path.join(data.input, 'portraits');
   if (!existsSync(portraits) || !readdirSync(portraits).length) {
     mkdirSync(portraits, { recursive: true });
-    for (const [i, { sample, ...box }] of PORTRAITS.entries()) {
-      await sharp(path.join(demo, `sample${sample}.jpg`)).extract(box).jpeg({ quality: 92 }).toFile(path.join(portraits, `portrait${i + 1}.jpg`));
-    }
+    for (const [i, crop] of portraitCrops().entries()) await crop.jpeg({ quality: 92 }).toFile(path.join(portraits, `portrait${i + 1}.jpg`));
   }
 }

@@ -3,7 +3,7 @@ import { moduleIndex, type AdaptableModule } from './modules.ts';
 import { LoraFileError, type RawLora, type RawModule } from './parse.ts';
 import type { F32Tensor, Lora, LoraModule } from './schema.ts';
 
-const BASE_TITLES: Record<string, string> = { sd15: 'Stable Diffusion 1.5', tiny: 'the tiny test model' };
+const BASE_TITLES: Record<string, string> = { sd15: 'Stable Diffusion 1.5', tiny: 'the tiny test model', demo: 'the demo model' };
 
 /**
  * Matches every module of a parsed file onto one SD architecture (the first of `configs` that all

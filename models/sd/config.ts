@@ -74,10 +74,25 @@ export const tiny: SdConfig = {
   vae: { imageChannels: 3, latentChannels: 4, channels: [8, 16, 16, 16], resBlocks: 1, groups: 4, scale: 0.18215 },
 };
 
+/**
+ * A miniature trained on a handful of photos (models/sd/demo): tiny's text encoder and picture-keeping VAE
+ * (picture-vae.ts), a wider three-level UNet whose weights `npm run demo:train` trains, drawing 256x256
+ * faces. For trying the pipeline; real portraits need an SD1.5 checkpoint.
+ */
+export const demo: SdConfig = {
+  name: 'demo',
+  text: tiny.text,
+  unet: {
+    inChannels: 4, outChannels: 4, channels: [24, 48, 72], resBlocks: 1,
+    attention: [false, true, true], heads: 2, transformerDepth: 1, contextDim: 32, groups: 8,
+  },
+  vae: tiny.vae,
+};
+
 /** Image pixels per latent pixel along each side (8 for SD1.x: one downsample per VAE level but the last). */
 export function latentFactor(vae: VaeConfig): number {
   return 2 ** (vae.channels.length - 1);
 }
 
-export const SD_CONFIGS = { sd15, tiny } as const;
+export const SD_CONFIGS = { sd15, tiny, demo } as const;
 export type SdConfigName = keyof typeof SD_CONFIGS;

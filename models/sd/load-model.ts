@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { bytesOfArray, type HostTensor } from '../onnx/index.ts';
 import { readSafetensorsHeader, writeSafetensors, type SafetensorsHeader } from '../safetensors.ts';
@@ -9,7 +9,7 @@ import { isDiffusersFolder, resolveModel } from '../store/folders.ts';
 import { safeJoin } from '../../runtime/data-folder.ts';
 import { DIFFUSERS_PARTS, type DiffusersFolder } from './checkpoint-names.ts';
 import { loadClipTokenizer } from './clip-tokenizer.ts';
-import { sd15, tiny as tinyConfig, type SdConfig } from './config.ts';
+import { demo, sd15, tiny as tinyConfig, type SdConfig } from './config.ts';
 import { diffusersIndex } from './diffusers-index.ts';
 import type { CheckpointIndex, StoredTensor } from './external-weights.ts';
 import { cachedGraphs } from './graph-cache.ts';
@@ -18,21 +18,53 @@ import { SD_PARTS, type SdPart } from './build.ts';
 import { tinyClipTokenizerJson } from './tiny-tokenizer.ts';
 import { randomWeights } from './tiny-weights.ts';
 
-// The built-in tiny model is the same for every caller: load it once per process and models folder.
-const tinyModels = new Map<string, Promise<SdModel>>();
+/** Where the demo model's shipped weights are (`npm run demo:train` writes them). */
+export const DEMO_WEIGHTS = path.join(import.meta.dirname, 'demo', 'demo.safetensors');
+
+/** The built-in checkpoints: each one LDM-layout safetensors file, written into the converted cache. */
+const BUILTIN: Record<string, { file: string; key: () => Promise<string>; write: (file: string) => Promise<void> }> = {
+  tiny: {
+    file: 'tiny.safetensors',
+    key: async () => convertedKey(weightsHash(randomWeights(tinyConfig, 0)), { checkpoint: 'tiny', seed: 0 }),
+    write: (file) => writeSafetensors(file, randomWeights(tinyConfig, 0), { note: 'FaceChain Studio tiny model: seeded random weights' }),
+  },
+  demo: {
+    file: 'demo.safetensors',
+    key: async () => convertedKey(createHash('sha256').update(await readFile(DEMO_WEIGHTS)).digest('hex'), { checkpoint: 'demo' }),
+    write: (file) => copyFile(DEMO_WEIGHTS, file),
+  },
+};
+
+/** Checkpoint names that are built in, not files. */
+export const BUILTIN_CHECKPOINTS = Object.keys(BUILTIN);
+
+export function isBuiltinCheckpoint(name: string): boolean {
+  return Object.hasOwn(BUILTIN, name);
+}
+
+/** What identifies a built-in model's weights for the node cache (the demo's change when retrained). */
+export function builtinFingerprint(name: string): string {
+  if (name !== 'demo') return name;
+  const s = statSync(DEMO_WEIGHTS);
+  return `demo:${s.size}:${s.mtimeMs}`;
+}
+
+// A built-in model is the same for every caller: load it once per process and models folder.
+const builtins = new Map<string, Promise<SdModel>>();
 
 /**
- * A checkpoint as the load node names it: 'tiny', a single-file .safetensors (LDM key names, fp32 or
- * fp16) or a diffusers folder under data/models/checkpoints. The weights stay in the files: the graphs
- * point into them.
+ * A checkpoint as the load node names it: 'tiny' or 'demo' (built in), a single-file .safetensors (LDM
+ * key names, fp32 or fp16) or a diffusers folder under data/models/checkpoints. The weights stay in the
+ * files: the graphs point into them.
  */
 export async function loadSdModel(checkpoint: string, modelsDir: string): Promise<SdModel> {
-  if (checkpoint === 'tiny') {
-    let model = tinyModels.get(modelsDir);
+  if (isBuiltinCheckpoint(checkpoint)) {
+    const id = `${checkpoint}\0${modelsDir}`;
+    let model = builtins.get(id);
     if (!model) {
-      model = loadTiny(modelsDir);
-      tinyModels.set(modelsDir, model);
-      model.catch(() => tinyModels.delete(modelsDir));
+      model = loadBuiltin(checkpoint, modelsDir);
+      builtins.set(id, model);
+      model.catch(() => builtins.delete(id));
     }
     return model;
   }
@@ -47,18 +79,17 @@ export async function loadSdModel(checkpoint: string, modelsDir: string): Promis
 }
 
 /**
- * The tiny config's seeded random weights, written once as a real LDM-layout safetensors file (with the
- * tiny tokenizer beside it) in the converted cache, keyed by the weights' own hash, then loaded like
- * any checkpoint.
+ * A built-in model written once as a real LDM-layout safetensors file (with the tiny tokenizer beside
+ * it) in the converted cache, keyed by its weights' hash, then loaded like any checkpoint: `tiny`'s
+ * seeded random weights, or `demo`'s shipped trained ones.
  */
-async function loadTiny(modelsDir: string): Promise<SdModel> {
-  const weights = randomWeights(tinyConfig, 0);
-  const key = convertedKey(weightsHash(weights), { checkpoint: 'tiny', seed: 0 });
-  const dir = await ensureConverted(modelsDir, key, async (d) => {
-    await writeSafetensors(path.join(d, 'tiny.safetensors'), weights, { note: 'FaceChain Studio tiny model: seeded random weights' });
+async function loadBuiltin(name: string, modelsDir: string): Promise<SdModel> {
+  const builtin = BUILTIN[name];
+  const dir = await ensureConverted(modelsDir, await builtin.key(), async (d) => {
+    await builtin.write(path.join(d, builtin.file));
     await writeFile(path.join(d, 'tokenizer.json'), JSON.stringify(tinyClipTokenizerJson()));
   });
-  return loadCheckpointFile(path.join(dir, 'tiny.safetensors'), modelsDir, 'tiny');
+  return loadCheckpointFile(path.join(dir, builtin.file), modelsDir, name);
 }
 
 function weightsHash(weights: ReadonlyMap<string, HostTensor>): string {
@@ -125,7 +156,7 @@ const FIRST_CONV = 'model.diffusion_model.input_blocks.0.0.weight';
 /** The config whose UNet base width matches the first conv's output channels. */
 function configOf(conv: StoredTensor | undefined, label: string, key: string): SdConfig {
   if (!conv) throw new Error(`Checkpoint "${label}" has no ${key}: not a Stable Diffusion checkpoint in the original (LDM) or diffusers layout`);
-  const config = [sd15, tinyConfig].find((c) => c.unet.channels[0] === conv.dims[0]);
+  const config = [sd15, tinyConfig, demo].find((c) => c.unet.channels[0] === conv.dims[0]);
   if (!config) throw new Error(`Checkpoint "${label}": a UNet with ${conv.dims[0]} base channels is not SD1.5 (320)`);
   return config;
 }

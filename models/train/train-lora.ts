@@ -12,7 +12,7 @@ import { loraInputNames } from '../sd/lora-targets.ts';
 import { noiseSchedule } from '../sd/schedulers/noise-schedule.ts';
 import type { SdModel } from '../sd/sd-model.ts';
 import { initLoraParams, LORA_INITS, type LoraParams } from './lora-params.ts';
-import { StepGraphs } from './step-graphs.ts';
+import { StepGraphs, type StepBatch } from './step-graphs.ts';
 import { loadTrainingState, saveTrainingState, type TrainingState } from './state.ts';
 import { TrainingSet } from './training-set.ts';
 import { warmStart } from './warm-start.ts';
@@ -83,10 +83,8 @@ const SCHEDULE = noiseSchedule();
 export async function trainLora(model: SdModel, dataset: Dataset, settings: Partial<TrainSettings>, hooks: TrainHooks = {}): Promise<TrainResult> {
   const s = TrainSettingsSchema.parse(settings);
   const set = await TrainingSet.open(model, dataset, s.resolution);
-  const side = set.latentSide;
-  const plane = model.config.unet.inChannels * side * side;
   const recompute = s.recompute === 'auto' ? s.batch * s.resolution ** 2 >= 256 ** 2 : s.recompute === 'on';
-  const shape = { batch: s.batch, side, targets: s.targets, textEncoder: s.textEncoder, recompute, headsPerGroup: s.attentionHeads || undefined };
+  const shape = { batch: s.batch, side: set.latentSide, targets: s.targets, textEncoder: s.textEncoder, recompute, headsPerGroup: s.attentionHeads || undefined };
   const targets = StepGraphs.targets(model, shape);
   if (!targets.length) throw new Error(`params.targets: the model has no "${s.targets}" LoRA targets`);
   const params = hooks.startFrom
@@ -120,21 +118,7 @@ export async function trainLora(model: SdModel, dataset: Dataset, settings: Part
     while (state.step < s.steps) {
       if (hooks.signal?.aborted) throw hooks.signal.reason ?? new Error('cancelled');
       const k = state.step;
-      const rng = new Rng(s.seed).fork(`step:${k}`);
-      const batch = { sample: new Float32Array(s.batch * plane), target: new Float32Array(s.batch * plane), timesteps: new Float32Array(s.batch), captions: [] as string[] };
-      for (let j = 0; j < s.batch; j++) {
-        const draw = await set.draw(epochOrder(set.size, s.seed, k * s.batch + j), { flip: s.flip, cropMin: s.cropMin }, rng);
-        const t = rng.int(SCHEDULE.trainSteps);
-        const ab = SCHEDULE.alphasCumprod[t];
-        const [x0c, nc] = [Math.sqrt(ab), Math.sqrt(1 - ab)];
-        const noise = batch.target.subarray(j * plane, (j + 1) * plane);
-        rng.fillNormal(noise);
-        const x = batch.sample.subarray(j * plane, (j + 1) * plane);
-        for (let i = 0; i < plane; i++) x[i] = x0c * draw.latent[i] + nc * noise[i];
-        batch.timesteps[j] = t;
-        batch.captions.push(draw.caption);
-      }
-      const { loss, grads } = await graphs.gradients(params, batch);
+      const { loss, grads } = await graphs.gradients(params, await noisedBatch(set, s, k, model.config.unet.inChannels));
       // The graphs saw B·scale: d/dB = scale · d/d(B·scale).
       for (const name of bNames) {
         const g = grads[gradName(name)].data as Float32Array;
@@ -160,6 +144,31 @@ export async function trainLora(model: SdModel, dataset: Dataset, settings: Part
     await optimiser.release();
   }
   return { params, losses, resumedFrom };
+}
+
+/**
+ * Step k's batch, all drawn from Rng(seed).fork(k): images in a seeded order per epoch, augmented, each
+ * noised at a uniform timestep; the noise is the target.
+ */
+export async function noisedBatch(
+  set: TrainingSet, s: Pick<TrainSettings, 'batch' | 'seed' | 'flip' | 'cropMin'>, k: number, channels: number,
+): Promise<StepBatch> {
+  const plane = channels * set.latentSide * set.latentSide;
+  const rng = new Rng(s.seed).fork(`step:${k}`);
+  const batch = { sample: new Float32Array(s.batch * plane), target: new Float32Array(s.batch * plane), timesteps: new Float32Array(s.batch), captions: [] as string[] };
+  for (let j = 0; j < s.batch; j++) {
+    const draw = await set.draw(epochOrder(set.size, s.seed, k * s.batch + j), { flip: s.flip, cropMin: s.cropMin }, rng);
+    const t = rng.int(SCHEDULE.trainSteps);
+    const ab = SCHEDULE.alphasCumprod[t];
+    const [x0c, nc] = [Math.sqrt(ab), Math.sqrt(1 - ab)];
+    const noise = batch.target.subarray(j * plane, (j + 1) * plane);
+    rng.fillNormal(noise);
+    const x = batch.sample.subarray(j * plane, (j + 1) * plane);
+    for (let i = 0; i < plane; i++) x[i] = x0c * draw.latent[i] + nc * noise[i];
+    batch.timesteps[j] = t;
+    batch.captions.push(draw.caption);
+  }
+  return batch;
 }
 
 /** Index of draw `n` when every epoch visits the set once in its own seeded order. */

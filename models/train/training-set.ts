@@ -42,16 +42,17 @@ export class TrainingSet {
 
   /** Reads the dataset's images at `resolution` (a multiple of the VAE factor, 8). */
   static async open(model: SdModel, dataset: Dataset, resolution: number): Promise<TrainingSet> {
+    if (!dataset.entries.length) throw new Error('inputs.dataset: the training set is empty');
+    const images = await Promise.all(dataset.entries.map((e) => decodeImage(path.join(dataset.dir, e.file_name), { name: e.file_name })));
+    return TrainingSet.of(model, images, dataset.entries.map((e) => e.text), resolution);
+  }
+
+  /** Images in memory (any size: each is cropped to a centred square of `resolution`) with their captions. */
+  static async of(model: SdModel, images: readonly Image[], captions: readonly string[], resolution: number): Promise<TrainingSet> {
     const factor = latentFactor(model.config.vae);
     if (resolution % factor) throw new Error(`params.resolution: ${resolution} is not a multiple of ${factor}`);
-    if (!dataset.entries.length) throw new Error('inputs.dataset: the training set is empty');
-    const images = await Promise.all(
-      dataset.entries.map(async (e) => {
-        const img = await decodeImage(path.join(dataset.dir, e.file_name), { name: e.file_name });
-        return toImage(fromImage(img).removeAlpha().resize(resolution, resolution, { fit: 'cover' }), e.file_name);
-      }),
-    );
-    return new TrainingSet(model, images, dataset.entries.map((e) => e.text), resolution);
+    const squares = await Promise.all(images.map((img) => toImage(fromImage(img).removeAlpha().resize(resolution, resolution, { fit: 'cover' }), img.name)));
+    return new TrainingSet(model, squares, captions, resolution);
   }
 
   get size(): number {

@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import { z } from 'zod';
 import { defineNode } from '../../runtime/node.ts';
 import { modelParam } from '../../runtime/params.ts';
-import { loadSdModel } from '../../models/sd/load-model.ts';
+import { BUILTIN_CHECKPOINTS, builtinFingerprint, isBuiltinCheckpoint, loadSdModel } from '../../models/sd/load-model.ts';
 import { resolveModel } from '../../models/store/folders.ts';
 
 export default defineNode({
@@ -14,20 +14,22 @@ export default defineNode({
     'Loads a Stable Diffusion 1.5 model from data/models/checkpoints: a single .safetensors file in the usual ' +
     'v1-5-pruned-emaonly layout (fp32 or fp16), with CLIP\'s tokenizer files (vocab.json + merges.txt or ' +
     'tokenizer.json) in data/models/checkpoints/tokenizer/, or a diffusers folder (unet/, text_encoder/, vae/ as ' +
-    '.safetensors, tokenizer/). The weights are not copied: the ONNX graphs point into the files. "tiny" is a ' +
-    'miniature model with seeded random weights: it runs anywhere in seconds and makes noise-like images, for ' +
-    'trying graphs without a checkpoint.',
+    '.safetensors, tokenizer/). The weights are not copied: the ONNX graphs point into the files. Two miniature ' +
+    'models are built in. "demo" is a miniature trained on a handful of photos (the bundled portraits) for trying the ' +
+    'pipeline: it draws small, blurry 256x256 faces (width and height 256) that the face nodes can find, nothing ' +
+    'else; real portraits need an SD1.5 checkpoint. "tiny" has seeded random weights: it runs anywhere in seconds ' +
+    'and makes noise-like images, for tests.',
   inputs: {},
   outputs: { model: { type: 'SD_MODEL' } },
   params: z.object({
-    checkpoint: modelParam('checkpoints', 'tiny', 'A .safetensors file or diffusers folder in data/models/checkpoints, or "tiny"', { builtin: ['tiny'] }),
+    checkpoint: modelParam('checkpoints', 'tiny', 'A .safetensors file or diffusers folder in data/models/checkpoints, or a built-in miniature: "demo" (draws faces) or "tiny" (random)', { builtin: BUILTIN_CHECKPOINTS }),
   }),
   // The weights are read into memory when the sessions open: a file's size (a folder's is not counted).
   estimate: ({ data }, _inputs, p) => ({
-    model: { bytes: p.checkpoint === 'tiny' ? 0 : statSync(resolveModel(data.models, 'checkpoints', p.checkpoint)).size },
+    model: { bytes: isBuiltinCheckpoint(p.checkpoint) ? 0 : statSync(resolveModel(data.models, 'checkpoints', p.checkpoint)).size },
   }),
   fingerprint: (p, data) => {
-    if (p.checkpoint === 'tiny') return 'tiny';
+    if (isBuiltinCheckpoint(p.checkpoint)) return builtinFingerprint(p.checkpoint);
     try {
       const s = statSync(resolveModel(data.models, 'checkpoints', p.checkpoint));
       return `${s.size}:${s.mtimeMs}`;
