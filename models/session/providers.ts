@@ -36,7 +36,8 @@ export function providerChoice(): ProviderChoice | undefined {
 /**
  * Creates a session on the first provider of `providerOrder()` that works, in its own thread
  * (ThreadSession), with the process's thread settings (threads.ts) unless `options` sets its own. Once
- * a provider has worked, later sessions go straight to it. `log` hears each fallback.
+ * a provider has worked, later sessions go straight to it. `log` hears one line about the choice when a
+ * provider before it failed (providerLine).
  */
 export async function createSession(
   model: string | Uint8Array,
@@ -66,14 +67,41 @@ async function probe(model: string | Uint8Array, options: OrtSessionOptions, ord
       const session = await create(model, options, provider);
       chosen = { provider, fallbacks };
       chosenFor = order.join(',');
+      if (fallbacks.length) log(providerLine(chosen));
       return session;
     } catch (e) {
-      const reason = (e as Error).message.split('\n')[0];
-      fallbacks.push({ provider, reason });
-      if (provider !== order.at(-1)) log(`onnxruntime: ${provider} is not available (${reason}); trying the next provider`);
+      fallbacks.push({ provider, reason: (e as Error).message.split('\n')[0] });
     }
   }
   throw new Error(`No execution provider worked: ${fallbacks.map((f) => `${f.provider}: ${f.reason}`).join('; ')}`);
+}
+
+/**
+ * The one line a process prints about its provider: `execution provider: cpu (cuda: not installed,
+ * webgpu: no adapter)`; FACECHAIN_VERBOSE=1 gives ORT's whole reasons instead of the short ones.
+ */
+export function providerLine(choice: ProviderChoice, verbose = !!process.env.FACECHAIN_VERBOSE): string {
+  const why = choice.fallbacks.map((f) => `${f.provider}: ${verbose ? f.reason : shortReason(f.reason)}`);
+  return `execution provider: ${choice.provider}${why.length ? ` (${why.join(', ')})` : ''}`;
+}
+
+function shortReason(reason: string): string {
+  if (/binaries are not installed/.test(reason)) return 'not installed';
+  if (/no Vulkan loader/.test(reason)) return 'no Vulkan loader';
+  if (/No supported adapters|Failed to get a WebGPU adapter/i.test(reason)) return 'no adapter';
+  return reason.length > 80 ? `${reason.slice(0, 77)}...` : reason;
+}
+
+const VULKAN_DIRS = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib', '/usr/local/lib', '/lib/x86_64-linux-gnu', '/lib64'];
+
+/**
+ * Dawn (ORT's WebGPU) needs the Vulkan loader on Linux; without it Dawn prints a native warning with a
+ * stack line before failing, so its absence is said up front instead.
+ */
+function vulkanLoaderMissing(): boolean {
+  if (process.platform !== 'linux') return false;
+  const dirs = [...(process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean), ...VULKAN_DIRS];
+  return !dirs.some((d) => existsSync(path.join(d, 'libvulkan.so.1')));
 }
 
 /**
@@ -88,6 +116,9 @@ function cudaLibrary(): string {
 function create(model: string | Uint8Array, options: OrtSessionOptions, provider: Provider): Promise<OrtSession> {
   if (provider === 'cuda' && !existsSync(cudaLibrary())) {
     return Promise.reject(new Error(`cuda binaries are not installed (${path.basename(cudaLibrary())}; see the README on enabling CUDA)`));
+  }
+  if (provider === 'webgpu' && vulkanLoaderMissing()) {
+    return Promise.reject(new Error('no Vulkan loader (libvulkan.so.1; on Debian: apt install libvulkan1)'));
   }
   return ThreadSession.create(model, { ...withThreads(options), executionProviders: [provider] });
 }
