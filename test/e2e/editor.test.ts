@@ -454,6 +454,10 @@ describe('editor in a browser', { timeout: 180_000 }, () => {
     await importFile('picker.json', JSON.stringify(graph));
     const options = node('lora').locator('[data-field="file"] select option');
     await until(() => options.allTextContents()).toEqual(['(none)', 'my-style.safetensors · 3.0 KB']);
+    // A checkpoint picker offers the built-in models before the store's files.
+    await importFile('picker-ckpt.json', JSON.stringify({ ...graph, nodes: [{ id: 'ckpt', type: 'sd/load-checkpoint', params: {}, position: { x: 0, y: 0 } }] }));
+    const checkpoints = node('ckpt').locator('[data-field="checkpoint"] select option');
+    await until(() => checkpoints.allTextContents()).toEqual(['(none)', 'tiny (built in)', 'demo (built in)']);
   });
 });
 

@@ -43,7 +43,7 @@ describe('catalog -> form model', () => {
     expect(fields.scale).toMatchObject({ min: 0, max: undefined, slider: false, exclusive: { min: true, max: false } });
     expect(fields.prompt).toMatchObject({ kind: 'text', multiline: true, description: 'What to draw', default: 'a portrait' });
     expect(fields.sampler).toMatchObject({ options: ['euler', 'ddim'], default: 'euler' });
-    expect(fields.lora).toMatchObject({ modelKind: 'loras' });
+    expect(fields.lora).toMatchObject({ modelKind: 'loras', builtin: ['none-needed'] });
     expect(fields.seed).toMatchObject({ max: 2 ** 32 - 1, default: 42 });
     expect(fields.blocks).toMatchObject({ default: [1, 1, 0.5], maxItems: 64 });
     expect(fields.note).toMatchObject({ required: false, default: undefined });

@@ -20,7 +20,7 @@ export const sampleParams = z.object({
   tiled: z.boolean().default(false),
   tint: colourParam('#ff8800', 'Tint'),
   photo: inputPathParam('samples', 'Photo'),
-  lora: modelParam('loras', '', 'LoRA file'),
+  lora: modelParam('loras', '', 'LoRA file', { builtin: ['none-needed'] }),
   blocks: numberListParam([1, 1, 0.5], 'Block weights'),
   note: z.string().optional(),
   clipSkip: z.union([z.literal(1), z.literal(2)]).default(1),

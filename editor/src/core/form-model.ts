@@ -63,7 +63,8 @@ export type Field = FieldBase &
     | { kind: 'text'; multiline: boolean; pattern?: string; minLength?: number; maxLength?: number }
     | { kind: 'colour' }
     | { kind: 'input-path' }
-    | { kind: 'model'; modelKind: string }
+    /** `builtin`: names that are not files (the built-in checkpoints), offered before the store's files. */
+    | { kind: 'model'; modelKind: string; builtin: string[] }
     | { kind: 'number-list'; integer: boolean; min?: number; max?: number; minItems?: number; maxItems?: number }
     | { kind: 'json' }
   );
@@ -117,7 +118,7 @@ function toField(key: string, p: Property, required: boolean): Field {
   if (type === 'string') {
     if (p.ui === 'colour') return { ...base, kind: 'colour' };
     if (p.ui === 'input-path') return { ...base, kind: 'input-path' };
-    if (p.ui === 'model') return { ...base, kind: 'model', modelKind: p.kind ?? 'checkpoints' };
+    if (p.ui === 'model') return { ...base, kind: 'model', modelKind: p.kind ?? 'checkpoints', builtin: Array.isArray(p.builtin) ? p.builtin.filter((b): b is string => typeof b === 'string') : [] };
     return { ...base, kind: 'text', multiline: p.ui === 'textarea', pattern: p.pattern, minLength: p.minLength, maxLength: p.maxLength };
   }
   return { ...base, kind: 'json' };

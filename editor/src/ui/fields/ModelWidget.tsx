@@ -4,7 +4,10 @@ import type { Field } from '../../core/form-model.ts';
 import { useEditor } from '../context.ts';
 import type { WidgetProps } from './ParamField.tsx';
 
-/** A model file of one kind (GET /api/models?kind=), re-listed on focus so new downloads show up. */
+/**
+ * A model file of one kind (GET /api/models?kind=), re-listed on focus so new downloads show up, after
+ * the built-in names the param allows (the `demo` and `tiny` checkpoints).
+ */
 export function ModelWidget({ field, value, set, commit }: WidgetProps<Extract<Field, { kind: 'model' }>>) {
   const { api } = useEditor();
   const [files, setFiles] = useState<ModelFile[]>();
@@ -18,7 +21,7 @@ export function ModelWidget({ field, value, set, commit }: WidgetProps<Extract<F
   useEffect(load, [load]);
 
   const current = typeof value === 'string' ? value : '';
-  const known = files?.some((f) => f.path === current);
+  const known = field.builtin.includes(current) || files?.some((f) => f.path === current);
   return (
     <>
       <select
@@ -37,6 +40,11 @@ export function ModelWidget({ field, value, set, commit }: WidgetProps<Extract<F
             {files && current !== field.default ? ' (not found)' : ''}
           </option>
         )}
+        {field.builtin.map((name) => (
+          <option key={name} value={name}>
+            {name} (built in)
+          </option>
+        ))}
         {files?.map((f) => (
           <option key={f.path} value={f.path}>
             {f.path} · {formatSize(f.size)}
