@@ -1,13 +1,13 @@
 // The portrait example at a laptop's 1366x768, fitted to the window: at that zoom nodes draw no forms, so
 // each must still show its title readably and, after a run, its latest image large (semantic zoom).
 // The README's screenshots are taken at the same size (test/e2e/graph-screenshots.ts, screenshot.ts).
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { faceModelsDir, prepareFaceModels } from '../../models/face/face-models.ts';
 import { startServer, type RunningServer } from '../../server/app.ts';
+import { sharedDir, tempDir } from '../helpers/temp.ts';
 import { freshEditor, launchChromium } from './browser.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -25,11 +25,11 @@ let dataDir: string;
 
 beforeAll(async () => {
   await freshEditor();
-  dataDir = mkdtempSync(path.join(tmpdir(), 'facechain-test-zoom-'));
+  dataDir = tempDir('zoom');
   // The face models converted once for the test run, not again for this data folder.
   const converted = faceModelsDir(path.join(dataDir, 'models'));
   mkdirSync(converted, { recursive: true });
-  for (const file of Object.values(await prepareFaceModels(path.join(tmpdir(), 'facechain-test-face-models')))) {
+  for (const file of Object.values(await prepareFaceModels(sharedDir('face-models')))) {
     copyFileSync(file, path.join(converted, path.basename(file)));
   }
   server = await startServer({ port: 0, dataDir });
@@ -43,7 +43,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await server?.close();
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
 
 /** On-screen boxes of every node's summary title and image, by node id. */

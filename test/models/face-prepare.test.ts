@@ -1,14 +1,13 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { convertedPath, faceModelsDir } from '../../models/face/face-models.ts';
 import { FACE_MODELS } from '../../models/face/registry.ts';
+import { tempDir } from '../helpers/temp.ts';
 
-const data = mkdtempSync(path.join(os.tmpdir(), 'facechain-test-prepare-'));
-afterAll(() => rmSync(data, { recursive: true, force: true }));
+const data = tempDir('prepare');
 
 test('models:prepare writes every face model where the face nodes read them, and nothing else', async () => {
   const { stdout } = await promisify(execFile)(
