@@ -5,7 +5,7 @@
 // opt-in: 500 runs and ten kill -9 / restart cycles take several minutes
 import { readFileSync } from 'node:fs';
 import WebSocket from 'ws';
-import type { RunEvent } from '../runtime/events.ts';
+import type { RunEvent } from '../protocol/index.ts';
 import { spawnServer, type ChildServer } from '../test/helpers/spawn-server.ts';
 import { removeTempDirs, tempDir } from '../test/helpers/temp.ts';
 

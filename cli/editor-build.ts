@@ -21,8 +21,8 @@ export interface EditorBuildSetup {
 
 export const EDITOR_BUILD: EditorBuildSetup = {
   index: path.join(ROOT, 'editor', 'dist', 'index.html'),
-  // The editor imports runtime/'s pure parts; the lock file pins React, React Flow and Vite itself.
-  sources: ['editor/src', 'editor/index.html', 'editor/vite.config.ts', 'runtime', 'package-lock.json'].map((p) => path.join(ROOT, p)),
+  // The editor imports protocol/ (the shared contract); the lock file pins React, React Flow and Vite itself.
+  sources: ['editor/src', 'editor/index.html', 'editor/vite.config.ts', 'protocol', 'package-lock.json'].map((p) => path.join(ROOT, p)),
   configFile: path.join(ROOT, 'editor', 'vite.config.ts'),
   importVite: () => import('vite'),
 };

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRegistry } from '../nodes/index.ts';
-import { graphJsonSchema } from '../runtime/graph-format.ts';
+import { graphJsonSchema } from '../protocol/index.ts';
 import { openDataFolders } from '../runtime/data-folder.ts';
 import { fileChecks } from '../runtime/file-checks.ts';
 import { checkGraph, formatProblem } from '../runtime/validate.ts';

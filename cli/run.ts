@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { createRegistry } from '../nodes/index.ts';
 import { openDataFolders } from '../runtime/data-folder.ts';
-import type { RunEvent } from '../runtime/events.ts';
+import type { RunEvent } from '../protocol/index.ts';
 import { Executor } from '../runtime/executor.ts';
 import { ensureSampleInputs } from '../runtime/sample-inputs.ts';
 import { formatProblem } from '../runtime/validate.ts';

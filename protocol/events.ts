@@ -2,7 +2,7 @@ import { z } from 'zod';
 
 /**
  * The event stream of a run, the same for the CLI and the server (which sends it as JSON over the
- * WebSocket; preview pixels travel as binary frames, runtime/preview-frame.ts and docs/api.md).
+ * WebSocket; preview pixels travel as binary frames, protocol/preview-frame.ts and docs/api.md).
  */
 const base = { runId: z.string(), time: z.number().describe('ms since the epoch') };
 const nodeBase = { ...base, nodeId: z.string() };

@@ -2,15 +2,13 @@ import { createHash, randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { DataFolders } from './data-folder.ts';
-import type { PreviewImage, Problem, RunEvent, RunListener } from './events.ts';
+import { type PreviewImage, type Problem, type RunEvent, type RunListener, adaptValue, type RunStatus } from '../protocol/index.ts';
 import { encodePreview } from './image-io.ts';
 import { defaultRunBudget, overBudget } from './memory-estimate.ts';
 import type { AnyNodeDefinition, RunContext, Services } from './node.ts';
 import { OutputCache } from './output-cache.ts';
-import { adaptValue } from './ports.ts';
 import type { NodeRegistry } from './registry.ts';
 import { Rng, hash32 } from './rng.ts';
-import type { RunStatus } from './run-state.ts';
 import { checkGraph, type CheckedGraph } from './validate.ts';
 import { isImage, type Image } from './values.ts';
 

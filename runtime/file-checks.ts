@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { ZodType } from 'zod';
 import { PathEscapeError, safeJoin, type DataFolders } from './data-folder.ts';
-import type { Problem } from './events.ts';
+import type { Problem } from '../protocol/index.ts';
 import { resolveUploadId } from './input-path.ts';
 import { FileParamMetaSchema, type FileParamMeta } from './params.ts';
 import type { NodeCheck } from './validate.ts';

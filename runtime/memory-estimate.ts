@@ -1,6 +1,6 @@
 import os from 'node:os';
 import type { DataFolders } from './data-folder.ts';
-import type { Problem } from './events.ts';
+import type { Problem } from '../protocol/index.ts';
 import type { AnyNodeDefinition } from './node.ts';
 import type { CheckedGraph } from './validate.ts';
 

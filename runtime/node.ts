@@ -1,9 +1,8 @@
 import type { z } from 'zod';
-import type { PortType } from './ports.ts';
+import type { PortType, Graph } from '../protocol/index.ts';
 import type { Image, PortValues } from './values.ts';
 import type { Rng } from './rng.ts';
 import type { DataFolders } from './data-folder.ts';
-import type { Graph } from './graph-format.ts';
 import type { InputEstimates, SizeEstimate } from './memory-estimate.ts';
 
 export interface PortSpec {

@@ -1,7 +1,6 @@
 import { z } from 'zod';
-import { FEEDS, PORT_TYPES, PORT_TYPE_NAMES } from './ports.ts';
+import { FEEDS, PORT_TYPES, PORT_TYPE_NAMES, CatalogSchema, type Catalog } from '../protocol/index.ts';
 import type { AnyNodeDefinition } from './node.ts';
-import { CatalogSchema, type Catalog } from './catalog.ts';
 
 /** The node types a runtime knows. Instances are cheap; tests build their own. */
 export class NodeRegistry {

@@ -1,9 +1,7 @@
 import { z } from 'zod';
-import { EdgeSchema, GRAPH_FORMAT, GRAPH_VERSION, GraphFormatError, GraphSchema, migrate, NodeInstanceSchema, type Edge, type Graph, type NodeInstance } from './graph-format.ts';
-import { compatibility, type PortType } from './ports.ts';
+import { EdgeSchema, GRAPH_FORMAT, GRAPH_VERSION, GraphFormatError, GraphSchema, migrate, NodeInstanceSchema, type Edge, type Graph, type NodeInstance, compatibility, type PortType, type Problem } from '../protocol/index.ts';
 import type { AnyNodeDefinition } from './node.ts';
 import type { NodeRegistry } from './registry.ts';
-import type { Problem } from './events.ts';
 
 export interface Connection {
   from: { node: string; port: string; type: PortType };

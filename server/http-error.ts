@@ -1,4 +1,4 @@
-import type { Problem } from '../runtime/events.ts';
+import type { Problem } from '../protocol/index.ts';
 import { PathEscapeError } from '../runtime/data-folder.ts';
 
 /** An error with the HTTP status the client should see. */

@@ -2,10 +2,8 @@ import { readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { HttpError } from './http-error.ts';
-import { RunEventSchema, type RunEvent } from '../runtime/events.ts';
+import { RunEventSchema, type RunEvent, isActive, newRun, reduceRun, type RunView, newestFirst, runSummary, RunSummarySchema, type RunSummary } from '../protocol/index.ts';
 import { readInsideSync, writeInside } from '../runtime/safe-open.ts';
-import { isActive, newRun, reduceRun, type RunView } from '../runtime/run-state.ts';
-import { newestFirst, runSummary, RunSummarySchema, type RunSummary } from '../runtime/run-summary.ts';
 
 /** Ended runs kept on disk; saving one more deletes the oldest. */
 export const RUN_HISTORY_LIMIT = 500;

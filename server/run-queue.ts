@@ -1,11 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Executor, RunResult } from '../runtime/executor.ts';
-import type { PreviewImage, RunEvent, RunListener } from '../runtime/events.ts';
-import { isActive, newRun, reduceRun, type RunView } from '../runtime/run-state.ts';
+import { type PreviewImage, type RunEvent, type RunListener, isActive, newRun, reduceRun, type RunView, runSummary } from '../protocol/index.ts';
 import { assertGraph } from '../runtime/validate.ts';
 import type { NodeRegistry } from '../runtime/registry.ts';
 import type { RunHistory } from './run-history.ts';
-import { runSummary } from '../runtime/run-summary.ts';
 
 export interface RunRecord {
   state: RunView;

@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import { WebSocket, WebSocketServer } from 'ws';
 import { z } from 'zod';
-import { encodePreviewFrame } from '../runtime/preview-frame.ts';
+import { encodePreviewFrame } from '../protocol/index.ts';
 import { refusal } from './auth.ts';
 import { HttpError, toHttpError } from './http-error.ts';
 import type { RunHistory } from './run-history.ts';

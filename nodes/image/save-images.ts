@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { defineNode } from '../../runtime/node.ts';
 import { filePrefixParam } from '../../runtime/params.ts';
 import { encodePng } from '../../runtime/image-io.ts';
-import { GRAPH_PNG_KEYWORD, addPngText } from '../../runtime/png-text.ts';
+import { GRAPH_PNG_KEYWORD, addPngText } from '../../protocol/index.ts';
 import { writeInside } from '../../runtime/safe-open.ts';
 
 export default defineNode({

@@ -1,7 +1,7 @@
 import { existsSync, lstatSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { Router, type Response } from 'express';
-import { GRAPH_FORMAT, graphJsonSchema, GraphSchema, migrate } from '../../runtime/graph-format.ts';
+import { GRAPH_FORMAT, graphJsonSchema, GraphSchema, migrate } from '../../protocol/index.ts';
 import { fileChecks } from '../../runtime/file-checks.ts';
 import { readInsideSync, writeInside } from '../../runtime/safe-open.ts';
 import { checkGraph } from '../../runtime/validate.ts';

@@ -3,15 +3,13 @@ import { pipeline } from 'node:stream';
 import { Router } from 'express';
 import { z } from 'zod';
 import { encodePng } from '../../runtime/image-io.ts';
-import type { RunEvent } from '../../runtime/events.ts';
-import { isActive, type RunView } from '../../runtime/run-state.ts';
+import { type RunEvent, isActive, type RunView, fullLog, newestFirst, runSummary } from '../../protocol/index.ts';
 import { GraphValidationError } from '../../runtime/validate.ts';
 import { isImage } from '../../runtime/values.ts';
 import { openInside } from '../../runtime/safe-open.ts';
 import type { ServerContext } from '../context.ts';
 import { HttpError } from '../http-error.ts';
 import { storedView } from '../run-history.ts';
-import { fullLog, newestFirst, runSummary } from '../../runtime/run-summary.ts';
 import type { RunRecord } from '../run-queue.ts';
 
 const SubmitSchema = z.object({ graph: z.unknown(), targets: z.array(z.string()).max(10_000).optional() }).strict();

@@ -21,7 +21,7 @@ import { tiny } from '../../models/sd/config.ts';
 import { sample } from '../../models/sd/sample.ts';
 import { decodeLatents } from '../../models/sd/vae-codec.ts';
 import { openDataFolders } from '../../runtime/data-folder.ts';
-import type { RunEvent } from '../../runtime/events.ts';
+import type { RunEvent } from '../../protocol/index.ts';
 import { Executor } from '../../runtime/executor.ts';
 import { toImage } from '../../runtime/image-io.ts';
 import type { Image } from '../../runtime/values.ts';

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { GRAPH_PNG_KEYWORD, readPngText } from '../../runtime/png-text.ts';
+import { GRAPH_PNG_KEYWORD, readPngText } from '../../protocol/index.ts';
 import { applyOverrides } from '../../cli/graph-file.ts';
 import { cacheBytes } from '../../cli/serve.ts';
 import { tempDir } from '../helpers/temp.ts';

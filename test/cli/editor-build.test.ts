@@ -45,10 +45,10 @@ beforeEach(() => {
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('editor build on start', () => {
-  it("watches what the bundle is made of: the editor, runtime/ (it imports its pure parts) and the lock file", () => {
+  it("watches what the bundle is made of: the editor, protocol/ (the contract it imports) and the lock file", () => {
     const root = path.resolve(import.meta.dirname, '../..');
     expect(EDITOR_BUILD.sources.map((p) => path.relative(root, p)).sort()).toEqual(
-      ['editor/index.html', 'editor/src', 'editor/vite.config.ts', 'package-lock.json', 'runtime'],
+      ['editor/index.html', 'editor/src', 'editor/vite.config.ts', 'package-lock.json', 'protocol'],
     );
   });
 

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../../server/app.ts';
-import { GRAPH_PNG_KEYWORD, readPngText } from '../../runtime/png-text.ts';
+import { GRAPH_PNG_KEYWORD, readPngText } from '../../protocol/index.ts';
 import { freshEditor, launchChromium } from './browser.ts';
 import { tempDir } from '../helpers/temp.ts';
 

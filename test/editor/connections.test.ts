@@ -3,7 +3,7 @@ import { checkConnection } from '../../editor/src/core/connections.ts';
 import { graphFromText } from '../../editor/src/core/graph-io.ts';
 import { readFileSync } from 'node:fs';
 import { CatalogIndex } from '../../editor/src/core/catalog-index.ts';
-import { compatibility, PORT_TYPE_NAMES } from '../../runtime/ports.ts';
+import { compatibility, PORT_TYPE_NAMES } from '../../protocol/index.ts';
 import { catalogIndex, realCatalog, sampleNode } from './helpers.ts';
 
 const basics = graphFromText(readFileSync(new URL('../../graphs/image-basics.json', import.meta.url), 'utf8'));

@@ -11,7 +11,7 @@ import {
   layoutMissing,
   unknownTypes,
 } from '../../editor/src/core/graph-io.ts';
-import { GRAPH_PNG_KEYWORD, addPngText } from '../../runtime/png-text.ts';
+import { GRAPH_PNG_KEYWORD, addPngText } from '../../protocol/index.ts';
 import { catalogIndex } from './helpers.ts';
 
 const basicsText = readFileSync(new URL('../../graphs/image-basics.json', import.meta.url), 'utf8');

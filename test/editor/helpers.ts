@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { CatalogIndex } from '../../editor/src/core/catalog-index.ts';
 import { createRegistry } from '../../nodes/index.ts';
-import type { Catalog, CatalogNode } from '../../runtime/catalog.ts';
+import type { Catalog, CatalogNode } from '../../protocol/index.ts';
 import { colourParam, inputPathParam, modelParam, numberListParam, promptParam, seedParam } from '../../runtime/params.ts';
 
 /** The catalog the server serves, from the real registry. */

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { RunEvent } from '../../runtime/events.ts';
+import { type RunEvent, isActive, newRun, reduceRun } from '../../protocol/index.ts';
 import { groupProblems, problemCount, unplacedProblems } from '../../editor/src/core/problems.ts';
-import { isActive, newRun, reduceRun } from '../../runtime/run-state.ts';
 import { resolveToken, withToken } from '../../editor/src/core/token.ts';
 
 const t = { runId: 'r1', time: 1000 };

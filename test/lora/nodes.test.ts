@@ -17,7 +17,7 @@ import type { Latent } from '../../models/sd/latent.ts';
 import { graph, tempData } from '../helpers/test-nodes.ts';
 import { loraTensors, randomLora } from './random-lora.ts';
 import { toImage } from '../../runtime/image-io.ts';
-import type { RunEvent } from '../../runtime/events.ts';
+import type { RunEvent } from '../../protocol/index.ts';
 import { testFaceModels } from '../fixtures/faces/photos.ts';
 import { singleFace } from '../preprocess/photos.ts';
 

@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { decodePreviewFrame } from '../../runtime/preview-frame.ts';
+import { decodePreviewFrame } from '../../protocol/index.ts';
 import { startServer } from '../../server/app.ts';
 import { tempDir } from '../helpers/temp.ts';
 

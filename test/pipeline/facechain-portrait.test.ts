@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { prepareFaceModels, faceModelsDir } from '../../models/face/face-models.ts';
 import { readSafetensors } from '../../models/safetensors.ts';
-import { decodePreviewFrame } from '../../runtime/preview-frame.ts';
+import { decodePreviewFrame } from '../../protocol/index.ts';
 import { startServer } from '../../server/app.ts';
 import { writePictureCheckpoint } from '../adaptive/picture-vae.ts';
 import { writeTestPhotos } from '../preprocess/photos.ts';

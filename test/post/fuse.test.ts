@@ -8,7 +8,7 @@ import { cosineSimilarity } from '../../models/face/faceres.ts';
 import type { DetectedFace } from '../../models/face/types.ts';
 import { DEFAULT_FUSE, fuseFace } from '../../models/post/fuse.ts';
 import { contour, FACE_OVAL, renderMask, svgPath } from '../../models/preprocess/face-regions.ts';
-import type { RunEvent } from '../../runtime/events.ts';
+import type { RunEvent } from '../../protocol/index.ts';
 import { Executor } from '../../runtime/executor.ts';
 import type { Image } from '../../runtime/values.ts';
 import { testFaceModels, toRawImage } from '../fixtures/faces/photos.ts';

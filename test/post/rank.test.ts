@@ -5,7 +5,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { RunEvent } from '../../runtime/events.ts';
+import type { RunEvent } from '../../protocol/index.ts';
 import { Executor } from '../../runtime/executor.ts';
 import type { Image } from '../../runtime/values.ts';
 import { demoPhoto, sharpOf, testFaceModels } from '../fixtures/faces/photos.ts';

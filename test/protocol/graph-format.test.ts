@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { GraphFormatError, graphJsonSchema, migrate } from '../../runtime/graph-format.ts';
+import { GraphFormatError, graphJsonSchema, migrate, compatibility } from '../../protocol/index.ts';
 import { SCHEMA_FILE } from '../../cli/inspect.ts';
-import { compatibility } from '../../runtime/ports.ts';
 
 describe('graph format', () => {
   it('graphs/schema.json is the JSON Schema generated from the zod schema', () => {

@@ -1,6 +1,6 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { addPngText, readPngText } from '../../runtime/png-text.ts';
+import { addPngText, readPngText } from '../../protocol/index.ts';
 
 describe('PNG text chunks', () => {
   it('round-trips UTF-8 text and keeps the image decodable', async () => {

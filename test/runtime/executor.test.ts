@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { RunEvent } from '../../runtime/events.ts';
+import type { RunEvent } from '../../protocol/index.ts';
 import { Executor } from '../../runtime/executor.ts';
 import { graph, tempData, testRegistry } from '../helpers/test-nodes.ts';
 

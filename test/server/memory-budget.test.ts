@@ -3,7 +3,7 @@
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRegistry } from '../../nodes/index.ts';
-import type { RunEvent } from '../../runtime/events.ts';
+import type { RunEvent } from '../../protocol/index.ts';
 import { Executor } from '../../runtime/executor.ts';
 import { ensureSampleInputs } from '../../runtime/sample-inputs.ts';
 import { checkGraph } from '../../runtime/validate.ts';

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import type { RunEvent } from '../../runtime/events.ts';
+import type { RunEvent } from '../../protocol/index.ts';
 import { spawnServer, type ChildServer } from '../helpers/spawn-server.ts';
 import { tempDir } from '../helpers/temp.ts';
 import { graph } from '../helpers/test-nodes.ts';

@@ -1,11 +1,9 @@
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { RunEvent } from '../../runtime/events.ts';
+import { type RunEvent, newRun, reduceRun, fullLog, runSummary } from '../../protocol/index.ts';
 import { Executor } from '../../runtime/executor.ts';
-import { newRun, reduceRun } from '../../runtime/run-state.ts';
 import { RUN_HISTORY_LIMIT, RunHistory, storedView } from '../../server/run-history.ts';
-import { fullLog, runSummary } from '../../runtime/run-summary.ts';
 import { failingGraph, tempData, testRegistry } from '../helpers/test-nodes.ts';
 import {  } from '../helpers/temp.ts';
 import { tempDir } from '../helpers/temp.ts';

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { writeDataset } from '../../models/preprocess/dataset.ts';
 import { readSafetensors } from '../../models/safetensors.ts';
 import { builtinNodes } from '../../nodes/index.ts';
-import type { RunEvent } from '../../runtime/events.ts';
+import type { RunEvent } from '../../protocol/index.ts';
 import { Executor } from '../../runtime/executor.ts';
 import { toImage } from '../../runtime/image-io.ts';
 import { defineNode } from '../../runtime/node.ts';

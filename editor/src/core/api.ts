@@ -1,8 +1,5 @@
 import { z } from 'zod';
-import { CatalogSchema, type Catalog } from '../../../runtime/catalog.ts';
-import { ProblemSchema, type Problem } from '../../../runtime/events.ts';
-import type { Graph } from '../../../runtime/graph-format.ts';
-import { RunSummarySchema, type RunSummary } from '../../../runtime/run-summary.ts';
+import { CatalogSchema, type Catalog, ProblemSchema, type Problem, type Graph, RunSummarySchema, type RunSummary } from '../../../protocol/index.ts';
 import { withToken } from './token.ts';
 
 /** REST client for docs/api.md. Responses are checked with zod so a server mismatch reads clearly. */

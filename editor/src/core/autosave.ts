@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Graph } from '../../../runtime/graph-format.ts';
+import type { Graph } from '../../../protocol/index.ts';
 import { readGraph } from './graph-io.ts';
 
 /** The working graph and viewport kept in localStorage, so a reload (or a crash) loses nothing. */

@@ -1,5 +1,4 @@
-import type { Catalog, CatalogNode, CatalogPort } from '../../../runtime/catalog.ts';
-import { compatibility, type Compatibility, type FeedsTable, type PortType } from '../../../runtime/ports.ts';
+import { type Catalog, type CatalogNode, type CatalogPort, compatibility, type Compatibility, type FeedsTable, type PortType } from '../../../protocol/index.ts';
 import { formModel, type Field } from './form-model.ts';
 
 export type PortSide = 'in' | 'out';

@@ -1,5 +1,5 @@
 import type { Draft } from 'immer';
-import { GRAPH_FORMAT, GRAPH_VERSION, type Graph } from '../../../runtime/graph-format.ts';
+import { GRAPH_FORMAT, GRAPH_VERSION, type Graph } from '../../../protocol/index.ts';
 import { freshId, nodeIds, type XY } from './graph-edit.ts';
 
 /**

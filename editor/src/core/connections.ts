@@ -1,4 +1,4 @@
-import type { Edge, Graph } from '../../../runtime/graph-format.ts';
+import type { Edge, Graph } from '../../../protocol/index.ts';
 import type { CatalogIndex } from './catalog-index.ts';
 
 export interface PortRef {

@@ -1,5 +1,5 @@
 import type { EdgeChange, NodeChange } from '@xyflow/system';
-import { GRAPH_FORMAT, GRAPH_VERSION, type Graph } from '../../../runtime/graph-format.ts';
+import { GRAPH_FORMAT, GRAPH_VERSION, type Graph } from '../../../protocol/index.ts';
 import { advanceSeeds, setSeedControl, type SeedControl } from './seed-control.ts';
 import type { CatalogIndex } from './catalog-index.ts';
 import { copyFragment, pasteFragment, topLeft } from './clipboard.ts';

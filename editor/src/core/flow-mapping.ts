@@ -1,5 +1,5 @@
 import type { EdgeBase, NodeBase } from '@xyflow/system';
-import type { Edge, NodeInstance } from '../../../runtime/graph-format.ts';
+import type { Edge, NodeInstance } from '../../../protocol/index.ts';
 import type { CatalogIndex } from './catalog-index.ts';
 import type { EditorSnapshot } from './editor-store.ts';
 import { edgeKey } from './graph-edit.ts';

@@ -1,5 +1,5 @@
 import type { Draft } from 'immer';
-import type { Edge, Graph, NodeInstance } from '../../../runtime/graph-format.ts';
+import type { Edge, Graph, NodeInstance } from '../../../protocol/index.ts';
 import type { PortRef } from './connections.ts';
 
 /**

@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { GraphFormatError, GraphSchema, migrate, type Graph } from '../../../runtime/graph-format.ts';
-import { GRAPH_PNG_KEYWORD, readPngText } from '../../../runtime/png-text.ts';
+import { GraphFormatError, GraphSchema, migrate, type Graph, GRAPH_PNG_KEYWORD, readPngText } from '../../../protocol/index.ts';
 import type { CatalogIndex } from './catalog-index.ts';
 
 /**

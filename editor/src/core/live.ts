@@ -1,5 +1,4 @@
-import { RunEventSchema, type RunEvent } from '../../../runtime/events.ts';
-import { decodePreviewFrame } from '../../../runtime/preview-frame.ts';
+import { RunEventSchema, type RunEvent, decodePreviewFrame } from '../../../protocol/index.ts';
 import { withToken } from './token.ts';
 
 /** A decoded binary frame: preview header and the encoded image. */

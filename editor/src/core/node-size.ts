@@ -1,4 +1,4 @@
-import type { Graph } from '../../../runtime/graph-format.ts';
+import type { Graph } from '../../../protocol/index.ts';
 import type { CatalogIndex } from './catalog-index.ts';
 import type { Field } from './form-model.ts';
 

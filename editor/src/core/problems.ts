@@ -1,4 +1,4 @@
-import type { Problem } from '../../../runtime/events.ts';
+import type { Problem } from '../../../protocol/index.ts';
 
 /** Validation problems sorted onto what the user can see: a param field, an input handle, or the node. */
 export interface NodeProblems {

@@ -1,9 +1,7 @@
-import type { Problem, RunEvent } from '../../../runtime/events.ts';
-import type { Graph } from '../../../runtime/graph-format.ts';
+import { type Problem, type RunEvent, type Graph, isActive, newRun, reduceRun, type RunView } from '../../../protocol/index.ts';
 import { ApiError, type Api } from './api.ts';
 import type { LiveStatus, PreviewFrame } from './live.ts';
 import { groupProblems, type GroupedProblems } from './problems.ts';
-import { isActive, newRun, reduceRun, type RunView } from '../../../runtime/run-state.ts';
 
 export interface PreviewImage {
   url: string;

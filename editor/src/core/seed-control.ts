@@ -2,7 +2,7 @@
 // one, or take a new random value. Kept in the graph's meta so a shared graph keeps its choices; the
 // server ignores it.
 import { z } from 'zod';
-import type { Graph } from '../../../runtime/graph-format.ts';
+import type { Graph } from '../../../protocol/index.ts';
 import type { CatalogIndex } from './catalog-index.ts';
 import { randomSeed } from './form-model.ts';
 import { setParam } from './graph-edit.ts';

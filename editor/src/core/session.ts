@@ -1,5 +1,4 @@
-import type { Graph } from '../../../runtime/graph-format.ts';
-import type { RunSummary } from '../../../runtime/run-summary.ts';
+import type { Graph, RunSummary } from '../../../protocol/index.ts';
 import type { Api, GraphList } from './api.ts';
 import { loadDraft, saveDraft, UNREADABLE_DRAFT_KEY, type Draft, type Viewport } from './autosave.ts';
 import type { EditorStore } from './editor-store.ts';

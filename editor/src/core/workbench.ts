@@ -1,4 +1,4 @@
-import type { Catalog } from '../../../runtime/catalog.ts';
+import type { Catalog } from '../../../protocol/index.ts';
 import type { Api } from './api.ts';
 import { CatalogIndex } from './catalog-index.ts';
 import { EditorStore } from './editor-store.ts';

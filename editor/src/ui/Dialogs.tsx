@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'react';
 import type { GraphList } from '../core/api.ts';
-import type { RunSummary } from '../../../runtime/run-summary.ts';
+import type { RunSummary } from '../../../protocol/index.ts';
 import { SHORTCUT_HELP } from '../core/shortcuts.ts';
 import { useEditor, type DialogKind } from './context.ts';
 import { TrashIcon } from './icons.tsx';

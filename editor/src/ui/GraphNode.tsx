@@ -1,10 +1,9 @@
 import { Handle, Position, useStore as useFlowStore, type NodeProps, type ReactFlowState } from '@xyflow/react';
 import { memo, useMemo, useState, type CSSProperties } from 'react';
-import type { CatalogNode, CatalogPort } from '../../../runtime/catalog.ts';
+import type { CatalogNode, CatalogPort, NodeRun } from '../../../protocol/index.ts';
 import type { FlowNode } from '../core/flow-mapping.ts';
 import { estimateNodeHeight, formHeight, nearView, NODE_WIDTH } from '../core/node-size.ts';
 import { unplacedProblems, type NodeProblems } from '../core/problems.ts';
-import type { NodeRun } from '../../../runtime/run-state.ts';
 import { useEditor, type ImageRef } from './context.ts';
 import { ParamField } from './fields/ParamField.tsx';
 import { useStore } from './use-store.ts';

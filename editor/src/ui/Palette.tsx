@@ -1,6 +1,6 @@
 import { useReactFlow } from '@xyflow/react';
 import { useMemo, useRef, useState } from 'react';
-import type { CatalogNode } from '../../../runtime/catalog.ts';
+import type { CatalogNode } from '../../../protocol/index.ts';
 import { NODE_WIDTH } from '../core/node-size.ts';
 import { useEditor } from './context.ts';
 

@@ -1,6 +1,6 @@
 import { useReactFlow } from '@xyflow/react';
 import { useEffect, useMemo, useState } from 'react';
-import type { PortType } from '../../../runtime/ports.ts';
+import type { PortType } from '../../../protocol/index.ts';
 import type { PortSide } from '../core/catalog-index.ts';
 import { NODE_WIDTH } from '../core/node-size.ts';
 import { useEditor } from './context.ts';

@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'react';
 import { graphFileName, graphToText } from '../core/graph-io.ts';
-import { runSeconds, type RunView } from '../../../runtime/run-state.ts';
+import { runSeconds, type RunView } from '../../../protocol/index.ts';
 import { useEditor } from './context.ts';
 import { useStore } from './use-store.ts';
 

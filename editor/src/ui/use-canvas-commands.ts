@@ -1,6 +1,6 @@
 import { useReactFlow } from '@xyflow/react';
 import { useEffect, type RefObject } from 'react';
-import type { Graph } from '../../../runtime/graph-format.ts';
+import type { Graph } from '../../../protocol/index.ts';
 import { topLeft } from '../core/clipboard.ts';
 import { graphFromText, graphToText } from '../core/graph-io.ts';
 import { commandFor, isTextTarget, type Command } from '../core/shortcuts.ts';

@@ -1,0 +1,10 @@
+// The contract the browser editor and the server share: zod schemas and the pure functions over them.
+// Browser-safe (zod only); everything outside protocol/ imports it through this file.
+export * from './catalog.ts';
+export * from './events.ts';
+export * from './graph-format.ts';
+export * from './png-text.ts';
+export * from './ports.ts';
+export * from './preview-frame.ts';
+export * from './run-state.ts';
+export * from './run-summary.ts';
