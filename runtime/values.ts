@@ -1,9 +1,3 @@
-import type { Lora } from '../models/lora/schema.ts';
-import type { LoraStack } from '../models/lora/stack.ts';
-import type { FaceSet } from '../models/preprocess/values.ts';
-import type { Latent } from '../models/sd/latent.ts';
-import type { SdModel } from '../models/sd/sd-model.ts';
-
 /** In-memory values that flow along edges. Pixels stay raw (sharp's raw layout: row-major, interleaved). */
 export interface Image {
   width: number;
@@ -16,20 +10,15 @@ export interface Image {
 
 export type Mask = Image & { channels: 1 };
 
-/** TypeScript type of the value carried by each port type. Later modules narrow the `unknown`s. */
+/**
+ * TypeScript type of the value carried by each port type. The runtime knows the plain ones; the layers
+ * above add theirs by declaration merging (nodes/port-values.ts), and `NodeDefinition` fails to compile
+ * while a port type of protocol/ports.ts has none.
+ */
 export interface PortValues {
   IMAGE: Image;
   IMAGES: Image[];
   MASK: Mask;
-  FACES: FaceSet;
-  DATASET: unknown;
-  TAGS: unknown;
-  LORA: Lora;
-  LORA_STACK: LoraStack;
-  SD_MODEL: SdModel;
-  CONDITIONING: unknown;
-  LATENT: Latent;
-  EMBEDDINGS: unknown;
   SCORES: number[];
   NUMBER: number;
   STRING: string;

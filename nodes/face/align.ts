@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { iou } from '../../models/face/geometry.ts';
 import type { Box } from '../../models/face/types.ts';
 import { rollCorrection } from '../../models/preprocess/align.ts';
-import { faceSet, type FaceItem, type FaceSet } from '../../models/preprocess/values.ts';
+import { faceSet, type FaceItem } from '../../models/preprocess/values.ts';
 import { fromImage, toImage } from '../../runtime/image-io.ts';
 import { defineNode } from '../../runtime/node.ts';
 import { drawOverlays } from './draw.ts';
@@ -42,7 +42,7 @@ export default defineNode({
   async run(ctx, { faces }, p) {
     if (!p.enabled) return { faces };
     const models = faceModels(ctx);
-    const input = faces as FaceSet;
+    const input = faces;
     const items: FaceItem[] = [];
     const rejected = [...input.rejected];
     for (const [i, item] of input.items.entries()) {

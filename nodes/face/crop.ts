@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { applyAffine } from '../../models/face/geometry.ts';
 import type { DetectedFace } from '../../models/face/types.ts';
 import { cropMap, cropSquare, faceCropSquare, FACECHAIN_FACE_CENTRE_Y, FACECHAIN_FACE_RATIO } from '../../models/preprocess/crop.ts';
-import type { FaceItem, FaceSet } from '../../models/preprocess/values.ts';
+import type { FaceItem } from '../../models/preprocess/values.ts';
 import { defineNode } from '../../runtime/node.ts';
 import { seedParam } from '../../runtime/params.ts';
 import type { Affine } from '../../models/face/geometry.ts';
@@ -42,7 +42,7 @@ export default defineNode({
     seed: seedParam(),
   }),
   async run(ctx, { faces }, p) {
-    const input = faces as FaceSet;
+    const input = faces;
     const items: FaceItem[] = [];
     for (const [i, item] of input.items.entries()) {
       ctx.signal.throwIfAborted();

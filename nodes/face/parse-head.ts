@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { compositeOnWhite, DEFAULT_HEAD_MASK, headMask } from '../../models/preprocess/head-mask.ts';
-import type { FaceItem, FaceSet } from '../../models/preprocess/values.ts';
+import type { FaceItem } from '../../models/preprocess/values.ts';
 import { defineNode } from '../../runtime/node.ts';
 import { faceModels } from './face-models.ts';
 
@@ -25,7 +25,7 @@ export default defineNode({
     feather: z.number().min(0).max(10).default(DEFAULT_HEAD_MASK.feather).meta({ description: 'Edge softening, pixels', step: 0.5 }),
   }),
   async run(ctx, { faces }, p) {
-    const input = faces as FaceSet;
+    const input = faces;
     const models = faceModels(ctx);
     const items: FaceItem[] = [];
     for (const [i, item] of input.items.entries()) {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { frontalScore, laplacianVariance, meanDescriptor, dot, selectFaces, type Candidate } from '../../models/preprocess/quality.ts';
-import { faceSet, type FaceItem, type FaceSet, type Rejection } from '../../models/preprocess/values.ts';
+import { faceSet, type FaceItem, type Rejection } from '../../models/preprocess/values.ts';
 import { fromImage } from '../../runtime/image-io.ts';
 import { defineNode } from '../../runtime/node.ts';
 import type { Image } from '../../runtime/values.ts';
@@ -44,7 +44,7 @@ export default defineNode({
     minSimilarity: z.number().min(-1).max(1).default(0.5).meta({ description: "Smallest cosine similarity to the set's mean face descriptor: drops photos of someone else", step: 0.05 }),
   }),
   async run(ctx, { faces }, p) {
-    const input = faces as FaceSet;
+    const input = faces;
     const models = faceModels(ctx);
     const described: FaceItem[] = [];
     for (const [i, item] of input.items.entries()) {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { skinMask } from '../../models/preprocess/face-regions.ts';
 import { retouchSkin } from '../../models/preprocess/retouch.ts';
-import type { FaceItem, FaceSet } from '../../models/preprocess/values.ts';
+import type { FaceItem } from '../../models/preprocess/values.ts';
 import { defineNode } from '../../runtime/node.ts';
 
 export default defineNode({
@@ -23,7 +23,7 @@ export default defineNode({
     detail: z.number().min(0.001).max(0.2).default(0.02).meta({ description: 'Contrast kept as detail (guided-filter eps is its square); larger smooths more', step: 0.005 }),
   }),
   async run(ctx, { faces }, p) {
-    const input = faces as FaceSet;
+    const input = faces;
     const items: FaceItem[] = [];
     const previews = [];
     for (const [i, item] of input.items.entries()) {

@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { writeDataset } from '../../models/preprocess/dataset.ts';
-import type { FaceSet, TagSet } from '../../models/preprocess/values.ts';
 import { defineNode } from '../../runtime/node.ts';
 
 export default defineNode({
@@ -21,8 +20,8 @@ export default defineNode({
   },
   params: z.object({}),
   async run(ctx, { faces, tags }, _p) {
-    const set = faces as FaceSet;
-    const captions = tags as TagSet;
+    const set = faces;
+    const captions = tags;
     const items = set.items.map((item) => {
       const c = captions.captions.find((x) => x.photo === item.photo);
       if (!c) throw new Error(`inputs.tags: no caption for "${item.photo}" (the tags come from another set of faces)`);

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { caption, filterIdentityTags } from '../../models/preprocess/tag-filter.ts';
 import { majorityAttributes } from '../../models/preprocess/trigger-words.ts';
-import type { FaceSet, TagSet } from '../../models/preprocess/values.ts';
+import type { TagSet } from '../../models/preprocess/values.ts';
 import { Wd14Tagger } from '../../models/preprocess/wd14.ts';
 import { safeJoin, type DataFolders } from '../../runtime/data-folder.ts';
 import { defineNode } from '../../runtime/node.ts';
@@ -51,7 +51,7 @@ export default defineNode({
     return [model, tags].map((f) => `${f}:${statSync(f).size}:${statSync(f).mtimeMs}`).join('|');
   },
   async run(ctx, { faces }, p) {
-    const input = faces as FaceSet;
+    const input = faces;
     const models = faceModels(ctx);
     let tagger: Wd14Tagger | undefined;
     if (p.tagger) {

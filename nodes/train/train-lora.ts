@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import type { Dataset } from '../../models/preprocess/values.ts';
 import { sample } from '../../models/sd/sample.ts';
 import { SdModel } from '../../models/sd/sd-model.ts';
 import { decodeLatents } from '../../models/sd/vae-codec.ts';
@@ -51,7 +50,7 @@ export default defineNode({
   async run(ctx, inputs, p) {
     if (!(inputs.model instanceof SdModel)) throw new Error('inputs.model: not a loaded SD model');
     const model = inputs.model;
-    const dataset = inputs.dataset as Dataset;
+    const dataset = inputs.dataset;
     const caption = dataset.entries[0]?.text ?? '';
     const { previewEvery, previewSteps, checkpointEvery, ...settings } = p;
 
