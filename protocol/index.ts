@@ -3,6 +3,7 @@
 export * from './catalog.ts';
 export * from './events.ts';
 export * from './graph-format.ts';
+export * from './image-files.ts';
 export * from './png-text.ts';
 export * from './ports.ts';
 export * from './preview-frame.ts';

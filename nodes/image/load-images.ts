@@ -8,8 +8,7 @@ import { safeJoin, type DataFolders } from '../../runtime/data-folder.ts';
 import { resolveUploadId } from '../../runtime/input-path.ts';
 import { decodeImage } from '../../runtime/image-io.ts';
 import { readInside } from '../../runtime/safe-open.ts';
-
-const IMAGE_EXTENSIONS = /\.(jpe?g|png|webp|avif|tiff?|gif|heic|heif)$/i;
+import { isImageFile } from '../../protocol/index.ts';
 
 const params = z.object({
   path: inputPathParam('samples', 'A file or folder inside the data input folder, or the id an upload answered with (uploads land in uploads/)'),
@@ -28,7 +27,7 @@ export function listImageFiles(data: DataFolders, relative: string, limit: numbe
   }
   if (stat.isFile()) return [target];
   const files = readdirSync(target)
-    .filter((f) => IMAGE_EXTENSIONS.test(f))
+    .filter(isImageFile)
     .sort()
     .slice(0, limit)
     .map((f) => path.join(target, f));

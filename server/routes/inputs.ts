@@ -3,6 +3,7 @@ import { mkdirSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import express, { Router } from 'express';
 import sharp, { type Sharp, type SharpOptions } from 'sharp';
+import { isImageFile } from '../../protocol/index.ts';
 import { readInside, writeInside } from '../../runtime/safe-open.ts';
 import { listModels, MODEL_KINDS, ModelKindSchema } from '../../models/store/folders.ts';
 import type { ServerContext } from '../context.ts';
@@ -10,7 +11,6 @@ import { HttpError } from '../http-error.ts';
 
 export const UPLOAD_LIMITS = { bytes: 25 * 1024 * 1024, pixels: 40_000_000 };
 const FORMATS: Record<string, string> = { jpeg: 'jpg', png: 'png', webp: 'webp', avif: 'avif', heif: 'heic', tiff: 'tiff', gif: 'gif' };
-const IMAGE_FILE = /\.(jpe?g|png|webp|avif|tiff?|gif|heic|heif)$/i;
 
 /** Runs a sharp step on uploaded bytes; a failure means the bytes are no image sharp can read. */
 async function readImage<T>(bytes: Buffer, step: (image: Sharp) => Promise<T>, options?: SharpOptions): Promise<T> {
@@ -29,7 +29,7 @@ function walk(root: string, dir: string, out: { path: string; kind: 'file' | 'fo
     if (entry.isDirectory()) {
       out.push({ path: rel, kind: 'folder' });
       walk(root, full, out, depth + 1);
-    } else if (entry.isFile() && IMAGE_FILE.test(entry.name)) {
+    } else if (entry.isFile() && isImageFile(entry.name)) {
       out.push({ path: rel, kind: 'file', size: statSync(full).size });
     }
   }

@@ -1,7 +1,7 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
+import { isImageFile } from '../../../protocol/index.ts';
 import type { InputEntry } from '../core/api.ts';
 import { useEditor } from './context.ts';
-import { IMAGE_FILE } from './fields/InputPathWidget.tsx';
 import { formatSize } from './fields/ModelWidget.tsx';
 import { FolderIcon } from './icons.tsx';
 import { Modal } from './Modal.tsx';
@@ -24,7 +24,7 @@ export function InputPicker({ current, onPick, onClose }: { current: string; onP
     return (entries ?? []).filter((e) => e.path.toLowerCase().includes(q));
   }, [entries, query]);
   const folders = shown.filter((e) => e.kind === 'folder');
-  const files = shown.filter((e) => e.kind === 'file' && IMAGE_FILE.test(e.path));
+  const files = shown.filter((e) => e.kind === 'file' && isImageFile(e.path));
 
   const upload = async (list: FileList | null) => {
     if (!list?.length) return;

@@ -1,10 +1,9 @@
 import { useState } from 'react';
+import { isImageFile } from '../../../../protocol/index.ts';
 import { useEditor } from '../context.ts';
 import { FolderIcon } from '../icons.tsx';
 import { InputPicker } from '../InputPicker.tsx';
 import type { WidgetProps } from './ParamField.tsx';
-
-export const IMAGE_FILE = /\.(jpe?g|png|webp|avif|tiff?|gif|heic|heif)$/i;
 
 /** An input image or folder: shows a thumbnail and opens the picker (with upload). */
 export function InputPathWidget({ value, set, commit }: WidgetProps) {
@@ -14,7 +13,7 @@ export function InputPathWidget({ value, set, commit }: WidgetProps) {
   return (
     <>
       <button className="fc-input fc-path-btn" onClick={() => setOpen(true)} title="Pick an input image or folder">
-        {IMAGE_FILE.test(path) ? <img src={api.thumbnailUrl(path, 64)} alt="" /> : <FolderIcon />}
+        {isImageFile(path) ? <img src={api.thumbnailUrl(path, 64)} alt="" /> : <FolderIcon />}
         <span className="fc-path-text">{path || 'pick…'}</span>
       </button>
       {open && (
