@@ -1,10 +1,10 @@
 // The AdamW graph as a session with its moments: one `step` updates the params in place.
-import { encodeModel } from '../proto.ts';
-import type { HostTensor } from '../tensor.ts';
-import type { OrtSession, OrtSessionOptions } from '../../session/ort.ts';
-import { createSession } from '../../session/providers.ts';
-import { fromOrtTensor, toOrtTensor, type Feed } from '../../session/tensors.ts';
-import { adamwNames, buildAdamW, type AdamWConfig, type ParamSpec } from './adamw.ts';
+import { encodeModel } from '../onnx/proto.ts';
+import type { HostTensor } from '../onnx/tensor.ts';
+import { adamwNames, buildAdamW, type AdamWConfig, type ParamSpec } from '../onnx/grad/index.ts';
+import type { OrtSession, OrtSessionOptions } from '../session/ort.ts';
+import { createSession } from '../session/providers.ts';
+import { fromOrtTensor, toOrtTensor, type Feed } from '../session/tensors.ts';
 
 export class AdamW {
   /** Optimiser steps done. */

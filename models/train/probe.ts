@@ -1,19 +1,15 @@
 // The concrete dtype and shape of every value of a graph for one set of feeds, found by running it
 // once in onnxruntime: each value gets a Shape node and an empty slice (which carries its dtype), so
 // only a few bytes per value come back however large the activations are.
-import type { DType } from '../dtype.ts';
-import { dtypeFromOnnx } from '../dtype.ts';
-import type { ModelProto, NodeProto, TensorProto } from '../proto.ts';
-import { encodeModel } from '../proto.ts';
-import type { HostTensor } from '../tensor.ts';
-import type { OrtSessionOptions } from '../../session/ort.ts';
-import { createSession } from '../../session/providers.ts';
-import { fromOrtTensor, toOrtTensor } from '../../session/tensors.ts';
-
-export interface TensorInfo { dtype: DType; dims: number[] }
-
-/** Dtype and concrete shape by value name. */
-export type ValueInfos = ReadonlyMap<string, TensorInfo>;
+import { dtypeFromOnnx } from '../onnx/dtype.ts';
+import type { DType } from '../onnx/dtype.ts';
+import type { TensorInfo } from '../onnx/grad/value-infos.ts';
+import type { ModelProto, NodeProto, TensorProto } from '../onnx/proto.ts';
+import { encodeModel } from '../onnx/proto.ts';
+import type { HostTensor } from '../onnx/tensor.ts';
+import type { OrtSessionOptions } from '../session/ort.ts';
+import { createSession } from '../session/providers.ts';
+import { fromOrtTensor, toOrtTensor } from '../session/tensors.ts';
 
 export async function probeShapes(
   model: ModelProto, feeds: Readonly<Record<string, HostTensor>>, options?: OrtSessionOptions,

@@ -1,7 +1,8 @@
 // The graphs of one training step: the UNet with standard-op attention (rebuilt from the loaded model's
 // own weights) plus an MSE on the noise, differentiated by our reverse-mode engine; with text-encoder
 // training, the text encoder too, fed by the chain rule (see `gradients`).
-import { addMseLoss, buildGradientGraph, gradName, probeShapes, SegmentedGradients } from '../onnx/grad/index.ts';
+import { addMseLoss, buildGradientGraph, gradName, SegmentedGradients } from '../onnx/grad/index.ts';
+import { probeShapes } from './probe.ts';
 import { encodeModel, type HostTensor, type ModelProto, type NodeProto } from '../onnx/index.ts';
 import { buildPart, type BuiltPart } from '../sd/build.ts';
 import { encodePrompts } from '../sd/encode-prompt.ts';

@@ -5,7 +5,8 @@
 import { z } from 'zod';
 import { seedParam } from '../../runtime/params.ts';
 import { Rng } from '../../runtime/rng.ts';
-import { AdamW, gradName, learningRate, LrScheduleSchema } from '../onnx/grad/index.ts';
+import { gradName, learningRate, LrScheduleSchema } from '../onnx/grad/index.ts';
+import { AdamW } from './optimizer.ts';
 import type { Lora } from '../lora/schema.ts';
 import type { Dataset } from '../preprocess/values.ts';
 import { loraInputNames } from '../sd/lora-targets.ts';

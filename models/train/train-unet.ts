@@ -5,7 +5,9 @@
 // unconditional prediction to push away from.
 import { z } from 'zod';
 import { Rng } from '../../runtime/rng.ts';
-import { addMseLoss, AdamW, buildGradientGraph, learningRate, LrScheduleSchema, probeShapes } from '../onnx/grad/index.ts';
+import { addMseLoss, buildGradientGraph, learningRate, LrScheduleSchema } from '../onnx/grad/index.ts';
+import { AdamW } from './optimizer.ts';
+import { probeShapes } from './probe.ts';
 import { encodeModel, type HostTensor } from '../onnx/index.ts';
 import { buildPart } from '../sd/build.ts';
 import { encodePrompts } from '../sd/encode-prompt.ts';

@@ -1,7 +1,8 @@
 // The reverse-mode engine itself: accumulation over several consumers, frozen weights, and its errors.
 import { describe, expect, it } from 'vitest';
 import { decodeModel, encodeModel, GraphBuilder } from '../../models/onnx/index.ts';
-import { buildGradientGraph, gradName, probeShapes } from '../../models/onnx/grad/index.ts';
+import { buildGradientGraph, gradName } from '../../models/onnx/grad/index.ts';
+import { probeShapes } from '../../models/train/probe.ts';
 import { Rng } from '../../runtime/rng.ts';
 import { finiteDifferenceCheck, opModel, randomTensor, runSession, session } from './grad-check.ts';
 

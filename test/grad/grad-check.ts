@@ -1,6 +1,7 @@
 // Central finite differences against the gradients of a training graph, both run in onnxruntime-node.
 import { encodeModel, GraphBuilder, type HostTensor, type ModelProto, type Value } from '../../models/onnx/index.ts';
-import { buildGradientGraph, gradName, probeShapes, type RuleTable } from '../../models/onnx/grad/index.ts';
+import { buildGradientGraph, gradName, type RuleTable } from '../../models/onnx/grad/index.ts';
+import { probeShapes } from '../../models/train/probe.ts';
 import { ort, type OrtSession } from '../../models/session/ort.ts';
 import { fromOrtTensor, toOrtTensor } from '../../models/session/tensors.ts';
 import { Rng } from '../../runtime/rng.ts';

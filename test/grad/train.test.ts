@@ -2,7 +2,9 @@
 // one noise target; the loss has to fall by a large factor in 50 steps.
 import { describe, expect, it } from 'vitest';
 import { GraphBuilder, type HostTensor, type ModelProto } from '../../models/onnx/index.ts';
-import { AdamW, addMseLoss, buildGradientGraph, learningRate, probeShapes, type LrSchedule } from '../../models/onnx/grad/index.ts';
+import { addMseLoss, buildGradientGraph, learningRate, type LrSchedule } from '../../models/onnx/grad/index.ts';
+import { AdamW } from '../../models/train/optimizer.ts';
+import { probeShapes } from '../../models/train/probe.ts';
 import { buildPart } from '../../models/sd/build.ts';
 import { tiny } from '../../models/sd/config.ts';
 import { loraInputNames } from '../../models/sd/lora-targets.ts';

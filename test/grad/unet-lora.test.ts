@@ -2,7 +2,8 @@
 // an MSE loss with respect to the LoRA matrices against finite differences, and what the graph holds.
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { HostTensor, ModelProto } from '../../models/onnx/index.ts';
-import { addMseLoss, buildGradientGraph, gradName, probeShapes, type ValueInfos } from '../../models/onnx/grad/index.ts';
+import { addMseLoss, buildGradientGraph, gradName, type ValueInfos } from '../../models/onnx/grad/index.ts';
+import { probeShapes } from '../../models/train/probe.ts';
 import { buildPart } from '../../models/sd/build.ts';
 import { tiny } from '../../models/sd/config.ts';
 import { loraInputNames, type LoraTarget } from '../../models/sd/lora-targets.ts';

@@ -8,7 +8,7 @@ import { nodeAttrs } from './attrs.ts';
 import { constantInts } from './constants.ts';
 import { GRAD_RULES } from './rules/index.ts';
 import type { GradContext, RuleTable } from './rule.ts';
-import type { ValueInfos } from './probe.ts';
+import type { ValueInfos } from './value-infos.ts';
 
 export interface GradientOptions {
   /** Name of the scalar (one-element) loss value. */

@@ -1,10 +1,9 @@
 // Public surface of the gradient toolkit.
 export { buildGradientGraph, gradName, type GradientOptions } from './backward.ts';
-export { probeShapes, type TensorInfo, type ValueInfos } from './probe.ts';
+export type { TensorInfo, ValueInfos } from './value-infos.ts';
 export { addMseLoss } from './loss.ts';
 export { GRAD_RULES } from './rules/index.ts';
 export type { GradContext, GradRule, NodeAttrs, RuleTable } from './rule.ts';
 export { buildAdamW, adamwNames, AdamWConfigSchema, type AdamWConfig, type ParamSpec } from './adamw.ts';
-export { AdamW } from './optimizer.ts';
 export { learningRate, LrScheduleSchema, type LrSchedule } from './lr-schedule.ts';
 export { SegmentedGradients, type SegmentOptions, type SegmentRunner } from './segments.ts';

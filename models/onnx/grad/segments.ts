@@ -7,7 +7,7 @@ import type { ModelProto, NodeProto, ValueInfoProto } from '../proto.ts';
 import type { HostTensor } from '../tensor.ts';
 import { onnxDataType } from '../dtype.ts';
 import { buildGradientGraph, gradName } from './backward.ts';
-import type { TensorInfo, ValueInfos } from './probe.ts';
+import type { TensorInfo, ValueInfos } from './value-infos.ts';
 
 /** What a segment's sessions need from the caller's session factory. */
 export interface SegmentRunner {
