@@ -82,7 +82,7 @@ export interface NodeDefinition<
   run(ctx: RunContext, inputs: InputValues<I>, params: z.infer<P>): Promise<OutputValues<O>> | OutputValues<O>;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// `any`: a registry holds nodes of every param schema, and each one's `run` takes its own.
 export type AnyNodeDefinition = NodeDefinition<Ports, Ports, z.ZodObject<any>>;
 
 /** Declares a node type: data (ports, params, description) plus one `run` function. */

@@ -39,7 +39,7 @@ function OpenDialog({ onClose }: { onClose: () => void }) {
   const [list, setList] = useState<GraphList>();
   const [error, setError] = useState<string>();
   const reload = () => session.listGraphs().then(setList, (e: Error) => setError(e.message));
-  useEffect(() => void reload(), []); // eslint-disable-line react-hooks/exhaustive-deps
+  useEffect(() => void reload(), []); // once, when the dialog opens
 
   return (
     <Modal title="Open a graph" onClose={onClose}>
