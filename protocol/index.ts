@@ -1,5 +1,6 @@
 // The contract the browser editor and the server share: zod schemas and the pure functions over them.
 // Browser-safe (zod only); everything outside protocol/ imports it through this file.
+export * from './api.ts';
 export * from './catalog.ts';
 export * from './events.ts';
 export * from './graph-format.ts';

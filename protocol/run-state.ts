@@ -1,39 +1,45 @@
-import type { Problem, RunEvent } from './events.ts';
+import { z } from 'zod';
+import { ProblemSchema, type RunEvent } from './events.ts';
 
 /** What watchers know about a run (server history, editor), folded from its event stream. */
-export type NodeState = 'queued' | 'running' | 'cached' | 'done' | 'error' | 'skipped';
-export type RunStatus = 'starting' | 'queued' | 'running' | 'finished' | 'failed' | 'cancelled';
+export const NodeStateSchema = z.enum(['queued', 'running', 'cached', 'done', 'error', 'skipped']);
+export type NodeState = z.infer<typeof NodeStateSchema>;
+export const RunStatusSchema = z.enum(['starting', 'queued', 'running', 'finished', 'failed', 'cancelled']);
+export type RunStatus = z.infer<typeof RunStatusSchema>;
 
-export interface NodeRun {
-  state: NodeState;
-  fraction?: number;
-  message?: string;
-  error?: string;
-  durationMs?: number;
-  outputs?: Record<string, string>;
-}
+export const NodeRunSchema = z.object({
+  state: NodeStateSchema,
+  fraction: z.number().optional(),
+  message: z.string().optional(),
+  error: z.string().optional(),
+  durationMs: z.number().optional(),
+  outputs: z.record(z.string(), z.string()).optional(),
+});
+export type NodeRun = z.infer<typeof NodeRunSchema>;
 
-export interface LogLine {
-  time: number;
-  level: 'info' | 'warn' | 'error';
-  nodeId?: string;
-  message: string;
-}
+export const LogLineSchema = z.object({
+  time: z.number(),
+  level: z.enum(['info', 'warn', 'error']),
+  nodeId: z.string().optional(),
+  message: z.string(),
+});
+export type LogLine = z.infer<typeof LogLineSchema>;
 
-export interface RunView {
-  runId: string;
-  status: RunStatus;
+export const RunViewSchema = z.object({
+  runId: z.string(),
+  status: RunStatusSchema,
   /** Place in the server's queue while queued. */
-  position?: number;
-  nodes: Record<string, NodeRun>;
-  queuedAt?: number;
-  startedAt?: number;
-  finishedAt?: number;
-  durationMs?: number;
-  error?: string;
-  problems?: Problem[];
-  logs: LogLine[];
-}
+  position: z.number().optional(),
+  nodes: z.record(z.string(), NodeRunSchema),
+  queuedAt: z.number().optional(),
+  startedAt: z.number().optional(),
+  finishedAt: z.number().optional(),
+  durationMs: z.number().optional(),
+  error: z.string().optional(),
+  problems: z.array(ProblemSchema).optional(),
+  logs: z.array(LogLineSchema),
+});
+export type RunView = z.infer<typeof RunViewSchema>;
 
 /** Log lines a RunView keeps (a live view; the server's run history keeps the whole log). */
 const MAX_LOGS = 500;

@@ -1,12 +1,12 @@
 import { z } from 'zod';
 import { ProblemSchema, type RunEvent } from './events.ts';
-import { logLineOf, type LogLine, type RunView } from './run-state.ts';
+import { logLineOf, RunStatusSchema, type LogLine, type RunView } from './run-state.ts';
 
 /** One line of the run history (GET /api/runs): what a list of past runs shows. */
 export const RunSummarySchema = z.object({
   runId: z.string(),
   graphName: z.string(),
-  status: z.enum(['starting', 'queued', 'running', 'finished', 'failed', 'cancelled']),
+  status: RunStatusSchema,
   queuedAt: z.number().optional(),
   startedAt: z.number().optional(),
   finishedAt: z.number().optional(),

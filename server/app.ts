@@ -11,6 +11,7 @@ import { OutputCache } from '../runtime/output-cache.ts';
 import type { NodeRegistry } from '../runtime/registry.ts';
 import { ensureSampleInputs } from '../runtime/sample-inputs.ts';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from '../runtime/json-depth.ts';
+import type { ErrorBody, Health } from '../protocol/index.ts';
 import { assertBindAllowed, refusal } from './auth.ts';
 import type { ServerContext } from './context.ts';
 import { HttpError, toHttpError } from './http-error.ts';
@@ -67,7 +68,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     const refused = refusal(req, token);
     next(refused && new HttpError(refused.status, refused.message));
   });
-  app.get('/api/health', (_req, res) => void res.json({ ok: true, version: 1 }));
+  app.get('/api/health', (_req, res) => void res.json({ ok: true, version: 1 } satisfies Health));
   app.use('/api', express.json({ limit: '20mb' }), (req, _res, next) => {
     next(nestsDeeperThan(req.body) ? new HttpError(400, `The request body nests deeper than ${MAX_JSON_DEPTH} levels: no graph does`) : undefined);
   });
@@ -87,7 +88,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     const answer = toHttpError(err);
     if (answer.unexpected) process.stderr.write(`${req.method} ${req.path}: ${(err as Error)?.stack ?? String(err)}\n`);
     if (res.headersSent) return void res.destroy();
-    res.status(answer.status).json({ error: answer.message, problems: answer.problems });
+    res.status(answer.status).json({ error: answer.message, problems: answer.problems } satisfies ErrorBody);
   });
 
   const wanted = options.port ?? DEFAULT_PORT;

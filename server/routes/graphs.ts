@@ -1,7 +1,7 @@
 import { existsSync, lstatSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { Router, type Response } from 'express';
-import { GRAPH_FORMAT, graphJsonSchema, GraphSchema, migrate } from '../../protocol/index.ts';
+import { GRAPH_FORMAT, graphJsonSchema, GraphSchema, migrate, type GraphList, type GraphSaved, type Ok, type ValidateAnswer } from '../../protocol/index.ts';
 import { fileChecks } from '../../runtime/file-checks.ts';
 import { readInsideSync, writeInside } from '../../runtime/safe-open.ts';
 import { checkGraph } from '../../runtime/validate.ts';
@@ -92,13 +92,13 @@ export function graphRoutes(ctx: ServerContext): Router {
   r.get('/nodes', (_req, res) => void res.json(ctx.registry.catalog()));
   r.post('/validate', (req, res) => {
     const result = checkGraph(req.body, ctx.registry, { checkNode: fileChecks(ctx.data) });
-    res.json(result.ok ? { ok: true, problems: [] } : { ok: false, problems: result.problems });
+    res.json((result.ok ? { ok: true, problems: [] } : { ok: false, problems: result.problems }) satisfies ValidateAnswer);
   });
   r.get('/graphs', (_req, res) => {
     res.json({
       examples: listGraphs(ctx.examplesDir).map(({ id, name, about, problem }) => ({ id, name, ...(about ? { about } : {}), ...(problem ? { problem } : {}) })),
       user: listGraphs(ctx.data.graphs),
-    });
+    } satisfies GraphList);
   });
   r.get('/graphs/examples/:id', (req, res) => sendGraph(res, ctx.examplesDir, req.params.id, 'example graph'));
   r.get('/graphs/user/:id', (req, res) => sendGraph(res, ctx.data.graphs, req.params.id, 'saved graph'));
@@ -108,11 +108,11 @@ export function graphRoutes(ctx: ServerContext): Router {
     if (problem) throw new HttpError(400, `Not a valid graph document: ${problem}`);
     const doc = GraphSchema.parse(migrate(req.body));
     await writeInside(ctx.data.graphs, `${id}.json`, JSON.stringify(doc, null, 2));
-    res.json({ id, name: doc.name });
+    res.json({ id, name: doc.name } satisfies GraphSaved);
   });
   r.delete('/graphs/user/:id', (req, res) => {
     rmSync(path.join(ctx.data.graphs, `${graphId(req.params.id)}.json`), { force: true });
-    res.json({ ok: true });
+    res.json({ ok: true } satisfies Ok);
   });
   return r;
 }

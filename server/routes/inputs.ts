@@ -3,7 +3,7 @@ import { mkdirSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import express, { Router } from 'express';
 import sharp, { type Sharp, type SharpOptions } from 'sharp';
-import { isImageFile } from '../../protocol/index.ts';
+import { isImageFile, type InputEntry, type Inputs, type Models, type Upload } from '../../protocol/index.ts';
 import { readInside, writeInside } from '../../runtime/safe-open.ts';
 import { listModels, MODEL_KINDS, ModelKindSchema } from '../../models/store/folders.ts';
 import type { ServerContext } from '../context.ts';
@@ -21,7 +21,7 @@ async function readImage<T>(bytes: Buffer, step: (image: Sharp) => Promise<T>, o
   }
 }
 
-function walk(root: string, dir: string, out: { path: string; kind: 'file' | 'folder'; size?: number }[], depth = 0) {
+function walk(root: string, dir: string, out: InputEntry[], depth = 0) {
   if (depth > 4 || out.length > 5000) return;
   for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
     const full = path.join(dir, entry.name);
@@ -52,12 +52,12 @@ export function inputRoutes(ctx: ServerContext): Router {
     mkdirSync(path.join(ctx.data.input, 'uploads'), { recursive: true });
     const id = randomBytes(8).toString('hex');
     await writeInside(ctx.data.input, `uploads/${id}.${ext}`, body);
-    res.status(201).json({ id, path: `uploads/${id}.${ext}`, width: meta.width, height: meta.height });
+    res.status(201).json({ id, path: `uploads/${id}.${ext}`, width: meta.width, height: meta.height } satisfies Upload);
   });
   r.get('/inputs', (_req, res) => {
-    const entries: { path: string; kind: 'file' | 'folder'; size?: number }[] = [];
+    const entries: InputEntry[] = [];
     walk(ctx.data.input, ctx.data.input, entries);
-    res.json({ entries });
+    res.json({ entries } satisfies Inputs);
   });
   r.get('/inputs/thumbnail', async (req, res) => {
     const file = await readInside(ctx.data.input, String(req.query.path ?? ''));
@@ -72,7 +72,7 @@ export function inputRoutes(ctx: ServerContext): Router {
   r.get('/models', (req, res) => {
     const kind = ModelKindSchema.safeParse(req.query.kind);
     if (!kind.success) throw new HttpError(400, `kind: one of ${MODEL_KINDS.join(', ')} (got ${JSON.stringify(req.query.kind ?? null)})`);
-    res.json({ kind: kind.data, files: listModels(ctx.data.models, kind.data) });
+    res.json({ kind: kind.data, files: listModels(ctx.data.models, kind.data) } satisfies Models);
   });
   return r;
 }

@@ -1,9 +1,8 @@
 import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream';
 import { Router } from 'express';
-import { z } from 'zod';
 import { encodePng } from '../../runtime/image-io.ts';
-import { type RunEvent, isActive, type RunView, fullLog, newestFirst, runSummary } from '../../protocol/index.ts';
+import { type RunEvent, isActive, type RunView, fullLog, newestFirst, runSummary, RunSubmitSchema, type LogLine, type Ok, type RunDetail, type RunStarted, type RunSummary } from '../../protocol/index.ts';
 import { GraphValidationError } from '../../runtime/validate.ts';
 import { isImage } from '../../runtime/values.ts';
 import { openInside } from '../../runtime/safe-open.ts';
@@ -12,7 +11,6 @@ import { HttpError } from '../http-error.ts';
 import { storedView } from '../run-history.ts';
 import type { RunRecord } from '../run-queue.ts';
 
-const SubmitSchema = z.object({ graph: z.unknown(), targets: z.array(z.string()).max(10_000).optional() }).strict();
 const OUTPUT_FILE = /^[A-Za-z0-9_-]{1,200}\.png$/;
 
 /** A run as the endpoints see it: live in the queue (with its outputs while kept), or read back from the history. */
@@ -45,7 +43,7 @@ export function runRoutes(ctx: ServerContext): Router {
     throw new HttpError(404, `No run "${runId}"`);
   };
   r.post('/runs', async (req, res) => {
-    const body = SubmitSchema.safeParse(req.body);
+    const body = RunSubmitSchema.safeParse(req.body);
     if (!body.success) throw new HttpError(400, 'Body must be { graph, targets? }');
     let run: RunRecord;
     try {
@@ -57,23 +55,23 @@ export function runRoutes(ctx: ServerContext): Router {
     // Answered once the run's record is on disk: an accepted run survives a kill from here on.
     await run.recorded;
     const queued = run.events[0];
-    res.status(202).json({ runId: run.state.runId, position: queued?.type === 'run.queued' ? queued.position : 0 });
+    res.status(202).json({ runId: run.state.runId, position: queued?.type === 'run.queued' ? queued.position : 0 } satisfies RunStarted);
   });
   r.get('/runs', (_req, res) => {
     const live = ctx.queue.list().map((r) => runSummary(r.state, r.graphName, r.events));
     const liveIds = new Set(live.map((r) => r.runId));
     const older = ctx.history.summaries().filter((r) => !liveIds.has(r.runId));
-    res.json([...live, ...older].sort(newestFirst));
+    res.json([...live, ...older].sort(newestFirst) satisfies RunSummary[]);
   });
   r.get('/runs/:runId', (req, res) => {
     const run = find(req.params.runId);
     const nodes = Object.fromEntries(
       Object.entries(run.state.nodes).map(([id, n]) => [id, { ...n, images: imageCounts(run.live?.result?.outputs.get(id)) }]),
     );
-    res.json({ ...runSummary(run.state, run.graphName, run.events), nodes, logs: run.state.logs });
+    res.json({ ...runSummary(run.state, run.graphName, run.events), nodes, logs: run.state.logs } satisfies RunDetail);
   });
-  r.get('/runs/:runId/events', (req, res) => void res.json(find(req.params.runId).events));
-  r.get('/runs/:runId/log', (req, res) => void res.json(fullLog(find(req.params.runId).events)));
+  r.get('/runs/:runId/events', (req, res) => void res.json(find(req.params.runId).events satisfies RunEvent[]));
+  r.get('/runs/:runId/log', (req, res) => void res.json(fullLog(find(req.params.runId).events) satisfies LogLine[]));
   r.get('/runs/:runId/graph', (req, res) => {
     const { graph } = find(req.params.runId);
     if (graph === undefined) throw new HttpError(404, `Run "${req.params.runId}" was saved without its graph`);
@@ -81,7 +79,7 @@ export function runRoutes(ctx: ServerContext): Router {
   });
   r.post('/runs/:runId/cancel', (req, res) => {
     find(req.params.runId);
-    res.json({ ok: ctx.queue.cancel(req.params.runId) });
+    res.json({ ok: ctx.queue.cancel(req.params.runId) } satisfies Ok);
   });
   r.get('/runs/:runId/outputs/:nodeId/:port/:index', async (req, res) => {
     const { runId, nodeId, port, index } = req.params;

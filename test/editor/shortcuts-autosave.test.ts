@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it, vi } from 'vitest';
-import { Api, type GraphList } from '../../editor/src/core/api.ts';
+import { Api } from '../../editor/src/core/api.ts';
+import type { GraphList } from '../../protocol/index.ts';
 import { loadDraft, saveDraft, UNREADABLE_DRAFT_KEY } from '../../editor/src/core/autosave.ts';
 import { EditorStore } from '../../editor/src/core/editor-store.ts';
 import { graphFromText } from '../../editor/src/core/graph-io.ts';

@@ -1,8 +1,12 @@
 import { z } from 'zod';
-import { CatalogSchema, type Catalog, ProblemSchema, type Problem, type Graph, RunSummarySchema, type RunSummary } from '../../../protocol/index.ts';
+import {
+  CatalogSchema, type Catalog, ErrorBodySchema, GraphDocumentSchema, GraphListSchema, type GraphList, type Graph, GraphSavedSchema, type InputEntry, InputsSchema,
+  type ModelFile, ModelsSchema, OkSchema, type Problem, RunDetailSchema, type RunDetail, RunListSchema, type RunStarted, RunStartedSchema, type RunSummary,
+  type Upload, UploadSchema, type ValidateAnswer, ValidateAnswerSchema,
+} from '../../../protocol/index.ts';
 import { withToken } from './token.ts';
 
-/** REST client for docs/api.md. Responses are checked with zod so a server mismatch reads clearly. */
+/** REST client for docs/api.md. Answers are checked with protocol/'s schemas so a server mismatch reads clearly. */
 export class ApiError extends Error {
   override name = 'ApiError';
   constructor(
@@ -13,37 +17,6 @@ export class ApiError extends Error {
     super(message);
   }
 }
-
-const ErrorBodySchema = z.object({ error: z.string(), problems: z.array(ProblemSchema).optional() });
-
-export const GraphListSchema = z.object({
-  examples: z.array(z.object({ id: z.string(), name: z.string(), about: z.string().optional() })),
-  // `problem`: why a saved file cannot be opened (not JSON, not a valid graph).
-  user: z.array(z.object({ id: z.string(), name: z.string(), updated: z.union([z.string(), z.number()]).optional(), problem: z.string().optional() })),
-});
-export type GraphList = z.infer<typeof GraphListSchema>;
-
-export const InputsSchema = z.object({
-  entries: z.array(z.object({ path: z.string(), kind: z.enum(['file', 'folder']), size: z.number().optional() })),
-});
-export type InputEntry = z.infer<typeof InputsSchema>['entries'][number];
-
-export const ModelsSchema = z.object({ kind: z.string(), files: z.array(z.object({ path: z.string(), size: z.number() })) });
-export type ModelFile = z.infer<typeof ModelsSchema>['files'][number];
-
-const UploadSchema = z.object({ id: z.string(), path: z.string(), width: z.number(), height: z.number() });
-const RunStartSchema = z.object({ runId: z.string(), position: z.number() });
-const ValidateSchema = z.object({ ok: z.boolean(), problems: z.array(ProblemSchema) });
-
-export const RunDetailSchema = z.looseObject({
-  runId: z.string(),
-  status: z.string(),
-  nodes: z.record(
-    z.string(),
-    z.looseObject({ state: z.string(), images: z.record(z.string(), z.number()).optional() }),
-  ),
-});
-export type RunDetail = z.infer<typeof RunDetailSchema>;
 
 export class Api {
   constructor(
@@ -96,23 +69,23 @@ export class Api {
 
   /** A stored graph document, unparsed: the caller opens it through graph-io for clear format errors. */
   example(id: string): Promise<unknown> {
-    return this.request(`/api/graphs/examples/${encodeURIComponent(id)}`, z.unknown());
+    return this.request(`/api/graphs/examples/${encodeURIComponent(id)}`, GraphDocumentSchema);
   }
 
   userGraph(id: string): Promise<unknown> {
-    return this.request(`/api/graphs/user/${encodeURIComponent(id)}`, z.unknown());
+    return this.request(`/api/graphs/user/${encodeURIComponent(id)}`, GraphDocumentSchema);
   }
 
   saveUserGraph(id: string, graph: Graph): Promise<unknown> {
-    return this.request(`/api/graphs/user/${encodeURIComponent(id)}`, z.unknown(), this.json('PUT', graph));
+    return this.request(`/api/graphs/user/${encodeURIComponent(id)}`, GraphSavedSchema, this.json('PUT', graph));
   }
 
   deleteUserGraph(id: string): Promise<unknown> {
-    return this.request(`/api/graphs/user/${encodeURIComponent(id)}`, z.unknown(), { method: 'DELETE' });
+    return this.request(`/api/graphs/user/${encodeURIComponent(id)}`, OkSchema, { method: 'DELETE' });
   }
 
-  validate(graph: Graph): Promise<z.infer<typeof ValidateSchema>> {
-    return this.request('/api/validate', ValidateSchema, this.json('POST', graph));
+  validate(graph: Graph): Promise<ValidateAnswer> {
+    return this.request('/api/validate', ValidateAnswerSchema, this.json('POST', graph));
   }
 
   inputs(): Promise<InputEntry[]> {
@@ -127,16 +100,16 @@ export class Api {
     return this.request(`/api/models?kind=${encodeURIComponent(kind)}`, ModelsSchema).then((r) => r.files);
   }
 
-  upload(file: Blob, name: string): Promise<z.infer<typeof UploadSchema>> {
+  upload(file: Blob, name: string): Promise<Upload> {
     return this.request(`/api/uploads?name=${encodeURIComponent(name)}`, UploadSchema, { method: 'POST', body: file });
   }
 
-  startRun(graph: Graph, targets?: string[]): Promise<z.infer<typeof RunStartSchema>> {
-    return this.request('/api/runs', RunStartSchema, this.json('POST', targets?.length ? { graph, targets } : { graph }));
+  startRun(graph: Graph, targets?: string[]): Promise<RunStarted> {
+    return this.request('/api/runs', RunStartedSchema, this.json('POST', targets?.length ? { graph, targets } : { graph }));
   }
 
   cancelRun(runId: string): Promise<unknown> {
-    return this.request(`/api/runs/${encodeURIComponent(runId)}/cancel`, z.unknown(), { method: 'POST' });
+    return this.request(`/api/runs/${encodeURIComponent(runId)}/cancel`, OkSchema, { method: 'POST' });
   }
 
   run(runId: string): Promise<RunDetail> {
@@ -145,12 +118,12 @@ export class Api {
 
   /** The run history, newest first: this server process's runs and those saved by earlier ones. */
   runs(): Promise<RunSummary[]> {
-    return this.request('/api/runs', z.array(RunSummarySchema));
+    return this.request('/api/runs', RunListSchema);
   }
 
   /** The graph document a run ran, unparsed like the other stored graphs. */
   runGraph(runId: string): Promise<unknown> {
-    return this.request(`/api/runs/${encodeURIComponent(runId)}/graph`, z.unknown());
+    return this.request(`/api/runs/${encodeURIComponent(runId)}/graph`, GraphDocumentSchema);
   }
 
   outputUrl(runId: string, nodeId: string, port: string, index: number): string {

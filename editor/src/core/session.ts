@@ -1,5 +1,5 @@
-import type { Graph, RunSummary } from '../../../protocol/index.ts';
-import type { Api, GraphList } from './api.ts';
+import type { Graph, GraphList, RunSummary } from '../../../protocol/index.ts';
+import type { Api } from './api.ts';
 import { loadDraft, saveDraft, UNREADABLE_DRAFT_KEY, type Draft, type Viewport } from './autosave.ts';
 import type { EditorStore } from './editor-store.ts';
 import { GraphOpenError, graphFromFile, layoutMissing, readGraph, unknownTypes, type Embedded } from './graph-io.ts';

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import type { GraphList } from '../core/api.ts';
+import type { GraphList } from '../../../protocol/index.ts';
 import type { RunSummary } from '../../../protocol/index.ts';
 import { SHORTCUT_HELP } from '../core/shortcuts.ts';
 import { useEditor, type DialogKind } from './context.ts';

@@ -1,6 +1,5 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
-import { isImageFile } from '../../../protocol/index.ts';
-import type { InputEntry } from '../core/api.ts';
+import { isImageFile, type InputEntry } from '../../../protocol/index.ts';
 import { useEditor } from './context.ts';
 import { formatSize } from './fields/ModelWidget.tsx';
 import { FolderIcon } from './icons.tsx';

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useState } from 'react';
-import type { ModelFile } from '../../core/api.ts';
+import type { ModelFile } from '../../../../protocol/index.ts';
 import type { Field } from '../../core/form-model.ts';
 import { useEditor } from '../context.ts';
 import type { WidgetProps } from './ParamField.tsx';
