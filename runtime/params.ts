@@ -4,8 +4,11 @@ import { z } from 'zod';
  * Param building blocks with editor hints. `ui` (and `step`) land in the catalog's JSON Schema through
  * zod's `.meta()`, and the editor picks its widget from them.
  */
+/** A 32-bit seed; 42 when none is given, for nodes and direct calls alike. */
+export const SeedSchema = z.number().int().min(0).max(2 ** 32 - 1).default(42);
+
 export const seedParam = () =>
-  z.number().int().min(0).max(2 ** 32 - 1).default(42).meta({ ui: 'seed', description: 'Random seed; the same seed gives the same result' });
+  SeedSchema.meta({ ui: 'seed', description: 'Random seed; the same seed gives the same result' });
 
 export const colourParam = (fallback: string, description: string) =>
   z.string().regex(/^#[0-9a-fA-F]{6}$/, 'use a colour like #ffffff').default(fallback).meta({ ui: 'colour', description });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SeedSchema } from '../../runtime/params.ts';
 import { Rng } from '../../runtime/rng.ts';
 import type { Image } from '../../runtime/values.ts';
 import { createScheduler, SchedulerNameSchema } from './schedulers/index.ts';
@@ -17,7 +18,7 @@ export const SampleParamsSchema = z.object({
   /** Classifier-free guidance scale; 1 skips the unconditional pass. */
   cfg: z.number().min(1).max(30).default(7),
   /** Image i of a batch uses seed + i, so it matches a single run with that seed. */
-  seed: z.int().min(0).max(2 ** 32 - 1).default(0),
+  seed: SeedSchema,
   width: z.int().min(64).max(2048).multipleOf(8).default(512),
   height: z.int().min(64).max(2048).multipleOf(8).default(512),
   batch: z.int().min(1).max(16).default(1),

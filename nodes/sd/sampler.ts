@@ -4,7 +4,7 @@ import { SdModel } from '../../models/sd/sd-model.ts';
 import { sample } from '../../models/sd/sample.ts';
 import { latentPreview } from '../../models/sd/latent-preview.ts';
 import { checkLoraBase, isLoraSchedule } from '../../models/sd/lora-schedule.ts';
-import { samplingParams, startImage } from './sampling-params.ts';
+import { samplerParams, samplingParams, startImage } from './sampling-params.ts';
 import { LoraStack } from '../../models/lora/stack.ts';
 import { warnBakeOnly } from '../lora/bake-only.ts';
 
@@ -31,8 +31,7 @@ export default defineNode({
   outputs: { latent: { type: 'LATENT' } },
   params: z.object({
     ...samplingParams,
-    batch: z.number().int().min(1).max(16).default(1),
-    clipSkip: z.union([z.literal(1), z.literal(2)]).default(1).meta({ description: '2 = use the penultimate text-encoder layer' }),
+    ...samplerParams,
   }),
   // The latent batch (float32, 4 channels at 1/8 size) carries the image size it decodes to.
   estimate: (_ctx, _inputs, p) => ({

@@ -1,21 +1,26 @@
-// What every node that samples asks for, with the sampler's defaults (common SD1.5 settings), and the
-// img2img start image as the sampler prepares it.
-import { z } from 'zod';
-import { SchedulerNameSchema } from '../../models/sd/schedulers/index.ts';
+// What every node that samples asks for: the sampler's params (models/sd/sample.ts) with a portrait
+// prompt and form hints; and the img2img start image as the sampler prepares it.
+import { SampleParamsSchema } from '../../models/sd/sample.ts';
 import { fromImage, toImage } from '../../runtime/image-io.ts';
 import { promptParam, seedParam } from '../../runtime/params.ts';
 import type { Image } from '../../runtime/values.ts';
 
-export const samplingParams = {
+const { cfg, width, height, strength, batch, clipSkip } = SampleParamsSchema.shape;
+
+/** One image at a time: the sampler node adds `batch` and `clipSkip` (samplerParams). */
+export const samplingParams = SampleParamsSchema.omit({ batch: true, clipSkip: true }).extend({
   prompt: promptParam('a portrait photo of a person, high quality', 'What to draw'),
   negativePrompt: promptParam('blurry, low quality, deformed', 'What to steer away from'),
-  steps: z.number().int().min(1).max(150).default(20),
-  cfg: z.number().min(1).max(30).default(7).meta({ description: 'Guidance scale; 1 = no negative prompt pass', step: 0.5 }),
+  cfg: cfg.meta({ description: 'Guidance scale; 1 = no negative prompt pass', step: 0.5 }),
   seed: seedParam(),
-  width: z.number().int().min(64).max(2048).multipleOf(8).default(512).meta({ step: 64 }),
-  height: z.number().int().min(64).max(2048).multipleOf(8).default(512).meta({ step: 64 }),
-  scheduler: SchedulerNameSchema.default('dpmpp_2m_karras'),
-  strength: z.number().gt(0).max(1).default(0.75).meta({ description: 'img2img only: 1 = ignore the image content', step: 0.05 }),
+  width: width.meta({ step: 64 }),
+  height: height.meta({ step: 64 }),
+  strength: strength.meta({ description: 'img2img only: 1 = ignore the image content', step: 0.05 }),
+}).shape;
+
+export const samplerParams = {
+  batch,
+  clipSkip: clipSkip.meta({ description: '2 = use the penultimate text-encoder layer' }),
 };
 
 /** img2img start: RGB at exactly the sampling size (cover-resized, alpha flattened on white). */
