@@ -5,6 +5,7 @@ import { GRAPH_FORMAT, graphJsonSchema, GraphSchema, migrate } from '../../runti
 import { fileChecks } from '../../runtime/file-checks.ts';
 import { readInsideSync, writeInside } from '../../runtime/safe-open.ts';
 import { checkGraph } from '../../runtime/validate.ts';
+import { inRawKeyOrder } from '../../runtime/key-order.ts';
 import type { ServerContext } from '../context.ts';
 import { clientMessage, HttpError } from '../http-error.ts';
 
@@ -106,7 +107,8 @@ export function graphRoutes(ctx: ServerContext): Router {
     const id = graphId(req.params.id);
     const problem = documentProblem(req.body);
     if (problem) throw new HttpError(400, `Not a valid graph document: ${problem}`);
-    const doc = GraphSchema.parse(migrate(req.body));
+    const migrated = migrate(req.body);
+    const doc = inRawKeyOrder(migrated, GraphSchema.parse(migrated));
     await writeInside(ctx.data.graphs, `${id}.json`, JSON.stringify(doc, null, 2));
     res.json({ id, name: doc.name });
   });
