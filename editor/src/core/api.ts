@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { CatalogSchema, type Catalog } from '../../../runtime/catalog.ts';
 import { ProblemSchema, type Problem } from '../../../runtime/events.ts';
-import type { Graph } from '../../../runtime/graph-format.ts';
+import type { Component, Graph } from '../../../runtime/graph-format.ts';
+import { LibraryEntrySchema, type LibraryEntry } from '../../../runtime/components/library.ts';
 import { RunSummarySchema, type RunSummary } from '../../../runtime/run-summary.ts';
 import { withToken } from './token.ts';
 
@@ -37,6 +38,11 @@ export type ModelFile = z.infer<typeof ModelsSchema>['files'][number];
 const UploadSchema = z.object({ id: z.string(), path: z.string(), width: z.number(), height: z.number() });
 const RunStartSchema = z.object({ runId: z.string(), position: z.number() });
 const ValidateSchema = z.object({ ok: z.boolean(), problems: z.array(ProblemSchema) });
+
+export const LibraryListSchema = z.array(
+  z.object({ id: z.string(), name: z.string().optional(), version: z.number().optional(), description: z.string().optional(), problem: z.string().optional() }),
+);
+export type LibraryItem = z.infer<typeof LibraryListSchema>[number];
 
 export const RunDetailSchema = z.looseObject({
   runId: z.string(),
@@ -112,6 +118,20 @@ export class Api {
 
   deleteUserGraph(id: string): Promise<unknown> {
     return this.request(`/api/graphs/user/${encodeURIComponent(id)}`, z.unknown(), { method: 'DELETE' });
+  }
+
+  /** The component library (data/components/). */
+  library(): Promise<LibraryItem[]> {
+    return this.request('/api/components', LibraryListSchema);
+  }
+
+  libraryComponent(id: string): Promise<LibraryEntry> {
+    return this.request(`/api/components/${encodeURIComponent(id)}`, LibraryEntrySchema);
+  }
+
+  /** Saves a component as the next version of library entry `id`. */
+  saveComponent(id: string, component: Component, components: Record<string, Component>): Promise<{ id: string; version: number }> {
+    return this.request(`/api/components/${encodeURIComponent(id)}`, z.object({ id: z.string(), version: z.number() }), this.json('PUT', { component, components }));
   }
 
   validate(graph: Graph): Promise<z.infer<typeof ValidateSchema>> {

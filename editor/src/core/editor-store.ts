@@ -2,6 +2,7 @@ import type { EdgeChange, NodeChange } from '@xyflow/system';
 import type { Draft } from 'immer';
 import { COMPONENT_TYPE, GRAPH_FORMAT, GRAPH_VERSION, type Graph } from '../../../runtime/graph-format.ts';
 import { groupNodes, type Level } from '../../../runtime/components/group.ts';
+import { addLibraryComponent, updateFromLibrary, type LibraryEntry } from '../../../runtime/components/library.ts';
 import { catalogType } from './component-catalog.ts';
 import { advanceSeeds, setSeedControl, type SeedControl } from './seed-control.ts';
 import type { CatalogIndex } from './catalog-index.ts';
@@ -244,6 +245,25 @@ export class EditorStore {
     if (!inside || !def || !key || Object.hasOwn(def.params, key)) return false;
     return this.edit(`Expose param ${key}`, (_, doc) => {
       doc.components![inside.component].params[key] = { node: nodeId, param };
+    });
+  }
+
+  /** Places an instance of a library component (its definitions join the document's); returns its id. */
+  addLibraryInstance(entry: LibraryEntry, position: edit.XY): string {
+    const { components, id: component } = addLibraryComponent(this.doc, entry);
+    const id = edit.freshId(entry.id, edit.nodeIds(this.level));
+    this.edit(`Add ${entry.component.name}`, (g, doc) => {
+      doc.components = components;
+      edit.addNode(g, { id, type: COMPONENT_TYPE, component, params: {}, position: { x: Math.round(position.x), y: Math.round(position.y) } });
+    });
+    this.select([id]);
+    return id;
+  }
+
+  /** Replaces the document's copy of a library component with the library's version (all its instances). */
+  updateComponent(componentId: string, entry: LibraryEntry): boolean {
+    return this.edit(`Update ${entry.component.name} to version ${entry.version}`, (_, doc) => {
+      doc.components = updateFromLibrary(this.doc, componentId, entry);
     });
   }
 

@@ -46,9 +46,19 @@ export function NodeMenu({ menu, onClose }: { menu: NodeMenuState; onClose: () =
     const name = window.prompt('Name of the param on the component', param);
     if (name?.trim() && !store.exposeParam(menu.nodeId, param, name)) notices.push('warn', `The component already has a param "${name}"`);
   };
+  const library = session.getSnapshot().library;
+  function componentItems(component: string): [string, () => void][] {
+    const own = snap.doc.components?.[component]?.library;
+    const newest = own && library?.find((c) => c.id === own.id)?.version;
+    return [
+      ['Edit inside', () => store.enter(menu.nodeId)],
+      ['Save to library', () => void session.saveToLibrary(component)],
+      ...(own && newest && newest > own.version ? ([[`Update to version ${newest}`, () => void session.updateFromLibrary(component)]] as [string, () => void][]) : []),
+    ];
+  }
   const items: [string, () => void][] = [
     ['Run up to here', () => void session.run([snap.prefix + menu.nodeId])],
-    ...(node?.type === COMPONENT_TYPE ? ([['Edit inside', () => store.enter(menu.nodeId)]] as [string, () => void][]) : []),
+    ...(node?.type === COMPONENT_TYPE && node.component ? componentItems(node.component) : []),
     ['Make component…', makeComponent],
     ...(snap.path.length && node?.type !== COMPONENT_TYPE ? ([['Expose param…', exposeParam]] as [string, () => void][]) : []),
     ['Duplicate', () => store.duplicateSelection()],
