@@ -14,7 +14,7 @@ export const SCHEMA_FILE = path.resolve(path.dirname(fileURLToPath(import.meta.u
 export function validateCommand(file: string | undefined, flags: { data?: string } = {}): number {
   const result = checkGraph(readGraphFile(file), createRegistry(), { checkNode: fileChecks(openDataFolders(flags.data)) });
   if (result.ok) {
-    process.stdout.write(`${file}: valid (${result.checked.graph.nodes.length} nodes)\n`);
+    process.stdout.write(`${file}: valid (${result.checked.order.length} nodes)\n`);
     return 0;
   }
   process.stdout.write(`${file}: ${result.problems.length} problem(s)\n${result.problems.map(formatProblem).join('\n')}\n`);

@@ -3,6 +3,7 @@ import { runCommand } from './run.ts';
 import { serveCommand } from './serve.ts';
 import { nodesCommand, schemaCommand, validateCommand } from './inspect.ts';
 import { modelsCommand } from './models.ts';
+import { groupCommand } from './group.ts';
 
 const USAGE = `facechain <command>
 
@@ -12,6 +13,8 @@ const USAGE = `facechain <command>
                                    run a graph headless, write its outputs
   validate <graph.json> [--data dir]
                                    list every problem of a graph, files missing from the data folder too
+  group <graph.json> <grouping.json> [--out file]
+                                   move nodes into components as the grouping file says
   nodes [--json]                   the node catalog
   schema [--write]                 the graph JSON Schema (--write: graphs/schema.json)
   models [--hash] [--json] [--data dir]
@@ -62,6 +65,8 @@ export async function main(argv: string[]): Promise<number> {
         return await runCommand(positionals[0], values);
       case 'validate':
         return validateCommand(positionals[0], values);
+      case 'group':
+        return groupCommand(positionals[0], positionals[1], values);
       case 'nodes':
         return nodesCommand(values.json ?? false);
       case 'schema':

@@ -3,6 +3,7 @@
 // every route's answer against its entry of API_ANSWERS.
 import { z } from 'zod';
 import { CatalogSchema } from './catalog.ts';
+import { LibraryEntrySchema } from './component-library.ts';
 import { ProblemSchema, RunEventSchema } from './events.ts';
 import { GRAPH_FORMAT } from './graph-format.ts';
 import { LogLineSchema, NodeRunSchema } from './run-state.ts';
@@ -60,6 +61,14 @@ export const RunDetailSchema = RunSummarySchema.extend({
 });
 export type RunDetail = z.infer<typeof RunDetailSchema>;
 
+/** The component library's list: each entry, or why its file cannot be opened. */
+export const LibraryListSchema = z.array(
+  z.object({ id: z.string(), name: z.string().optional(), version: z.number().optional(), description: z.string().optional(), problem: z.string().optional() }),
+);
+export type LibraryItem = z.infer<typeof LibraryListSchema>[number];
+export const ComponentSavedSchema = z.object({ id: z.string(), version: z.number() });
+export type ComponentSaved = z.infer<typeof ComponentSavedSchema>;
+
 /** The JSON answer of each route (method and express path under /api); `binary` routes send image bytes. */
 export const API_ANSWERS = {
   'GET /health': HealthSchema,
@@ -84,5 +93,8 @@ export const API_ANSWERS = {
   'POST /runs/:runId/cancel': OkSchema,
   'GET /runs/:runId/outputs/:nodeId/:port/:index': 'binary',
   'GET /files/:id': 'binary',
+  'GET /components': LibraryListSchema,
+  'GET /components/:id': LibraryEntrySchema,
+  'PUT /components/:id': ComponentSavedSchema,
 } as const;
 export type ApiRoute = keyof typeof API_ANSWERS;

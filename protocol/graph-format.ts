@@ -2,7 +2,10 @@ import { z } from 'zod';
 
 /** The graph document people share. This schema is the source of truth (graphs/schema.json is generated). */
 export const GRAPH_FORMAT = 'facechain-graph';
-export const GRAPH_VERSION = 1;
+export const GRAPH_VERSION = 2;
+
+/** The `type` of a node that is an instance of one of the document's components. */
+export const COMPONENT_TYPE = 'component';
 
 const Id = z
   .string()
@@ -17,12 +20,44 @@ export const NodeInstanceSchema = z
     params: z.record(z.string(), z.unknown()).default({}).describe('Parameter values; omitted ones take defaults'),
     position: z.object({ x: z.number(), y: z.number() }).strict().optional(),
     title: z.string().max(200).optional(),
+    version: z.number().int().min(1).optional().describe('Version of the node type the params were written for; older ones are upgraded on load'),
+    component: Id.optional().describe('With type "component": the id of the definition in "components" this node is an instance of'),
   })
   .strict();
 
 export const PortRefSchema = z.object({ node: Id, port: z.string().min(1).max(100) }).strict();
 
 export const EdgeSchema = z.object({ from: PortRefSchema, to: PortRefSchema }).strict();
+
+const PortName = z.string().min(1).max(100);
+
+/**
+ * A reusable subgraph, defined once in the document and placed by instances (nodes of type
+ * "component"). Its ports and params map onto inner nodes; its nodes may be instances of other
+ * components (nesting).
+ */
+export const ComponentSchema = z
+  .object({
+    name: z.string().min(1).max(200),
+    description: z.string().max(2000).optional(),
+    /** Where it came from in the library and which version this copy is; a graph keeps its copy until updated. */
+    library: z.object({ id: Id, version: z.number().int().min(1) }).strict().optional(),
+    nodes: z.array(NodeInstanceSchema).max(10_000),
+    edges: z.array(EdgeSchema).max(50_000).default([]),
+    inputs: z
+      .record(PortName, z.object({ targets: z.array(PortRefSchema).min(1).max(100), description: z.string().max(500).optional() }).strict())
+      .default({})
+      .describe('Input port -> the inner inputs it feeds'),
+    outputs: z
+      .record(PortName, z.object({ from: PortRefSchema, description: z.string().max(500).optional() }).strict())
+      .default({})
+      .describe('Output port -> the inner output it passes on'),
+    params: z
+      .record(PortName, z.object({ node: Id, param: PortName }).strict())
+      .default({})
+      .describe("Param -> the inner node's param it sets; its default, range and description are the inner param's"),
+  })
+  .strict();
 
 export const GraphSchema = z
   .object({
@@ -31,6 +66,7 @@ export const GraphSchema = z
     name: z.string().max(200).default('untitled'),
     nodes: z.array(NodeInstanceSchema).max(10_000),
     edges: z.array(EdgeSchema).max(50_000).default([]),
+    components: z.record(Id, ComponentSchema).optional().describe('Component definitions, by id, used by nodes of type "component"'),
     meta: z.record(z.string(), z.unknown()).optional(),
   })
   .strict()
@@ -40,14 +76,19 @@ export type Graph = z.infer<typeof GraphSchema>;
 export type GraphInput = z.input<typeof GraphSchema>;
 export type NodeInstance = z.infer<typeof NodeInstanceSchema>;
 export type Edge = z.infer<typeof EdgeSchema>;
+export type Component = z.infer<typeof ComponentSchema>;
+export type PortRef = z.infer<typeof PortRefSchema>;
 
 export class GraphFormatError extends Error {
   override name = 'GraphFormatError';
 }
 
-/** Step k upgrades a document of version k to k + 1. Add version 2 here without breaking shared files. */
+/** Step k upgrades a document of version k to k + 1. */
 export type Migrations = Record<number, (doc: Record<string, unknown>) => Record<string, unknown>>;
-const MIGRATIONS: Migrations = {};
+const MIGRATIONS: Migrations = {
+  // Version 2 added components and node versions, both optional: a version 1 document reads unchanged.
+  1: (doc) => doc,
+};
 
 /**
  * Brings any readable document to the current version. Unknown formats and versions newer than this

@@ -2,9 +2,13 @@
 // Browser-safe (zod only); everything outside protocol/ imports it through this file.
 export * from './api.ts';
 export * from './catalog.ts';
+export * from './component-flatten.ts';
+export * from './component-group.ts';
+export * from './component-library.ts';
 export * from './events.ts';
 export * from './graph-format.ts';
 export * from './image-files.ts';
+export * from './key-order.ts';
 export * from './png-text.ts';
 export * from './ports.ts';
 export * from './preview-frame.ts';

@@ -1,7 +1,7 @@
 import { lstatSync, mkdirSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 
-export const DATA_SUBFOLDERS = ['input', 'output', 'models', 'cache', 'graphs', 'runs'] as const;
+export const DATA_SUBFOLDERS = ['input', 'output', 'models', 'cache', 'graphs', 'runs', 'components'] as const;
 export type DataSubfolder = (typeof DATA_SUBFOLDERS)[number];
 
 /** The one data folder: everything nodes and endpoints read or write lives below it. */
@@ -14,6 +14,8 @@ export interface DataFolders {
   graphs: string;
   /** The server's run history, one JSON record per ended run. */
   runs: string;
+  /** The component library: one versioned component per file. */
+  components: string;
 }
 
 /** Resolves the data folder (argument, then FACECHAIN_DATA, then ./data) and creates its layout. */

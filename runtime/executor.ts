@@ -97,13 +97,14 @@ export class Executor {
       return finish('failed', `The graph has ${check.problems.length} problem(s)`);
     }
     const checked = check.checked;
-    const plan = planNodes(checked, options.targets);
+    const plan = planNodes(checked, checked.targets);
     const over = await overBudget(checked, plan, this.opts.data, this.opts.memoryBudget ?? defaultRunBudget());
     if (over) {
       result.problems = [over];
       return finish('failed', over.message);
     }
     emit({ type: 'run.started', runId, time: Date.now(), nodes: plan });
+    for (const note of checked.notes) emit({ type: 'log', runId, time: Date.now(), level: 'info', message: note });
 
     const keys = new Map<string, string>();
     const blocked = new Map<string, string>();

@@ -63,6 +63,11 @@ export interface NodeDefinition<
   inputs: I;
   outputs: O;
   params: P;
+  /**
+   * Params written for an older `version` of this type, brought up to date (a renamed or re-scaled
+   * param). Graphs record the version their nodes were made with; opening one upgrades it and logs so.
+   */
+  migrate?(params: Record<string, unknown>, fromVersion: number): Record<string, unknown>;
   /** false for nodes whose point is a side effect (saving, previewing): they run every time. */
   cacheable?: boolean;
   /**

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { FEEDS, PORT_TYPES, PORT_TYPE_NAMES, CatalogSchema, type Catalog } from '../protocol/index.ts';
+import { FEEDS, PORT_TYPES, PORT_TYPE_NAMES, CatalogSchema, type Catalog, type PortNames } from '../protocol/index.ts';
 import type { AnyNodeDefinition } from './node.ts';
 
 /** The node types a runtime knows. Instances are cheap; tests build their own. */
@@ -50,4 +50,12 @@ export class NodeRegistry {
     });
     return this.catalogCache;
   }
+}
+
+/** Port and param names from a node registry. */
+export function registryPorts(registry: NodeRegistry): PortNames {
+  return (type) => {
+    const def = registry.get(type);
+    return def && { inputs: Object.keys(def.inputs), outputs: Object.keys(def.outputs), params: Object.keys(def.params.shape) };
+  };
 }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { EdgeSchema, GRAPH_FORMAT, GRAPH_VERSION, GraphFormatError, GraphSchema, migrate, NodeInstanceSchema, type Edge, type Graph, type NodeInstance, compatibility, type PortType, type Problem } from '../protocol/index.ts';
 import type { AnyNodeDefinition } from './node.ts';
 import type { NodeRegistry } from './registry.ts';
+import { flatten } from '../protocol/index.ts';
 
 export interface Connection {
   from: { node: string; port: string; type: PortType };
@@ -10,6 +11,7 @@ export interface Connection {
 
 /** A graph that passed validation, with what the executor needs precomputed. */
 export interface CheckedGraph {
+  /** The document as written (components and all); the other fields are of its flat node graph, ids being paths. */
   graph: Graph;
   defs: Map<string, AnyNodeDefinition>;
   /** Params after defaults were applied. */
@@ -19,6 +21,10 @@ export interface CheckedGraph {
   outgoing: Map<string, Connection[]>;
   /** All node ids in a dependency order. */
   order: string[];
+  /** The flat nodes a run computes when it was asked for some (component instances stand for the nodes behind their outputs). */
+  targets?: string[];
+  /** What was done on the way, for the run's log: node versions upgraded. */
+  notes: string[];
 }
 
 export type CheckResult = { ok: true; checked: CheckedGraph } | { ok: false; problems: Problem[] };
@@ -59,28 +65,45 @@ export function checkGraph(doc: unknown, registry: NodeRegistry, options: CheckO
   const { graph, problems } = parseStructure(migrated);
   if (!graph) return { ok: false, problems };
 
+  const flat = flatten(graph);
+  problems.push(...flat.problems);
   const defs = new Map<string, AnyNodeDefinition>();
   const params = new Map<string, Record<string, unknown>>();
+  const notes: string[] = [];
+  /** Node types (or versions of them) this build lacks, with the nodes that use them. */
+  const missing = new Map<string, string[]>();
   const seen = new Set<string>();
-  for (const node of graph.nodes) {
+  for (const node of flat.nodes) {
     if (seen.has(node.id)) {
       problems.push({ node: node.id, field: 'id', message: `Duplicate node id "${node.id}"` });
       continue;
     }
     seen.add(node.id);
-    const def = registry.get(node.type);
+    const known = registry.get(node.type);
+    const def = known && (node.version ?? known.version) <= known.version ? known : undefined;
     if (!def) {
-      problems.push({ node: node.id, field: 'type', message: `Unknown node type "${node.type}"` });
+      const what = known ? `${node.type} version ${node.version}` : node.type;
+      missing.set(what, [...(missing.get(what) ?? []), node.id]);
+      problems.push(
+        known
+          ? { node: node.id, field: 'version', message: `Made with version ${node.version} of ${node.type}; this build has version ${known.version}: please update FaceChain Studio` }
+          : { node: node.id, field: 'type', message: `Unknown node type "${node.type}"` },
+      );
       continue;
     }
     defs.set(node.id, def);
-    const result = checkParams(def, node.params);
+    const upgraded = upgradeParams(def, node, notes);
+    const result = checkParams(def, upgraded);
     if (!result.ok) {
       problems.push(...result.problems.map((p) => ({ node: node.id, ...p })));
       continue;
     }
     params.set(node.id, result.value);
     problems.push(...(options.checkNode?.(node.id, def, result.value) ?? []));
+  }
+  if (missing.size) {
+    const list = [...missing].map(([type, nodes]) => `${type} (${nodes.join(', ')})`).join('; ');
+    problems.unshift({ message: `This build lacks ${missing.size === 1 ? 'a node type' : `${missing.size} node types`}: ${list}. The nodes are kept as they are; it cannot run until they exist.` });
   }
 
   const incoming = new Map<string, Map<string, Connection>>();
@@ -90,7 +113,7 @@ export function checkGraph(doc: unknown, registry: NodeRegistry, options: CheckO
   const links: Edge[] = [];
   /** "node\0port" of inputs some edge goes into, refused or not: those are not reported as unconnected. */
   const wired = new Set<string>();
-  graph.edges.forEach((edge, i) => {
+  flat.edges.forEach((edge, i) => {
     if (seen.has(edge.to.node)) wired.add(`${edge.to.node}\0${edge.to.port}`);
     if (seen.has(edge.from.node) && seen.has(edge.to.node)) links.push(edge);
     const c = checkEdge(edge, i, defs, seen, problems);
@@ -117,8 +140,12 @@ export function checkGraph(doc: unknown, registry: NodeRegistry, options: CheckO
     }
   }
 
-  options.targets?.forEach((id, i) => {
-    if (!seen.has(id)) problems.push({ field: `targets[${i}]`, message: `The run targets a node "${id}" that is not in the graph` });
+  const targets = options.targets?.flatMap((id, i) => {
+    if (seen.has(id)) return [id];
+    const behind = flat.instances.get(id);
+    if (behind) return behind;
+    problems.push({ field: `targets[${i}]`, message: `The run targets a node "${id}" that is not in the graph` });
+    return [];
   });
 
   const { order, cycles } = orderNodes([...seen], links);
@@ -135,7 +162,7 @@ export function checkGraph(doc: unknown, registry: NodeRegistry, options: CheckO
   }
 
   if (problems.length) return { ok: false, problems };
-  return { ok: true, checked: { graph, defs, params, incoming, outgoing, order } };
+  return { ok: true, checked: { graph, defs, params, incoming, outgoing, order, targets, notes } };
 }
 
 /** Like checkGraph, but throws GraphValidationError listing every problem. */
@@ -143,6 +170,16 @@ export function assertGraph(doc: unknown, registry: NodeRegistry, options?: Chec
   const result = checkGraph(doc, registry, options);
   if (!result.ok) throw new GraphValidationError(result.problems);
   return result.checked;
+}
+
+/**
+ * A node's params brought up to its type's version: the type's `migrate` when it has one. Each upgrade is
+ * noted for the run's log.
+ */
+function upgradeParams(def: AnyNodeDefinition, node: NodeInstance, notes: string[]): Record<string, unknown> {
+  if (node.version === undefined || node.version >= def.version) return node.params;
+  notes.push(`Node "${node.id}": ${def.type} upgraded from version ${node.version} to ${def.version}${def.migrate ? '' : ' (params unchanged)'}`);
+  return def.migrate ? def.migrate(node.params, node.version) : node.params;
 }
 
 type ParamResult = { ok: true; value: Record<string, unknown> } | { ok: false; problems: Omit<Problem, 'node'>[] };

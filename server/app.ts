@@ -15,6 +15,7 @@ import type { ErrorBody, Health } from '../protocol/index.ts';
 import { assertBindAllowed, refusal } from './auth.ts';
 import type { ServerContext } from './context.ts';
 import { HttpError, toHttpError } from './http-error.ts';
+import { componentRoutes } from './routes/components.ts';
 import { graphRoutes, reportBrokenGraphs } from './routes/graphs.ts';
 import { inputRoutes } from './routes/inputs.ts';
 import { runRoutes } from './routes/runs.ts';
@@ -72,7 +73,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   app.use('/api', express.json({ limit: '20mb' }), (req, _res, next) => {
     next(nestsDeeperThan(req.body) ? new HttpError(400, `The request body nests deeper than ${MAX_JSON_DEPTH} levels: no graph does`) : undefined);
   });
-  app.use('/api', graphRoutes(context), inputRoutes(context), runRoutes(context));
+  app.use('/api', graphRoutes(context), componentRoutes(context), inputRoutes(context), runRoutes(context));
   app.use('/api', (_req, _res, next) => next(new HttpError(404, 'No such API endpoint')));
 
   const editorDir = options.editorDir ?? path.join(ROOT, 'editor', 'dist');

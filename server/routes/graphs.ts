@@ -1,7 +1,7 @@
 import { existsSync, lstatSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { Router, type Response } from 'express';
-import { GRAPH_FORMAT, graphJsonSchema, GraphSchema, migrate, type GraphList, type GraphSaved, type Ok, type ValidateAnswer } from '../../protocol/index.ts';
+import { GRAPH_FORMAT, graphJsonSchema, GraphSchema, inRawKeyOrder, migrate, type GraphList, type GraphSaved, type Ok, type ValidateAnswer } from '../../protocol/index.ts';
 import { fileChecks } from '../../runtime/file-checks.ts';
 import { readInsideSync, writeInside } from '../../runtime/safe-open.ts';
 import { checkGraph } from '../../runtime/validate.ts';
@@ -106,7 +106,8 @@ export function graphRoutes(ctx: ServerContext): Router {
     const id = graphId(req.params.id);
     const problem = documentProblem(req.body);
     if (problem) throw new HttpError(400, `Not a valid graph document: ${problem}`);
-    const doc = GraphSchema.parse(migrate(req.body));
+    const migrated = migrate(req.body);
+    const doc = inRawKeyOrder(migrated, GraphSchema.parse(migrated));
     await writeInside(ctx.data.graphs, `${id}.json`, JSON.stringify(doc, null, 2));
     res.json({ id, name: doc.name } satisfies GraphSaved);
   });

@@ -9,10 +9,10 @@ describe('graph format', () => {
   });
 
   it('migrate passes current documents and refuses newer ones clearly', () => {
-    const doc = { format: 'facechain-graph', version: 1, nodes: [] };
+    const doc = { format: 'facechain-graph', version: 2, nodes: [] };
     expect(migrate(doc)).toEqual(doc);
-    expect(() => migrate({ ...doc, version: 2 })).toThrow(GraphFormatError);
-    expect(() => migrate({ ...doc, version: 2 })).toThrow(/newer FaceChain Studio.*Please update/);
+    expect(() => migrate({ ...doc, version: 3 })).toThrow(GraphFormatError);
+    expect(() => migrate({ ...doc, version: 3 })).toThrow(/newer FaceChain Studio.*Please update/);
     expect(() => migrate({ ...doc, version: 0 })).toThrow(/positive integer/);
   });
 

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import { API_ANSWERS, ErrorBodySchema, GRAPH_FORMAT, type ApiRoute } from '../../protocol/index.ts';
 import { startServer, type RunningServer } from '../../server/app.ts';
+import { componentRoutes } from '../../server/routes/components.ts';
 import { graphRoutes } from '../../server/routes/graphs.ts';
 import { inputRoutes } from '../../server/routes/inputs.ts';
 import { runRoutes } from '../../server/routes/runs.ts';
@@ -44,7 +45,7 @@ const json = (method: string, body: unknown): RequestInit => ({ method, headers:
 
 describe('REST answers match protocol/api.ts', () => {
   it('the table names every route the server has', () => {
-    const routers = [graphRoutes, inputRoutes, runRoutes].map((make) => make(server.context));
+    const routers = [graphRoutes, inputRoutes, runRoutes, componentRoutes].map((make) => make(server.context));
     const served = routers.flatMap((r) =>
       (r.stack as { route?: { path: string; methods: Record<string, boolean> } }[]).flatMap((layer) =>
         layer.route ? Object.keys(layer.route.methods).map((m) => `${m.toUpperCase()} ${layer.route!.path}`) : [],
@@ -87,6 +88,12 @@ describe('REST answers match protocol/api.ts', () => {
     await call('GET /runs/:runId/outputs/:nodeId/:port/:index', `/runs/${runId}/outputs/resize/images/0`);
     const [file] = readdirSync(path.join(dataDir, 'output')).filter((f) => f.endsWith('.png'));
     await call('GET /files/:id', `/files/${file}`);
+
+    const component = { name: 'Resize', nodes: [], edges: [], inputs: {}, outputs: {}, params: {} };
+    await call('PUT /components/:id', '/components/resize', json('PUT', { component, components: {} }));
+    const library = (await call('GET /components', '/components')) as { id: string; version?: number }[];
+    expect(library).toEqual([{ id: 'resize', name: 'Resize', version: 1 }]);
+    await call('GET /components/:id', '/components/resize');
 
     expect([...checked].sort()).toEqual(Object.keys(API_ANSWERS).sort());
   });

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import {
-  CatalogSchema, type Catalog, ErrorBodySchema, GraphDocumentSchema, GraphListSchema, type GraphList, type Graph, GraphSavedSchema, type InputEntry, InputsSchema,
+  CatalogSchema, type Catalog, type Component, ComponentSavedSchema, type ComponentSaved, ErrorBodySchema, GraphDocumentSchema, GraphListSchema, type GraphList, type Graph,
+  GraphSavedSchema, type InputEntry, InputsSchema, LibraryEntrySchema, type LibraryEntry, type LibraryItem, LibraryListSchema,
   type ModelFile, ModelsSchema, OkSchema, type Problem, RunDetailSchema, type RunDetail, RunListSchema, type RunStarted, RunStartedSchema, type RunSummary,
   type Upload, UploadSchema, type ValidateAnswer, ValidateAnswerSchema,
 } from '../../../protocol/index.ts';
@@ -17,6 +18,7 @@ export class ApiError extends Error {
     super(message);
   }
 }
+
 
 export class Api {
   constructor(
@@ -82,6 +84,20 @@ export class Api {
 
   deleteUserGraph(id: string): Promise<unknown> {
     return this.request(`/api/graphs/user/${encodeURIComponent(id)}`, OkSchema, { method: 'DELETE' });
+  }
+
+  /** The component library (data/components/). */
+  library(): Promise<LibraryItem[]> {
+    return this.request('/api/components', LibraryListSchema);
+  }
+
+  libraryComponent(id: string): Promise<LibraryEntry> {
+    return this.request(`/api/components/${encodeURIComponent(id)}`, LibraryEntrySchema);
+  }
+
+  /** Saves a component as the next version of library entry `id`. */
+  saveComponent(id: string, component: Component, components: Record<string, Component>): Promise<ComponentSaved> {
+    return this.request(`/api/components/${encodeURIComponent(id)}`, ComponentSavedSchema, this.json('PUT', { component, components }));
   }
 
   validate(graph: Graph): Promise<ValidateAnswer> {

@@ -1,4 +1,5 @@
-import { type Catalog, type CatalogNode, type CatalogPort, compatibility, type Compatibility, type FeedsTable, type PortType } from '../../../protocol/index.ts';
+import { type Catalog, type CatalogNode, type CatalogPort, compatibility, type Compatibility, type Component, type FeedsTable, type PortType } from '../../../protocol/index.ts';
+import { componentCatalog } from './component-catalog.ts';
 import { formModel, type Field } from './form-model.ts';
 
 export type PortSide = 'in' | 'out';
@@ -11,6 +12,9 @@ export interface PaletteGroup {
 /** Lookups over the server's catalog: the editor knows node types only from here. */
 export class CatalogIndex {
   private byType: Map<string, CatalogNode>;
+  /** Entries for the open document's components (`component:<id>`), rebuilt when they change. */
+  private local = new Map<string, CatalogNode>();
+  private components?: Record<string, Component>;
   private forms = new Map<string, Field[]>();
   private feeds: FeedsTable;
 
@@ -20,11 +24,19 @@ export class CatalogIndex {
   }
 
   node(type: string): CatalogNode | undefined {
-    return this.byType.get(type);
+    return this.byType.get(type) ?? this.local.get(type);
+  }
+
+  /** Makes the document's components known as types; a no-op while they are the same object. */
+  setComponents(components: Record<string, Component> | undefined): void {
+    if (components === this.components) return;
+    this.components = components;
+    for (const type of this.local.keys()) this.forms.delete(type);
+    this.local = componentCatalog(components, (type) => this.byType.get(type));
   }
 
   port(type: string, side: PortSide, name: string): CatalogPort | undefined {
-    const def = this.byType.get(type);
+    const def = this.node(type);
     return (side === 'in' ? def?.inputs : def?.outputs)?.find((p) => p.name === name);
   }
 
@@ -42,7 +54,7 @@ export class CatalogIndex {
 
   /** A node type's colour: that of what it makes (its first output, else its first input). */
   accent(type: string): string | undefined {
-    const def = this.byType.get(type);
+    const def = this.node(type);
     const made = def?.outputs[0] ?? def?.inputs[0];
     return made ? this.colour(made.type) : undefined;
   }
@@ -51,7 +63,7 @@ export class CatalogIndex {
   fields(type: string): Field[] {
     let f = this.forms.get(type);
     if (!f) {
-      const def = this.byType.get(type);
+      const def = this.node(type);
       f = def ? formModel(def.params) : [];
       this.forms.set(type, f);
     }

@@ -1,12 +1,12 @@
 import type { Draft } from 'immer';
-import { GRAPH_FORMAT, GRAPH_VERSION, type Graph } from '../../../protocol/index.ts';
+import { GRAPH_FORMAT, GRAPH_VERSION, type Graph, type Level } from '../../../protocol/index.ts';
 import { freshId, nodeIds, type XY } from './graph-edit.ts';
 
 /**
  * Copy/paste as graph documents: the clipboard text is a valid graph file, so a selection pasted into a
  * chat can be pasted into another editor, and a whole graph file pasted onto the canvas merges in.
  */
-export function copyFragment(graph: Graph, ids: Iterable<string>): Graph {
+export function copyFragment(graph: Level & { name: string }, ids: Iterable<string>): Graph {
   const keep = new Set(ids);
   return {
     format: GRAPH_FORMAT,
@@ -29,8 +29,8 @@ export function topLeft(fragment: Graph): XY {
  * Adds a fragment's nodes under fresh ids (wires between them follow), its top-left corner at `at`.
  * Returns the new ids in fragment order.
  */
-export function pasteFragment(g: Draft<Graph>, fragment: Graph, at: XY): string[] {
-  const taken = nodeIds(g as Graph);
+export function pasteFragment(g: Draft<Level>, fragment: Graph, at: XY): string[] {
+  const taken = nodeIds(g as Level);
   const rename = new Map<string, string>();
   for (const n of fragment.nodes) {
     const id = freshId(n.id, taken);

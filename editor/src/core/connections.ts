@@ -1,4 +1,5 @@
-import type { Edge, Graph } from '../../../protocol/index.ts';
+import type { Edge, Graph, Level } from '../../../protocol/index.ts';
+import { catalogType } from './component-catalog.ts';
 import type { CatalogIndex } from './catalog-index.ts';
 
 export interface PortRef {
@@ -14,13 +15,13 @@ export type ConnectionCheck =
  * Whether a wire from an output to an input may exist, and why not. The editor refuses what the server
  * would reject: unknown ports, incompatible types (by the catalog's rule, see `CatalogIndex.compatibility`), cycles.
  */
-export function checkConnection(graph: Graph, catalog: CatalogIndex, from: PortRef, to: PortRef): ConnectionCheck {
+export function checkConnection(graph: Level, catalog: CatalogIndex, from: PortRef, to: PortRef): ConnectionCheck {
   if (from.node === to.node) return { ok: false, reason: 'A node cannot feed itself' };
   const fromNode = graph.nodes.find((n) => n.id === from.node);
   const toNode = graph.nodes.find((n) => n.id === to.node);
   if (!fromNode || !toNode) return { ok: false, reason: 'Both ends must be nodes of this graph' };
-  const out = catalog.port(fromNode.type, 'out', from.port);
-  const inp = catalog.port(toNode.type, 'in', to.port);
+  const out = catalog.port(catalogType(fromNode), 'out', from.port);
+  const inp = catalog.port(catalogType(toNode), 'in', to.port);
   if (!out) return { ok: false, reason: `${fromNode.type} has no output "${from.port}"` };
   if (!inp) return { ok: false, reason: `${toNode.type} has no input "${to.port}"` };
   const compat = catalog.compatibility(out.type, inp.type);
@@ -32,7 +33,7 @@ export function checkConnection(graph: Graph, catalog: CatalogIndex, from: PortR
 }
 
 /** Node ids on a path of edges from `start` to `goal` (both included), or undefined. */
-function pathBetween(graph: Graph, start: string, goal: string): string[] | undefined {
+function pathBetween(graph: Level, start: string, goal: string): string[] | undefined {
   const next = new Map<string, string[]>();
   for (const e of graph.edges) next.set(e.from.node, [...(next.get(e.from.node) ?? []), e.to.node]);
   const cameFrom = new Map<string, string>();

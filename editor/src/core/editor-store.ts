@@ -1,5 +1,7 @@
 import type { EdgeChange, NodeChange } from '@xyflow/system';
-import { GRAPH_FORMAT, GRAPH_VERSION, type Graph } from '../../../protocol/index.ts';
+import type { Draft } from 'immer';
+import { addLibraryComponent, COMPONENT_TYPE, GRAPH_FORMAT, GRAPH_VERSION, type Graph, groupNodes, type Level, type LibraryEntry, updateFromLibrary } from '../../../protocol/index.ts';
+import { catalogType } from './component-catalog.ts';
 import { advanceSeeds, setSeedControl, type SeedControl } from './seed-control.ts';
 import type { CatalogIndex } from './catalog-index.ts';
 import { copyFragment, pasteFragment, topLeft } from './clipboard.ts';
@@ -14,8 +16,20 @@ export interface Size {
 }
 
 /** What the canvas draws: the undoable document plus view state that undo does not touch. */
+/** One step into a component: the instance double-clicked and the definition it shows. */
+export interface Inside {
+  instance: string;
+  component: string;
+}
+
 export interface EditorSnapshot {
   doc: Graph;
+  /** What the canvas shows: the document's top level, or the inside of the component being edited. */
+  level: Level;
+  /** The components entered, outermost first (the breadcrumb). */
+  path: readonly Inside[];
+  /** The flat-graph id prefix of this level's nodes (`portrait/preprocess/`), as runs and problems name them. */
+  prefix: string;
   selectedNodes: ReadonlySet<string>;
   selectedEdges: ReadonlySet<string>;
   /** Rendered node sizes, fed back to React Flow (it needs them on every node object it gets). */
@@ -39,6 +53,7 @@ export class EditorStore {
   private selectedNodes: ReadonlySet<string> = new Set();
   private selectedEdges: ReadonlySet<string> = new Set();
   private measured: ReadonlyMap<string, Size> = new Map();
+  private path: Inside[] = [];
   private snapshot: EditorSnapshot;
   private listeners = new Set<() => void>();
 
@@ -56,6 +71,17 @@ export class EditorStore {
     return this.history.state;
   }
 
+  /** The nodes and edges being edited: the top level or the inside of the entered component. */
+  get level(): Level {
+    return this.snapshot.level;
+  }
+
+  /** Edits go to the level shown; a component's inside is its definition, shared by all its instances. */
+  private edit(label: string, recipe: (level: Draft<Level>, doc: Draft<Graph>) => void, options?: { coalesce?: string }): boolean {
+    const inside = this.path.at(-1);
+    return this.history.edit(label, (g) => recipe(inside ? g.components![inside.component] : g, g), options);
+  }
+
   getSnapshot = (): EditorSnapshot => this.snapshot;
 
   subscribe = (listener: () => void): (() => void) => {
@@ -67,9 +93,9 @@ export class EditorStore {
 
   /** Adds a node of a catalog type with every default param written out (`params` override); returns its id. */
   addNode(type: string, position: edit.XY, params: Record<string, unknown> = {}): string {
-    const id = edit.freshId(type, edit.nodeIds(this.doc));
+    const id = edit.freshId(type, edit.nodeIds(this.level));
     const all = { ...defaultParams(this.catalog.fields(type)), ...params };
-    this.history.edit(`Add ${this.catalog.node(type)?.title ?? type}`, (g) =>
+    this.edit(`Add ${this.catalog.node(type)?.title ?? type}`, (g) =>
       edit.addNode(g, { id, type, params: all, position: { x: Math.round(position.x), y: Math.round(position.y) } }),
     );
     this.select([id]);
@@ -82,16 +108,16 @@ export class EditorStore {
    */
   addNodeWired(type: string, position: edit.XY, wire: PortRef & { side: 'in' | 'out' }): { id: string; check?: ConnectionCheck } {
     const def = this.catalog.node(type);
-    const hanging = this.doc.nodes.find((n) => n.id === wire.node);
-    const portType = hanging && this.catalog.port(hanging.type, wire.side, wire.port)?.type;
+    const hanging = this.level.nodes.find((n) => n.id === wire.node);
+    const portType = hanging && this.catalog.port(catalogType(hanging), wire.side, wire.port)?.type;
     const port = def && portType ? this.catalog.matchingPort(def, wire.side, portType) : undefined;
     if (!port) return { id: this.addNode(type, position) };
-    const id = edit.freshId(type, edit.nodeIds(this.doc));
+    const id = edit.freshId(type, edit.nodeIds(this.level));
     const node = { id, type, params: defaultParams(this.catalog.fields(type)), position: { x: Math.round(position.x), y: Math.round(position.y) } };
     const hangs = { node: wire.node, port: wire.port };
     const [from, to] = wire.side === 'out' ? [hangs, { node: id, port: port.name }] : [{ node: id, port: port.name }, hangs];
-    const check = checkConnection({ ...this.doc, nodes: [...this.doc.nodes, node] }, this.catalog, from, to);
-    this.history.edit(`Add ${def!.title}`, (g) => {
+    const check = checkConnection({ ...this.level, nodes: [...this.level.nodes, node] }, this.catalog, from, to);
+    this.edit(`Add ${def!.title}`, (g) => {
       edit.addNode(g, node);
       if (check.ok) edit.connect(g, from, to);
     });
@@ -101,17 +127,17 @@ export class EditorStore {
 
   /** Connects when the rules allow it; the result says why not otherwise. */
   connect(from: PortRef, to: PortRef): ConnectionCheck {
-    const check = checkConnection(this.doc, this.catalog, from, to);
-    if (check.ok) this.history.edit(check.replaces ? 'Replace wire' : 'Connect', (g) => edit.connect(g, from, to));
+    const check = checkConnection(this.level, this.catalog, from, to);
+    if (check.ok) this.edit(check.replaces ? 'Replace wire' : 'Connect', (g) => edit.connect(g, from, to));
     return check;
   }
 
   /** Moves a wire's end: the old wire goes, the new one follows the usual rules (refused: old stays). */
   reconnect(oldKey: string, from: PortRef, to: PortRef): ConnectionCheck {
-    const without = { ...this.doc, edges: this.doc.edges.filter((e) => edit.edgeKey(e) !== oldKey) };
+    const without = { ...this.level, edges: this.level.edges.filter((e) => edit.edgeKey(e) !== oldKey) };
     const check = checkConnection(without, this.catalog, from, to);
     if (check.ok) {
-      this.history.edit('Move wire', (g) => {
+      this.edit('Move wire', (g) => {
         edit.removeElements(g, [], [oldKey]);
         edit.connect(g, from, to);
       });
@@ -121,12 +147,12 @@ export class EditorStore {
 
   /** Unplugs wires (by edge key), e.g. one whose end was dragged off onto the empty canvas. */
   disconnect(keys: string[]): void {
-    this.history.edit(keys.length === 1 ? 'Remove wire' : 'Remove wires', (g) => edit.removeElements(g, [], keys));
+    this.edit(keys.length === 1 ? 'Remove wire' : 'Remove wires', (g) => edit.removeElements(g, [], keys));
   }
 
   /** Param edits of one field coalesce (typing, sliding) until `seal()`. */
   setParam(nodeId: string, key: string, value: unknown): void {
-    this.history.edit(`Set ${key}`, (g) => edit.setParam(g, nodeId, key, value), { coalesce: `param:${nodeId}:${key}` });
+    this.edit(`Set ${key}`, (g) => edit.setParam(g, nodeId, key, value), { coalesce: `param:${this.snapshot.prefix}${nodeId}:${key}` });
   }
 
   setSeedControl(nodeId: string, key: string, control: SeedControl): void {
@@ -140,7 +166,7 @@ export class EditorStore {
   }
 
   setTitle(nodeId: string, title: string): void {
-    this.history.edit('Rename node', (g) => edit.setTitle(g, nodeId, title));
+    this.edit('Rename node', (g) => edit.setTitle(g, nodeId, title));
   }
 
   rename(name: string): void {
@@ -150,7 +176,7 @@ export class EditorStore {
   deleteSelection(): void {
     if (!this.selectedNodes.size && !this.selectedEdges.size) return;
     const n = this.selectedNodes.size;
-    this.history.edit(n ? `Delete ${n} node${n === 1 ? '' : 's'}` : 'Delete wire', (g) =>
+    this.edit(n ? `Delete ${n} node${n === 1 ? '' : 's'}` : 'Delete wire', (g) =>
       edit.removeElements(g, this.selectedNodes, this.selectedEdges),
     );
     this.setSelection(new Set(), new Set());
@@ -158,22 +184,121 @@ export class EditorStore {
 
   /** Opens another graph as one undoable step (an accidental drop is one Ctrl+Z away). */
   load(graph: Graph, label = 'Open graph'): void {
+    this.path = [];
     this.history.edit(label, (g) => edit.replaceGraph(g, graph));
     this.setSelection(new Set(), new Set());
+  }
+
+  // --- components ---
+
+  /**
+   * Moves the selected nodes into a new component with one instance in their place (one undo step):
+   * wires into and out of the selection, and the inner ports wired nowhere, become its ports; `params`
+   * (inner node id and param) become its params. Returns the instance id.
+   */
+  makeComponent(name: string, params: { node: string; param: string; name?: string }[] = []): string | undefined {
+    const nodes = this.level.nodes.filter((n) => this.selectedNodes.has(n.id)).map((n) => n.id);
+    if (!nodes.length) return undefined;
+    const component = edit.freshId(name.toLowerCase(), new Set(Object.keys(this.doc.components ?? {})));
+    const instance = edit.freshId(component, new Set(this.level.nodes.filter((n) => !this.selectedNodes.has(n.id)).map((n) => n.id)));
+    const { level, definition } = groupNodes(this.level, { nodes, component, instance, name, params }, (type) => {
+      const def = this.catalog.node(type);
+      return def && { inputs: def.inputs.map((p) => p.name), outputs: def.outputs.map((p) => p.name), params: this.catalog.fields(type).map((f) => f.key) };
+    });
+    this.edit(`Make component ${name}`, (g, doc) => {
+      g.nodes = level.nodes;
+      g.edges = level.edges;
+      doc.components = { ...doc.components, [component]: definition };
+    });
+    this.select([instance]);
+    return instance;
+  }
+
+  /** Renames a component's input or output port; the wires to it in every level follow (one undo step). */
+  renamePort(component: string, side: 'in' | 'out', from: string, to: string): boolean {
+    const def = this.doc.components?.[component];
+    const ports = side === 'in' ? def?.inputs : def?.outputs;
+    const name = to.trim();
+    if (!ports || !Object.hasOwn(ports, from) || !name || name === from || Object.hasOwn(ports, name)) return false;
+    return this.edit(`Rename port ${from} to ${name}`, (_, doc) => {
+      const d = doc.components![component];
+      const renamed = <T>(record: Record<string, T>) => Object.fromEntries(Object.entries(record).map(([k, v]) => [k === from ? name : k, v]));
+      if (side === 'in') d.inputs = renamed(d.inputs);
+      else d.outputs = renamed(d.outputs);
+      for (const level of [doc, ...Object.values(doc.components!)]) {
+        const instances = new Set(level.nodes.filter((n) => n.type === COMPONENT_TYPE && n.component === component).map((n) => n.id));
+        for (const e of level.edges) {
+          const end = side === 'in' ? e.to : e.from;
+          if (instances.has(end.node) && end.port === from) end.port = name;
+        }
+      }
+    });
+  }
+
+  /** Makes an inner param of the component being edited one of its params (one undo step). */
+  exposeParam(nodeId: string, param: string, name: string): boolean {
+    const inside = this.path.at(-1);
+    const def = inside && this.doc.components?.[inside.component];
+    const key = name.trim();
+    if (!inside || !def || !key || Object.hasOwn(def.params, key)) return false;
+    return this.edit(`Expose param ${key}`, (_, doc) => {
+      doc.components![inside.component].params[key] = { node: nodeId, param };
+    });
+  }
+
+  /** Places an instance of a library component (its definitions join the document's); returns its id. */
+  addLibraryInstance(entry: LibraryEntry, position: edit.XY): string {
+    const { components, id: component } = addLibraryComponent(this.doc, entry);
+    const id = edit.freshId(entry.id, edit.nodeIds(this.level));
+    this.edit(`Add ${entry.component.name}`, (g, doc) => {
+      doc.components = components;
+      edit.addNode(g, { id, type: COMPONENT_TYPE, component, params: {}, position: { x: Math.round(position.x), y: Math.round(position.y) } });
+    });
+    this.select([id]);
+    return id;
+  }
+
+  /** Replaces the document's copy of a library component with the library's version (all its instances). */
+  updateComponent(componentId: string, entry: LibraryEntry): boolean {
+    return this.edit(`Update ${entry.component.name} to version ${entry.version}`, (_, doc) => {
+      doc.components = updateFromLibrary(this.doc, componentId, entry);
+    });
+  }
+
+  /** Shows the inside of a component instance of the level shown (double-click). */
+  enter(instanceId: string): boolean {
+    const node = this.level.nodes.find((n) => n.id === instanceId);
+    if (node?.type !== COMPONENT_TYPE || !node.component || !this.doc.components?.[node.component]) return false;
+    this.path = [...this.path, { instance: node.id, component: node.component }];
+    this.selectedNodes = new Set();
+    this.selectedEdges = new Set();
+    this.measured = new Map();
+    this.changed();
+    return true;
+  }
+
+  /** Back out to `depth` components deep (0: the document's top level), as the breadcrumb does. */
+  leave(depth = this.path.length - 1): void {
+    if (depth < 0 || depth >= this.path.length) return;
+    this.path = this.path.slice(0, depth);
+    this.selectedNodes = new Set();
+    this.selectedEdges = new Set();
+    this.measured = new Map();
+    this.changed();
   }
 
   // --- clipboard ---
 
   copySelection(): Graph | undefined {
     if (!this.selectedNodes.size) return undefined;
-    return copyFragment(this.doc, this.selectedNodes);
+    return copyFragment({ ...this.level, name: this.doc.name }, this.selectedNodes);
   }
 
   /** Pastes a fragment with its top-left at `at`; the pasted nodes become the selection. */
   paste(fragment: Graph, at: edit.XY): string[] {
     if (!fragment.nodes.length) return [];
     let ids: string[] = [];
-    this.history.edit(`Paste ${fragment.nodes.length} node${fragment.nodes.length === 1 ? '' : 's'}`, (g) => {
+    this.edit(`Paste ${fragment.nodes.length} node${fragment.nodes.length === 1 ? '' : 's'}`, (g) => {
       ids = pasteFragment(g, fragment, at);
     });
     this.select(ids);
@@ -208,7 +333,7 @@ export class EditorStore {
   }
 
   selectAll(): void {
-    this.setSelection(new Set(this.doc.nodes.map((n) => n.id)), new Set(this.doc.edges.map(edit.edgeKey)));
+    this.setSelection(new Set(this.level.nodes.map((n) => n.id)), new Set(this.level.edges.map(edit.edgeKey)));
   }
 
   /** React Flow node changes: drags become (coalesced) moves, sizes and selection are view state. */
@@ -235,7 +360,7 @@ export class EditorStore {
     }
     if (moves.size) {
       const n = moves.size;
-      this.history.edit(`Move ${n} node${n === 1 ? '' : 's'}`, (g) => edit.moveNodes(g, moves), { coalesce: 'move' });
+      this.edit(`Move ${n} node${n === 1 ? '' : 's'}`, (g) => edit.moveNodes(g, moves), { coalesce: 'move' });
     }
     if (dragEnded) this.history.seal();
     if (measured || selected) {
@@ -270,8 +395,23 @@ export class EditorStore {
 
   private makeSnapshot(): EditorSnapshot {
     const h = this.history;
+    const doc = h.state;
+    this.catalog.setComponents(doc.components);
+    // An undo can take away the component being edited (or its instance): show the level that is left.
+    let level: Level = doc;
+    const path: Inside[] = [];
+    for (const step of this.path) {
+      const def = doc.components?.[step.component];
+      if (!def || !level.nodes.some((n) => n.id === step.instance && n.component === step.component)) break;
+      path.push(step);
+      level = def;
+    }
+    this.path = path;
     return {
-      doc: h.state,
+      doc,
+      level,
+      path,
+      prefix: path.map((p) => `${p.instance}/`).join(''),
       selectedNodes: this.selectedNodes,
       selectedEdges: this.selectedEdges,
       measured: this.measured,

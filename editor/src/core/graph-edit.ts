@@ -1,12 +1,12 @@
 import type { Draft } from 'immer';
-import type { Edge, Graph, NodeInstance } from '../../../protocol/index.ts';
+import type { Edge, Graph, Level, NodeInstance } from '../../../protocol/index.ts';
 import type { PortRef } from './connections.ts';
 
 /**
  * Edits of the graph document as immer recipes: the store runs them through History so each is one
  * undo step. The document is the graph format itself, so export is a copy, not a translation.
  */
-type G = Draft<Graph>;
+type G = Draft<Level>;
 
 export interface XY {
   x: number;
@@ -32,7 +32,7 @@ export function freshId(hint: string, taken: ReadonlySet<string>): string {
   for (let i = 2; ; i++) if (!taken.has(`${base}-${i}`)) return `${base}-${i}`;
 }
 
-export function nodeIds(g: Graph): Set<string> {
+export function nodeIds(g: Level): Set<string> {
   return new Set(g.nodes.map((n) => n.id));
 }
 
@@ -86,16 +86,18 @@ export function moveNodes(g: G, positions: ReadonlyMap<string, XY>): void {
   }
 }
 
-export function rename(g: G, name: string): void {
+export function rename(g: Draft<Graph>, name: string): void {
   g.name = name.trim() || 'untitled';
 }
 
 /** Replaces the whole document (opening a file), as one undoable edit. */
-export function replaceGraph(g: G, next: Graph): void {
+export function replaceGraph(g: Draft<Graph>, next: Graph): void {
   const draft = g as Graph;
   draft.name = next.name;
   draft.nodes = structuredClone(next.nodes);
   draft.edges = structuredClone(next.edges);
+  if (next.components) draft.components = structuredClone(next.components);
+  else delete draft.components;
   if (next.meta) draft.meta = structuredClone(next.meta);
   else delete draft.meta;
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { GraphFormatError, GraphSchema, migrate, type Graph, GRAPH_PNG_KEYWORD, readPngText } from '../../../protocol/index.ts';
+import { COMPONENT_TYPE, GraphFormatError, GraphSchema, migrate, type Graph, GRAPH_PNG_KEYWORD, inRawKeyOrder, readPngText } from '../../../protocol/index.ts';
 import type { CatalogIndex } from './catalog-index.ts';
 
 /**
@@ -21,7 +21,7 @@ export function readGraph(doc: unknown): Graph {
   }
   const parsed = GraphSchema.safeParse(migrated);
   if (!parsed.success) throw new GraphOpenError(`The graph file is damaged:\n${z.prettifyError(parsed.error)}`);
-  return parsed.data;
+  return inRawKeyOrder(migrated, parsed.data);
 }
 
 export function graphFromText(text: string): Graph {
@@ -92,7 +92,8 @@ export function graphFileName(graph: Graph): string {
 
 /** Node types the catalog does not know: the nodes still open (in red) so nothing is lost on save. */
 export function unknownTypes(graph: Graph, catalog: CatalogIndex): string[] {
-  return [...new Set(graph.nodes.filter((n) => !catalog.node(n.type)).map((n) => n.type))];
+  const nodes = [graph, ...Object.values(graph.components ?? {})].flatMap((level) => level.nodes);
+  return [...new Set(nodes.filter((n) => n.type !== COMPONENT_TYPE && !catalog.node(n.type)).map((n) => n.type))];
 }
 
 const COLUMN = 320;

@@ -1,5 +1,6 @@
 import type { Graph } from '../../../protocol/index.ts';
 import type { CatalogIndex } from './catalog-index.ts';
+import { catalogType } from './component-catalog.ts';
 import type { Field } from './form-model.ts';
 
 /**
@@ -60,7 +61,7 @@ export function fitViewport(
     minX = Math.min(minX, p.x);
     minY = Math.min(minY, p.y);
     maxX = Math.max(maxX, p.x + NODE_WIDTH);
-    maxY = Math.max(maxY, p.y + estimateNodeHeight(catalog, n.type));
+    maxY = Math.max(maxY, p.y + estimateNodeHeight(catalog, catalogType(n)));
   }
   const w = maxX - minX;
   const h = maxY - minY;

@@ -1,5 +1,6 @@
-import type { Graph, GraphList, RunSummary } from '../../../protocol/index.ts';
+import { type Graph, type GraphList, type LibraryItem, nestedComponents, type RunSummary } from '../../../protocol/index.ts';
 import type { Api } from './api.ts';
+import type { XY } from './graph-edit.ts';
 import { loadDraft, saveDraft, UNREADABLE_DRAFT_KEY, type Draft, type Viewport } from './autosave.ts';
 import type { EditorStore } from './editor-store.ts';
 import { GraphOpenError, graphFromFile, layoutMissing, readGraph, unknownTypes, type Embedded } from './graph-io.ts';
@@ -13,6 +14,8 @@ export interface SessionState {
   openError?: { title: string; message: string };
   /** Bumped when the view should fit the (new) graph. */
   fitRequest: number;
+  /** The server's component library, for the palette. */
+  library?: LibraryItem[];
 }
 
 type Storage = Pick<globalThis.Storage, 'getItem' | 'setItem'>;
@@ -44,6 +47,54 @@ export class Session {
   }
 
   getSnapshot = (): SessionState => this.state;
+
+  /** Reloads the library list (the palette's "library" category). */
+  async refreshLibrary(): Promise<void> {
+    try {
+      this.set({ library: await this.api.library() });
+    } catch (e) {
+      this.notices.push('error', `The component library cannot be listed: ${(e as Error).message}`);
+    }
+  }
+
+  /** Saves a component of the document to the library under its id, as the next version. */
+  async saveToLibrary(componentId: string): Promise<void> {
+    const all = this.store.doc.components ?? {};
+    const def = all[componentId];
+    if (!def) return;
+    const libraryId = def.library?.id ?? componentId;
+    try {
+      const saved = await this.api.saveComponent(libraryId, def, nestedComponents(all, def));
+      // The document's copy now is that version.
+      this.store.updateComponent(componentId, await this.api.libraryComponent(libraryId));
+      this.notices.push('info', `Saved "${def.name}" to the library as version ${saved.version}`);
+    } catch (e) {
+      this.notices.push('error', `Not saved to the library: ${(e as Error).message}`);
+    }
+    await this.refreshLibrary();
+  }
+
+  /** Places an instance of a library component. */
+  async addFromLibrary(id: string, at: XY): Promise<void> {
+    try {
+      this.store.addLibraryInstance(await this.api.libraryComponent(id), at);
+    } catch (e) {
+      this.notices.push('error', `Cannot add "${id}" from the library: ${(e as Error).message}`);
+    }
+  }
+
+  /** Brings a document's copy of a library component to the library's version. */
+  async updateFromLibrary(componentId: string): Promise<void> {
+    const id = this.store.doc.components?.[componentId]?.library?.id;
+    if (!id) return;
+    try {
+      const entry = await this.api.libraryComponent(id);
+      this.store.updateComponent(componentId, entry);
+      this.notices.push('info', `"${entry.component.name}" updated to version ${entry.version}`);
+    } catch (e) {
+      this.notices.push('error', `Cannot update from the library: ${(e as Error).message}`);
+    }
+  }
 
   subscribe = (listener: () => void): (() => void) => {
     this.listeners.add(listener);

@@ -14,6 +14,7 @@ import {
 } from '@xyflow/react';
 import { useCallback, useEffect, useMemo, useRef, useState, type DragEvent, type MouseEvent, type RefObject } from 'react';
 import { checkConnection, type PortRef } from '../core/connections.ts';
+import { catalogType } from '../core/component-catalog.ts';
 import { FlowMapper, type FlowNode } from '../core/flow-mapping.ts';
 import { fitViewport } from '../core/node-size.ts';
 import { useEditor } from './context.ts';
@@ -62,8 +63,16 @@ export function Canvas() {
     if (fitRequest) void rf.fitView({ padding: 0.12, maxZoom: 1.1 });
   }, [fitRequest, rf]);
 
+  // Entering or leaving a component shows another level: frame it.
+  const shownPath = useRef(snap.path);
+  useEffect(() => {
+    if (shownPath.current === snap.path) return;
+    shownPath.current = snap.path;
+    void rf.fitView({ padding: 0.12, maxZoom: 1.1 });
+  }, [snap.path, rf]);
+
   const isValidConnection = useCallback(
-    (c: Connection | RfEdge) => checkConnection(store.doc, catalog, ...ends(c)).ok,
+    (c: Connection | RfEdge) => checkConnection(store.level, catalog, ...ends(c)).ok,
     [store, catalog],
   );
 
@@ -87,7 +96,7 @@ export function Canvas() {
           return;
         }
         const [src, dst] = from.type === 'source' ? [from, to] : [to, from];
-        const r = checkConnection(store.doc, catalog, { node: src.nodeId, port: src.id ?? '' }, { node: dst.nodeId, port: dst.id ?? '' });
+        const r = checkConnection(store.level, catalog, { node: src.nodeId, port: src.id ?? '' }, { node: dst.nodeId, port: dst.id ?? '' });
         if (!r.ok) notices.push('warn', `Not connected: ${r.reason}`);
         return;
       }
@@ -156,7 +165,7 @@ export function Canvas() {
 
   const box = useRef<HTMLDivElement>(null);
   const onMoveStart = useCallback(() => box.current?.classList.add('is-moving'), []);
-  const minimapColour = useCallback((n: FlowNode) => catalog.accent(n.data.node.type) ?? '#e05757', [catalog]);
+  const minimapColour = useCallback((n: FlowNode) => catalog.accent(catalogType(n.data.node)) ?? '#e05757', [catalog]);
   const onMoveEnd = useCallback(
     (_: unknown, v: Viewport) => {
       box.current?.classList.remove('is-moving');
@@ -209,11 +218,33 @@ export function Canvas() {
         <MiniMap pannable zoomable nodeColor={minimapColour} maskColor="rgba(10,12,16,0.7)" />
         <Controls showInteractive={false} />
       </ReactFlow>
+      {snap.path.length > 0 && <Breadcrumb />}
       {menu && <NodeMenu menu={menu} onClose={() => setMenu(undefined)} />}
       <ZoomVariable target={box} />
     </div>
   );
 
+}
+
+/** Where the canvas is: the graph, then each component entered; click one to go back out to it. */
+function Breadcrumb() {
+  const { store } = useEditor();
+  const snap = useStore(store, (s) => s);
+  return (
+    <nav className="fc-breadcrumb" aria-label="Component path">
+      <button onClick={() => store.leave(0)}>{snap.doc.name}</button>
+      {snap.path.map((step, i) => (
+        <span key={step.instance}>
+          {' › '}
+          {i === snap.path.length - 1 ? (
+            <strong>{snap.doc.components?.[step.component]?.name ?? step.component}</strong>
+          ) : (
+            <button onClick={() => store.leave(i + 1)}>{snap.doc.components?.[step.component]?.name ?? step.component}</button>
+          )}
+        </span>
+      ))}
+    </nav>
+  );
 }
 
 /**

@@ -1,4 +1,5 @@
 import { getBezierPath, type ConnectionLineComponentProps } from '@xyflow/react';
+import { catalogType } from '../core/component-catalog.ts';
 import { checkConnection } from '../core/connections.ts';
 import type { FlowNode } from '../core/flow-mapping.ts';
 import { useEditor } from './context.ts';
@@ -8,7 +9,7 @@ export function ConnectionLine(props: ConnectionLineComponentProps<FlowNode>) {
   const { fromX, fromY, toX, toY, fromPosition, toPosition, fromHandle, fromNode, toHandle, connectionStatus } = props;
   const { store, catalog } = useEditor();
   const side = fromHandle.type === 'source' ? 'out' : 'in';
-  const port = catalog.port(fromNode.data.node.type, side, fromHandle.id ?? '');
+  const port = catalog.port(catalogType(fromNode.data.node), side, fromHandle.id ?? '');
   const [path] = getBezierPath({ sourceX: fromX, sourceY: fromY, sourcePosition: fromPosition, targetX: toX, targetY: toY, targetPosition: toPosition });
 
   let reason: string | undefined;
@@ -16,7 +17,7 @@ export function ConnectionLine(props: ConnectionLineComponentProps<FlowNode>) {
     if (toHandle.type === fromHandle.type) reason = 'Wire an output to an input';
     else {
       const [src, dst] = fromHandle.type === 'source' ? [fromHandle, toHandle] : [toHandle, fromHandle];
-      const r = checkConnection(store.doc, catalog, { node: src.nodeId, port: src.id ?? '' }, { node: dst.nodeId, port: dst.id ?? '' });
+      const r = checkConnection(store.level, catalog, { node: src.nodeId, port: src.id ?? '' }, { node: dst.nodeId, port: dst.id ?? '' });
       if (!r.ok) reason = r.reason;
     }
   }

@@ -2,6 +2,8 @@ import { Handle, Position, useStore as useFlowStore, type NodeProps, type ReactF
 import { memo, useMemo, useState, type CSSProperties } from 'react';
 import type { CatalogNode, CatalogPort, NodeRun } from '../../../protocol/index.ts';
 import type { FlowNode } from '../core/flow-mapping.ts';
+import { catalogType, COMPONENT_CATEGORY } from '../core/component-catalog.ts';
+import { instanceProblems, instanceRun } from '../core/component-state.ts';
 import { estimateNodeHeight, formHeight, nearView, NODE_WIDTH } from '../core/node-size.ts';
 import { unplacedProblems, type NodeProblems } from '../core/problems.ts';
 import { useEditor, type ImageRef } from './context.ts';
@@ -42,46 +44,101 @@ function detail(s: ReactFlowState, id: string, height: number): 'compact' | 'pla
  * measurement and would re-render all 300 forms of a big graph once more after it opens.
  */
 export const GraphNode = memo(function GraphNode({ id, data, selected }: NodeProps<FlowNode>) {
-  const { catalog, runs } = useEditor();
+  const { catalog, runs, store } = useEditor();
   const node = data.node;
-  const def = catalog.node(node.type);
-  const run = useStore(runs, (s) => s.run?.nodes[id]);
-  const problems = useStore(runs, (s) => s.problems.nodes[id]);
-  const height = estimateNodeHeight(catalog, node.type);
+  const def = data.def;
+  const type = catalogType(node);
+  const instance = def?.category === COMPONENT_CATEGORY && def.type === type;
+  // Runs and problems name flat nodes by path: this level's prefix, and for an instance the nodes inside it.
+  const path = useStore(store, (s) => s.prefix) + id;
+  const runNodes = useStore(runs, (s) => s.run?.nodes);
+  const run = useMemo(() => (instance ? instanceRun(runNodes, path) : runNodes?.[path]), [instance, runNodes, path]);
+  const grouped = useStore(runs, (s) => s.problems);
+  const problems = useMemo(() => (instance ? instanceProblems(grouped, path) : grouped.nodes[path]), [instance, grouped, path]);
+  const height = estimateNodeHeight(catalog, type);
   const shown = useFlowStore((s) => detail(s, id, height));
   const compact = shown === 'compact';
 
   // The header's top edge takes the colour of what the node makes, like cable colours on a patch bay.
-  const accent = catalog.accent(node.type);
-  const classes = ['fc-node', `is-${run?.state ?? 'idle'}`, selected ? 'is-selected' : '', problems ? 'has-problems' : '', def ? '' : 'is-missing', compact ? 'is-compact' : ''];
+  const accent = catalog.accent(type);
+  const classes = ['fc-node', `is-${run?.state ?? 'idle'}`, selected ? 'is-selected' : '', problems ? 'has-problems' : '', def ? '' : 'is-missing', compact ? 'is-compact' : '', instance ? 'is-component' : ''];
+  // Double-click an instance (not its form) to edit inside it.
+  const onDoubleClick = instance
+    ? (e: React.MouseEvent) => {
+        if (!(e.target as Element).closest('.fc-params, .fc-node-title, .fc-port-name')) store.enter(id);
+      }
+    : undefined;
   return (
-    <div className={classes.join(' ')} data-node-id={id} data-state={run?.state ?? 'idle'} style={accent ? ({ '--accent-port': accent } as CSSProperties) : undefined}>
-      <NodeHeader id={id} title={node.title ?? def?.title ?? node.type} type={node.type} def={def} run={run} />
+    <div className={classes.join(' ')} data-node-id={id} data-state={run?.state ?? 'idle'} onDoubleClick={onDoubleClick} style={accent ? ({ '--accent-port': accent } as CSSProperties) : undefined}>
+      <NodeHeader id={id} title={node.title ?? def?.title ?? node.type} type={type} def={def} run={run} />
       {def && shown !== 'form' ? (
         <>
-          <Ports def={def} problems={problems} />
-          <div className="fc-params-placeholder" style={{ height: formHeight(catalog.fields(node.type)) }} />
+          <Ports def={def} problems={problems} component={instance ? node.component : undefined} />
+          <div className="fc-params-placeholder" style={{ height: formHeight(catalog.fields(type)) }} />
           {compact && <CompactSummary id={id} title={node.title ?? def.title} def={def} run={run} />}
         </>
       ) : def ? (
         <>
-          <Ports def={def} problems={problems} />
+          <Ports def={def} problems={problems} component={instance ? node.component : undefined} />
           <div className="fc-params nodrag nowheel">
-            {catalog.fields(node.type).map((f) => (
+            {catalog.fields(type).map((f) => (
               <ParamField key={f.key} nodeId={id} field={f} params={node.params} problems={problems?.params[f.key]} />
             ))}
           </div>
         </>
       ) : (
-        <div className="fc-node-missing">
-          This server has no node type <code>{node.type}</code>. The node is kept with its params as they are.
-          <pre>{JSON.stringify(node.params, null, 1)}</pre>
-        </div>
+        <MissingType node={node} wired={data.wired} />
       )}
       {shown === 'form' && <NodeFooter id={id} def={def} run={run} problems={problems} />}
     </div>
   );
 }, (a, b) => a.id === b.id && a.data === b.data && a.selected === b.selected);
+
+/**
+ * A node whose type (or type version) this server lacks: red, with its type, its params as they are
+ * (unknown to this server, so not editable) and a handle for every wire, so nothing of it is lost.
+ */
+function MissingType({ node, wired }: { node: FlowNode['data']['node']; wired?: { inputs: string[]; outputs: string[] } }) {
+  const { catalog } = useEditor();
+  const known = catalog.node(node.type);
+  const rows = Math.max(wired?.inputs.length ?? 0, wired?.outputs.length ?? 0);
+  const handle = (side: 'in' | 'out', name?: string) =>
+    name ? (
+      <div className={`fc-port is-${side}`} title={`${name}: unknown type`}>
+        <Handle type={side === 'in' ? 'target' : 'source'} position={side === 'in' ? Position.Left : Position.Right} id={name} className="fc-handle" />
+        <span className="fc-port-name">{name}</span>
+      </div>
+    ) : (
+      <span />
+    );
+  return (
+    <>
+      {rows > 0 && (
+        <div className="fc-ports">
+          {Array.from({ length: rows }, (_, i) => (
+            <div key={i} className="fc-port-row">
+              {handle('in', wired?.inputs[i])}
+              {handle('out', wired?.outputs[i])}
+            </div>
+          ))}
+        </div>
+      )}
+      <div className="fc-node-missing" data-testid="missing-node">
+        {known ? (
+          <>
+            This node was made with version {node.version} of <code>{node.type}</code>; this server has version {known.version}. Update FaceChain Studio to run it.
+          </>
+        ) : (
+          <>
+            This server has no node type <code>{node.type}</code>.
+          </>
+        )}{' '}
+        The node is kept with its params and wires as they are, and saved unchanged; the graph cannot run until the type exists.
+        <pre>{JSON.stringify(node.params, null, 1)}</pre>
+      </div>
+    </>
+  );
+}
 
 /** Progress, errors and previews: only drawn at a zoom where they can be read. */
 function NodeFooter({ id, def, run, problems }: { id: string; def?: CatalogNode; run?: NodeRun; problems?: NodeProblems }) {
@@ -128,7 +185,7 @@ function NodeHeader({ id, title, type, def, run }: { id: string; title: string; 
           }}
         />
       ) : (
-        <span className="fc-node-title" onDoubleClick={() => setEditing(true)}>
+        <span className="fc-node-title" onDoubleClick={(e) => (e.stopPropagation(), setEditing(true))}>
           {title}
         </span>
       )}
@@ -140,23 +197,30 @@ function NodeHeader({ id, title, type, def, run }: { id: string; title: string; 
   );
 }
 
-function Ports({ def, problems }: { def: CatalogNode; problems?: NodeProblems }) {
+/** The ports; a component instance's port names can be renamed (double-click). */
+function Ports({ def, problems, component }: { def: CatalogNode; problems?: NodeProblems; component?: string }) {
   const rows = Math.max(def.inputs.length, def.outputs.length);
   if (!rows) return null;
   return (
     <div className="fc-ports">
       {Array.from({ length: rows }, (_, i) => (
         <div key={i} className="fc-port-row">
-          {def.inputs[i] ? <PortLabel port={def.inputs[i]} side="in" problem={problems?.inputs[def.inputs[i].name]} /> : <span />}
-          {def.outputs[i] ? <PortLabel port={def.outputs[i]} side="out" /> : <span />}
+          {def.inputs[i] ? <PortLabel port={def.inputs[i]} side="in" problem={problems?.inputs[def.inputs[i].name]} component={component} /> : <span />}
+          {def.outputs[i] ? <PortLabel port={def.outputs[i]} side="out" component={component} /> : <span />}
         </div>
       ))}
     </div>
   );
 }
 
-function PortLabel({ port, side, problem }: { port: CatalogPort; side: 'in' | 'out'; problem?: string[] }) {
-  const { catalog } = useEditor();
+function PortLabel({ port, side, problem, component }: { port: CatalogPort; side: 'in' | 'out'; problem?: string[]; component?: string }) {
+  const { catalog, store, notices } = useEditor();
+  const rename = component
+    ? () => {
+        const to = window.prompt(`Rename the ${side === 'in' ? 'input' : 'output'} "${port.name}" of this component to`, port.name);
+        if (to !== null && to.trim() !== port.name && !store.renamePort(component, side, port.name, to)) notices.push('warn', `Not renamed: "${to}" is empty or already a port of this component`);
+      }
+    : undefined;
   const colour = catalog.colour(port.type);
   const tip = [`${port.name}: ${port.type}${port.optional ? ' (optional)' : ''}`, port.description, catalog.catalog.portTypes[port.type]?.description, ...(problem ?? [])]
     .filter(Boolean)
@@ -170,7 +234,9 @@ function PortLabel({ port, side, problem }: { port: CatalogPort; side: 'in' | 'o
         className="fc-handle"
         style={{ background: colour, borderColor: colour }}
       />
-      <span className="fc-port-name">{port.name}</span>
+      <span className="fc-port-name" onDoubleClick={rename}>
+        {port.name}
+      </span>
       <span className="fc-port-type" style={{ color: colour }}>
         {port.type}
       </span>

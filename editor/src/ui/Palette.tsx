@@ -1,28 +1,34 @@
 import { useReactFlow } from '@xyflow/react';
-import { useMemo, useRef, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import type { CatalogNode } from '../../../protocol/index.ts';
 import { NODE_WIDTH } from '../core/node-size.ts';
 import { useEditor } from './context.ts';
+import { useStore } from './use-store.ts';
 
 export const PALETTE_MIME = 'application/x-facechain-node';
 
 /** Node types from the catalog by category; search, drag onto the canvas or double-click to add. */
 export function Palette() {
-  const { catalog, store } = useEditor();
+  const { catalog, store, session } = useEditor();
   const rf = useReactFlow();
   const [query, setQuery] = useState('');
   const [closed, setClosed] = useState<ReadonlySet<string>>(new Set());
   const added = useRef(0);
   const groups = useMemo(() => catalog.groups(query), [catalog, query]);
+  const library = useStore(session, (s) => s.library);
+  useEffect(() => void session.refreshLibrary(), [session]);
+  const shelf = useMemo(() => (library ?? []).filter((c) => !query || `${c.name ?? ''} ${c.id} ${c.description ?? ''}`.toLowerCase().includes(query.toLowerCase())), [library, query]);
+
 
   /** Double-click: the middle of the visible canvas, cascading so repeated adds do not stack exactly. */
-  const add = (type: string) => {
+  const spot = () => {
     const box = document.querySelector('.fc-canvas')?.getBoundingClientRect();
     const centre = box ? { x: box.left + box.width / 2, y: box.top + box.height / 3 } : { x: 400, y: 300 };
     const p = rf.screenToFlowPosition(centre);
     const k = added.current++ % 6;
-    store.addNode(type, { x: p.x - NODE_WIDTH / 2 + k * 30, y: p.y + k * 30 });
+    return { x: p.x - NODE_WIDTH / 2 + k * 30, y: p.y + k * 30 };
   };
+  const add = (type: string) => store.addNode(type, spot());
 
   const toggle = (c: string) => {
     const next = new Set(closed);
@@ -37,6 +43,29 @@ export function Palette() {
         <input className="fc-input" type="search" placeholder="Search nodes…" value={query} onChange={(e) => setQuery(e.target.value)} aria-label="Search nodes" />
       </div>
       <div className="fc-palette-list">
+        {shelf.length > 0 && (
+          <section className="fc-palette-group" data-testid="library">
+            <button className="fc-palette-category" onClick={() => toggle('library')} aria-expanded={!closed.has('library') || !!query}>
+              <span className="fc-caret">{closed.has('library') && !query ? '▸' : '▾'}</span>
+              library
+              <span className="fc-count">{shelf.length}</span>
+            </button>
+            {(!closed.has('library') || query) &&
+              shelf.map((c) => (
+                <div
+                  key={c.id}
+                  className={`fc-palette-item${c.problem ? ' is-broken' : ''}`}
+                  data-library-id={c.id}
+                  title={c.problem ?? `${c.description ?? 'Component from the library'}\n\n${c.id} version ${c.version}`}
+                  onDoubleClick={() => !c.problem && void session.addFromLibrary(c.id, spot())}
+                >
+                  <div className="fc-palette-title">
+                    {c.name ?? c.id} <span className="fc-muted">v{c.version ?? '?'}</span>
+                  </div>
+                </div>
+              ))}
+          </section>
+        )}
         {groups.map((g) => (
           <section key={g.category} className="fc-palette-group">
             <button className="fc-palette-category" onClick={() => toggle(g.category)} aria-expanded={!closed.has(g.category) || !!query}>

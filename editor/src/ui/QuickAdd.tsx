@@ -2,6 +2,7 @@ import { useReactFlow } from '@xyflow/react';
 import { useEffect, useMemo, useState } from 'react';
 import type { PortType } from '../../../protocol/index.ts';
 import type { PortSide } from '../core/catalog-index.ts';
+import { catalogType } from '../core/component-catalog.ts';
 import { NODE_WIDTH } from '../core/node-size.ts';
 import { useEditor } from './context.ts';
 
@@ -19,7 +20,8 @@ export function QuickAdd({ request, onClose }: { request: QuickAddRequest; onClo
   const [active, setActive] = useState(0);
   const wireType = useMemo(() => {
     const w = request.wire;
-    const type = w && store.doc.nodes.find((n) => n.id === w.node)?.type;
+    const node = w && store.level.nodes.find((n) => n.id === w.node);
+    const type = node && catalogType(node);
     return w && type ? catalog.port(type, w.side, w.port)?.type : undefined;
   }, [request, store, catalog]);
   const hits = useMemo(
