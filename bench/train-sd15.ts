@@ -17,7 +17,7 @@ import { randomWeights } from '../models/sd/tiny-weights.ts';
 import { loraFeeds, type LoraBranch } from '../models/sd/lora-feeds.ts';
 import { loraInputNames } from '../models/sd/lora-targets.ts';
 import { selectTargets } from '../models/train/lora-params.ts';
-import { trainingRunner, unetSegment } from '../models/train/step-graphs.ts';
+import { trainingRunner, unetBlock, unetSegment } from '../models/train/step-graphs.ts';
 import { Rng } from '../runtime/rng.ts';
 import { removeIfCreated, sd15Weights } from './lib/sd15-weights.ts';
 
@@ -64,7 +64,7 @@ async function child(px: number, recompute: boolean): Promise<Result> {
   };
   const trainable = trained.flatMap((t) => Object.values(loraInputNames(t)));
   let t = performance.now();
-  const runner = await trainingRunner(dir, part.builder.toModel(), trainable, feeds, recompute ? unetSegment : undefined);
+  const runner = await trainingRunner(dir, part.builder.toModel(), trainable, feeds, { probe: unetBlock, recompute: recompute ? unetSegment : undefined });
   const createS = (performance.now() - t) / 1000;
   const weightsRssMb = memory('VmRSS');
   const createPeakMb = memory('VmHWM');
