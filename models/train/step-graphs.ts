@@ -97,6 +97,18 @@ export async function trainingRunner(
   };
 }
 
+/**
+ * The UNet's forward graph for training: standard-op attention (which the gradient rules cover) on the
+ * loaded model's own initializers, whose external data still points into the checkpoint file (the
+ * sampler's sessions read the same bytes; nothing is copied), and the MSE on the noise as `loss`.
+ */
+export function unetTrainingPart(model: SdModel, headsPerGroup?: number): BuiltPart {
+  const part = buildPart(model.config, 'unet', GraphWeights.of(model.graph('unet')), { attention: 'decomposed', headsPerGroup });
+  const target = part.builder.input('target', 'float32', ['batch', model.config.unet.inChannels, 'height', 'width']);
+  addMseLoss(part.builder, { name: 'eps', dtype: 'float32' }, target);
+  return part;
+}
+
 export class StepGraphs {
   private constructor(
     private readonly model: SdModel,
@@ -133,8 +145,7 @@ export class StepGraphs {
     const { batch, side } = shape;
     const zeros = (n: number) => new Float32Array(n);
 
-    const unetPart = buildPart(model.config, 'unet', GraphWeights.of(model.graph('unet')), { attention: 'decomposed', headsPerGroup: shape.headsPerGroup });
-    addMseLoss(unetPart.builder, { name: 'eps', dtype: 'float32' }, unetPart.builder.input('target', 'float32', ['batch', channels, 'height', 'width']));
+    const unetPart = unetTrainingPart(model, shape.headsPerGroup);
     const unetProbe = unetFeeds(unetPart, loraBranches(params), shape, channels, tokens, width, {
       sample: zeros(batch * channels * side * side), timesteps: zeros(batch), target: zeros(batch * channels * side * side), captions: [],
     }, zeros(batch * tokens * width));
