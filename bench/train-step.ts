@@ -5,7 +5,6 @@
 // show that both compute the same thing. Rounds alternate the sides so drift in machine load hits both.
 // opt-in: runs PyTorch beside ours (installs python3-torch when missing) and takes minutes
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
@@ -24,6 +23,7 @@ import { randomWeights } from '../models/sd/tiny-weights.ts';
 import { selectTargets } from '../models/train/lora-params.ts';
 import { Rng } from '../runtime/rng.ts';
 import { tempDir } from '../test/helpers/temp.ts';
+import { ensureTorch, PYTHON } from './lib/torch.ts';
 
 // train-lora.ts's defaults: attention targets, rank 4, alpha 32, AdamW with decay 1e-2 and clipping at 1.
 const RANK = 4;
@@ -41,8 +41,6 @@ const STEPS = 15;
 const ROUNDS = 2;
 /** Relative difference allowed between the two sides' first-step loss and gradient norm (float32, other op order). */
 const TOLERANCE = 1e-4;
-/** Debian's python, where apt's python3-torch installs (`python3` on PATH may be another one). */
-const PYTHON = '/usr/bin/python3';
 
 interface SideResult {
   firstLoss: number;
@@ -123,26 +121,6 @@ async function ours(weightsFile: string, inputsFile: string): Promise<void> {
   await optimiser.release();
   const result: SideResult = { firstLoss: first.loss, firstGradNorm: first.gradNorm, ms, rssLoadedKb, peakRssKb: process.resourceUsage().maxRSS };
   console.log(JSON.stringify(result));
-}
-
-/**
- * Debian's torch importable with OpenBLAS behind it, installing python3-torch and libopenblas0-pthread
- * when missing (torch alone links Debian's reference libblas, many times slower: no fair comparison).
- * Undefined when ready, else why the PyTorch side is skipped.
- */
-function ensureTorch(): string | undefined {
-  if (!existsSync(PYTHON)) return `${PYTHON} is missing`;
-  const importable = () => spawnSync(PYTHON, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
-  const openblas = () => spawnSync('dpkg-query', ['-W', '-f=${Status}', 'libopenblas0-pthread'], { encoding: 'utf8' }).stdout === 'install ok installed';
-  if (importable() && openblas()) return undefined;
-  if (process.getuid?.() !== 0) return 'python3-torch or libopenblas0-pthread is not installed, and installing them needs root';
-  const apt = (args: string[]) => {
-    console.log(`apt-get ${args.join(' ')}`);
-    return spawnSync('apt-get', args, { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } }).status === 0;
-  };
-  const install = ['install', '-y', 'python3-torch', 'libopenblas0-pthread'];
-  if (!apt(install) && !(apt(['update']) && apt(install))) return 'apt-get install python3-torch libopenblas0-pthread failed';
-  return importable() ? undefined : 'python3-torch installed but torch does not import';
 }
 
 /** Runs one side in its own process; its last stdout line is its SideResult. */

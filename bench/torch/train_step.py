@@ -14,21 +14,27 @@ import torch.nn.functional as F
 UNET = 'model.diffusion_model.'
 
 
-def read_safetensors(path):
-    """float32 tensors and the metadata of a .safetensors file (header length, JSON header, raw data)."""
+DTYPES = {'F32': torch.float32, 'F16': torch.float16}
+
+
+def read_safetensors(path, prefix=''):
+    """The tensors whose names start with `prefix` (as float32; F16 is widened) and the metadata of a
+    .safetensors file, reading only those tensors' bytes."""
     with open(path, 'rb') as f:
-        blob = f.read()
-    (size,) = struct.unpack('<Q', blob[:8])
-    header = json.loads(blob[8:8 + size])
-    meta = header.pop('__metadata__', {})
-    base = 8 + size
-    tensors = {}
-    for name, info in header.items():
-        if info['dtype'] != 'F32':
-            raise ValueError(f'{name}: only F32 tensors are read, not {info["dtype"]}')
-        begin, end = info['data_offsets']
-        data = bytearray(blob[base + begin:base + end])
-        tensors[name] = torch.frombuffer(data, dtype=torch.float32).reshape(info['shape']) if data else torch.zeros(info['shape'])
+        (size,) = struct.unpack('<Q', f.read(8))
+        header = json.loads(f.read(size))
+        meta = header.pop('__metadata__', {})
+        base = 8 + size
+        tensors = {}
+        for name, info in header.items():
+            if not name.startswith(prefix):
+                continue
+            if info['dtype'] not in DTYPES:
+                raise ValueError(f'{name}: only F32 and F16 tensors are read, not {info["dtype"]}')
+            begin, end = info['data_offsets']
+            f.seek(base + begin)
+            data = bytearray(f.read(end - begin))
+            tensors[name] = torch.frombuffer(data, dtype=DTYPES[info['dtype']]).reshape(info['shape']).float() if data else torch.zeros(info['shape'])
     return tensors, meta
 
 

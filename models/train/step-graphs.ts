@@ -34,17 +34,22 @@ export interface GradientRunner {
   segments?: number;
 }
 
+const UNET_BLOCK = /^model\.diffusion_model\.(input_blocks\.\d+\.\d+|middle_block\.\d+|output_blocks\.\d+\.\d+|time_embed|out(?=[./]|$))/;
+
+/** The UNet block module a node belongs to: time embedding, each input/output block's module, the middle block's parts, out. */
+export function unetBlock(node: NodeProto): string {
+  return UNET_BLOCK.exec(node.name ?? '')?.[1] ?? '';
+}
+
 /**
- * The UNet's segments for recompute: one per input/output block's module, the middle block's parts, time
- * embedding, out; and inside them each group of attention heads (its scores and softmax are recomputed
- * in its own backward, so one group's score tensors are alive at a time).
+ * The UNet's segments for recompute: one per block module (`unetBlock`), and inside them each group of
+ * attention heads (its scores and softmax are recomputed in its own backward, so one group's score
+ * tensors are alive at a time).
  */
 export function unetSegment(node: NodeProto): string {
-  const name = node.name ?? '';
-  const block = /^model\.diffusion_model\.(input_blocks\.\d+\.\d+|middle_block\.\d+|output_blocks\.\d+\.\d+|time_embed|out(?=[./]|$))/.exec(name);
-  if (!block) return '';
-  const heads = /\.(attn[12])\.(heads\d+)\//.exec(name);
-  return heads ? `${block[1]}.${heads[1]}.${heads[2]}` : block[1];
+  const block = unetBlock(node);
+  const heads = block && /\.(attn[12])\.(heads\d+)\//.exec(node.name ?? '');
+  return heads ? `${block}.${heads[1]}.${heads[2]}` : block;
 }
 
 /** One step's batch: noised latents, their timesteps, the noise added (the target) and each row's caption. */
@@ -57,22 +62,32 @@ export interface StepBatch {
 
 const inputNames = (targets: readonly LoraTarget[]) => targets.flatMap((t) => Object.values(loraInputNames(t)));
 
+/** How a training graph is cut into runs of nodes ('' joins the current run). */
+export interface RunnerCut {
+  /** Cuts of the shape probe, each run as its own session (`probeShapes`). */
+  probe: (n: NodeProto) => string;
+  /** Segments recomputed in the backward pass (`SegmentedGradients`); undefined: one graph. */
+  recompute?: (n: NodeProto) => string;
+}
+
 /**
- * The gradient graph of `forward` (loss `loss`) as one session, or cut into segments by `segmentOf` and
- * recomputed (gradient checkpointing). Weights are read from `weightsDir` (external data).
+ * The gradient graph of `forward` (loss `loss`) as one session, or cut into segments by `cut.recompute`
+ * and recomputed (gradient checkpointing). Weights are read from `weightsDir` (external data).
  */
 export async function trainingRunner(
-  weightsDir: string | undefined, forward: ModelProto, trainable: readonly string[], probe: Record<string, HostTensor>, segmentOf?: (n: NodeProto) => string,
+  weightsDir: string | undefined, forward: ModelProto, trainable: readonly string[], probe: Record<string, HostTensor>, cut?: RunnerCut,
 ): Promise<GradientRunner> {
   // No graph optimisation: onnxruntime then reads the frozen weights in place from the checkpoint file
   // (mapped, shared by every session) instead of copying them into each session, as constant folding
   // and the other levels do (measured: +1x the initializers' size per session at 'basic' and above).
-  const infos = await probeShapes(forward, probe, { ...externalDataOptions(weightsDir), graphOptimizationLevel: 'disabled' });
+  // The probe runs block by block: onnxruntime's run of the whole forward graph peaked at several times
+  // one block's activations (tiny UNet at 512 px: 1.6 GiB whole, 0.4 GiB by blocks).
+  const infos = await probeShapes(forward, probe, { ...externalDataOptions(weightsDir), graphOptimizationLevel: 'disabled' }, cut?.probe);
   // Segments run one after another: without an arena each gives its buffers back when it ends, where
   // arenas would each keep their own peak (measured: recompute then took more memory than none).
   const session = (m: ModelProto, arena = true) => PartSession.create(encodeModel(m), { weightsDir, optimization: 'disabled', arena });
-  if (!segmentOf) return session(buildGradientGraph(forward, { loss: 'loss', trainable, infos }));
-  const segmented = await SegmentedGradients.create(forward, { loss: 'loss', trainable, infos, segmentOf, createSession: (m) => session(m, false) });
+  if (!cut?.recompute) return session(buildGradientGraph(forward, { loss: 'loss', trainable, infos }));
+  const segmented = await SegmentedGradients.create(forward, { loss: 'loss', trainable, infos, segmentOf: cut.recompute, createSession: (m) => session(m, false) });
   return {
     run: async (feeds) => {
       const { loss, grads } = await segmented.run(feeds);
@@ -81,6 +96,18 @@ export async function trainingRunner(
     release: () => segmented.release(),
     segments: segmented.size,
   };
+}
+
+/**
+ * The UNet's forward graph for training: standard-op attention (which the gradient rules cover) on the
+ * loaded model's own initializers, whose external data still points into the checkpoint file (the
+ * sampler's sessions read the same bytes; nothing is copied), and the MSE on the noise as `loss`.
+ */
+export function unetTrainingPart(model: SdModel, headsPerGroup?: number): BuiltPart {
+  const part = buildPart(model.config, 'unet', GraphWeights.of(model.graph('unet')), { attention: 'decomposed', headsPerGroup });
+  const target = part.builder.input('target', 'float32', ['batch', model.config.unet.inChannels, 'height', 'width']);
+  addMseLoss(part.builder, { name: 'eps', dtype: 'float32' }, target);
+  return part;
 }
 
 export class StepGraphs {
@@ -119,14 +146,13 @@ export class StepGraphs {
     const { batch, side } = shape;
     const zeros = (n: number) => new Float32Array(n);
 
-    const unetPart = buildPart(model.config, 'unet', GraphWeights.of(model.graph('unet')), { attention: 'decomposed', headsPerGroup: shape.headsPerGroup });
-    addMseLoss(unetPart.builder, { name: 'eps', dtype: 'float32' }, unetPart.builder.input('target', 'float32', ['batch', channels, 'height', 'width']));
+    const unetPart = unetTrainingPart(model, shape.headsPerGroup);
     const unetProbe = unetFeeds(unetPart, loraBranches(params), shape, channels, tokens, width, {
       sample: zeros(batch * channels * side * side), timesteps: zeros(batch), target: zeros(batch * channels * side * side), captions: [],
     }, zeros(batch * tokens * width));
     const unetSession = await trainingRunner(
       model.weightsDir, unetPart.builder.toModel(), [...inputNames(trainedOf(unetPart)), ...(shape.textEncoder ? ['context'] : [])], unetProbe,
-      shape.recompute ? unetSegment : undefined,
+      { probe: unetBlock, recompute: shape.recompute ? unetSegment : undefined },
     );
 
     let text: { part: BuiltPart; session: GradientRunner } | undefined;

@@ -5,9 +5,9 @@
 // alive at a time, for one more forward pass of compute.
 import type { ModelProto, NodeProto, ValueInfoProto } from '../proto.ts';
 import type { HostTensor } from '../tensor.ts';
-import { onnxDataType } from '../dtype.ts';
 import { buildGradientGraph, gradName } from './backward.ts';
-import type { TensorInfo, ValueInfos } from './value-infos.ts';
+import { cutGraph, valueInfo } from './cut.ts';
+import type { ValueInfos } from './value-infos.ts';
 
 /** What a segment's sessions need from the caller's session factory. */
 export interface SegmentRunner {
@@ -41,22 +41,6 @@ interface Segment {
 const FLOATS = new Set(['float32', 'float64', 'float16', 'bfloat16']);
 const up = (name: string) => `up.${name}`;
 
-function valueInfo(name: string, info: TensorInfo): ValueInfoProto {
-  return { name, type: { tensorType: { elemType: onnxDataType(info.dtype), shape: { dim: info.dims.map((d) => ({ dimValue: d })) } } } };
-}
-
-/** Consecutive runs of nodes by key. */
-function groupNodes(nodes: readonly NodeProto[], segmentOf: (n: NodeProto) => string): { name: string; nodes: NodeProto[] }[] {
-  const groups: { name: string; nodes: NodeProto[] }[] = [];
-  for (const n of nodes) {
-    const key = segmentOf(n);
-    const last = groups.at(-1);
-    if (last && (key === '' || key === last.name)) last.nodes.push(n);
-    else groups.push({ name: key, nodes: [n] });
-  }
-  return groups;
-}
-
 export class SegmentedGradients {
   private constructor(
     private readonly segments: Segment[],
@@ -77,7 +61,6 @@ export class SegmentedGradients {
       if (!i) throw new Error(`no probed shape for ${name}`);
       return i;
     };
-    const initializers = new Map((graph.initializer ?? []).map((t) => [t.name!, t] as const));
     const varying = new Set(o.trainable);
     for (const n of nodes) {
       if ((n.input ?? []).some((i) => varying.has(i))) for (const out of n.output ?? []) if (out && FLOATS.has(info(out).dtype)) varying.add(out);
@@ -85,28 +68,17 @@ export class SegmentedGradients {
     const needed = new Set([o.loss]);
     for (const n of [...nodes].reverse()) if ((n.output ?? []).some((x) => needed.has(x))) for (const i of n.input ?? []) if (i) needed.add(i);
 
-    const groups = groupNodes(nodes, o.segmentOf);
-    const producedIn = new Map<string, number>();
-    groups.forEach((g, k) => g.nodes.forEach((n) => (n.output ?? []).forEach((out) => producedIn.set(out, k))));
-    const readBy = new Map<string, number[]>();
-    groups.forEach((g, k) => g.nodes.forEach((n) => (n.input ?? []).forEach((i) => i && readBy.set(i, [...(readBy.get(i) ?? []), k]))));
-
     const segments: Segment[] = [];
     try {
-      for (const [k, g] of groups.entries()) {
-        const reads = [...new Set(g.nodes.flatMap((n) => (n.input ?? []).filter(Boolean)))];
-        const inputs = reads.filter((v) => producedIn.get(v) !== k && !initializers.has(v));
-        const outputs = [...new Set(g.nodes.flatMap((n) => n.output ?? []))].filter(
-          (v) => v === o.loss || (readBy.get(v) ?? []).some((r) => r > k),
-        );
-        const inits = reads.filter((v) => initializers.has(v)).map((v) => initializers.get(v)!);
+      for (const g of cutGraph(graph, o.segmentOf, new Set([o.loss]))) {
+        const { inputs, outputs } = g;
         const base = (extraNodes: NodeProto[], extraInputs: ValueInfoProto[], outs: ValueInfoProto[]): ModelProto => ({
           ...model,
           graph: {
             ...graph,
             name: `${graph.name ?? 'graph'}:${g.name}`,
             node: [...g.nodes, ...extraNodes],
-            initializer: inits,
+            initializer: g.initializers,
             input: [...inputs.map((v) => valueInfo(v, info(v))), ...extraInputs],
             output: outs,
             valueInfo: [],
