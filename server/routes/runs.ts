@@ -12,7 +12,7 @@ import type { ServerContext } from '../context.ts';
 import { HttpError } from '../http-error.ts';
 import { storedView } from '../run-history.ts';
 import { fullLog, newestFirst, runSummary } from '../../runtime/run-summary.ts';
-import type { RunRecord } from '../run-queue.ts';
+import type { Accepted, LiveRun } from '../queue/engine.ts';
 
 const SubmitSchema = z.object({ graph: z.unknown(), targets: z.array(z.string()).max(10_000).optional() }).strict();
 const OUTPUT_FILE = /^[A-Za-z0-9_-]{1,200}\.png$/;
@@ -24,7 +24,7 @@ interface FoundRun {
   events: RunEvent[];
   /** The graph document that ran (absent from records written before it was kept). */
   graph?: unknown;
-  live?: RunRecord;
+  live?: LiveRun;
 }
 
 function imageCounts(outputs: Record<string, unknown> | undefined): Record<string, number> | undefined {
@@ -35,6 +35,16 @@ function imageCounts(outputs: Record<string, unknown> | undefined): Record<strin
     else if (Array.isArray(v) && v.length && v.every(isImage)) counts[port] = v.length;
   }
   return counts;
+}
+
+/** A graph the engine refuses is the client's error, with every problem listed. */
+async function accepted(submitted: Promise<Accepted>): Promise<Accepted> {
+  try {
+    return await submitted;
+  } catch (e) {
+    if (e instanceof GraphValidationError) throw new HttpError(400, e.message, e.problems);
+    throw e;
+  }
 }
 
 export function runRoutes(ctx: ServerContext): Router {
@@ -49,17 +59,12 @@ export function runRoutes(ctx: ServerContext): Router {
   r.post('/runs', async (req, res) => {
     const body = SubmitSchema.safeParse(req.body);
     if (!body.success) throw new HttpError(400, 'Body must be { graph, targets? }');
-    let run: RunRecord;
-    try {
-      run = ctx.queue.submit(body.data.graph, body.data.targets);
-    } catch (e) {
-      if (e instanceof GraphValidationError) throw new HttpError(400, e.message, e.problems);
-      throw e;
-    }
-    // Answered once the run's record is on disk: an accepted run survives a kill from here on.
-    await run.recorded;
-    const queued = run.events[0];
-    res.status(202).json({ runId: run.state.runId, position: queued?.type === 'run.queued' ? queued.position : 0 });
+    // Answered once the run is stored: an accepted run survives a kill from here on.
+    res.status(202).json(await accepted(ctx.queue.submit(body.data.graph, body.data.targets)));
+  });
+  r.post('/runs/:runId/requeue', async (req, res) => {
+    find(req.params.runId);
+    res.status(202).json(await accepted(ctx.queue.requeue(req.params.runId)));
   });
   r.get('/runs', (_req, res) => {
     const live = ctx.queue.list().map((r) => runSummary(r.state, r.graphName, r.events));
@@ -81,9 +86,9 @@ export function runRoutes(ctx: ServerContext): Router {
     if (graph === undefined) throw new HttpError(404, `Run "${req.params.runId}" was saved without its graph`);
     res.json(graph);
   });
-  r.post('/runs/:runId/cancel', (req, res) => {
+  r.post('/runs/:runId/cancel', async (req, res) => {
     find(req.params.runId);
-    res.json({ ok: ctx.queue.cancel(req.params.runId) });
+    res.json({ ok: await ctx.queue.cancel(req.params.runId) });
   });
   r.get('/runs/:runId/outputs/:nodeId/:port/:index', async (req, res) => {
     const { runId, nodeId, port, index } = req.params;

@@ -142,6 +142,11 @@ export class Api {
     return this.request(`/api/runs/${encodeURIComponent(runId)}/cancel`, z.unknown(), { method: 'POST' });
   }
 
+  /** Queues again, as a new run, the graph of a run a stopped server or worker interrupted. */
+  requeueRun(runId: string): Promise<z.infer<typeof RunStartSchema>> {
+    return this.request(`/api/runs/${encodeURIComponent(runId)}/requeue`, RunStartSchema, { method: 'POST' });
+  }
+
   run(runId: string): Promise<RunDetail> {
     return this.request(`/api/runs/${encodeURIComponent(runId)}`, RunDetailSchema);
   }
