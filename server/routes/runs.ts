@@ -11,7 +11,7 @@ import { openInside } from '../../runtime/safe-open.ts';
 import type { ServerContext } from '../context.ts';
 import { HttpError } from '../http-error.ts';
 import { storedView } from '../run-history.ts';
-import { fullLog, newestFirst, runSummary } from '../../runtime/run-summary.ts';
+import { fullLog, newestFirst, runSummary, type RunSummary } from '../../runtime/run-summary.ts';
 import type { Accepted, LiveRun } from '../queue/engine.ts';
 
 const SubmitSchema = z.object({ graph: z.unknown(), targets: z.array(z.string()).max(10_000).optional() }).strict();
@@ -25,6 +25,8 @@ interface FoundRun {
   /** The graph document that ran (absent from records written before it was kept). */
   graph?: unknown;
   live?: LiveRun;
+  /** Set when an earlier process stopped while the run was queued or running. */
+  interrupted?: RunSummary['interrupted'];
 }
 
 function imageCounts(outputs: Record<string, unknown> | undefined): Record<string, number> | undefined {
@@ -53,7 +55,7 @@ export function runRoutes(ctx: ServerContext): Router {
     const live = ctx.queue.get(runId);
     if (live) return { graphName: live.graphName, state: live.state, events: live.events, graph: live.graph, live };
     const stored = ctx.history.read(runId);
-    if (stored) return { graphName: stored.summary.graphName, state: storedView(stored), events: stored.events, graph: stored.graph };
+    if (stored) return { graphName: stored.summary.graphName, state: storedView(stored), events: stored.events, graph: stored.graph, interrupted: stored.summary.interrupted };
     throw new HttpError(404, `No run "${runId}"`);
   };
   r.post('/runs', async (req, res) => {
@@ -77,7 +79,7 @@ export function runRoutes(ctx: ServerContext): Router {
     const nodes = Object.fromEntries(
       Object.entries(run.state.nodes).map(([id, n]) => [id, { ...n, images: imageCounts(run.live?.result?.outputs.get(id)) }]),
     );
-    res.json({ ...runSummary(run.state, run.graphName, run.events), nodes, logs: run.state.logs });
+    res.json({ ...runSummary(run.state, run.graphName, run.events), interrupted: run.interrupted, nodes, logs: run.state.logs });
   });
   r.get('/runs/:runId/events', (req, res) => void res.json(find(req.params.runId).events));
   r.get('/runs/:runId/log', (req, res) => void res.json(fullLog(find(req.params.runId).events)));

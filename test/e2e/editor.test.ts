@@ -515,10 +515,16 @@ describe('editor after a server stopped mid-run', { timeout: 180_000 }, () => {
         ['finished', undefined],
         ['failed', 'running'],
       ]);
-      // Only the interrupted run offers it.
+      // Only the interrupted run offers it; opened, its log offers it too.
       await p.getByRole('button', { name: 'Runs', exact: true }).click();
       await visible(p.locator(`[data-run="${runs[0].runId}"]`));
       expect(await p.locator('[data-requeue]').evaluateAll((els) => els.map((e) => e.getAttribute('data-requeue')))).toEqual([runId]);
+      await p.locator(`[data-run="${runId}"]`).click();
+      await until(() => p.locator('.fc-run-status').getAttribute('data-status')).toBe('failed');
+      await p.locator(`[data-requeue-log="${runId}"]`).click();
+      await until(async () => ((await (await fetch(`${restarted.url}/api/runs`)).json()) as { status: string }[]).map((r) => r.status)).toEqual(['finished', 'finished', 'failed']);
+      await until(() => p.locator('.fc-run-status').getAttribute('data-status')).toBe('finished');
+      expect(await p.locator('[data-requeue-log]').count()).toBe(0);
     } finally {
       await p.close();
       await restarted.close();

@@ -41,6 +41,7 @@ const ValidateSchema = z.object({ ok: z.boolean(), problems: z.array(ProblemSche
 export const RunDetailSchema = z.looseObject({
   runId: z.string(),
   status: z.string(),
+  interrupted: z.string().optional(),
   nodes: z.record(
     z.string(),
     z.looseObject({ state: z.string(), images: z.record(z.string(), z.number()).optional() }),
