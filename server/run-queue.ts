@@ -74,7 +74,8 @@ export class RunQueue implements RunEngine {
   }
 
   async requeue(runId: string): Promise<Accepted> {
-    const stored = this.opts.history.read(runId);
+    // A run taken up again after a restart is still listed as interrupted on disk until it starts.
+    const stored = isActive(this.runs.get(runId)?.state) ? undefined : this.opts.history.read(runId);
     if (!stored?.summary.interrupted) throw new HttpError(409, `Run "${runId}" was not interrupted: run its graph again instead`);
     if (stored.graph === undefined) throw new HttpError(409, `Run "${runId}" was saved without its graph`);
     return this.submit(stored.graph, stored.targets);

@@ -74,6 +74,8 @@ describe('run queue and history', () => {
     const history = new RunHistory(data.runs);
     const next = new RunQueue({ executor: new Executor({ registry, data }), registry, history });
     expect(next.list().map((r) => [r.state.runId, r.state.status])).toEqual(waiting.toReversed().map((id) => [id, 'queued']));
+    // Taken up, so not to be queued a second time (its record on disk still says interrupted until it starts).
+    await expect(next.requeue(waiting[1])).rejects.toThrow('was not interrupted');
     await next.idle();
     expect(waiting.map((id) => [history.read(id)!.summary.status, history.read(id)!.summary.interrupted])).toEqual(waiting.map(() => ['finished', undefined]));
     expect(history.read(going)!.summary.status).toBe('cancelled');
