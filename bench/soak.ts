@@ -151,7 +151,7 @@ try {
   console.log(
     `kill -9 / restart x${CYCLES}: ${killed.length} runs accepted, ${found.length} accounted for after the restarts ` +
       `(${count((r) => r.status === 'finished')} finished, ${count((r) => r.interrupted === 'running')} failed at their last event, ` +
-      `${count((r) => r.interrupted === 'queued')} interrupted while queued, ${count((r) => r.status === 'failed' && !r.interrupted)} failed) (goal: all)`,
+      `${count((r) => r.status === 'queued' || r.status === 'running')} queued again by the restart and not ended yet, ${count((r) => r.status === 'failed' && !r.interrupted)} failed) (goal: all)`,
   );
   if (found.length !== killed.length || rounds.some((r) => r.accepted.some((id) => !r.listed.has(id)))) process.exitCode = 1;
 } finally {

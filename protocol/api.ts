@@ -91,6 +91,7 @@ export const API_ANSWERS = {
   'GET /runs/:runId/log': z.array(LogLineSchema),
   'GET /runs/:runId/graph': GraphDocumentSchema,
   'POST /runs/:runId/cancel': OkSchema,
+  'POST /runs/:runId/requeue': RunStartedSchema,
   'GET /runs/:runId/outputs/:nodeId/:port/:index': 'binary',
   'GET /files/:id': 'binary',
   'GET /components': LibraryListSchema,

@@ -110,8 +110,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     url,
     context,
     close: async () => {
-      for (const run of queue.list()) queue.cancel(run.state.runId);
-      await queue.idle();
+      await queue.close();
       for (const c of wss.clients) c.terminate();
       wss.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));

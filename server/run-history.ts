@@ -19,6 +19,8 @@ const StoredRunSchema = z.object({
   summary: RunSummarySchema,
   events: z.array(RunEventSchema),
   graph: z.unknown().optional(),
+  /** The nodes the run was asked for (absent: the whole graph), so a queued run can be run again as asked. */
+  targets: z.array(z.string()).optional(),
 });
 export type StoredRun = z.infer<typeof StoredRunSchema>;
 /** Startup reads only this much of each record: the events are validated when a run is opened. */
@@ -89,12 +91,14 @@ export class RunHistory {
    * after another, so the index keeps the order runs were saved in. Going runs are saved now and then too,
    * so a crash keeps their log.
    */
-  save(summary: RunSummary, events: RunEvent[], graph: unknown): Promise<void> {
-    const json = JSON.stringify({ format: RUN_FORMAT, version: 1, summary, events, graph } satisfies StoredRun);
+  save(summary: RunSummary, events: RunEvent[], graph: unknown, targets?: string[]): Promise<void> {
+    const json = JSON.stringify({ format: RUN_FORMAT, version: 1, summary, events, graph, targets } satisfies StoredRun);
     const saved = this.lastSave.then(async () => {
       await writeInside(this.dir, `${summary.runId}.json`, json);
       this.index.delete(summary.runId);
       this.index.set(summary.runId, summary);
+      // Saved by this process: no longer a record an earlier one left behind.
+      this.stopped.delete(summary.runId);
       this.trim();
     });
     this.lastSave = saved.catch(() => undefined);
@@ -118,6 +122,23 @@ export class RunHistory {
       process.stderr.write(`Run history: ${file} cannot be read: ${(e as Error).message}\n`);
       throw new HttpError(500, `The saved record of run "${runId}" cannot be read (it was removed or damaged; the server log says why)`);
     }
+  }
+
+  /**
+   * Runs an earlier process accepted and never started, oldest first, as it saved them (not marked
+   * interrupted): the queue takes them up again. Unreadable ones stay listed as interrupted.
+   */
+  queuedAtStop(): StoredRun[] {
+    const found: StoredRun[] = [];
+    for (const runId of this.stopped) {
+      if (this.index.get(runId)?.interrupted !== 'queued') continue;
+      try {
+        found.push(StoredRunSchema.parse(JSON.parse(readInsideSync(this.dir, `${runId}.json`).toString('utf8'))));
+      } catch (e) {
+        process.stderr.write(`Run history: ${this.file(runId)} cannot be read: ${(e as Error).message}\n`);
+      }
+    }
+    return found.sort((a, b) => (a.summary.queuedAt ?? 0) - (b.summary.queuedAt ?? 0));
   }
 
   private file(runId: string): string {

@@ -1,18 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import type { Executor, RunResult } from '../runtime/executor.ts';
-import { type PreviewImage, type RunEvent, type RunListener, isActive, newRun, reduceRun, type RunView, runSummary } from '../protocol/index.ts';
+import type { Executor } from '../runtime/executor.ts';
+import { type PreviewImage, type RunEvent, type RunListener, isActive, newRun, reduceRun, runSummary } from '../protocol/index.ts';
 import { assertGraph } from '../runtime/validate.ts';
 import type { NodeRegistry } from '../runtime/registry.ts';
-import type { RunHistory } from './run-history.ts';
+import { HttpError } from './http-error.ts';
+import { storedView, type RunHistory, type StoredRun } from './run-history.ts';
+import type { Accepted, LiveRun, RunEngine } from './queue/engine.ts';
 
-export interface RunRecord {
-  state: RunView;
-  graphName: string;
-  graph: unknown;
-  targets?: string[];
-  /** Every event but progress ticks (the latest progress lives in `state`). */
-  events: RunEvent[];
-  result?: RunResult;
+export interface RunRecord extends LiveRun {
   controller: AbortController;
   /** Settles once the record of the accepted (queued) run is on disk, so a kill from then on cannot lose it. */
   recorded: Promise<void>;
@@ -33,8 +28,11 @@ export interface RunQueueOptions {
   saveEveryMs?: number;
 }
 
-/** In-process FIFO of runs. Runs belong to the server, not to a client: disconnecting stops nothing. */
-export class RunQueue {
+/**
+ * The embedded engine: an in-process FIFO of runs whose records are in the data folder, so a restart
+ * takes up the runs that were queued. Runs belong to the server, not to a client: disconnecting stops nothing.
+ */
+export class RunQueue implements RunEngine {
   private runs = new Map<string, RunRecord>();
   private waiting: RunRecord[] = [];
   private active = 0;
@@ -43,30 +41,63 @@ export class RunQueue {
   private saving = new Map<string, number>();
   /** Going runs with a save scheduled. */
   private saveTimers = new Map<string, NodeJS.Timeout>();
+  private closed = false;
 
-  constructor(private readonly opts: RunQueueOptions) {}
+  /** Takes up at once the runs an earlier process accepted on this data folder and never started. */
+  constructor(private readonly opts: RunQueueOptions) {
+    for (const stored of opts.history.queuedAtStop()) this.takeUp(stored);
+    this.pump();
+  }
 
   /**
    * Validates (throws GraphValidationError listing every problem) and queues a run. Its record is written
    * at once (`recorded`), so a server killed before the run starts still lists it after a restart.
    */
-  submit(graph: unknown, targets?: string[]): RunRecord {
+  enqueue(graph: unknown, targets?: string[]): RunRecord {
     const checked = assertGraph(graph, this.opts.registry, { targets });
     const runId = randomUUID();
-    const record: RunRecord = {
-      state: newRun(runId),
-      graphName: checked.graph.name,
-      graph,
-      targets,
-      events: [],
-      controller: new AbortController(),
-      recorded: Promise.resolve(),
-    };
-    this.runs.set(runId, record);
+    const record = this.hold(runId, checked.graph.name, graph, targets, []);
     this.waiting.push(record);
     this.emit(record, { type: 'run.queued', runId, time: Date.now(), position: this.waiting.length - 1 });
     record.recorded = this.save(record);
     this.pump();
+    return record;
+  }
+
+  async submit(graph: unknown, targets?: string[]): Promise<Accepted> {
+    const record = this.enqueue(graph, targets);
+    await record.recorded;
+    const queued = record.events[0];
+    return { runId: record.state.runId, position: queued?.type === 'run.queued' ? queued.position : 0 };
+  }
+
+  async requeue(runId: string): Promise<Accepted> {
+    // A run taken up again after a restart is still listed as interrupted on disk until it starts.
+    const stored = isActive(this.runs.get(runId)?.state) ? undefined : this.opts.history.read(runId);
+    if (!stored?.summary.interrupted) throw new HttpError(409, `Run "${runId}" was not interrupted: run its graph again instead`);
+    if (stored.graph === undefined) throw new HttpError(409, `Run "${runId}" was saved without its graph`);
+    return this.submit(stored.graph, stored.targets);
+  }
+
+  /** Queues again a run a stopped process left queued, under its own id, with its log so far. */
+  private takeUp(stored: StoredRun): void {
+    const { runId, graphName } = stored.summary;
+    try {
+      assertGraph(stored.graph, this.opts.registry, { targets: stored.targets });
+    } catch (e) {
+      // Stays listed as interrupted (this server's nodes changed): the editor shows why when it is queued again.
+      process.stderr.write(`Run ${runId} is not queued again after the restart: ${(e as Error).message}\n`);
+      return;
+    }
+    const record = this.hold(runId, graphName, stored.graph, stored.targets, stored.events);
+    record.state = storedView(stored);
+    this.waiting.push(record);
+    this.emit(record, { type: 'log', runId, time: Date.now(), level: 'info', message: 'Queued again: the server stopped before this run started' });
+  }
+
+  private hold(runId: string, graphName: string, graph: unknown, targets: string[] | undefined, events: RunEvent[]): RunRecord {
+    const record: RunRecord = { state: newRun(runId), graphName, graph, targets, events: [...events], controller: new AbortController(), recorded: Promise.resolve() };
+    this.runs.set(runId, record);
     return record;
   }
 
@@ -78,8 +109,8 @@ export class RunQueue {
     return [...this.runs.values()].reverse();
   }
 
-  /** Cancels a queued or running run. Returns false for unknown or already ended runs. */
-  cancel(runId: string): boolean {
+  /** Cancels a queued or running run (at once: the promise is for the interface). */
+  async cancel(runId: string): Promise<boolean> {
     const record = this.runs.get(runId);
     if (!record || !isActive(record.state)) return false;
     record.controller.abort();
@@ -98,12 +129,19 @@ export class RunQueue {
 
   /** Resolves when no run is queued, running or being saved (for tests and clean shutdown). */
   async idle(): Promise<void> {
-    while (this.active || this.waiting.length || this.saving.size) await new Promise((r) => setTimeout(r, 10));
+    while (this.active || (this.waiting.length && !this.closed) || this.saving.size) await new Promise((r) => setTimeout(r, 10));
+  }
+
+  /** Runs going are cancelled; queued ones stay queued on disk, for the next server on this data folder. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const record of this.runs.values()) if (record.state.status === 'running') record.controller.abort();
+    await this.idle();
   }
 
   private pump(): void {
     const workers = this.opts.workers ?? 1;
-    while (this.active < workers && this.waiting.length) {
+    while (!this.closed && this.active < workers && this.waiting.length) {
       const record = this.waiting.shift()!;
       this.active++;
       this.opts.executor
@@ -156,7 +194,7 @@ export class RunQueue {
     const { runId } = record.state;
     this.saving.set(runId, (this.saving.get(runId) ?? 0) + 1);
     return this.opts.history
-      .save(runSummary(record.state, record.graphName, record.events), record.events, record.graph)
+      .save(runSummary(record.state, record.graphName, record.events), record.events, record.graph, record.targets)
       // A full disk must not stop the queue; the run stays viewable while it is in memory.
       .catch((e: Error) => void process.stderr.write(`Run ${runId} could not be saved to the history: ${e.message}\n`))
       .finally(() => {

@@ -5,12 +5,12 @@ import { encodePreviewFrame } from '../protocol/index.ts';
 import { refusal } from './auth.ts';
 import { HttpError, toHttpError } from './http-error.ts';
 import type { RunHistory } from './run-history.ts';
-import type { RunQueue } from './run-queue.ts';
+import type { RunEngine } from './queue/engine.ts';
 
 const ClientMessage = z.discriminatedUnion('type', [z.object({ type: z.literal('subscribe'), runId: z.string().optional() })]);
 
 /** WebSocket endpoint: every client gets the event stream (JSON) and previews (binary frames). */
-export function attachWebSocket(server: Server, queue: RunQueue, history: RunHistory, token: string | undefined): WebSocketServer {
+export function attachWebSocket(server: Server, queue: RunEngine, history: RunHistory, token: string | undefined): WebSocketServer {
   const wss = new WebSocketServer({
     server,
     path: '/ws',

@@ -9,7 +9,7 @@ import { openInside } from '../../runtime/safe-open.ts';
 import type { ServerContext } from '../context.ts';
 import { HttpError } from '../http-error.ts';
 import { storedView } from '../run-history.ts';
-import type { RunRecord } from '../run-queue.ts';
+import type { Accepted, LiveRun } from '../queue/engine.ts';
 
 const OUTPUT_FILE = /^[A-Za-z0-9_-]{1,200}\.png$/;
 
@@ -20,7 +20,9 @@ interface FoundRun {
   events: RunEvent[];
   /** The graph document that ran (absent from records written before it was kept). */
   graph?: unknown;
-  live?: RunRecord;
+  live?: LiveRun;
+  /** Set when an earlier process stopped while the run was queued or running. */
+  interrupted?: RunSummary['interrupted'];
 }
 
 function imageCounts(outputs: Record<string, unknown> | undefined): Record<string, number> | undefined {
@@ -33,29 +35,34 @@ function imageCounts(outputs: Record<string, unknown> | undefined): Record<strin
   return counts;
 }
 
+/** A graph the engine refuses is the client's error, with every problem listed. */
+async function accepted(submitted: Promise<Accepted>): Promise<Accepted> {
+  try {
+    return await submitted;
+  } catch (e) {
+    if (e instanceof GraphValidationError) throw new HttpError(400, e.message, e.problems);
+    throw e;
+  }
+}
+
 export function runRoutes(ctx: ServerContext): Router {
   const r = Router();
   const find = (runId: string): FoundRun => {
     const live = ctx.queue.get(runId);
     if (live) return { graphName: live.graphName, state: live.state, events: live.events, graph: live.graph, live };
     const stored = ctx.history.read(runId);
-    if (stored) return { graphName: stored.summary.graphName, state: storedView(stored), events: stored.events, graph: stored.graph };
+    if (stored) return { graphName: stored.summary.graphName, state: storedView(stored), events: stored.events, graph: stored.graph, interrupted: stored.summary.interrupted };
     throw new HttpError(404, `No run "${runId}"`);
   };
   r.post('/runs', async (req, res) => {
     const body = RunSubmitSchema.safeParse(req.body);
     if (!body.success) throw new HttpError(400, 'Body must be { graph, targets? }');
-    let run: RunRecord;
-    try {
-      run = ctx.queue.submit(body.data.graph, body.data.targets);
-    } catch (e) {
-      if (e instanceof GraphValidationError) throw new HttpError(400, e.message, e.problems);
-      throw e;
-    }
-    // Answered once the run's record is on disk: an accepted run survives a kill from here on.
-    await run.recorded;
-    const queued = run.events[0];
-    res.status(202).json({ runId: run.state.runId, position: queued?.type === 'run.queued' ? queued.position : 0 } satisfies RunStarted);
+    // Answered once the run is stored: an accepted run survives a kill from here on.
+    res.status(202).json((await accepted(ctx.queue.submit(body.data.graph, body.data.targets))) satisfies RunStarted);
+  });
+  r.post('/runs/:runId/requeue', async (req, res) => {
+    find(req.params.runId);
+    res.status(202).json((await accepted(ctx.queue.requeue(req.params.runId))) satisfies RunStarted);
   });
   r.get('/runs', (_req, res) => {
     const live = ctx.queue.list().map((r) => runSummary(r.state, r.graphName, r.events));
@@ -68,7 +75,7 @@ export function runRoutes(ctx: ServerContext): Router {
     const nodes = Object.fromEntries(
       Object.entries(run.state.nodes).map(([id, n]) => [id, { ...n, images: imageCounts(run.live?.result?.outputs.get(id)) }]),
     );
-    res.json({ ...runSummary(run.state, run.graphName, run.events), nodes, logs: run.state.logs } satisfies RunDetail);
+    res.json({ ...runSummary(run.state, run.graphName, run.events), interrupted: run.interrupted, nodes, logs: run.state.logs } satisfies RunDetail);
   });
   r.get('/runs/:runId/events', (req, res) => void res.json(find(req.params.runId).events satisfies RunEvent[]));
   r.get('/runs/:runId/log', (req, res) => void res.json(fullLog(find(req.params.runId).events) satisfies LogLine[]));
@@ -77,9 +84,9 @@ export function runRoutes(ctx: ServerContext): Router {
     if (graph === undefined) throw new HttpError(404, `Run "${req.params.runId}" was saved without its graph`);
     res.json(graph);
   });
-  r.post('/runs/:runId/cancel', (req, res) => {
+  r.post('/runs/:runId/cancel', async (req, res) => {
     find(req.params.runId);
-    res.json({ ok: ctx.queue.cancel(req.params.runId) } satisfies Ok);
+    res.json({ ok: await ctx.queue.cancel(req.params.runId) } satisfies Ok);
   });
   r.get('/runs/:runId/outputs/:nodeId/:port/:index', async (req, res) => {
     const { runId, nodeId, port, index } = req.params;

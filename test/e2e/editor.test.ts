@@ -6,6 +6,11 @@ import { startServer, type RunningServer } from '../../server/app.ts';
 import { GRAPH_PNG_KEYWORD, readPngText } from '../../protocol/index.ts';
 import { freshEditor, launchChromium } from './browser.ts';
 import { tempDir } from '../helpers/temp.ts';
+import type { RunEvent } from '../../protocol/index.ts';
+import { openDataFolders } from '../../runtime/data-folder.ts';
+import { newRun, reduceRun } from '../../protocol/index.ts';
+import { runSummary } from '../../protocol/index.ts';
+import { RunHistory } from '../../server/run-history.ts';
 
 /**
  * The editor in real headless Chromium against the real server (in-process, temp data folder). One
@@ -479,6 +484,51 @@ describe('editor with an access token', { timeout: 180_000 }, () => {
       await p.close();
       await guarded.close();
       rmSync(tokenDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('editor after a server stopped mid-run', { timeout: 180_000 }, () => {
+  it('offers Re-queue for the interrupted run and shows the new run live', async () => {
+    // The record a server killed while running image-basics leaves behind.
+    const stoppedDir = tempDir('e2e-requeue');
+    const graph = JSON.parse(readFileSync(path.join(import.meta.dirname, '../../graphs/image-basics.json'), 'utf8'));
+    const runId = 'interrupted-run';
+    const events: RunEvent[] = [
+      { type: 'run.queued', runId, time: 1_000, position: 0 },
+      { type: 'run.started', runId, time: 1_001, nodes: graph.nodes.map((n: { id: string }) => n.id) },
+    ];
+    const view = events.reduce(reduceRun, newRun(runId));
+    await new RunHistory(openDataFolders(stoppedDir).runs).save(runSummary(view, graph.name, events), events, graph);
+    const restarted = await startServer({ port: 0, dataDir: stoppedDir });
+    const p = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+    p.setDefaultTimeout(60_000);
+    p.on('pageerror', (e) => pageErrors.push(e.message));
+    try {
+      await p.goto(restarted.url);
+      await nodeCount(p, 5);
+      await p.getByRole('button', { name: 'Runs', exact: true }).click();
+      await p.locator(`[data-requeue="${runId}"]`).click();
+      await until(() => p.locator('.fc-run-status').getAttribute('data-status')).toBe('finished');
+      const runs = (await (await fetch(`${restarted.url}/api/runs`)).json()) as { runId: string; status: string; interrupted?: string }[];
+      expect(runs.map((r) => [r.status, r.interrupted])).toEqual([
+        ['finished', undefined],
+        ['failed', 'running'],
+      ]);
+      // Only the interrupted run offers it; opened, its log offers it too.
+      await p.getByRole('button', { name: 'Runs', exact: true }).click();
+      await visible(p.locator(`[data-run="${runs[0].runId}"]`));
+      expect(await p.locator('[data-requeue]').evaluateAll((els) => els.map((e) => e.getAttribute('data-requeue')))).toEqual([runId]);
+      await p.locator(`[data-run="${runId}"]`).click();
+      await until(() => p.locator('.fc-run-status').getAttribute('data-status')).toBe('failed');
+      await p.locator(`[data-requeue-log="${runId}"]`).click();
+      await until(async () => ((await (await fetch(`${restarted.url}/api/runs`)).json()) as { status: string }[]).map((r) => r.status)).toEqual(['finished', 'finished', 'failed']);
+      await until(() => p.locator('.fc-run-status').getAttribute('data-status')).toBe('finished');
+      expect(await p.locator('[data-requeue-log]').count()).toBe(0);
+    } finally {
+      await p.close();
+      await restarted.close();
+      rmSync(stoppedDir, { recursive: true, force: true });
     }
   });
 });

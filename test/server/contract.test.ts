@@ -85,6 +85,11 @@ describe('REST answers match protocol/api.ts', () => {
     const graph = (await call('GET /runs/:runId/graph', `/runs/${runId}/graph`)) as { format: string };
     expect(graph.format).toBe(GRAPH_FORMAT);
     await call('POST /runs/:runId/cancel', `/runs/${runId}/cancel`, { method: 'POST' });
+    // A run that was not interrupted cannot be queued again (test/server/queue-* cover the 202 answer).
+    const requeue = await fetch(`${server.url}/api/runs/${runId}/requeue`, { method: 'POST' });
+    expect(requeue.status).toBe(409);
+    expect(ErrorBodySchema.safeParse(await requeue.json()).success).toBe(true);
+    checked.add('POST /runs/:runId/requeue');
     await call('GET /runs/:runId/outputs/:nodeId/:port/:index', `/runs/${runId}/outputs/resize/images/0`);
     const [file] = readdirSync(path.join(dataDir, 'output')).filter((f) => f.endsWith('.png'));
     await call('GET /files/:id', `/files/${file}`);

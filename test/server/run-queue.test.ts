@@ -18,7 +18,7 @@ const constant = (value: number) => graph([{ id: 'c', type: 'test/constant', par
 describe('run queue and history', () => {
   it('keeps only the newest ended runs in memory; every ended run is saved', async () => {
     const { queue: q, history } = queue(2);
-    const ids = [1, 2, 3, 4].map((v) => q.submit(constant(v)).state.runId);
+    const ids = [1, 2, 3, 4].map((v) => q.enqueue(constant(v)).state.runId);
     await q.idle();
     expect(q.list().map((r) => r.state.runId)).toEqual([ids[3], ids[2]]);
     expect(history.summaries().map((s) => [s.runId, s.status])).toEqual(ids.toReversed().map((id) => [id, 'finished']));
@@ -30,8 +30,8 @@ describe('run queue and history', () => {
     rmSync(data.runs, { recursive: true });
     const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
     try {
-      const first = q.submit(constant(5)).state.runId;
-      const second = q.submit(constant(6)).state.runId;
+      const first = q.enqueue(constant(5)).state.runId;
+      const second = q.enqueue(constant(6)).state.runId;
       await q.idle();
       expect(stderr).toHaveBeenCalledWith(expect.stringMatching(new RegExp(`^Run ${first} could not be saved to the history: ENOENT`)));
       expect([first, second].map((id) => q.get(id)?.state.status)).toEqual(['finished', 'finished']);
@@ -44,7 +44,7 @@ describe('run queue and history', () => {
   it('saves a going run now and then, so a server that dies keeps its log; the next one shows it as stopped', async () => {
     const { queue: q, data } = queue(100, 30);
     const slow = graph([{ id: 'a', type: 'test/constant' }, { id: 's', type: 'test/slow', params: { steps: 60, stepMs: 10 } }], [['a', 'value', 's', 'a']]);
-    const runId = q.submit(slow).state.runId;
+    const runId = q.enqueue(slow).state.runId;
     // What a process started now (after a crash of this one) would find on disk.
     const afterCrash = () => new RunHistory(data.runs);
     await expect.poll(() => afterCrash().read(runId)?.events.some((e) => e.type === 'node.finished'), { timeout: 30_000 }).toBe(true);
@@ -58,5 +58,27 @@ describe('run queue and history', () => {
     await q.idle();
     expect(afterCrash().summaries()[0]).toMatchObject({ runId, status: 'finished' });
     expect(afterCrash().read(runId)!.events.at(-1)).toMatchObject({ type: 'run.finished' });
+  });
+
+  it('a closed queue leaves its queued runs on disk; the next queue on the data folder runs them under their ids', async () => {
+    const { queue: q, data } = queue(100);
+    const slow = graph([{ id: 'a', type: 'test/constant' }, { id: 's', type: 'test/slow', params: { steps: 10_000, stepMs: 10 } }], [['a', 'value', 's', 'a']]);
+    const started = new Promise<void>((resolve) => q.subscribe((e) => e.type === 'node.started' && e.nodeId === 's' && resolve()));
+    const going = q.enqueue(slow).state.runId;
+    const waiting = [await q.submit(constant(7)), await q.submit(constant(8))].map((a) => a.runId);
+    await started;
+    await q.close();
+    expect(q.get(going)!.state.status).toBe('cancelled');
+
+    const registry = testRegistry();
+    const history = new RunHistory(data.runs);
+    const next = new RunQueue({ executor: new Executor({ registry, data }), registry, history });
+    expect(next.list().map((r) => [r.state.runId, r.state.status])).toEqual(waiting.toReversed().map((id) => [id, 'queued']));
+    // Taken up, so not to be queued a second time (its record on disk still says interrupted until it starts).
+    await expect(next.requeue(waiting[1])).rejects.toThrow('was not interrupted');
+    await next.idle();
+    expect(waiting.map((id) => [history.read(id)!.summary.status, history.read(id)!.summary.interrupted])).toEqual(waiting.map(() => ['finished', undefined]));
+    expect(history.read(going)!.summary.status).toBe('cancelled');
+    await expect(next.requeue(waiting[0])).rejects.toThrow('was not interrupted');
   });
 });

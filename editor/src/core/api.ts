@@ -20,6 +20,7 @@ export class ApiError extends Error {
 }
 
 
+
 export class Api {
   constructor(
     readonly base: string,
@@ -126,6 +127,11 @@ export class Api {
 
   cancelRun(runId: string): Promise<unknown> {
     return this.request(`/api/runs/${encodeURIComponent(runId)}/cancel`, OkSchema, { method: 'POST' });
+  }
+
+  /** Queues again, as a new run, the graph of a run a stopped server or worker interrupted. */
+  requeueRun(runId: string): Promise<RunStarted> {
+    return this.request(`/api/runs/${encodeURIComponent(runId)}/requeue`, RunStartedSchema, { method: 'POST' });
   }
 
   run(runId: string): Promise<RunDetail> {

@@ -23,6 +23,8 @@ export interface RunSnapshot {
   outputs: { runId?: string; nodes: Readonly<Record<string, Record<string, number>>> };
   problems: GroupedProblems;
   live: LiveStatus;
+  /** The id of the shown run when a server or worker stopped while it ran (it can be queued again). */
+  interrupted?: string;
 }
 
 /** Turns preview bytes into something an <img> shows (object URLs in the browser). */
@@ -85,14 +87,15 @@ export class RunStore {
    * rebuilt from the server's replay, and finished runs get their full-size outputs back.
    */
   async resume(runId: string): Promise<void> {
+    let detail;
     try {
-      await this.api.run(runId);
+      detail = await this.api.run(runId);
     } catch {
       // The server no longer knows it (restarted): nothing to show.
       if (this.state.run?.runId === runId) this.set({ run: undefined });
       return;
     }
-    this.set({ run: newRun(runId) });
+    this.set({ run: newRun(runId), interrupted: detail.interrupted ? runId : undefined });
     this.replay?.(runId);
   }
 

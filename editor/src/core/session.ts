@@ -184,6 +184,13 @@ export class Session {
     });
   }
 
+  /** Queues an interrupted run again and opens the new run, live. */
+  async requeueRun(runId: string, graphName: string): Promise<void> {
+    let again: string | undefined;
+    await this.guard(`Cannot queue ${graphName} again`, async () => void (again = (await this.api.requeueRun(runId)).runId));
+    if (again) await this.openRun(again, graphName);
+  }
+
   listRuns(): Promise<RunSummary[]> {
     return this.api.runs();
   }

@@ -121,31 +121,45 @@ function RunsDialog({ onClose }: { onClose: () => void }) {
       {runs && runs.length > 0 && (
         <div className="fc-run-list">
           {runs.map((r) => (
-            <button
-              key={r.runId}
-              className="fc-list-item"
-              data-run={r.runId}
-              data-status={r.status}
-              title="Open the graph that ran, with this run's node states and log"
-              onClick={() => {
-                onClose();
-                void session.openRun(r.runId, r.graphName);
-              }}
-            >
-              <span>
-                <span className={`fc-badge is-${r.status}`}>{r.status}</span> {r.graphName}
-              </span>
-              <small>
-                {r.queuedAt !== undefined && new Date(r.queuedAt).toLocaleString()}
-                {r.durationMs !== undefined && ` · ${(r.durationMs / 1000).toFixed(1)} s`}
-                {` · ${r.logCount} log line${r.logCount === 1 ? '' : 's'}`}
-              </small>
-              {(r.lastError ?? r.error) && (
-                <small className="fc-list-about fc-error-text">
-                  {r.lastError ? `${r.lastError.nodeId ? `${r.lastError.nodeId}: ` : ''}${r.lastError.message}` : r.error}
+            <div key={r.runId} className="fc-list-row">
+              <button
+                className="fc-list-item"
+                data-run={r.runId}
+                data-status={r.status}
+                title="Open the graph that ran, with this run's node states and log"
+                onClick={() => {
+                  onClose();
+                  void session.openRun(r.runId, r.graphName);
+                }}
+              >
+                <span>
+                  <span className={`fc-badge is-${r.status}`}>{r.status}</span> {r.graphName}
+                </span>
+                <small>
+                  {r.queuedAt !== undefined && new Date(r.queuedAt).toLocaleString()}
+                  {r.durationMs !== undefined && ` · ${(r.durationMs / 1000).toFixed(1)} s`}
+                  {` · ${r.logCount} log line${r.logCount === 1 ? '' : 's'}`}
                 </small>
+                {(r.lastError ?? r.error) && (
+                  <small className="fc-list-about fc-error-text">
+                    {r.lastError ? `${r.lastError.nodeId ? `${r.lastError.nodeId}: ` : ''}${r.lastError.message}` : r.error}
+                  </small>
+                )}
+              </button>
+              {r.interrupted && (
+                <button
+                  className="fc-btn"
+                  data-requeue={r.runId}
+                  title="Queue this graph again as a new run (the server or worker stopped before it ended)"
+                  onClick={() => {
+                    onClose();
+                    void session.requeueRun(r.runId, r.graphName);
+                  }}
+                >
+                  Re-queue
+                </button>
               )}
-            </button>
+            </div>
           ))}
         </div>
       )}

@@ -6,10 +6,11 @@ import { useStore } from './use-store.ts';
 
 /** Bottom panel: the run's log and every validation problem; a click on a node name shows the node. */
 export function LogPanel() {
-  const { runs, store } = useEditor();
+  const { runs, store, session } = useEditor();
   const rf = useReactFlow();
   const run = useStore(runs, (s) => s.run);
   const problems = useStore(runs, (s) => s.problems);
+  const interrupted = useStore(runs, (s) => s.interrupted);
   const count = problemCount(problems);
   const [open, setOpen] = useState(false);
   const failed = run?.status === 'failed';
@@ -38,6 +39,14 @@ export function LogPanel() {
       </button>
       {open && (
         <div className="fc-log-body" data-testid="log">
+          {run && interrupted === run.runId && (
+            <div className="fc-log-line">
+              <button className="fc-btn" data-requeue-log={run.runId} title="Queue this graph again as a new run" onClick={() => void session.requeueRun(run.runId, store.doc.name)}>
+                Re-queue
+              </button>{' '}
+              The server or worker stopped before this run ended.
+            </div>
+          )}
           {problems.graph.map((m) => (
             <div key={m} className="fc-log-line is-error">
               {m}
