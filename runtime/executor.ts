@@ -9,7 +9,7 @@ import type { AnyNodeDefinition, RunContext, Services } from './node.ts';
 import { OutputCache } from './output-cache.ts';
 import type { NodeRegistry } from './registry.ts';
 import { Rng, hash32 } from './rng.ts';
-import { checkGraph, type CheckedGraph } from './validate.ts';
+import { checkGraph, type CheckedGraph, type CheckResult } from './validate.ts';
 import { isImage, type Image } from './values.ts';
 
 export interface ExecutorOptions {
@@ -66,7 +66,16 @@ export class Executor {
     this.progressIntervalMs = opts.progressIntervalMs ?? 50;
   }
 
-  async run(doc: unknown, options: RunOptions = {}): Promise<RunResult> {
+  /** Validates `doc` (a run that fails validation lists every problem), then runs it. */
+  run(doc: unknown, options: RunOptions = {}): Promise<RunResult> {
+    return this.execute(checkGraph(doc, this.opts.registry, { targets: options.targets }), options);
+  }
+
+  /**
+   * Runs a graph validated at the edge (the server's queue checks it on submit), without checking it
+   * again; `targets` must be the ones it was checked with.
+   */
+  async execute(check: CheckResult, options: RunOptions = {}): Promise<RunResult> {
     const runId = options.runId ?? randomUUID();
     const emit = (event: RunEvent, preview?: PreviewImage) => options.onEvent?.(event, preview);
     const started = performance.now();
@@ -91,7 +100,6 @@ export class Executor {
       return result;
     };
 
-    const check = checkGraph(doc, this.opts.registry, { targets: options.targets });
     if (!check.ok) {
       result.problems = check.problems;
       return finish('failed', `The graph has ${check.problems.length} problem(s)`);

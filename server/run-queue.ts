@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Executor, RunResult } from '../runtime/executor.ts';
 import { type PreviewImage, type RunEvent, type RunListener, isActive, newRun, reduceRun, type RunView, runSummary } from '../protocol/index.ts';
-import { assertGraph } from '../runtime/validate.ts';
+import { assertGraph, type CheckedGraph } from '../runtime/validate.ts';
 import type { NodeRegistry } from '../runtime/registry.ts';
 import type { RunHistory } from './run-history.ts';
 
@@ -9,6 +9,8 @@ export interface RunRecord {
   state: RunView;
   graphName: string;
   graph: unknown;
+  /** The graph as validated on submit: the executor runs it without checking it again. */
+  checked: CheckedGraph;
   targets?: string[];
   /** Every event but progress ticks (the latest progress lives in `state`). */
   events: RunEvent[];
@@ -57,6 +59,7 @@ export class RunQueue {
       state: newRun(runId),
       graphName: checked.graph.name,
       graph,
+      checked,
       targets,
       events: [],
       controller: new AbortController(),
@@ -107,7 +110,7 @@ export class RunQueue {
       const record = this.waiting.shift()!;
       this.active++;
       this.opts.executor
-        .run(record.graph, {
+        .execute({ ok: true, checked: record.checked }, {
           runId: record.state.runId,
           targets: record.targets,
           signal: record.controller.signal,
