@@ -59,10 +59,13 @@ class CancelledError extends Error {}
 /** Runs graphs: validation, dependency order, output cache, cancel, error isolation, events. */
 export class Executor {
   readonly cache: OutputCache;
+  /** What the nodes share across runs of this executor (the caller's, or an empty set they fill). */
+  readonly services: Services;
   private readonly progressIntervalMs: number;
 
   constructor(private readonly opts: ExecutorOptions) {
     this.cache = opts.cache ?? new OutputCache();
+    this.services = opts.services ?? {};
     this.progressIntervalMs = opts.progressIntervalMs ?? 50;
   }
 
@@ -165,7 +168,7 @@ export class Executor {
         signal,
         graph: checked.graph,
         data: this.opts.data,
-        services: this.opts.services ?? {},
+        services: this.services,
         cacheKey: key,
         rng: new Rng(typeof params.seed === 'number' ? params.seed : hash32(key)),
         cacheDir: () => {
