@@ -25,18 +25,22 @@ export const LogLineSchema = z.object({
 });
 export type LogLine = z.infer<typeof LogLineSchema>;
 
-export const RunViewSchema = z.object({
+/** When a run was queued, started and ended, and why it failed: in its live view and in its summary. */
+export const RunTimesSchema = z.object({
   runId: z.string(),
   status: RunStatusSchema,
-  /** Place in the server's queue while queued. */
-  position: z.number().optional(),
-  nodes: z.record(z.string(), NodeRunSchema),
   queuedAt: z.number().optional(),
   startedAt: z.number().optional(),
   finishedAt: z.number().optional(),
   durationMs: z.number().optional(),
   error: z.string().optional(),
   problems: z.array(ProblemSchema).optional(),
+});
+
+export const RunViewSchema = RunTimesSchema.extend({
+  /** Place in the server's queue while queued. */
+  position: z.number().optional(),
+  nodes: z.record(z.string(), NodeRunSchema),
   logs: z.array(LogLineSchema),
 });
 export type RunView = z.infer<typeof RunViewSchema>;

@@ -1,18 +1,10 @@
 import { z } from 'zod';
-import { ProblemSchema, type RunEvent } from './events.ts';
-import { logLineOf, RunStatusSchema, type LogLine, type RunView } from './run-state.ts';
+import type { RunEvent } from './events.ts';
+import { logLineOf, RunTimesSchema, type LogLine, type RunView } from './run-state.ts';
 
 /** One line of the run history (GET /api/runs): what a list of past runs shows. */
-export const RunSummarySchema = z.object({
-  runId: z.string(),
+export const RunSummarySchema = RunTimesSchema.extend({
   graphName: z.string(),
-  status: RunStatusSchema,
-  queuedAt: z.number().optional(),
-  startedAt: z.number().optional(),
-  finishedAt: z.number().optional(),
-  durationMs: z.number().optional(),
-  error: z.string().optional(),
-  problems: z.array(ProblemSchema).optional(),
   logCount: z.number().describe('lines in the whole log (log events and node errors)'),
   lastError: z.object({ nodeId: z.string().optional(), message: z.string() }).optional().describe('the last error line of the log'),
   interrupted: z

@@ -1,16 +1,16 @@
-import { createHash, randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import path from 'node:path';
+import { randomUUID } from 'node:crypto';
 import type { DataFolders } from './data-folder.ts';
 import { type PreviewImage, type Problem, type RunEvent, type RunListener, adaptValue, type RunStatus } from '../protocol/index.ts';
-import { encodePreview } from './image-io.ts';
+import { cacheKey } from './cache-key.ts';
 import { defaultRunBudget, overBudget } from './memory-estimate.ts';
-import type { AnyNodeDefinition, RunContext, Services } from './node.ts';
+import type { AnyNodeDefinition, Services } from './node.ts';
+import { nodeContext } from './node-context.ts';
 import { OutputCache } from './output-cache.ts';
+import { planNodes } from './plan.ts';
 import type { NodeRegistry } from './registry.ts';
-import { Rng, hash32 } from './rng.ts';
-import { checkGraph, type CheckedGraph } from './validate.ts';
-import { isImage, type Image } from './values.ts';
+import { runNode } from './run-node.ts';
+import { checkGraph, type CheckResult } from './validate.ts';
+import { isImage } from './values.ts';
 
 export interface ExecutorOptions {
   registry: NodeRegistry;
@@ -54,19 +54,29 @@ export interface RunResult {
   durationMs: number;
 }
 
-class CancelledError extends Error {}
-
 /** Runs graphs: validation, dependency order, output cache, cancel, error isolation, events. */
 export class Executor {
   readonly cache: OutputCache;
+  /** What the nodes share across runs of this executor (the caller's, or an empty set they fill). */
+  readonly services: Services;
   private readonly progressIntervalMs: number;
 
   constructor(private readonly opts: ExecutorOptions) {
     this.cache = opts.cache ?? new OutputCache();
+    this.services = opts.services ?? {};
     this.progressIntervalMs = opts.progressIntervalMs ?? 50;
   }
 
-  async run(doc: unknown, options: RunOptions = {}): Promise<RunResult> {
+  /** Validates `doc` (a run that fails validation lists every problem), then runs it. */
+  run(doc: unknown, options: RunOptions = {}): Promise<RunResult> {
+    return this.execute(checkGraph(doc, this.opts.registry, { targets: options.targets }), options);
+  }
+
+  /**
+   * Runs a graph validated at the edge (the server's queue checks it on submit), without checking it
+   * again; `targets` must be the ones it was checked with.
+   */
+  async execute(check: CheckResult, options: RunOptions = {}): Promise<RunResult> {
     const runId = options.runId ?? randomUUID();
     const emit = (event: RunEvent, preview?: PreviewImage) => options.onEvent?.(event, preview);
     const started = performance.now();
@@ -91,7 +101,6 @@ export class Executor {
       return result;
     };
 
-    const check = checkGraph(doc, this.opts.registry, { targets: options.targets });
     if (!check.ok) {
       result.problems = check.problems;
       return finish('failed', `The graph has ${check.problems.length} problem(s)`);
@@ -150,58 +159,12 @@ export class Executor {
 
       emit({ type: 'node.started', runId, nodeId, nodeType: def.type, time: Date.now() });
       const t0 = performance.now();
-      const pending: Promise<void>[] = [];
-      let lastProgress = 0;
-      const ctx: RunContext = {
-        runId,
-        nodeId,
-        signal,
-        graph: checked.graph,
-        data: this.opts.data,
-        services: this.opts.services ?? {},
-        cacheKey: key,
-        rng: new Rng(typeof params.seed === 'number' ? params.seed : hash32(key)),
-        cacheDir: () => {
-          const dir = path.join(this.opts.data.cache, 'nodes', key.slice(0, 32));
-          mkdirSync(dir, { recursive: true });
-          return dir;
-        },
-        progress: (fraction, message) => {
-          const now = performance.now();
-          if (fraction < 1 && now - lastProgress < this.progressIntervalMs) return;
-          lastProgress = now;
-          emit({ type: 'node.progress', runId, nodeId, time: Date.now(), fraction: Math.max(0, Math.min(1, fraction)), message });
-        },
-        preview: (images) => {
-          const list = Array.isArray(images) ? images : [images];
-          const id = previewId++;
-          pending.push(
-            Promise.all(list.filter(isImage).map((img: Image) => encodePreview(img))).then((encoded) =>
-              encoded.forEach((p, index) =>
-                emit(
-                  { type: 'node.preview', runId, nodeId, time: Date.now(), previewId: id, index, width: p.width, height: p.height, mime: 'image/jpeg' },
-                  { mime: 'image/jpeg', data: p.data },
-                ),
-              ),
-            ),
-          );
-        },
-        log: {
-          info: (message) => emit({ type: 'log', runId, nodeId, time: Date.now(), level: 'info', message }),
-          warn: (message) => emit({ type: 'log', runId, nodeId, time: Date.now(), level: 'warn', message }),
-          error: (message) => emit({ type: 'log', runId, nodeId, time: Date.now(), level: 'error', message }),
-        },
-      };
-
+      const { ctx, pending } = nodeContext({
+        runId, nodeId, key, params, signal, graph: checked.graph, data: this.opts.data, services: this.services,
+        progressIntervalMs: this.progressIntervalMs, emit, nextPreviewId: () => previewId++,
+      });
       try {
-        const outputs = (await def.run(ctx, inputs as never, params)) as Record<string, unknown>;
-        await Promise.allSettled(pending);
-        if (signal.aborted) throw new CancelledError();
-        for (const [port, spec] of Object.entries(def.outputs)) {
-          if (outputs?.[port] === undefined && !spec.optional) {
-            throw new Error(`${def.type} returned no value for its output "${port}"`);
-          }
-        }
+        const outputs = await runNode(def, ctx, inputs, params, pending);
         const ms = performance.now() - t0;
         result.outputs.set(nodeId, outputs);
         result.executed.push(nodeId);
@@ -209,7 +172,6 @@ export class Executor {
         if (cacheable) this.cache.set(key, outputs);
         emit({ type: 'node.finished', runId, nodeId, time: Date.now(), durationMs: ms, outputs: summarise(outputs) });
       } catch (e) {
-        await Promise.allSettled(pending);
         if (signal.aborted) return finish('cancelled');
         failNode(nodeId, def, e);
       }
@@ -227,35 +189,6 @@ export class Executor {
       emit({ type: 'node.error', runId, nodeId, time: Date.now(), nodeType: def.type, message });
     }
   }
-}
-
-/** The nodes needed for the targets (default: all sinks), in dependency order. */
-function planNodes(checked: CheckedGraph, targets?: string[]): string[] {
-  const wanted = targets?.length ? targets : checked.order.filter((id) => !checked.outgoing.get(id)?.length);
-  const needed = new Set<string>();
-  const stack = [...wanted];
-  while (stack.length) {
-    const id = stack.pop()!;
-    if (needed.has(id)) continue;
-    needed.add(id);
-    for (const c of checked.incoming.get(id)?.values() ?? []) stack.push(c.from.node);
-  }
-  return checked.order.filter((id) => needed.has(id));
-}
-
-function cacheKey(def: AnyNodeDefinition, params: Record<string, unknown>, inputs: [string, string, string][], fingerprint?: string): string {
-  return createHash('sha256')
-    .update(stableJson([def.type, def.version, params, inputs, fingerprint ?? null]))
-    .digest('hex');
-}
-
-/** JSON with object keys sorted, so equal params give equal keys. */
-export function stableJson(value: unknown): string {
-  return JSON.stringify(value, (_k, v) =>
-    v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, v[k]]))
-      : v,
-  );
 }
 
 function summarise(outputs: Record<string, unknown>): Record<string, string> {

@@ -25,7 +25,10 @@ export interface Logger {
   error(message: string): void;
 }
 
-/** Shared heavy services (model store, sessions, ...). Modules add theirs by declaration merging. */
+/**
+ * Heavy shared things (loaded models, sessions, ...), one set per executor, so a server, a CLI run and
+ * each test get their own. Modules add theirs by declaration merging and fill them on first use.
+ */
 export interface Services {}
 
 export interface RunContext {

@@ -31,7 +31,7 @@ export type CheckResult = { ok: true; checked: CheckedGraph } | { ok: false; pro
 
 /**
  * A further check of one node whose params passed their schema, given by the caller: checks that need
- * the machine (files in the data folder) stay out of this module, which the editor imports.
+ * the machine (files in the data folder) stay out of this module, which stays pure.
  */
 export type NodeCheck = (nodeId: string, def: AnyNodeDefinition, params: Record<string, unknown>) => Problem[];
 

@@ -1,13 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { Executor } from '../runtime/executor.ts';
 import { type PreviewImage, type RunEvent, type RunListener, isActive, newRun, reduceRun, runSummary } from '../protocol/index.ts';
-import { assertGraph } from '../runtime/validate.ts';
+import { assertGraph, type CheckedGraph } from '../runtime/validate.ts';
 import type { NodeRegistry } from '../runtime/registry.ts';
 import { HttpError } from './http-error.ts';
 import { storedView, type RunHistory, type StoredRun } from './run-history.ts';
 import type { Accepted, LiveRun, RunEngine } from './queue/engine.ts';
 
 export interface RunRecord extends LiveRun {
+  /** The graph as validated on submit: the executor runs it without checking it again. */
+  checked: CheckedGraph;
   controller: AbortController;
   /** Settles once the record of the accepted (queued) run is on disk, so a kill from then on cannot lose it. */
   recorded: Promise<void>;
@@ -56,7 +58,7 @@ export class RunQueue implements RunEngine {
   enqueue(graph: unknown, targets?: string[]): RunRecord {
     const checked = assertGraph(graph, this.opts.registry, { targets });
     const runId = randomUUID();
-    const record = this.hold(runId, checked.graph.name, graph, targets, []);
+    const record = this.hold(runId, checked, graph, targets, []);
     this.waiting.push(record);
     this.emit(record, { type: 'run.queued', runId, time: Date.now(), position: this.waiting.length - 1 });
     record.recorded = this.save(record);
@@ -81,22 +83,25 @@ export class RunQueue implements RunEngine {
 
   /** Queues again a run a stopped process left queued, under its own id, with its log so far. */
   private takeUp(stored: StoredRun): void {
-    const { runId, graphName } = stored.summary;
+    const { runId } = stored.summary;
+    let checked: CheckedGraph;
     try {
-      assertGraph(stored.graph, this.opts.registry, { targets: stored.targets });
+      checked = assertGraph(stored.graph, this.opts.registry, { targets: stored.targets });
     } catch (e) {
       // Stays listed as interrupted (this server's nodes changed): the editor shows why when it is queued again.
       process.stderr.write(`Run ${runId} is not queued again after the restart: ${(e as Error).message}\n`);
       return;
     }
-    const record = this.hold(runId, graphName, stored.graph, stored.targets, stored.events);
+    const record = this.hold(runId, checked, stored.graph, stored.targets, stored.events);
     record.state = storedView(stored);
     this.waiting.push(record);
     this.emit(record, { type: 'log', runId, time: Date.now(), level: 'info', message: 'Queued again: the server stopped before this run started' });
   }
 
-  private hold(runId: string, graphName: string, graph: unknown, targets: string[] | undefined, events: RunEvent[]): RunRecord {
-    const record: RunRecord = { state: newRun(runId), graphName, graph, targets, events: [...events], controller: new AbortController(), recorded: Promise.resolve() };
+  private hold(runId: string, checked: CheckedGraph, graph: unknown, targets: string[] | undefined, events: RunEvent[]): RunRecord {
+    const record: RunRecord = {
+      state: newRun(runId), graphName: checked.graph.name, graph, checked, targets, events: [...events], controller: new AbortController(), recorded: Promise.resolve(),
+    };
     this.runs.set(runId, record);
     return record;
   }
@@ -145,7 +150,7 @@ export class RunQueue implements RunEngine {
       const record = this.waiting.shift()!;
       this.active++;
       this.opts.executor
-        .run(record.graph, {
+        .execute({ ok: true, checked: record.checked }, {
           runId: record.state.runId,
           targets: record.targets,
           signal: record.controller.signal,

@@ -17,6 +17,16 @@ export const LoraStackEntrySchema = z.object({
   schedule: ScheduleSchema.default(CONSTANT_SCHEDULE),
 });
 export type LoraStackEntry = z.input<typeof LoraStackEntrySchema>;
+type CheckedEntry = z.infer<typeof LoraStackEntrySchema>;
+
+/** Entries already parsed by a stack: `add` copies them into the next stack without parsing them again. */
+const checkedEntries = new WeakSet<CheckedEntry>();
+function checkEntry(e: LoraStackEntry): CheckedEntry {
+  if (checkedEntries.has(e as CheckedEntry)) return e as CheckedEntry;
+  const checked = LoraStackEntrySchema.parse(e);
+  checkedEntries.add(checked);
+  return checked;
+}
 
 /** One module's share of a stacked branch. */
 interface Part {
@@ -39,14 +49,14 @@ interface StackedBranch extends LoraBranch {
  * Σ r_k. A LoRA whose factor on a module is a constant 0 (a block weighted 0) is left out there.
  */
 export class LoraStack implements LoraSchedule {
-  readonly entries: readonly z.infer<typeof LoraStackEntrySchema>[];
+  readonly entries: readonly CheckedEntry[];
   private textBranches: LoraBranches | undefined;
   private unetStatic: Map<string, StackedBranch> | undefined;
   private last: { key: string; branches: LoraBranches } | undefined;
 
   /** `configs`: the architectures the LoRAs' base names refer to (a test's reduced model adds its own). */
   constructor(entries: readonly LoraStackEntry[] = [], private readonly configs: readonly SdConfig[] = Object.values(SD_CONFIGS)) {
-    this.entries = entries.map((e) => LoraStackEntrySchema.parse(e));
+    this.entries = entries.map(checkEntry);
     const first = this.entries[0];
     const other = this.entries.find((e) => e.lora.base !== first.lora.base);
     if (other) {

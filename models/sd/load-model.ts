@@ -49,15 +49,15 @@ export function builtinFingerprint(name: string): string {
   return `demo:${s.size}:${s.mtimeMs}`;
 }
 
-// A built-in model is the same for every caller: load it once per process and models folder.
-const builtins = new Map<string, Promise<SdModel>>();
+/** Built-in models already loaded, by name and models folder: the caller's (an executor's services). */
+export type BuiltinModels = Map<string, Promise<SdModel>>;
 
 /**
  * A checkpoint as the load node names it: 'tiny' or 'demo' (built in), a single-file .safetensors (LDM
  * key names, fp32 or fp16) or a diffusers folder under data/models/checkpoints. The weights stay in the
- * files: the graphs point into them.
+ * files: the graphs point into them. A built-in model is the same for every caller that shares `builtins`.
  */
-export async function loadSdModel(checkpoint: string, modelsDir: string): Promise<SdModel> {
+export async function loadSdModel(checkpoint: string, modelsDir: string, builtins: BuiltinModels = new Map()): Promise<SdModel> {
   if (isBuiltinCheckpoint(checkpoint)) {
     const id = `${checkpoint}\0${modelsDir}`;
     let model = builtins.get(id);

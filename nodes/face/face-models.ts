@@ -1,5 +1,5 @@
-// Where the preprocessing nodes get the face models: the server's shared set when it provides one,
-// else one set per model store, converted on first use into models/converted/face.
+// Where the preprocessing nodes get the face models: the executor's services (a test's set, or one made
+// on first use, converted into models/converted/face).
 import { FaceModels, faceModelsDir } from '../../models/face/face-models.ts';
 import type { RunContext } from '../../runtime/node.ts';
 
@@ -9,15 +9,7 @@ declare module '../../runtime/node.ts' {
   }
 }
 
-const byStore = new Map<string, FaceModels>();
-
 export function faceModels(ctx: RunContext): FaceModels {
-  if (ctx.services.faceModels) return ctx.services.faceModels;
-  const dir = faceModelsDir(ctx.data.models);
-  let models = byStore.get(dir);
-  if (!models) {
-    models = new FaceModels(dir);
-    byStore.set(dir, models);
-  }
-  return models;
+  ctx.services.faceModels ??= new FaceModels(faceModelsDir(ctx.data.models));
+  return ctx.services.faceModels;
 }

@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { defineNode } from '../../runtime/node.ts';
-import { numberListParam } from '../../runtime/params.ts';
 import { parseBlockWeights } from '../../models/lora/blocks.ts';
 import { ScheduleSchema } from '../../models/lora/schedule.ts';
 import { LoraStack } from '../../models/lora/stack.ts';
@@ -11,7 +10,7 @@ const params = z.object({
   weight: weightParam(1, 'Strength of this LoRA; negative subtracts it, above 1 exaggerates it'),
   blocks: blocksParam('Weight per UNet block'),
   ...ScheduleSchema.shape,
-  values: numberListParam([], 'Multiplier per sampling step (stretched over the steps when fewer); empty = 1'),
+  values: ScheduleSchema.shape.values.unwrap().max(64).default([]).meta({ ui: 'number-list', description: 'Multiplier per sampling step (stretched over the steps when fewer); empty = 1' }),
 });
 
 export default defineNode({
@@ -35,7 +34,7 @@ export default defineNode({
     const lora = inputs.lora;
     const { weight, blocks, ...schedule } = p;
     const stack = (inputs.stack ?? new LoraStack()).add({
-      lora, weight, blocks: parseBlockWeights(blocks), schedule: ScheduleSchema.parse(schedule),
+      lora, weight, blocks: parseBlockWeights(blocks), schedule,
     });
     warnBakeOnly(ctx.log, stack, 'stack');
     return { stack };

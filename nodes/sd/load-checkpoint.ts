@@ -2,8 +2,15 @@ import { statSync } from 'node:fs';
 import { z } from 'zod';
 import { defineNode } from '../../runtime/node.ts';
 import { modelParam } from '../../runtime/params.ts';
-import { BUILTIN_CHECKPOINTS, builtinFingerprint, isBuiltinCheckpoint, loadSdModel } from '../../models/sd/load-model.ts';
+import { BUILTIN_CHECKPOINTS, builtinFingerprint, isBuiltinCheckpoint, loadSdModel, type BuiltinModels } from '../../models/sd/load-model.ts';
 import { resolveModel } from '../../models/store/folders.ts';
+
+declare module '../../runtime/node.ts' {
+  interface Services {
+    /** The built-in checkpoints this executor has loaded. */
+    sdBuiltins?: BuiltinModels;
+  }
+}
 
 export default defineNode({
   type: 'sd/load-checkpoint',
@@ -39,7 +46,7 @@ export default defineNode({
   },
   async run(ctx, _inputs, p) {
     ctx.progress(0, `loading ${p.checkpoint}`);
-    const model = await loadSdModel(p.checkpoint, ctx.data.models);
+    const model = await loadSdModel(p.checkpoint, ctx.data.models, (ctx.services.sdBuiltins ??= new Map()));
     ctx.progress(1);
     return { model };
   },

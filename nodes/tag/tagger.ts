@@ -22,7 +22,12 @@ function taggerFiles(data: DataFolders, name: string): { model: string; tags: st
   return { model, tags };
 }
 
-const taggers = new Map<string, Promise<Wd14Tagger>>();
+declare module '../../runtime/node.ts' {
+  interface Services {
+    /** Open WD14 taggers by model file and mtime. */
+    taggers?: Map<string, Promise<Wd14Tagger>>;
+  }
+}
 
 export default defineNode({
   type: 'tag/tagger',
@@ -57,6 +62,7 @@ export default defineNode({
     if (p.tagger) {
       const files = taggerFiles(ctx.data, p.tagger);
       const key = `${files.model}:${statSync(files.model).mtimeMs}`;
+      const taggers = (ctx.services.taggers ??= new Map());
       if (!taggers.has(key)) taggers.set(key, Wd14Tagger.open(files.model, files.tags));
       tagger = await taggers.get(key)!;
     }

@@ -87,8 +87,9 @@ describe('other layouts', () => {
 
   it('"tiny" is a real LDM safetensors file in the converted cache, with its tokenizer beside it', async () => {
     const data = tempData();
-    const model = await loadSdModel('tiny', data.models);
-    expect(await loadSdModel('tiny', data.models)).toBe(model);
+    const builtins = new Map();
+    const model = await loadSdModel('tiny', data.models, builtins);
+    expect(await loadSdModel('tiny', data.models, builtins)).toBe(model);
     // Beside it in converted/: the folder of its built graphs.
     const [key] = readdirSync(path.join(data.models, 'converted')).filter((k) => existsSync(path.join(data.models, 'converted', k, 'tiny.safetensors')));
     const file = path.join(data.models, 'converted', key, 'tiny.safetensors');

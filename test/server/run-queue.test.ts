@@ -3,7 +3,10 @@ import { describe, expect, it, vi } from 'vitest';
 import { Executor } from '../../runtime/executor.ts';
 import { RunHistory, storedView } from '../../server/run-history.ts';
 import { RunQueue } from '../../server/run-queue.ts';
-import { graph, tempData, testRegistry } from '../helpers/test-nodes.ts';
+import { z } from 'zod';
+import { defineNode } from '../../runtime/node.ts';
+import { NodeRegistry } from '../../runtime/registry.ts';
+import { graph, tempData, testNodes, testRegistry } from '../helpers/test-nodes.ts';
 
 function queue(historyLimit: number, saveEveryMs?: number) {
   const data = tempData();
@@ -16,6 +19,24 @@ function queue(historyLimit: number, saveEveryMs?: number) {
 const constant = (value: number) => graph([{ id: 'c', type: 'test/constant', params: { value } }]);
 
 describe('run queue and history', () => {
+  it('validates a graph once, on submit, and runs the graph it checked', async () => {
+    let checks = 0;
+    const counted = defineNode({
+      type: 'test/counted', version: 1, category: 'test', title: 'Counted', description: 'Counts how often its params are checked',
+      inputs: {}, outputs: { value: { type: 'NUMBER' } },
+      params: z.object({ value: z.number().default(1) }).superRefine(() => void checks++),
+      run: (_ctx, _inputs, p) => ({ value: p.value }),
+    });
+    const data = tempData();
+    const registry = new NodeRegistry([...testNodes(), counted]);
+    const q = new RunQueue({ executor: new Executor({ registry, data }), registry, history: new RunHistory(data.runs) });
+    const run = q.enqueue(graph([{ id: 'n', type: 'test/counted', params: { value: 7 } }]));
+    await q.idle();
+    expect(run.state.status).toBe('finished');
+    expect(run.result?.outputs.get('n')).toEqual({ value: 7 });
+    expect(checks).toBe(1);
+  });
+
   it('keeps only the newest ended runs in memory; every ended run is saved', async () => {
     const { queue: q, history } = queue(2);
     const ids = [1, 2, 3, 4].map((v) => q.enqueue(constant(v)).state.runId);
