@@ -11,34 +11,13 @@ import { GRAPH_VERSION, GraphSchema, migrate, type Graph } from '../../runtime/g
 import { defineNode } from '../../runtime/node.ts';
 import { NodeRegistry } from '../../runtime/registry.ts';
 import { checkGraph, formatProblem } from '../../runtime/validate.ts';
-import { graph, tempData, testNodes, testRegistry } from '../helpers/test-nodes.ts';
+import { diamond as diamondDoc, graph, tempData, testNodes, testRegistry } from '../helpers/test-nodes.ts';
 
 const graphsDir = path.join(import.meta.dirname, '../../graphs');
 const shipped = readdirSync(graphsDir).filter((f) => f.endsWith('.json') && f !== 'schema.json');
 const readShipped = (file: string) => JSON.parse(readFileSync(path.join(graphsDir, file), 'utf8'));
 
-// a=2, b=3 -> sum = a + b -> plus10 = sum + 10 ; c=100 -> other = c + 1
-const diamond = (): Graph =>
-  GraphSchema.parse(
-    migrate(
-      graph(
-        [
-          { id: 'a', type: 'test/constant', params: { value: 2 } },
-          { id: 'b', type: 'test/constant', params: { value: 3 } },
-          { id: 'sum', type: 'test/add' },
-          { id: 'plus10', type: 'test/add', params: { offset: 10 } },
-          { id: 'c', type: 'test/constant', params: { value: 100 } },
-          { id: 'other', type: 'test/add', params: { offset: 1 } },
-        ],
-        [
-          ['a', 'value', 'sum', 'a'],
-          ['b', 'value', 'sum', 'b'],
-          ['sum', 'value', 'plus10', 'a'],
-          ['c', 'value', 'other', 'a'],
-        ],
-      ),
-    ),
-  );
+const diamond = (): Graph => GraphSchema.parse(migrate(diamondDoc()));
 
 const ports = registryPorts(testRegistry());
 
