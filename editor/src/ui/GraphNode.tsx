@@ -1,5 +1,5 @@
 import { Handle, Position, useStore as useFlowStore, type NodeProps, type ReactFlowState } from '@xyflow/react';
-import { memo, useMemo, useState, type CSSProperties } from 'react';
+import { memo, useMemo, useState, type CSSProperties, type MouseEvent } from 'react';
 import type { CatalogNode, CatalogPort } from '../../../runtime/catalog.ts';
 import type { FlowNode } from '../core/flow-mapping.ts';
 import { catalogType, COMPONENT_CATEGORY } from '../core/component-catalog.ts';
@@ -67,7 +67,7 @@ export const GraphNode = memo(function GraphNode({ id, data, selected }: NodePro
   const classes = ['fc-node', `is-${run?.state ?? 'idle'}`, selected ? 'is-selected' : '', problems ? 'has-problems' : '', def ? '' : 'is-missing', compact ? 'is-compact' : '', instance ? 'is-component' : ''];
   // Double-click an instance (not its form) to edit inside it.
   const onDoubleClick = instance
-    ? (e: React.MouseEvent) => {
+    ? (e: MouseEvent) => {
         if (!(e.target as Element).closest('.fc-params, .fc-node-title, .fc-port-name')) store.enter(id);
       }
     : undefined;
