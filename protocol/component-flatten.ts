@@ -3,6 +3,14 @@ import type { Problem } from './events.ts';
 
 /** Components inside components deeper than this are refused (a document could nest them without end). */
 export const MAX_DEPTH = 16;
+/**
+ * What a document may expand to: the limits of a flat document. A few kilobytes of nested instances
+ * could otherwise stand for more nodes or wires than memory holds.
+ */
+export const MAX_FLAT_NODES = 10_000;
+export const MAX_FLAT_EDGES = 50_000;
+
+class TooLarge extends Error {}
 
 /** The plain node graph a document with components stands for. Node ids are paths: `portrait/preprocess/detect`. */
 export interface FlatGraph {
@@ -34,8 +42,17 @@ interface Where {
  */
 export function flatten(graph: Graph): FlatGraph {
   const out: FlatGraph = { nodes: [], edges: [], instances: new Map(), problems: [] };
-  expand(graph.components ?? {}, graph.nodes, graph.edges, '', [], out);
+  try {
+    expand(graph.components ?? {}, graph.nodes, graph.edges, '', [], out);
+  } catch (e) {
+    if (!(e instanceof TooLarge)) throw e;
+    return { nodes: [], edges: [], instances: new Map(), problems: [{ field: 'components', message: e.message }] };
+  }
   return out;
+}
+
+function limit(count: number, max: number, what: string): void {
+  if (count > max) throw new TooLarge(`Its components expand to more than ${max.toLocaleString('en')} ${what}, the most a graph may have`);
 }
 
 function expand(
@@ -53,9 +70,10 @@ function expand(
     const path = prefix + node.id;
     if (node.type !== COMPONENT_TYPE) {
       out.nodes.push({ ...node, id: path });
+      limit(out.nodes.length, MAX_FLAT_NODES, 'nodes');
       continue;
     }
-    const def = node.component === undefined ? undefined : components[node.component];
+    const def = node.component === undefined ? undefined : own(components, node.component);
     if (!def) {
       problem(path, 'component', node.component === undefined ? 'A node of type "component" needs a "component" id' : `Unknown component "${node.component}"`);
       continue;
@@ -80,7 +98,7 @@ function expand(
     resolveOut(ref, where) {
       const c = inner.get(ref.node);
       if (!c) return { node: prefix + ref.node, port: ref.port };
-      const o = c.def.outputs[ref.port];
+      const o = own(c.def.outputs, ref.port);
       if (!o) {
         problem(where.node, where.field, `Component "${c.def.name}" (${prefix + ref.node}) has no output "${ref.port}"`);
         return undefined;
@@ -90,12 +108,14 @@ function expand(
     resolveIn(ref, where) {
       const c = inner.get(ref.node);
       if (!c) return [{ node: prefix + ref.node, port: ref.port }];
-      const i = c.def.inputs[ref.port];
+      const i = own(c.def.inputs, ref.port);
       if (!i) {
         problem(where.node, where.field, `Component "${c.def.name}" (${prefix + ref.node}) has no input "${ref.port}"`);
         return [];
       }
-      return i.targets.flatMap((t) => c.scope.resolveIn(t, { node: prefix + ref.node, field: `inputs.${ref.port}` }));
+      const targets = i.targets.flatMap((t) => c.scope.resolveIn(t, { node: prefix + ref.node, field: `inputs.${ref.port}` }));
+      limit(targets.length, MAX_FLAT_EDGES, 'wires');
+      return targets;
     },
   };
 
@@ -104,8 +124,14 @@ function expand(
     const from = scope.resolveOut(e.from, where);
     if (!from) return;
     for (const to of scope.resolveIn(e.to, where)) out.edges.push({ from, to });
+    limit(out.edges.length, MAX_FLAT_EDGES, 'wires');
   });
   return scope;
+}
+
+/** A record's own entry: a port or component named "constructor" must not find Object's. */
+function own<T>(record: Record<string, T>, key: string): T | undefined {
+  return Object.hasOwn(record, key) ? record[key] : undefined;
 }
 
 /** The definition's nodes with the instance's param values written into the inner params they map to. */
@@ -116,7 +142,7 @@ function withParams(def: Component, instance: NodeInstance, path: string, proble
     if (!byId.has(m.node)) problem(path, `params.${name}`, `Component "${def.name}" maps param "${name}" to a node "${m.node}" it does not have`);
   }
   for (const [name, value] of Object.entries(instance.params)) {
-    const m = Object.hasOwn(def.params, name) ? def.params[name] : undefined;
+    const m = own(def.params, name);
     if (!m) {
       problem(path, `params.${name}`, `Unknown param "${name}" for component "${def.name}"`);
       continue;

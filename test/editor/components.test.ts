@@ -58,6 +58,10 @@ describe('editor components', () => {
     store.select(['grid', 'save']);
     store.makeComponent('Out');
     store.enter('out');
+    // Unchanged while only the selection changes (the canvas frames the view when it changes).
+    const path = store.getSnapshot().path;
+    store.select(['grid']);
+    expect(store.getSnapshot().path).toBe(path);
     store.undo();
     expect(store.getSnapshot().path).toEqual([]);
     expect(store.getSnapshot().level).toBe(store.doc);

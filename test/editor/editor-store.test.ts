@@ -18,6 +18,7 @@ describe('editor store', () => {
       type: 'image/resize',
       params: { width: 512, height: 512, fit: 'cover', kernel: 'lanczos3', background: '#ffffff' },
       position: { x: 10, y: 21 },
+      version: 1,
     });
     expect([...store.getSnapshot().selectedNodes]).toEqual(['resize-2']);
     expect(store.getSnapshot().undoLabel).toBe('Add Resize');

@@ -98,6 +98,25 @@ export function graph(nodes: N[], edges: E[] = []) {
   };
 }
 
+// a=2, b=3 -> sum = a + b -> plus10 = sum + 10 ; c=100 -> other = c + 1 (independent branch)
+export const diamond = (aValue = 2) =>
+  graph(
+    [
+      { id: 'a', type: 'test/constant', params: { value: aValue } },
+      { id: 'b', type: 'test/constant', params: { value: 3 } },
+      { id: 'sum', type: 'test/add' },
+      { id: 'plus10', type: 'test/add', params: { offset: 10 } },
+      { id: 'c', type: 'test/constant', params: { value: 100 } },
+      { id: 'other', type: 'test/add', params: { offset: 1 } },
+    ],
+    [
+      ['a', 'value', 'sum', 'a'],
+      ['b', 'value', 'sum', 'b'],
+      ['sum', 'value', 'plus10', 'a'],
+      ['c', 'value', 'other', 'a'],
+    ],
+  );
+
 /** One branch fails (and skips the node after it), an independent one finishes. */
 export const failingGraph = () =>
   graph(

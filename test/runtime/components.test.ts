@@ -8,34 +8,13 @@ import { Executor } from '../../runtime/executor.ts';
 import { defineNode } from '../../runtime/node.ts';
 import { NodeRegistry, registryPorts } from '../../runtime/registry.ts';
 import { checkGraph, formatProblem } from '../../runtime/validate.ts';
-import { graph, tempData, testNodes, testRegistry } from '../helpers/test-nodes.ts';
+import { diamond as diamondDoc, graph, tempData, testNodes, testRegistry } from '../helpers/test-nodes.ts';
 
 const graphsDir = path.join(import.meta.dirname, '../../graphs');
 const shipped = readdirSync(graphsDir).filter((f) => f.endsWith('.json') && f !== 'schema.json');
 const readShipped = (file: string) => JSON.parse(readFileSync(path.join(graphsDir, file), 'utf8'));
 
-// a=2, b=3 -> sum = a + b -> plus10 = sum + 10 ; c=100 -> other = c + 1
-const diamond = (): Graph =>
-  GraphSchema.parse(
-    migrate(
-      graph(
-        [
-          { id: 'a', type: 'test/constant', params: { value: 2 } },
-          { id: 'b', type: 'test/constant', params: { value: 3 } },
-          { id: 'sum', type: 'test/add' },
-          { id: 'plus10', type: 'test/add', params: { offset: 10 } },
-          { id: 'c', type: 'test/constant', params: { value: 100 } },
-          { id: 'other', type: 'test/add', params: { offset: 1 } },
-        ],
-        [
-          ['a', 'value', 'sum', 'a'],
-          ['b', 'value', 'sum', 'b'],
-          ['sum', 'value', 'plus10', 'a'],
-          ['c', 'value', 'other', 'a'],
-        ],
-      ),
-    ),
-  );
+const diamond = (): Graph => GraphSchema.parse(migrate(diamondDoc()));
 
 const ports = registryPorts(testRegistry());
 
@@ -131,11 +110,32 @@ describe('graph format 2: components', () => {
     doc.components!.source.nodes.push({ id: 'loop', type: 'component', component: 'adder', params: {} });
     doc.nodes.push({ id: 'ghost', type: 'component', component: 'missing', params: {} });
     doc.edges.push({ from: { node: 'adder', port: 'nope' }, to: { node: 'other', port: 'b' } });
+    doc.edges.push({ from: { node: 'c', port: 'value' }, to: { node: 'adder', port: 'constructor' } });
+    doc.nodes.push({ id: 'proto', type: 'component', component: 'constructor', params: {} });
     const r = checkGraph(doc, testRegistry());
     const found = r.ok ? [] : r.problems.map((p) => `${p.node}:${p.field}: ${p.message}`);
     expect(found).toContainEqual('adder/src/loop:component: Component "adder" contains itself (adder -> source -> adder)');
     expect(found).toContainEqual('ghost:component: Unknown component "missing"');
     expect(found).toContainEqual('other:inputs.b: Component "Adder" (adder) has no output "nope"');
+    expect(found).toContainEqual('adder:inputs.constructor: Component "Adder" (adder) has no input "constructor"');
+    expect(found).toContainEqual('proto:component: Unknown component "constructor"');
+  });
+
+  it('refuses components that expand beyond the size of a graph, without building them', () => {
+    // 10 instances per level, 6 levels: a million nodes from a document of a few kilobytes.
+    const level = (inner: string) => ({
+      name: inner,
+      nodes: Array.from({ length: 10 }, (_, i) => ({ id: `n${i}`, type: 'component', component: inner, params: {} })),
+      edges: [],
+      inputs: {},
+      outputs: {},
+      params: {},
+    });
+    const components: Graph['components'] = { c0: { name: 'leaf', nodes: [{ id: 'k', type: 'test/constant', params: {} }], edges: [], inputs: {}, outputs: {}, params: {} } };
+    for (let i = 1; i <= 6; i++) components[`c${i}`] = level(`c${i - 1}`);
+    const doc = GraphSchema.parse({ ...migrate(graph([])), nodes: [{ id: 'top', type: 'component', component: 'c6', params: {} }], components });
+    const r = checkGraph(doc, testRegistry());
+    expect(r.ok ? [] : r.problems).toEqual([{ field: 'components', message: 'Its components expand to more than 10,000 nodes, the most a graph may have' }]);
   });
 
   it('groups the shipped portrait graph with graphs/groupings/ into a graph whose flat form is the original', () => {

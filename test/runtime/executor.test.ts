@@ -1,32 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { RunEvent } from '../../protocol/index.ts';
 import { Executor } from '../../runtime/executor.ts';
-import { graph, tempData, testRegistry } from '../helpers/test-nodes.ts';
+import { diamond, graph, tempData, testRegistry } from '../helpers/test-nodes.ts';
 
 function setup() {
   const calls = new Map<string, number>();
   const executor = new Executor({ registry: testRegistry(calls), data: tempData(), progressIntervalMs: 0 });
   return { calls, executor };
 }
-
-// a=2, b=3 -> sum = a + b -> plus10 = sum + 10 ; c=100 -> other = c + 1 (independent branch)
-const diamond = (aValue = 2) =>
-  graph(
-    [
-      { id: 'a', type: 'test/constant', params: { value: aValue } },
-      { id: 'b', type: 'test/constant', params: { value: 3 } },
-      { id: 'sum', type: 'test/add' },
-      { id: 'plus10', type: 'test/add', params: { offset: 10 } },
-      { id: 'c', type: 'test/constant', params: { value: 100 } },
-      { id: 'other', type: 'test/add', params: { offset: 1 } },
-    ],
-    [
-      ['a', 'value', 'sum', 'a'],
-      ['b', 'value', 'sum', 'b'],
-      ['sum', 'value', 'plus10', 'a'],
-      ['c', 'value', 'other', 'a'],
-    ],
-  );
 
 describe('executor', () => {
   it('runs nodes in dependency order and computes the values', async () => {

@@ -95,8 +95,10 @@ export class EditorStore {
   addNode(type: string, position: edit.XY, params: Record<string, unknown> = {}): string {
     const id = edit.freshId(type, edit.nodeIds(this.level));
     const all = { ...defaultParams(this.catalog.fields(type)), ...params };
+    const version = this.catalog.node(type)?.version;
+    // The node records its type's version, so a later build with a newer one can upgrade its params.
     this.edit(`Add ${this.catalog.node(type)?.title ?? type}`, (g) =>
-      edit.addNode(g, { id, type, params: all, position: { x: Math.round(position.x), y: Math.round(position.y) } }),
+      edit.addNode(g, { id, type, params: all, position: { x: Math.round(position.x), y: Math.round(position.y) }, ...(version ? { version } : {}) }),
     );
     this.select([id]);
     return id;
@@ -113,7 +115,7 @@ export class EditorStore {
     const port = def && portType ? this.catalog.matchingPort(def, wire.side, portType) : undefined;
     if (!port) return { id: this.addNode(type, position) };
     const id = edit.freshId(type, edit.nodeIds(this.level));
-    const node = { id, type, params: defaultParams(this.catalog.fields(type)), position: { x: Math.round(position.x), y: Math.round(position.y) } };
+    const node = { id, type, params: defaultParams(this.catalog.fields(type)), position: { x: Math.round(position.x), y: Math.round(position.y) }, version: def!.version };
     const hangs = { node: wire.node, port: wire.port };
     const [from, to] = wire.side === 'out' ? [hangs, { node: id, port: port.name }] : [{ node: id, port: port.name }, hangs];
     const check = checkConnection({ ...this.level, nodes: [...this.level.nodes, node] }, this.catalog, from, to);
@@ -399,14 +401,16 @@ export class EditorStore {
     this.catalog.setComponents(doc.components);
     // An undo can take away the component being edited (or its instance): show the level that is left.
     let level: Level = doc;
-    const path: Inside[] = [];
+    let depth = 0;
     for (const step of this.path) {
       const def = doc.components?.[step.component];
       if (!def || !level.nodes.some((n) => n.id === step.instance && n.component === step.component)) break;
-      path.push(step);
+      depth++;
       level = def;
     }
-    this.path = path;
+    // The same array while the path is unchanged: the canvas frames the view when it changes.
+    if (depth < this.path.length) this.path = this.path.slice(0, depth);
+    const path = this.path;
     return {
       doc,
       level,

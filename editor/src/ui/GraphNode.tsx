@@ -1,5 +1,5 @@
 import { Handle, Position, useStore as useFlowStore, type NodeProps, type ReactFlowState } from '@xyflow/react';
-import { memo, useMemo, useState, type CSSProperties } from 'react';
+import { memo, useMemo, useState, type CSSProperties, type MouseEvent } from 'react';
 import type { CatalogNode, CatalogPort, NodeRun } from '../../../protocol/index.ts';
 import type { FlowNode } from '../core/flow-mapping.ts';
 import { catalogType, COMPONENT_CATEGORY } from '../core/component-catalog.ts';
@@ -51,8 +51,10 @@ export const GraphNode = memo(function GraphNode({ id, data, selected }: NodePro
   const instance = def?.category === COMPONENT_CATEGORY && def.type === type;
   // Runs and problems name flat nodes by path: this level's prefix, and for an instance the nodes inside it.
   const path = useStore(store, (s) => s.prefix) + id;
-  const runNodes = useStore(runs, (s) => s.run?.nodes);
-  const run = useMemo(() => (instance ? instanceRun(runNodes, path) : runNodes?.[path]), [instance, runNodes, path]);
+  // Selected so that a node re-renders only when its own state changes, not on every event of the run.
+  const ownRun = useStore(runs, (s) => (instance ? undefined : s.run?.nodes[path]));
+  const innerRun = useStore(runs, (s) => (instance ? JSON.stringify(instanceRun(s.run?.nodes, path) ?? null) : 'null'));
+  const run = useMemo(() => ownRun ?? (JSON.parse(innerRun) as NodeRun | null) ?? undefined, [ownRun, innerRun]);
   const grouped = useStore(runs, (s) => s.problems);
   const problems = useMemo(() => (instance ? instanceProblems(grouped, path) : grouped.nodes[path]), [instance, grouped, path]);
   const height = estimateNodeHeight(catalog, type);
@@ -64,7 +66,7 @@ export const GraphNode = memo(function GraphNode({ id, data, selected }: NodePro
   const classes = ['fc-node', `is-${run?.state ?? 'idle'}`, selected ? 'is-selected' : '', problems ? 'has-problems' : '', def ? '' : 'is-missing', compact ? 'is-compact' : '', instance ? 'is-component' : ''];
   // Double-click an instance (not its form) to edit inside it.
   const onDoubleClick = instance
-    ? (e: React.MouseEvent) => {
+    ? (e: MouseEvent) => {
         if (!(e.target as Element).closest('.fc-params, .fc-node-title, .fc-port-name')) store.enter(id);
       }
     : undefined;
