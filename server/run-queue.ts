@@ -137,7 +137,10 @@ export class RunQueue implements RunEngine {
     while (this.active || (this.waiting.length && !this.closed) || this.saving.size) await new Promise((r) => setTimeout(r, 10));
   }
 
-  /** Runs going are cancelled; queued ones stay queued on disk, for the next server on this data folder. */
+  /**
+   * Stops the runs going and saves nothing more: on disk they stay as they were (running, so the next
+   * server on this data folder lists them as interrupted, to be queued again; queued ones it runs).
+   */
   async close(): Promise<void> {
     this.closed = true;
     for (const record of this.runs.values()) if (record.state.status === 'running') record.controller.abort();
@@ -196,6 +199,7 @@ export class RunQueue implements RunEngine {
 
   /** Writes the record; never rejects (a failed write is reported on stderr). */
   private save(record: RunRecord): Promise<void> {
+    if (this.closed) return Promise.resolve();
     const { runId } = record.state;
     this.saving.set(runId, (this.saving.get(runId) ?? 0) + 1);
     return this.opts.history

@@ -81,7 +81,7 @@ describe('run queue and history', () => {
     expect(afterCrash().read(runId)!.events.at(-1)).toMatchObject({ type: 'run.finished' });
   });
 
-  it('a closed queue leaves its queued runs on disk; the next queue on the data folder runs them under their ids', async () => {
+  it('a closed queue leaves its runs on disk as they were: the next queue runs the queued ones, the running one is interrupted', async () => {
     const { queue: q, data } = queue(100);
     const slow = graph([{ id: 'a', type: 'test/constant' }, { id: 's', type: 'test/slow', params: { steps: 10_000, stepMs: 10 } }], [['a', 'value', 's', 'a']]);
     const started = new Promise<void>((resolve) => q.subscribe((e) => e.type === 'node.started' && e.nodeId === 's' && resolve()));
@@ -99,7 +99,10 @@ describe('run queue and history', () => {
     await expect(next.requeue(waiting[1])).rejects.toThrow('was not interrupted');
     await next.idle();
     expect(waiting.map((id) => [history.read(id)!.summary.status, history.read(id)!.summary.interrupted])).toEqual(waiting.map(() => ['finished', undefined]));
-    expect(history.read(going)!.summary.status).toBe('cancelled');
+    // Stopped by the close, not cancelled by anyone: listed as interrupted, ready to be queued again.
+    expect(history.read(going)!.summary).toMatchObject({ status: 'failed', interrupted: 'running' });
+    expect((await next.requeue(going)).runId).not.toBe(going);
+    await next.close();
     await expect(next.requeue(waiting[0])).rejects.toThrow('was not interrupted');
   });
 });

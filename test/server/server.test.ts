@@ -461,19 +461,20 @@ describe('run history across restarts', () => {
     const first = await startServer({ port: 0, dataDir, registry: registry() });
     const chattyRun = await submit(graph([{ id: 'talk', type: 'test/chatty', params: { lines: 600 } }]), first.url);
     const failedRun = await submit(failingGraph, first.url);
-    const cancelledRun = await submit(slowGraph(2000), first.url);
+    const stoppedRun = await submit(slowGraph(2000), first.url);
     await expect.poll(async () => (await (await fetch(`${first.url}/api/runs/${failedRun}`)).json()).status).toBe('failed');
     const failedEvents = await (await fetch(`${first.url}/api/runs/${failedRun}/events`)).json();
     expect(await (await fetch(`${first.url}/api/runs/${failedRun}/graph`)).json()).toEqual(failingGraph);
-    // Closing cancels the run still going; it is saved as cancelled.
+    // Closing stops the run going and leaves its record as it was: the next server lists it as interrupted.
+    await expect.poll(async () => (await (await fetch(`${first.url}/api/runs/${stoppedRun}`)).json()).status).toBe('running');
     await first.close();
-    expect(readdirSync(path.join(dataDir, 'runs')).sort()).toEqual([chattyRun, failedRun, cancelledRun].map((id) => `${id}.json`).sort());
+    expect(readdirSync(path.join(dataDir, 'runs')).sort()).toEqual([chattyRun, failedRun, stoppedRun].map((id) => `${id}.json`).sort());
 
     const second = await startServer({ port: 0, dataDir, registry: registry() });
     try {
       const get = async (p: string) => (await fetch(`${second.url}/api${p}`)).json();
       expect(await get('/runs')).toEqual([
-        expect.objectContaining({ runId: cancelledRun, status: 'cancelled', graphName: 'test' }),
+        expect.objectContaining({ runId: stoppedRun, status: 'failed', interrupted: 'running', graphName: 'test' }),
         expect.objectContaining({ runId: failedRun, status: 'failed', error: expect.stringMatching(/^Node "bad" \(test\/fail\) failed: deliberate failure/), logCount: 1, lastError: { nodeId: 'bad', message: 'deliberate failure' } }),
         expect.objectContaining({ runId: chattyRun, status: 'finished', logCount: 600 }),
       ]);
@@ -504,12 +505,12 @@ describe('run history across restarts', () => {
       const output = await fetch(`${second.url}/api/runs/${failedRun}/outputs/good/value/0`);
       expect(output.status).toBe(410);
       expect((await output.json()).error).toMatch(/is no longer held in memory \(it ran in an earlier server process, or many runs ago\): its outputs are gone/);
-      expect(await (await fetch(`${second.url}/api/runs/${cancelledRun}/cancel`, { method: 'POST' })).json()).toEqual({ ok: false });
+      expect(await (await fetch(`${second.url}/api/runs/${stoppedRun}/cancel`, { method: 'POST' })).json()).toEqual({ ok: false });
 
       // A new run is listed first, the earlier ones after it.
       const fresh = await submit(failingGraph, second.url);
       await second.context.queue.idle();
-      expect((await get('/runs')).map((r: { runId: string }) => r.runId)).toEqual([fresh, cancelledRun, failedRun, chattyRun]);
+      expect((await get('/runs')).map((r: { runId: string }) => r.runId)).toEqual([fresh, stoppedRun, failedRun, chattyRun]);
     } finally {
       await second.close();
     }
