@@ -3,6 +3,7 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { GraphBuilder } from '../onnx/index.ts';
 import type { OrtSession, OrtSessionOptions } from './ort.ts';
 import { ThreadSession } from './thread-session.ts';
 import { withThreads } from './threads.ts';
@@ -121,6 +122,19 @@ function create(model: string | Uint8Array, options: OrtSessionOptions, provider
     return Promise.reject(new Error('no Vulkan loader (libvulkan.so.1; on Debian: apt install libvulkan1)'));
   }
   return ThreadSession.create(model, { ...withThreads(options), executionProviders: [provider] });
+}
+
+/**
+ * The provider this process uses, choosing it first with a one-node model when no session has yet
+ * (so a model can be built for the provider before its session is made).
+ */
+export async function ensureProviderChoice(): Promise<ProviderChoice> {
+  if (!chosen || chosenFor !== providerOrder().join(',')) {
+    const b = new GraphBuilder({ graphName: 'provider-probe' });
+    b.output(b.identity(b.input('x', 'float32', [1])), 'y');
+    await (await createSession(b.toBytes())).release();
+  }
+  return chosen!;
 }
 
 /** Forgets the chosen provider (tests that change FACECHAIN_EP). */
