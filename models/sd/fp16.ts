@@ -29,6 +29,18 @@ export async function sdPrecision(env = process.env.FACECHAIN_PRECISION): Promis
 
 const FLOAT32_OPS = new Set(['InstanceNormalization', 'LayerNormalization', 'GroupNormalization', 'Softmax', 'Sin', 'Cos']);
 
+const latest = new Map<string, PartPrecision>();
+
+/** Records the precision an SD part's session was last made in (SdModel does, per part). */
+export function recordPrecision(part: string, p: PartPrecision): void {
+  latest.set(part, p);
+}
+
+/** The precision each SD part's latest session was made in, and why fp16 was refused where it was. */
+export function partPrecisions(): Record<string, PartPrecision> {
+  return Object.fromEntries(latest);
+}
+
 /** Node-name prefixes computed in float32 (names are `scope/OpType`). */
 const FLOAT32_SCOPES = [
   'model.diffusion_model.time_embed/',

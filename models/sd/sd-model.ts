@@ -4,7 +4,7 @@ import { buildPart, SD_PARTS, type BuildOptions, type SdPart } from './build.ts'
 import type { SdConfig } from './config.ts';
 import type { ClipTokenizer } from './clip-tokenizer.ts';
 import type { LoraTarget } from './lora-targets.ts';
-import { float16Graph, sdPrecision, type PartPrecision } from './fp16.ts';
+import { float16Graph, recordPrecision, sdPrecision, type PartPrecision } from './fp16.ts';
 import { PartSession } from './part-session.ts';
 import type { WeightSource } from './weight-source.ts';
 
@@ -53,6 +53,11 @@ export class SdModel {
 
   private readonly precision = new Map<SdPart, PartPrecision>();
 
+  private setPrecision(part: SdPart, p: PartPrecision): void {
+    this.precision.set(part, p);
+    recordPrecision(part, p);
+  }
+
   private async createSession(part: SdPart): Promise<PartSession> {
     const model = this.models[part]();
     const source = 'bytes' in model ? model.bytes : model.path;
@@ -68,14 +73,14 @@ export class SdModel {
         // Given as bytes, the graph's external weights are read from its own folder unless one is set.
         const weightsDir = this.weightsDir ?? ('path' in model ? path.dirname(model.path) : undefined);
         const session = await PartSession.create(float16Graph('bytes' in model ? model.bytes : readFileSync(model.path)), { ...options, weightsDir });
-        this.precision.set(part, { precision: 'fp16' });
+        this.setPrecision(part, { precision: 'fp16' });
         return session;
       } catch (e) {
-        this.precision.set(part, { precision: 'fp32', refused: `fp16: ${(e as Error).message.split('\n')[0]}` });
+        this.setPrecision(part, { precision: 'fp32', refused: `fp16: ${(e as Error).message.split('\n')[0]}` });
         return PartSession.create(source, options);
       }
     }
-    this.precision.set(part, { precision: 'fp32' });
+    this.setPrecision(part, { precision: 'fp32' });
     return PartSession.create(source, options);
   }
 

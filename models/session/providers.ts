@@ -86,6 +86,11 @@ export function providerLine(choice: ProviderChoice, verbose = !!process.env.FAC
   return `execution provider: ${choice.provider}${why.length ? ` (${why.join(', ')})` : ''}`;
 }
 
+/** The provider in use and each refused one with its short reason (for /api/health and the editor). */
+export function providerSummary(choice: ProviderChoice): { provider: Provider; refused: { provider: Provider; reason: string }[] } {
+  return { provider: choice.provider, refused: choice.fallbacks.map((f) => ({ provider: f.provider, reason: shortReason(f.reason) })) };
+}
+
 function shortReason(reason: string): string {
   if (/binaries are not installed/.test(reason)) return 'not installed';
   if (/no Vulkan loader/.test(reason)) return 'no Vulkan loader';

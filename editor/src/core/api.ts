@@ -3,6 +3,7 @@ import { CatalogSchema, type Catalog } from '../../../runtime/catalog.ts';
 import { ProblemSchema, type Problem } from '../../../runtime/events.ts';
 import type { Graph } from '../../../runtime/graph-format.ts';
 import { RunSummarySchema, type RunSummary } from '../../../runtime/run-summary.ts';
+import { HealthSchema } from '../../../runtime/runtime-info.ts';
 import { withToken } from './token.ts';
 
 /** REST client for docs/api.md. Responses are checked with zod so a server mismatch reads clearly. */
@@ -87,6 +88,11 @@ export class Api {
 
   private json(method: string, body: unknown): RequestInit {
     return { method, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) };
+  }
+
+  /** The server's health: the execution provider, the refused ones and why, each SD part's precision. */
+  health(): Promise<z.infer<typeof HealthSchema>> {
+    return this.request('/api/health', HealthSchema);
   }
 
   catalog(): Promise<Catalog> {
