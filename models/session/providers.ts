@@ -37,7 +37,8 @@ export function providerChoice(): ProviderChoice | undefined {
 /**
  * Creates a session on the first provider of `providerOrder()` that works, in its own thread
  * (ThreadSession), with the process's thread settings (threads.ts) unless `options` sets its own. Once
- * a provider has worked, later sessions go straight to it. `log` hears one line about the choice when a
+ * a provider has worked, later sessions go straight to it. Options that set `executionProviders` get
+ * those and no choice. `log` hears one line about the choice when a
  * provider before it failed (providerLine).
  */
 export async function createSession(
@@ -45,6 +46,8 @@ export async function createSession(
   options: OrtSessionOptions = {},
   log: (message: string) => void = (m) => console.warn(m),
 ): Promise<OrtSession> {
+  // A session that names its provider gets it, whatever the process chose.
+  if (options.executionProviders?.length) return ThreadSession.create(model, withThreads(options));
   // Sessions asked for while the first is still probing wait for its outcome instead of probing again.
   while (probing) await probing.catch(() => undefined);
   const order = providerOrder();
@@ -119,8 +122,13 @@ function cudaLibrary(): string {
   return path.join(bin, process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so');
 }
 
+/** Whether onnxruntime-node's CUDA provider library has been installed (see the README on enabling CUDA). */
+export function cudaInstalled(): boolean {
+  return existsSync(cudaLibrary());
+}
+
 function create(model: string | Uint8Array, options: OrtSessionOptions, provider: Provider): Promise<OrtSession> {
-  if (provider === 'cuda' && !existsSync(cudaLibrary())) {
+  if (provider === 'cuda' && !cudaInstalled()) {
     return Promise.reject(new Error(`cuda binaries are not installed (${path.basename(cudaLibrary())}; see the README on enabling CUDA)`));
   }
   if (provider === 'webgpu' && vulkanLoaderMissing()) {
