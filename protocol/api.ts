@@ -8,12 +8,14 @@ import { ProblemSchema, RunEventSchema } from './events.ts';
 import { GRAPH_FORMAT } from './graph-format.ts';
 import { LogLineSchema, NodeRunSchema } from './run-state.ts';
 import { RunSummarySchema } from './run-summary.ts';
+import { RuntimeInfoSchema } from './runtime-info.ts';
 
 /** Every answer that is not 2xx. */
 export const ErrorBodySchema = z.object({ error: z.string(), problems: z.array(ProblemSchema).optional() });
 export type ErrorBody = z.infer<typeof ErrorBodySchema>;
 
-export const HealthSchema = z.object({ ok: z.literal(true), version: z.number() });
+/** `runtime`: the execution provider sessions run on, refused ones, SD precision (protocol/runtime-info.ts). */
+export const HealthSchema = z.object({ ok: z.literal(true), version: z.number(), runtime: RuntimeInfoSchema });
 export type Health = z.infer<typeof HealthSchema>;
 export const OkSchema = z.object({ ok: z.boolean() });
 export type Ok = z.infer<typeof OkSchema>;

@@ -14,3 +14,4 @@ export * from './ports.ts';
 export * from './preview-frame.ts';
 export * from './run-state.ts';
 export * from './run-summary.ts';
+export * from './runtime-info.ts';

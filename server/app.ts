@@ -21,6 +21,7 @@ import { inputRoutes } from './routes/inputs.ts';
 import { runRoutes } from './routes/runs.ts';
 import { RunHistory } from './run-history.ts';
 import { RunQueue } from './run-queue.ts';
+import { runtimeInfo } from './runtime-info.ts';
 import { attachWebSocket } from './ws.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -69,7 +70,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     const refused = refusal(req, token);
     next(refused && new HttpError(refused.status, refused.message));
   });
-  app.get('/api/health', (_req, res) => void res.json({ ok: true, version: 1 } satisfies Health));
+  app.get('/api/health', async (_req, res) => void res.json({ ok: true, version: 1, runtime: await runtimeInfo() } satisfies Health));
   app.use('/api', express.json({ limit: '20mb' }), (req, _res, next) => {
     next(nestsDeeperThan(req.body) ? new HttpError(400, `The request body nests deeper than ${MAX_JSON_DEPTH} levels: no graph does`) : undefined);
   });

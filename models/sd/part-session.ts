@@ -1,4 +1,5 @@
 import { sessions, type SessionLease } from '../session/manager.ts';
+import type { Provider } from '../session/providers.ts';
 import type { ort, OrtTensor } from '../session/ort.ts';
 import { fromOrtTensor, toOrtTensor, type Feed } from '../session/tensors.ts';
 import type { HostTensor } from '../onnx/index.ts';
@@ -27,6 +28,8 @@ export class PartSession {
       foldConstants?: boolean;
       /** false: no memory arena, every buffer is freed after the run (for many sessions run in turn). */
       arena?: boolean;
+      /** This provider instead of the process's choice (the GPU check's float32 CPU reference). */
+      provider?: Provider;
     } = {},
   ): Promise<PartSession> {
     const external = externalDataOptions(o.weightsDir).extra;
@@ -39,6 +42,7 @@ export class PartSession {
         ? { extra: { ...external, ...(o.foldConstants === false ? { optimization: { disable_specified_optimizers: 'ConstantFolding' } } : {}) } }
         : {}),
       ...(o.arena === false ? { enableCpuMemArena: false, enableMemPattern: false } : {}),
+      ...(o.provider ? { executionProviders: [o.provider] } : {}),
     };
     // Shared through the session cache: a model built again with the same bytes reuses the session.
     return new PartSession(await sessions.acquire({ model, options }));

@@ -1,7 +1,10 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { buildPart, SD_PARTS, type BuildOptions, type SdPart } from './build.ts';
 import type { SdConfig } from './config.ts';
 import type { ClipTokenizer } from './clip-tokenizer.ts';
 import type { LoraTarget } from './lora-targets.ts';
+import { float16Graph, recordPrecision, sdPrecision, type PartPrecision } from './fp16.ts';
 import { PartSession } from './part-session.ts';
 import type { WeightSource } from './weight-source.ts';
 
@@ -36,14 +39,49 @@ export class SdModel {
   session(part: SdPart): Promise<PartSession> {
     let s = this.sessions.get(part);
     if (!s) {
-      const model = this.models[part]();
-      // fp16 weights stay fp16 in memory (read from the checkpoint file), cast per use when a step
-      // runs: folded at creation they became a float32 copy, twice the memory (SD1.5 txt2img peaked at
-      // 6.8-7.0 GB) and most of the creation time, for no measurable gain per step (bench sd-cpu).
-      s = PartSession.create('bytes' in model ? model.bytes : model.path, { weightsDir: this.weightsDir, foldConstants: false });
+      s = this.createSession(part);
       this.sessions.set(part, s);
+      s.catch(() => this.sessions.delete(part));
     }
     return s;
+  }
+
+  /** Each created part's precision, and why float16 was not used where it was wanted but failed. */
+  precisions(): Partial<Record<SdPart, PartPrecision>> {
+    return Object.fromEntries(this.precision);
+  }
+
+  private readonly precision = new Map<SdPart, PartPrecision>();
+
+  private setPrecision(part: SdPart, p: PartPrecision): void {
+    this.precision.set(part, p);
+    recordPrecision(part, p);
+  }
+
+  private async createSession(part: SdPart): Promise<PartSession> {
+    const model = this.models[part]();
+    const source = 'bytes' in model ? model.bytes : model.path;
+    // fp16 weights stay fp16 in memory (read from the checkpoint file), cast per use when a step
+    // runs: folded at creation they became a float32 copy, twice the memory (SD1.5 txt2img peaked at
+    // 6.8-7.0 GB) and most of the creation time, for no measurable gain per step (bench sd-cpu).
+    // Only the UNet, run once per step, keeps ORT's memory arena: the others run once per image, and
+    // an arena would keep their peak (the VAE decoder's 0.9 GB at 512x512) after the run.
+    const options = { weightsDir: this.weightsDir, foldConstants: false, arena: part === 'unet' };
+    const wanted = await sdPrecision();
+    if (wanted === 'fp16') {
+      try {
+        // Given as bytes, the graph's external weights are read from its own folder unless one is set.
+        const weightsDir = this.weightsDir ?? ('path' in model ? path.dirname(model.path) : undefined);
+        const session = await PartSession.create(float16Graph('bytes' in model ? model.bytes : readFileSync(model.path)), { ...options, weightsDir });
+        this.setPrecision(part, { precision: 'fp16' });
+        return session;
+      } catch (e) {
+        this.setPrecision(part, { precision: 'fp32', refused: `fp16: ${(e as Error).message.split('\n')[0]}` });
+        return PartSession.create(source, options);
+      }
+    }
+    this.setPrecision(part, { precision: 'fp32' });
+    return PartSession.create(source, options);
   }
 
   async release(): Promise<void> {

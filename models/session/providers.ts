@@ -3,6 +3,7 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { GraphBuilder } from '../onnx/index.ts';
 import type { OrtSession, OrtSessionOptions } from './ort.ts';
 import { ThreadSession } from './thread-session.ts';
 import { withThreads } from './threads.ts';
@@ -36,7 +37,8 @@ export function providerChoice(): ProviderChoice | undefined {
 /**
  * Creates a session on the first provider of `providerOrder()` that works, in its own thread
  * (ThreadSession), with the process's thread settings (threads.ts) unless `options` sets its own. Once
- * a provider has worked, later sessions go straight to it. `log` hears one line about the choice when a
+ * a provider has worked, later sessions go straight to it. Options that set `executionProviders` get
+ * those and no choice. `log` hears one line about the choice when a
  * provider before it failed (providerLine).
  */
 export async function createSession(
@@ -44,6 +46,8 @@ export async function createSession(
   options: OrtSessionOptions = {},
   log: (message: string) => void = (m) => console.warn(m),
 ): Promise<OrtSession> {
+  // A session that names its provider gets it, whatever the process chose.
+  if (options.executionProviders?.length) return ThreadSession.create(model, withThreads(options));
   // Sessions asked for while the first is still probing wait for its outcome instead of probing again.
   while (probing) await probing.catch(() => undefined);
   const order = providerOrder();
@@ -85,6 +89,11 @@ export function providerLine(choice: ProviderChoice, verbose = !!process.env.FAC
   return `execution provider: ${choice.provider}${why.length ? ` (${why.join(', ')})` : ''}`;
 }
 
+/** The provider in use and each refused one with its short reason (for /api/health and the editor). */
+export function providerSummary(choice: ProviderChoice): { provider: Provider; refused: { provider: Provider; reason: string }[] } {
+  return { provider: choice.provider, refused: choice.fallbacks.map((f) => ({ provider: f.provider, reason: shortReason(f.reason) })) };
+}
+
 function shortReason(reason: string): string {
   if (/binaries are not installed/.test(reason)) return 'not installed';
   if (/no Vulkan loader/.test(reason)) return 'no Vulkan loader';
@@ -113,14 +122,32 @@ function cudaLibrary(): string {
   return path.join(bin, process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so');
 }
 
+/** Whether onnxruntime-node's CUDA provider library has been installed (see the README on enabling CUDA). */
+export function cudaInstalled(): boolean {
+  return existsSync(cudaLibrary());
+}
+
 function create(model: string | Uint8Array, options: OrtSessionOptions, provider: Provider): Promise<OrtSession> {
-  if (provider === 'cuda' && !existsSync(cudaLibrary())) {
+  if (provider === 'cuda' && !cudaInstalled()) {
     return Promise.reject(new Error(`cuda binaries are not installed (${path.basename(cudaLibrary())}; see the README on enabling CUDA)`));
   }
   if (provider === 'webgpu' && vulkanLoaderMissing()) {
     return Promise.reject(new Error('no Vulkan loader (libvulkan.so.1; on Debian: apt install libvulkan1)'));
   }
   return ThreadSession.create(model, { ...withThreads(options), executionProviders: [provider] });
+}
+
+/**
+ * The provider this process uses, choosing it first with a one-node model when no session has yet
+ * (so a model can be built for the provider before its session is made).
+ */
+export async function ensureProviderChoice(): Promise<ProviderChoice> {
+  if (!chosen || chosenFor !== providerOrder().join(',')) {
+    const b = new GraphBuilder({ graphName: 'provider-probe' });
+    b.output(b.identity(b.input('x', 'float32', [1])), 'y');
+    await (await createSession(b.toBytes())).release();
+  }
+  return chosen!;
 }
 
 /** Forgets the chosen provider (tests that change FACECHAIN_EP). */

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import {
   CatalogSchema, type Catalog, type Component, ComponentSavedSchema, type ComponentSaved, ErrorBodySchema, GraphDocumentSchema, GraphListSchema, type GraphList, type Graph,
-  GraphSavedSchema, type InputEntry, InputsSchema, LibraryEntrySchema, type LibraryEntry, type LibraryItem, LibraryListSchema,
+  GraphSavedSchema, type Health, HealthSchema, type InputEntry, InputsSchema, LibraryEntrySchema, type LibraryEntry, type LibraryItem, LibraryListSchema,
   type ModelFile, ModelsSchema, OkSchema, type Problem, RunDetailSchema, type RunDetail, RunListSchema, type RunStarted, RunStartedSchema, type RunSummary,
   type Upload, UploadSchema, type ValidateAnswer, ValidateAnswerSchema,
 } from '../../../protocol/index.ts';
@@ -60,6 +60,11 @@ export class Api {
 
   private json(method: string, body: unknown): RequestInit {
     return { method, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) };
+  }
+
+  /** The server's health: the execution provider, the refused ones and why, each SD part's precision. */
+  health(): Promise<Health> {
+    return this.request('/api/health', HealthSchema);
   }
 
   catalog(): Promise<Catalog> {

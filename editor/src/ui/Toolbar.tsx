@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'react';
 import { graphFileName, graphToText } from '../core/graph-io.ts';
-import { runSeconds, type RunView } from '../../../protocol/index.ts';
+import { runSeconds, type RunView, type RuntimeInfo } from '../../../protocol/index.ts';
 import { useEditor } from './context.ts';
 import { useStore } from './use-store.ts';
 
@@ -75,6 +75,7 @@ export function Toolbar() {
         </button>
       </div>
       <div className="fc-spacer" />
+      <RuntimeBadge refresh={run?.status} />
       {run && <RunStatus run={run} />}
       <button className="fc-btn" onClick={() => editor.openDialog('runs')} title="Earlier runs: open the graph that ran, with its node states and log">
         Runs
@@ -93,6 +94,30 @@ export function Toolbar() {
         ?
       </button>
     </header>
+  );
+}
+
+/** The execution provider and SD precision the server computes with; the title says why others were refused. */
+function RuntimeBadge({ refresh }: { refresh: unknown }) {
+  const { api } = useEditor();
+  const [info, setInfo] = useState<RuntimeInfo>();
+  useEffect(() => {
+    let live = true;
+    api.health().then((h) => live && setInfo(h.runtime), () => undefined);
+    return () => {
+      live = false;
+    };
+  }, [api, refresh]);
+  if (!info) return null;
+  if (info.provider === null) return <span className="fc-runtime is-error" title={info.error}>no provider</span>;
+  const lines = [
+    ...info.refused.map((r) => `${r.provider}: ${r.reason}`),
+    ...Object.entries(info.parts).map(([part, p]) => `${part}: ${p.provider} ${p.precision}${p.refused ? ` (${p.refused})` : ''}`),
+  ];
+  return (
+    <span className="fc-runtime" data-testid="runtime" title={lines.join('\n') || undefined}>
+      {info.provider} · {info.precision}
+    </span>
   );
 }
 

@@ -1,0 +1,178 @@
+// `npm run gpu-check [-- --out FILE] [--tiny-only] [--allow-cpu]`: what this machine's GPU does with
+// our graphs, as one table and a JSON file (default gpu-check.json):
+//   1. parity of the GPU sessions (fp16 where the provider takes it) against float32 on the CPU for the
+//      text encoder, UNet and VAE decoder, on tiny and on an SD1.5-size random checkpoint made on the spot;
+//   2. txt2img at 512x512, 20 steps: seconds per step, the whole run, and the GPU memory peak
+//      (nvidia-smi, when there is one);
+//   3. the CUDA provider the same way in a child process when its binaries are present, else a line;
+//   4. training on the GPU is not measured yet: the trainer's graphs run on the CPU provider.
+// Without a GPU provider it says so in one line and exits 0 (`--allow-cpu` measures the CPU instead,
+// which is how the tests run this script).
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { sd15 } from '../models/sd/config.ts';
+import { sample } from '../models/sd/sample.ts';
+import type { SdPart } from '../models/sd/build.ts';
+import { loadCheckpointFile, loadSdModel } from '../models/sd/load-model.ts';
+import { loraFeeds } from '../models/sd/lora-feeds.ts';
+import { PartSession } from '../models/sd/part-session.ts';
+import type { SdModel } from '../models/sd/sd-model.ts';
+import { tinyClipTokenizerJson } from '../models/sd/tiny-tokenizer.ts';
+import { decodeLatents } from '../models/sd/vae-codec.ts';
+import type { HostTensor } from '../models/onnx/index.ts';
+import { cudaInstalled, ensureProviderChoice, providerSummary } from '../models/session/providers.ts';
+import { Rng } from '../runtime/rng.ts';
+import { writeRandomCheckpoint } from '../bench/lib/random-checkpoint.ts';
+
+const { values: args } = parseArgs({ options: { out: { type: 'string', default: 'gpu-check.json' }, 'tiny-only': { type: 'boolean' }, 'allow-cpu': { type: 'boolean' } } });
+type Row = { check: string; result: string; goal?: string; value?: number };
+const rows: Row[] = [];
+const add = (row: Row) => {
+  rows.push(row);
+  console.log(`${row.check}: ${row.result}${row.goal ? ` (goal ${row.goal})` : ''}`);
+};
+
+const choice = providerSummary(await ensureProviderChoice());
+const refused = choice.refused.map((r) => `${r.provider}: ${r.reason}`).join(', ');
+if (choice.provider === 'cpu' && !args['allow-cpu']) {
+  console.log(`no GPU: no GPU execution provider works here (${refused})`);
+  writeFileSync(args.out, `${JSON.stringify({ gpu: false, ...choice }, null, 2)}\n`);
+  process.exit(0);
+}
+
+/** max |a - b| / max |b|. */
+function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < b.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i] - b[i]));
+    scale = Math.max(scale, Math.abs(b[i]));
+  }
+  return diff / scale;
+}
+
+/** PSNR in dB of two 8-bit images. */
+function psnr(a: Uint8Array, b: Uint8Array): number {
+  let se = 0;
+  for (let i = 0; i < a.length; i++) se += (a[i] - b[i]) ** 2;
+  return se === 0 ? Infinity : 10 * Math.log10((255 * 255) / (se / a.length));
+}
+
+/** Seeded inputs of one part at `side` pixels (latents side / 8), CFG batch 2 for the UNet. */
+function feeds(model: SdModel, part: SdPart, side: number): Record<string, HostTensor> {
+  const rng = new Rng(11);
+  const { config } = model;
+  const h = side / 8;
+  if (part === 'text') {
+    return { input_ids: { dtype: 'int64', dims: [2, 77], data: BigInt64Array.from({ length: 154 }, (_, i) => BigInt(i % 77 < 8 ? (i * 7919) % config.text.vocabSize : 0)) }, ...loraFeeds(model.loraTargets.text) };
+  }
+  if (part === 'unet') {
+    return {
+      sample: { dtype: 'float32', dims: [2, 4, h, h], data: rng.fillNormal(new Float32Array(2 * 4 * h * h)) },
+      timestep: { dtype: 'float32', dims: [2], data: Float32Array.of(999, 421) },
+      context: { dtype: 'float32', dims: [2, 77, config.unet.contextDim], data: rng.fillNormal(new Float32Array(2 * 77 * config.unet.contextDim)) },
+      ...loraFeeds(model.loraTargets.unet),
+    };
+  }
+  return { latent: { dtype: 'float32', dims: [1, 4, h, h], data: rng.fillNormal(new Float32Array(4 * h * h)) } };
+}
+
+/** The part on the chosen provider against float32 on the CPU, same inputs. */
+async function parity(label: string, model: SdModel, side: number): Promise<void> {
+  for (const part of ['text', 'unet', 'vaeDecoder'] as const) {
+    const graph = model.graph(part);
+    const cpu = await PartSession.create('bytes' in graph ? graph.bytes : graph.path, { weightsDir: model.weightsDir, provider: 'cpu' });
+    const device = await model.session(part);
+    try {
+      const input = feeds(model, part, side);
+      const [ours, ref] = [await device.run(input), await cpu.run(input)];
+      const precision = model.precisions()[part]?.precision;
+      const what = `parity ${label} ${part} (${choice.provider} ${precision} vs cpu fp32)`;
+      if (part === 'vaeDecoder') {
+        const db = psnr(ours.image.data as Uint8Array, ref.image.data as Uint8Array);
+        add({ check: what, result: `PSNR ${db.toFixed(1)} dB`, goal: '> 35 dB', value: db });
+      } else {
+        const name = part === 'text' ? 'hidden' : 'eps';
+        const e = relativeError(ours[name].data as Float32Array, ref[name].data as Float32Array);
+        // tiny's untrained random weights amplify rounding more than trained ones (test/models/sd-fp16.test.ts).
+        add({ check: what, result: `max relative error ${e.toExponential(2)}`, goal: label === 'tiny' ? '<= 2e-2' : '<= 1e-2', value: e });
+      }
+    } finally {
+      await cpu.release();
+    }
+  }
+  await model.release();
+}
+
+/** Peak GPU memory in use while `f` runs, in MiB, from nvidia-smi (undefined without one). */
+async function gpuMemoryPeak<T>(f: () => Promise<T>): Promise<[T, number | undefined]> {
+  const read = () => {
+    try {
+      return Number(execFileSync('nvidia-smi', ['--query-gpu=memory.used', '--format=csv,noheader,nounits'], { encoding: 'utf8' }).split('\n')[0]);
+    } catch {
+      return undefined;
+    }
+  };
+  let peak = read();
+  const timer = peak === undefined ? undefined : setInterval(() => (peak = Math.max(peak!, read() ?? 0)), 200);
+  try {
+    return [await f(), peak];
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+async function txt2img(model: SdModel, side: number, steps: number): Promise<void> {
+  const stepTimes: number[] = [];
+  const started = performance.now();
+  let last = started;
+  const [, peak] = await gpuMemoryPeak(async () => {
+    const latent = await sample(model, { prompt: 'a portrait photo of a person', steps, width: side, height: side, seed: 1 }, {
+      onStep: () => {
+        const now = performance.now();
+        stepTimes.push(now - last);
+        last = now;
+      },
+    });
+    await decodeLatents(model, latent);
+  });
+  const seconds = (performance.now() - started) / 1000;
+  const median = [...stepTimes].sort((a, b) => a - b)[stepTimes.length >> 1] / 1000;
+  add({ check: `txt2img ${model.config.name} ${side}x${side}, ${steps} steps: seconds per step (median)`, result: `${median.toFixed(3)} s`, value: median });
+  add({ check: `txt2img ${model.config.name} ${side}x${side}, ${steps} steps: whole run (first step and VAE included)`, result: `${seconds.toFixed(2)} s`, ...(side === 512 && steps === 20 ? { goal: choice.provider === 'cuda' ? '< 1.5 s' : '< 2 s' } : {}), value: seconds });
+  add({ check: 'GPU memory peak (nvidia-smi)', result: peak === undefined ? 'unknown (no nvidia-smi)' : `${peak} MiB`, ...(peak === undefined ? {} : { value: peak }) });
+  await model.release();
+}
+
+const work = path.join(os.tmpdir(), `facechain-gpu-check-${process.pid}`);
+mkdirSync(work, { recursive: true });
+try {
+  console.log(`provider: ${choice.provider}${refused ? ` (${refused})` : ''}, ${os.cpus().length} CPUs`);
+  const tiny = await loadSdModel('tiny', work);
+  await parity('tiny', tiny, 64);
+  if (!args['tiny-only']) {
+    const file = path.join(work, 'sd15-f16.safetensors');
+    writeFileSync(path.join(work, 'tokenizer.json'), JSON.stringify(tinyClipTokenizerJson()));
+    await writeRandomCheckpoint(file, sd15, 'float16');
+    await parity('sd15', await loadCheckpointFile(file, work), 256);
+    await txt2img(await loadCheckpointFile(file, work), 512, 20);
+  } else {
+    await txt2img(tiny, 64, 4);
+  }
+  add({ check: 'training step at 512 on the GPU', result: 'not measured: the trainer runs on the CPU provider so far' });
+  if (choice.provider !== 'cuda') {
+    if (!cudaInstalled()) add({ check: 'cuda', result: 'not installed (see the README on enabling CUDA)' });
+    else {
+      const child = spawnSync(process.execPath, [...process.execArgv, import.meta.filename, '--out', `${args.out}.cuda.json`, ...(args['tiny-only'] ? ['--tiny-only'] : [])], { stdio: 'inherit', env: { ...process.env, FACECHAIN_EP: 'cuda' } });
+      add({ check: 'cuda', result: child.status === 0 ? `measured: ${args.out}.cuda.json` : `failed (exit ${child.status})` });
+    }
+  }
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
+
+console.log(`\n| check | result | goal |\n|---|---|---|\n${rows.map((r) => `| ${r.check} | ${r.result} | ${r.goal ?? ''} |`).join('\n')}`);
+writeFileSync(args.out, `${JSON.stringify({ gpu: choice.provider !== 'cpu', ...choice, cpus: os.cpus().length, rows }, null, 2)}\n`);
