@@ -6,6 +6,9 @@ import { assertGraph } from '../runtime/validate.ts';
 import type { NodeRegistry } from '../runtime/registry.ts';
 import type { RunHistory } from './run-history.ts';
 import { runSummary } from '../runtime/run-summary.ts';
+import type { DataFolders } from '../runtime/data-folder.ts';
+import { runSweep } from '../runtime/sweep/driver.ts';
+import { planSweep, sweepOf } from '../runtime/sweep/plan.ts';
 
 export interface RunRecord {
   state: RunView;
@@ -23,6 +26,8 @@ export interface RunRecord {
 export interface RunQueueOptions {
   executor: Executor;
   registry: NodeRegistry;
+  /** Where a sweep (a graph with meta.sweep) saves its cells and tables. */
+  data: DataFolders;
   /** Where ended runs are saved. */
   history: RunHistory;
   /** Runs executed at the same time. */
@@ -54,6 +59,8 @@ export class RunQueue {
    */
   submit(graph: unknown, targets?: string[]): RunRecord {
     const checked = assertGraph(graph, this.opts.registry, { targets });
+    const sweep = sweepOf(graph);
+    if (sweep !== undefined) planSweep(graph, sweep, this.opts.registry);
     const runId = randomUUID();
     const record: RunRecord = {
       state: newRun(runId),
@@ -108,13 +115,17 @@ export class RunQueue {
     while (this.active < workers && this.waiting.length) {
       const record = this.waiting.shift()!;
       this.active++;
-      this.opts.executor
-        .run(record.graph, {
-          runId: record.state.runId,
-          targets: record.targets,
-          signal: record.controller.signal,
-          onEvent: (event, preview) => this.emit(record, event, preview),
-        })
+      const options = {
+        runId: record.state.runId,
+        targets: record.targets,
+        signal: record.controller.signal,
+        onEvent: (event: RunEvent, preview?: PreviewImage) => this.emit(record, event, preview),
+      };
+      const sweep = sweepOf(record.graph);
+      // A sweep's results are files in its folder, not outputs kept in memory.
+      const running =
+        sweep === undefined ? this.opts.executor.run(record.graph, options) : runSweep(record.graph, sweep, { ...options, executor: this.opts.executor, registry: this.opts.registry, data: this.opts.data }).then(() => undefined);
+      running
         .then((result) => {
           record.result = result;
           this.trimOutputs();

@@ -9,7 +9,7 @@ function queue(historyLimit: number, saveEveryMs?: number) {
   const data = tempData();
   const registry = testRegistry();
   const history = new RunHistory(data.runs);
-  return { data, history, queue: new RunQueue({ executor: new Executor({ registry, data }), registry, history, historyLimit, saveEveryMs }) };
+  return { data, history, queue: new RunQueue({ executor: new Executor({ registry, data }), registry, data, history, historyLimit, saveEveryMs }) };
 }
 
 /** Distinct params, so no run is answered from the output cache. */
