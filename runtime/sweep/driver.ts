@@ -15,7 +15,8 @@ import { GraphValidationError } from '../validate.ts';
 import { isImage, type Image } from '../values.ts';
 import { drawGrid } from './grid.ts';
 import { planSweep, type SweepJob, type SweepPlan } from './plan.ts';
-import { cellSummaries, rowsCsv, summaryCsv, SweepTableSchema, type SweepRow, type SweepTable } from './results.ts';
+import { scorePlot } from './plot.ts';
+import { cellSummaries, rowsCsv, scoreColumns, summaryCsv, SweepTableSchema, type SweepRow, type SweepTable } from './results.ts';
 
 export interface SweepOptions {
   executor: Executor;
@@ -100,9 +101,12 @@ export async function runSweep(doc: unknown, spec: unknown, opts: SweepOptions):
     await saveTable(opts.data, folder, table);
     emit({ type: 'sweep.cell', runId, time: Date.now(), folder, done: i + 1, total: plan.jobs.length, labels: plan.labels, row });
   }
-  const grid = await drawGrid({ labels: plan.labels, values: plan.values, images, summaries: cellSummaries(table.rows), score: Object.keys(table.rows[0]?.scores ?? {})[0] });
+  const summaries = cellSummaries(table.rows);
+  const columns = scoreColumns(table.rows);
+  const grid = await drawGrid({ labels: plan.labels, values: plan.values, images, summaries, score: columns[0] });
   const embedded = JSON.stringify({ graph: doc, node: plan.image.node, sweep: plan.spec, runId });
   await writeInside(opts.data.output, `${folder}/grid.png`, addPngText(await encodePng(grid), GRAPH_PNG_KEYWORD, embedded));
+  if (columns.length) await writeInside(opts.data.output, `${folder}/scores.png`, await encodePng(await scorePlot(plan.labels, plan.values, summaries, columns)));
   emit({ type: 'log', runId, time: Date.now(), level: 'info', message: `Sweep "${plan.spec.name}": ${result.computed} computed, ${result.reused} reused; grid and tables in output/${folder}` });
   return end(status);
 }
@@ -136,11 +140,8 @@ async function runCell(job: SweepJob, plan: SweepPlan, folder: string, runId: st
   return { row, image };
 }
 
-/** A NUMBER as it is (null if not finite), SCORES as the mean of their finite entries. */
-function scoreValue(v: unknown): number | null {
-  const xs = (Array.isArray(v) ? v : [v]).filter((x): x is number => typeof x === 'number' && Number.isFinite(x));
-  return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null;
-}
+/** A score as the table keeps it: null when not a finite number (e.g. no face to score). */
+const scoreValue = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 
 /** Finished, error-free rows of the sweep's last table whose image is still there, by job key. */
 async function previousRows(data: DataFolders, folder: string): Promise<Map<string, SweepRow>> {

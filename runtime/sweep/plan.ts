@@ -26,7 +26,7 @@ export interface SweepPlan {
   jobs: SweepJob[];
   /** Where the cell image comes from. */
   image: { node: string; port: string };
-  /** The outputs the table records: every NUMBER or SCORES output of the nodes of category `score`. */
+  /** The outputs the table records: every NUMBER output of the nodes of category `score`. */
   scores: { node: string; port: string }[];
 }
 
@@ -98,7 +98,7 @@ export function planSweep(doc: unknown, rawSpec: unknown, registry: NodeRegistry
   if (problems.length) throw new GraphValidationError(problems);
   const scores = base.order
     .filter((id) => base.defs.get(id)!.category === 'score')
-    .flatMap((node) => Object.entries(base.defs.get(node)!.outputs).flatMap(([port, o]) => (o.type === 'NUMBER' || o.type === 'SCORES' ? [{ node, port }] : [])));
+    .flatMap((node) => Object.entries(base.defs.get(node)!.outputs).flatMap(([port, o]) => (o.type === 'NUMBER' ? [{ node, port }] : [])));
   return { spec, labels: spec.axes.map(axisLabel), values: spec.axes.map(axisValues), jobs, image: image!, scores };
 }
 
