@@ -1,5 +1,5 @@
 // The style score: its Gram distance on pictures whose statistics we know, and, on the demo model with a
-// style LoRA our trainer made (test/fixtures/style-lora/make.ts: blue monochrome prints), a score that
+// style LoRA our trainer made (models/lora/demo/make.ts: blue monochrome prints), a score that
 // rises with the LoRA's weight 0 -> 0.5 -> 1, measured by a sweep over that weight.
 import { copyFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -14,7 +14,7 @@ import { runSweep } from '../../runtime/sweep/driver.ts';
 import { portraitCrops } from '../../runtime/sample-inputs.ts';
 import { graph, tempData } from '../helpers/test-nodes.ts';
 
-export const STYLE_LORA = path.resolve(import.meta.dirname, '../fixtures/style-lora/demo-style.safetensors');
+export const STYLE_LORA = path.resolve(import.meta.dirname, '../../models/lora/demo/demo-style.safetensors');
 
 describe('Gram style distance', () => {
   it('is 0 for the same picture, small for a mirrored one, larger as a tint grows', async () => {
