@@ -16,7 +16,7 @@ import { isImage, type Image } from '../values.ts';
 import { drawGrid } from './grid.ts';
 import { planSweep, type SweepJob, type SweepPlan } from './plan.ts';
 import { scorePlot } from './plot.ts';
-import { cellSummaries, rowsCsv, scoreColumns, summaryCsv, SweepTableSchema, type SweepRow, type SweepTable } from './results.ts';
+import { cellSummaries, rowsCsv, summaryCsv, SweepTableSchema, type SweepRow, type SweepTable } from './results.ts';
 
 export interface SweepOptions {
   executor: Executor;
@@ -102,8 +102,9 @@ export async function runSweep(doc: unknown, spec: unknown, opts: SweepOptions):
     emit({ type: 'sweep.cell', runId, time: Date.now(), folder, done: i + 1, total: plan.jobs.length, labels: plan.labels, row });
   }
   const summaries = cellSummaries(table.rows);
-  const columns = scoreColumns(table.rows);
-  const grid = await drawGrid({ labels: plan.labels, values: plan.values, images, summaries, score: columns[0] });
+  const columns = plan.scores.map((s) => `${s.node}.${s.port}`);
+  const caption = plan.spec.caption ?? [...new Set(plan.scores.map((s) => s.node))].slice(0, 2).map((n) => columns.find((c) => c.startsWith(`${n}.`))!);
+  const grid = await drawGrid({ labels: plan.labels, values: plan.values, images, summaries, scores: caption });
   const embedded = JSON.stringify({ graph: doc, node: plan.image.node, sweep: plan.spec, runId });
   await writeInside(opts.data.output, `${folder}/grid.png`, addPngText(await encodePng(grid), GRAPH_PNG_KEYWORD, embedded));
   if (columns.length) await writeInside(opts.data.output, `${folder}/scores.png`, await encodePng(await scorePlot(plan.labels, plan.values, summaries, columns)));

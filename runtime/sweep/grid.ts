@@ -1,7 +1,7 @@
 // The labelled X/Y(/Z) grid, as A1111's X/Y/Z plot draws it: the axis names on top, X values across,
-// Y values down the left, one block per Z value under its own heading; under each cell its first score's
-// mean (and the half-width of its 95 % interval when there are several seeds). Text is an SVG overlay
-// composited by sharp.
+// Y values down the left, one block per Z value under its own heading; under each cell its first two
+// scores' means (and the half-width of their 95 % intervals when there are several seeds). Text is an SVG
+// overlay composited by sharp.
 import sharp, { type OverlayOptions } from 'sharp';
 import { fromImage, toImage } from '../image-io.ts';
 import type { Image } from '../values.ts';
@@ -14,8 +14,8 @@ export interface GridInput {
   /** The cell's first image by "x,y,z"; a cell not computed (cancelled) stays empty. */
   images: Map<string, Image>;
   summaries: CellSummary[];
-  /** The score written under each cell ("node.port"), if any. */
-  score?: string;
+  /** Scores written under each cell ("node.port"; the first two). */
+  scores: string[];
 }
 
 const esc = (s: string) => s.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -29,7 +29,8 @@ export async function drawGrid(g: GridInput): Promise<Image> {
   const scale = Math.max(1, Math.ceil(128 / w0));
   const [cw, ch] = [w0 * scale, h0 * scale];
   const [nx, ny, nz] = [0, 1, 2].map((i) => g.values[i]?.length ?? 1);
-  const caption = g.score ? 20 : 0;
+  const shown = g.scores.slice(0, 2);
+  const caption = shown.length ? 20 : 0;
   const yLabels = g.values.length > 1 ? g.values[1].map((v) => clip(showValue(v), 30)) : [];
   const left = yLabels.length ? Math.ceil(Math.max(...yLabels.map((l) => l.length)) * 7.5) + 20 : 6;
   const title = 30;
@@ -59,10 +60,13 @@ export async function drawGrid(g: GridInput): Promise<Image> {
         const img = g.images.get(key);
         if (img) tiles.push({ input: await fromImage(img).resize(cw, ch, { fit: 'contain', background: '#ffffff', kernel: 'nearest' }).png().toBuffer(), left: px, top: cy });
         else text.push(`<rect x="${px}" y="${cy}" width="${cw}" height="${ch}" fill="#eee"/><text x="${px + cw / 2}" y="${cy + ch / 2}" font-size="12" text-anchor="middle" fill="#888" ${FONT}>not computed</text>`);
-        const m = g.score ? summary.get(key)?.scores[g.score] : undefined;
-        if (g.score) {
-          const s = !m ? 'no score' : m.n > 1 ? `${m.mean.toFixed(3)} ±${(m.high - m.mean).toFixed(3)}` : m.mean.toFixed(3);
-          text.push(`<text x="${px + cw / 2}" y="${cy + ch + 15}" font-size="12" text-anchor="middle" ${FONT}>${esc(s)}</text>`);
+        if (shown.length) {
+          const s = shown.map((name) => {
+            const m = summary.get(key)?.scores[name];
+            const short = name.slice(name.lastIndexOf('.') + 1);
+            return `${short} ${!m ? '-' : m.n > 1 ? `${m.mean.toFixed(3)}±${(m.high - m.mean).toFixed(2)}` : m.mean.toFixed(3)}`;
+          });
+          text.push(`<text x="${px + cw / 2}" y="${cy + ch + 15}" font-size="11" text-anchor="middle" ${FONT}>${esc(clip(s.join('  '), Math.floor(cw / 6)))}</text>`);
         }
       }
     }

@@ -99,6 +99,8 @@ export function planSweep(doc: unknown, rawSpec: unknown, registry: NodeRegistry
   const scores = base.order
     .filter((id) => base.defs.get(id)!.category === 'score')
     .flatMap((node) => Object.entries(base.defs.get(node)!.outputs).flatMap(([port, o]) => (o.type === 'NUMBER' ? [{ node, port }] : [])));
+  const bad = spec.caption?.filter((c) => !scores.some((s) => `${s.node}.${s.port}` === c)) ?? [];
+  if (bad.length) throw new GraphValidationError(bad.map((c) => ({ field: 'meta.sweep.caption', message: `"${c}" is not a NUMBER output of a score node` })));
   return { spec, labels: spec.axes.map(axisLabel), values: spec.axes.map(axisValues), jobs, image: image!, scores };
 }
 

@@ -47,6 +47,11 @@ export const SweepSpecSchema = z
       .strict()
       .optional()
       .describe('Output holding the cell image; default: the last node (in run order) with an image output'),
+    caption: z
+      .array(z.string().max(200))
+      .max(2)
+      .optional()
+      .describe('Scores ("node.port") written under each cell of the grid; default: the first output of the first two score nodes'),
   })
   .strict();
 export type SweepSpec = z.infer<typeof SweepSpecSchema>;

@@ -16,7 +16,7 @@ import { portraitCrops } from '../../../runtime/sample-inputs.ts';
 import type { Sharp } from 'sharp';
 
 export const STYLE_CAPTION = 'a photo of a woman';
-export const STYLE_SETTINGS = { resolution: 64, batch: 2, steps: 60, rank: 4, targets: 'all', learningRate: 5e-3, schedule: 'constant', seed: 7 } as const;
+export const STYLE_SETTINGS = { resolution: 128, batch: 2, steps: 40, rank: 4, targets: 'all', learningRate: 5e-3, schedule: 'constant', seed: 7 } as const;
 
 const kind = process.argv[2] === 'face' ? 'face' : 'style';
 const out = process.argv[3] ?? path.join(import.meta.dirname, `demo-${kind}.safetensors`);
