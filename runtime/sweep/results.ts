@@ -87,3 +87,25 @@ export function sweepCellLine(labels: string[], row: SweepRow): string {
   const seed = row.seed === undefined ? '' : ` seed ${row.seed}`;
   return `${axes}${seed}${scores ? `: ${scores}` : ''} (${(row.ms / 1000).toFixed(1)} s)${row.error ? ` error: ${row.error}` : ''}`;
 }
+
+/** Columns of the editor's table: the axes, seed, every score, time. */
+export const tableColumns = (labels: string[], rows: SweepRow[]) => [...labels, 'seed', ...scoreColumns(rows), 'ms'];
+
+/** The value a row shows in a column of tableColumns. */
+export function cellValue(labels: string[], row: SweepRow, column: string): number | string | undefined {
+  const axis = labels.indexOf(column);
+  if (axis >= 0) return typeof row.values[axis] === 'number' ? (row.values[axis] as number) : showValue(row.values[axis]);
+  if (column === 'seed') return row.seed;
+  if (column === 'ms') return Math.round(row.ms);
+  return row.scores[column] ?? undefined;
+}
+
+/** Rows sorted by a column (numbers numerically, text alphabetically, empty cells last either way). */
+export function sortRows(labels: string[], rows: SweepRow[], column: string, descending = false): SweepRow[] {
+  const sign = descending ? -1 : 1;
+  return [...rows].sort((a, b) => {
+    const [x, y] = [cellValue(labels, a, column), cellValue(labels, b, column)];
+    if (x === undefined || y === undefined) return x === y ? 0 : x === undefined ? 1 : -1;
+    return sign * (typeof x === 'number' && typeof y === 'number' ? x - y : String(x).localeCompare(String(y)));
+  });
+}
