@@ -14,7 +14,7 @@ import { runSweep } from '../../runtime/sweep/driver.ts';
 import { portraitCrops } from '../../runtime/sample-inputs.ts';
 import { graph, tempData } from '../helpers/test-nodes.ts';
 
-export const STYLE_LORA = path.resolve(import.meta.dirname, '../../models/lora/demo/demo-style.safetensors');
+const STYLE_LORA = path.resolve(import.meta.dirname, '../../models/lora/demo/demo-style.safetensors');
 
 describe('Gram style distance', () => {
   it('is 0 for the same picture, small for a mirrored one, larger as a tint grows', async () => {

@@ -15,8 +15,8 @@ import { toImage } from '../../../runtime/image-io.ts';
 import { portraitCrops } from '../../../runtime/sample-inputs.ts';
 import type { Sharp } from 'sharp';
 
-export const STYLE_CAPTION = 'a photo of a woman';
-export const STYLE_SETTINGS = { resolution: 128, batch: 2, steps: 40, rank: 4, targets: 'all', learningRate: 5e-3, schedule: 'constant', seed: 7 } as const;
+const CAPTION = 'a photo of a woman';
+const SETTINGS = { resolution: 128, batch: 2, steps: 40, rank: 4, targets: 'all', learningRate: 5e-3, schedule: 'constant', seed: 7 } as const;
 
 const kind = process.argv[2] === 'face' ? 'face' : 'style';
 const out = process.argv[3] ?? path.join(import.meta.dirname, `demo-${kind}.safetensors`);
@@ -30,12 +30,12 @@ try {
       : portraitCrops().map((crop) => toImage(square(crop).greyscale().toColourspace('srgb').tint({ r: 40, g: 90, b: 230 }).removeAlpha())),
   );
   mkdirSync(path.join(tmp, 'set'));
-  const dataset = await writeDataset(path.join(tmp, 'set'), images.map((image, i) => ({ image, photo: `s${i}.png`, text: STYLE_CAPTION })), { token: '', subject: 'a woman' });
+  const dataset = await writeDataset(path.join(tmp, 'set'), images.map((image, i) => ({ image, photo: `s${i}.png`, text: CAPTION })), { token: '', subject: 'a woman' });
   const started = performance.now();
-  const r = await trainLora(model, dataset, STYLE_SETTINGS, {
+  const r = await trainLora(model, dataset, SETTINGS, {
     onStep: (s) => void (s.step % 5 === 0 && process.stderr.write(`step ${s.step}: loss ${s.loss.toFixed(4)}\n`)),
   });
-  const lora = toLora(r.params, { name: `demo-${kind}`, source: 'models/lora/demo/make.ts', base: model.config.name, metadata: { ss_steps: String(STYLE_SETTINGS.steps), ss_seed: String(STYLE_SETTINGS.seed) } });
+  const lora = toLora(r.params, { name: `demo-${kind}`, source: 'models/lora/demo/make.ts', base: model.config.name, metadata: { ss_steps: String(SETTINGS.steps), ss_seed: String(SETTINGS.seed) } });
   await saveLoraFile(out, lora);
   process.stderr.write(`trained in ${((performance.now() - started) / 1000).toFixed(0)} s -> ${out}\n`);
 } finally {
