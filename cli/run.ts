@@ -6,6 +6,9 @@ import type { RunEvent } from '../protocol/index.ts';
 import { Executor } from '../runtime/executor.ts';
 import { ensureSampleInputs } from '../runtime/sample-inputs.ts';
 import { formatProblem } from '../runtime/validate.ts';
+import { runSweep } from '../runtime/sweep/driver.ts';
+import { sweepOf } from '../runtime/sweep/plan.ts';
+import { sweepCellLine } from '../protocol/index.ts';
 import { applyOverrides, readGraphFile } from './graph-file.ts';
 import { runMemoryBytes } from './serve.ts';
 import { threadsFlag } from './threads-flag.ts';
@@ -28,7 +31,8 @@ export async function runCommand(file: string | undefined, flags: RunFlags): Pro
   await ensureSampleInputs(base);
   const data = flags.out ? { ...base, output: path.resolve(flags.out) } : base;
   mkdirSync(data.output, { recursive: true });
-  const executor = new Executor({ registry: createRegistry(), data, memoryBudget: runMemoryBytes(flags['run-memory-mb']) });
+  const registry = createRegistry();
+  const executor = new Executor({ registry, data, memoryBudget: runMemoryBytes(flags['run-memory-mb']) });
   const controller = new AbortController();
   const onSigint = () => {
     process.stderr.write('\ncancelling...\n');
@@ -37,7 +41,8 @@ export async function runCommand(file: string | undefined, flags: RunFlags): Pro
   process.once('SIGINT', onSigint);
   const lastShown = new Map<string, number>();
   const print = (line: string) => flags.quiet || process.stderr.write(`${line}\n`);
-  const result = await executor.run(graph, {
+  const sweep = sweepOf(graph);
+  const options = {
     signal: controller.signal,
     onEvent: (e: RunEvent) => {
       if (e.type === 'node.progress') {
@@ -51,8 +56,10 @@ export async function runCommand(file: string | undefined, flags: RunFlags): Pro
       else if (e.type === 'node.error') print(`! ${e.nodeId} (${e.nodeType}): ${e.message}`);
       else if (e.type === 'node.skipped') print(`- ${e.nodeId}: ${e.reason}`);
       else if (e.type === 'log') print(`  ${e.nodeId ?? ''} ${e.level}: ${e.message}`);
+      else if (e.type === 'sweep.cell') print(`# cell ${e.done}/${e.total} ${sweepCellLine(e.labels, e.row)}`);
     },
-  });
+  };
+  const result = sweep === undefined ? await executor.run(graph, options) : await runSweep(graph, sweep, { ...options, executor, registry, data });
   process.off('SIGINT', onSigint);
   if (result.problems.length) {
     process.stderr.write(`${file}: ${result.problems.length} problem(s)\n${result.problems.map(formatProblem).join('\n')}\n`);

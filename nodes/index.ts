@@ -27,6 +27,9 @@ import sampler from './sd/sampler.ts';
 import vaeDecode from './sd/vae-decode.ts';
 import dataset from './tag/dataset.ts';
 import trainLora from './train/train-lora.ts';
+import faceScore from './score/faces.ts';
+import identityScore from './score/identity.ts';
+import styleScore from './score/style.ts';
 import tagger from './tag/tagger.ts';
 
 /** Every node type FaceChain Studio ships. */
@@ -59,6 +62,9 @@ export const builtinNodes: AnyNodeDefinition[] = [
   loraMix,
   bakeLora,
   adaptiveWeights,
+  identityScore,
+  faceScore,
+  styleScore,
 ];
 
 export function createRegistry(): NodeRegistry {

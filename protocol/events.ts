@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SweepRowSchema } from './sweep-results.ts';
 
 /**
  * The event stream of a run, the same for the CLI and the server (which sends it as JSON over the
@@ -62,6 +63,15 @@ export const RunEventSchema = z.discriminatedUnion('type', [
     nodeId: z.string().optional(),
     level: z.enum(['info', 'warn', 'error']),
     message: z.string(),
+  }),
+  z.object({
+    type: z.literal('sweep.cell'),
+    ...base,
+    folder: z.string().describe('the sweep folder inside the output folder'),
+    done: z.number(),
+    total: z.number(),
+    labels: z.array(z.string()).describe('axis names, X first'),
+    row: SweepRowSchema,
   }),
 ]);
 export type RunEvent = z.infer<typeof RunEventSchema>;

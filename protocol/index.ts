@@ -14,4 +14,7 @@ export * from './ports.ts';
 export * from './preview-frame.ts';
 export * from './run-state.ts';
 export * from './run-summary.ts';
+export * from './sweep-results.ts';
+export * from './sweep-spec.ts';
+export * from './sweep-stats.ts';
 export * from './runtime-info.ts';

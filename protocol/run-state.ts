@@ -113,6 +113,7 @@ function reduceState(run: RunView, e: RunEvent): RunView {
       return node(e.nodeId, { state: 'skipped', message: e.reason });
     case 'log':
     case 'node.preview':
+    case 'sweep.cell':
       return run;
   }
 }

@@ -28,7 +28,8 @@ export function portraitCrops(): Sharp[] {
 
 /**
  * The demo photos that @vladmandic/face-api ships (group photos, MIT), copied into input/samples on first
- * start, and single-person crops of them in input/portraits, so the shipped graphs run on a fresh data folder.
+ * start, and single-person crops of them in input/portraits, so the shipped graphs run on a fresh data folder;
+ * also the demo model's face and style LoRAs into models/loras.
  */
 export async function ensureSampleInputs(data: DataFolders): Promise<void> {
   const demo = demoPhotosDir();
@@ -36,6 +37,12 @@ export async function ensureSampleInputs(data: DataFolders): Promise<void> {
   if (!existsSync(samples) || !readdirSync(samples).length) {
     mkdirSync(samples, { recursive: true });
     for (const f of readdirSync(demo).filter((f) => /^sample\d\.jpg$/.test(f))) copyFileSync(path.join(demo, f), path.join(samples, f));
+  }
+  // The demo model's two small LoRAs (models/lora/demo/), for graphs/lora-sweep.json.
+  const loras = path.join(data.models, 'loras');
+  mkdirSync(loras, { recursive: true });
+  for (const f of ['demo-face.safetensors', 'demo-style.safetensors']) {
+    if (!existsSync(path.join(loras, f))) copyFileSync(path.join(import.meta.dirname, '../models/lora/demo', f), path.join(loras, f));
   }
   const portraits = path.join(data.input, 'portraits');
   if (!existsSync(portraits) || !readdirSync(portraits).length) {

@@ -60,7 +60,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const executor = new Executor({ registry, data, cache: new OutputCache(options.cacheBytes), memoryBudget: options.runMemoryBytes });
   reportBrokenGraphs(data.graphs, (line) => process.stderr.write(line));
   const history = new RunHistory(data.runs);
-  const queue = new RunQueue({ executor, registry, history, workers: options.workers ?? 1 });
+  const queue = new RunQueue({ executor, registry, data, history, workers: options.workers ?? 1 });
   const context: ServerContext = { registry, data, queue, history, examplesDir: path.join(ROOT, 'graphs') };
 
   const app = express();

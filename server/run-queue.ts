@@ -6,6 +6,9 @@ import type { NodeRegistry } from '../runtime/registry.ts';
 import { HttpError } from './http-error.ts';
 import { storedView, type RunHistory, type StoredRun } from './run-history.ts';
 import type { Accepted, LiveRun, RunEngine } from './queue/engine.ts';
+import type { DataFolders } from '../runtime/data-folder.ts';
+import { runSweep } from '../runtime/sweep/driver.ts';
+import { planSweep, sweepOf } from '../runtime/sweep/plan.ts';
 
 export interface RunRecord extends LiveRun {
   /** The graph as validated on submit: the executor runs it without checking it again. */
@@ -18,6 +21,8 @@ export interface RunRecord extends LiveRun {
 export interface RunQueueOptions {
   executor: Executor;
   registry: NodeRegistry;
+  /** Where a sweep (a graph with meta.sweep) saves its cells and tables. */
+  data: DataFolders;
   /** Where ended runs are saved. */
   history: RunHistory;
   /** Runs executed at the same time. */
@@ -57,6 +62,8 @@ export class RunQueue implements RunEngine {
    */
   enqueue(graph: unknown, targets?: string[]): RunRecord {
     const checked = assertGraph(graph, this.opts.registry, { targets });
+    const sweep = sweepOf(graph);
+    if (sweep !== undefined) planSweep(graph, sweep, this.opts.registry);
     const runId = randomUUID();
     const record = this.hold(runId, checked, graph, targets, []);
     this.waiting.push(record);
@@ -152,13 +159,19 @@ export class RunQueue implements RunEngine {
     while (!this.closed && this.active < workers && this.waiting.length) {
       const record = this.waiting.shift()!;
       this.active++;
-      this.opts.executor
-        .execute({ ok: true, checked: record.checked }, {
-          runId: record.state.runId,
-          targets: record.targets,
-          signal: record.controller.signal,
-          onEvent: (event, preview) => this.emit(record, event, preview),
-        })
+      const options = {
+        runId: record.state.runId,
+        targets: record.targets,
+        signal: record.controller.signal,
+        onEvent: (event: RunEvent, preview?: PreviewImage) => this.emit(record, event, preview),
+      };
+      const sweep = sweepOf(record.graph);
+      // A sweep's results are files in its folder, not outputs kept in memory.
+      const running =
+        sweep === undefined
+          ? this.opts.executor.execute({ ok: true, checked: record.checked }, options)
+          : runSweep(record.graph, sweep, { ...options, executor: this.opts.executor, registry: this.opts.registry, data: this.opts.data }).then(() => undefined);
+      running
         .then((result) => {
           record.result = result;
           this.trimOutputs();

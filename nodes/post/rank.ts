@@ -9,7 +9,7 @@ import { faceModels } from '../face/face-models.ts';
 
 export const TYPE = 'face/rank';
 
-const fraction = (fallback: number, description: string) => z.number().min(0).max(2).default(Number(fallback.toFixed(3))).meta({ description, step: 0.01 });
+export const fraction = (fallback: number, description: string) => z.number().min(0).max(2).default(Number(fallback.toFixed(3))).meta({ description, step: 0.01 });
 
 export default defineNode({
   type: TYPE,

@@ -1,4 +1,5 @@
 import { createReadStream } from 'node:fs';
+import path from 'node:path';
 import { pipeline } from 'node:stream';
 import { Router } from 'express';
 import { encodePng } from '../../runtime/image-io.ts';
@@ -6,12 +7,14 @@ import { type RunEvent, isActive, type RunView, fullLog, newestFirst, runSummary
 import { GraphValidationError } from '../../runtime/validate.ts';
 import { isImage } from '../../runtime/values.ts';
 import { openInside } from '../../runtime/safe-open.ts';
+import { sweepFolder } from '../../runtime/sweep/driver.ts';
 import type { ServerContext } from '../context.ts';
 import { HttpError } from '../http-error.ts';
 import { storedView } from '../run-history.ts';
 import type { Accepted, LiveRun } from '../queue/engine.ts';
 
 const OUTPUT_FILE = /^[A-Za-z0-9_-]{1,200}\.png$/;
+const SWEEP_FILE = /^(cell-\d+-\d+-\d+-s\d+\.png|grid\.png|scores\.png|results\.(json|csv)|summary\.csv)$/;
 
 /** A run as the endpoints see it: live in the queue (with its outputs while kept), or read back from the history. */
 interface FoundRun {
@@ -101,6 +104,20 @@ export function runRoutes(ctx: ServerContext): Router {
     const image = list[Number(index)];
     if (!isImage(image)) throw new HttpError(404, `No image at ${nodeId}.${port}[${index}]`);
     res.type('image/png').send(await encodePng(image));
+  });
+  // A sweep's folder (runtime/sweep/driver.ts): cell images, grid, score plot and tables.
+  r.get('/sweeps/:name/:file', (req, res) => {
+    const { name, file } = req.params;
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(name) || !SWEEP_FILE.test(file)) throw new HttpError(400, 'Sweep files are cell-X-Y-Z-sN.png, grid.png, scores.png, results.json, results.csv or summary.csv');
+    let fd: number;
+    try {
+      fd = openInside(ctx.data.output, `${sweepFolder(name)}/${file}`, 'read');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new HttpError(404, `No file "${file}" in sweep "${name}"`);
+      throw e;
+    }
+    res.type(path.extname(file));
+    pipeline(createReadStream('', { fd }), res, () => undefined);
   });
   r.get('/files/:id', (req, res) => {
     if (!OUTPUT_FILE.test(req.params.id)) throw new HttpError(400, 'File ids are plain names like prefix-1234abcd-node-000.png');

@@ -12,7 +12,7 @@ function queue(historyLimit: number, saveEveryMs?: number) {
   const data = tempData();
   const registry = testRegistry();
   const history = new RunHistory(data.runs);
-  return { data, history, queue: new RunQueue({ executor: new Executor({ registry, data }), registry, history, historyLimit, saveEveryMs }) };
+  return { data, history, queue: new RunQueue({ executor: new Executor({ registry, data }), registry, data, history, historyLimit, saveEveryMs }) };
 }
 
 /** Distinct params, so no run is answered from the output cache. */
@@ -29,7 +29,7 @@ describe('run queue and history', () => {
     });
     const data = tempData();
     const registry = new NodeRegistry([...testNodes(), counted]);
-    const q = new RunQueue({ executor: new Executor({ registry, data }), registry, history: new RunHistory(data.runs) });
+    const q = new RunQueue({ executor: new Executor({ registry, data }), registry, data, history: new RunHistory(data.runs) });
     const run = q.enqueue(graph([{ id: 'n', type: 'test/counted', params: { value: 7 } }]));
     await q.idle();
     expect(run.state.status).toBe('finished');
@@ -93,7 +93,7 @@ describe('run queue and history', () => {
 
     const registry = testRegistry();
     const history = new RunHistory(data.runs);
-    const next = new RunQueue({ executor: new Executor({ registry, data }), registry, history });
+    const next = new RunQueue({ executor: new Executor({ registry, data }), registry, data, history });
     expect(next.list().map((r) => [r.state.runId, r.state.status])).toEqual(waiting.toReversed().map((id) => [id, 'queued']));
     // Taken up, so not to be queued a second time (its record on disk still says interrupted until it starts).
     await expect(next.requeue(waiting[1])).rejects.toThrow('was not interrupted');

@@ -2,6 +2,7 @@ import { type Problem, type RunEvent, type Graph, isActive, newRun, reduceRun, t
 import { ApiError, type Api } from './api.ts';
 import type { LiveStatus, PreviewFrame } from './live.ts';
 import { groupProblems, type GroupedProblems } from './problems.ts';
+import type { SweepRow } from '../../../protocol/index.ts';
 
 export interface PreviewImage {
   url: string;
@@ -25,6 +26,8 @@ export interface RunSnapshot {
   live: LiveStatus;
   /** The id of the shown run when a server or worker stopped while it ran (it can be queued again). */
   interrupted?: string;
+  /** The cells of the current run when it is a sweep (its results table, as the cells finish). */
+  sweep?: { folder: string; labels: string[]; rows: SweepRow[] };
 }
 
 /** Turns preview bytes into something an <img> shows (object URLs in the browser). */
@@ -149,6 +152,11 @@ export class RunStore {
     if ('header' in item) return this.addPreview(item);
     const next = reduceRun(run, item);
     this.set({ run: next });
+    if (item.type === 'run.started') this.set({ sweep: undefined });
+    if (item.type === 'sweep.cell') {
+      const rows = this.state.sweep?.folder === item.folder ? this.state.sweep.rows : [];
+      this.set({ sweep: { folder: item.folder, labels: item.labels, rows: [...rows, item.row] } });
+    }
     if (item.type === 'run.failed' && item.problems?.length) this.setProblems(item.problems);
     if (item.type === 'run.finished' || item.type === 'run.failed' || item.type === 'run.cancelled') void this.fetchOutputs(run.runId);
   }

@@ -9,6 +9,7 @@ import { ImageViewer } from './ImageViewer.tsx';
 import { LogPanel } from './LogPanel.tsx';
 import { Palette } from './Palette.tsx';
 import { QuickAdd, type QuickAddRequest } from './QuickAdd.tsx';
+import { SweepPanel } from './SweepPanel.tsx';
 import { Toasts } from './Toasts.tsx';
 import { Toolbar } from './Toolbar.tsx';
 
@@ -40,6 +41,7 @@ export function App({ bench, api }: { bench: Workbench; api: Api }) {
             <Palette />
             <div className="fc-canvas-column">
               <Canvas />
+              <SweepPanel />
               <LogPanel />
             </div>
           </div>
