@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { fromImage, toImage } from '../../runtime/image-io.ts';
 import type { Image, Mask } from '../../runtime/values.ts';
-import type { UnetConfig } from './config.ts';
+import type { SdConfig, UnetConfig } from './config.ts';
 
 /**
  * What the masked region starts from (A1111's "masked content"): the image as it is, fresh latent
@@ -89,4 +89,14 @@ export function applyOverlay(decoded: Image, overlay: InpaintOverlay): Image {
     for (let c = 0; c < 3; c++) out[i * 3 + c] = Math.round(image.data[i * 3 + c] + m * (decoded.data[i * 3 + c] - image.data[i * 3 + c]));
   }
   return { ...decoded, data: out };
+}
+
+/** `config` with a UNet of `channels` inputs: 4 (normal) or 9 (inpainting); LoRAs of the base still fit, so the name stays. */
+export function withInputChannels(config: SdConfig, channels: number, label: string): SdConfig {
+  const latent = config.unet.outChannels;
+  if (channels === latent) return config;
+  if (channels !== 2 * latent + 1) {
+    throw new Error(`Checkpoint "${label}": a UNet with ${channels} input channels is neither a normal (${latent}) nor an inpainting (${2 * latent + 1}) one`);
+  }
+  return { ...config, unet: { ...config.unet, inChannels: channels } };
 }
