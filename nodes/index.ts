@@ -20,6 +20,7 @@ import loadLora from './lora/load.ts';
 import loraMix from './lora/mix.ts';
 import saveLora from './lora/save.ts';
 import loraStack from './lora/stack.ts';
+import faceDetail from './post/face-detail.ts';
 import fuseFace from './post/fuse.ts';
 import rankResults from './post/rank.ts';
 import loadCheckpoint from './sd/load-checkpoint.ts';
@@ -52,6 +53,7 @@ export const builtinNodes: AnyNodeDefinition[] = [
   sampler,
   vaeDecode,
   fuseFace,
+  faceDetail,
   rankResults,
   loadLora,
   saveLora,
