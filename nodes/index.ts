@@ -3,6 +3,7 @@ import type { AnyNodeDefinition } from '../runtime/node.ts';
 import alignFace from './face/align.ts';
 import cropFace from './face/crop.ts';
 import detectFace from './face/detect.ts';
+import faceMask from './face/mask.ts';
 import parseHead from './face/parse-head.ts';
 import qualitySelect from './face/quality-select.ts';
 import retouch from './face/retouch.ts';
@@ -41,6 +42,7 @@ export const builtinNodes: AnyNodeDefinition[] = [
   saveImages,
   rotateUpright,
   detectFace,
+  faceMask,
   alignFace,
   cropFace,
   qualitySelect,

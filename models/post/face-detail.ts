@@ -72,26 +72,45 @@ export function cropBox(face: DetectedFace, width: number, height: number, paddi
   return { x: clamp(cx - side / 2, width - side), y: clamp(cy - side / 2, height - side), side };
 }
 
+/** A region of an image drawn at some scale: image point p lands at (p - origin) * scale. */
+export interface MaskFrame {
+  x: number;
+  y: number;
+  scale: number;
+  width: number;
+  height: number;
+}
+
+export interface OvalOptions {
+  dilation: number;
+  feather: number;
+}
+
+/** The face mask over a crop drawn at `px` x `px`. */
+export function faceMask(face: DetectedFace, crop: CropBox, px: number, o: OvalOptions): Promise<Mask> {
+  return ovalMask(face, { x: crop.x, y: crop.y, scale: px / crop.side, width: px, height: px }, o);
+}
+
 /**
- * The face mask over a crop drawn at `px` x `px`: the face oval dilated by `dilation`, its edge
- * feathered inside the dilated outline (clipped to it, so it is 0 outside).
+ * A face's mask in a frame: its face oval dilated by `dilation`, the edge feathered inside the dilated
+ * outline (clipped to it, so it is 0 outside); both as fractions of the face's longer side.
  */
-export async function faceMask(face: DetectedFace, crop: CropBox, px: number, o: { dilation: number; feather: number }): Promise<Mask> {
-  const scale = px / crop.side;
+export async function ovalMask(face: DetectedFace, frame: MaskFrame, o: OvalOptions): Promise<Mask> {
+  const { width, height, scale } = frame;
   const faceSide = Math.max(face.box.width, face.box.height) * scale;
-  const local = contour(face.mesh, FACE_OVAL).map((p: Point) => ({ x: (p.x - crop.x) * scale, y: (p.y - crop.y) * scale }));
+  const local = contour(face.mesh, FACE_OVAL).map((p: Point) => ({ x: (p.x - frame.x) * scale, y: (p.y - frame.y) * scale }));
   const path = svgPath(local);
   const dilate = o.dilation * faceSide;
   const sigma = o.feather * faceSide;
-  const hard = await renderMask(px, px, `<path d="${path}" fill="#fff" stroke="#fff" stroke-width="${(2 * dilate).toFixed(1)}" stroke-linejoin="round"/>`);
-  if (sigma < 0.3) return { ...hard, channels: 1 };
+  const hard = await renderMask(width, height, `<path d="${path}" fill="#fff" stroke="#fff" stroke-width="${(2 * dilate).toFixed(1)}" stroke-linejoin="round"/>`);
+  if (sigma < 0.3) return hard;
   // The soft edge: the oval grown by (dilate - reach) (shrunk when negative), then blurred.
   const grow = dilate - BLUR_REACH * sigma;
   const stroke = grow >= 0 ? '#fff' : '#000';
-  const soft = await renderMask(px, px, `<path d="${path}" fill="#fff"/><path d="${path}" fill="none" stroke="${stroke}" stroke-width="${(2 * Math.abs(grow)).toFixed(1)}" stroke-linejoin="round"/>`, sigma);
-  const data = new Uint8Array(px * px);
+  const soft = await renderMask(width, height, `<path d="${path}" fill="#fff"/><path d="${path}" fill="none" stroke="${stroke}" stroke-width="${(2 * Math.abs(grow)).toFixed(1)}" stroke-linejoin="round"/>`, sigma);
+  const data = new Uint8Array(width * height);
   for (let i = 0; i < data.length; i++) data[i] = Math.min(hard.data[i], soft.data[i]);
-  return { width: px, height: px, channels: 1, data };
+  return { width, height, channels: 1, data };
 }
 
 /** Re-samples one face of `image` (RGB) and pastes it back; the rest of the image is the same array values. */
