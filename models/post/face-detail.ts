@@ -5,22 +5,15 @@
 import { z } from 'zod';
 import type { DetectedFace, Point } from '../face/types.ts';
 import { contour, FACE_OVAL, renderMask, svgPath } from '../preprocess/face-regions.ts';
-import { sample, type SampleParams } from '../sd/sample.ts';
+import { sample, SampleParamsSchema, type SampleParams } from '../sd/sample.ts';
 import type { LoraSchedule } from '../sd/lora-schedule.ts';
 import { decodeLatents } from '../sd/vae-codec.ts';
 import type { SdModel } from '../sd/sd-model.ts';
-import { SchedulerNameSchema } from '../sd/schedulers/index.ts';
 import { fromImage, toImage } from '../../runtime/image-io.ts';
 import type { Image, Mask } from '../../runtime/values.ts';
 import { channelStats, colourTransfer } from './colour-match.ts';
 
-export const FaceDetailOptionsSchema = z.object({
-  prompt: z.string(),
-  negativePrompt: z.string().default(''),
-  steps: z.int().min(1).max(150).default(20),
-  cfg: z.number().min(1).max(30).default(7),
-  seed: z.int().min(0).max(2 ** 32 - 1).default(0),
-  scheduler: SchedulerNameSchema.default('dpmpp_2m_karras'),
+export const FaceDetailOptionsSchema = SampleParamsSchema.pick({ prompt: true, negativePrompt: true, steps: true, cfg: true, seed: true, scheduler: true }).extend({
   /** Share of the schedule that runs on the face (img2img strength). */
   denoise: z.number().gt(0).max(1).default(0.4),
   /** Side the crop is sampled at. */
