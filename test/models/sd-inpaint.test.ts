@@ -88,6 +88,21 @@ describe('masked sampling (demo model)', () => {
     expect(a.data).toEqual(b.data);
   }, 300_000);
 
+  it('previews every step and cancels between steps, as txt2img does', async () => {
+    const model = await loadSdModel('demo', data.models);
+    const abort = new AbortController();
+    const seen: number[] = [];
+    const run = sample(model, { ...params, steps: 6 }, {
+      init: await startImage(), mask: boxMask(), signal: abort.signal,
+      onStep: (s) => {
+        seen.push(s.index);
+        if (s.index === 1) abort.abort(new Error('cancelled by the test'));
+      },
+    });
+    await expect(run).rejects.toThrow('cancelled by the test');
+    expect(seen).toEqual([0, 1]);
+  });
+
   it('needs the start image and a mask of the sampling size', async () => {
     const model = await loadSdModel('demo', data.models);
     const init = await startImage();
