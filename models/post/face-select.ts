@@ -6,7 +6,8 @@ import type { DetectedFace } from '../face/types.ts';
 
 export const FaceChoiceSchema = z.enum(['all', 'largest', 'index', 'assigned']);
 
-export const PersonSelectSchema = z.enum(['index', 'largest', 'reference']);
+/** off: the person is not in the picture (their inputs are not used). */
+export const PersonSelectSchema = z.enum(['off', 'index', 'largest', 'reference']);
 
 export const PersonSchema = z.object({
   /** index: the index-th face from the left; largest: the largest face not yet taken; reference: the face most like the person's reference image. */
@@ -53,6 +54,7 @@ export function selectFaces(
   };
   people.forEach((p, k) => {
     const before = jobs.size;
+    if (p.select === 'off') return;
     if (p.select === 'index') {
       const face = eligible[p.index];
       if (!face) notes.push(`person ${k + 1}: no face number ${p.index} (${eligible.length} faces of at least ${o.minSize} px)`);

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { LoraStack } from '../../models/lora/stack.ts';
 import { detailImage, type PersonInput } from '../../models/post/face-detail-image.ts';
 import { FaceDetailOptionsSchema } from '../../models/post/face-detail.ts';
-import { FaceChoiceSchema, PersonSchema } from '../../models/post/face-select.ts';
+import { FaceChoiceSchema, PersonSchema, PersonSelectSchema } from '../../models/post/face-select.ts';
 import { checkLoraBase, isLoraSchedule, type LoraSchedule } from '../../models/sd/lora-schedule.ts';
 import { SdModel } from '../../models/sd/sd-model.ts';
 import { defineNode } from '../../runtime/node.ts';
@@ -13,6 +13,16 @@ import { samplingParams, startImage } from '../sd/sampling-params.ts';
 
 const d = FaceDetailOptionsSchema.shape;
 const PEOPLE = [1, 2, 3] as const;
+const person = PersonSchema.shape;
+
+/** Person n's params: which face is theirs and their prompt (their LoRAs and reference photo are inputs lorasN, referenceN). */
+function personParams<N extends (typeof PEOPLE)[number]>(n: N) {
+  return {
+    [`person${n}`]: PersonSelectSchema.default('off').meta({ description: `Person ${n}'s face: off, the index-th from the left, the largest left, or the one most like reference${n}; repainted with loras${n}` }),
+    [`person${n}Index`]: person.index.meta({ description: `Person ${n}, select index: which face, counted from the left from 0` }),
+    [`person${n}Prompt`]: person.prompt.meta({ ui: 'textarea', description: `Person ${n}'s prompt (e.g. their trigger phrase); empty = the prompt above` }),
+  } as Record<`person${N}`, z.ZodDefault<typeof PersonSelectSchema>> & Record<`person${N}Index`, typeof person.index> & Record<`person${N}Prompt`, typeof person.prompt>;
+}
 
 export default defineNode({
   type: 'face/detail',
@@ -22,8 +32,8 @@ export default defineNode({
   description:
     'Repaints faces at full resolution (ADetailer/FaceDetailer): each face above minSize is cut out as a square with context (padding), ' +
     'sampled at the working size with the prompt, model and LoRAs at low denoise under a mask of its face oval (dilated, feathered), ' +
-    'colour-matched and pasted back; pixels outside the dilated ovals stay exactly as they were. Several people: each entry of `people` ' +
-    '(face by left-to-right index, the largest left, or the one most like the reference image of that person) is repainted with its own ' +
+    'colour-matched and pasted back; pixels outside the dilated ovals stay exactly as they were. Several people: person N (params personN…) takes one face ' +
+    '(by left-to-right index, the largest left, or the one most like their reference image on referenceN) and it is repainted with their own ' +
     'LoRA stack (input lorasN) and prompt. Previews each face before and after.',
   inputs: {
     images: { type: 'IMAGES', description: 'Pictures with faces: a sampler\'s decoded results or photos' },
@@ -54,9 +64,9 @@ export default defineNode({
     index: z.int().min(0).max(99).default(0).meta({ description: 'faces = index: which face, counted from the left from 0' }),
     minSize: z.int().min(1).max(4096).default(48).meta({ description: 'Faces smaller than this (px, longer side of the box) are left alone' }),
     maxFaces: z.int().min(1).max(32).default(8),
-    people: z.array(PersonSchema).max(PEOPLE.length).default([]).meta({
-      description: 'Several people: [{ "select": "index" | "largest" | "reference", "index": 0, "prompt": "<trigger>, a man" }, …]; entry N uses inputs lorasN and referenceN',
-    }),
+    ...personParams(1),
+    ...personParams(2),
+    ...personParams(3),
   }),
   async run(ctx, inputs, p) {
     if (!(inputs.model instanceof SdModel)) throw new Error('model input is not a loaded SD model');
@@ -74,7 +84,10 @@ export default defineNode({
       { loras: inputs.loras2, reference: inputs.reference2 },
       { loras: inputs.loras3, reference: inputs.reference3 },
     ];
-    const people: PersonInput[] = p.people.map((person, k) => ({ ...person, loras: stack(`loras${k + 1}`, extra[k].loras), reference: extra[k].reference }));
+    const people: PersonInput[] = PEOPLE.map((n, k) => ({
+      select: p[`person${n}`], index: p[`person${n}Index`], prompt: p[`person${n}Prompt`],
+      loras: p[`person${n}`] === 'off' ? undefined : stack(`loras${n}`, extra[k].loras), reference: extra[k].reference,
+    }));
     const models = faceModels(ctx);
     const out: Image[] = [];
     const previews: Image[] = [];

@@ -80,7 +80,7 @@ describe('face detail node', { timeout: 600_000 }, () => {
           id: 'detail', type: 'face/detail',
           params: {
             size: 256, steps: 6, denoise: 0.4, scheduler: 'ddim', faces: 'assigned',
-            people: [{ select: 'index', index: 0, prompt: 'anna' }, { select: 'index', index: 2, prompt: 'bea' }],
+            person1: 'index', person1Index: 0, person1Prompt: 'anna', person2: 'index', person2Index: 2, person2Prompt: 'bea',
           },
         },
       ],

@@ -154,10 +154,11 @@ describe('face selection and masks', () => {
     expect(selectFaces(set, o, [], () => undefined).map((j) => j.face.box.x)).toEqual([100, 500, 700]);
     const notes: string[] = [];
     const jobs = selectFaces(set, { ...o, faces: 'assigned' }, [
-      { select: 'index', index: 2, prompt: '' }, { select: 'largest', index: 0, prompt: '' }, { select: 'reference', index: 0, prompt: '' }, { select: 'index', index: 7, prompt: '' },
+      { select: 'index', index: 2, prompt: '' }, { select: 'largest', index: 0, prompt: '' }, { select: 'reference', index: 0, prompt: '' },
+      { select: 'off', index: 0, prompt: '' }, { select: 'index', index: 7, prompt: '' },
     ], (_p, f) => (f.box.x === 500 ? 0.9 : 0.1), notes);
     expect(jobs.map((j) => [j.face.box.x, j.person, j.similarity])).toEqual([[100, 1, undefined], [500, 2, 0.9], [700, 0, undefined]]);
-    expect(notes).toEqual(['person 4: no face number 7 (3 faces of at least 50 px)']);
+    expect(notes).toEqual(['person 5: no face number 7 (3 faces of at least 50 px)']);
     expect(selectFaces(set, { ...o, faces: 'largest' }, [], () => undefined).map((j) => j.face.box.x)).toEqual([100]);
     expect(selectFaces(set, { ...o, faces: 'index', index: 1 }, [], () => undefined).map((j) => j.face.box.x)).toEqual([500]);
     expect(selectFaces(set, { ...o, maxFaces: 2 }, [], () => undefined).length).toBe(2);
