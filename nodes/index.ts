@@ -3,6 +3,7 @@ import type { AnyNodeDefinition } from '../runtime/node.ts';
 import alignFace from './face/align.ts';
 import cropFace from './face/crop.ts';
 import detectFace from './face/detect.ts';
+import faceMask from './face/mask.ts';
 import parseHead from './face/parse-head.ts';
 import qualitySelect from './face/quality-select.ts';
 import retouch from './face/retouch.ts';
@@ -20,6 +21,7 @@ import loadLora from './lora/load.ts';
 import loraMix from './lora/mix.ts';
 import saveLora from './lora/save.ts';
 import loraStack from './lora/stack.ts';
+import faceDetail from './post/face-detail.ts';
 import fuseFace from './post/fuse.ts';
 import rankResults from './post/rank.ts';
 import loadCheckpoint from './sd/load-checkpoint.ts';
@@ -43,6 +45,7 @@ export const builtinNodes: AnyNodeDefinition[] = [
   saveImages,
   rotateUpright,
   detectFace,
+  faceMask,
   alignFace,
   cropFace,
   qualitySelect,
@@ -55,6 +58,7 @@ export const builtinNodes: AnyNodeDefinition[] = [
   sampler,
   vaeDecode,
   fuseFace,
+  faceDetail,
   rankResults,
   loadLora,
   saveLora,

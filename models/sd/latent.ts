@@ -1,3 +1,5 @@
+import type { InpaintOverlay } from './inpaint.ts';
+
 /** Latent images as they flow between SD nodes (the LATENT port): model-space (scaled) latents. */
 export interface Latent {
   /** [batch, 4, height, width] row-major. */
@@ -7,6 +9,8 @@ export interface Latent {
   /** Latent size: image size / 8. */
   height: number;
   width: number;
+  /** Inpainting: the start image decoding pastes back outside the mask, so those pixels stay exact. */
+  overlay?: InpaintOverlay;
 }
 
 export function isLatent(v: unknown): v is Latent {

@@ -11,6 +11,7 @@ import { DIFFUSERS_PARTS, type DiffusersFolder } from './checkpoint-names.ts';
 import { loadClipTokenizer } from './clip-tokenizer.ts';
 import { demo, sd15, tiny as tinyConfig, type SdConfig } from './config.ts';
 import { diffusersIndex } from './diffusers-index.ts';
+import { withInputChannels } from './inpaint.ts';
 import type { CheckpointIndex, StoredTensor } from './external-weights.ts';
 import { cachedGraphs } from './graph-cache.ts';
 import { SdModel, type PartModel } from './sd-model.ts';
@@ -153,12 +154,15 @@ async function build(
 
 const FIRST_CONV = 'model.diffusion_model.input_blocks.0.0.weight';
 
-/** The config whose UNet base width matches the first conv's output channels. */
+/**
+ * The config whose UNet base width matches the first conv's output channels; its input channels say
+ * whether it is an inpainting UNet (9: latent, mask, masked-image latent, as sd-v1-5-inpainting).
+ */
 function configOf(conv: StoredTensor | undefined, label: string, key: string): SdConfig {
   if (!conv) throw new Error(`Checkpoint "${label}" has no ${key}: not a Stable Diffusion checkpoint in the original (LDM) or diffusers layout`);
   const config = [sd15, tinyConfig, demo].find((c) => c.unet.channels[0] === conv.dims[0]);
   if (!config) throw new Error(`Checkpoint "${label}": a UNet with ${conv.dims[0]} base channels is not SD1.5 (320)`);
-  return config;
+  return withInputChannels(config, conv.dims[1], label);
 }
 
 /**

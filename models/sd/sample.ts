@@ -10,6 +10,8 @@ import type { Latent } from './latent.ts';
 import type { SdModel } from './sd-model.ts';
 import { latentFactor } from './config.ts';
 import type { HostTensor } from '../onnx/index.ts';
+import type { Mask } from '../../runtime/values.ts';
+import { fillMasked, isInpaintingUnet, latentMask, maskedImage, MaskedContentSchema } from './inpaint.ts';
 
 export const SampleParamsSchema = z.object({
   prompt: z.string(),
@@ -26,6 +28,8 @@ export const SampleParamsSchema = z.object({
   clipSkip: z.union([z.literal(1), z.literal(2)]).default(1),
   /** img2img only: how much of the schedule runs (1 = ignore the image's content). */
   strength: z.number().gt(0).max(1).default(0.75),
+  /** Inpainting only: what the masked region starts from. */
+  maskedContent: MaskedContentSchema.default('original'),
 });
 export type SampleParams = z.input<typeof SampleParamsSchema>;
 
@@ -43,6 +47,12 @@ export interface SampleHooks {
   signal?: AbortSignal;
   /** img2img: the start image, already at width x height, RGB. */
   init?: Image;
+  /**
+   * Inpainting: where to repaint (255) and keep (0), at width x height, already softened as wanted;
+   * needs `init`. A normal UNet's kept region is re-noised from the start latent and blended in after
+   * every step; an inpainting UNet (9 input channels) is given the mask and the masked image instead.
+   */
+  mask?: Mask;
   onStep?(step: StepInfo): void;
   /** Text-encoder LoRA branches for the run. */
   textLora?: LoraBranches;
@@ -63,8 +73,14 @@ export async function sample(model: SdModel, params: SampleParams, hooks: Sample
   if (p.width % factor || p.height % factor) throw new Error(`width and height must be multiples of ${factor}`);
   const h = p.height / factor;
   const w = p.width / factor;
-  const channels = model.config.unet.inChannels;
+  // The latent's channels: an inpainting UNet takes more (mask and masked image) than it returns.
+  const channels = model.config.unet.outChannels;
   const plane = channels * h * w;
+  const inpainting = isInpaintingUnet(model.config.unet);
+  if (hooks.mask && !hooks.init) throw new Error('inpainting needs the start image the mask belongs to');
+  if (hooks.mask && (hooks.mask.width !== p.width || hooks.mask.height !== p.height)) {
+    throw new Error(`mask is ${hooks.mask.width}x${hooks.mask.height}, sampling ${p.width}x${p.height}`);
+  }
   const guided = p.cfg !== 1;
   const scheduler = createScheduler({ name: p.scheduler, steps: p.steps, strength: hooks.init ? p.strength : 1 });
   const total = scheduler.timesteps.length;
@@ -82,16 +98,22 @@ export async function sample(model: SdModel, params: SampleParams, hooks: Sample
     dtype: 'float32', dims: [perImage.length, cond.tokens, cond.width], data: concat(perImage),
   };
 
+  const m = hooks.mask && latentMask(hooks.mask, factor);
+  let keep: { clean: Float32Array; noise: Float32Array } | undefined;
   let x: Float32Array;
   if (hooks.init) {
     if (hooks.init.width !== p.width || hooks.init.height !== p.height) {
       throw new Error(`init image is ${hooks.init.width}x${hooks.init.height}, sampling ${p.width}x${p.height}`);
     }
-    const { mean, std } = await encodeImage(model, hooks.init);
-    const clean = new Float32Array(p.batch * plane);
-    const n = noise();
-    for (let k = 0; k < clean.length; k++) clean[k] = mean[k % plane] + std[k % plane] * n[k];
-    x = scheduler.addNoise(clean, noise());
+    const fill = hooks.mask && p.maskedContent === 'fill';
+    const clean = await encodeBatch(model, fill ? fillMasked(hooks.init, hooks.mask!) : hooks.init, p.batch, noise);
+    if (m && p.maskedContent === 'noise') {
+      const n = noise();
+      for (let k = 0; k < clean.length; k++) clean[k] += m[k % (h * w)] * (n[k] - clean[k]);
+    }
+    const startNoise = noise();
+    x = scheduler.addNoise(clean, startNoise);
+    if (m && !inpainting) keep = { clean: fill ? await encodeBatch(model, hooks.init, p.batch, noise) : clean, noise: startNoise };
   } else {
     x = noise();
     for (let k = 0; k < x.length; k++) x[k] *= scheduler.initNoiseSigma;
@@ -99,6 +121,8 @@ export async function sample(model: SdModel, params: SampleParams, hooks: Sample
 
   const unet = await model.session('unet');
   const rows = guided ? 2 * p.batch : p.batch;
+  const extra = inpainting ? await inpaintingChannels(model, hooks.init, hooks.mask, p.width, p.height, factor) : undefined;
+  const inPlane = model.config.unet.inChannels * h * w;
   let lastLora: LoraBranches | undefined;
   let lastFeeds = loraFeeds(model.loraTargets.unet);
   for (let i = 0; i < total; i++) {
@@ -109,13 +133,14 @@ export async function sample(model: SdModel, params: SampleParams, hooks: Sample
       lastLora = lora;
     }
     const scale = scheduler.inputScale(i);
-    const input = new Float32Array(rows * plane);
+    const input = new Float32Array(rows * inPlane);
     for (let r = 0; r < rows; r++) {
       const src = (r % p.batch) * plane;
-      for (let k = 0; k < plane; k++) input[r * plane + k] = x[src + k] * scale;
+      for (let k = 0; k < plane; k++) input[r * inPlane + k] = x[src + k] * scale;
+      if (extra) input.set(extra, r * inPlane + plane);
     }
     const out = await unet.run({
-      sample: { dtype: 'float32', dims: [rows, channels, h, w], data: input },
+      sample: { dtype: 'float32', dims: [rows, model.config.unet.inChannels, h, w], data: input },
       timestep: { dtype: 'float32', dims: [rows], data: new Float32Array(rows).fill(scheduler.timesteps[i]) },
       context,
       ...lastFeeds,
@@ -128,9 +153,39 @@ export async function sample(model: SdModel, params: SampleParams, hooks: Sample
       for (let k = 0; k < eps.length; k++) eps[k] = e[k] + p.cfg * (e[offset + k] - e[k]);
     }
     x = scheduler.step(i, x, eps, noise);
+    if (keep && m) {
+      // The kept region goes back to the start latent at this step's noise level (diffusers' inpaint blend).
+      const kept = scheduler.noiseAfter(i, keep.clean, keep.noise);
+      for (let k = 0; k < x.length; k++) x[k] = kept[k] + m[k % (h * w)] * (x[k] - kept[k]);
+    }
     hooks.onStep?.({ index: i, total, latent: x, height: h, width: w });
   }
   return { data: x, batch: p.batch, channels, height: h, width: w };
+}
+
+/** The VAE's latent of an image for each of `batch` images: mean + std * fresh noise. */
+async function encodeBatch(model: SdModel, image: Image, batch: number, noise: () => Float32Array): Promise<Float32Array> {
+  const { mean, std } = await encodeImage(model, image);
+  const plane = mean.length;
+  const clean = new Float32Array(batch * plane);
+  const n = noise();
+  for (let k = 0; k < clean.length; k++) clean[k] = mean[k % plane] + std[k % plane] * n[k];
+  return clean;
+}
+
+/**
+ * An inpainting UNet's extra input channels, the same for every image: the mask at latent size and the
+ * latent of the image with the masked region grey. Without a mask everything is repainted (txt2img).
+ */
+async function inpaintingChannels(model: SdModel, init: Image | undefined, mask: Mask | undefined, width: number, height: number, factor: number): Promise<Float32Array> {
+  const full: Mask = { width, height, channels: 1, data: new Uint8Array(width * height).fill(255) };
+  const grey: Image = { width, height, channels: 3, data: new Uint8Array(width * height * 3).fill(128) };
+  const m = latentMask(mask ?? full, factor);
+  const { mean } = await encodeImage(model, init && mask ? maskedImage(init, mask) : grey);
+  const out = new Float32Array(m.length + mean.length);
+  out.set(m);
+  out.set(mean, m.length);
+  return out;
 }
 
 function throwIfAborted(signal?: AbortSignal): void {

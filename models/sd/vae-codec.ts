@@ -2,8 +2,9 @@ import type { Image } from '../../runtime/values.ts';
 import type { Latent } from './latent.ts';
 import type { SdModel } from './sd-model.ts';
 import { latentFactor } from './config.ts';
+import { applyOverlay } from './inpaint.ts';
 
-/** Decodes latents to RGB images (8x their size), one VAE pass per image to bound memory. */
+/** Decodes latents to RGB images (8x their size), one VAE pass per image to bound memory; an inpainting overlay is pasted back. */
 export async function decodeLatents(model: SdModel, latent: Latent): Promise<Image[]> {
   const session = await model.session('vaeDecoder');
   const plane = latent.channels * latent.height * latent.width;
@@ -13,7 +14,8 @@ export async function decodeLatents(model: SdModel, latent: Latent): Promise<Ima
       latent: { dtype: 'float32', dims: [1, latent.channels, latent.height, latent.width], data: latent.data.subarray(i * plane, (i + 1) * plane) },
     });
     const [, height, width] = out.image.dims;
-    images.push({ width, height, channels: 3, data: out.image.data as Uint8Array });
+    const image: Image = { width, height, channels: 3, data: out.image.data as Uint8Array };
+    images.push(latent.overlay ? applyOverlay(image, latent.overlay) : image);
   }
   return images;
 }

@@ -15,7 +15,16 @@ abstract class AlphaScheduler implements Scheduler {
   }
 
   addNoise(clean: Float32Array, noise: Float32Array): Float32Array {
-    const acp = this.schedule.alphasCumprod[this.timesteps[0]];
+    return this.noiseAt(this.timesteps[0], clean, noise);
+  }
+
+  noiseAfter(i: number, clean: Float32Array, noise: Float32Array): Float32Array {
+    // Each call leaves the latent at the next call's timestep (PNDM's repeated first call included).
+    return i + 1 < this.timesteps.length ? this.noiseAt(this.timesteps[i + 1], clean, noise) : clean.slice();
+  }
+
+  private noiseAt(t: number, clean: Float32Array, noise: Float32Array): Float32Array {
+    const acp = this.schedule.alphasCumprod[t];
     return axpby(Math.sqrt(acp), clean, Math.sqrt(1 - acp), noise);
   }
 

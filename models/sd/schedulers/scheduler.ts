@@ -12,6 +12,11 @@ export interface Scheduler {
   /** Noises a clean latent to the level of the first call (img2img); returns a new array. */
   addNoise(clean: Float32Array, noise: Float32Array): Float32Array;
   /**
+   * Noises a clean latent to the level the latent has after call i (masked sampling re-noises the kept
+   * region to it every step); the last call's level is the clean latent itself. Returns a new array.
+   */
+  noiseAfter(i: number, clean: Float32Array, noise: Float32Array): Float32Array;
+  /**
    * The latent after call i from the latent before it and the UNet's noise prediction (epsilon).
    * `noise` gives fresh standard normal noise for ancestral/consistency steps. Returns a new array.
    */

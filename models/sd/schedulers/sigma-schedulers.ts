@@ -34,6 +34,10 @@ abstract class SigmaScheduler implements Scheduler {
     return axpby(1, clean, this.sigmas[0], noise);
   }
 
+  noiseAfter(i: number, clean: Float32Array, noise: Float32Array): Float32Array {
+    return axpby(1, clean, this.sigmas[i + 1], noise);
+  }
+
   abstract step(i: number, x: Float32Array, eps: Float32Array, noise: () => Float32Array): Float32Array;
 }
 
