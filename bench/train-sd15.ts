@@ -232,8 +232,8 @@ if (process.argv[2] === 'child') {
   }
   const at512 = results.get('512:ours-on');
   if (at512) {
-    console.log(`512 px step with recompute: peak RSS ${gib(at512.peakRssMb)} (goal < 10 GB) ${at512.peakRssMb * 2 ** 20 < 10e9 ? 'OK' : 'MISSED'}`);
-    console.log(`FaceChain's 800 steps at 512 px, batch 1, on this machine: about ${((800 * at512.stepS) / 3600).toFixed(1)} h (plus AdamW, negligible at rank 4)`);
+    console.log(`${CONFIG.name}, 512 px step with recompute: peak RSS ${gib(at512.peakRssMb)} (goal < 10 GB on sd15) ${at512.peakRssMb * 2 ** 20 < 10e9 ? 'OK' : 'MISSED'}`);
+    console.log(`${CONFIG.name}, FaceChain's 800 steps at 512 px, batch 1, on this machine: about ${((800 * at512.stepS) / 3600).toFixed(1)} h at load average ${load()} (plus AdamW, negligible at rank 4)`);
   }
   weights.done();
   removeTempDirs();
