@@ -22,6 +22,7 @@ import { PartSession } from '../models/sd/part-session.ts';
 import type { SdModel } from '../models/sd/sd-model.ts';
 import { tinyClipTokenizerJson } from '../models/sd/tiny-tokenizer.ts';
 import { decodeLatents } from '../models/sd/vae-codec.ts';
+import { psnr8, relativeError } from '../models/onnx/compare.ts';
 import type { HostTensor } from '../models/onnx/index.ts';
 import { cudaInstalled, ensureProviderChoice, providerSummary } from '../models/session/providers.ts';
 import { Rng } from '../runtime/rng.ts';
@@ -41,24 +42,6 @@ if (choice.provider === 'cpu' && !args['allow-cpu']) {
   console.log(`no GPU: no GPU execution provider works here (${refused})`);
   writeFileSync(args.out, `${JSON.stringify({ gpu: false, ...choice }, null, 2)}\n`);
   process.exit(0);
-}
-
-/** max |a - b| / max |b|. */
-function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < b.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i] - b[i]));
-    scale = Math.max(scale, Math.abs(b[i]));
-  }
-  return diff / scale;
-}
-
-/** PSNR in dB of two 8-bit images. */
-function psnr(a: Uint8Array, b: Uint8Array): number {
-  let se = 0;
-  for (let i = 0; i < a.length; i++) se += (a[i] - b[i]) ** 2;
-  return se === 0 ? Infinity : 10 * Math.log10((255 * 255) / (se / a.length));
 }
 
 /** Seeded inputs of one part at `side` pixels (latents side / 8), CFG batch 2 for the UNet. */
@@ -92,7 +75,7 @@ async function parity(label: string, model: SdModel, side: number): Promise<void
       const precision = model.precisions()[part]?.precision;
       const what = `parity ${label} ${part} (${choice.provider} ${precision} vs cpu fp32)`;
       if (part === 'vaeDecoder') {
-        const db = psnr(ours.image.data as Uint8Array, ref.image.data as Uint8Array);
+        const db = psnr8(ours.image.data as Uint8Array, ref.image.data as Uint8Array);
         add({ check: what, result: `PSNR ${db.toFixed(1)} dB`, goal: '> 35 dB', value: db });
       } else {
         const name = part === 'text' ? 'hidden' : 'eps';

@@ -20,7 +20,7 @@ import { TensorWeights } from '../../models/sd/tensor-weights.ts';
 import { randomWeights } from '../../models/sd/tiny-weights.ts';
 import type { WeightSource } from '../../models/sd/weight-source.ts';
 import { Rng } from '../../runtime/rng.ts';
-import { f32, fixture, PARITY_DIR, parityConfig, relativeError } from '../parity/parity-fixtures.ts';
+import { f32, fixture, PARITY_DIR, parityConfig, relativeError, worstPixelError } from '../parity/parity-fixtures.ts';
 
 /**
  * float16 tolerance, max |fp16 - reference| / max |reference|: float16 keeps 11 significant bits
@@ -61,7 +61,7 @@ describe('fp16 graphs on the reduced SD1.5 layout vs the reference (parity fixtu
     weights = new TensorWeights((await readSafetensors(path.join(PARITY_DIR, 'checkpoint.safetensors'))).tensors);
   });
 
-  it('UNet: within tolerance of the LDM UNetModel, computing in float16 on fp16 weights as stored', async () => {
+  it('UNet: within tolerance of the LDM UNetModel, computing in float16 on fp16 weights as stored', { timeout: 300_000 }, async () => {
     const fx = await fixture('unet');
     const { fp16, fp16Bytes, targets } = await both(config, 'unet', weights);
     const out = await fp16.run({ sample: fx.get('sample')!, timestep: fx.get('timestep')!, context: fx.get('context')!, ...loraFeeds(targets) });
@@ -95,16 +95,7 @@ describe('fp16 graphs on the reduced SD1.5 layout vs the reference (parity fixtu
     const fx = await fixture('vae');
     const { fp16 } = await both(config, 'vaeDecoder', weights);
     const out = await fp16.run({ latent: fx.get('latent')! });
-    const image = out.image.data as Uint8Array;
-    const ref = f32(fx, 'decoded');
-    const plane = ref.length / 3;
-    let worst = 0;
-    for (let c = 0; c < 3; c++) {
-      for (let p = 0; p < plane; p++) {
-        const expected = Math.min(255, Math.max(0, (ref[c * plane + p] + 1) * 127.5));
-        worst = Math.max(worst, Math.abs(image[p * 3 + c] - expected));
-      }
-    }
+    const worst = worstPixelError(out.image.data as Uint8Array, f32(fx, 'decoded'));
     console.log(`fp16 VAE decoder vs LDM: worst pixel ${worst.toFixed(2)} levels`);
     expect(worst).toBeLessThanOrEqual(2);
   });

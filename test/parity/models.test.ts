@@ -15,7 +15,7 @@ import { tinyClipTokenizerJson } from '../../models/sd/tiny-tokenizer.ts';
 import { decodeLatents } from '../../models/sd/vae-codec.ts';
 import type { HostTensor } from '../../models/onnx/index.ts';
 import { expectParity } from './expect-parity.ts';
-import { f32, fixture, floatDecoder, PARITY_DIR, parityConfig, relativeError } from './parity-fixtures.ts';
+import { f32, fixture, floatDecoder, PARITY_DIR, parityConfig, relativeError, worstPixelError } from './parity-fixtures.ts';
 
 const config = parityConfig();
 const LDM = 'CompVis/stable-diffusion 21f890f';
@@ -87,16 +87,7 @@ describe('VAE vs the LDM Encoder/Decoder', () => {
   it("decoder graph's uint8 pixels are the reference's, rounded", async () => {
     const latent = fx.get('latent')!;
     const [image] = await decodeLatents(model, { batch: 1, channels: 4, height: 8, width: 8, data: data(latent) });
-    const ref = f32(fx, 'decoded');
-    const plane = 64 * 64;
-    let worst = 0;
-    for (let c = 0; c < 3; c++) {
-      for (let p = 0; p < plane; p++) {
-        const expected = Math.min(255, Math.max(0, (ref[c * plane + p] + 1) * 127.5));
-        worst = Math.max(worst, Math.abs(image.data[p * 3 + c] - expected));
-      }
-    }
-    expect(worst).toBeLessThanOrEqual(0.51);
+    expect(worstPixelError(image.data, f32(fx, 'decoded'))).toBeLessThanOrEqual(0.51);
   });
 
   it('encoder: mean and std of the latent distribution, scaled', async () => {

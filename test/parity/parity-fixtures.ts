@@ -30,16 +30,19 @@ export function f32(tensors: Map<string, HostTensor>, name: string): Float32Arra
   return t.data;
 }
 
-/** max |a - b| / max |b|: the error relative to the reference's scale. */
-export function relativeError(ours: ArrayLike<number>, reference: ArrayLike<number>): number {
-  if (ours.length !== reference.length) throw new Error(`length ${ours.length} vs reference ${reference.length}`);
-  let diff = 0;
-  let scale = 0;
-  for (let k = 0; k < reference.length; k++) {
-    diff = Math.max(diff, Math.abs(ours[k] - reference[k]));
-    scale = Math.max(scale, Math.abs(reference[k]));
+export { relativeError } from '../../models/onnx/compare.ts';
+
+/** Worst |pixel - reference| in levels: our uint8 HWC RGB pixels vs the reference's CHW image in [-1, 1]. */
+export function worstPixelError(pixels: Uint8Array, decoded: Float32Array): number {
+  const plane = decoded.length / 3;
+  let worst = 0;
+  for (let c = 0; c < 3; c++) {
+    for (let p = 0; p < plane; p++) {
+      const expected = Math.min(255, Math.max(0, (decoded[c * plane + p] + 1) * 127.5));
+      worst = Math.max(worst, Math.abs(pixels[p * 3 + c] - expected));
+    }
   }
-  return diff / scale;
+  return worst;
 }
 
 /** Prints the measured error so `npm test` shows it next to the tolerance. */
