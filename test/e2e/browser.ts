@@ -1,5 +1,8 @@
-import { chromium, type Browser } from 'playwright-core';
+import { rmSync } from 'node:fs';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { ensureEditorBuilt } from '../../cli/editor-build.ts';
+import { startServer, type RunningServer } from '../../server/app.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 /** Builds editor/dist when it is missing or stale, so browser runs see this checkout (never an old build). */
 export async function freshEditor(): Promise<void> {
@@ -22,4 +25,39 @@ export function launchChromium(): Promise<Browser> {
       '--disable-sync',
     ],
   });
+}
+
+export interface EditorPage {
+  server: RunningServer;
+  browser: Browser;
+  page: Page;
+  dataDir: string;
+  /** Uncaught errors in the page, for the tests to fail on. */
+  pageErrors: string[];
+  close(): Promise<void>;
+}
+
+/** The real server on a temp data folder and one Chromium page for it, with generous waits for a loaded machine. */
+export async function openEditorPage(name: string): Promise<EditorPage> {
+  await freshEditor();
+  const dataDir = tempDir(name);
+  const server = await startServer({ port: 0, dataDir });
+  const browser = await launchChromium();
+  const page = await browser.newPage({ viewport: { width: 1600, height: 1000 }, acceptDownloads: true });
+  // Generous: on a loaded 2-core machine a render or a run can take many seconds.
+  page.setDefaultTimeout(60_000);
+  const pageErrors: string[] = [];
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  return {
+    server,
+    browser,
+    page,
+    dataDir,
+    pageErrors,
+    async close() {
+      await browser.close();
+      await server.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
 }

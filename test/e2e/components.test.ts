@@ -1,20 +1,17 @@
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Browser, Locator, Page } from 'playwright-core';
+import type { Dialog, Locator, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startServer, type RunningServer } from '../../server/app.ts';
-import { tempDir } from '../helpers/temp.ts';
-import { freshEditor, launchChromium } from './browser.ts';
+import type { RunningServer } from '../../server/app.ts';
+import { openEditorPage, type EditorPage } from './browser.ts';
 
 /**
  * Components and unknown node types in real headless Chromium against the real server. The tests run in
  * order on one page and build on each other's state.
  */
 let server: RunningServer;
-let browser: Browser;
 let page: Page;
 let dataDir: string;
-const pageErrors: string[] = [];
 
 const node = (id: string) => page.locator(`.react-flow__node[data-id="${id}"]`);
 const nodeIds = () => page.locator('.react-flow__node').evaluateAll((els) => els.map((e) => e.getAttribute('data-id')));
@@ -32,7 +29,7 @@ async function exportGraph(): Promise<Doc> {
 /** Clicks, answering the browser's prompt(s) that follow with `answers` in turn. */
 async function answering(answers: string[], click: () => Promise<void>) {
   const left = [...answers];
-  const onDialog = (d: import('playwright-core').Dialog) => void d.accept(left.shift());
+  const onDialog = (d: Dialog) => void d.accept(left.shift());
   page.on('dialog', onDialog);
   try {
     await click();
@@ -57,24 +54,18 @@ async function undo() {
   await page.keyboard.press(`${mod}+z`);
 }
 
+let editor: EditorPage;
 beforeAll(async () => {
-  await freshEditor();
-  dataDir = tempDir('e2e-components');
-  server = await startServer({ port: 0, dataDir });
-  browser = await launchChromium();
-  page = await browser.newPage({ viewport: { width: 1600, height: 1000 }, acceptDownloads: true });
-  page.setDefaultTimeout(60_000);
-  page.on('pageerror', (e) => pageErrors.push(e.message));
+  editor = await openEditorPage('e2e-components');
+  ({ server, page, dataDir } = editor);
 });
 
 afterEach(() => {
-  expect(pageErrors.splice(0)).toEqual([]);
+  expect(editor.pageErrors.splice(0)).toEqual([]);
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  await editor?.close();
 });
 
 describe('components in the editor', { timeout: 300_000 }, () => {

@@ -4,7 +4,7 @@ import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../../server/app.ts';
 import { GRAPH_PNG_KEYWORD, readPngText } from '../../protocol/index.ts';
-import { freshEditor, launchChromium } from './browser.ts';
+import { openEditorPage, type EditorPage } from './browser.ts';
 import { tempDir } from '../helpers/temp.ts';
 import type { RunEvent } from '../../protocol/index.ts';
 import { openDataFolders } from '../../runtime/data-folder.ts';
@@ -21,7 +21,7 @@ let browser: Browser;
 let page: Page;
 let dataDir: string;
 /** Uncaught errors in the page: any of them fails the test it happened in. */
-const pageErrors: string[] = [];
+let pageErrors: string[] = [];
 
 const node = (id: string) => page.locator(`.react-flow__node[data-id="${id}"]`);
 const nodeIds = () => page.locator('.react-flow__node').evaluateAll((els) => els.map((e) => e.getAttribute('data-id')));
@@ -114,15 +114,10 @@ async function runStatus() {
   return page.locator('.fc-run-status').getAttribute('data-status');
 }
 
+let editor: EditorPage;
 beforeAll(async () => {
-  await freshEditor();
-  dataDir = tempDir('e2e');
-  server = await startServer({ port: 0, dataDir });
-  browser = await launchChromium();
-  page = await browser.newPage({ viewport: { width: 1600, height: 1000 }, acceptDownloads: true });
-  // Generous: on a loaded 2-core machine a render or a run can take many seconds.
-  page.setDefaultTimeout(60_000);
-  page.on('pageerror', (e) => pageErrors.push(e.message));
+  editor = await openEditorPage('e2e');
+  ({ server, browser, page, dataDir, pageErrors } = editor);
 });
 
 afterEach(() => {
@@ -130,9 +125,7 @@ afterEach(() => {
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  await editor?.close();
 });
 
 describe('editor in a browser', { timeout: 180_000 }, () => {
