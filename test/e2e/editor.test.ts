@@ -451,7 +451,8 @@ describe('editor in a browser', { timeout: 180_000 }, () => {
     const graph = { format: 'facechain-graph', version: 1, name: 'picker', nodes: [{ id: 'lora', type: 'lora/load', params: {}, position: { x: 0, y: 0 } }], edges: [] };
     await importFile('picker.json', JSON.stringify(graph));
     const options = node('lora').locator('[data-field="file"] select option');
-    await until(() => options.allTextContents()).toEqual(['(none)', 'my-style.safetensors · 3.0 KB']);
+    // A fresh data folder also has the demo model's two LoRAs (runtime/sample-inputs.ts).
+    await until(() => options.allTextContents()).toEqual(['(none)', 'demo-face.safetensors · 258 KB', 'demo-style.safetensors · 258 KB', 'my-style.safetensors · 3.0 KB']);
     // A checkpoint picker offers the built-in models before the store's files.
     await importFile('picker-ckpt.json', JSON.stringify({ ...graph, nodes: [{ id: 'ckpt', type: 'sd/load-checkpoint', params: {}, position: { x: 0, y: 0 } }] }));
     const checkpoints = node('ckpt').locator('[data-field="checkpoint"] select option');

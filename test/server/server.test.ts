@@ -346,7 +346,9 @@ describe('server', () => {
         { path: 'sd15.safetensors', size: 4, kind: 'file' },
       ],
     });
-    expect(await (await api('/models?kind=loras')).json()).toEqual({ kind: 'loras', files: [] });
+    // A fresh data folder has the demo model's two LoRAs (runtime/sample-inputs.ts).
+    const loras = await (await api('/models?kind=loras')).json();
+    expect(loras.files.map((f: { path: string }) => f.path)).toEqual(['demo-face.safetensors', 'demo-style.safetensors']);
     for (const kind of ['secrets', '', '..']) {
       const bad = await api(`/models?kind=${kind}`);
       expect(bad.status, kind).toBe(400);
