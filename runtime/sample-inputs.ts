@@ -26,6 +26,9 @@ export function portraitCrops(): Sharp[] {
   return PORTRAITS.map(({ sample, ...box }) => sharp(path.join(demoPhotosDir(), `sample${sample}.jpg`)).extract(box));
 }
 
+/** The demo LoRAs (models/sd/demo/loras.ts trains them on the demo model), copied into models/loras on first start. */
+export const DEMO_LORA_DIR = path.join(import.meta.dirname, '../models/sd/demo/loras');
+
 /**
  * The demo photos that @vladmandic/face-api ships (group photos, MIT), copied into input/samples on first
  * start, and single-person crops of them in input/portraits, so the shipped graphs run on a fresh data folder.
@@ -41,5 +44,11 @@ export async function ensureSampleInputs(data: DataFolders): Promise<void> {
   if (!existsSync(portraits) || !readdirSync(portraits).length) {
     mkdirSync(portraits, { recursive: true });
     for (const [i, crop] of portraitCrops().entries()) await crop.jpeg({ quality: 92 }).toFile(path.join(portraits, `portrait${i + 1}.jpg`));
+  }
+  // The LoRAs the shipped graphs name, unless the user has files of those names (the portrait graph overwrites my-face-lora).
+  const loras = path.join(data.models, 'loras');
+  mkdirSync(loras, { recursive: true });
+  for (const f of existsSync(DEMO_LORA_DIR) ? readdirSync(DEMO_LORA_DIR) : []) {
+    if (!existsSync(path.join(loras, f))) copyFileSync(path.join(DEMO_LORA_DIR, f), path.join(loras, f));
   }
 }
