@@ -17,7 +17,8 @@ export default defineNode({
     'Generates latent images from a prompt with classifier-free guidance (txt2img), or from an input image ' +
     '(img2img: the image is resized to width x height, encoded, noised to `strength` and denoised). Prompts ' +
     'take A1111 weights: (word:1.2), (word), [word], BREAK; long prompts are encoded in 75-token chunks. ' +
-    'Image i of a batch uses seed + i. Defaults: DPM++ 2M Karras, 20 steps, CFG 7 (common SD1.5 settings).',
+    'Image i of a batch uses seed + i. Defaults: DPM++ 2M Karras, 20 steps, CFG 7 (common SD1.5 settings). ' +
+    'On the built-in demo model (the shipped graphs\' default) it draws small, blurry 256x256 faces: real portraits need an SD1.5 checkpoint.',
   inputs: {
     model: { type: 'SD_MODEL' },
     loras: { type: 'LORA_STACK', optional: true, description: 'LoRAs mixed in without reloading the model; they must be made for its base (SD1.5 LoRAs on an SD1.5 model)' },

@@ -1,0 +1,82 @@
+// A new user's first run: on an empty data folder, every graph in graphs/ opens from the editor's Open
+// dialog and runs to `finished` with no edits (sample photos, the built-in demo model, the demo LoRAs
+// that first start installs). For the portrait and generate graphs the ranker scored at least one
+// result and the fused outputs hold a face the detector finds.
+import { copyFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { faceModelsDir, prepareFaceModels } from '../../models/face/face-models.ts';
+import { decodeImage } from '../../runtime/image-io.ts';
+import { startServer, type RunningServer } from '../../server/app.ts';
+import { testFaceModels } from '../fixtures/faces/photos.ts';
+import { sharedDir, tempDir } from '../helpers/temp.ts';
+import { freshEditor, launchChromium } from './browser.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const GRAPHS = readdirSync(path.join(ROOT, 'graphs')).filter((f) => f.endsWith('.json') && f !== 'schema.json').map((f) => f.slice(0, -5));
+/** Graphs whose fused, ranked results must hold a detected face: the fuse and rank node ids. */
+const FACES: Record<string, { fuse: string; rank: string }> = {
+  'facechain-portrait': { fuse: 'fuse', rank: 'rank' },
+  'facechain-generate': { fuse: 'fuse', rank: 'rank' },
+};
+
+let server: RunningServer;
+let browser: Browser;
+let page: Page;
+
+beforeAll(async () => {
+  await freshEditor();
+  const dataDir = tempDir('shipped');
+  // The face models converted once for the test run, not again for this data folder.
+  const converted = faceModelsDir(path.join(dataDir, 'models'));
+  mkdirSync(converted, { recursive: true });
+  for (const file of Object.values(await prepareFaceModels(sharedDir('face-models')))) copyFileSync(file, path.join(converted, path.basename(file)));
+  server = await startServer({ port: 0, dataDir });
+  browser = await launchChromium();
+  page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
+  page.setDefaultTimeout(30_000);
+  await page.goto(server.url);
+  await page.waitForSelector('.react-flow__node');
+}, 300_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+const api = async <T,>(p: string): Promise<T> => {
+  const res = await fetch(new URL(p, server.url));
+  expect(res.ok, `${p}: ${res.status}`).toBe(true);
+  return res.json() as Promise<T>;
+};
+
+describe('every shipped graph on a fresh data folder', () => {
+  it.each(GRAPHS)('%s opens and runs to finished with no edits', async (id) => {
+    const graph = JSON.parse(readFileSync(path.join(ROOT, 'graphs', `${id}.json`), 'utf8')) as { nodes: unknown[] };
+    const before = (await api<{ runId: string }[]>('/api/runs')).map((r) => r.runId);
+    await page.getByRole('button', { name: 'Open', exact: true }).click();
+    await page.locator(`[data-example="${id}"]`).click();
+    await page.waitForFunction((n) => document.querySelectorAll('.react-flow__node').length === n, graph.nodes.length);
+    await page.locator('.fc-run').click();
+    await page.waitForFunction(() => /finished|failed|cancelled/.test(document.querySelector('.fc-run-status')?.getAttribute('data-status') ?? ''), null, { timeout: 1_500_000 });
+    const run = (await api<{ runId: string; status: string; error?: string }[]>('/api/runs')).find((r) => !before.includes(r.runId))!;
+    expect(run, 'the run is listed').toBeTruthy();
+    expect(`${run.status}${run.error ? `: ${run.error}` : ''}`).toBe('finished');
+
+    const faces = FACES[id];
+    if (!faces) return;
+    const log = await api<{ nodeId?: string; message: string }[]>(`/api/runs/${run.runId}/log`);
+    const scored = log.filter((l) => l.nodeId === faces.rank && / score \d/.test(l.message));
+    expect(scored.length, 'results the ranker scored').toBeGreaterThanOrEqual(1);
+    const detector = testFaceModels();
+    const found: number[] = [];
+    for (let i = 0; ; i++) {
+      const res = await fetch(new URL(`/api/runs/${run.runId}/outputs/${faces.fuse}/images/${i}`, server.url));
+      if (res.status === 404) break;
+      found.push((await detector.detect(await decodeImage(Buffer.from(await res.arrayBuffer())))).length);
+    }
+    expect(found.length, 'fused outputs').toBeGreaterThan(0);
+    expect(found.filter((n) => n > 0).length, `faces per fused output: ${found}`).toBeGreaterThanOrEqual(1);
+  }, 1_600_000);
+});
