@@ -2,16 +2,14 @@
 // dialog and runs to `finished` with no edits (sample photos, the built-in demo model, the demo LoRAs
 // that first start installs). For the portrait and generate graphs the ranker scored at least one
 // result and the fused outputs hold a face the detector finds.
-import { copyFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { faceModelsDir, prepareFaceModels } from '../../models/face/face-models.ts';
 import { decodeImage } from '../../runtime/image-io.ts';
-import { startServer, type RunningServer } from '../../server/app.ts';
+import type { RunningServer } from '../../server/app.ts';
 import { testFaceModels } from '../fixtures/faces/photos.ts';
-import { sharedDir, tempDir } from '../helpers/temp.ts';
-import { freshEditor, launchChromium } from './browser.ts';
+import { editorOnFreshData } from './browser.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const GRAPHS = readdirSync(path.join(ROOT, 'graphs')).filter((f) => f.endsWith('.json') && f !== 'schema.json').map((f) => f.slice(0, -5));
@@ -26,18 +24,7 @@ let browser: Browser;
 let page: Page;
 
 beforeAll(async () => {
-  await freshEditor();
-  const dataDir = tempDir('shipped');
-  // The face models converted once for the test run, not again for this data folder.
-  const converted = faceModelsDir(path.join(dataDir, 'models'));
-  mkdirSync(converted, { recursive: true });
-  for (const file of Object.values(await prepareFaceModels(sharedDir('face-models')))) copyFileSync(file, path.join(converted, path.basename(file)));
-  server = await startServer({ port: 0, dataDir });
-  browser = await launchChromium();
-  page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
-  page.setDefaultTimeout(30_000);
-  await page.goto(server.url);
-  await page.waitForSelector('.react-flow__node');
+  ({ server, browser, page } = await editorOnFreshData('shipped'));
 }, 300_000);
 
 afterAll(async () => {
