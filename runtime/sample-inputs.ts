@@ -26,6 +26,9 @@ export function portraitCrops(): Sharp[] {
   return PORTRAITS.map(({ sample, ...box }) => sharp(path.join(demoPhotosDir(), `sample${sample}.jpg`)).extract(box));
 }
 
+/** The demo LoRAs (models/sd/demo/loras.ts trains them on the demo model), copied into models/loras on first start. */
+export const DEMO_LORA_DIR = path.join(import.meta.dirname, '../models/sd/demo/loras');
+
 /**
  * The demo photos that @vladmandic/face-api ships (group photos, MIT), copied into input/samples on first
  * start, and single-person crops of them in input/portraits, so the shipped graphs run on a fresh data folder;
@@ -38,15 +41,15 @@ export async function ensureSampleInputs(data: DataFolders): Promise<void> {
     mkdirSync(samples, { recursive: true });
     for (const f of readdirSync(demo).filter((f) => /^sample\d\.jpg$/.test(f))) copyFileSync(path.join(demo, f), path.join(samples, f));
   }
-  // The demo model's two small LoRAs (models/lora/demo/), for graphs/lora-sweep.json.
-  const loras = path.join(data.models, 'loras');
-  mkdirSync(loras, { recursive: true });
-  for (const f of ['demo-face.safetensors', 'demo-style.safetensors']) {
-    if (!existsSync(path.join(loras, f))) copyFileSync(path.join(import.meta.dirname, '../models/lora/demo', f), path.join(loras, f));
-  }
   const portraits = path.join(data.input, 'portraits');
   if (!existsSync(portraits) || !readdirSync(portraits).length) {
     mkdirSync(portraits, { recursive: true });
     for (const [i, crop] of portraitCrops().entries()) await crop.jpeg({ quality: 92 }).toFile(path.join(portraits, `portrait${i + 1}.jpg`));
+  }
+  // The LoRAs the shipped graphs name, unless the user has files of those names (the portrait graph overwrites my-face-lora).
+  const loras = path.join(data.models, 'loras');
+  mkdirSync(loras, { recursive: true });
+  for (const f of existsSync(DEMO_LORA_DIR) ? readdirSync(DEMO_LORA_DIR) : []) {
+    if (!existsSync(path.join(loras, f))) copyFileSync(path.join(DEMO_LORA_DIR, f), path.join(loras, f));
   }
 }

@@ -21,7 +21,8 @@ export default defineNode({
     'Image i of a batch uses seed + i. Defaults: DPM++ 2M Karras, 20 steps, CFG 7 (common SD1.5 settings). ' +
     'Inpainting: with a mask (white = repaint) only the masked region of the image is redrawn; an inpainting ' +
     'checkpoint (sd-v1-5-inpainting, 9 UNet input channels) is given the mask and the masked image, any other ' +
-    'has the rest re-noised from the image and blended in every step; decoding pastes the image back outside the mask.',
+    'has the rest re-noised from the image and blended in every step; decoding pastes the image back outside the mask. ' +
+    'On the built-in demo model (the shipped graphs\' default) it draws small, blurry 256x256 faces: real portraits need an SD1.5 checkpoint.',
   inputs: {
     model: { type: 'SD_MODEL' },
     loras: { type: 'LORA_STACK', optional: true, description: 'LoRAs mixed in without reloading the model; they must be made for its base (SD1.5 LoRAs on an SD1.5 model)' },

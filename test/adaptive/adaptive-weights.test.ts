@@ -57,6 +57,9 @@ function shippedGraph(adaptive: Record<string, unknown>, checkpoint = 'tiny-pict
   const doc = JSON.parse(readFileSync(graphFile, 'utf8'));
   const node = (id: string) => doc.nodes.find((n: { id: string }) => n.id === id);
   node('checkpoint').params.checkpoint = checkpoint;
+  // The test's own LoRAs and face photo, under the names a user's would have.
+  node('styleLora').params.file = 'my-style-lora.safetensors';
+  node('template').params.path = 'my-face.png';
   Object.assign(node('adaptive').params, sampling, search, adaptive);
   Object.assign(node('sampler').params, sampling, { batch: 1 });
   return doc;
@@ -155,7 +158,7 @@ describe('lora/adaptive-weights', { timeout: 180_000 }, () => {
     const sets = [
       ...Object.entries({ ...sampling, ...search }).flatMap(([k, v]) => ['--set', `adaptive.${k}=${v}`]),
       ...Object.entries({ ...sampling, batch: 1 }).flatMap(([k, v]) => ['--set', `sampler.${k}=${v}`]),
-      '--set', 'checkpoint.checkpoint=tiny-picture.safetensors',
+      '--set', 'checkpoint.checkpoint=tiny-picture.safetensors', '--set', 'styleLora.file=my-style-lora.safetensors', '--set', 'template.path=my-face.png',
     ];
     await promisify(execFile)(process.execPath, [path.join(ROOT, 'bin/facechain.js'), 'run', graphFile, '--data', root, '--out', out, ...sets, '--quiet']);
     const files = readdirSync(out);

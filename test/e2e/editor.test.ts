@@ -452,7 +452,7 @@ describe('editor in a browser', { timeout: 180_000 }, () => {
     await importFile('picker.json', JSON.stringify(graph));
     const options = node('lora').locator('[data-field="file"] select option');
     // A fresh data folder also has the demo model's two LoRAs (runtime/sample-inputs.ts).
-    await until(() => options.allTextContents()).toEqual(['(none)', 'demo-face.safetensors · 258 KB', 'demo-style.safetensors · 258 KB', 'my-style.safetensors · 3.0 KB']);
+    await until(() => options.allTextContents()).toEqual(['(none)', 'demo-style-blue.safetensors · 125 KB', 'demo-style-sepia.safetensors · 125 KB', 'my-face-lora.safetensors · 125 KB', 'my-style.safetensors · 3.0 KB']);
     // A checkpoint picker offers the built-in models before the store's files.
     await importFile('picker-ckpt.json', JSON.stringify({ ...graph, nodes: [{ id: 'ckpt', type: 'sd/load-checkpoint', params: {}, position: { x: 0, y: 0 } }] }));
     const checkpoints = node('ckpt').locator('[data-field="checkpoint"] select option');

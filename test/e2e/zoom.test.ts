@@ -1,14 +1,12 @@
 // The portrait example at a laptop's 1366x768, fitted to the window: at that zoom nodes draw no forms, so
 // each must still show its title readably and, after a run, its latest image large (semantic zoom).
 // The README's screenshots are taken at the same size (test/e2e/graph-screenshots.ts, screenshot.ts).
-import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { faceModelsDir, prepareFaceModels } from '../../models/face/face-models.ts';
-import { startServer, type RunningServer } from '../../server/app.ts';
-import { sharedDir, tempDir } from '../helpers/temp.ts';
-import { freshEditor, launchChromium } from './browser.ts';
+import type { RunningServer } from '../../server/app.ts';
+import { editorOnFreshData, type EditorPage } from './browser.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const GRAPH = JSON.parse(readFileSync(path.join(ROOT, 'graphs/facechain-portrait.json'), 'utf8')) as {
@@ -18,31 +16,17 @@ const GRAPH = JSON.parse(readFileSync(path.join(ROOT, 'graphs/facechain-portrait
 const TITLE_PX = 10;
 const PREVIEW_PX = 48;
 
+let editor: EditorPage | undefined;
 let server: RunningServer;
-let browser: Browser;
 let page: Page;
-let dataDir: string;
 
 beforeAll(async () => {
-  await freshEditor();
-  dataDir = tempDir('zoom');
-  // The face models converted once for the test run, not again for this data folder.
-  const converted = faceModelsDir(path.join(dataDir, 'models'));
-  mkdirSync(converted, { recursive: true });
-  for (const file of Object.values(await prepareFaceModels(sharedDir('face-models')))) {
-    copyFileSync(file, path.join(converted, path.basename(file)));
-  }
-  server = await startServer({ port: 0, dataDir });
-  browser = await launchChromium();
-  page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
-  page.setDefaultTimeout(30_000);
-  await page.goto(server.url);
-  await page.waitForSelector('.react-flow__node');
+  editor = await editorOnFreshData('zoom');
+  ({ server, page } = editor);
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await server?.close();
+  await editor?.close();
 });
 
 /** On-screen boxes of every node's summary title and image, by node id. */

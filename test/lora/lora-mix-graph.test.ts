@@ -26,6 +26,9 @@ const small = { width: 128, height: 96, steps: 5 };
 const face = randomLora(tiny, { seed: 31, rank: 4 });
 const style = randomLora(tiny, { seed: 32, rank: 2 });
 
+/** The graph ships on the demo model and its demo style: here the tiny model and the test's LoRAs. */
+const onTiny = { 'checkpoint.checkpoint': 'tiny', 'styleLora.file': 'my-style-lora.safetensors' };
+
 /** A data folder with the two LoRAs under the names the graph's Load LoRA nodes use. */
 async function dataWithLoras(): Promise<string> {
   const root = path.join(tempDir('lora-mix'), 'data');
@@ -37,7 +40,7 @@ describe('shipped lora-mix graph on the tiny model', () => {
   it('runs through the CLI with the LoRA files in data/models/loras and writes an image of the requested size', async () => {
     const data = await dataWithLoras();
     const out = path.join(data, '..', 'out');
-    const sets = Object.entries(small).flatMap(([k, v]) => ['--set', `sampler.${k}=${v}`]);
+    const sets = [...Object.entries(small).map(([k, v]) => `sampler.${k}=${v}`), ...Object.entries(onTiny).map(([k, v]) => `${k}=${v}`)].flatMap((s) => ['--set', s]);
     await promisify(execFile)(process.execPath, [path.join(ROOT, 'bin/facechain.js'), 'run', graphFile, '--data', data, '--out', out, ...sets, '--quiet']);
     const files = readdirSync(out);
     expect(files).toHaveLength(1);
@@ -58,6 +61,10 @@ describe('shipped lora-mix graph on the tiny model', () => {
     const registry = new NodeRegistry(builtinNodes.map((n) => (n.type === sampler.type ? recording : n)));
     const doc = JSON.parse(readFileSync(graphFile, 'utf8'));
     Object.assign(doc.nodes.find((n: { id: string }) => n.id === 'sampler').params, small);
+    for (const [k, v] of Object.entries(onTiny)) {
+      const [id, param] = k.split('.');
+      doc.nodes.find((n: { id: string }) => n.id === id).params[param] = v;
+    }
     const r = await new Executor({ registry, data: openDataFolders(await dataWithLoras()) }).run(doc);
     expect(r.failures).toEqual([]);
 

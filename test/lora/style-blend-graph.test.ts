@@ -20,7 +20,7 @@ describe('shipped style-blend graph on the tiny model', () => {
       'my-second-style-lora.safetensors': randomLora(tiny, { seed: 12, rank: 2 }),
     });
     const out = path.join(data, '..', 'out');
-    const sets = ['sampler.width=128', 'sampler.height=96', 'sampler.steps=6'].flatMap((s) => ['--set', s]);
+    const sets = ['sampler.width=128', 'sampler.height=96', 'sampler.steps=6', 'checkpoint.checkpoint=tiny', 'styleA.file=my-style-lora.safetensors', 'styleB.file=my-second-style-lora.safetensors'].flatMap((s) => ['--set', s]);
     const r = await promisify(execFile)(process.execPath, [path.join(ROOT, 'bin/facechain.js'), 'run', 'graphs/style-blend.json', '--data', data, '--out', out, ...sets], { cwd: ROOT }).catch((e) => e);
     expect(r.stderr).toMatch(/finished in/);
     expect(r.stderr).toMatch(/styleA info: my-style-lora\.safetensors/);

@@ -75,13 +75,15 @@ describe('graphs/facechain-portrait.json', { timeout: 180_000 }, () => {
     // Trained: the up matrices left zero.
     expect(up.some(([, t]) => (t.data as Float32Array).some((v) => v !== 0))).toBe(true);
   });
-  it('runs as shipped (text-to-image) on the server with previews of every stage; on the plain tiny model the ranker says no face is left', async () => {
+  it('runs (text-to-image) on the server with previews of every stage; on the plain tiny model the ranker says no face is left', async () => {
     const server = await startServer({ port: 0, dataDir: data });
     try {
       const doc = JSON.parse(readFileSync(GRAPH, 'utf8'));
       const params = (id: string) => doc.nodes.find((n: { id: string }) => n.id === id).params;
       Object.assign(params('load'), { path: 'photos' });
       Object.assign(params('train'), { steps: 40 });
+      Object.assign(params('checkpoint'), { checkpoint: 'tiny' });
+      Object.assign(params('rank'), { keepDropped: false });
       const ws = new WebSocket(`${server.url.replace('http', 'ws')}/ws`);
       await new Promise((r) => ws.once('open', r));
       const frames: string[] = [];

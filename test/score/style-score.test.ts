@@ -1,5 +1,5 @@
 // The style score: its Gram distance on pictures whose statistics we know, and, on the demo model with a
-// style LoRA our trainer made (models/lora/demo/make.ts: blue monochrome prints), a score that
+// style LoRA our trainer made (models/sd/demo/loras/demo-style-blue), a score that
 // rises with the LoRA's weight 0 -> 0.5 -> 1, measured by a sweep over that weight.
 import { copyFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -14,7 +14,7 @@ import { runSweep } from '../../runtime/sweep/driver.ts';
 import { portraitCrops } from '../../runtime/sample-inputs.ts';
 import { graph, tempData } from '../helpers/test-nodes.ts';
 
-const STYLE_LORA = path.resolve(import.meta.dirname, '../../models/lora/demo/demo-style.safetensors');
+const STYLE_LORA = path.resolve(import.meta.dirname, '../../models/sd/demo/loras/demo-style-blue.safetensors');
 
 describe('Gram style distance', () => {
   it('is 0 for the same picture, small for a mirrored one, larger as a tint grows', async () => {
@@ -39,12 +39,12 @@ describe('style score on the demo model', { timeout: 600_000 }, () => {
   it('rises with the style LoRA weight 0, 0.5, 1', async () => {
     const data = tempData();
     mkdirSync(path.join(data.models, 'loras'), { recursive: true });
-    copyFileSync(STYLE_LORA, path.join(data.models, 'loras', 'demo-style.safetensors'));
+    copyFileSync(STYLE_LORA, path.join(data.models, 'loras', 'demo-style-blue.safetensors'));
     const sampling = { prompt: 'a photo of a woman', negativePrompt: '', steps: 12, cfg: 5, width: 128, height: 128, batch: 2, scheduler: 'euler' };
     const doc = graph(
       [
         { id: 'checkpoint', type: 'sd/load-checkpoint', params: { checkpoint: 'demo' } },
-        { id: 'lora', type: 'lora/load', params: { file: 'demo-style.safetensors' } },
+        { id: 'lora', type: 'lora/load', params: { file: 'demo-style-blue.safetensors' } },
         { id: 'style', type: 'lora/stack', params: { weight: 1 } },
         { id: 'refStyle', type: 'lora/stack', params: { weight: 1 } },
         { id: 'sampler', type: 'sd/sampler', params: { ...sampling, seed: 1 } },

@@ -348,7 +348,7 @@ describe('server', () => {
     });
     // A fresh data folder has the demo model's two LoRAs (runtime/sample-inputs.ts).
     const loras = await (await api('/models?kind=loras')).json();
-    expect(loras.files.map((f: { path: string }) => f.path)).toEqual(['demo-face.safetensors', 'demo-style.safetensors']);
+    expect(loras.files.map((f: { path: string }) => f.path)).toEqual(['demo-style-blue.safetensors', 'demo-style-sepia.safetensors', 'my-face-lora.safetensors']);
     for (const kind of ['secrets', '', '..']) {
       const bad = await api(`/models?kind=${kind}`);
       expect(bad.status, kind).toBe(400);

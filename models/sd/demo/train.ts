@@ -1,11 +1,12 @@
-// `npm run demo:train [-- --steps N,M --seed S --out file --save-every K --from file --phase P]`: trains the demo model's UNet (every
+// `npm run demo:train [-- --steps N,M --seed S --out file --save-every K --from file --phase P --loras]`: trains the demo model's UNet (every
 // weight, from seeded random values) on the bundled portraits and writes models/sd/demo/demo.safetensors
 // (fp16, LDM layout): tiny's seeded text encoder, the picture-keeping VAE and the trained UNet.
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { toImage } from '../../../runtime/image-io.ts';
-import { portraitCrops } from '../../../runtime/sample-inputs.ts';
+import { DEMO_LORA_DIR, portraitCrops } from '../../../runtime/sample-inputs.ts';
 import { fromFloat16, toFloat16 } from '../../onnx/half.ts';
 import type { HostTensor } from '../../onnx/index.ts';
 import { readSafetensors, writeSafetensors } from '../../safetensors.ts';
@@ -18,6 +19,7 @@ import { setPictureVae } from '../picture-vae.ts';
 import { sdModelFromWeights } from '../sd-model.ts';
 import { TensorWeights } from '../tensor-weights.ts';
 import { tinyClipTokenizerJson } from '../tiny-tokenizer.ts';
+import { trainDemoLoras } from './loras.ts';
 import { randomWeights } from '../tiny-weights.ts';
 
 export const DEMO_RESOLUTION = 256;
@@ -58,7 +60,7 @@ async function main(): Promise<void> {
   const { values: a } = parseArgs({
     options: {
       steps: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' }, 'save-every': { type: 'string' },
-      threads: { type: 'string' }, from: { type: 'string' }, phase: { type: 'string' },
+      threads: { type: 'string' }, from: { type: 'string' }, phase: { type: 'string' }, loras: { type: 'boolean' },
     },
   });
   // --steps a,b: steps per phase; --seed s: added to each phase's seed.
@@ -67,7 +69,9 @@ async function main(): Promise<void> {
     ...p, seed: p.seed! + Number(a.seed ?? 0), steps: steps?.[i] ?? p.steps, ...(a.threads ? { threads: Number(a.threads) } : {}),
   }));
   const out = a.out ?? path.join(import.meta.dirname, 'demo.safetensors');
-  const first = Number(a.phase ?? 1) - 1;
+  // --loras: only the demo LoRAs, on the weights of --from (default: the shipped file).
+  if (a.loras) a.from ??= out;
+  const first = a.loras ? phases.length : Number(a.phase ?? 1) - 1;
   const weights = demoInitialWeights(Number(a.seed ?? 0));
   // The phases before --phase, as the file this run starts from records them.
   let done: object[] = [];
@@ -103,8 +107,13 @@ async function main(): Promise<void> {
     for (const [k, t] of half(weights)) weights.set(k, { dtype: 'float32', dims: t.dims, data: fromFloat16(t.data as Uint16Array) });
     done.push({ ...settings, loss: Number(mean(100).toFixed(4)) });
   }
-  await save(done);
-  console.log(`wrote ${out} in ${((performance.now() - started) / 1000).toFixed(0)} s: ${JSON.stringify(done)}`);
+  if (!a.loras) {
+    await save(done);
+    console.log(`wrote ${out} in ${((performance.now() - started) / 1000).toFixed(0)} s: ${JSON.stringify(done)}`);
+  }
+  const final = sdModelFromWeights('demo-loras', demo, clipTokenizerFromJson(tinyClipTokenizerJson()), new TensorWeights(weights));
+  mkdirSync(DEMO_LORA_DIR, { recursive: true });
+  await trainDemoLoras(final, DEMO_LORA_DIR, console.log);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await main();
