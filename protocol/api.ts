@@ -96,6 +96,7 @@ export const API_ANSWERS = {
   'POST /runs/:runId/requeue': RunStartedSchema,
   'GET /runs/:runId/outputs/:nodeId/:port/:index': 'binary',
   'GET /files/:id': 'binary',
+  'GET /sweeps/:name/:file': 'binary',
   'GET /components': LibraryListSchema,
   'GET /components/:id': LibraryEntrySchema,
   'PUT /components/:id': ComponentSavedSchema,

@@ -94,6 +94,11 @@ describe('REST answers match protocol/api.ts', () => {
     const [file] = readdirSync(path.join(dataDir, 'output')).filter((f) => f.endsWith('.png'));
     await call('GET /files/:id', `/files/${file}`);
 
+    const sweep = { ...example, meta: { ...example.meta, sweep: { name: 'contract', axes: [{ node: 'resize', param: 'width', values: [24, 32] }] } } };
+    await call('POST /runs', '/runs', json('POST', { graph: sweep }), 202);
+    await server.context.queue.idle();
+    await call('GET /sweeps/:name/:file', '/sweeps/contract/grid.png');
+
     const component = { name: 'Resize', nodes: [], edges: [], inputs: {}, outputs: {}, params: {} };
     await call('PUT /components/:id', '/components/resize', json('PUT', { component, components: {} }));
     const library = (await call('GET /components', '/components')) as { id: string; version?: number }[];
