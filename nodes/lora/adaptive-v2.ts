@@ -3,7 +3,7 @@
 // the table of every evaluation is written to the output folder beside the Pareto plot.
 import { halvingBudget, type Evaluation } from '../../models/adaptive/halving.ts';
 import { paretoPlot } from '../../models/adaptive/pareto-plot.ts';
-import { groupBlocks, pointKey, resultsTable, searchWeightsV2, type V2Spec, type WeightPoint } from '../../models/adaptive/v2.ts';
+import { candidatesOf, groupBlocks, pointKey, resultsTable, searchWeightsV2, type V2Spec, type WeightPoint } from '../../models/adaptive/v2.ts';
 import type { Lora } from '../../models/lora/schema.ts';
 import { LoraStack } from '../../models/lora/stack.ts';
 import { gramDistance, meanGrams, styleGrams } from '../../models/score/style-gram.ts';
@@ -41,11 +41,13 @@ export async function runV2(ctx: RunContext, i: V2Inputs, spec: Omit<V2Spec, 'se
 
   const firstImages = new Map<string, Image>();
   const ms: number[] = [];
+  let latest: Image | undefined;
   const evaluate = async (p: WeightPoint, seed: number) => {
     ctx.signal.throwIfAborted();
     const start = performance.now();
     const image = await i.render(stackAt(i, p), seed);
     if (seed === seeds[0]) firstImages.set(pointKey(p), image);
+    latest = image;
     const identity = await i.identity(image, `${describe(p)}, seed ${seed}`);
     const style = 1 / (1 + gramDistance(await styleGrams(image), reference));
     ms.push(performance.now() - start);
@@ -54,9 +56,17 @@ export async function runV2(ctx: RunContext, i: V2Inputs, spec: Omit<V2Spec, 'se
   };
   // The coordinate search tries two other values per group on every seed.
   const budget = halvingBudget(spec.face.count * spec.style.count, perCandidate, spec.eta) + (spec.blockGroups ? 6 * perCandidate : 0);
-  const onEvaluation = (e: Evaluation<WeightPoint>) => ctx.progress(0.99 * Math.min(1, ms.length / budget), `${describe(e.point)}, seed ${e.seed}`);
+  const done: Evaluation<WeightPoint>[] = [];
+  const onEvaluation = async (e: Evaluation<WeightPoint>) => {
+    done.push(e);
+    ctx.progress(0.99 * Math.min(1, done.length / budget), `${describe(e.point)}, seed ${e.seed}`);
+    ctx.preview([await paretoPlot({ candidates: candidatesOf(done), front: [], styleFloor: spec.styleFloor, seeds: seeds.length }), latest!]);
+  };
   const result = await searchWeightsV2({ ...spec, seeds }, evaluate, onEvaluation);
   const { best } = result;
+  if (best.style!.mean < spec.styleFloor) {
+    ctx.log.warn(`no pair scored on every seed reaches the style floor ${spec.styleFloor}: chose the most stylised (mean style ${best.style!.mean.toFixed(4)})`);
+  }
   ctx.log.info(
     `chosen: ${describe(best.point)}, identity ${best.identity!.mean.toFixed(4)} ± ${best.identity!.se.toFixed(4)}, style ${best.style!.mean.toFixed(4)} ` +
       `over ${seeds.length} seeds (${result.evaluations.length} evaluations, ${result.front.length} on the front)`,

@@ -82,6 +82,8 @@ describe('lora/adaptive-weights, search = halving', { timeout: 300_000 }, () => 
     const { width, height } = await sharp(plot).metadata();
     expect([width, height]).toEqual([PLOT_WIDTH, PLOT_HEIGHT]);
     expect([first.out!.plot.width, first.out!.plot.height]).toEqual([PLOT_WIDTH, PLOT_HEIGHT]);
+    // The plot so far and the latest image after each evaluation, then the plot and the chosen pair's image.
+    expect(first.events.filter((e) => e.type === 'node.preview')).toHaveLength(2 * (table.rows.length + 1));
 
     const second = await run(shippedGraph(v2), root, RUNS[1]);
     expect(second.r.failures).toEqual([]);
