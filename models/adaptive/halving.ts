@@ -69,13 +69,18 @@ export class Evaluator<P> {
   }
 }
 
-/** Best first: candidates at or above the style floor by mean identity (none last), then the rest by style. */
+/**
+ * Best first: candidates at or above the style floor by mean identity (none last), then the rest by style.
+ * Ties go to the other score, so the first is never dominated by another of the list (it is on their front).
+ */
 export function rank<P>(candidates: readonly Candidate<P>[], styleFloor = -Infinity): Candidate<P>[] {
-  const feasible = (c: Candidate<P>) => (c.style?.mean ?? -Infinity) >= styleFloor;
+  const style = (c: Candidate<P>) => c.style?.mean ?? -Infinity;
+  const identity = (c: Candidate<P>) => c.identity?.mean ?? -Infinity;
+  const feasible = (c: Candidate<P>) => style(c) >= styleFloor;
   return [...candidates].sort((a, b) => {
     if (feasible(a) !== feasible(b)) return feasible(a) ? -1 : 1;
-    if (!feasible(a)) return (b.style?.mean ?? -Infinity) - (a.style?.mean ?? -Infinity);
-    return (b.identity?.mean ?? -Infinity) - (a.identity?.mean ?? -Infinity);
+    if (!feasible(a)) return style(b) - style(a) || identity(b) - identity(a);
+    return identity(b) - identity(a) || style(b) - style(a);
   });
 }
 

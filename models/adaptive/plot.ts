@@ -29,7 +29,7 @@ function colour(t: number): string {
   return `rgb(${c.join(',')})`;
 }
 
-const span = (v: number[]) => {
+export const span = (v: number[]) => {
   const lo = Math.min(...v);
   const hi = Math.max(...v);
   return hi > lo ? { lo, hi } : { lo: lo - 0.5, hi: hi + 0.5 };
