@@ -1,0 +1,168 @@
+import { randomUUID } from 'node:crypto';
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { type RunEvent, type RunListener, isActive, newRun, reduceRun, runSummary } from '../../protocol/index.ts';
+import type { NodeRegistry } from '../../runtime/registry.ts';
+import { planSweep, sweepOf } from '../../runtime/sweep/plan.ts';
+import { assertGraph } from '../../runtime/validate.ts';
+import { HttpError } from '../http-error.ts';
+import type { RunHistory } from '../run-history.ts';
+import type { Accepted, LiveRun, RunEngine } from './engine.ts';
+import { appendEvent, CANCEL_CHANNEL, cancelKey, connect, connectionOptions, readEvents, RUNS_QUEUE, streamEnd, type StreamEntry } from './redis-stream.ts';
+import type { RunJob } from './redis-worker.ts';
+
+export interface RedisEngineOptions {
+  url: string;
+  registry: NodeRegistry;
+  /** Where this server saves the runs it sees, as the embedded engine does. */
+  history: RunHistory;
+  /** Ended runs also kept in memory. */
+  historyLimit?: number;
+}
+
+/** How long a cancel flag stays: longer than any run waits in a queue that is being worked. */
+const CANCEL_TTL_S = 7 * 24 * 3600;
+
+/**
+ * The Redis engine: runs are BullMQ jobs that `facechain worker` processes run; their events come back
+ * through a Redis stream that every server reads, so each server's watchers see every run live.
+ */
+export class RedisEngine implements RunEngine {
+  private runs = new Map<string, LiveRun>();
+  private listeners = new Set<RunListener>();
+  private saving = new Set<Promise<void>>();
+  private closed = false;
+  private reading: Promise<void> = Promise.resolve();
+
+  private constructor(
+    private readonly opts: RedisEngineOptions,
+    private readonly queue: Queue,
+    private readonly redis: Redis,
+    private readonly reader: Redis,
+  ) {}
+
+  /** Connects and starts reading the event stream from its end (events from now on). */
+  static async open(opts: RedisEngineOptions): Promise<RedisEngine> {
+    const redis = connect(opts.url);
+    const reader = connect(opts.url);
+    const queue = new Queue(RUNS_QUEUE, { connection: connectionOptions(opts.url) });
+    const engine = new RedisEngine(opts, queue, redis, reader);
+    try {
+      await queue.waitUntilReady();
+      engine.reading = engine.read(await streamEnd(redis));
+    } catch (e) {
+      await engine.close();
+      throw new Error(`Redis at the --redis URL cannot be reached: ${(e as Error).message}`);
+    }
+    return engine;
+  }
+
+  async submit(graph: unknown, targets?: string[]): Promise<Accepted> {
+    const checked = assertGraph(graph, this.opts.registry, { targets });
+    const sweep = sweepOf(graph);
+    if (sweep !== undefined) planSweep(graph, sweep, this.opts.registry);
+    const runId = randomUUID();
+    const position = await this.queue.getWaitingCount();
+    // The queued event goes first, so no worker's run.started can come before it in the stream.
+    await appendEvent(this.redis, { type: 'run.queued', runId, time: Date.now(), position }, undefined, { graphName: checked.graph.name, graph, targets });
+    try {
+      // Once added (Redis with AOF on), the run outlives this server, a worker and Redis restarting.
+      await this.queue.add('run', { graph, targets } satisfies RunJob, { jobId: runId, removeOnComplete: 1000, removeOnFail: 1000 });
+    } catch (e) {
+      await appendEvent(this.redis, { type: 'run.failed', runId, time: Date.now(), durationMs: 0, message: 'The queue did not take the run: submit it again' });
+      throw e;
+    }
+    return { runId, position };
+  }
+
+  async requeue(runId: string): Promise<Accepted> {
+    const stored = isActive(this.runs.get(runId)?.state) ? undefined : this.opts.history.read(runId);
+    if (!stored?.summary.interrupted) throw new HttpError(409, `Run "${runId}" was not interrupted: run its graph again instead`);
+    if (stored.graph === undefined) throw new HttpError(409, `Run "${runId}" was saved without its graph`);
+    return this.submit(stored.graph, stored.targets);
+  }
+
+  get(runId: string): LiveRun | undefined {
+    return this.runs.get(runId);
+  }
+
+  list(): LiveRun[] {
+    return [...this.runs.values()].reverse();
+  }
+
+  /** A waiting run is taken off the queue here; a running one is stopped by its worker, told by a message. */
+  async cancel(runId: string): Promise<boolean> {
+    const run = this.runs.get(runId);
+    if (!run || !isActive(run.state)) return false;
+    await this.redis.set(cancelKey(runId), '1', 'EX', CANCEL_TTL_S);
+    await this.redis.publish(CANCEL_CHANNEL, runId);
+    // 0 when a worker holds it (the message or the flag stops it there) or it is gone already.
+    if ((await this.queue.remove(runId)) === 1) await appendEvent(this.redis, { type: 'run.cancelled', runId, time: Date.now(), durationMs: 0 });
+    return true;
+  }
+
+  subscribe(listener: RunListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Resolves when no run this server knows of is queued or going and its records are saved. */
+  async idle(): Promise<void> {
+    while ([...this.runs.values()].some((r) => isActive(r.state)) || this.saving.size) await new Promise((r) => setTimeout(r, 10));
+  }
+
+  /** Lets go of Redis; the runs stay queued in it for the workers and the other servers. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.reader.disconnect();
+    await this.reading;
+    await Promise.all(this.saving);
+    await this.queue.close();
+    await this.redis.quit().catch(() => undefined);
+  }
+
+  private async read(after: string): Promise<void> {
+    let position = after;
+    while (!this.closed) {
+      try {
+        const { last, entries } = await readEvents(this.reader, position);
+        position = last;
+        for (const entry of entries) this.take(entry);
+      } catch (e) {
+        if (!this.closed) process.stderr.write(`Redis event stream: ${(e as Error).message}\n`);
+      }
+    }
+  }
+
+  private take({ event, preview, queued }: StreamEntry): void {
+    const { runId } = event;
+    let run = this.runs.get(runId);
+    if (!run) {
+      run = { state: newRun(runId), graphName: queued?.graphName ?? this.opts.history.read(runId)?.summary.graphName ?? 'graph', graph: queued?.graph, targets: queued?.targets, events: [] };
+      this.runs.set(runId, run);
+    }
+    run.state = reduceRun(run.state, event);
+    if (event.type !== 'node.progress') run.events.push(event);
+    if (event.type === 'run.queued' || event.type === 'run.started' || !isActive(run.state)) this.save(run);
+    for (const l of this.listeners) l(event, preview);
+  }
+
+  private save(run: LiveRun): void {
+    const saved = this.opts.history
+      .save(runSummary(run.state, run.graphName, run.events), run.events, run.graph, run.targets)
+      .catch((e: Error) => void process.stderr.write(`Run ${run.state.runId} could not be saved to the history: ${e.message}\n`))
+      .finally(() => {
+        this.saving.delete(saved);
+        this.trim();
+      });
+    this.saving.add(saved);
+  }
+
+  private trim(): void {
+    const limit = this.opts.historyLimit ?? 100;
+    for (const [id, r] of this.runs) {
+      if (this.runs.size <= limit) break;
+      if (!isActive(r.state)) this.runs.delete(id);
+    }
+  }
+}

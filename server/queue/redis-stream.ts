@@ -1,0 +1,83 @@
+import { Redis } from 'ioredis';
+import { RunEventSchema, type PreviewImage, type RunEvent } from '../../protocol/index.ts';
+
+/** BullMQ's queue of runs: one job per run, its id the run id. */
+export const RUNS_QUEUE = 'facechain-runs';
+/** Every run's events in order (with preview bytes), written by servers and workers, read by every server. */
+export const EVENTS_STREAM = 'facechain:events';
+/** Cancels: a flag key (seen by a worker taking the run up later) and a message (to the worker running it). */
+export const CANCEL_CHANNEL = 'facechain:cancel';
+export const cancelKey = (runId: string) => `facechain:cancelled:${runId}`;
+/** The stream keeps about this many entries; a server further behind than that reads from the oldest kept. */
+const STREAM_LENGTH = 100_000;
+
+/**
+ * A connection to the queue's Redis: any URL ioredis takes (redis://:password@host:port/db, rediss:// for
+ * TLS). BullMQ's blocking commands need requests that never give up while Redis is away.
+ */
+export function connectionOptions(url: string): { url: string; maxRetriesPerRequest: null } {
+  return { url, maxRetriesPerRequest: null };
+}
+
+export function connect(url: string): Redis {
+  return new Redis(url, { maxRetriesPerRequest: null });
+}
+
+/** What a run.queued entry carries beside its event, so any server can list a run another one accepted. */
+export interface QueuedMeta {
+  graphName: string;
+  graph: unknown;
+  targets?: string[];
+}
+
+export interface StreamEntry {
+  id: string;
+  event: RunEvent;
+  preview?: PreviewImage;
+  queued?: QueuedMeta;
+}
+
+/** Appends one event; ioredis sends a connection's commands in order, so one writer's events stay in order. */
+export function appendEvent(redis: Redis, event: RunEvent, preview?: PreviewImage, queued?: QueuedMeta): Promise<unknown> {
+  const fields: (string | Buffer)[] = ['e', JSON.stringify(event)];
+  if (preview) fields.push('p', Buffer.from(preview.data.buffer, preview.data.byteOffset, preview.data.byteLength), 'm', preview.mime);
+  if (queued) fields.push('q', JSON.stringify(queued));
+  return redis.xadd(EVENTS_STREAM, 'MAXLEN', '~', String(STREAM_LENGTH), '*', ...fields);
+}
+
+/** The id of the newest entry ('0' for an empty stream): reading after it gets what is appended from now on. */
+export async function streamEnd(redis: Redis): Promise<string> {
+  const [last] = await redis.xrevrange(EVENTS_STREAM, '+', '-', 'COUNT', 1);
+  return last?.[0] ?? '0';
+}
+
+/**
+ * Waits for entries after `after` (blocking on a connection of its own). Entries that are not a valid
+ * event are reported and skipped: whatever can write to Redis is trusted no further than that.
+ */
+export async function readEvents(redis: Redis, after: string): Promise<{ last: string; entries: StreamEntry[] }> {
+  const answer = await redis.xreadBuffer('COUNT', 500, 'BLOCK', 0, 'STREAMS', EVENTS_STREAM, after);
+  const entries: StreamEntry[] = [];
+  let last = after;
+  for (const [, items] of answer ?? []) {
+    for (const [rawId, flat] of items) {
+      last = rawId.toString();
+      const fields = new Map<string, Buffer>();
+      for (let i = 0; i + 1 < flat.length; i += 2) fields.set(flat[i].toString(), flat[i + 1]);
+      try {
+        const event = RunEventSchema.parse(JSON.parse(fields.get('e')?.toString() ?? ''));
+        const p = fields.get('p');
+        const q = fields.get('q');
+        entries.push({
+          id: last,
+          event,
+          preview: p ? { mime: fields.get('m')?.toString() ?? 'image/png', data: new Uint8Array(p) } : undefined,
+          queued: q ? (JSON.parse(q.toString()) as QueuedMeta) : undefined,
+        });
+      } catch (e) {
+        process.stderr.write(`Redis stream entry ${last} is not a run event, skipped: ${(e as Error).message}\n`);
+      }
+    }
+  }
+  return { last, entries };
+}

@@ -1,0 +1,102 @@
+import { hostname } from 'node:os';
+import { Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { PreviewImage, RunEvent } from '../../protocol/index.ts';
+import type { DataFolders } from '../../runtime/data-folder.ts';
+import type { Executor } from '../../runtime/executor.ts';
+import type { NodeRegistry } from '../../runtime/registry.ts';
+import { runSweep } from '../../runtime/sweep/driver.ts';
+import { sweepOf } from '../../runtime/sweep/plan.ts';
+import { appendEvent, CANCEL_CHANNEL, cancelKey, connect, connectionOptions, RUNS_QUEUE } from './redis-stream.ts';
+
+/** The log line that starts a run's log on a worker, before the worker's name. */
+export const WORKER_LOG = 'Run by worker ';
+
+/** What a job of the runs queue holds: the graph as a client sent it (untrusted: validated again here). */
+export interface RunJob {
+  graph: unknown;
+  targets?: string[];
+}
+
+export interface RedisWorkerOptions {
+  url: string;
+  executor: Executor;
+  registry: NodeRegistry;
+  data: DataFolders;
+  /** Runs executed at the same time by this worker. */
+  concurrency?: number;
+  /** Names this worker in logs and events (default: host and pid). */
+  name?: string;
+}
+
+export interface RunningWorker {
+  name: string;
+  /** Stops taking runs and waits for the ones going to end. */
+  close(): Promise<void>;
+}
+
+/**
+ * A worker process's side of the Redis engine: takes runs from BullMQ, runs them with the executor (which
+ * validates the graph again: the queue is the only thing a worker trusts, and not for the graph), and
+ * appends every event, previews with their bytes, to the stream every server reads.
+ */
+export async function startRedisWorker(opts: RedisWorkerOptions): Promise<RunningWorker> {
+  const name = opts.name ?? `${hostname()}:${process.pid}`;
+  const writer = connect(opts.url);
+  const subscriber = connect(opts.url);
+  const going = new Map<string, AbortController>();
+  await subscriber.subscribe(CANCEL_CHANNEL);
+  subscriber.on('message', (_channel: string, runId: string) => going.get(runId)?.abort());
+
+  const worker = new Worker<RunJob>(RUNS_QUEUE, (job) => runJob(job, name, opts, writer, going), {
+    connection: connectionOptions(opts.url),
+    concurrency: opts.concurrency ?? 1,
+    // A worker that stops renewing its lock (killed, frozen) has its run given to another worker, once.
+    maxStalledCount: 1,
+    autorun: true,
+  });
+  worker.on('error', (e) => void process.stderr.write(`Worker ${name}: ${e.message}\n`));
+  await worker.waitUntilReady();
+  return {
+    name,
+    close: async () => {
+      await worker.close();
+      await subscriber.quit();
+      await writer.quit();
+    },
+  };
+}
+
+async function runJob(job: Job<RunJob>, name: string, opts: RedisWorkerOptions, writer: Redis, going: Map<string, AbortController>): Promise<void> {
+  const runId = job.id!;
+  const controller = new AbortController();
+  going.set(runId, controller);
+  // Each append is sent in order on the writer's connection; the job ends once the last one is stored.
+  let last: Promise<unknown> = Promise.resolve();
+  const onEvent = (event: RunEvent, preview?: PreviewImage) => {
+    last = appendEvent(writer, event, preview);
+    // Which worker ran it (also the one whose cache and logs to look at).
+    if (event.type === 'run.started') last = appendEvent(writer, { type: 'log', runId, time: Date.now(), level: 'info', message: `${WORKER_LOG}${name}` });
+  };
+  try {
+    // Cancelled while it waited (or while the worker that had it was dying).
+    if (await writer.exists(cancelKey(runId))) {
+      onEvent({ type: 'run.cancelled', runId, time: Date.now(), durationMs: 0 });
+      return;
+    }
+    if (job.attemptsStarted > 1 || job.stalledCounter > 0) {
+      onEvent({ type: 'log', runId, time: Date.now(), level: 'warn', message: `Run again from the start on worker ${name}: the worker running it stopped` });
+    }
+    const { graph, targets } = job.data;
+    const options = { runId, targets, signal: controller.signal, onEvent };
+    const sweep = sweepOf(graph);
+    if (sweep === undefined) await opts.executor.run(graph, options);
+    else await runSweep(graph, sweep, { ...options, executor: opts.executor, registry: opts.registry, data: opts.data });
+  } catch (e) {
+    // The executor reports a run's failures as events; reaching here is a bug, still reported to watchers.
+    onEvent({ type: 'run.failed', runId, time: Date.now(), message: (e as Error).message, durationMs: 0 });
+  } finally {
+    going.delete(runId);
+    await last;
+  }
+}
