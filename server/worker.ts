@@ -14,6 +14,8 @@ export interface WorkerOptions {
   runMemoryBytes?: number;
   registry?: NodeRegistry;
   name?: string;
+  /** See RedisWorkerOptions.lockMs. */
+  lockMs?: number;
 }
 
 /** `facechain worker`: runs the runs servers queue in Redis, with this machine's models and data folder. */
@@ -22,5 +24,5 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   await ensureSampleInputs(data);
   const registry = options.registry ?? createRegistry();
   const executor = localExecutor(registry, data, options);
-  return startRedisWorker({ url: options.redis, executor, registry, data, concurrency: options.concurrency, name: options.name });
+  return startRedisWorker({ url: options.redis, executor, registry, data, concurrency: options.concurrency, name: options.name, lockMs: options.lockMs });
 }

@@ -20,6 +20,16 @@ export interface RedisEngineOptions {
   historyLimit?: number;
 }
 
+/** How far before a run's queue time its events are looked for in the stream (clocks of machines differ). */
+const CLOCK_SKEW_MS = 5 * 60_000;
+
+/** Whether stream id `a` comes before `b` (ids are "milliseconds-sequence"). */
+function streamIdBefore(a: string, b: string): boolean {
+  const [am, as] = a.split('-').map(Number);
+  const [bm, bs] = b.split('-').map(Number);
+  return am < bm || (am === bm && as < bs);
+}
+
 /** How long a cancel flag stays: longer than any run waits in a queue that is being worked. */
 const CANCEL_TTL_S = 7 * 24 * 3600;
 
@@ -31,6 +41,8 @@ export class RedisEngine implements RunEngine {
   private runs = new Map<string, LiveRun>();
   private listeners = new Set<RunListener>();
   private saving = new Set<Promise<void>>();
+  /** Runs an earlier server on this data folder left queued or going, read again from the stream. */
+  private catchingUp = new Set<string>();
   private closed = false;
   private reading: Promise<void> = Promise.resolve();
 
@@ -49,7 +61,7 @@ export class RedisEngine implements RunEngine {
     const engine = new RedisEngine(opts, queue, redis, reader);
     try {
       await queue.waitUntilReady();
-      engine.reading = engine.read(await streamEnd(redis));
+      engine.reading = engine.read(await engine.catchUpFrom(), await streamEnd(redis));
     } catch (e) {
       await engine.close();
       throw new Error(`Redis at the --redis URL cannot be reached: ${(e as Error).message}`);
@@ -121,13 +133,26 @@ export class RedisEngine implements RunEngine {
     await this.redis.quit().catch(() => undefined);
   }
 
-  private async read(after: string): Promise<void> {
-    let position = after;
+  /**
+   * Runs an earlier server on this data folder saved as queued or going may still be queued or going in
+   * Redis: their events are read again from the stream, from a little before the oldest was queued (the
+   * stream's ids are Redis's clock, the run's times this server's). Answers the position to read from.
+   */
+  private async catchUpFrom(): Promise<string> {
+    const stopped = this.opts.history.activeAtStop();
+    for (const run of stopped) this.catchingUp.add(run.summary.runId);
+    const oldest = Math.min(...stopped.map((run) => run.summary.queuedAt ?? run.events[0]?.time ?? 0));
+    return Number.isFinite(oldest) ? `${Math.max(0, oldest - CLOCK_SKEW_MS)}-0` : await streamEnd(this.redis);
+  }
+
+  /** Reads the stream after `from`; entries up to `caughtUp` (read before) only for the runs caught up on. */
+  private async read(from: string, caughtUp: string): Promise<void> {
+    let position = from;
     while (!this.closed) {
       try {
         const { last, entries } = await readEvents(this.reader, position);
         position = last;
-        for (const entry of entries) this.take(entry);
+        for (const entry of entries) if (!streamIdBefore(caughtUp, entry.id) ? this.catchingUp.has(entry.event.runId) : true) this.take(entry);
       } catch (e) {
         if (!this.closed) process.stderr.write(`Redis event stream: ${(e as Error).message}\n`);
       }
@@ -138,7 +163,9 @@ export class RedisEngine implements RunEngine {
     const { runId } = event;
     let run = this.runs.get(runId);
     if (!run) {
-      run = { state: newRun(runId), graphName: queued?.graphName ?? this.opts.history.read(runId)?.summary.graphName ?? 'graph', graph: queued?.graph, targets: queued?.targets, events: [] };
+      // A run caught up on with its run.queued entry trimmed from the stream: what its record says.
+      const stored = queued ? undefined : this.opts.history.read(runId);
+      run = { state: newRun(runId), graphName: queued?.graphName ?? stored?.summary.graphName ?? 'graph', graph: queued?.graph ?? stored?.graph, targets: queued?.targets ?? stored?.targets, events: [] };
       this.runs.set(runId, run);
     }
     run.state = reduceRun(run.state, event);

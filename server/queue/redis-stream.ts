@@ -20,7 +20,14 @@ export function connectionOptions(url: string): { url: string; maxRetriesPerRequ
 }
 
 export function connect(url: string): Redis {
-  return new Redis(url, { maxRetriesPerRequest: null });
+  const redis = new Redis(url, { maxRetriesPerRequest: null });
+  // While Redis is away ioredis reconnects and keeps the commands; the same error is said once.
+  let said = '';
+  redis.on('error', (e: Error) => {
+    if (e.message !== said) process.stderr.write(`Redis: ${(said = e.message)}\n`);
+  });
+  redis.on('ready', () => (said = ''));
+  return redis;
 }
 
 /** What a run.queued entry carries beside its event, so any server can list a run another one accepted. */

@@ -27,6 +27,11 @@ export interface RedisWorkerOptions {
   concurrency?: number;
   /** Names this worker in logs and events (default: host and pid). */
   name?: string;
+  /**
+   * How long a run's lock lasts without this worker renewing it (it renews at half of it): a killed
+   * worker's run goes to another worker after about this long. Default BullMQ's 30 s.
+   */
+  lockMs?: number;
 }
 
 export interface RunningWorker {
@@ -53,9 +58,13 @@ export async function startRedisWorker(opts: RedisWorkerOptions): Promise<Runnin
     concurrency: opts.concurrency ?? 1,
     // A worker that stops renewing its lock (killed, frozen) has its run given to another worker, once.
     maxStalledCount: 1,
-    autorun: true,
+    ...(opts.lockMs ? { lockDuration: opts.lockMs, stalledInterval: opts.lockMs } : {}),
   });
   worker.on('error', (e) => void process.stderr.write(`Worker ${name}: ${e.message}\n`));
+  // Runs never throw to BullMQ (failures are events): this is a run whose workers stopped twice.
+  worker.on('failed', (job, e) => {
+    if (job?.id) void appendEvent(writer, { type: 'run.failed', runId: job.id, time: Date.now(), durationMs: 0, message: `The run was given up: ${e.message}` });
+  });
   await worker.waitUntilReady();
   return {
     name,

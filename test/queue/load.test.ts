@@ -9,6 +9,7 @@ import { startServer, type RunningServer } from '../../server/app.ts';
 import { graph, testRegistry } from '../helpers/test-nodes.ts';
 import { tempDir } from '../helpers/temp.ts';
 import { startRedis } from '../helpers/redis-server.ts';
+import { submit } from '../helpers/run-client.ts';
 import { startWorker } from '../../server/worker.ts';
 import { WORKER_LOG } from '../../server/queue/redis-worker.ts';
 
@@ -92,12 +93,6 @@ async function watch(url: string): Promise<Watcher> {
       }),
     close: () => ws.close(),
   };
-}
-
-async function submit(url: string, g: unknown): Promise<string> {
-  const res = await fetch(`${url}/api/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ graph: g }) });
-  expect(res.status).toBe(202);
-  return ((await res.json()) as { runId: string }).runId;
 }
 
 describe.each(engines)('queue engine: $name', ({ start, afterStart, runBy }) => {
