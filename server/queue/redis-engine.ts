@@ -8,7 +8,10 @@ import { assertGraph } from '../../runtime/validate.ts';
 import { HttpError } from '../http-error.ts';
 import type { RunHistory } from '../run-history.ts';
 import type { Accepted, LiveRun, RunEngine } from './engine.ts';
-import { appendEvent, CANCEL_CHANNEL, cancelKey, connect, connectionOptions, readEvents, RUNS_QUEUE, streamEnd, type StreamEntry } from './redis-stream.ts';
+import { modelsNeeded } from '../../runtime/models-needed.ts';
+import {
+  appendEvent, CANCEL_CHANNEL, cancelKey, connect, connectionOptions, liveWorkers, MODEL_SETS, readEvents, RUNS_QUEUE, runsQueue, streamEnd, type StreamEntry,
+} from './redis-stream.ts';
 import type { RunJob } from './redis-worker.ts';
 
 export interface RedisEngineOptions {
@@ -43,12 +46,15 @@ export class RedisEngine implements RunEngine {
   private saving = new Set<Promise<void>>();
   /** Runs an earlier server on this data folder left queued or going, read again from the stream. */
   private catchingUp = new Set<string>();
+  /** BullMQ queues by name (one per model set), opened when first used. */
+  private queues = new Map<string, Queue>();
+  /** Which queue each run this server knows of was put in (for cancel). */
+  private queueOf = new Map<string, string>();
   private closed = false;
   private reading: Promise<void> = Promise.resolve();
 
   private constructor(
     private readonly opts: RedisEngineOptions,
-    private readonly queue: Queue,
     private readonly redis: Redis,
     private readonly reader: Redis,
   ) {}
@@ -57,10 +63,9 @@ export class RedisEngine implements RunEngine {
   static async open(opts: RedisEngineOptions): Promise<RedisEngine> {
     const redis = connect(opts.url);
     const reader = connect(opts.url);
-    const queue = new Queue(RUNS_QUEUE, { connection: connectionOptions(opts.url) });
-    const engine = new RedisEngine(opts, queue, redis, reader);
+    const engine = new RedisEngine(opts, redis, reader);
     try {
-      await queue.waitUntilReady();
+      await engine.queueNamed(RUNS_QUEUE).waitUntilReady();
       engine.reading = engine.read(await engine.catchUpFrom(), await streamEnd(redis));
     } catch (e) {
       await engine.close();
@@ -73,18 +78,44 @@ export class RedisEngine implements RunEngine {
     const checked = assertGraph(graph, this.opts.registry, { targets });
     const sweep = sweepOf(graph);
     if (sweep !== undefined) planSweep(graph, sweep, this.opts.registry);
+    const models = modelsNeeded(checked);
+    await this.assertSomeWorkerHas(models);
     const runId = randomUUID();
-    const position = await this.queue.getWaitingCount();
+    const name = runsQueue(models);
+    const queue = this.queueNamed(name);
+    this.queueOf.set(runId, name);
+    // A new set: told to the workers at once, so the ones that have it listen to its queue now.
+    if (models.length && (await this.redis.sadd(MODEL_SETS, JSON.stringify(models)))) await this.redis.publish(MODEL_SETS, '');
+    const position = await queue.getWaitingCount();
     // The queued event goes first, so no worker's run.started can come before it in the stream.
-    await appendEvent(this.redis, { type: 'run.queued', runId, time: Date.now(), position }, undefined, { graphName: checked.graph.name, graph, targets });
+    await appendEvent(this.redis, { type: 'run.queued', runId, time: Date.now(), position }, undefined, { queue: name, graphName: checked.graph.name, graph, targets });
     try {
       // Once added (Redis with AOF on), the run outlives this server, a worker and Redis restarting.
-      await this.queue.add('run', { graph, targets } satisfies RunJob, { jobId: runId, removeOnComplete: 1000, removeOnFail: 1000 });
+      await queue.add('run', { graph, targets } satisfies RunJob, { jobId: runId, removeOnComplete: 1000, removeOnFail: 1000 });
     } catch (e) {
       await appendEvent(this.redis, { type: 'run.failed', runId, time: Date.now(), durationMs: 0, message: 'The queue did not take the run: submit it again' });
       throw e;
     }
     return { runId, position };
+  }
+
+  /**
+   * Refuses a run that needs model files no working worker has all of, saying what each one lacks. With
+   * no worker up the run waits: the one that starts may have them.
+   */
+  private async assertSomeWorkerHas(models: string[]): Promise<void> {
+    if (!models.length) return;
+    const workers = await liveWorkers(this.redis);
+    const lacks = workers.map((w) => ({ name: w.name, missing: models.filter((m) => !w.models.includes(m)) }));
+    if (!lacks.length || lacks.some((w) => !w.missing.length)) return;
+    const why = lacks.map((w) => `worker ${w.name} lacks ${w.missing.map((m) => `models/${m}`).join(', ')}`).join('; ');
+    throw new HttpError(409, `No worker can run this graph: ${why}. Put the files in a worker's data folder, or pick others.`);
+  }
+
+  private queueNamed(name: string): Queue {
+    let queue = this.queues.get(name);
+    if (!queue) this.queues.set(name, (queue = new Queue(name, { connection: connectionOptions(this.opts.url) })));
+    return queue;
   }
 
   async requeue(runId: string): Promise<Accepted> {
@@ -109,7 +140,7 @@ export class RedisEngine implements RunEngine {
     await this.redis.set(cancelKey(runId), '1', 'EX', CANCEL_TTL_S);
     await this.redis.publish(CANCEL_CHANNEL, runId);
     // 0 when a worker holds it (the message or the flag stops it there) or it is gone already.
-    if ((await this.queue.remove(runId)) === 1) await appendEvent(this.redis, { type: 'run.cancelled', runId, time: Date.now(), durationMs: 0 });
+    if ((await this.queueNamed(this.queueOf.get(runId) ?? RUNS_QUEUE).remove(runId)) === 1) await appendEvent(this.redis, { type: 'run.cancelled', runId, time: Date.now(), durationMs: 0 });
     return true;
   }
 
@@ -129,7 +160,7 @@ export class RedisEngine implements RunEngine {
     this.reader.disconnect();
     await this.reading;
     await Promise.all(this.saving);
-    await this.queue.close();
+    for (const queue of this.queues.values()) await queue.close();
     await this.redis.quit().catch(() => undefined);
   }
 
@@ -168,6 +199,7 @@ export class RedisEngine implements RunEngine {
       run = { state: newRun(runId), graphName: queued?.graphName ?? stored?.summary.graphName ?? 'graph', graph: queued?.graph ?? stored?.graph, targets: queued?.targets ?? stored?.targets, events: [] };
       this.runs.set(runId, run);
     }
+    if (queued) this.queueOf.set(runId, queued.queue);
     run.state = reduceRun(run.state, event);
     if (event.type !== 'node.progress') run.events.push(event);
     if (event.type === 'run.queued' || event.type === 'run.started' || !isActive(run.state)) this.save(run);
@@ -189,7 +221,10 @@ export class RedisEngine implements RunEngine {
     const limit = this.opts.historyLimit ?? 100;
     for (const [id, r] of this.runs) {
       if (this.runs.size <= limit) break;
-      if (!isActive(r.state)) this.runs.delete(id);
+      if (!isActive(r.state)) {
+        this.runs.delete(id);
+        this.queueOf.delete(id);
+      }
     }
   }
 }

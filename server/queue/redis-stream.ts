@@ -1,8 +1,43 @@
+import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { z } from 'zod';
 import { RunEventSchema, type PreviewImage, type RunEvent } from '../../protocol/index.ts';
 
-/** BullMQ's queue of runs: one job per run, its id the run id. */
+/** BullMQ's queue of runs that need no model file: one job per run, its id the run id. */
 export const RUNS_QUEUE = 'facechain-runs';
+/**
+ * Runs that need model files go to a queue of their own per set of files, which only workers that have
+ * them all take from (a worker lacking a checkpoint never sees the run).
+ */
+export function runsQueue(models: string[]): string {
+  return models.length ? `${RUNS_QUEUE}-${createHash('sha256').update(models.join('\n')).digest('hex').slice(0, 16)}` : RUNS_QUEUE;
+}
+/** The model sets runs were queued with (JSON arrays), so workers know which queues to look at. */
+export const MODEL_SETS = 'facechain:model-sets';
+/** What each worker has, by name, refreshed every HEARTBEAT_MS; one not refreshed for 3 beats is gone. */
+export const WORKERS = 'facechain:workers';
+export const HEARTBEAT_MS = 5000;
+
+export const WorkerInfoSchema = z.object({
+  name: z.string(),
+  /** When it last said so (ms, its clock). */
+  seen: z.number(),
+  /** The model-store files it has, as kind/file. */
+  models: z.array(z.string()),
+  freeMemoryBytes: z.number(),
+  concurrency: z.number(),
+});
+export type WorkerInfo = z.infer<typeof WorkerInfoSchema>;
+
+/** The workers that said what they have in the last 3 heartbeats. */
+export async function liveWorkers(redis: Redis): Promise<WorkerInfo[]> {
+  const found: WorkerInfo[] = [];
+  for (const json of Object.values(await redis.hgetall(WORKERS))) {
+    const info = WorkerInfoSchema.safeParse(JSON.parse(json));
+    if (info.success && Date.now() - info.data.seen < 3 * HEARTBEAT_MS) found.push(info.data);
+  }
+  return found;
+}
 /** Every run's events in order (with preview bytes), written by servers and workers, read by every server. */
 export const EVENTS_STREAM = 'facechain:events';
 /** Cancels: a flag key (seen by a worker taking the run up later) and a message (to the worker running it). */
@@ -32,6 +67,8 @@ export function connect(url: string): Redis {
 
 /** What a run.queued entry carries beside its event, so any server can list a run another one accepted. */
 export interface QueuedMeta {
+  /** The BullMQ queue it is in (see runsQueue). */
+  queue: string;
   graphName: string;
   graph: unknown;
   targets?: string[];

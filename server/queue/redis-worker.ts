@@ -1,4 +1,5 @@
-import { hostname } from 'node:os';
+import { freemem, hostname } from 'node:os';
+import { z } from 'zod';
 import { Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { PreviewImage, RunEvent } from '../../protocol/index.ts';
@@ -7,7 +8,10 @@ import type { Executor } from '../../runtime/executor.ts';
 import type { NodeRegistry } from '../../runtime/registry.ts';
 import { runSweep } from '../../runtime/sweep/driver.ts';
 import { sweepOf } from '../../runtime/sweep/plan.ts';
-import { appendEvent, CANCEL_CHANNEL, cancelKey, connect, connectionOptions, RUNS_QUEUE } from './redis-stream.ts';
+import { modelsPresent } from '../../runtime/models-needed.ts';
+import {
+  appendEvent, CANCEL_CHANNEL, cancelKey, connect, connectionOptions, HEARTBEAT_MS, MODEL_SETS, RUNS_QUEUE, runsQueue, WORKERS, type WorkerInfo,
+} from './redis-stream.ts';
 
 /** The log line that starts a run's log on a worker, before the worker's name. */
 export const WORKER_LOG = 'Run by worker ';
@@ -47,29 +51,73 @@ export interface RunningWorker {
  */
 export async function startRedisWorker(opts: RedisWorkerOptions): Promise<RunningWorker> {
   const name = opts.name ?? `${hostname()}:${process.pid}`;
+  const concurrency = opts.concurrency ?? 1;
   const writer = connect(opts.url);
   const subscriber = connect(opts.url);
   const going = new Map<string, AbortController>();
-  await subscriber.subscribe(CANCEL_CHANNEL);
-  subscriber.on('message', (_channel: string, runId: string) => going.get(runId)?.abort());
+  await subscriber.subscribe(CANCEL_CHANNEL, MODEL_SETS);
+  subscriber.on('message', (channel: string, runId: string) => {
+    if (channel === CANCEL_CHANNEL) going.get(runId)?.abort();
+    else beatNow();
+  });
 
-  const worker = new Worker<RunJob>(RUNS_QUEUE, (job) => runJob(job, name, opts, writer, going), {
-    connection: connectionOptions(opts.url),
-    concurrency: opts.concurrency ?? 1,
-    // A worker that stops renewing its lock (killed, frozen) has its run given to another worker, once.
-    maxStalledCount: 1,
-    ...(opts.lockMs ? { lockDuration: opts.lockMs, stalledInterval: opts.lockMs } : {}),
-  });
-  worker.on('error', (e) => void process.stderr.write(`Worker ${name}: ${e.message}\n`));
-  // Runs never throw to BullMQ (failures are events): this is a run whose workers stopped twice.
-  worker.on('failed', (job, e) => {
-    if (job?.id) void appendEvent(writer, { type: 'run.failed', runId: job.id, time: Date.now(), durationMs: 0, message: `The run was given up: ${e.message}` });
-  });
-  await worker.waitUntilReady();
+  // One BullMQ worker per queue this machine's models allow; together they run `concurrency` runs at most.
+  const workers = new Map<string, Worker<RunJob>>();
+  const gate = () => {
+    const full = going.size >= concurrency;
+    for (const w of workers.values()) {
+      if (full && !w.isPaused()) w.pause(true);
+      else if (!full && w.isPaused()) w.resume();
+    }
+  };
+  const process_ = async (job: Job<RunJob>) => {
+    const run = runJob(job, name, opts, writer, going);
+    gate();
+    await run;
+    gate();
+  };
+  const listen = async (queue: string) => {
+    if (workers.has(queue)) return;
+    const worker = new Worker<RunJob>(queue, process_, {
+      connection: connectionOptions(opts.url),
+      concurrency,
+      // A worker that stops renewing its lock (killed, frozen) has its run given to another worker, once.
+      maxStalledCount: 1,
+      ...(opts.lockMs ? { lockDuration: opts.lockMs, stalledInterval: opts.lockMs } : {}),
+    });
+    worker.on('error', (e) => void process.stderr.write(`Worker ${name}: ${e.message}\n`));
+    // Runs never throw to BullMQ (failures are events): this is a run whose workers stopped twice.
+    worker.on('failed', (job, e) => {
+      if (job?.id) void appendEvent(writer, { type: 'run.failed', runId: job.id, time: Date.now(), durationMs: 0, message: `The run was given up: ${e.message}` });
+    });
+    workers.set(queue, worker);
+    await worker.waitUntilReady();
+    gate();
+  };
+  /** Says what this worker has, and listens to the queues of the model sets it has every file of. */
+  const beat = async () => {
+    const models = modelsPresent(opts.data.models);
+    const info: WorkerInfo = { name, seen: Date.now(), models, freeMemoryBytes: freemem(), concurrency };
+    await writer.hset(WORKERS, name, JSON.stringify(info));
+    for (const json of await writer.smembers(MODEL_SETS)) {
+      const set = z.array(z.string()).safeParse(JSON.parse(json));
+      if (set.success && set.data.every((m) => models.includes(m))) await listen(runsQueue(set.data));
+    }
+  };
+  let beating = Promise.resolve();
+  const beatNow = () => {
+    beating = beating.then(beat).catch((e: Error) => void process.stderr.write(`Worker ${name}: ${e.message}\n`));
+  };
+  await listen(RUNS_QUEUE);
+  await beat();
+  const timer = setInterval(beatNow, HEARTBEAT_MS);
   return {
     name,
     close: async () => {
-      await worker.close();
+      clearInterval(timer);
+      await beating;
+      await Promise.all([...workers.values()].map((w) => w.close()));
+      await writer.hdel(WORKERS, name);
       await subscriber.quit();
       await writer.quit();
     },
