@@ -7,7 +7,7 @@ import { planSweep, sweepOf } from '../../runtime/sweep/plan.ts';
 import { assertGraph } from '../../runtime/validate.ts';
 import { HttpError } from '../http-error.ts';
 import type { RunHistory } from '../run-history.ts';
-import type { Accepted, LiveRun, RunEngine } from './engine.ts';
+import { interruptedGraph, type Accepted, type LiveRun, type RunEngine } from './engine.ts';
 import { modelsNeeded } from '../../runtime/models-needed.ts';
 import {
   appendEvent, CANCEL_CHANNEL, cancelKey, connect, connectionOptions, liveWorkers, MODEL_SETS, readEvents, RUNS_QUEUE, runsQueue, streamEnd, type StreamEntry,
@@ -119,10 +119,8 @@ export class RedisEngine implements RunEngine {
   }
 
   async requeue(runId: string): Promise<Accepted> {
-    const stored = isActive(this.runs.get(runId)?.state) ? undefined : this.opts.history.read(runId);
-    if (!stored?.summary.interrupted) throw new HttpError(409, `Run "${runId}" was not interrupted: run its graph again instead`);
-    if (stored.graph === undefined) throw new HttpError(409, `Run "${runId}" was saved without its graph`);
-    return this.submit(stored.graph, stored.targets);
+    const { graph, targets } = interruptedGraph(this.opts.history, this.runs.get(runId), runId);
+    return this.submit(graph, targets);
   }
 
   get(runId: string): LiveRun | undefined {
