@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { z } from 'zod';
+import { jsonOrUndefined } from '../../runtime/json-depth.ts';
 import { RunEventSchema, type PreviewImage, type RunEvent } from '../../protocol/index.ts';
 
 /** BullMQ's queue of runs that need no model file: one job per run, its id the run id. */
@@ -33,7 +34,7 @@ export type WorkerInfo = z.infer<typeof WorkerInfoSchema>;
 export async function liveWorkers(redis: Redis): Promise<WorkerInfo[]> {
   const found: WorkerInfo[] = [];
   for (const json of Object.values(await redis.hgetall(WORKERS))) {
-    const info = WorkerInfoSchema.safeParse(JSON.parse(json));
+    const info = WorkerInfoSchema.safeParse(jsonOrUndefined(json));
     if (info.success && Date.now() - info.data.seen < 3 * HEARTBEAT_MS) found.push(info.data);
   }
   return found;
@@ -66,13 +67,14 @@ export function connect(url: string): Redis {
 }
 
 /** What a run.queued entry carries beside its event, so any server can list a run another one accepted. */
-export interface QueuedMeta {
+const QueuedMetaSchema = z.object({
   /** The BullMQ queue it is in (see runsQueue). */
-  queue: string;
-  graphName: string;
-  graph: unknown;
-  targets?: string[];
-}
+  queue: z.string(),
+  graphName: z.string(),
+  graph: z.unknown(),
+  targets: z.array(z.string()).optional(),
+});
+export type QueuedMeta = z.infer<typeof QueuedMetaSchema>;
 
 export interface StreamEntry {
   id: string;
@@ -116,7 +118,7 @@ export async function readEvents(redis: Redis, after: string): Promise<{ last: s
           id: last,
           event,
           preview: p ? { mime: fields.get('m')?.toString() ?? 'image/png', data: new Uint8Array(p) } : undefined,
-          queued: q ? (JSON.parse(q.toString()) as QueuedMeta) : undefined,
+          queued: q ? QueuedMetaSchema.parse(JSON.parse(q.toString())) : undefined,
         });
       } catch (e) {
         process.stderr.write(`Redis stream entry ${last} is not a run event, skipped: ${(e as Error).message}\n`);

@@ -8,9 +8,10 @@ import type { Executor } from '../../runtime/executor.ts';
 import type { NodeRegistry } from '../../runtime/registry.ts';
 import { runSweep } from '../../runtime/sweep/driver.ts';
 import { sweepOf } from '../../runtime/sweep/plan.ts';
+import { jsonOrUndefined } from '../../runtime/json-depth.ts';
 import { modelsPresent } from '../../runtime/models-needed.ts';
 import {
-  appendEvent, CANCEL_CHANNEL, cancelKey, connect, connectionOptions, HEARTBEAT_MS, MODEL_SETS, RUNS_QUEUE, runsQueue, WORKERS, type WorkerInfo,
+  appendEvent, CANCEL_CHANNEL, cancelKey, connect, connectionOptions, HEARTBEAT_MS, liveWorkers, MODEL_SETS, RUNS_QUEUE, runsQueue, WORKERS, type WorkerInfo,
 } from './redis-stream.ts';
 
 /** The log line that starts a run's log on a worker, before the worker's name. */
@@ -86,9 +87,10 @@ export async function startRedisWorker(opts: RedisWorkerOptions): Promise<Runnin
       ...(opts.lockMs ? { lockDuration: opts.lockMs, stalledInterval: opts.lockMs } : {}),
     });
     worker.on('error', (e) => void process.stderr.write(`Worker ${name}: ${e.message}\n`));
-    // Runs never throw to BullMQ (failures are events): this is a run whose workers stopped twice.
+    // Runs never throw to BullMQ (failures are events): a failed job is one found stalled a second time
+    // (its workers died twice), or one whose events could not be stored.
     worker.on('failed', (job, e) => {
-      if (job?.id) void appendEvent(writer, { type: 'run.failed', runId: job.id, time: Date.now(), durationMs: 0, message: `The run was given up: ${e.message}` });
+      if (job?.id) void appendEvent(writer, { type: 'run.failed', runId: job.id, time: Date.now(), durationMs: 0, message: `The run was given up (${e.message}): run its graph again` });
     });
     workers.set(queue, worker);
     await worker.waitUntilReady();
@@ -99,8 +101,12 @@ export async function startRedisWorker(opts: RedisWorkerOptions): Promise<Runnin
     const models = modelsPresent(opts.data.models);
     const info: WorkerInfo = { name, seen: Date.now(), models, freeMemoryBytes: freemem(), concurrency };
     await writer.hset(WORKERS, name, JSON.stringify(info));
+    // Workers killed long ago (a restarted one has a new name) leave the list.
+    const live = new Set((await liveWorkers(writer)).map((w) => w.name));
+    const gone = (await writer.hkeys(WORKERS)).filter((w) => !live.has(w));
+    if (gone.length) await writer.hdel(WORKERS, ...gone);
     for (const json of await writer.smembers(MODEL_SETS)) {
-      const set = z.array(z.string()).safeParse(JSON.parse(json));
+      const set = z.array(z.string()).safeParse(jsonOrUndefined(json));
       if (set.success && set.data.every((m) => models.includes(m))) await listen(runsQueue(set.data));
     }
   };

@@ -76,6 +76,29 @@ describe('Redis engine faults', () => {
     watcher.close();
   });
 
+  it('a run whose worker is killed twice ends failed, saying so', { timeout: LONG }, async () => {
+    const r = await redis();
+    const s = await server(r.url);
+    const watcher = await watchEvents(s.url);
+    const runId = await submit(s.url, slow(500, 20));
+    // One worker at a time takes it; a third one only watches for stalled runs after the second is killed.
+    const takenBy = async (name: string) => {
+      await watcher.until((e) => e.runId === runId && e.type === 'log' && e.message === `${WORKER_LOG}${name}`);
+    };
+    const a = await childWorker(r.url, 'A');
+    await takenBy('A');
+    await a.kill();
+    const b = await childWorker(r.url, 'B');
+    await takenBy('B');
+    await b.kill();
+    await childWorker(r.url, 'C');
+    const end = await watcher.until(ends(runId));
+    expect(end).toMatchObject({ type: 'run.failed', message: 'The run was given up (job stalled more than allowable limit): run its graph again' });
+    expect(await statusOf(s.url, runId)).toBe('failed');
+    expect((await runEvents(s.url, runId)).filter((e) => e.type === 'run.failed')).toHaveLength(1);
+    watcher.close();
+  });
+
   it('the server stopped with runs queued: the next server on its data folder sees them run', { timeout: LONG }, async () => {
     const r = await redis();
     const dataDir = tempDir('redis-server');
