@@ -112,6 +112,10 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       else reject(e);
     });
     server.listen(wanted, host, resolve);
+  }).catch(async (e: unknown) => {
+    // Not listening: the engine's connections (Redis) must not keep the process alive.
+    await queue.close();
+    throw e;
   });
   // Attached once listening: the WebSocket server re-emits the HTTP server's errors.
   const wss = attachWebSocket(server, queue, history, token);
