@@ -10,7 +10,7 @@ import type { RunHistory } from '../run-history.ts';
 import { interruptedGraph, type Accepted, type LiveRun, type RunEngine } from './engine.ts';
 import { modelsNeeded } from '../../runtime/models-needed.ts';
 import {
-  appendEvent, CANCEL_CHANNEL, cancelKey, connect, connectionOptions, liveWorkers, MODEL_SETS, readEvents, RUNS_QUEUE, runsQueue, streamEnd, type StreamEntry,
+  appendEvent, assertReachable, CANCEL_CHANNEL, cancelKey, connect, connectionOptions, liveWorkers, MODEL_SETS, readEvents, RUNS_QUEUE, runsQueue, streamEnd, type StreamEntry,
 } from './redis-stream.ts';
 import type { RunJob } from './redis-worker.ts';
 
@@ -61,6 +61,7 @@ export class RedisEngine implements RunEngine {
 
   /** Connects and starts reading the event stream from its end (events from now on). */
   static async open(opts: RedisEngineOptions): Promise<RedisEngine> {
+    await assertReachable(opts.url);
     const redis = connect(opts.url);
     const reader = connect(opts.url);
     const engine = new RedisEngine(opts, redis, reader);
@@ -69,7 +70,7 @@ export class RedisEngine implements RunEngine {
       engine.reading = engine.read(await engine.catchUpFrom(), await streamEnd(redis));
     } catch (e) {
       await engine.close();
-      throw new Error(`Redis at the --redis URL cannot be reached: ${(e as Error).message}`);
+      throw e;
     }
     return engine;
   }
@@ -114,7 +115,10 @@ export class RedisEngine implements RunEngine {
 
   private queueNamed(name: string): Queue {
     let queue = this.queues.get(name);
-    if (!queue) this.queues.set(name, (queue = new Queue(name, { connection: connectionOptions(this.opts.url) })));
+    if (!queue) {
+      this.queues.set(name, (queue = new Queue(name, { connection: connectionOptions(this.opts.url) })));
+      queue.on('error', (e) => void process.stderr.write(`Redis queue ${name}: ${e.message}\n`));
+    }
     return queue;
   }
 

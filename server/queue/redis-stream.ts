@@ -66,6 +66,25 @@ export function connect(url: string): Redis {
   return redis;
 }
 
+/**
+ * Fails at once when Redis cannot be reached or refuses the password, so a server or worker started
+ * with a wrong URL says so instead of waiting (later outages are waited out: connections reconnect).
+ */
+export async function assertReachable(url: string): Promise<void> {
+  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  // The socket's error says more than the rejected connect ("Connection is closed").
+  let cause: Error | undefined;
+  probe.on('error', (e: Error) => (cause ??= e));
+  try {
+    await probe.connect();
+    await probe.ping();
+  } catch (e) {
+    throw new Error(`Redis cannot be reached at the --redis URL: ${(cause ?? (e as Error)).message}`);
+  } finally {
+    probe.disconnect();
+  }
+}
+
 /** What a run.queued entry carries beside its event, so any server can list a run another one accepted. */
 const QueuedMetaSchema = z.object({
   /** The BullMQ queue it is in (see runsQueue). */

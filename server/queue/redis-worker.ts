@@ -11,7 +11,7 @@ import { sweepOf } from '../../runtime/sweep/plan.ts';
 import { jsonOrUndefined } from '../../runtime/json-depth.ts';
 import { modelsPresent } from '../../runtime/models-needed.ts';
 import {
-  appendEvent, CANCEL_CHANNEL, cancelKey, connect, connectionOptions, HEARTBEAT_MS, liveWorkers, MODEL_SETS, RUNS_QUEUE, runsQueue, WORKERS, type WorkerInfo,
+  appendEvent, assertReachable, CANCEL_CHANNEL, cancelKey, connect, connectionOptions, HEARTBEAT_MS, liveWorkers, MODEL_SETS, RUNS_QUEUE, runsQueue, WORKERS, type WorkerInfo,
 } from './redis-stream.ts';
 
 /** The log line that starts a run's log on a worker, before the worker's name. */
@@ -53,6 +53,7 @@ export interface RunningWorker {
 export async function startRedisWorker(opts: RedisWorkerOptions): Promise<RunningWorker> {
   const name = opts.name ?? `${hostname()}:${process.pid}`;
   const concurrency = opts.concurrency ?? 1;
+  await assertReachable(opts.url);
   const writer = connect(opts.url);
   const subscriber = connect(opts.url);
   const going = new Map<string, AbortController>();
