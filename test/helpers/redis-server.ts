@@ -27,8 +27,8 @@ function freePort(): Promise<number> {
 }
 
 /** Resolves once Redis says it accepts connections; rejects with its output if it exits first. */
-function launch(port: number, dir: string): Promise<ChildProcess> {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', ''], { stdio: ['ignore', 'pipe', 'pipe'] });
+function launch(port: number, dir: string, extra: string[]): Promise<ChildProcess> {
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', '', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
   return new Promise((resolve, reject) => {
     let output = '';
     const onData = (chunk: Buffer) => {
@@ -48,14 +48,15 @@ function launch(port: number, dir: string): Promise<ChildProcess> {
 
 const exited = (child: ChildProcess) => new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
 
-export async function startRedis(): Promise<TestRedis> {
+/** `extra`: more redis-server arguments (`--requirepass`, ...). */
+export async function startRedis(extra: string[] = []): Promise<TestRedis> {
   const dir = tempDir('redis');
   let port = 0;
   let child: ChildProcess | undefined;
   // Another process may take the probed port before Redis binds it: probe again.
   for (let tries = 0; !child; tries++) {
     port = await freePort();
-    child = await launch(port, dir).catch((e: Error) => {
+    child = await launch(port, dir, extra).catch((e: Error) => {
       if (tries >= 4 || !e.message.includes('Address already in use')) throw e;
       return undefined;
     });
@@ -69,7 +70,7 @@ export async function startRedis(): Promise<TestRedis> {
       await exited(current);
     },
     restart: async () => {
-      current = await launch(port, dir);
+      current = await launch(port, dir, extra);
     },
     stop: async () => {
       current.kill('SIGTERM');

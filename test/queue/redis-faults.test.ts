@@ -129,6 +129,19 @@ describe('Redis engine faults', () => {
     watcher.close();
   });
 
+  it('a Redis with a password: runs go through with it in the URL; without it, start fails saying why', { timeout: LONG }, async () => {
+    const r = await startRedis(['--requirepass', 'test-secret']);
+    started.push(r.stop);
+    const url = r.url.replace('redis://', 'redis://:test-secret@');
+    await expect(startWorker({ redis: r.url, dataDir: tempDir('worker-nopass'), registry: testRegistry() })).rejects.toThrow(/Redis cannot be reached at the --redis URL: NOAUTH/);
+    const s = await server(url);
+    await worker(url, 'A');
+    const watcher = await watchEvents(s.url);
+    const id = await submit(s.url, quick(1));
+    expect((await watcher.until(ends(id))).type).toBe('run.finished');
+    watcher.close();
+  });
+
   it('cancel reaches the worker running the run, and takes a waiting run off the queue', { timeout: LONG }, async () => {
     const r = await redis();
     const s = await server(r.url);
