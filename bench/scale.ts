@@ -1,8 +1,9 @@
 // Scale (issue 14): throughput of a CPU-bound graph (the demo photos decoded, resized and laid out, the
 // output cache off) with 1 and 2 runs at a time, goal 2 >= 1.7x of 1 where 2 cores allow; and the queue's
 // overhead per run (POST /api/runs to run.finished on the WebSocket, minus the same run on the executor
-// directly, both answered from the output cache), goal < 5 ms. Engine: embedded (the server's process
-// runs the runs: `--workers N`).
+// directly, both answered from the output cache), goal < 5 ms. Engines: embedded (the server's process
+// runs the runs: `--workers N`) and Redis (a real redis-server with AOF, N `facechain worker`s, here in the
+// bench's process as the server is).
 import WebSocket from 'ws';
 import { createRegistry } from '../nodes/index.ts';
 import { openDataFolders } from '../runtime/data-folder.ts';
@@ -11,6 +12,8 @@ import { Executor } from '../runtime/executor.ts';
 import { OutputCache } from '../runtime/output-cache.ts';
 import { ensureSampleInputs } from '../runtime/sample-inputs.ts';
 import { startServer, type RunningServer } from '../server/app.ts';
+import { startWorker } from '../server/worker.ts';
+import { startRedis } from '../test/helpers/redis-server.ts';
 import { removeTempDirs, tempDir } from '../test/helpers/temp.ts';
 
 const RUNS = 16;
@@ -63,18 +66,37 @@ async function submit(url: string, graph: unknown): Promise<string> {
   return ((await res.json()) as { runId: string }).runId;
 }
 
-async function withServer<T>(workers: number, cacheBytes: number | undefined, use: (server: RunningServer) => Promise<T>): Promise<T> {
-  const server = await startServer({ port: 0, dataDir: tempDir('bench-scale'), workers, cacheBytes, editorDir: false });
+/** A server (and its Redis and workers) for one measure: `workers` runs at a time, embedded or through Redis. */
+interface Setup {
+  engine: 'embedded' | 'Redis';
+  workers: number;
+  cacheBytes?: number;
+}
+
+async function withServer<T>({ engine, workers, cacheBytes }: Setup, use: (server: RunningServer) => Promise<T>): Promise<T> {
+  const stops: (() => Promise<void>)[] = [];
   try {
+    let redis: string | undefined;
+    if (engine === 'Redis') {
+      const r = await startRedis();
+      stops.push(r.stop);
+      redis = r.url;
+      for (let i = 0; i < workers; i++) {
+        const w = await startWorker({ redis, dataDir: tempDir('bench-scale-worker'), cacheBytes, name: `bench-${i}` });
+        stops.push(w.close);
+      }
+    }
+    const server = await startServer({ port: 0, dataDir: tempDir('bench-scale'), workers, cacheBytes, editorDir: false, redis });
+    stops.push(server.close);
     return await use(server);
   } finally {
-    await server.close();
+    for (const stop of stops.reverse()) await stop();
   }
 }
 
 /** Runs per second of the CPU-bound graph, RUNS queued at once, after one warm-up run. */
-const throughput = (workers: number) =>
-  withServer(workers, 0, async (server) => {
+const throughput = (engine: Setup['engine'], workers: number) =>
+  withServer({ engine, workers, cacheBytes: 0 }, async (server) => {
     const watch = await endings(server.url);
     await watch.end(await submit(server.url, cpuBound));
     const t = performance.now();
@@ -85,8 +107,8 @@ const throughput = (workers: number) =>
   });
 
 /** Mean ms per run of the cached tiny graph, one after the other, through the queue. */
-const throughQueue = () =>
-  withServer(1, undefined, async (server) => {
+const throughQueue = (engine: Setup['engine']) =>
+  withServer({ engine, workers: 1 }, async (server) => {
     const watch = await endings(server.url);
     await watch.end(await submit(server.url, tiny));
     const t = performance.now();
@@ -107,12 +129,15 @@ async function direct(): Promise<number> {
 }
 
 try {
-  const one = await throughput(1);
-  const two = await throughput(2);
-  console.log(`throughput, ${RUNS} runs of the CPU-bound graph (cache off): 1 at a time ${one.toFixed(2)} runs/s, 2 at a time ${two.toFixed(2)} runs/s (${(two / one).toFixed(2)}x, goal >= 1.7x where 2 cores allow)`);
-  const queued = await throughQueue();
   const alone = await direct();
-  console.log(`queue overhead per run (embedded): ${(queued - alone).toFixed(2)} ms (${queued.toFixed(2)} ms through REST + queue + WebSocket, ${alone.toFixed(2)} ms on the executor; goal < 5 ms)`);
+  for (const engine of ['embedded', 'Redis'] as const) {
+    const one = await throughput(engine, 1);
+    const two = await throughput(engine, 2);
+    const at = engine === 'embedded' ? 'at a time' : 'worker(s)';
+    console.log(`${engine}: throughput, ${RUNS} runs of the CPU-bound graph (cache off): 1 ${at} ${one.toFixed(2)} runs/s, 2 ${at} ${two.toFixed(2)} runs/s (${(two / one).toFixed(2)}x, goal >= 1.7x where 2 cores allow)`);
+    const queued = await throughQueue(engine);
+    console.log(`${engine}: queue overhead per run: ${(queued - alone).toFixed(2)} ms (${queued.toFixed(2)} ms through REST + queue + WebSocket, ${alone.toFixed(2)} ms on the executor; goal < 5 ms)`);
+  }
 } finally {
   removeTempDirs();
 }

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { runCommand } from './run.ts';
 import { serveCommand } from './serve.ts';
+import { workerCommand } from './worker.ts';
 import { nodesCommand, schemaCommand, validateCommand } from './inspect.ts';
 import { modelsCommand } from './models.ts';
 import { groupCommand } from './group.ts';
@@ -8,7 +9,11 @@ import { groupCommand } from './group.ts';
 const USAGE = `facechain <command>
 
   serve [--port 7860] [--host 127.0.0.1] [--data ./data] [--token T] [--workers 1] [--cache-mb 2048] [--threads N] [--api-only]
-        [--run-memory-mb N]        start the server and the editor (--api-only: no editor build or pages)
+        [--run-memory-mb N] [--redis URL]
+                                   start the server and the editor (--api-only: no editor build or pages;
+                                   --redis or FACECHAIN_REDIS: queue runs in Redis for workers, run none here)
+  worker --redis URL [--data ./data] [--workers 1] [--cache-mb 2048] [--threads N] [--run-memory-mb N]
+                                   run the runs servers queue in Redis (--workers: runs at the same time)
   run <graph.json> [--set node.param=value ...] [--out dir] [--data dir] [--quiet] [--threads N] [--run-memory-mb N]
                                    run a graph headless, write its outputs
   validate <graph.json> [--data dir]
@@ -40,6 +45,7 @@ const OPTIONS = {
   quiet: { type: 'boolean' },
   hash: { type: 'boolean' },
   'api-only': { type: 'boolean' },
+  redis: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -61,6 +67,8 @@ export async function main(argv: string[]): Promise<number> {
     switch (command) {
       case 'serve':
         return await serveCommand(values);
+      case 'worker':
+        return await workerCommand(values);
       case 'run':
         return await runCommand(positionals[0], values);
       case 'validate':

@@ -22,6 +22,20 @@ export const cacheBytes = (mb: string | undefined) => mebibytes('--cache-mb', mb
 /** `--run-memory-mb` / FACECHAIN_RUN_MEMORY_MB: what one run's outputs may hold (default: from free memory). */
 export const runMemoryBytes = (mb: string | undefined) => mebibytes('--run-memory-mb', mb ?? process.env.FACECHAIN_RUN_MEMORY_MB);
 
+/** Closes on SIGINT/SIGTERM/SIGHUP, once, then exits; answers the stop function for other reasons. */
+export function stopOnSignals(close: () => Promise<void>): (why: string) => Promise<void> {
+  let stopping = false;
+  const stop = async (why: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write(`Stopping (${why})...\n`);
+    await close();
+    process.exit(0);
+  };
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, () => void stop(signal));
+  return stop;
+}
+
 export async function serveCommand(flags: {
   port?: string;
   host?: string;
@@ -32,6 +46,7 @@ export async function serveCommand(flags: {
   'run-memory-mb'?: string;
   'api-only'?: boolean;
   threads?: string;
+  redis?: string;
 }): Promise<number> {
   const workers = Math.max(1, Number(flags.workers ?? process.env.FACECHAIN_WORKERS ?? 1) || 1);
   // Runs at the same time split the cores between them.
@@ -50,18 +65,11 @@ export async function serveCommand(flags: {
     workers,
     cacheBytes: cacheBytes(flags['cache-mb'] ?? process.env.FACECHAIN_CACHE_MB),
     runMemoryBytes: runMemoryBytes(flags['run-memory-mb']),
+    redis: flags.redis ?? process.env.FACECHAIN_REDIS,
     ...(flags['api-only'] ? { editorDir: false as const } : {}),
   });
   process.stderr.write(`FaceChain Studio on ${editorLink(server.url, token)} (data: ${server.context.data.root})\n`);
-  let stopping = false;
-  const stop = async (why: string) => {
-    if (stopping) return;
-    stopping = true;
-    process.stderr.write(`Stopping (${why})...\n`);
-    await server.close();
-    process.exit(0);
-  };
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, () => void stop(signal));
+  const stop = stopOnSignals(() => server.close());
   // npm (11) does not pass a SIGTERM on to the script it runs: it exits and leaves the server behind. So
   // under `npm start` (which execs node: npm is the parent) the server stops when its parent is gone.
   if (process.env.npm_lifecycle_event === 'start') {

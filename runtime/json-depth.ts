@@ -15,3 +15,12 @@ export function nestsDeeperThan(value: unknown, max = MAX_JSON_DEPTH): boolean {
   }
   return false;
 }
+
+/** Text parsed as JSON, or undefined when it is not JSON (for input checked by a schema next). */
+export function jsonOrUndefined(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}

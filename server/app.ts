@@ -21,6 +21,8 @@ import { inputRoutes } from './routes/inputs.ts';
 import { runRoutes } from './routes/runs.ts';
 import { RunHistory } from './run-history.ts';
 import { RunQueue } from './run-queue.ts';
+import type { RunEngine } from './queue/engine.ts';
+import { RedisEngine } from './queue/redis-engine.ts';
 import { runtimeInfo } from './runtime-info.ts';
 import { attachWebSocket } from './ws.ts';
 
@@ -42,12 +44,19 @@ export interface ServerOptions {
   /** What one run's outputs may hold (default: three quarters of the free memory when the run starts). */
   runMemoryBytes?: number;
   registry?: NodeRegistry;
+  /** Queue runs in Redis for `facechain worker` processes (redis://, rediss://, with a password) instead of running them here. */
+  redis?: string;
 }
 
 export interface RunningServer {
   url: string;
   context: ServerContext;
   close(): Promise<void>;
+}
+
+/** The executor of a process that runs graphs itself (a server on the embedded engine, a worker). */
+export function localExecutor(registry: NodeRegistry, data: DataFolders, options: Pick<ServerOptions, 'cacheBytes' | 'runMemoryBytes'>): Executor {
+  return new Executor({ registry, data, cache: new OutputCache(options.cacheBytes), memoryBudget: options.runMemoryBytes });
 }
 
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
@@ -57,10 +66,11 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const data: DataFolders = openDataFolders(options.dataDir);
   await ensureSampleInputs(data);
   const registry = options.registry ?? createRegistry();
-  const executor = new Executor({ registry, data, cache: new OutputCache(options.cacheBytes), memoryBudget: options.runMemoryBytes });
   reportBrokenGraphs(data.graphs, (line) => process.stderr.write(line));
   const history = new RunHistory(data.runs);
-  const queue = new RunQueue({ executor, registry, data, history, workers: options.workers ?? 1 });
+  const queue: RunEngine = options.redis
+    ? await RedisEngine.open({ url: options.redis, registry, history })
+    : new RunQueue({ executor: localExecutor(registry, data, options), registry, data, history, workers: options.workers ?? 1 });
   const context: ServerContext = { registry, data, queue, history, examplesDir: path.join(ROOT, 'graphs') };
 
   const app = express();
@@ -102,6 +112,10 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       else reject(e);
     });
     server.listen(wanted, host, resolve);
+  }).catch(async (e: unknown) => {
+    // Not listening: the engine's connections (Redis) must not keep the process alive.
+    await queue.close();
+    throw e;
   });
   // Attached once listening: the WebSocket server re-emits the HTTP server's errors.
   const wss = attachWebSocket(server, queue, history, token);

@@ -129,9 +129,16 @@ export class RunHistory {
    * interrupted): the queue takes them up again. Unreadable ones stay listed as interrupted.
    */
   queuedAtStop(): StoredRun[] {
+    return this.activeAtStop().filter((run) => !run.events.some((e) => e.type === 'run.started'));
+  }
+
+  /**
+   * Runs an earlier process saved while they were queued or going, oldest first, as it saved them: with
+   * the Redis engine they may still be queued or going on a worker.
+   */
+  activeAtStop(): StoredRun[] {
     const found: StoredRun[] = [];
     for (const runId of this.stopped) {
-      if (this.index.get(runId)?.interrupted !== 'queued') continue;
       try {
         found.push(StoredRunSchema.parse(JSON.parse(readInsideSync(this.dir, `${runId}.json`).toString('utf8'))));
       } catch (e) {

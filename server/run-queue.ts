@@ -3,9 +3,8 @@ import type { Executor } from '../runtime/executor.ts';
 import { type PreviewImage, type RunEvent, type RunListener, isActive, newRun, reduceRun, runSummary } from '../protocol/index.ts';
 import { assertGraph, type CheckedGraph } from '../runtime/validate.ts';
 import type { NodeRegistry } from '../runtime/registry.ts';
-import { HttpError } from './http-error.ts';
 import { storedView, type RunHistory, type StoredRun } from './run-history.ts';
-import type { Accepted, LiveRun, RunEngine } from './queue/engine.ts';
+import { interruptedGraph, type Accepted, type LiveRun, type RunEngine } from './queue/engine.ts';
 import type { DataFolders } from '../runtime/data-folder.ts';
 import { runSweep } from '../runtime/sweep/driver.ts';
 import { planSweep, sweepOf } from '../runtime/sweep/plan.ts';
@@ -81,11 +80,8 @@ export class RunQueue implements RunEngine {
   }
 
   async requeue(runId: string): Promise<Accepted> {
-    // A run taken up again after a restart is still listed as interrupted on disk until it starts.
-    const stored = isActive(this.runs.get(runId)?.state) ? undefined : this.opts.history.read(runId);
-    if (!stored?.summary.interrupted) throw new HttpError(409, `Run "${runId}" was not interrupted: run its graph again instead`);
-    if (stored.graph === undefined) throw new HttpError(409, `Run "${runId}" was saved without its graph`);
-    return this.submit(stored.graph, stored.targets);
+    const { graph, targets } = interruptedGraph(this.opts.history, this.runs.get(runId), runId);
+    return this.submit(graph, targets);
   }
 
   /** Queues again a run a stopped process left queued, under its own id, with its log so far. */

@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import { WebSocket, WebSocketServer } from 'ws';
 import { z } from 'zod';
 import { encodePreviewFrame } from '../protocol/index.ts';
+import { jsonOrUndefined } from '../runtime/json-depth.ts';
 import { refusal } from './auth.ts';
 import { HttpError, toHttpError } from './http-error.ts';
 import type { RunHistory } from './run-history.ts';
@@ -31,7 +32,7 @@ export function attachWebSocket(server: Server, queue: RunEngine, history: RunHi
 
   wss.on('connection', guarded((socket, req) => {
     socket.on('message', guarded((raw, isBinary) => {
-      const msg = isBinary ? undefined : ClientMessage.safeParse(safeJson(raw.toString()));
+      const msg = isBinary ? undefined : ClientMessage.safeParse(jsonOrUndefined(raw.toString()));
       if (!msg?.success) throw new HttpError(400, 'Send {"type":"subscribe","runId"?: string}');
       follow(socket, msg.data.runId);
     }, socket));
@@ -77,12 +78,4 @@ function guarded<A extends unknown[]>(handler: (...args: A) => void, socket?: We
       if (target?.readyState === WebSocket.OPEN) target.send(JSON.stringify({ type: 'error', message: answer.message }));
     }
   };
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
 }

@@ -1,6 +1,8 @@
 import type { RunResult } from '../../runtime/executor.ts';
 import type { RunEvent, RunListener } from '../../protocol/index.ts';
-import type { RunView } from '../../protocol/index.ts';
+import { isActive, type RunView } from '../../protocol/index.ts';
+import { HttpError } from '../http-error.ts';
+import type { RunHistory } from '../run-history.ts';
 
 /** A run this server process holds in memory: queued, going, or one of the last ended. */
 export interface LiveRun {
@@ -42,4 +44,13 @@ export interface RunEngine {
   idle(): Promise<void>;
   /** Stops taking runs and lets go of connections; queued runs stay queued for the next start. */
   close(): Promise<void>;
+}
+
+/** The graph (and targets) of a run a stopped server or worker interrupted, to queue again; else a 409 saying why not. */
+export function interruptedGraph(history: RunHistory, live: LiveRun | undefined, runId: string): { graph: unknown; targets?: string[] } {
+  // A run taken up again after a restart is still listed as interrupted on disk until it starts.
+  const stored = isActive(live?.state) ? undefined : history.read(runId);
+  if (!stored?.summary.interrupted) throw new HttpError(409, `Run "${runId}" was not interrupted: run its graph again instead`);
+  if (stored.graph === undefined) throw new HttpError(409, `Run "${runId}" was saved without its graph`);
+  return { graph: stored.graph, targets: stored.targets };
 }

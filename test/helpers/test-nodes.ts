@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineNode } from '../../runtime/node.ts';
+import { modelParam } from '../../runtime/params.ts';
 import { NodeRegistry } from '../../runtime/registry.ts';
 import { openDataFolders } from '../../runtime/data-folder.ts';
 import { builtinNodes } from '../../nodes/index.ts';
@@ -74,7 +75,18 @@ export function testNodes(calls: Map<string, number> = new Map()) {
     params: z.object({}),
     run: (ctx, { text }) => (count(ctx.nodeId), { length: text.length }),
   });
-  return [constant, add, fail, slow, text];
+  const model = defineNode({
+    type: 'test/model',
+    version: 1,
+    category: 'test',
+    title: 'Model',
+    description: 'Needs a LoRA file of the model store (for routing runs to the workers that have it)',
+    inputs: {},
+    outputs: { length: { type: 'NUMBER' } },
+    params: z.object({ file: modelParam('loras', '', 'A LoRA file') }),
+    run: (ctx, _i, p) => (count(ctx.nodeId), { length: p.file.length }),
+  });
+  return [constant, add, fail, slow, text, model];
 }
 
 export function testRegistry(calls?: Map<string, number>) {

@@ -8,19 +8,39 @@ import { decodePreviewFrame } from '../../protocol/index.ts';
 import { startServer, type RunningServer } from '../../server/app.ts';
 import { graph, testRegistry } from '../helpers/test-nodes.ts';
 import { tempDir } from '../helpers/temp.ts';
+import { startRedis } from '../helpers/redis-server.ts';
+import { submit } from '../helpers/run-client.ts';
+import { startWorker } from '../../server/worker.ts';
+import { WORKER_LOG } from '../../server/queue/redis-worker.ts';
 
 const RUNS_PER_CLIENT = 10;
 const CLIENTS = 4;
 const WATCHERS = 4;
 
-const engines: { name: string; start(dataDir: string): Promise<RunningServer> }[] = [
-  { name: 'embedded, 2 runs at a time', start: (dataDir) => startServer({ port: 0, dataDir, registry: testRegistry(), workers: 2, cacheBytes: 0, editorDir: false }) },
-];
-
-const servers: RunningServer[] = [];
+/** What each test started, stopped in reverse order after the file. */
+const started: (() => Promise<void>)[] = [];
 afterAll(async () => {
-  for (const s of servers) await s.close();
+  for (const stop of started.reverse()) await stop();
 });
+
+/** `afterStart`: the events an engine adds after run.started; `runBy`: which worker ran a run, by its log. */
+const engines: { name: string; afterStart: string[]; runBy?: (events: RunEvent[]) => string | undefined; start(dataDir: string): Promise<RunningServer> }[] = [
+  { name: 'embedded, 2 runs at a time', afterStart: [], start: (dataDir) => startServer({ port: 0, dataDir, registry: testRegistry(), workers: 2, cacheBytes: 0, editorDir: false }) },
+  {
+    name: 'Redis, 1 server and 2 workers',
+    afterStart: ['log'],
+    runBy: (events) => events.flatMap((e) => (e.type === 'log' && e.message.startsWith(WORKER_LOG) ? [e.message.slice(WORKER_LOG.length)] : []))[0],
+    start: async (dataDir) => {
+      const redis = await startRedis();
+      started.push(redis.stop);
+      for (const name of ['A', 'B']) {
+        const worker = await startWorker({ redis: redis.url, dataDir: tempDir(`worker-${name}`), registry: testRegistry(), cacheBytes: 0, name });
+        started.push(worker.close);
+      }
+      return startServer({ port: 0, dataDir, registry: testRegistry(), redis: redis.url, editorDir: false });
+    },
+  },
+];
 
 /** Real image nodes on the demo photos (the cache is off: every node runs every time). */
 const cheap = (width: number) =>
@@ -75,16 +95,10 @@ async function watch(url: string): Promise<Watcher> {
   };
 }
 
-async function submit(url: string, g: unknown): Promise<string> {
-  const res = await fetch(`${url}/api/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ graph: g }) });
-  expect(res.status).toBe(202);
-  return ((await res.json()) as { runId: string }).runId;
-}
-
-describe.each(engines)('queue engine: $name', ({ start }) => {
+describe.each(engines)('queue engine: $name', ({ start, afterStart, runBy }) => {
   it(`${CLIENTS * RUNS_PER_CLIENT} runs from ${CLIENTS} clients: every run ends, every watcher gets every event`, async () => {
     const server = await start(tempDir('queue-load'));
-    servers.push(server);
+    started.push(server.close);
     const watchers = await Promise.all(Array.from({ length: WATCHERS }, () => watch(server.url)));
     // Each client submits its runs one after the other; the clients go at the same time.
     const perClient = await Promise.all(
@@ -98,16 +112,20 @@ describe.each(engines)('queue engine: $name', ({ start }) => {
     expect(new Set(ids).size).toBe(CLIENTS * RUNS_PER_CLIENT);
     await Promise.all(watchers.map((w) => w.allEnded(ids)));
 
+    const workersUsed = new Set<string | undefined>();
     for (const id of ids) {
       const recorded = (await (await fetch(`${server.url}/api/runs/${id}/events`)).json()) as RunEvent[];
       // Each node previews both photos: one event (and one binary frame) per image.
       const node = ['node.started', 'node.preview', 'node.preview', 'node.finished'];
-      expect(recorded.map((e) => e.type)).toEqual(['run.queued', 'run.started', ...node, ...node, ...node, 'run.finished']);
+      expect(recorded.map((e) => e.type)).toEqual(['run.queued', 'run.started', ...afterStart, ...node, ...node, ...node, 'run.finished']);
+      if (runBy) workersUsed.add(runBy(recorded));
       for (const w of watchers) {
         expect(w.runs.get(id)!.events).toEqual(recorded);
         expect(w.runs.get(id)!.frames).toBe(recorded.filter((e) => e.type === 'node.preview').length);
       }
     }
+    // Both workers took runs (40 runs, 2 workers: one alone would mean the other never worked).
+    if (runBy) expect([...workersUsed].sort()).toEqual(['A', 'B']);
     for (const w of watchers) w.close();
   });
 });

@@ -1,0 +1,232 @@
+import { randomUUID } from 'node:crypto';
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { type RunEvent, type RunListener, isActive, newRun, reduceRun, runSummary } from '../../protocol/index.ts';
+import type { NodeRegistry } from '../../runtime/registry.ts';
+import { planSweep, sweepOf } from '../../runtime/sweep/plan.ts';
+import { assertGraph } from '../../runtime/validate.ts';
+import { HttpError } from '../http-error.ts';
+import type { RunHistory } from '../run-history.ts';
+import { interruptedGraph, type Accepted, type LiveRun, type RunEngine } from './engine.ts';
+import { modelsNeeded } from '../../runtime/models-needed.ts';
+import {
+  appendEvent, assertReachable, CANCEL_CHANNEL, cancelKey, connect, connectionOptions, liveWorkers, MODEL_SETS, readEvents, RUNS_QUEUE, runsQueue, streamEnd, type StreamEntry,
+} from './redis-stream.ts';
+import type { RunJob } from './redis-worker.ts';
+
+export interface RedisEngineOptions {
+  url: string;
+  registry: NodeRegistry;
+  /** Where this server saves the runs it sees, as the embedded engine does. */
+  history: RunHistory;
+  /** Ended runs also kept in memory. */
+  historyLimit?: number;
+}
+
+/** How far before a run's queue time its events are looked for in the stream (clocks of machines differ). */
+const CLOCK_SKEW_MS = 5 * 60_000;
+
+/** Whether stream id `a` comes before `b` (ids are "milliseconds-sequence"). */
+function streamIdBefore(a: string, b: string): boolean {
+  const [am, as] = a.split('-').map(Number);
+  const [bm, bs] = b.split('-').map(Number);
+  return am < bm || (am === bm && as < bs);
+}
+
+/** How long a cancel flag stays: longer than any run waits in a queue that is being worked. */
+const CANCEL_TTL_S = 7 * 24 * 3600;
+
+/**
+ * The Redis engine: runs are BullMQ jobs that `facechain worker` processes run; their events come back
+ * through a Redis stream that every server reads, so each server's watchers see every run live.
+ */
+export class RedisEngine implements RunEngine {
+  private runs = new Map<string, LiveRun>();
+  private listeners = new Set<RunListener>();
+  private saving = new Set<Promise<void>>();
+  /** Runs an earlier server on this data folder left queued or going, read again from the stream. */
+  private catchingUp = new Set<string>();
+  /** BullMQ queues by name (one per model set), opened when first used. */
+  private queues = new Map<string, Queue>();
+  /** Which queue each run this server knows of was put in (for cancel). */
+  private queueOf = new Map<string, string>();
+  private closed = false;
+  private reading: Promise<void> = Promise.resolve();
+
+  private constructor(
+    private readonly opts: RedisEngineOptions,
+    private readonly redis: Redis,
+    private readonly reader: Redis,
+  ) {}
+
+  /** Connects and starts reading the event stream from its end (events from now on). */
+  static async open(opts: RedisEngineOptions): Promise<RedisEngine> {
+    await assertReachable(opts.url);
+    const redis = connect(opts.url);
+    const reader = connect(opts.url);
+    const engine = new RedisEngine(opts, redis, reader);
+    try {
+      await engine.queueNamed(RUNS_QUEUE).waitUntilReady();
+      engine.reading = engine.read(await engine.catchUpFrom(), await streamEnd(redis));
+    } catch (e) {
+      await engine.close();
+      throw e;
+    }
+    return engine;
+  }
+
+  async submit(graph: unknown, targets?: string[]): Promise<Accepted> {
+    const checked = assertGraph(graph, this.opts.registry, { targets });
+    const sweep = sweepOf(graph);
+    if (sweep !== undefined) planSweep(graph, sweep, this.opts.registry);
+    const models = modelsNeeded(checked);
+    await this.assertSomeWorkerHas(models);
+    const runId = randomUUID();
+    const name = runsQueue(models);
+    const queue = this.queueNamed(name);
+    this.queueOf.set(runId, name);
+    // A new set: told to the workers at once, so the ones that have it listen to its queue now.
+    if (models.length && (await this.redis.sadd(MODEL_SETS, JSON.stringify(models)))) await this.redis.publish(MODEL_SETS, '');
+    const position = await queue.getWaitingCount();
+    // The queued event goes first, so no worker's run.started can come before it in the stream.
+    await appendEvent(this.redis, { type: 'run.queued', runId, time: Date.now(), position }, undefined, { queue: name, graphName: checked.graph.name, graph, targets });
+    try {
+      // Once added (Redis with AOF on), the run outlives this server, a worker and Redis restarting.
+      await queue.add('run', { graph, targets } satisfies RunJob, { jobId: runId, removeOnComplete: 1000, removeOnFail: 1000 });
+    } catch (e) {
+      await appendEvent(this.redis, { type: 'run.failed', runId, time: Date.now(), durationMs: 0, message: 'The queue did not take the run: submit it again' });
+      throw e;
+    }
+    return { runId, position };
+  }
+
+  /**
+   * Refuses a run that needs model files no working worker has all of, saying what each one lacks. With
+   * no worker up the run waits: the one that starts may have them.
+   */
+  private async assertSomeWorkerHas(models: string[]): Promise<void> {
+    if (!models.length) return;
+    const workers = await liveWorkers(this.redis);
+    const lacks = workers.map((w) => ({ name: w.name, missing: models.filter((m) => !w.models.includes(m)) }));
+    if (!lacks.length || lacks.some((w) => !w.missing.length)) return;
+    const why = lacks.map((w) => `worker ${w.name} lacks ${w.missing.map((m) => `models/${m}`).join(', ')}`).join('; ');
+    throw new HttpError(409, `No worker can run this graph: ${why}. Put the files in a worker's data folder, or pick others.`);
+  }
+
+  private queueNamed(name: string): Queue {
+    let queue = this.queues.get(name);
+    if (!queue) {
+      this.queues.set(name, (queue = new Queue(name, { connection: connectionOptions(this.opts.url) })));
+      queue.on('error', (e) => void process.stderr.write(`Redis queue ${name}: ${e.message}\n`));
+    }
+    return queue;
+  }
+
+  async requeue(runId: string): Promise<Accepted> {
+    const { graph, targets } = interruptedGraph(this.opts.history, this.runs.get(runId), runId);
+    return this.submit(graph, targets);
+  }
+
+  get(runId: string): LiveRun | undefined {
+    return this.runs.get(runId);
+  }
+
+  list(): LiveRun[] {
+    return [...this.runs.values()].reverse();
+  }
+
+  /** A waiting run is taken off the queue here; a running one is stopped by its worker, told by a message. */
+  async cancel(runId: string): Promise<boolean> {
+    const run = this.runs.get(runId);
+    if (!run || !isActive(run.state)) return false;
+    await this.redis.set(cancelKey(runId), '1', 'EX', CANCEL_TTL_S);
+    await this.redis.publish(CANCEL_CHANNEL, runId);
+    // 0 when a worker holds it (the message or the flag stops it there) or it is gone already.
+    if ((await this.queueNamed(this.queueOf.get(runId) ?? RUNS_QUEUE).remove(runId)) === 1) await appendEvent(this.redis, { type: 'run.cancelled', runId, time: Date.now(), durationMs: 0 });
+    return true;
+  }
+
+  subscribe(listener: RunListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Resolves when no run this server knows of is queued or going and its records are saved. */
+  async idle(): Promise<void> {
+    while ([...this.runs.values()].some((r) => isActive(r.state)) || this.saving.size) await new Promise((r) => setTimeout(r, 10));
+  }
+
+  /** Lets go of Redis; the runs stay queued in it for the workers and the other servers. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.reader.disconnect();
+    await this.reading;
+    await Promise.all(this.saving);
+    for (const queue of this.queues.values()) await queue.close();
+    await this.redis.quit().catch(() => undefined);
+  }
+
+  /**
+   * Runs an earlier server on this data folder saved as queued or going may still be queued or going in
+   * Redis: their events are read again from the stream, from a little before the oldest was queued (the
+   * stream's ids are Redis's clock, the run's times this server's). Answers the position to read from.
+   */
+  private async catchUpFrom(): Promise<string> {
+    const stopped = this.opts.history.activeAtStop();
+    for (const run of stopped) this.catchingUp.add(run.summary.runId);
+    const oldest = Math.min(...stopped.map((run) => run.summary.queuedAt ?? run.events[0]?.time ?? 0));
+    return Number.isFinite(oldest) ? `${Math.max(0, oldest - CLOCK_SKEW_MS)}-0` : await streamEnd(this.redis);
+  }
+
+  /** Reads the stream after `from`; entries up to `caughtUp` (read before) only for the runs caught up on. */
+  private async read(from: string, caughtUp: string): Promise<void> {
+    let position = from;
+    while (!this.closed) {
+      try {
+        const { last, entries } = await readEvents(this.reader, position);
+        position = last;
+        for (const entry of entries) if (!streamIdBefore(caughtUp, entry.id) ? this.catchingUp.has(entry.event.runId) : true) this.take(entry);
+      } catch (e) {
+        if (!this.closed) process.stderr.write(`Redis event stream: ${(e as Error).message}\n`);
+      }
+    }
+  }
+
+  private take({ event, preview, queued }: StreamEntry): void {
+    const { runId } = event;
+    let run = this.runs.get(runId);
+    if (!run) {
+      // A run caught up on with its run.queued entry trimmed from the stream: what its record says.
+      const stored = queued ? undefined : this.opts.history.read(runId);
+      run = { state: newRun(runId), graphName: queued?.graphName ?? stored?.summary.graphName ?? 'graph', graph: queued?.graph ?? stored?.graph, targets: queued?.targets ?? stored?.targets, events: [] };
+      this.runs.set(runId, run);
+    }
+    if (queued) this.queueOf.set(runId, queued.queue);
+    run.state = reduceRun(run.state, event);
+    if (event.type !== 'node.progress') run.events.push(event);
+    if (event.type === 'run.queued' || event.type === 'run.started' || !isActive(run.state)) this.save(run);
+    for (const l of this.listeners) l(event, preview);
+  }
+
+  private save(run: LiveRun): void {
+    const saved = this.opts.history
+      .save(runSummary(run.state, run.graphName, run.events), run.events, run.graph, run.targets)
+      .catch((e: Error) => void process.stderr.write(`Run ${run.state.runId} could not be saved to the history: ${e.message}\n`))
+      .finally(() => {
+        this.saving.delete(saved);
+        this.trim();
+      });
+    this.saving.add(saved);
+  }
+
+  private trim(): void {
+    const limit = this.opts.historyLimit ?? 100;
+    for (const [id, r] of this.runs) {
+      if (this.runs.size <= limit) break;
+      if (!isActive(r.state)) {
+        this.runs.delete(id);
+        this.queueOf.delete(id);
+      }
+    }
+  }
+}

@@ -1,0 +1,166 @@
+import { freemem, hostname } from 'node:os';
+import { z } from 'zod';
+import { Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { PreviewImage, RunEvent } from '../../protocol/index.ts';
+import type { DataFolders } from '../../runtime/data-folder.ts';
+import type { Executor } from '../../runtime/executor.ts';
+import type { NodeRegistry } from '../../runtime/registry.ts';
+import { runSweep } from '../../runtime/sweep/driver.ts';
+import { sweepOf } from '../../runtime/sweep/plan.ts';
+import { jsonOrUndefined } from '../../runtime/json-depth.ts';
+import { modelsPresent } from '../../runtime/models-needed.ts';
+import {
+  appendEvent, assertReachable, CANCEL_CHANNEL, cancelKey, connect, connectionOptions, HEARTBEAT_MS, liveWorkers, MODEL_SETS, RUNS_QUEUE, runsQueue, WORKERS, type WorkerInfo,
+} from './redis-stream.ts';
+
+/** The log line that starts a run's log on a worker, before the worker's name. */
+export const WORKER_LOG = 'Run by worker ';
+
+/** What a job of the runs queue holds: the graph as a client sent it (untrusted: validated again here). */
+export interface RunJob {
+  graph: unknown;
+  targets?: string[];
+}
+
+export interface RedisWorkerOptions {
+  url: string;
+  executor: Executor;
+  registry: NodeRegistry;
+  data: DataFolders;
+  /** Runs executed at the same time by this worker. */
+  concurrency?: number;
+  /** Names this worker in logs and events (default: host and pid). */
+  name?: string;
+  /**
+   * How long a run's lock lasts without this worker renewing it (it renews at half of it): a killed
+   * worker's run goes to another worker after about this long. Default BullMQ's 30 s.
+   */
+  lockMs?: number;
+}
+
+export interface RunningWorker {
+  name: string;
+  /** Stops taking runs and waits for the ones going to end. */
+  close(): Promise<void>;
+}
+
+/**
+ * A worker process's side of the Redis engine: takes runs from BullMQ, runs them with the executor (which
+ * validates the graph again: the queue is the only thing a worker trusts, and not for the graph), and
+ * appends every event, previews with their bytes, to the stream every server reads.
+ */
+export async function startRedisWorker(opts: RedisWorkerOptions): Promise<RunningWorker> {
+  const name = opts.name ?? `${hostname()}:${process.pid}`;
+  const concurrency = opts.concurrency ?? 1;
+  await assertReachable(opts.url);
+  const writer = connect(opts.url);
+  const subscriber = connect(opts.url);
+  const going = new Map<string, AbortController>();
+  await subscriber.subscribe(CANCEL_CHANNEL, MODEL_SETS);
+  subscriber.on('message', (channel: string, runId: string) => {
+    if (channel === CANCEL_CHANNEL) going.get(runId)?.abort();
+    else beatNow();
+  });
+
+  // One BullMQ worker per queue this machine's models allow; together they run `concurrency` runs at most.
+  const workers = new Map<string, Worker<RunJob>>();
+  const gate = () => {
+    const full = going.size >= concurrency;
+    for (const w of workers.values()) {
+      if (full && !w.isPaused()) w.pause(true);
+      else if (!full && w.isPaused()) w.resume();
+    }
+  };
+  const process_ = async (job: Job<RunJob>) => {
+    const run = runJob(job, name, opts, writer, going);
+    gate();
+    await run;
+    gate();
+  };
+  const listen = async (queue: string) => {
+    if (workers.has(queue)) return;
+    const worker = new Worker<RunJob>(queue, process_, {
+      connection: connectionOptions(opts.url),
+      concurrency,
+      // A worker that stops renewing its lock (killed, frozen) has its run given to another worker, once.
+      maxStalledCount: 1,
+      ...(opts.lockMs ? { lockDuration: opts.lockMs, stalledInterval: opts.lockMs } : {}),
+    });
+    worker.on('error', (e) => void process.stderr.write(`Worker ${name}: ${e.message}\n`));
+    // Runs never throw to BullMQ (failures are events): a failed job is one found stalled a second time
+    // (its workers died twice), or one whose events could not be stored.
+    worker.on('failed', (job, e) => {
+      if (job?.id) void appendEvent(writer, { type: 'run.failed', runId: job.id, time: Date.now(), durationMs: 0, message: `The run was given up (${e.message}): run its graph again` });
+    });
+    workers.set(queue, worker);
+    await worker.waitUntilReady();
+    gate();
+  };
+  /** Says what this worker has, and listens to the queues of the model sets it has every file of. */
+  const beat = async () => {
+    const models = modelsPresent(opts.data.models);
+    const info: WorkerInfo = { name, seen: Date.now(), models, freeMemoryBytes: freemem(), concurrency };
+    await writer.hset(WORKERS, name, JSON.stringify(info));
+    // Workers killed long ago (a restarted one has a new name) leave the list.
+    const live = new Set((await liveWorkers(writer)).map((w) => w.name));
+    const gone = (await writer.hkeys(WORKERS)).filter((w) => !live.has(w));
+    if (gone.length) await writer.hdel(WORKERS, ...gone);
+    for (const json of await writer.smembers(MODEL_SETS)) {
+      const set = z.array(z.string()).safeParse(jsonOrUndefined(json));
+      if (set.success && set.data.every((m) => models.includes(m))) await listen(runsQueue(set.data));
+    }
+  };
+  let beating = Promise.resolve();
+  const beatNow = () => {
+    beating = beating.then(beat).catch((e: Error) => void process.stderr.write(`Worker ${name}: ${e.message}\n`));
+  };
+  await listen(RUNS_QUEUE);
+  await beat();
+  const timer = setInterval(beatNow, HEARTBEAT_MS);
+  return {
+    name,
+    close: async () => {
+      clearInterval(timer);
+      await beating;
+      await Promise.all([...workers.values()].map((w) => w.close()));
+      await writer.hdel(WORKERS, name);
+      await subscriber.quit();
+      await writer.quit();
+    },
+  };
+}
+
+async function runJob(job: Job<RunJob>, name: string, opts: RedisWorkerOptions, writer: Redis, going: Map<string, AbortController>): Promise<void> {
+  const runId = job.id!;
+  const controller = new AbortController();
+  going.set(runId, controller);
+  // Each append is sent in order on the writer's connection; the job ends once the last one is stored.
+  let last: Promise<unknown> = Promise.resolve();
+  const onEvent = (event: RunEvent, preview?: PreviewImage) => {
+    last = appendEvent(writer, event, preview);
+    // Which worker ran it (also the one whose cache and logs to look at).
+    if (event.type === 'run.started') last = appendEvent(writer, { type: 'log', runId, time: Date.now(), level: 'info', message: `${WORKER_LOG}${name}` });
+  };
+  try {
+    // Cancelled while it waited (or while the worker that had it was dying).
+    if (await writer.exists(cancelKey(runId))) {
+      onEvent({ type: 'run.cancelled', runId, time: Date.now(), durationMs: 0 });
+      return;
+    }
+    if (job.attemptsStarted > 1 || job.stalledCounter > 0) {
+      onEvent({ type: 'log', runId, time: Date.now(), level: 'warn', message: `Run again from the start on worker ${name}: the worker running it stopped` });
+    }
+    const { graph, targets } = job.data;
+    const options = { runId, targets, signal: controller.signal, onEvent };
+    const sweep = sweepOf(graph);
+    if (sweep === undefined) await opts.executor.run(graph, options);
+    else await runSweep(graph, sweep, { ...options, executor: opts.executor, registry: opts.registry, data: opts.data });
+  } catch (e) {
+    // The executor reports a run's failures as events; reaching here is a bug, still reported to watchers.
+    onEvent({ type: 'run.failed', runId, time: Date.now(), message: (e as Error).message, durationMs: 0 });
+  } finally {
+    going.delete(runId);
+    await last;
+  }
+}
