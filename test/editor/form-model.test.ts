@@ -54,7 +54,7 @@ describe('catalog -> form model', () => {
   it('builds forms for every shipped node type, each param with its own widget (no raw JSON box)', () => {
     const nodes = realCatalog().nodes;
     // The loop covers every family of shipped nodes (the registry the server serves, not a sample).
-    expect(new Set(nodes.map((n) => n.type.split('/')[0]))).toEqual(new Set(['face', 'image', 'lora', 'sd', 'tag', 'train']));
+    expect(new Set(nodes.map((n) => n.type.split('/')[0]))).toEqual(new Set(['face', 'image', 'lora', 'score', 'sd', 'tag', 'train']));
     for (const node of nodes) {
       const form = formModel(node.params);
       const json = form.filter((f) => f.kind === 'json').map((f) => `${node.type}.${f.key}`);
