@@ -32,7 +32,8 @@ export async function writeGpuBundle(out: string): Promise<void> {
       entryPoints: [path.join(ROOT, 'gpu', 'check.ts')],
       outfile: path.join(app, 'gpu', 'check.mjs'),
       bundle: true, platform: 'node', format: 'esm', target: 'node20', minify: true, logLevel: 'warning',
-      external: ['onnxruntime-node'],
+      // Native modules travel as packages: onnxruntime-node, and sharp (image IO of the SD code) with libvips.
+      external: ['onnxruntime-node', 'sharp'],
       // Bundled CommonJS dependencies call require(): give the ES module one.
       banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
     });
@@ -44,6 +45,10 @@ export async function writeGpuBundle(out: string): Promise<void> {
     for (const p of ['package.json', 'dist', 'bin/napi-v6/linux/x64']) cpSync(path.join(ortNode, p), to(path.join(ortNode, p)), { recursive: true, filter: (f) => !f.endsWith('.map') && !f.endsWith('.d.ts') });
     const common = path.join(modules, 'onnxruntime-common');
     for (const p of ['package.json', 'dist']) cpSync(path.join(common, p), to(path.join(common, p)), { recursive: true, filter: (f) => !f.endsWith('.map') && !f.endsWith('.d.ts') });
+    for (const pkg of ['sharp', 'detect-libc', 'semver', '@img/colour', '@img/sharp-linux-x64', '@img/sharp-libvips-linux-x64']) {
+      const dir = path.join(modules, pkg);
+      cpSync(dir, to(dir), { recursive: true, filter: (f) => !f.endsWith('.map') && !f.endsWith('.d.ts') && !/[/\\](src|install)$/.test(f) });
+    }
     mkdirSync(path.join(stage, 'node', 'bin'), { recursive: true });
     cpSync(process.execPath, path.join(stage, 'node', 'bin', 'node'));
     execFileSync('tar', ['-cf', path.join(out, 'payload.tar.xz'), '-I', 'xz -T0 -6', '-C', stage, 'app', 'node']);

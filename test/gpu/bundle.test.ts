@@ -27,6 +27,7 @@ describe('the GPU bundle', () => {
     expect(listing).toContain('node/bin/node');
     expect(listing).toContain('app/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1');
     expect(listing).not.toMatch(/napi-v6\/(darwin|win32)/);
+    expect(listing).toContain('app/node_modules/@img/sharp-libvips-linux-x64/');
   });
 
   it('run.sh says "no GPU" in one line on this machine and exits 0', () => {
