@@ -1,13 +1,12 @@
 // A sweep in the editor (headless Chromium, real server): the results table fills as cells finish, a
 // header click sorts it, the grid link appears when the sweep ends and serves the labelled grid PNG.
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServer, type RunningServer } from '../../server/app.ts';
-import { tempDir } from '../helpers/temp.ts';
-import { freshEditor, launchChromium } from './browser.ts';
+import type { RunningServer } from '../../server/app.ts';
+import { openEditorPage, type EditorPage } from './browser.ts';
 
+let editor: EditorPage | undefined;
 let server: RunningServer;
-let browser: Browser;
 let page: Page;
 
 const SWEEP = {
@@ -23,18 +22,14 @@ const SWEEP = {
 };
 
 beforeAll(async () => {
-  await freshEditor();
-  server = await startServer({ port: 0, dataDir: tempDir('sweep-e2e') });
-  browser = await launchChromium();
-  page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
-  page.setDefaultTimeout(60_000);
+  editor = await openEditorPage('sweep-e2e', { viewport: { width: 1366, height: 900 } });
+  ({ server, page } = editor);
   await page.goto(server.url);
   await page.waitForSelector('.react-flow__node');
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await server?.close();
+  await editor?.close();
 });
 
 const column = (i: number) => page.locator('.fc-sweep-table tbody tr').evaluateAll((trs, k) => trs.map((tr) => tr.children[k].textContent), i);
