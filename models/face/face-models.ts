@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { openDataFolders } from '../../runtime/data-folder.ts';
 import { tempBeside } from '../../runtime/safe-open.ts';
 import { fromOrtTensor, toOrtTensor } from '../session/tensors.ts';
-import { sessions } from '../session/manager.ts';
+import { ownSession, type SessionManager } from '../session/manager.ts';
 import { detectFaces, type DetectOptions } from './detect.ts';
 import { runFaceRes, type FaceResResult } from './faceres.ts';
 import { FACE_MODELS, faceModelSpec, type FaceModelId } from './registry.ts';
@@ -56,8 +56,14 @@ const landmarksOf = (faces: readonly WithLandmarks[]): Landmarks5[] => faces.map
 export class FaceModels {
   private readonly runners = new Map<FaceModelId, Promise<ModelRunner>>();
 
-  /** `cacheDir`: the converted-model cache folder. */
-  constructor(private readonly cacheDir: string) {}
+  /**
+   * `cacheDir`: the converted-model cache folder; `sessions`: the session cache to open the models
+   * through (an executor's), else each model's session is this object's own.
+   */
+  constructor(
+    private readonly cacheDir: string,
+    private readonly sessions?: SessionManager,
+  ) {}
 
   runner(id: FaceModelId): Promise<ModelRunner> {
     let r = this.runners.get(id);
@@ -97,7 +103,7 @@ export class FaceModels {
 
   private async open(id: FaceModelId): Promise<ModelRunner> {
     const path = await ensureConverted(this.cacheDir, id);
-    const { session } = await sessions.acquire({ model: path });
+    const { session } = await (this.sessions ? this.sessions.acquire({ model: path }) : ownSession({ model: path }));
     return {
       async run(feeds) {
         const out = await session.run(Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, toOrtTensor(v)])));

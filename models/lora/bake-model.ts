@@ -103,7 +103,7 @@ export async function bakeIntoModel(model: SdModel, stack: LoraStack, modelsDir:
     return [part, () => ({ bytes })];
   })) as Record<SdPart, () => PartModel>;
   const id = `${model.id}+lora:${key.slice(0, 12)}`;
-  return { model: new SdModel(id, model.config, model.tokenizer, models, model.loraTargets, root), key, cached, weights: entries.size };
+  return { model: new SdModel(id, model.config, model.tokenizer, models, model.loraTargets, root, undefined, model.sessionCache), key, cached, weights: entries.size };
 }
 
 async function readPart(graph: PartModel, weightsDir: string | undefined): Promise<Part> {

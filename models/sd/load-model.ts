@@ -15,6 +15,7 @@ import { withInputChannels } from './inpaint.ts';
 import type { CheckpointIndex, StoredTensor } from './external-weights.ts';
 import { cachedGraphs } from './graph-cache.ts';
 import { SdModel, type PartModel } from './sd-model.ts';
+import type { SessionManager } from '../session/manager.ts';
 import { SD_PARTS, type SdPart } from './build.ts';
 import { tinyClipTokenizerJson } from './tiny-tokenizer.ts';
 import { randomWeights } from './tiny-weights.ts';
@@ -57,13 +58,14 @@ export type BuiltinModels = Map<string, Promise<SdModel>>;
  * A checkpoint as the load node names it: 'tiny' or 'demo' (built in), a single-file .safetensors (LDM
  * key names, fp32 or fp16) or a diffusers folder under data/models/checkpoints. The weights stay in the
  * files: the graphs point into them. A built-in model is the same for every caller that shares `builtins`.
+ * `sessions`: the session cache its sessions go through (an executor's); none: the model's own sessions.
  */
-export async function loadSdModel(checkpoint: string, modelsDir: string, builtins: BuiltinModels = new Map()): Promise<SdModel> {
+export async function loadSdModel(checkpoint: string, modelsDir: string, builtins: BuiltinModels = new Map(), sessions?: SessionManager): Promise<SdModel> {
   if (isBuiltinCheckpoint(checkpoint)) {
     const id = `${checkpoint}\0${modelsDir}`;
     let model = builtins.get(id);
     if (!model) {
-      model = loadBuiltin(checkpoint, modelsDir);
+      model = loadBuiltin(checkpoint, modelsDir, sessions);
       builtins.set(id, model);
       model.catch(() => builtins.delete(id));
     }
@@ -73,10 +75,10 @@ export async function loadSdModel(checkpoint: string, modelsDir: string, builtin
   if (!existsSync(file)) throw new Error(`params.checkpoint: "${checkpoint}" is not in data/models/checkpoints`);
   if (statSync(file).isDirectory()) {
     if (!isDiffusersFolder(file)) throw new Error(`params.checkpoint: "${checkpoint}" is a folder without model_index.json: not a diffusers model`);
-    return loadDiffusersFolder(file, modelsDir, checkpoint);
+    return loadDiffusersFolder(file, modelsDir, checkpoint, sessions);
   }
   if (!file.endsWith('.safetensors')) throw new Error(`params.checkpoint: "${checkpoint}": only .safetensors checkpoints are read (.ckpt pickles can run code)`);
-  return loadCheckpointFile(file, modelsDir, checkpoint);
+  return loadCheckpointFile(file, modelsDir, checkpoint, undefined, sessions);
 }
 
 /**
@@ -84,13 +86,13 @@ export async function loadSdModel(checkpoint: string, modelsDir: string, builtin
  * it) in the converted cache, keyed by its weights' hash, then loaded like any checkpoint: `tiny`'s
  * seeded random weights, or `demo`'s shipped trained ones.
  */
-async function loadBuiltin(name: string, modelsDir: string): Promise<SdModel> {
+async function loadBuiltin(name: string, modelsDir: string, sessions?: SessionManager): Promise<SdModel> {
   const builtin = BUILTIN[name];
   const dir = await ensureConverted(modelsDir, await builtin.key(), async (d) => {
     await builtin.write(path.join(d, builtin.file));
     await writeFile(path.join(d, 'tokenizer.json'), JSON.stringify(tinyClipTokenizerJson()));
   });
-  return loadCheckpointFile(path.join(dir, builtin.file), modelsDir, name);
+  return loadCheckpointFile(path.join(dir, builtin.file), modelsDir, name, undefined, sessions);
 }
 
 function weightsHash(weights: ReadonlyMap<string, HostTensor>): string {
@@ -103,17 +105,17 @@ function weightsHash(weights: ReadonlyMap<string, HostTensor>): string {
  * Loads a single-file checkpoint with the SD config its UNet's first conv matches, or with `config` when
  * given (an architecture other than sd15 and tiny, e.g. the parity tests' reduced model).
  */
-export async function loadCheckpointFile(file: string, modelsDir: string, label = path.basename(file), config?: SdConfig): Promise<SdModel> {
+export async function loadCheckpointFile(file: string, modelsDir: string, label = path.basename(file), config?: SdConfig, sessions?: SessionManager): Promise<SdModel> {
   const index = checkpointIndex(await readSafetensorsHeader(file), path.basename(file));
   config ??= configOf(index.get(FIRST_CONV), label, FIRST_CONV);
-  return build(label, config, loadClipTokenizer(tokenizerDir(file, label)), index, path.dirname(file), modelsDir, file);
+  return build(label, config, loadClipTokenizer(tokenizerDir(file, label)), index, path.dirname(file), modelsDir, file, sessions);
 }
 
 /**
  * Loads a diffusers folder: `unet/`, `text_encoder/` and `vae/` weights as .safetensors (fp32, or the
  * `.fp16` variant when that is all there is), CLIP's tokenizer from `tokenizer/`.
  */
-export async function loadDiffusersFolder(dir: string, modelsDir: string, label = path.basename(dir)): Promise<SdModel> {
+export async function loadDiffusersFolder(dir: string, modelsDir: string, label = path.basename(dir), sessions?: SessionManager): Promise<SdModel> {
   const files = {} as Record<DiffusersFolder, CheckpointIndex>;
   for (const { folder } of DIFFUSERS_PARTS) {
     const file = diffusersWeights(dir, folder, label);
@@ -123,7 +125,7 @@ export async function loadDiffusersFolder(dir: string, modelsDir: string, label 
   const config = configOf(files.unet.get('conv_in.weight'), label, 'unet/conv_in.weight');
   const tokenizer = path.join(dir, 'tokenizer');
   if (!existsSync(tokenizer)) throw new Error(`Checkpoint "${label}" has no tokenizer/ folder (CLIP's vocab.json and merges.txt from the diffusers model)`);
-  return build(label, config, loadClipTokenizer(tokenizer), diffusersIndex(config, files), dir, modelsDir);
+  return build(label, config, loadClipTokenizer(tokenizer), diffusersIndex(config, files), dir, modelsDir, undefined, sessions);
 }
 
 function diffusersWeights(dir: string, folder: DiffusersFolder, label: string): string {
@@ -140,7 +142,7 @@ export function checkpointIndex(header: SafetensorsHeader, file: string): Checkp
 
 /** The model over the checkpoint's cached graphs (built on first load); the weights stay in the files. */
 async function build(
-  label: string, config: SdConfig, tokenizer: ReturnType<typeof loadClipTokenizer>, index: CheckpointIndex, weightsDir: string, modelsDir: string, file?: string,
+  label: string, config: SdConfig, tokenizer: ReturnType<typeof loadClipTokenizer>, index: CheckpointIndex, weightsDir: string, modelsDir: string, file?: string, sessions?: SessionManager,
 ): Promise<SdModel> {
   let graphs;
   try {
@@ -149,7 +151,7 @@ async function build(
     throw new Error(`Checkpoint "${label}" ${(e as Error).message}`);
   }
   const models = Object.fromEntries(SD_PARTS.map((part) => [part, () => ({ path: graphs.files[part] })])) as Record<SdPart, () => PartModel>;
-  return new SdModel(`${label}:${config.name}`, config, tokenizer, models, graphs.loraTargets, weightsDir, file);
+  return new SdModel(`${label}:${config.name}`, config, tokenizer, models, graphs.loraTargets, weightsDir, file, sessions);
 }
 
 const FIRST_CONV = 'model.diffusion_model.input_blocks.0.0.weight';

@@ -1,4 +1,4 @@
-import { sessions, type SessionLease } from '../session/manager.ts';
+import { ownSession, type SessionLease, type SessionManager } from '../session/manager.ts';
 import type { Provider } from '../session/providers.ts';
 import type { ort, OrtTensor } from '../session/ort.ts';
 import { fromOrtTensor, toOrtTensor, type Feed } from '../session/tensors.ts';
@@ -30,6 +30,8 @@ export class PartSession {
       arena?: boolean;
       /** This provider instead of the process's choice (the GPU check's float32 CPU reference). */
       provider?: Provider;
+      /** The session cache to share it through (an executor's); none: a session of its own, released with it. */
+      sessions?: SessionManager;
     } = {},
   ): Promise<PartSession> {
     const external = externalDataOptions(o.weightsDir).extra;
@@ -45,7 +47,7 @@ export class PartSession {
       ...(o.provider ? { executionProviders: [o.provider] } : {}),
     };
     // Shared through the session cache: a model built again with the same bytes reuses the session.
-    return new PartSession(await sessions.acquire({ model, options }));
+    return new PartSession(await (o.sessions ? o.sessions.acquire({ model, options }) : ownSession({ model, options })));
   }
 
   /** The options ORT created the session with (threads, provider, optimisations). */

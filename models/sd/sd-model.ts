@@ -6,6 +6,7 @@ import type { ClipTokenizer } from './clip-tokenizer.ts';
 import type { LoraTarget } from './lora-targets.ts';
 import { float16Graph, recordPrecision, sdPrecision, type PartPrecision } from './fp16.ts';
 import { PartSession } from './part-session.ts';
+import type { SessionManager } from '../session/manager.ts';
 import type { WeightSource } from './weight-source.ts';
 
 /** Where a part's ONNX model comes from: bytes built now, or a cached file. */
@@ -29,6 +30,8 @@ export class SdModel {
     readonly weightsDir?: string,
     /** The single-file checkpoint the weights come from (a trained LoRA records its hash); undefined otherwise. */
     readonly checkpointFile?: string,
+    /** The session cache its sessions go through (an executor's); undefined: sessions of its own. */
+    readonly sessionCache?: SessionManager,
   ) {}
 
   /** The ONNX model of a part, as bytes or a file. */
@@ -66,7 +69,7 @@ export class SdModel {
     // 6.8-7.0 GB) and most of the creation time, for no measurable gain per step (bench sd-cpu).
     // Only the UNet, run once per step, keeps ORT's memory arena: the others run once per image, and
     // an arena would keep their peak (the VAE decoder's 0.9 GB at 512x512) after the run.
-    const options = { weightsDir: this.weightsDir, foldConstants: false, arena: part === 'unet' };
+    const options = { weightsDir: this.weightsDir, foldConstants: false, arena: part === 'unet', sessions: this.sessionCache };
     const wanted = await sdPrecision();
     if (wanted === 'fp16') {
       try {
@@ -97,7 +100,7 @@ export class SdModel {
  */
 export function sdModelFromWeights(
   id: string, config: SdConfig, tokenizer: ClipTokenizer, weights: WeightSource,
-  o: BuildOptions & { weightsDir?: string } = {},
+  o: BuildOptions & { weightsDir?: string; sessions?: SessionManager } = {},
 ): SdModel {
   const built = new Map(SD_PARTS.map((part) => [part, buildPart(config, part, weights, o)]));
   const models = Object.fromEntries(SD_PARTS.map((part) => {
@@ -106,5 +109,5 @@ export function sdModelFromWeights(
   })) as Record<SdPart, () => PartModel>;
   return new SdModel(id, config, tokenizer, models, {
     text: built.get('text')!.loraTargets, unet: built.get('unet')!.loraTargets,
-  }, o.weightsDir);
+  }, o.weightsDir, undefined, o.sessions);
 }

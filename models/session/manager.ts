@@ -1,4 +1,4 @@
-// Sessions shared across nodes and runs: one per model (path + size + mtime, or the bytes' sha256) and
+// Sessions shared across an executor's nodes and runs: one per model (path + size + mtime, or the bytes' sha256) and
 // options, kept in an LRU under a memory budget. Callers hold leases; a session evicted while leased
 // leaves the cache at once but is released only when its last lease ends, so a running sampler is never
 // cut off.
@@ -174,5 +174,21 @@ export class SessionManager {
   }
 }
 
-/** The process's session cache: every model session goes through it. */
-export const sessions = new SessionManager();
+/**
+ * A session of the caller's own, outside any cache: created with the process's thread settings and
+ * released when its lease ends (for callers given no SessionManager: scripts, benches, one-off graphs).
+ */
+export async function ownSession(given: SessionSpec): Promise<SessionLease> {
+  const options = withThreads(given.options);
+  const session = await createSession(given.model, options);
+  let released = false;
+  return {
+    session,
+    key: '',
+    release: async () => {
+      if (released) return;
+      released = true;
+      await session.release();
+    },
+  };
+}

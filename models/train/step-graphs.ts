@@ -12,6 +12,7 @@ import { loraInputNames, type LoraTarget } from '../sd/lora-targets.ts';
 import { externalDataOptions, PartSession } from '../sd/part-session.ts';
 import { promptChunks } from '../sd/prompt-chunks.ts';
 import type { SdModel } from '../sd/sd-model.ts';
+import type { SessionManager } from '../session/manager.ts';
 import { loraBranches, selectTargets, type LoraParams, type TargetSet } from './lora-params.ts';
 
 export interface StepShape {
@@ -76,6 +77,7 @@ export interface RunnerCut {
  */
 export async function trainingRunner(
   weightsDir: string | undefined, forward: ModelProto, trainable: readonly string[], probe: Record<string, HostTensor>, cut?: RunnerCut,
+  sessions?: SessionManager,
 ): Promise<GradientRunner> {
   // No graph optimisation: onnxruntime then reads the frozen weights in place from the checkpoint file
   // (mapped, shared by every session) instead of copying them into each session, as constant folding
@@ -85,7 +87,7 @@ export async function trainingRunner(
   const infos = await probeShapes(forward, probe, { ...externalDataOptions(weightsDir), graphOptimizationLevel: 'disabled' }, cut?.probe);
   // Segments run one after another: without an arena each gives its buffers back when it ends, where
   // arenas would each keep their own peak (measured: recompute then took more memory than none).
-  const session = (m: ModelProto, arena = true) => PartSession.create(encodeModel(m), { weightsDir, optimization: 'disabled', arena });
+  const session = (m: ModelProto, arena = true) => PartSession.create(encodeModel(m), { weightsDir, optimization: 'disabled', arena, sessions });
   if (!cut?.recompute) return session(buildGradientGraph(forward, { loss: 'loss', trainable, infos }));
   const segmented = await SegmentedGradients.create(forward, { loss: 'loss', trainable, infos, segmentOf: cut.recompute, createSession: (m) => session(m, false) });
   return {
@@ -152,7 +154,7 @@ export class StepGraphs {
     }, zeros(batch * tokens * width));
     const unetSession = await trainingRunner(
       model.weightsDir, unetPart.builder.toModel(), [...inputNames(trainedOf(unetPart)), ...(shape.textEncoder ? ['context'] : [])], unetProbe,
-      { probe: unetBlock, recompute: shape.recompute ? unetSegment : undefined },
+      { probe: unetBlock, recompute: shape.recompute ? unetSegment : undefined }, model.sessionCache,
     );
 
     let text: { part: BuiltPart; session: GradientRunner } | undefined;
@@ -164,7 +166,7 @@ export class StepGraphs {
       const upstream = b.input('upstream', 'float32', ['batch', tokens, width]);
       b.output(b.op('ReduceSum', [b.mul({ name: 'hidden', dtype: 'float32' }, upstream)], { keepdims: 0 }), 'loss', 'float32');
       const probe = textFeeds(part, loraBranches(params), Array(batch).fill(captions[0]), tokenIds, tokens, width, zeros(batch * tokens * width));
-      text = { part, session: await trainingRunner(model.weightsDir, b.toModel(), inputNames(trainedOf(part)), probe) };
+      text = { part, session: await trainingRunner(model.weightsDir, b.toModel(), inputNames(trainedOf(part)), probe, undefined, model.sessionCache) };
     }
     const frozenContext = shape.textEncoder ? undefined : await encodeCaptions(model, captions, undefined);
     return new StepGraphs(model, shape, { part: unetPart, session: unetSession }, text, tokenIds, frozenContext);

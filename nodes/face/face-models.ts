@@ -2,6 +2,7 @@
 // on first use, converted into models/converted/face).
 import { FaceModels, faceModelsDir } from '../../models/face/face-models.ts';
 import type { RunContext } from '../../runtime/node.ts';
+import { sessionCache } from '../session-cache.ts';
 
 declare module '../../runtime/node.ts' {
   interface Services {
@@ -10,6 +11,6 @@ declare module '../../runtime/node.ts' {
 }
 
 export function faceModels(ctx: RunContext): FaceModels {
-  ctx.services.faceModels ??= new FaceModels(faceModelsDir(ctx.data.models));
+  ctx.services.faceModels ??= new FaceModels(faceModelsDir(ctx.data.models), sessionCache(ctx));
   return ctx.services.faceModels;
 }

@@ -4,6 +4,7 @@ import { defineNode } from '../../runtime/node.ts';
 import { modelParam } from '../../runtime/params.ts';
 import { BUILTIN_CHECKPOINTS, builtinFingerprint, isBuiltinCheckpoint, loadSdModel, type BuiltinModels } from '../../models/sd/load-model.ts';
 import { resolveModel } from '../../models/store/folders.ts';
+import { sessionCache } from '../session-cache.ts';
 
 declare module '../../runtime/node.ts' {
   interface Services {
@@ -46,7 +47,7 @@ export default defineNode({
   },
   async run(ctx, _inputs, p) {
     ctx.progress(0, `loading ${p.checkpoint}`);
-    const model = await loadSdModel(p.checkpoint, ctx.data.models, (ctx.services.sdBuiltins ??= new Map()));
+    const model = await loadSdModel(p.checkpoint, ctx.data.models, (ctx.services.sdBuiltins ??= new Map()), sessionCache(ctx));
     ctx.progress(1);
     return { model };
   },

@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { createRegistry } from '../../nodes/index.ts';
 import { Executor } from '../../runtime/executor.ts';
+import type { SdModel } from '../../models/sd/sd-model.ts';
 import type { Services } from '../../runtime/node.ts';
 import { graph, tempData } from '../helpers/test-nodes.ts';
 
@@ -26,5 +27,29 @@ describe('executor services', () => {
     const own = new Executor({ registry, data });
     expect(await model(own)).not.toBe(first);
     expect(own.services.sdBuiltins?.size).toBe(1);
+  });
+
+  it('hold the session cache the models they loaded open their sessions through', async () => {
+    const data = tempData();
+    const registry = createRegistry();
+    const services: Services = {};
+    const run = async (ex: Executor) => {
+      const r = await ex.run(load);
+      expect(r.status, r.failures[0]?.message).toBe('finished');
+      return r.outputs.get('load')!.model as SdModel;
+    };
+    const model = await run(new Executor({ registry, data, services }));
+    expect(model.sessionCache).toBe(services.sessions);
+    await model.session('text');
+    expect(services.sessions?.stats()).toMatchObject({ misses: 1, keys: [expect.any(String)] });
+    // Another executor has its own cache: the same graph gets a session of its own there.
+    const own = new Executor({ registry, data });
+    const other = await run(own);
+    await other.session('text');
+    expect(own.services.sessions).not.toBe(services.sessions);
+    expect(own.services.sessions?.stats().misses).toBe(1);
+    expect(services.sessions?.stats().misses).toBe(1);
+    await services.sessions?.clear();
+    await own.services.sessions?.clear();
   });
 });
