@@ -67,10 +67,9 @@ export function groupNodes(level: Level, req: GroupRequest, ports: PortNames): G
     if (!name) {
       name = unique(e.to.port);
       inputBySource.set(key(e.from), name);
-      definition.inputs[name] = { targets: [] };
       outer.push({ from: e.from, to: { node: instance, port: name } });
     }
-    definition.inputs[name].targets.push(e.to);
+    (definition.inputs[name] ??= { targets: [] }).targets.push(e.to);
   }
   // Outputs: one per inner source used outside.
   const outputBySource = new Map<string, string>();

@@ -30,9 +30,10 @@ export function nestedComponents(all: Record<string, Component>, root: Component
   const out: Record<string, Component> = {};
   const visit = (c: Component) => {
     for (const n of c.nodes) {
-      if (n.type !== COMPONENT_TYPE || !n.component || out[n.component] || !Object.hasOwn(all, n.component)) continue;
-      out[n.component] = all[n.component];
-      visit(all[n.component]);
+      const found = n.type === COMPONENT_TYPE && n.component && !out[n.component] && Object.hasOwn(all, n.component) ? all[n.component] : undefined;
+      if (!found || !n.component) continue;
+      out[n.component] = found;
+      visit(found);
     }
   };
   visit(root);
@@ -61,7 +62,10 @@ export function addLibraryComponent(doc: Graph, entry: LibraryEntry): { componen
     ...def,
     nodes: def.nodes.map((n) => (n.type === COMPONENT_TYPE && n.component && renamed.has(n.component) ? { ...n, component: renamed.get(n.component)! } : n)),
   });
-  for (const [id, to] of renamed) if (to !== id || components[to] === entry.components[id]) components[to] = point(components[to]);
+  for (const [id, to] of renamed) {
+    const placed = components[to];
+    if (placed && (to !== id || placed === entry.components[id])) components[to] = point(placed);
+  }
   const id = place(entry.id, point(entry.component));
   return { components, id };
 }
@@ -69,7 +73,8 @@ export function addLibraryComponent(doc: Graph, entry: LibraryEntry): { componen
 /** Replaces a document's copy of a library component with the library's (newer) version: every instance follows. */
 export function updateFromLibrary(doc: Graph, componentId: string, entry: LibraryEntry): Record<string, Component> {
   const { components, id } = addLibraryComponent({ ...doc, components: Object.fromEntries(Object.entries(doc.components ?? {}).filter(([k]) => k !== componentId)) }, entry);
-  components[componentId] = components[id];
+  const added = components[id];
+  if (added) components[componentId] = added; // placed by addLibraryComponent
   if (id !== componentId) delete components[id];
   return components;
 }

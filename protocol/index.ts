@@ -1,6 +1,7 @@
 // The contract the browser editor and the server share: zod schemas and the pure functions over them.
 // Browser-safe (zod only); everything outside protocol/ imports it through this file.
 export * from './api.ts';
+export * from './at.ts';
 export * from './catalog.ts';
 export * from './component-flatten.ts';
 export * from './component-group.ts';

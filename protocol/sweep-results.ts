@@ -1,6 +1,7 @@
 // The sweep's results table: one row per cell and seed, saved as JSON and CSV beside the images, and a
 // summary per cell (mean, standard error, 95 % interval of every score over the seeds).
 import { z } from 'zod';
+import { at } from './at.ts';
 import { showValue, type AxisValue } from './sweep-spec.ts';
 import { summarise, type Summary } from './sweep-stats.ts';
 
@@ -38,8 +39,11 @@ export const scoreColumns = (rows: SweepRow[]) => [...new Set(rows.flatMap((r) =
 
 /** Per cell (in X-fastest order): each score's summary over the cell's seeds. */
 export function cellSummaries(rows: SweepRow[]): CellSummary[] {
-  const byCell = new Map<string, SweepRow[]>();
-  for (const r of rows) byCell.set(r.at.join(','), [...(byCell.get(r.at.join(',')) ?? []), r]);
+  const byCell = new Map<string, [SweepRow, ...SweepRow[]]>();
+  for (const r of rows) {
+    const cell = byCell.get(r.at.join(','));
+    byCell.set(r.at.join(','), cell ? [...cell, r] : [r]);
+  }
   const columns = scoreColumns(rows);
   return [...byCell.values()]
     .sort((a, b) => a[0].at[2] - b[0].at[2] || a[0].at[1] - b[0].at[1] || a[0].at[0] - b[0].at[0])
@@ -82,7 +86,7 @@ export function summaryCsv(table: SweepTable): string {
 
 /** A row as one line of text: `cfg=7 width=64 seed 3: score.identity=0.512 (1.2 s)`. */
 export function sweepCellLine(labels: string[], row: SweepRow): string {
-  const axes = labels.map((l, i) => `${l}=${showValue(row.values[i])}`).join(' ');
+  const axes = labels.map((l, i) => `${l}=${showValue(at(row.values, i, 'axis'))}`).join(' ');
   const scores = Object.entries(row.scores).map(([k, v]) => `${k}=${v === null ? '-' : v.toFixed(4)}`).join(' ');
   const seed = row.seed === undefined ? '' : ` seed ${row.seed}`;
   return `${axes}${seed}${scores ? `: ${scores}` : ''} (${(row.ms / 1000).toFixed(1)} s)${row.error ? ` error: ${row.error}` : ''}`;
@@ -94,7 +98,10 @@ export const tableColumns = (labels: string[], rows: SweepRow[]) => [...labels, 
 /** The value a row shows in a column of tableColumns. */
 export function cellValue(labels: string[], row: SweepRow, column: string): number | string | undefined {
   const axis = labels.indexOf(column);
-  if (axis >= 0) return typeof row.values[axis] === 'number' ? (row.values[axis] as number) : showValue(row.values[axis]);
+  if (axis >= 0) {
+    const value = at(row.values, axis, 'axis');
+    return typeof value === 'number' ? value : showValue(value);
+  }
   if (column === 'seed') return row.seed;
   if (column === 'ms') return Math.round(row.ms);
   return row.scores[column] ?? undefined;

@@ -87,13 +87,13 @@ export interface Cell {
 /** Every combination, X varying fastest (so consecutive cells share as much upstream work as they can). */
 export function cellsOf(axes: Axis[]): Cell[] {
   const lists = axes.map(axisValues);
-  const sizes = [0, 1, 2].map((i) => lists[i]?.length ?? 1);
+  const [sx, sy, sz] = [0, 1, 2].map((i) => lists[i]?.length ?? 1) as [number, number, number];
   const cells: Cell[] = [];
-  for (let z = 0; z < sizes[2]; z++)
-    for (let y = 0; y < sizes[1]; y++)
-      for (let x = 0; x < sizes[0]; x++) {
+  for (let z = 0; z < sz; z++)
+    for (let y = 0; y < sy; y++)
+      for (let x = 0; x < sx; x++) {
         const at: [number, number, number] = [x, y, z];
-        cells.push({ at, values: lists.map((l, i) => l[at[i]]) });
+        cells.push({ at, values: lists.map((l, i) => l[at[i as 0 | 1 | 2]]!) });
       }
   return cells;
 }
