@@ -176,8 +176,8 @@ export class Executor {
         failNode(nodeId, def, e);
       }
     }
-    if (result.failures.length) {
-      const f = result.failures[0];
+    const f = result.failures[0];
+    if (f) {
       return finish('failed', `Node "${f.node}" (${f.nodeType}) failed: ${f.message}${result.failures.length > 1 ? ` (+${result.failures.length - 1} more)` : ''}`);
     }
     return finish('finished');

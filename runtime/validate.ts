@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { EdgeSchema, GRAPH_FORMAT, GRAPH_VERSION, GraphFormatError, GraphSchema, migrate, NodeInstanceSchema, type Edge, type Graph, type NodeInstance, compatibility, type PortType, type Problem } from '../protocol/index.ts';
 import type { AnyNodeDefinition } from './node.ts';
 import type { NodeRegistry } from './registry.ts';
-import { flatten } from '../protocol/index.ts';
+import { at, flatten } from '../protocol/index.ts';
 
 export interface Connection {
   from: { node: string; port: string; type: PortType };
@@ -259,8 +259,8 @@ function orderNodes(ids: string[], edges: Edge[]): { order: string[]; cycles: st
   for (const id of ids) for (const s of succ(id)) indeg.set(s, (indeg.get(s) ?? 0) + 1);
   const queue = ids.filter((id) => indeg.get(id) === 0);
   const order: string[] = [];
-  for (let q = 0; q < queue.length; q++) {
-    const id = queue[q];
+  for (const id of queue) {
+    // for...of also visits what the loop pushes
     order.push(id);
     for (const s of succ(id)) {
       const d = (indeg.get(s) ?? 0) - 1;
@@ -269,7 +269,7 @@ function orderNodes(ids: string[], edges: Edge[]): { order: string[]; cycles: st
     }
   }
   if (order.length === ids.length) return { order, cycles: [] };
-  return { order, cycles: stronglyConnected(ids, succ).filter((c) => c.length > 1 || succ(c[0]).includes(c[0])) };
+  return { order, cycles: stronglyConnected(ids, succ).filter((c) => c.length > 1 || succ(at(c, 0)).includes(at(c, 0))) };
 }
 
 /** Tarjan's algorithm with its own stack of frames: a graph of 10,000 nodes in one chain must not overflow the call stack. */
@@ -290,10 +290,10 @@ function stronglyConnected(ids: string[], succ: (id: string) => string[]): strin
   for (const root of ids) {
     if (index.has(root)) continue;
     const frames = [open(root)];
-    while (frames.length) {
-      const f = frames[frames.length - 1];
-      if (f.i < f.next.length) {
-        const w = f.next[f.i++];
+    for (let f = frames.at(-1); f; f = frames.at(-1)) {
+      const w = f.next[f.i];
+      if (w !== undefined) {
+        f.i++;
         if (!index.has(w)) frames.push(open(w));
         else if (onStack.has(w)) low.set(f.v, Math.min(low.get(f.v)!, index.get(w)!));
         continue;

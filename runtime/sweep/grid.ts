@@ -6,7 +6,7 @@ import sharp, { type OverlayOptions } from 'sharp';
 import { fromImage, toImage } from '../image-io.ts';
 import type { Image } from '../values.ts';
 import type { CellSummary } from '../../protocol/index.ts';
-import { showValue, type AxisValue } from '../../protocol/index.ts';
+import { at, showValue, type AxisValue } from '../../protocol/index.ts';
 
 export interface GridInput {
   labels: string[];
@@ -28,10 +28,10 @@ export async function drawGrid(g: GridInput): Promise<Image> {
   // Small images are drawn larger, so their labels fit above them.
   const scale = Math.max(1, Math.ceil(128 / w0));
   const [cw, ch] = [w0 * scale, h0 * scale];
-  const [nx, ny, nz] = [0, 1, 2].map((i) => g.values[i]?.length ?? 1);
+  const [nx, ny, nz] = [0, 1, 2].map((i) => g.values[i]?.length ?? 1) as [number, number, number];
   const shown = g.scores.slice(0, 2);
   const caption = shown.length ? 20 : 0;
-  const yLabels = g.values.length > 1 ? g.values[1].map((v) => clip(showValue(v), 30)) : [];
+  const yLabels = g.values.length > 1 ? at(g.values, 1).map((v) => clip(showValue(v), 30)) : [];
   const left = yLabels.length ? Math.ceil(Math.max(...yLabels.map((l) => l.length)) * 7.5) + 20 : 6;
   const title = 30;
   const top = 24;
@@ -46,14 +46,14 @@ export async function drawGrid(g: GridInput): Promise<Image> {
   const summary = new Map(g.summaries.map((s) => [s.at.join(','), s]));
   for (let z = 0; z < nz; z++) {
     const y0 = title + z * blockH;
-    if (zHead) text.push(`<text x="${gap}" y="${y0 + 22}" font-size="15" font-weight="bold" ${FONT}>${esc(`${g.labels[2]}: ${clip(showValue(g.values[2][z]), 60)}`)}</text>`);
+    if (zHead) text.push(`<text x="${gap}" y="${y0 + 22}" font-size="15" font-weight="bold" ${FONT}>${esc(`${g.labels[2]}: ${clip(showValue(at(at(g.values, 2), z)), 60)}`)}</text>`);
     for (let x = 0; x < nx; x++) {
       const cx = left + x * (cw + gap) + cw / 2;
-      text.push(`<text x="${cx}" y="${y0 + zHead + top - 7}" font-size="13" text-anchor="middle" ${FONT}>${esc(clip(showValue(g.values[0][x]), Math.floor(cw / 7.5)))}</text>`);
+      text.push(`<text x="${cx}" y="${y0 + zHead + top - 7}" font-size="13" text-anchor="middle" ${FONT}>${esc(clip(showValue(at(at(g.values, 0), x)), Math.floor(cw / 7.5)))}</text>`);
     }
     for (let y = 0; y < ny; y++) {
       const cy = y0 + zHead + top + y * (ch + caption + gap);
-      if (yLabels.length) text.push(`<text x="${left - 8}" y="${cy + ch / 2}" font-size="13" text-anchor="end" ${FONT}>${esc(yLabels[y])}</text>`);
+      if (yLabels.length) text.push(`<text x="${left - 8}" y="${cy + ch / 2}" font-size="13" text-anchor="end" ${FONT}>${esc(at(yLabels, y))}</text>`);
       for (let x = 0; x < nx; x++) {
         const key = `${x},${y},${z}`;
         const px = left + x * (cw + gap);

@@ -4,7 +4,7 @@ import sharp from 'sharp';
 import { toImage } from '../image-io.ts';
 import type { Image } from '../values.ts';
 import type { CellSummary } from '../../protocol/index.ts';
-import { showValue, type AxisValue } from '../../protocol/index.ts';
+import { at, showValue, type AxisValue } from '../../protocol/index.ts';
 
 const W = 640;
 const PANEL = 300;
@@ -14,11 +14,14 @@ const esc = (s: string) => s.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`)
 const FONT = 'font-family="sans-serif"';
 
 export function scorePlotSvg(labels: string[], values: AxisValue[][], summaries: CellSummary[], scores: string[]): string {
-  const nx = values[0].length;
+  const nx = at(values, 0).length;
   const x = (i: number) => M.left + (nx > 1 ? (i / (nx - 1)) * (W - M.left - M.right) : (W - M.left - M.right) / 2);
-  const series = new Map<string, CellSummary[]>();
-  for (const s of summaries) series.set(`${s.at[1]},${s.at[2]}`, [...(series.get(`${s.at[1]},${s.at[2]}`) ?? []), s]);
-  const name = (s: CellSummary) => [1, 2].filter((i) => values[i]).map((i) => `${labels[i]}: ${showValue(s.values[i])}`).join(', ') || 'all';
+  const series = new Map<string, [CellSummary, ...CellSummary[]]>();
+  for (const s of summaries) {
+    const cells = series.get(`${s.at[1]},${s.at[2]}`);
+    series.set(`${s.at[1]},${s.at[2]}`, cells ? [...cells, s] : [s]);
+  }
+  const name = (s: CellSummary) => [1, 2].filter((i) => values[i]).map((i) => `${labels[i]}: ${showValue(at(s.values, i))}`).join(', ') || 'all';
   const parts: string[] = [`<rect width="${W}" height="${PANEL * scores.length}" fill="#fff"/>`];
   for (const [p, score] of scores.entries()) {
     const top = p * PANEL;
@@ -31,8 +34,8 @@ export function scorePlotSvg(labels: string[], values: AxisValue[][], summaries:
     parts.push(`<line x1="${M.left - 10}" y1="${top + PANEL - M.bottom + 10}" x2="${W - M.right + 10}" y2="${top + PANEL - M.bottom + 10}" stroke="#444"/>`);
     parts.push(`<line x1="${M.left - 10}" y1="${top + M.top - 10}" x2="${M.left - 10}" y2="${top + PANEL - M.bottom + 10}" stroke="#444"/>`);
     for (const t of [a, (a + b) / 2, b]) parts.push(`<text x="${M.left - 14}" y="${y(t) + 4}" font-size="11" text-anchor="end" ${FONT}>${t.toFixed(3)}</text>`);
-    for (let i = 0; i < nx; i++) parts.push(`<text x="${x(i)}" y="${top + PANEL - M.bottom + 26}" font-size="11" text-anchor="middle" ${FONT}>${esc(showValue(values[0][i]).slice(0, 14))}</text>`);
-    parts.push(`<text x="${(M.left + W - M.right) / 2}" y="${top + PANEL - 8}" font-size="12" text-anchor="middle" ${FONT}>${esc(labels[0])}</text>`);
+    for (let i = 0; i < nx; i++) parts.push(`<text x="${x(i)}" y="${top + PANEL - M.bottom + 26}" font-size="11" text-anchor="middle" ${FONT}>${esc(showValue(at(at(values, 0), i)).slice(0, 14))}</text>`);
+    parts.push(`<text x="${(M.left + W - M.right) / 2}" y="${top + PANEL - 8}" font-size="12" text-anchor="middle" ${FONT}>${esc(at(labels, 0))}</text>`);
     [...series.values()].forEach((cells, k) => {
       const colour = COLOURS[k % COLOURS.length];
       const pts = cells.flatMap((c) => (c.scores[score] ? [{ i: c.at[0], m: c.scores[score]! }] : []));
