@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { pickDominantFace } from '../../models/preprocess/face-rule.ts';
 import { faceSet, type FaceItem, type Rejection } from '../../models/preprocess/values.ts';
+import { at } from '../../protocol/index.ts';
 import { defineNode } from '../../runtime/node.ts';
 import { drawOverlays } from './draw.ts';
 import { faceModels } from './face-models.ts';
@@ -35,7 +36,7 @@ export default defineNode({
       const pick = pickDominantFace(faces.map((f) => f.box), p.minAreaRatio);
       if ('reason' in pick) rejected.push({ photo, stage: TYPE, reason: pick.reason });
       else {
-        const face = faces[pick.index];
+        const face = at(faces, pick.index, 'face');
         items.push({ photo, image: img, face, faceSizeInPhoto: Math.max(face.box.width, face.box.height), rotation: 0 });
       }
       if (previews++ < 8) {

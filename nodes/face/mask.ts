@@ -30,7 +30,7 @@ export default defineNode({
     const frame = { x: 0, y: 0, scale: 1, width: image.width, height: image.height };
     const masks = await Promise.all(faces.map((f) => ovalMask(f, frame, p)));
     const data = new Uint8Array(image.width * image.height);
-    for (const m of masks) for (let i = 0; i < data.length; i++) data[i] = Math.max(data[i], m.data[i]);
+    for (const m of masks) for (let i = 0; i < data.length; i++) data[i] = Math.max(data[i]!, m.data[i]!); // i < data.length: every mask has the image's size
     const mask: Mask = { width: image.width, height: image.height, channels: 1, data, name: image.name };
     ctx.log.info(`${image.name ?? 'image'}: mask of ${faces.length} of ${found.length} faces`);
     ctx.preview([mask]);

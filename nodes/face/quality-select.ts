@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { frontalScore, laplacianVariance, meanDescriptor, dot, selectFaces, type Candidate } from '../../models/preprocess/quality.ts';
 import { faceSet, type FaceItem, type Rejection } from '../../models/preprocess/values.ts';
 import { fromImage } from '../../runtime/image-io.ts';
+import { at } from '../../protocol/index.ts';
 import { defineNode } from '../../runtime/node.ts';
 import type { Image } from '../../runtime/values.ts';
 import type { Box } from '../../models/face/types.ts';
@@ -49,7 +50,7 @@ export default defineNode({
     const described: FaceItem[] = [];
     for (const [i, item] of input.items.entries()) {
       ctx.signal.throwIfAborted();
-      const [res] = await models.describe(item.image, [item.face]);
+      const res = at(await models.describe(item.image, [item.face]), 0, 'face');
       described.push({ ...item, descriptor: res.descriptor, attributes: { gender: res.gender, genderScore: res.genderScore, age: res.age } });
       ctx.progress((0.9 * (i + 1)) / input.items.length, item.photo);
     }
@@ -70,7 +71,7 @@ export default defineNode({
     const kept: FaceItem[] = [];
     const rejected: Rejection[] = [...input.rejected];
     verdicts.forEach((v, i) => {
-      const item = { ...described[i], quality: { ...candidates[i].quality, score: v.score } };
+      const item = { ...at(described, i), quality: { ...at(candidates, i).quality, score: v.score } };
       if (v.keep) kept[v.rank] = item;
       else rejected.push({ photo: item.photo, stage: TYPE, reason: v.reason });
     });
@@ -78,6 +79,6 @@ export default defineNode({
     const out = faceSet(kept, rejected);
     ctx.preview(kept.slice(0, 8).map((it) => it.image));
     ctx.progress(1);
-    return { faces: out, template: kept[0].image, scores: kept.map((it) => it.quality!.score) };
+    return { faces: out, template: at(kept, 0, 'kept face').image, scores: kept.map((it) => it.quality!.score) };
   },
 });

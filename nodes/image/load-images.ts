@@ -8,7 +8,7 @@ import { safeJoin, type DataFolders } from '../../runtime/data-folder.ts';
 import { resolveUploadId } from '../../runtime/input-path.ts';
 import { decodeImage } from '../../runtime/image-io.ts';
 import { readInside } from '../../runtime/safe-open.ts';
-import { isImageFile } from '../../protocol/index.ts';
+import { at, isImageFile } from '../../protocol/index.ts';
 
 const params = z.object({
   path: inputPathParam('samples', 'A file or folder inside the data input folder, or the id an upload answered with (uploads land in uploads/)'),
@@ -83,6 +83,6 @@ export default defineNode({
       ctx.progress((i + 1) / files.length, path.basename(file));
     }
     ctx.preview(images.slice(0, 8));
-    return { images, image: images[0] };
+    return { images, image: at(images, 0, 'image') }; // listImageFiles found one at least
   },
 });

@@ -9,6 +9,7 @@ import { checkLoraBase } from '../../models/sd/lora-schedule.ts';
 import { sample } from '../../models/sd/sample.ts';
 import { SdModel } from '../../models/sd/sd-model.ts';
 import { decodeLatents } from '../../models/sd/vae-codec.ts';
+import { at } from '../../protocol/index.ts';
 import { defineNode } from '../../runtime/node.ts';
 import type { Image } from '../../runtime/values.ts';
 import { faceModels } from '../face/face-models.ts';
@@ -85,7 +86,7 @@ export default defineNode({
     const params = { ...p, batch: 1, clipSkip: 1 as const };
     const render = async (stack: LoraStack, seed: number) => {
       const latent = await sample(model, { ...params, seed }, { signal: ctx.signal, init, textLora: stack.text, unetLora: (i, total) => stack.unet(i, total) });
-      return (await decodeLatents(model, latent))[0];
+      return at(await decodeLatents(model, latent), 0, 'image');
     };
     const identity = async (image: Image, what: string) => {
       const result = await describeResultFace(models, image, FACECHAIN_FACE_SIZE);

@@ -5,6 +5,7 @@ import { FaceDetailOptionsSchema } from '../../models/post/face-detail.ts';
 import { FaceChoiceSchema, PersonSchema, PersonSelectSchema } from '../../models/post/face-select.ts';
 import { checkLoraBase, isLoraSchedule, type LoraSchedule } from '../../models/sd/lora-schedule.ts';
 import { SdModel } from '../../models/sd/sd-model.ts';
+import { at } from '../../protocol/index.ts';
 import { defineNode } from '../../runtime/node.ts';
 import type { Image } from '../../runtime/values.ts';
 import { faceModels } from '../face/face-models.ts';
@@ -86,7 +87,7 @@ export default defineNode({
     ];
     const people: PersonInput[] = PEOPLE.map((n, k) => ({
       select: p[`person${n}`], index: p[`person${n}Index`], prompt: p[`person${n}Prompt`],
-      loras: p[`person${n}`] === 'off' ? undefined : stack(`loras${n}`, extra[k].loras), reference: extra[k].reference,
+      loras: p[`person${n}`] === 'off' ? undefined : stack(`loras${n}`, at(extra, k).loras), reference: at(extra, k).reference,
     }));
     const models = faceModels(ctx);
     const out: Image[] = [];

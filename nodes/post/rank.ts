@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { DetectedFace } from '../../models/face/types.ts';
 import { describeResultFace, FACECHAIN_FACE_SIZE, identityScores, topIndices } from '../../models/post/rank.ts';
 import { describeTemplate } from '../../models/post/template-face.ts';
+import { at } from '../../protocol/index.ts';
 import { defineNode } from '../../runtime/node.ts';
 import type { Image } from '../../runtime/values.ts';
 import { drawOverlays } from '../face/draw.ts';
@@ -59,8 +60,8 @@ export default defineNode({
     const order = topIndices(scores.map((s) => s.score), p.topK);
     const previews: Image[] = [];
     for (const [rank, i] of order.entries()) {
-      const { image, face } = kept[i];
-      const s = scores[i];
+      const { image, face } = at(kept, i);
+      const s = at(scores, i);
       ctx.log.info(`#${rank + 1} ${image.name ?? ''} score ${s.score.toFixed(3)} (template ${s.template?.toFixed(3) ?? '-'}, mean ${s.mean.toFixed(3)})`);
       if (rank < 8) previews.push(await drawOverlays(image, [{ box: face.box, label: `#${rank + 1}  ${s.score.toFixed(3)}` }]));
     }
@@ -68,7 +69,7 @@ export default defineNode({
     previews.push(...filler.slice(0, Math.max(0, 8 - previews.length)));
     ctx.preview(previews);
     ctx.progress(1);
-    const ranked: Image[] = order.map((i) => kept[i].image);
-    return { images: ranked.concat(filler), scores: order.map((i) => scores[i].score).concat(filler.map(() => 0)) };
+    const ranked: Image[] = order.map((i) => at(kept, i).image);
+    return { images: ranked.concat(filler), scores: order.map((i) => at(scores, i).score).concat(filler.map(() => 0)) };
   },
 });

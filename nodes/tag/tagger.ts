@@ -6,6 +6,7 @@ import { majorityAttributes } from '../../models/preprocess/trigger-words.ts';
 import type { TagSet } from '../../models/preprocess/values.ts';
 import { Wd14Tagger } from '../../models/preprocess/wd14.ts';
 import { safeJoin, type DataFolders } from '../../runtime/data-folder.ts';
+import { at } from '../../protocol/index.ts';
 import { defineNode } from '../../runtime/node.ts';
 import { modelParam } from '../../runtime/params.ts';
 import { faceModels } from '../face/face-models.ts';
@@ -70,7 +71,7 @@ export default defineNode({
     const raw: string[][] = [];
     for (const [i, item] of input.items.entries()) {
       ctx.signal.throwIfAborted();
-      attributes.push(item.attributes ?? (await models.describe(item.image, [item.face]))[0]);
+      attributes.push(item.attributes ?? at(await models.describe(item.image, [item.face]), 0, 'face'));
       raw.push(tagger ? await tagger.tag(item.image, p.threshold) : []);
       ctx.progress((i + 1) / input.items.length, item.photo);
     }
@@ -83,8 +84,9 @@ export default defineNode({
       age: set.age,
       tagger: p.tagger,
       captions: input.items.map((item, i) => {
-        const kept = filterIdentityTags(raw[i]);
-        return { photo: item.photo, tags: kept, dropped: raw[i].filter((t) => !kept.includes(t.trim())), text: caption(p.token, set.trigger, kept) };
+        const tags = at(raw, i);
+        const kept = filterIdentityTags(tags);
+        return { photo: item.photo, tags: kept, dropped: tags.filter((t) => !kept.includes(t.trim())), text: caption(p.token, set.trigger, kept) };
       }),
     };
     return { tags, trigger: caption(p.token, set.trigger, []) };

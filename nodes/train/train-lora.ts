@@ -9,6 +9,7 @@ import { hashIndex } from '../../models/store/hash.ts';
 import { lossChart } from '../../models/train/loss-chart.ts';
 import { loraBranches, toLora, type LoraParams } from '../../models/train/lora-params.ts';
 import { HOW_SETTINGS, trainLora, TrainSettingsSchema, type StepReport } from '../../models/train/train-lora.ts';
+import { at } from '../../protocol/index.ts';
 import { defineNode } from '../../runtime/node.ts';
 
 const duration = (s: number) => (s >= 90 ? `${Math.floor(s / 60)} min ${Math.round(s % 60)} s` : `${s.toFixed(0)} s`);
@@ -62,7 +63,7 @@ export default defineNode({
         { prompt: caption, negativePrompt: '', steps: previewSteps, cfg: 5, seed: p.seed, width: p.resolution, height: p.resolution, scheduler: 'euler_a' },
         { signal: ctx.signal, textLora: p.textEncoder ? loraBranches(params) : undefined, unetLora: () => loraBranches(params) },
       );
-      const [image] = await decodeLatents(model, latent);
+      const image = at(await decodeLatents(model, latent), 0, 'image');
       ctx.preview([{ ...image, name: `step ${step}` }, await lossChart(losses, p.steps, firstStep)]);
     };
     const onStep = async (r: StepReport, params: LoraParams) => {
