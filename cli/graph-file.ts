@@ -29,7 +29,7 @@ export function applyOverrides(graph: unknown, sets: string[]): unknown {
   for (const set of sets) {
     const m = /^([^=]+)\.([^.=]+)=(.*)$/s.exec(set); // node ids may hold dots, param names do not
     if (!m) throw new Error(`--set ${set}: use node.param=value`);
-    const [, nodeId, param, raw] = m;
+    const [, nodeId = '', param = '', raw = ''] = m;
     const node = doc.nodes?.find((n) => n.id === nodeId);
     if (!node) throw new Error(`--set ${set}: the graph has no node "${nodeId}"`);
     let value: unknown = raw;

@@ -51,7 +51,7 @@ export async function modelsCommand(
   lines.push('', `Known models (${known.all.length}):`);
   for (const m of known.all) {
     const here = items.filter((i) => i.known?.id === m.id).map((i) => `${i.folder}/${i.path}`);
-    const where = m.package ? `ships in ${m.package}` : here.length ? `found: ${here.join(', ')}` : `not found (${m.files[0].path} from ${m.source})`;
+    const where = m.package ? `ships in ${m.package}` : here.length ? `found: ${here.join(', ')}` : `not found (${m.files.map((f) => f.path).join(', ')} from ${m.source})`;
     lines.push(`  ${m.id.padEnd(20)} ${m.kind.padEnd(12)} ${m.licence.padEnd(24)} ${where}`);
   }
   const unhashed = items.filter((i) => i.kind === 'file' && i.folder !== 'converted' && !i.sha256).length;

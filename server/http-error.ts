@@ -40,7 +40,8 @@ export function toHttpError(err: unknown): HttpError & { unexpected?: true } {
   if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
     return new HttpError(e.status, BODY_ERRORS[String(e.type)] ?? 'The request body cannot be read (bad compression or encoding)');
   }
-  if (typeof e.code === 'string' && FS_ERRORS[e.code]) return new HttpError(...FS_ERRORS[e.code]);
+  const fs = typeof e.code === 'string' ? FS_ERRORS[e.code] : undefined;
+  if (fs) return new HttpError(...fs);
   return Object.assign(new HttpError(500, 'Internal error (the server log has the details)'), { unexpected: true as const });
 }
 

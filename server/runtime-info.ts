@@ -17,6 +17,6 @@ export async function runtimeInfo(): Promise<RuntimeInfo> {
       parts: Object.fromEntries(Object.entries(partPrecisions()).map(([part, p]) => [part, { provider, ...p, ...(p.refused ? { refused: withoutPaths(p.refused) } : {}) }])),
     };
   } catch (e) {
-    return { provider: null, error: withoutPaths((e as Error).message.split('\n')[0]) };
+    return { provider: null, error: withoutPaths((e as Error).message.split('\n')[0] ?? '') };
   }
 }

@@ -28,8 +28,8 @@ const CLOCK_SKEW_MS = 5 * 60_000;
 
 /** Whether stream id `a` comes before `b` (ids are "milliseconds-sequence"). */
 function streamIdBefore(a: string, b: string): boolean {
-  const [am, as] = a.split('-').map(Number);
-  const [bm, bs] = b.split('-').map(Number);
+  const [am = 0, as = 0] = a.split('-').map(Number);
+  const [bm = 0, bs = 0] = b.split('-').map(Number);
   return am < bm || (am === bm && as < bs);
 }
 

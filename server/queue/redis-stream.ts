@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { z } from 'zod';
 import { jsonOrUndefined } from '../../runtime/json-depth.ts';
-import { RunEventSchema, type PreviewImage, type RunEvent } from '../../protocol/index.ts';
+import { at, RunEventSchema, type PreviewImage, type RunEvent } from '../../protocol/index.ts';
 
 /** BullMQ's queue of runs that need no model file: one job per run, its id the run id. */
 export const RUNS_QUEUE = 'facechain-runs';
@@ -128,7 +128,7 @@ export async function readEvents(redis: Redis, after: string): Promise<{ last: s
     for (const [rawId, flat] of items) {
       last = rawId.toString();
       const fields = new Map<string, Buffer>();
-      for (let i = 0; i + 1 < flat.length; i += 2) fields.set(flat[i].toString(), flat[i + 1]);
+      for (let i = 0; i + 1 < flat.length; i += 2) fields.set(at(flat, i).toString(), at(flat, i + 1));
       try {
         const event = RunEventSchema.parse(JSON.parse(fields.get('e')?.toString() ?? ''));
         const p = fields.get('p');

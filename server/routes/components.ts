@@ -1,6 +1,6 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { Router } from 'express';
-import { type ComponentSaved, LibraryEntrySchema, type LibraryItem, LibrarySaveSchema, nextEntry, type LibraryEntry } from '../../protocol/index.ts';
+import { at, type ComponentSaved, LibraryEntrySchema, type LibraryItem, LibrarySaveSchema, nextEntry, type LibraryEntry } from '../../protocol/index.ts';
 import { readInsideSync, writeInside } from '../../runtime/safe-open.ts';
 import type { ServerContext } from '../context.ts';
 import { clientMessage, HttpError } from '../http-error.ts';
@@ -29,7 +29,7 @@ function readEntry(dir: string, id: string): { entry?: LibraryEntry; problem?: s
   }
   const parsed = LibraryEntrySchema.safeParse(doc);
   if (!parsed.success) {
-    const [issue] = parsed.error.issues;
+    const issue = at(parsed.error.issues, 0, 'issue');
     return { problem: `not a component file: ${issue.path.join('.') || 'document'}: ${issue.message}` };
   }
   if (parsed.data.id !== id) return { problem: `its id "${parsed.data.id}" is not its file name` };
@@ -64,7 +64,7 @@ export function componentRoutes(ctx: ServerContext): Router {
     const id = componentId(req.params.id);
     const body = LibrarySaveSchema.safeParse(req.body);
     if (!body.success) {
-      const [issue] = body.error.issues;
+      const issue = at(body.error.issues, 0, 'issue');
       throw new HttpError(400, `Not a component: ${issue.path.join('.') || 'body'}: ${issue.message}`);
     }
     const previous = readEntry(dir, id);

@@ -1,7 +1,7 @@
 import { existsSync, lstatSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { Router, type Response } from 'express';
-import { GRAPH_FORMAT, graphJsonSchema, GraphSchema, inRawKeyOrder, migrate, type GraphList, type GraphSaved, type Ok, type ValidateAnswer } from '../../protocol/index.ts';
+import { at, GRAPH_FORMAT, graphJsonSchema, GraphSchema, inRawKeyOrder, migrate, type GraphList, type GraphSaved, type Ok, type ValidateAnswer } from '../../protocol/index.ts';
 import { fileChecks } from '../../runtime/file-checks.ts';
 import { readInsideSync, writeInside } from '../../runtime/safe-open.ts';
 import { checkGraph } from '../../runtime/validate.ts';
@@ -20,7 +20,7 @@ function documentProblem(doc: unknown): string | undefined {
   try {
     const parsed = GraphSchema.safeParse(migrate(doc));
     if (parsed.success) return undefined;
-    const [issue] = parsed.error.issues;
+    const issue = at(parsed.error.issues, 0, 'issue');
     return `${issue.path.join('.') || 'document'}: ${issue.message}`;
   } catch (e) {
     return (e as Error).message;
