@@ -39,8 +39,8 @@ function pathBetween(graph: Level, start: string, goal: string): string[] | unde
   const cameFrom = new Map<string, string>();
   const queue = [start];
   const seen = new Set(queue);
-  for (let i = 0; i < queue.length; i++) {
-    const id = queue[i];
+  for (const id of queue) {
+    // for...of also visits what the loop pushes
     if (id === goal) {
       const path = [id];
       for (let p = cameFrom.get(id); p !== undefined; p = cameFrom.get(p)) path.unshift(p);

@@ -79,7 +79,11 @@ export class EditorStore {
   /** Edits go to the level shown; a component's inside is its definition, shared by all its instances. */
   private edit(label: string, recipe: (level: Draft<Level>, doc: Draft<Graph>) => void, options?: { coalesce?: string }): boolean {
     const inside = this.path.at(-1);
-    return this.history.edit(label, (g) => recipe(inside ? g.components![inside.component] : g, g), options);
+    return this.history.edit(label, (g) => {
+      const level = inside ? g.components?.[inside.component] : g;
+      if (!level) throw new Error(`The document has no component "${inside?.component}"`);
+      recipe(level, g);
+    }, options);
   }
 
   getSnapshot = (): EditorSnapshot => this.snapshot;
@@ -223,7 +227,8 @@ export class EditorStore {
     const name = to.trim();
     if (!ports || !Object.hasOwn(ports, from) || !name || name === from || Object.hasOwn(ports, name)) return false;
     return this.edit(`Rename port ${from} to ${name}`, (_, doc) => {
-      const d = doc.components![component];
+      const d = doc.components?.[component];
+      if (!d) return;
       const renamed = <T>(record: Record<string, T>) => Object.fromEntries(Object.entries(record).map(([k, v]) => [k === from ? name : k, v]));
       if (side === 'in') d.inputs = renamed(d.inputs);
       else d.outputs = renamed(d.outputs);
@@ -244,7 +249,8 @@ export class EditorStore {
     const key = name.trim();
     if (!inside || !def || !key || Object.hasOwn(def.params, key)) return false;
     return this.edit(`Expose param ${key}`, (_, doc) => {
-      doc.components![inside.component].params[key] = { node: nodeId, param };
+      const d = doc.components?.[inside.component];
+      if (d) d.params[key] = { node: nodeId, param };
     });
   }
 

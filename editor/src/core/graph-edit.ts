@@ -1,5 +1,5 @@
 import type { Draft } from 'immer';
-import type { Edge, Graph, Level, NodeInstance } from '../../../protocol/index.ts';
+import { at, type Edge, type Graph, type Level, type NodeInstance } from '../../../protocol/index.ts';
 import type { PortRef } from './connections.ts';
 
 /**
@@ -55,7 +55,7 @@ export function connect(g: G, from: PortRef, to: PortRef): void {
   const existing = g.edges.findIndex((e) => e.to.node === to.node && e.to.port === to.port);
   const edge = { from: { node: from.node, port: from.port }, to: { node: to.node, port: to.port } };
   if (existing >= 0) {
-    if (edgeKey(g.edges[existing]) === edgeKey(edge)) return;
+    if (edgeKey(at(g.edges, existing)) === edgeKey(edge)) return;
     g.edges.splice(existing, 1, edge);
   } else g.edges.push(edge);
 }

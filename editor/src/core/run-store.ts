@@ -166,7 +166,8 @@ export class RunStore {
     const fresh = !old || old.runId !== header.runId || old.previewId !== header.previewId;
     if (fresh && old) for (const img of old.images) this.urls.revoke(img.url);
     const images = fresh ? [] : [...old.images];
-    if (images[header.index]) this.urls.revoke(images[header.index].url);
+    const previous = images[header.index];
+    if (previous) this.urls.revoke(previous.url);
     images[header.index] = { url: this.urls.create(image, header.mime), width: header.width, height: header.height };
     this.set({
       previews: { ...this.state.previews, [header.nodeId]: { runId: header.runId, previewId: header.previewId, images } },

@@ -102,6 +102,7 @@ export function Canvas() {
       }
       if (state.toNode) return;
       const p = 'changedTouches' in event ? event.changedTouches[0] : event;
+      if (!p) return;
       editor.quickAdd({ x: p.clientX, y: p.clientY }, { node: from.nodeId, port: from.id ?? '', side: from.type === 'source' ? 'out' : 'in' });
     },
     [store, catalog, notices, editor],
