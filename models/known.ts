@@ -9,7 +9,7 @@ function faceKnownModel(spec: FaceModelSpec): KnownModel {
     id: spec.id,
     kind: 'face',
     files: spec.files.map((f) => ({ ...f })),
-    sha256: spec.files[0].sha256,
+    sha256: spec.files[0]!.sha256,
     package: spec.package,
     source: spec.upstream,
     licence: spec.licence,

@@ -83,7 +83,7 @@ async function readHeader(handle: FileHandle, file: string): Promise<Safetensors
       continue;
     }
     const e = EntrySchema.safeParse(raw);
-    if (!e.success) throw fail(`tensor "${name}": ${e.error.issues[0].message}`);
+    if (!e.success) throw fail(`tensor "${name}": ${e.error.issues[0]!.message}`);
     const dtype = ST_TO_DTYPE[e.data.dtype];
     const [b, en] = e.data.data_offsets;
     const expected = elementCount(e.data.shape) * bytesPerElement(dtype);
@@ -93,7 +93,7 @@ async function readHeader(handle: FileHandle, file: string): Promise<Safetensors
   }
   const sorted = [...entries.values()].sort((x, y) => x.begin - y.begin);
   for (let i = 1; i < sorted.length; i++) {
-    if (sorted[i].begin < sorted[i - 1].end) throw fail(`tensors "${sorted[i - 1].name}" and "${sorted[i].name}" overlap`);
+    if (sorted[i]!.begin < sorted[i - 1]!.end) throw fail(`tensors "${sorted[i - 1]!.name}" and "${sorted[i]!.name}" overlap`);
   }
   return { file, entries, metadata, dataStart };
 }
@@ -202,7 +202,7 @@ export async function writeSafetensorsStream(
       if (array.byteLength) await handle.write(bytesOfArray(array));
       i++;
     }
-    if (i !== specs.length) throw new SafetensorsError(`tensor "${specs[i].name}": no data`);
+    if (i !== specs.length) throw new SafetensorsError(`tensor "${specs[i]!.name}": no data`);
   } catch (e) {
     await handle.close();
     await rm(tmp, { force: true });

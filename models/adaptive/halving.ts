@@ -105,7 +105,7 @@ export async function successiveHalving<P>(points: readonly P[], evaluator: Eval
     const ranked = rank(scored, o.styleFloor);
     if (ranked.length === 1 || n === o.seeds.length) {
       const all = [...ranked, ...rank([...latest.values()].filter((c) => !alive.includes(c.point)), o.styleFloor)];
-      return { best: ranked[0], ranked: all, front: paretoFront([...latest.values()]), evaluations: evaluator.evaluations };
+      return { best: ranked[0]!, ranked: all, front: paretoFront([...latest.values()]), evaluations: evaluator.evaluations };
     }
     alive = ranked.slice(0, Math.max(1, Math.ceil(ranked.length / eta))).map((c) => c.point);
   }
@@ -136,7 +136,7 @@ export async function coordinateSearch<P>(
   for (const variants of coordinates) {
     const tried = [best];
     for (const p of variants(best.point)) tried.push(await evaluator.candidate(p, o.seeds, -1));
-    best = rank(tried, o.styleFloor)[0];
+    best = rank(tried, o.styleFloor)[0]!;
   }
   return best;
 }

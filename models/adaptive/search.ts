@@ -71,7 +71,7 @@ export async function searchWeights(
     await onPair?.(pair, { done: pairs.length, total, best, pairs });
   };
   for (const style of styleValues) for (const face of faceValues) await visit(face, style);
-  const step = (v: number[]) => (v.length > 1 ? Math.abs(v[1] - v[0]) : 0);
+  const step = (v: number[]) => (v.length > 1 ? Math.abs(v[1]! - v[0]!) : 0);
   let [faceStep, styleStep] = [step(faceValues), step(styleValues)];
   for (let r = 0; r < s.rounds && best && (faceStep > 0 || styleStep > 0); r++) {
     faceStep /= 2;

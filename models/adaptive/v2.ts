@@ -3,7 +3,7 @@
 // The Pareto front and the final choice use only candidates scored on every seed: a mean over one seed
 // is not comparable with one over nine. Every (candidate, seed) becomes a row of a sweep results table.
 import type { SweepTable } from '../../protocol/sweep-results.ts';
-import { summarise } from '../../protocol/index.ts';
+import { at, summarise } from '../../protocol/index.ts';
 import { BLOCK_IDS, BLOCK_IDS_17, type BlockWeights } from '../lora/blocks.ts';
 import { blockVector, coordinateSearch, Evaluator, paretoFront, rank, successiveHalving, type BlockGroups, type Candidate, type Evaluate, type Evaluation } from './halving.ts';
 import { gridValues } from './search.ts';
@@ -38,7 +38,7 @@ export const pointKey = (p: WeightPoint) => `${p.face}:${p.style}:${p.IN}:${p.MI
 export function groupBlocks(p: BlockGroups): BlockWeights | undefined {
   if (p.IN === 1 && p.MID === 1 && p.OUT === 1) return undefined;
   const vector = blockVector(p).split(', ').map(Number);
-  return { ...Object.fromEntries(BLOCK_IDS.map((id) => [id, 1])), ...Object.fromEntries(BLOCK_IDS_17.map((id, i) => [id, vector[i]])) };
+  return { ...Object.fromEntries(BLOCK_IDS.map((id) => [id, 1])), ...Object.fromEntries(BLOCK_IDS_17.map((id, i) => [id, at(vector, i)])) };
 }
 
 /** Group weights the coordinate search tries in place of the current one (1 = unchanged). */
@@ -50,7 +50,7 @@ export function candidatesOf(evaluations: readonly Evaluation<WeightPoint>[]): C
   const byKey = new Map<string, Evaluation<WeightPoint>[]>();
   for (const e of evaluations) byKey.set(pointKey(e.point), [...(byKey.get(pointKey(e.point)) ?? []), e]);
   return [...byKey.values()].map((es) => ({
-    point: es[0].point,
+    point: es[0]!.point,
     n: es.length,
     identity: summarise(es.map((e) => e.identity ?? Number.NaN)),
     style: summarise(es.map((e) => e.style)),
@@ -69,11 +69,11 @@ export async function searchWeightsV2(
   if (spec.blockGroups) await coordinateSearch(halving.best, (['IN', 'MID', 'OUT'] as const).map(groupVariants), evaluator, options);
   const candidates = candidatesOf(evaluator.evaluations);
   const full = candidates.filter((c) => c.n === spec.seeds.length);
-  const best = rank(full, spec.styleFloor)[0];
+  const best = rank(full, spec.styleFloor)[0]!;
   if (!best.identity) {
     throw new Error(`no candidate scored on all ${spec.seeds.length} seeds gave an image with a usable face; check the prompt, the start image or the strength`);
   }
-  return { best, front: paretoFront(full), candidates, evaluations: evaluator.evaluations };
+  return { best: best, front: paretoFront(full), candidates, evaluations: evaluator.evaluations };
 }
 
 const LABELS = ['face', 'style', 'IN', 'MID', 'OUT'];
@@ -86,7 +86,7 @@ export function resultsTable(name: string, result: V2Result, ms: readonly number
     format: 'facechain-sweep',
     name,
     labels: LABELS,
-    axisValues: LABELS.map((_, i) => [...new Set(result.candidates.map((c) => values(c.point)[i]))]),
+    axisValues: LABELS.map((_, i) => [...new Set(result.candidates.map((c) => at(values(c.point), i)))]),
     rows: result.evaluations.map((e, i) => ({
       key: pointKey(e.point),
       at: [keys.indexOf(pointKey(e.point)), 0, 0],

@@ -36,15 +36,15 @@ export function decodeBlazeface(logits: Float32Array, regressors: Float32Array, 
   }
   const out: Detection[] = [];
   for (let i = 0; i < anchors.length; i++) {
-    const score = sigmoid(logits[i]);
+    const score = sigmoid(logits[i]!);
     if (score < minScore) continue;
     const r = regressors.subarray(i * 16, i * 16 + 16);
-    const { x: ax, y: ay } = anchors[i];
-    const cx = ax + r[0];
-    const cy = ay + r[1];
+    const { x: ax, y: ay } = anchors[i]!; // one anchor per box
+    const cx = ax + r[0]!;
+    const cy = ay + r[1]!;
     const keypoints: Point[] = [];
-    for (let k = 0; k < 6; k++) keypoints.push({ x: ax + r[4 + 2 * k], y: ay + r[5 + 2 * k] });
-    out.push({ box: { x: cx - r[2] / 2, y: cy - r[3] / 2, width: r[2], height: r[3] }, score, keypoints });
+    for (let k = 0; k < 6; k++) keypoints.push({ x: ax + r[4 + 2 * k]!, y: ay + r[5 + 2 * k]! });
+    out.push({ box: { x: cx - r[2]! / 2, y: cy - r[3]! / 2, width: r[2]!, height: r[3]! }, score, keypoints });
   }
   return out;
 }
@@ -58,7 +58,7 @@ export function weightedNms(dets: readonly Detection[], iouThreshold: number): D
   const rest = [...dets].sort((a, b) => b.score - a.score);
   const kept: Detection[] = [];
   while (rest.length) {
-    const top = rest[0];
+    const top = rest[0]!;
     const group = rest.filter((d) => iou(top.box, d.box) > iouThreshold);
     const others = rest.filter((d) => iou(top.box, d.box) <= iouThreshold);
     const total = group.reduce((s, d) => s + d.score, 0);
@@ -66,7 +66,7 @@ export function weightedNms(dets: readonly Detection[], iouThreshold: number): D
     kept.push({
       score: top.score,
       box: { x: avg((d) => d.box.x), y: avg((d) => d.box.y), width: avg((d) => d.box.width), height: avg((d) => d.box.height) },
-      keypoints: top.keypoints.map((_, k) => ({ x: avg((d) => d.keypoints[k].x), y: avg((d) => d.keypoints[k].y) })),
+      keypoints: top.keypoints.map((_, k) => ({ x: avg((d) => d.keypoints[k]!.x), y: avg((d) => d.keypoints[k]!.y) })),
     });
     rest.splice(0, rest.length, ...others);
   }

@@ -82,7 +82,7 @@ export function squareAroundDetection(det: Detection, scale = 1.5): RotatedSquar
   return {
     center: { x: det.box.x + det.box.width / 2, y: det.box.y + det.box.height / 2 },
     size: Math.max(det.box.width, det.box.height) * scale,
-    angle: lineAngle(det.keypoints[0], det.keypoints[1]),
+    angle: lineAngle(det.keypoints[0]!, det.keypoints[1]!),
   };
 }
 
@@ -101,14 +101,14 @@ export async function runFaceMesh(img: RawImage, rois: readonly RotatedSquare[],
   const flags = floatOutput(out, 'faceflag');
   return maps.map((m, i) => {
     const back = invertAffine(m);
-    const zScale = rois[i].size / size;
+    const zScale = rois[i]!.size / size;
     const points: Point3[] = [];
     for (let k = 0; k < MESH_POINTS; k++) {
       const o = (i * MESH_POINTS + k) * 3;
-      const p = applyAffine(back, { x: mesh[o], y: mesh[o + 1] });
-      points.push({ x: p.x, y: p.y, z: mesh[o + 2] * zScale });
+      const p = applyAffine(back, { x: mesh[o]!, y: mesh[o + 1]! });
+      points.push({ x: p.x, y: p.y, z: mesh[o + 2]! * zScale });
     }
-    return { mesh: points, faceness: flags[i] };
+    return { mesh: points, faceness: flags[i]! }; // one flag per face
   });
 }
 
@@ -122,11 +122,11 @@ export async function detectFaces(img: RawImage, models: FaceDetectorModels, opt
   second.forEach((refined, i) => {
     // The mesh-framed crop is better placed, except on some profile faces, where FaceMesh's first
     // mesh is poor and the crop built from it loses the face: then keep the first pass.
-    const r = refined.faceness >= minFaceness || refined.faceness >= first[i].faceness ? refined : first[i];
+    const r = (refined.faceness >= minFaceness || refined.faceness >= first[i]!.faceness ? refined : first[i])!;
     if (r.faceness < minFaceness) return;
     faces.push({
       box: boundingBox(r.mesh),
-      score: candidates[i].score,
+      score: candidates[i]!.score,
       faceness: r.faceness,
       landmarks: landmarks5FromMesh(r.mesh),
       roll: meshRoll(r.mesh),

@@ -27,9 +27,9 @@ export function cosineSimilarity(a: Float32Array, b: Float32Array): number {
   let na = 0;
   let nb = 0;
   for (let i = 0; i < a.length; i++) {
-    dot += a[i] * b[i];
-    na += a[i] * a[i];
-    nb += b[i] * b[i];
+    dot += a[i]! * b[i]!;
+    na += a[i]! * a[i]!;
+    nb += b[i]! * b[i]!;
   }
   return dot / (Math.sqrt(na * nb) || 1);
 }
@@ -39,8 +39,8 @@ export function expectedAge(probs: Float32Array): number {
   let age = 0;
   let total = 0;
   for (let i = 0; i < probs.length; i++) {
-    age += i * probs[i];
-    total += probs[i];
+    age += i * probs[i]!;
+    total += probs[i]!;
   }
   return age / total;
 }
@@ -63,7 +63,7 @@ export async function runFaceRes(img: RawImage, faces: readonly Landmarks5[], fa
   const dim = descriptors.length / faces.length;
   return faces.map((_, i) => ({
     descriptor: l2Normalise(descriptors.slice(i * dim, (i + 1) * dim)),
-    ...genderFromMaleProbability(genders[i]),
+    ...genderFromMaleProbability(genders[i]!),
     age: expectedAge(ages.subarray(i * 100, (i + 1) * 100)),
   }));
 }

@@ -56,10 +56,10 @@ export function estimateSimilarity(src: readonly Point[], dst: readonly Point[])
   let sxy = 0; // sum of src×dst
   let ss = 0;
   for (let i = 0; i < n; i++) {
-    const ax = src[i].x - ms.x;
-    const ay = src[i].y - ms.y;
-    const bx = dst[i].x - md.x;
-    const by = dst[i].y - md.y;
+    const ax = src[i]!.x - ms.x;
+    const ay = src[i]!.y - ms.y;
+    const bx = dst[i]!.x - md.x;
+    const by = dst[i]!.y - md.y;
     sxx += ax * bx + ay * by;
     sxy += ax * by - ay * bx;
     ss += ax * ax + ay * ay;

@@ -35,6 +35,6 @@ export async function letterbox(img: RawImage, size: number, region?: Region): P
 /** Bytes -> floats with value = byte * scale + offset. */
 export function normalise(bytes: Uint8Array, scale: number, offset: number): Float32Array {
   const out = new Float32Array(bytes.length);
-  for (let i = 0; i < bytes.length; i++) out[i] = bytes[i] * scale + offset;
+  for (let i = 0; i < bytes.length; i++) out[i] = bytes[i]! * scale + offset;
   return out;
 }

@@ -13,13 +13,13 @@ const MOUTH_A = 61;
 const MOUTH_B = 291;
 
 function mean(points: readonly Point[], idx: readonly number[]): Point {
-  return { x: idx.reduce((s, i) => s + points[i].x, 0) / idx.length, y: idx.reduce((s, i) => s + points[i].y, 0) / idx.length };
+  return { x: idx.reduce((s, i) => s + points[i]!.x, 0) / idx.length, y: idx.reduce((s, i) => s + points[i]!.y, 0) / idx.length };
 }
 
 /** The five alignment landmarks from the mesh, in image-left/image-right order. */
 export function landmarks5FromMesh(mesh: readonly Point[]): Landmarks5 {
   if (mesh.length !== MESH_POINTS) throw new Error(`expected ${MESH_POINTS} mesh points, got ${mesh.length}`);
-  return [mean(mesh, EYE_A), mean(mesh, EYE_B), mesh[NOSE_TIP], mesh[MOUTH_A], mesh[MOUTH_B]];
+  return [mean(mesh, EYE_A), mean(mesh, EYE_B), mesh[NOSE_TIP]!, mesh[MOUTH_A]!, mesh[MOUTH_B]!];
 }
 
 /** Roll of a face from its eye line (subject's right eye to left eye). */

@@ -17,7 +17,7 @@ export function personProbability(kind: SegmentationModel, out: Float32Array): F
   if (kind === 'selfie') return out; // already a sigmoid
   // meet: [bg, fg] logits per pixel; softmax over two classes = sigmoid(fg - bg).
   const p = new Float32Array(out.length / 2);
-  for (let i = 0; i < p.length; i++) p[i] = 1 / (1 + Math.exp(out[2 * i] - out[2 * i + 1]));
+  for (let i = 0; i < p.length; i++) p[i] = 1 / (1 + Math.exp(out[2 * i]! - out[2 * i + 1]!));
   return p;
 }
 

@@ -30,5 +30,5 @@ export async function oarriagaGender(img: RawImage, faces: readonly Landmarks5[]
   if (faces.length === 0) return [];
   const res = await model.run({ input: floatInput(crops(img, faces, true, 2 / 255, -1), [faces.length, SMALL_ATTRIBUTE_INPUT, SMALL_ATTRIBUTE_INPUT, 1]) });
   const probs = floatOutput(res, 'gender');
-  return faces.map((_, i) => genderFromMaleProbability(probs[i * 2 + 1]));
+  return faces.map((_, i) => genderFromMaleProbability(probs[i * 2 + 1]!));
 }

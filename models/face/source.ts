@@ -26,7 +26,7 @@ export function conversionKey(spec: FaceModelSpec): string {
 /** Converts a registered model from its package; throws when the files are not the pinned ones. */
 export async function convertFaceModel(spec: FaceModelSpec): Promise<Uint8Array> {
   const dir = packageDir(spec.package);
-  const model = await loadGraphModel(join(dir, spec.files[0].path));
+  const model = await loadGraphModel(join(dir, spec.files[0]!.path));
   const pinned = new Map(spec.files.map((f) => [f.path.split('/').pop(), f.sha256]));
   for (const f of model.files) {
     const want = pinned.get(f.name);
@@ -36,6 +36,6 @@ export async function convertFaceModel(spec: FaceModelSpec): Promise<Uint8Array>
   return convertGraphModel(model, {
     inputNames: spec.inputNames,
     outputs: spec.outputs,
-    metadata: { source: `${spec.package}/${spec.files[0].path}`, licence: spec.licence, conversion: conversionKey(spec) },
+    metadata: { source: `${spec.package}/${spec.files[0]!.path}`, licence: spec.licence, conversion: conversionKey(spec) },
   }).bytes;
 }

@@ -54,19 +54,19 @@ export function warpAffine(img: RawImage, imageToOut: Affine, outW: number, outH
           if (x0 >= 0 && y0 >= 0 && x0 + 1 < width && y0 + 1 < height) {
             const p = y0 * stride + x0 * channels;
             const q = p + stride;
-            r += w00 * data[p] + w10 * data[p + channels] + w01 * data[q] + w11 * data[q + channels];
-            g += w00 * data[p + c1] + w10 * data[p + channels + c1] + w01 * data[q + c1] + w11 * data[q + channels + c1];
-            bl += w00 * data[p + c2] + w10 * data[p + channels + c2] + w01 * data[q + c2] + w11 * data[q + channels + c2];
+            r += w00 * data[p]! + w10 * data[p + channels]! + w01 * data[q]! + w11 * data[q + channels]!;
+            g += w00 * data[p + c1]! + w10 * data[p + channels + c1]! + w01 * data[q + c1]! + w11 * data[q + channels + c1]!;
+            bl += w00 * data[p + c2]! + w10 * data[p + channels + c2]! + w01 * data[q + c2]! + w11 * data[q + channels + c2]!;
           } else {
-            r += w00 * at(x0, y0, 0) + w10 * at(x0 + 1, y0, 0) + w01 * at(x0, y0 + 1, 0) + w11 * at(x0 + 1, y0 + 1, 0);
-            g += w00 * at(x0, y0, c1) + w10 * at(x0 + 1, y0, c1) + w01 * at(x0, y0 + 1, c1) + w11 * at(x0 + 1, y0 + 1, c1);
-            bl += w00 * at(x0, y0, c2) + w10 * at(x0 + 1, y0, c2) + w01 * at(x0, y0 + 1, c2) + w11 * at(x0 + 1, y0 + 1, c2);
+            r += w00 * at(x0, y0, 0)! + w10 * at(x0 + 1, y0, 0)! + w01 * at(x0, y0 + 1, 0)! + w11 * at(x0 + 1, y0 + 1, 0)!;
+            g += w00 * at(x0, y0, c1)! + w10 * at(x0 + 1, y0, c1)! + w01 * at(x0, y0 + 1, c1)! + w11 * at(x0 + 1, y0 + 1, c1)!;
+            bl += w00 * at(x0, y0, c2)! + w10 * at(x0 + 1, y0, c2)! + w01 * at(x0, y0 + 1, c2)! + w11 * at(x0 + 1, y0 + 1, c2)!;
           }
         }
       }
       const o = (v * outW + u) * outC;
       if (opts.grey) {
-        out[o] = (LUMA[0] * r + LUMA[1] * g + LUMA[2] * bl) * norm + opts.offset;
+        out[o] = (LUMA[0]! * r + LUMA[1]! * g + LUMA[2]! * bl) * norm + opts.offset;
       } else {
         out[o] = r * norm + opts.offset;
         out[o + 1] = g * norm + opts.offset;

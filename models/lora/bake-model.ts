@@ -180,11 +180,11 @@ function relative(root: string, file: string): string {
 
 function commonDir(dirs: string[]): string {
   const split = dirs.map((d) => path.resolve(d).split(path.sep));
-  let n = split[0].length;
+  let n = split[0]!.length;
   for (const s of split) {
     let i = 0;
-    while (i < n && s[i] === split[0][i]) i++;
+    while (i < n && s[i] === split[0]![i]) i++;
     n = i;
   }
-  return split[0].slice(0, n).join(path.sep) || path.sep;
+  return split[0]!.slice(0, n).join(path.sep) || path.sep;
 }

@@ -60,7 +60,7 @@ export async function* bakeModules(
     const key = `${module.ldm}.weight`;
     const base = await read(key);
     const w = toF32(base, 'base model', key).data;
-    const rows = module.shape[0];
+    const rows = module.shape[0]!;
     const cols = w.length / rows;
     const rank = parts.reduce((s, p) => s + rankOf(p.module), 0);
     // U [rows, R]: the scaled ups side by side; D [R, cols]: the downs stacked.
@@ -69,7 +69,7 @@ export async function* bakeModules(
     let offset = 0;
     for (const { module: m, factor } of parts) {
       const r = rankOf(m);
-      for (let o = 0; o < rows; o++) for (let j = 0; j < r; j++) u[o * rank + offset + j] = factor * m.up.data[o * r + j];
+      for (let o = 0; o < rows; o++) for (let j = 0; j < r; j++) u[o * rank + offset + j] = factor * m.up.data[o * r + j]!;
       d.set(m.down.data, offset * cols);
       offset += r;
     }
@@ -88,7 +88,7 @@ async function gemmRows(session: OrtSession, u: Float32Array, d: Float32Array, w
       d: dTensor,
       w: new ort.Tensor('float32', w.subarray(r0 * cols, (r0 + n) * cols), [n, cols]),
     });
-    out.set(y.data as Float32Array, r0 * cols);
+    out.set(y!.data as Float32Array, r0 * cols);
   }
   return out;
 }

@@ -46,7 +46,7 @@ export function parseBlockWeights(spec: string): BlockWeights {
   if (parts.every((p) => p.includes('='))) {
     for (const p of parts) {
       const [id, value] = p.split('=').map((s) => s.trim());
-      const name = id.toUpperCase() === 'MID' ? 'M00' : id.toUpperCase();
+      const name = id!.toUpperCase() === 'MID' ? 'M00' : id!.toUpperCase();
       if (!(BLOCK_IDS as readonly string[]).includes(name)) throw new Error(`unknown block "${id}" (blocks: ${BLOCK_IDS.join(', ')})`);
       weights[name] = number(value, p);
     }
@@ -61,7 +61,7 @@ export function parseBlockWeights(spec: string): BlockWeights {
 function fromVector(values: number[]): BlockWeights {
   const ids = values.length === 17 ? BLOCK_IDS_17 : BLOCK_IDS;
   const weights = Object.fromEntries(BLOCK_IDS.map((id) => [id, 0]));
-  ids.forEach((id, i) => (weights[id] = values[i]));
+  ids.forEach((id, i) => (weights[id] = values[i]!));
   return weights;
 }
 

@@ -44,6 +44,7 @@ export function fitLora(
 function fitModule(m: RawModule, target: AdaptableModule): LoraModule | string {
   const [out, inDim, ...kernel] = target.shape;
   const rank = m.down.dims[0];
+  if (out === undefined || inDim === undefined || rank === undefined) return `${m.name}: a weight of rank 2 or 4 was expected, not [${target.shape}] with down [${m.down.dims}]`;
   const conv = kernel.length === 2;
   const is1x1 = conv && kernel[0] === 1 && kernel[1] === 1;
   const downOk = same(m.down.dims, [rank, inDim, ...kernel]) || (is1x1 && same(m.down.dims, [rank, inDim]));

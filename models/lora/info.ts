@@ -9,7 +9,7 @@ const HIGHLIGHTS = [
 /** A few lines a user reads to know what a LoRA is: format, base, modules, ranks, scales, metadata. */
 export function describeLora(lora: Lora): string {
   const count = (prefix: string) => lora.modules.filter((m) => m.name.startsWith(prefix)).length;
-  const conv3 = lora.modules.filter((m) => m.down.dims.length === 4 && m.down.dims[2] > 1).length;
+  const conv3 = lora.modules.filter((m) => m.down.dims.length === 4 && m.down.dims[2]! > 1).length;
   const distinct = (values: number[]) => [...new Set(values)].sort((a, b) => a - b).map((v) => +v.toPrecision(4)).join(', ');
   const lines = [
     `${lora.name}: ${lora.format} naming, for ${lora.base} (${lora.source})`,
@@ -18,7 +18,7 @@ export function describeLora(lora: Lora): string {
   ];
   if (lora.ignoredKeys.length) lines.push(`ignored keys: ${lora.ignoredKeys.slice(0, 5).join(', ')}${lora.ignoredKeys.length > 5 ? ` (+${lora.ignoredKeys.length - 5})` : ''}`);
   const keys = Object.keys(lora.metadata);
-  for (const k of HIGHLIGHTS) if (k in lora.metadata) lines.push(`${k}: ${clip(lora.metadata[k])}`);
+  for (const k of HIGHLIGHTS) if (k in lora.metadata) lines.push(`${k}: ${clip(lora.metadata[k]!)}`);
   const others = keys.filter((k) => !HIGHLIGHTS.includes(k));
   if (others.length) lines.push(`other metadata: ${others.join(', ')}`);
   return lines.join('\n');

@@ -39,22 +39,22 @@ const ALPHA = /^(.+)\.alpha$/;
 /** Parses one key in kohya, diffusers (both generations) or PEFT naming. */
 export function parseLoraKey(key: string): ParsedKey {
   const kohya = KOHYA.exec(key);
-  if (kohya) return { module: kohya[1], part: KOHYA_PART[kohya[2] as keyof typeof KOHYA_PART], format: 'kohya' };
+  if (kohya) return { module: kohya[1]!, part: KOHYA_PART[kohya[2] as keyof typeof KOHYA_PART], format: 'kohya' };
   for (const [re, what] of UNSUPPORTED) if (re.test(key)) return { unsupported: what };
 
   const proc = ATTN_PROC.exec(key);
   if (proc) {
-    const { part, path } = splitModel(proc[1]);
+    const { part, path } = splitModel(proc[1]!);
     const proj = (part === 'unet' ? UNET_PROJ : TEXT_PROJ)[proc[2] as keyof typeof UNET_PROJ];
     return moduleKey(`${part}.${path}.${proj}`, proc[3] as 'down' | 'up', 'diffusers-attn-procs');
   }
   const diffusers = DIFFUSERS.exec(key);
-  if (diffusers) return moduleKey(diffusers[1], diffusers[2] as 'down' | 'up', 'diffusers');
+  if (diffusers) return moduleKey(diffusers[1]!, diffusers[2] as 'down' | 'up', 'diffusers');
   const peft = PEFT.exec(key);
-  if (peft) return moduleKey(peft[1], peft[2] === 'A' ? 'down' : 'up', 'peft');
+  if (peft) return moduleKey(peft[1]!, peft[2] === 'A' ? 'down' : 'up', 'peft');
   const alpha = ALPHA.exec(key);
   // A lone alpha's format is decided by the weights beside it; 'diffusers' is a placeholder.
-  if (alpha) return moduleKey(alpha[1], 'alpha', 'diffusers');
+  if (alpha) return moduleKey(alpha[1]!, 'alpha', 'diffusers');
   return undefined;
 }
 

@@ -71,17 +71,17 @@ export function parseLoraTensors(
     else if (g.format === 'peft') {
       const part = name.startsWith('lora_te') ? 'text_encoder' : 'unet';
       try {
-        alpha = peftAlpha(peft, part, g.path ?? name, rank);
+        alpha = peftAlpha(peft, part, g.path ?? name, rank!);
       } catch (e) {
         throw new LoraFileError(`LoRA "${label}": ${(e as Error).message}`);
       }
     }
-    modules.push({ name, path: g.path, down, up, alpha });
+    modules.push({ name, path: g.path, down, up, alpha: alpha! });
   }
   if (formats.has('peft') && !peft) {
     warnings.push(`LoRA "${label}": PEFT weights without an adapter config (adapter_config.json or lora_adapter_metadata): alpha = rank assumed (scale 1)`);
   }
-  return { format: [...formats][0], modules, ignoredKeys, warnings };
+  return { format: [...formats][0]!, modules, ignoredKeys, warnings };
 }
 
 /** Any float tensor as float32 (LoRA files are mostly float16 or bfloat16). */
@@ -99,5 +99,5 @@ export function toF32(t: HostTensor, label: string, key: string): F32Tensor {
 function scalar(t: HostTensor, label: string, key: string): number {
   const v = toF32(t, label, key).data;
   if (v.length !== 1 || !Number.isFinite(v[0])) throw new LoraFileError(`LoRA "${label}": ${key} should hold one number`);
-  return v[0];
+  return v[0]!;
 }

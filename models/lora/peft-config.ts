@@ -35,7 +35,7 @@ export function peftConfigs(metadata: Record<string, string>, adapterConfig?: un
     const parts: Record<string, Record<string, unknown>> = {};
     for (const [key, value] of Object.entries(parsed)) {
       const m = /^(unet|text_encoder)\.(.+)$/.exec(key);
-      (parts[m ? m[1] : 'all'] ??= {})[m ? m[2] : key] = value;
+      (parts[(m ? m[1] : 'all')!] ??= {})[(m ? m[2] : key)!] = value;
     }
     for (const [part, cfg] of Object.entries(parts)) configs[part as keyof PeftConfigs] = PeftConfigSchema.parse(cfg);
   }

@@ -51,6 +51,6 @@ export function scheduleFactor(s: Schedule, step: number, steps: number): number
     const shape = s.ramp === 'linear' ? p : (1 - Math.cos(Math.PI * p)) / 2;
     factor = s.rampFrom + (s.rampTo - s.rampFrom) * shape;
   }
-  if (s.values.length) factor *= s.values[Math.min(s.values.length - 1, Math.floor((step * s.values.length) / steps))];
+  if (s.values.length) factor *= s.values[Math.min(s.values.length - 1, Math.floor((step * s.values.length) / steps))]!;
   return factor;
 }

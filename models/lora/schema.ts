@@ -44,5 +44,5 @@ export const LoraSchema = z.object({
 export type Lora = z.infer<typeof LoraSchema>;
 
 export function rankOf(m: LoraModule): number {
-  return m.down.dims[0];
+  return m.down.dims[0]!;
 }

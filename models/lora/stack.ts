@@ -57,7 +57,7 @@ export class LoraStack implements LoraSchedule {
   /** `configs`: the architectures the LoRAs' base names refer to (a test's reduced model adds its own). */
   constructor(entries: readonly LoraStackEntry[] = [], private readonly configs: readonly SdConfig[] = Object.values(SD_CONFIGS)) {
     this.entries = entries.map(checkEntry);
-    const first = this.entries[0];
+    const first = this.entries[0]!;
     const other = this.entries.find((e) => e.lora.base !== first.lora.base);
     if (other) {
       throw new Error(`LoRA "${other.lora.name}" is for ${other.lora.base}, but "${first.lora.name}" in the same stack is for ${first.lora.base}`);
@@ -128,7 +128,7 @@ export class LoraStack implements LoraSchedule {
 
 function stackParts(parts: Part[]): StackedBranch {
   const rank = parts.reduce((s, p) => s + rankOf(p.module), 0);
-  const first = parts[0].module;
+  const first = parts[0]!.module;
   const inDim = first.down.data.length / rankOf(first);
   const out = first.up.data.length / rankOf(first);
   const a = new Float32Array(inDim * rank);
@@ -141,9 +141,9 @@ function stackParts(parts: Part[]): StackedBranch {
     const up = module.up.data;
     // A[i, offset + j] = down[j, i]; B[offset + j, o] = factor · up[o, j] (conv 1x1 reads the same).
     for (let j = 0; j < r; j++) {
-      for (let i = 0; i < inDim; i++) a[i * rank + offset + j] = down[j * inDim + i];
+      for (let i = 0; i < inDim; i++) a[i * rank + offset + j] = down[j * inDim + i]!;
       const row = (offset + j) * out;
-      for (let o = 0; o < out; o++) b[row + o] = factor * up[o * r + j];
+      for (let o = 0; o < out; o++) b[row + o] = factor * up[o * r + j]!;
     }
     rows.push({ offset, rank: r, entry });
     offset += r;
@@ -161,10 +161,10 @@ function rescale(branches: Map<string, StackedBranch>, factors: number[]): LoraB
     }
     const b = new Float32Array(br.b);
     for (const r of br.rows) {
-      const f = factors[r.entry];
+      const f = factors[r.entry]!;
       if (f === 1) continue;
       const rows = b.subarray(r.offset * br.out, (r.offset + r.rank) * br.out);
-      for (let i = 0; i < rows.length; i++) rows[i] *= f;
+      for (let i = 0; i < rows.length; i++) rows[i]! *= f;
     }
     out.set(name, { rank: br.rank, a: br.a, b });
   }

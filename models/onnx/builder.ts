@@ -105,7 +105,7 @@ export class GraphBuilder extends GraphCore {
 
   // ---- linear algebra ----------------------------------------------------------------------
   matMul(a: Value, b: Value): Value {
-    const shape = a.shape && b.shape?.length === 2 && a.shape.length >= 2 ? [...a.shape.slice(0, -1), b.shape[1]] : undefined;
+    const shape = a.shape && b.shape?.length === 2 && a.shape.length >= 2 ? [...a.shape.slice(0, -1), b.shape[1]!] : undefined;
     return this.op('MatMul', [a, b], {}, { shape });
   }
 
@@ -139,7 +139,7 @@ export class GraphBuilder extends GraphCore {
   }
 
   transpose(x: Value, perm: number[]): Value {
-    return this.op('Transpose', [x], { perm }, { shape: x.shape && perm.map((p) => x.shape![p]) });
+    return this.op('Transpose', [x], { perm }, { shape: x.shape && perm.map((p) => x.shape![p]!) });
   }
 
   concat(xs: Value[], axis: number): Value {

@@ -90,7 +90,7 @@ export function arrayFromValues(dtype: DType, values: ArrayLike<number | bigint>
     : dtype === 'float16' ? (v) => float32ToFloat16Bits(Number(v))
     : dtype === 'bfloat16' ? (v) => float32ToBfloat16Bits(Number(v))
     : Number;
-  for (let i = 0; i < values.length; i++) (out as unknown as (number | bigint)[])[i] = convert(values[i]);
+  for (let i = 0; i < values.length; i++) (out as unknown as (number | bigint)[])[i] = convert(values[i]!);
   return out;
 }
 

@@ -30,7 +30,7 @@ export function valueTypes(graph: GraphProto): Map<string, number> {
     else if (INT64_OUTPUTS.has(node.opType!)) type = INT64;
     else if (BOOL_OUTPUTS.has(node.opType!)) type = BOOL;
     else if (node.opType === 'Constant' || node.opType === 'ConstantOfShape') type = attr('value')?.t?.dataType ?? (attr('value_ints') ? INT64 : FLOAT);
-    else if (node.opType === 'Where') type = types.get(node.input![1]);
+    else if (node.opType === 'Where') type = types.get(node.input![1]!);
     else type = inputs.find((t) => t !== undefined);
     for (const out of node.output ?? []) if (out) types.set(out, type ?? FLOAT);
   }
@@ -119,15 +119,15 @@ export function toFloat16Model(model: ModelProto, keep: KeepFloat32): ModelProto
       out.push({ ...node, input: ins, output: outs });
       outputs.forEach((o, k) => {
         if (!o || outs[k] === o) return;
-        out.push(cast(outs[k], o, FLOAT16));
+        out.push(cast(outs[k]!, o, FLOAT16));
         isHalf.add(o);
-        up.set(o, outs[k]);
+        up.set(o, outs[k]!);
       });
       continue;
     }
-    if (node.opType === 'Cast' && node.attribute?.find((a) => a.name === 'to')?.i === FLOAT && isHalf.has(now(inputs[0]))) {
+    if (node.opType === 'Cast' && node.attribute?.find((a) => a.name === 'to')?.i === FLOAT && isHalf.has(now(inputs[0]!))) {
       // A float16 value (a stored weight, or one converted here) cast up for float32 code: use it as it is.
-      alias.set(outputs[0], now(inputs[0]));
+      alias.set(outputs[0]!, now(inputs[0]!));
       continue;
     }
     const fixedAt = FLOAT32_INPUTS[node.opType!] ?? [];
@@ -135,7 +135,7 @@ export function toFloat16Model(model: ModelProto, keep: KeepFloat32): ModelProto
     const converted: NodeProto = { ...node, input: ins };
     if (node.opType === 'Cast' && node.attribute?.find((a) => a.name === 'to')?.i === FLOAT) {
       converted.attribute = node.attribute!.map((a) => (a.name === 'to' ? { ...a, i: FLOAT16 } : a));
-    } else if ((node.opType === 'Constant' || node.opType === 'ConstantOfShape') && types.get(outputs[0]) === FLOAT && !fixed.has(outputs[0])) {
+    } else if ((node.opType === 'Constant' || node.opType === 'ConstantOfShape') && types.get(outputs[0]!) === FLOAT && !fixed.has(outputs[0]!)) {
       converted.attribute = (node.attribute ?? []).map((a) => (a.name === 'value' && a.t ? { ...a, t: asFloat16Tensor(a.t) } : a));
       if (node.opType === 'ConstantOfShape' && !node.attribute?.some((a) => a.name === 'value')) {
         converted.attribute = [{ name: 'value', type: 4, t: { dims: [1], dataType: FLOAT16, rawData: new Uint8Array(2) } }];

@@ -162,7 +162,7 @@ export class GraphCore {
 
   /** Adds one node with one output. `null` inputs are left empty (omitted optional inputs). */
   op(opType: string, inputs: readonly (Value | null | undefined)[], attrs: Attrs = {}, options: OpOptions = {}): Value {
-    return this.opN(opType, inputs, 1, attrs, options)[0];
+    return this.opN(opType, inputs, 1, attrs, options)[0]!;
   }
 
   /** Adds one node with `outputs` outputs (a count, or local names). */

@@ -4,7 +4,7 @@ const u32 = new Uint32Array(f32.buffer);
 
 export function float32ToFloat16Bits(value: number): number {
   f32[0] = value;
-  const x = u32[0];
+  const x = u32[0]!;
   const sign = (x >>> 16) & 0x8000;
   const exp = (x >>> 23) & 0xff;
   const mant = x & 0x7fffff;
@@ -44,43 +44,43 @@ function float16Table(): Float32Array {
 }
 
 export function float16BitsToFloat32(bits: number): number {
-  return float16Table()[bits & 0xffff];
+  return float16Table()[bits & 0xffff]!;
 }
 
 export function float32ToBfloat16Bits(value: number): number {
   f32[0] = value;
-  const x = u32[0];
+  const x = u32[0]!;
   if ((x & 0x7fffffff) > 0x7f800000) return ((x >>> 16) & 0x8000) | 0x7fc0;
   return ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16) & 0xffff;
 }
 
 export function bfloat16BitsToFloat32(bits: number): number {
   u32[0] = (bits & 0xffff) << 16;
-  return f32[0];
+  return f32[0]!;
 }
 
 export function toFloat16(values: ArrayLike<number>): Uint16Array {
   const out = new Uint16Array(values.length);
-  for (let i = 0; i < values.length; i++) out[i] = float32ToFloat16Bits(values[i]);
+  for (let i = 0; i < values.length; i++) out[i] = float32ToFloat16Bits(values[i]!);
   return out;
 }
 
 export function fromFloat16(bits: Uint16Array): Float32Array {
   const table = float16Table();
   const out = new Float32Array(bits.length);
-  for (let i = 0; i < bits.length; i++) out[i] = table[bits[i]];
+  for (let i = 0; i < bits.length; i++) out[i] = table[bits[i]!]!;
   return out;
 }
 
 export function toBfloat16(values: ArrayLike<number>): Uint16Array {
   const out = new Uint16Array(values.length);
-  for (let i = 0; i < values.length; i++) out[i] = float32ToBfloat16Bits(values[i]);
+  for (let i = 0; i < values.length; i++) out[i] = float32ToBfloat16Bits(values[i]!);
   return out;
 }
 
 export function fromBfloat16(bits: Uint16Array): Float32Array {
   const out = new Float32Array(bits.length);
   const outBits = new Uint32Array(out.buffer);
-  for (let i = 0; i < bits.length; i++) outBits[i] = bits[i] << 16;
+  for (let i = 0; i < bits.length; i++) outBits[i] = bits[i]! << 16;
   return out;
 }

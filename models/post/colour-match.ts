@@ -15,17 +15,17 @@ export function channelStats(pixels: ArrayLike<number>, stride: number, weight: 
   const sum2 = [0, 0, 0];
   let n = 0;
   for (let i = 0; i < weight.length; i++) {
-    if (weight[i] < minWeight) continue;
+    if (weight[i]! < minWeight) continue;
     n++;
     for (let c = 0; c < 3; c++) {
-      const v = pixels[i * stride + c];
-      sum[c] += v;
-      sum2[c] += v * v;
+      const v = pixels[i * stride + c]!;
+      sum[c]! += v;
+      sum2[c]! += v * v;
     }
   }
   if (n === 0) return undefined;
   const mean = sum.map((s) => s / n) as ChannelStats['mean'];
-  const std = sum2.map((s, c) => Math.sqrt(Math.max(0, s / n - mean[c] * mean[c]))) as ChannelStats['std'];
+  const std = sum2.map((s, c) => Math.sqrt(Math.max(0, s / n - mean[c]! * mean[c]!))) as ChannelStats['std'];
   return { mean, std };
 }
 
@@ -34,7 +34,7 @@ const MAX_GAIN = 2;
 
 /** Per channel v -> a*v + b taking `from`'s statistics onto `to`'s. */
 export function colourTransfer(from: ChannelStats, to: ChannelStats): { gain: number[]; bias: number[] } {
-  const gain = [0, 1, 2].map((c) => Math.min(MAX_GAIN, Math.max(1 / MAX_GAIN, to.std[c] / Math.max(1e-3, from.std[c]))));
-  const bias = gain.map((g, c) => to.mean[c] - g * from.mean[c]);
+  const gain = [0, 1, 2].map((c) => Math.min(MAX_GAIN, Math.max(1 / MAX_GAIN, to.std[c]! / Math.max(1e-3, from.std[c]!))));
+  const bias = gain.map((g, c) => to.mean[c]! - g * from.mean[c]!);
   return { gain, bias };
 }

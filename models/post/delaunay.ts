@@ -11,14 +11,14 @@ interface Triangle {
 
 function circumcircle(points: readonly Point[], a: number, b: number, c: number): Triangle | undefined {
   const [p, q, r] = [points[a], points[b], points[c]];
-  const d = 2 * (p.x * (q.y - r.y) + q.x * (r.y - p.y) + r.x * (p.y - q.y));
+  const d = 2 * (p!.x * (q!.y - r!.y) + q!.x * (r!.y - p!.y) + r!.x * (p!.y - q!.y));
   if (Math.abs(d) < 1e-12) return undefined;
-  const pp = p.x * p.x + p.y * p.y;
-  const qq = q.x * q.x + q.y * q.y;
-  const rr = r.x * r.x + r.y * r.y;
-  const cx = (pp * (q.y - r.y) + qq * (r.y - p.y) + rr * (p.y - q.y)) / d;
-  const cy = (pp * (r.x - q.x) + qq * (p.x - r.x) + rr * (q.x - p.x)) / d;
-  return { v: [a, b, c], cx, cy, r2: (p.x - cx) ** 2 + (p.y - cy) ** 2 };
+  const pp = p!.x * p!.x + p!.y * p!.y;
+  const qq = q!.x * q!.x + q!.y * q!.y;
+  const rr = r!.x * r!.x + r!.y * r!.y;
+  const cx = (pp * (q!.y - r!.y) + qq * (r!.y - p!.y) + rr * (p!.y - q!.y)) / d;
+  const cy = (pp * (r!.x - q!.x) + qq * (p!.x - r!.x) + rr * (q!.x - p!.x)) / d;
+  return { v: [a, b, c], cx, cy, r2: (p!.x - cx) ** 2 + (p!.y - cy) ** 2 };
 }
 
 /** Triangles as index triples into `points`; points that repeat an earlier one are left out. */
@@ -34,10 +34,10 @@ export function delaunay(points: readonly Point[]): [number, number, number][] {
   let triangles = [circumcircle(all, n, n + 1, n + 2)!];
   const seen = new Set<string>();
   for (let i = 0; i < n; i++) {
-    const key = `${points[i].x},${points[i].y}`;
+    const key = `${points[i]!.x},${points[i]!.y}`;
     if (seen.has(key)) continue;
     seen.add(key);
-    const { x, y } = points[i];
+    const { x, y } = points[i]!;
     const bad = triangles.filter((t) => (x - t.cx) ** 2 + (y - t.cy) ** 2 < t.r2 * (1 + 1e-12));
     const edges = new Map<string, [number, number]>();
     for (const t of bad) {

@@ -79,7 +79,7 @@ async function referenceSimilarity(
       notes.push(`person ${k + 1}: no face in the reference image`);
       return undefined;
     }
-    return (await faceModels.describe(p.reference, [face]))[0].descriptor;
+    return (await faceModels.describe(p.reference, [face]))[0]!.descriptor;
   }));
   return (person, face) => {
     const a = refs[person];

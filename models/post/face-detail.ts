@@ -3,6 +3,7 @@
 // feathered), colour-matched to the original and pasted back through the same mask drawn at the
 // crop's own size, so no pixel outside the dilated oval changes.
 import { z } from 'zod';
+import { at } from '../../protocol/index.ts';
 import type { DetectedFace, Point } from '../face/types.ts';
 import { contour, FACE_OVAL, renderMask, svgPath } from '../preprocess/face-regions.ts';
 import { sample, SampleParamsSchema, type SampleParams } from '../sd/sample.ts';
@@ -102,7 +103,7 @@ export async function ovalMask(face: DetectedFace, frame: MaskFrame, o: OvalOpti
   const stroke = grow >= 0 ? '#fff' : '#000';
   const soft = await renderMask(width, height, `<path d="${path}" fill="#fff"/><path d="${path}" fill="none" stroke="${stroke}" stroke-width="${(2 * Math.abs(grow)).toFixed(1)}" stroke-linejoin="round"/>`, sigma);
   const data = new Uint8Array(width * height);
-  for (let i = 0; i < data.length; i++) data[i] = Math.min(hard.data[i], soft.data[i]);
+  for (let i = 0; i < data.length; i++) data[i] = Math.min(hard.data[i]!, soft.data[i]!);
   return { width, height, channels: 1, data };
 }
 
@@ -127,7 +128,7 @@ export async function detailFace(model: SdModel, image: Image, face: DetectedFac
     unetLora: hooks.loras && ((i, total) => hooks.loras!.unet(i, total)),
     onStep: (s) => hooks.onStep?.(s.index, s.total),
   });
-  let [after] = await decodeLatents(model, latent);
+  let after = at(await decodeLatents(model, latent), 0, 'image');
   if (o.matchColour) after = matchColour(after, before, sampleMask);
 
   // Back at the crop's size, through the mask drawn at that size.
@@ -136,11 +137,11 @@ export async function detailFace(model: SdModel, image: Image, face: DetectedFac
   const out = new Uint8Array(image.data);
   for (let y = 0; y < crop.side; y++) {
     for (let x = 0; x < crop.side; x++) {
-      const m = mask.data[y * crop.side + x];
+      const m = mask.data[y * crop.side + x]!;
       if (m === 0) continue;
       const o3 = ((crop.y + y) * image.width + crop.x + x) * 3;
       const p3 = (y * crop.side + x) * 3;
-      for (let c = 0; c < 3; c++) out[o3 + c] = Math.round(out[o3 + c] + (m / 255) * (pasted.data[p3 + c] - out[o3 + c]));
+      for (let c = 0; c < 3; c++) out[o3 + c] = Math.round(out[o3 + c]! + (m / 255) * (pasted.data[p3 + c]! - out[o3 + c]!));
     }
   }
   return { image: { ...image, data: out }, crop, mask, before, after: { ...after, name: image.name } };
@@ -153,6 +154,6 @@ function matchColour(after: Image, before: Image, mask: Mask): Image {
   if (!from || !to) return after;
   const { gain, bias } = colourTransfer(from, to);
   const data = new Uint8Array(after.data.length);
-  for (let i = 0; i < data.length; i++) data[i] = Math.min(255, Math.max(0, Math.round(gain[i % 3] * after.data[i] + bias[i % 3])));
+  for (let i = 0; i < data.length; i++) data[i] = Math.min(255, Math.max(0, Math.round(gain[i % 3]! * after.data[i]! + bias[i % 3]!)));
   return { ...after, data };
 }

@@ -71,11 +71,11 @@ export function selectFaces(
       if (best) take(best.face, k, best.s);
     }
     if (jobs.size === before && p.select !== 'index') notes.push(`person ${k + 1}: no face left to take (${eligible.length} faces of at least ${o.minSize} px)`);
-    else if (jobs.size === before && eligible[p.index] && !jobs.has(eligible[p.index])) notes.push(`person ${k + 1}: over maxFaces (${o.maxFaces})`);
+    else if (jobs.size === before && eligible[p.index] && !jobs.has(eligible[p.index]!)) notes.push(`person ${k + 1}: over maxFaces (${o.maxFaces})`);
   });
   const rest = free();
   if (o.faces === 'all') rest.forEach((f) => take(f));
   else if (o.faces === 'largest') take(rest.reduce<DetectedFace | undefined>((a, f) => (!a || area(f) > area(a) ? f : a), undefined));
-  else if (o.faces === 'index') take(eligible[o.index] && rest.includes(eligible[o.index]) ? eligible[o.index] : undefined);
+  else if (o.faces === 'index') take(eligible[o.index] && rest.includes(eligible[o.index]!) ? eligible[o.index] : undefined);
   return [...jobs.values()].sort((a, b) => a.order - b.order);
 }

@@ -47,7 +47,7 @@ export async function fuseFace(target: Image, targetFace: DetectedFace, template
   const m = estimateSimilarity(templateFace.mesh, targetFace.mesh);
   const faceWidth = targetFace.box.width;
   const mapped = templateFace.mesh.map((p) => applyAffine(m, p));
-  const alignmentError = Math.sqrt(mapped.reduce((s, p, i) => s + (p.x - targetFace.mesh[i].x) ** 2 + (p.y - targetFace.mesh[i].y) ** 2, 0) / mapped.length) / faceWidth;
+  const alignmentError = Math.sqrt(mapped.reduce((s, p, i) => s + (p.x - targetFace.mesh[i]!.x) ** 2 + (p.y - targetFace.mesh[i]!.y) ** 2, 0) / mapped.length) / faceWidth;
 
   // The region touched: the target oval's box, inside the image.
   const oval = contour(targetFace.mesh, FACE_OVAL);
@@ -88,7 +88,7 @@ export async function fuseFace(target: Image, targetFace: DetectedFace, template
     for (let x = 0; x < width; x++) {
       const src = ((top + y) * target.width + left + x) * ch;
       const dst = (y * width + x) * 3;
-      for (let k = 0; k < 3; k++) region[dst + k] = target.data[src + (ch === 1 ? 0 : k)];
+      for (let k = 0; k < 3; k++) region[dst + k] = target.data[src + (ch === 1 ? 0 : k)]!;
     }
   }
   let gain = [1, 1, 1];
@@ -105,11 +105,11 @@ export async function fuseFace(target: Image, targetFace: DetectedFace, template
     for (let x = 0; x < width; x++) {
       const i = y * width + x;
       if (alpha.data[i] === 0) continue;
-      const w = (alpha.data[i] / 255) * opts.strength;
+      const w = (alpha.data[i]! / 255) * opts.strength;
       const o = ((top + y) * target.width + left + x) * ch;
       for (let k = 0; k < Math.min(3, ch); k++) {
-        const t = region[i * 3 + k];
-        const v = gain[k] * warped[i * 3 + k] + bias[k];
+        const t = region[i * 3 + k]!;
+        const v = gain[k]! * warped[i * 3 + k]! + bias[k]!;
         out[o + k] = Math.min(255, Math.max(0, Math.round(t + w * (v - t))));
       }
     }

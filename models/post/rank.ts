@@ -2,6 +2,7 @@
 // (FaceChain: one face whose box's longer side is 120-300 px in a 512 px image), score each by how
 // much its face looks like the user (cosine similarity of identity descriptors to the template face
 // and to the set's mean), best first, and keep the top K.
+import { at } from '../../protocol/index.ts';
 import type { FaceModels } from '../face/face-models.ts';
 import type { Box, DetectedFace, RawImage } from '../face/types.ts';
 import { dot, meanDescriptor } from '../preprocess/quality.ts';
@@ -21,7 +22,7 @@ export type FaceCheck = { index: number } | { reason: string };
 export function checkResultFace(boxes: readonly Box[], width: number, height: number, rule: FaceSizeRule): FaceCheck {
   if (boxes.length === 0) return { reason: 'no face found' };
   if (boxes.length > 1) return { reason: `${boxes.length} faces (needs exactly one)` };
-  const size = Math.max(boxes[0].width, boxes[0].height) / Math.min(width, height);
+  const size = Math.max(boxes[0]!.width, boxes[0]!.height) / Math.min(width, height);
   const range = `${rule.minFaceSize.toFixed(2)}-${rule.maxFaceSize.toFixed(2)}`;
   if (size < rule.minFaceSize) return { reason: `face too small (${size.toFixed(2)} of the image's shorter side, needs ${range})` };
   if (size > rule.maxFaceSize) return { reason: `face too large (${size.toFixed(2)} of the image's shorter side, needs ${range})` };
@@ -35,8 +36,8 @@ export async function describeResultFace(models: FaceModels, img: RawImage, rule
   const faces = await models.detect(img);
   const check = checkResultFace(faces.map((f) => f.box), img.width, img.height, rule);
   if ('reason' in check) return check;
-  const face = faces[check.index];
-  const [{ descriptor }] = await models.describe(img, [face]);
+  const face = at(faces, check.index, 'face');
+  const { descriptor } = at(await models.describe(img, [face]), 0, 'face');
   return { face, descriptor };
 }
 

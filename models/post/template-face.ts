@@ -1,4 +1,5 @@
 // The face the post-processing nodes work with in an image: the largest one found.
+import { at } from '../../protocol/index.ts';
 import type { FaceModels } from '../face/face-models.ts';
 import type { DetectedFace } from '../face/types.ts';
 import type { Image } from '../../runtime/values.ts';
@@ -16,6 +17,6 @@ export async function detectTemplateFace(models: FaceModels, template: Image): P
 
 /** The template face's unit identity descriptor. */
 export async function describeTemplate(models: FaceModels, template: Image): Promise<Float32Array> {
-  const [{ descriptor }] = await models.describe(template, [await detectTemplateFace(models, template)]);
+  const { descriptor } = at(await models.describe(template, [await detectTemplateFace(models, template)]), 0, 'face');
   return descriptor;
 }

@@ -1,5 +1,6 @@
 // FaceChain's roll alignment (paper, section 3.1): fit the detected points to a standard face by
 // least squares after normalising both, read the roll off the fitted matrix.
+import { at } from '../../protocol/index.ts';
 import type { Point } from '../face/types.ts';
 
 /**
@@ -25,8 +26,8 @@ export const FACEMESH_NOSE_HEIGHT = 0.715;
 /** FaceChain's mean face with the nose tip where FaceMesh puts it. */
 export const MESH_STANDARD_FACE_5: readonly Point[] = STANDARD_FACE_5.map((p, i) => {
   if (i !== 2) return p;
-  const eyes = STANDARD_FACE_5[0].y;
-  const mouth = STANDARD_FACE_5[3].y;
+  const eyes = STANDARD_FACE_5[0]!.y;
+  const mouth = STANDARD_FACE_5[3]!.y;
   return { x: p.x, y: eyes + FACEMESH_NOSE_HEIGHT * (mouth - eyes) };
 });
 
@@ -53,8 +54,8 @@ export function leastSquaresMatrix(p1: readonly Point[], p2: readonly Point[]): 
   let a = 0, b = 0, d = 0; // P1ᵀP1 = [[a, b], [b, d]]
   let m11 = 0, m12 = 0, m21 = 0, m22 = 0; // P1ᵀP2
   for (let i = 0; i < p1.length; i++) {
-    const { x, y } = p1[i];
-    const { x: u, y: v } = p2[i];
+    const { x, y } = p1[i]!;
+    const { x: u, y: v } = p2[i]!;
     a += x * x; b += x * y; d += y * y;
     m11 += x * u; m12 += x * v; m21 += y * u; m22 += y * v;
   }
@@ -89,5 +90,5 @@ export function alignmentAngle(landmarks: readonly Point[], template: readonly P
  */
 export function rollCorrection(landmarks: readonly Point[], withNose = false): number {
   const use = withNose ? [0, 1, 2, 3, 4] : [0, 1, 3, 4];
-  return alignmentAngle(use.map((i) => landmarks[i]), use.map((i) => MESH_STANDARD_FACE_5[i]));
+  return alignmentAngle(use.map((i) => at(landmarks, i)), use.map((i) => at(MESH_STANDARD_FACE_5, i)));
 }

@@ -19,5 +19,5 @@ export async function writeDataset(dir: string, items: readonly DatasetItem[], m
   }
   const metadata = path.join(dir, 'metadata.jsonl');
   await writeInside(dir, 'metadata.jsonl', entries.map(({ file_name, text }) => JSON.stringify({ file_name, text })).join('\n') + '\n');
-  return { dir, metadata, token: meta.token, subject: meta.subject, resolution: items[0].image.width, entries };
+  return { dir, metadata, token: meta.token, subject: meta.subject, resolution: items[0]!.image.width, entries };
 }

@@ -1,6 +1,7 @@
 // Face regions from FaceMesh's 468 points (MediaPipe's canonical mesh topology), rasterised by
 // sharp from an SVG: the skin the retoucher may touch, and the face oval the head mask builds on.
 import sharp from 'sharp';
+import { at } from '../../protocol/index.ts';
 import type { Point } from '../face/types.ts';
 import type { Mask } from '../../runtime/values.ts';
 
@@ -32,7 +33,7 @@ export const FEATURES = [
 ];
 
 export function contour(mesh: readonly Point[], indices: readonly number[]): Point[] {
-  return indices.map((i) => mesh[i]);
+  return indices.map((i) => at(mesh, i, 'mesh point'));
 }
 
 export function svgPath(points: readonly Point[]): string {

@@ -8,9 +8,9 @@ export type FacePick = { index: number } | { reason: string };
 export function pickDominantFace(boxes: readonly Box[], minAreaRatio = 4): FacePick {
   if (boxes.length === 0) return { reason: 'no face found' };
   const order = boxes.map((b, i) => ({ i, area: b.width * b.height })).sort((a, b) => b.area - a.area);
-  if (order.length > 1 && order[0].area < minAreaRatio * order[1].area) {
-    const ratio = order[0].area / order[1].area;
+  if (order.length > 1 && order[0]!.area < minAreaRatio * order[1]!.area) {
+    const ratio = order[0]!.area / order[1]!.area;
     return { reason: `${boxes.length} faces of similar size (largest ${ratio.toFixed(1)}x the next, needs ${minAreaRatio}x)` };
   }
-  return { index: order[0].i };
+  return { index: order[0]!.i };
 }

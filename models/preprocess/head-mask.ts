@@ -40,7 +40,7 @@ export async function headMask(person: Mask, mesh: readonly Point[], opts: HeadM
   );
   const face = await renderMask(width, height, `<path d="${svgPath(oval)}" fill="#fff"/>`);
   const hard = new Uint8Array(width * height);
-  for (let i = 0; i < hard.length; i++) hard[i] = face.data[i] > 127 || (region.data[i] > 127 && person.data[i] > 127) ? 255 : 0;
+  for (let i = 0; i < hard.length; i++) hard[i] = face.data[i]! > 127 || (region.data[i]! > 127 && person.data[i]! > 127) ? 255 : 0;
   if (opts.feather <= 0) return { width, height, channels: 1, data: hard };
   const soft = await toImage(fromImage({ width, height, channels: 1, data: hard }).blur(opts.feather).extractChannel(0));
   return { width, height, channels: 1, data: soft.data };
@@ -52,8 +52,8 @@ export function compositeOnWhite(image: Image, mask: Mask): Image {
   if (mask.width !== width || mask.height !== height) throw new Error('mask and image differ in size');
   const out = new Uint8Array(width * height * 3);
   for (let i = 0; i < width * height; i++) {
-    const m = mask.data[i] / 255;
-    for (let c = 0; c < 3; c++) out[i * 3 + c] = Math.round(image.data[i * channels + c] * m + 255 * (1 - m));
+    const m = mask.data[i]! / 255;
+    for (let c = 0; c < 3; c++) out[i * 3 + c] = Math.round(image.data[i * channels + c]! * m + 255 * (1 - m));
   }
   return { width, height, channels: 3, data: out, name: image.name };
 }

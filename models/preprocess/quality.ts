@@ -12,7 +12,7 @@ export function laplacianVariance(grey: Uint8Array, width: number, height: numbe
   for (let y = 1; y < height - 1; y++) {
     for (let x = 1; x < width - 1; x++) {
       const i = y * width + x;
-      const l = grey[i - 1] + grey[i + 1] + grey[i - width] + grey[i + width] - 4 * grey[i];
+      const l = grey[i - 1]! + grey[i + 1]! + grey[i - width]! + grey[i + width]! - 4 * grey[i]!;
       sum += l;
       sum2 += l * l;
       n++;
@@ -30,16 +30,16 @@ export function laplacianVariance(grey: Uint8Array, width: number, height: numbe
  */
 export function frontalScore(landmarks: readonly Point[]): number {
   const [le, re, nose, lm, rm] = landmarks;
-  const ex = re.x - le.x;
-  const ey = re.y - le.y;
+  const ex = re!.x - le!.x;
+  const ey = re!.y - le!.y;
   const eyeLen2 = ex * ex + ey * ey;
   if (eyeLen2 === 0) return 0;
-  const along = ((nose.x - le.x) * ex + (nose.y - le.y) * ey) / eyeLen2;
+  const along = ((nose!.x - le!.x) * ex + (nose!.y - le!.y) * ey) / eyeLen2;
   // Heights measured perpendicular to the eye line.
   const eyeLen = Math.sqrt(eyeLen2);
-  const across = (p: Point) => (-(p.x - le.x) * ey + (p.y - le.y) * ex) / eyeLen;
-  const mouth = (across(lm) + across(rm)) / 2;
-  const down = mouth > 0 ? across(nose) / mouth : 0;
+  const across = (p: Point) => (-(p.x - le!.x) * ey + (p.y - le!.y) * ex) / eyeLen;
+  const mouth = (across(lm!) + across(rm!)) / 2;
+  const down = mouth > 0 ? across(nose!) / mouth : 0;
   const yaw = Math.min(1, Math.abs(along - 0.5) * 2);
   const pitch = Math.min(1, Math.abs(down - FACEMESH_NOSE_HEIGHT) * 2);
   return Math.max(0, (1 - yaw) * (1 - pitch));
@@ -48,8 +48,8 @@ export function frontalScore(landmarks: readonly Point[]): number {
 /** Mean of unit vectors, renormalised. */
 export function meanDescriptor(descriptors: readonly Float32Array[]): Float32Array {
   if (!descriptors.length) throw new Error('no descriptors to average');
-  const mean = new Float32Array(descriptors[0].length);
-  for (const d of descriptors) for (let i = 0; i < d.length; i++) mean[i] += d[i];
+  const mean = new Float32Array(descriptors[0]!.length);
+  for (const d of descriptors) for (let i = 0; i < d.length; i++) mean[i]! += d[i]!;
   let norm = 0;
   for (const v of mean) norm += v * v;
   norm = Math.sqrt(norm) || 1;
@@ -58,7 +58,7 @@ export function meanDescriptor(descriptors: readonly Float32Array[]): Float32Arr
 
 export function dot(a: Float32Array, b: Float32Array): number {
   let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
   return s;
 }
 

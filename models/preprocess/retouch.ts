@@ -11,8 +11,8 @@ export function boxMean(src: Float32Array, width: number, height: number, r: num
   for (let y = 0; y < height; y++) {
     let row = 0;
     for (let x = 0; x < width; x++) {
-      row += src[y * width + x];
-      sum[(y + 1) * w1 + x + 1] = sum[y * w1 + x + 1] + row;
+      row += src[y * width + x]!;
+      sum[(y + 1) * w1 + x + 1] = sum[y * w1 + x + 1]! + row;
     }
   }
   const out = new Float32Array(width * height);
@@ -22,7 +22,7 @@ export function boxMean(src: Float32Array, width: number, height: number, r: num
     for (let x = 0; x < width; x++) {
       const x0 = Math.max(0, x - r);
       const x1 = Math.min(width, x + r + 1);
-      const s = sum[y1 * w1 + x1] - sum[y0 * w1 + x1] - sum[y1 * w1 + x0] + sum[y0 * w1 + x0];
+      const s = sum[y1 * w1 + x1]! - sum[y0 * w1 + x1]! - sum[y1 * w1 + x0]! + sum[y0 * w1 + x0]!;
       out[y * width + x] = s / ((y1 - y0) * (x1 - x0));
     }
   }
@@ -33,20 +33,20 @@ export function boxMean(src: Float32Array, width: number, height: number, r: num
 export function guidedFilter(channel: Float32Array, width: number, height: number, r: number, eps: number): Float32Array {
   const n = channel.length;
   const sq = new Float32Array(n);
-  for (let i = 0; i < n; i++) sq[i] = channel[i] * channel[i];
+  for (let i = 0; i < n; i++) sq[i] = channel[i]! * channel[i]!;
   const mean = boxMean(channel, width, height, r);
   const meanSq = boxMean(sq, width, height, r);
   const a = new Float32Array(n);
   const b = new Float32Array(n);
   for (let i = 0; i < n; i++) {
-    const v = meanSq[i] - mean[i] * mean[i];
+    const v = meanSq[i]! - mean[i]! * mean[i]!;
     a[i] = v / (v + eps);
-    b[i] = mean[i] * (1 - a[i]);
+    b[i] = mean[i]! * (1 - a[i]!);
   }
   const ma = boxMean(a, width, height, r);
   const mb = boxMean(b, width, height, r);
   const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) out[i] = ma[i] * channel[i] + mb[i];
+  for (let i = 0; i < n; i++) out[i] = ma[i]! * channel[i]! + mb[i]!;
   return out;
 }
 
@@ -67,11 +67,11 @@ export function retouchSkin(image: Image, skin: Mask, opts: RetouchOptions): Ima
   const n = width * height;
   const channel = new Float32Array(n);
   for (let c = 0; c < Math.min(3, channels); c++) {
-    for (let i = 0; i < n; i++) channel[i] = image.data[i * channels + c] / 255;
+    for (let i = 0; i < n; i++) channel[i] = image.data[i * channels + c]! / 255;
     const smooth = guidedFilter(channel, width, height, opts.radius, opts.eps);
     for (let i = 0; i < n; i++) {
-      const m = (skin.data[i] / 255) * opts.strength;
-      if (m > 0) out[i * channels + c] = Math.round(255 * Math.min(1, Math.max(0, channel[i] + m * (smooth[i] - channel[i]))));
+      const m = (skin.data[i]! / 255) * opts.strength;
+      if (m > 0) out[i * channels + c] = Math.round(255 * Math.min(1, Math.max(0, channel[i]! + m * (smooth[i]! - channel[i]!))));
     }
   }
   return { ...image, data: out };

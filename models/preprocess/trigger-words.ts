@@ -1,5 +1,6 @@
 // The subject phrase of every caption: FaceChain's Table 1 picks it from the gender and age the
 // attribute model reads off the photos, by majority over the training set.
+import { at } from '../../protocol/index.ts';
 import type { FaceAttributes } from '../face/types.ts';
 
 export type Gender = FaceAttributes['gender'];
@@ -46,12 +47,12 @@ export function majorityAttributes(items: readonly FaceAttributes[]): SetAttribu
 
   const ages = items.map((a) => a.age).sort((a, b) => a - b);
   const mid = ages.length >> 1;
-  const median = ages.length % 2 ? ages[mid] : (ages[mid - 1] + ages[mid]) / 2;
+  const median = ages.length % 2 ? ages[mid]! : (ages[mid - 1]! + ages[mid]!) / 2; // items is not empty
   const counts = new Map<AgeBand, number>();
   for (const a of items) counts.set(ageBand(a.age), (counts.get(ageBand(a.age)) ?? 0) + 1);
   const top = Math.max(...counts.values());
   const leaders = [...counts].filter(([, n]) => n === top).map(([b]) => b);
-  const band = leaders.length === 1 ? leaders[0] : ageBand(median);
+  const band = leaders.length === 1 ? at(leaders, 0) : ageBand(median);
 
   return {
     gender,

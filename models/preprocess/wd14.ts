@@ -4,6 +4,7 @@
 // 9 = rating). Only general tags above the threshold become caption tags.
 import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
+import { at } from '../../protocol/index.ts';
 import { fromImage } from '../../runtime/image-io.ts';
 import type { Image } from '../../runtime/values.ts';
 import { ort, type OrtSession } from '../session/ort.ts';
@@ -23,7 +24,7 @@ export function parseSelectedTags(csv: string): TagVocabulary {
   const categories: number[] = [];
   for (const line of lines) {
     const cells = line.split(',');
-    names.push(cells[nameAt]);
+    names.push(cells[nameAt]!);
     categories.push(Number(cells[catAt]));
   }
   return { names, categories };
@@ -34,7 +35,7 @@ export function pickTags(probs: ArrayLike<number>, vocab: TagVocabulary, thresho
   if (probs.length !== vocab.names.length) throw new Error(`tagger gives ${probs.length} scores for ${vocab.names.length} tags`);
   const hits: [string, number][] = [];
   for (let i = 0; i < probs.length; i++) {
-    if (vocab.categories[i] === GENERAL_CATEGORY && probs[i] >= threshold) hits.push([vocab.names[i], probs[i]]);
+    if (vocab.categories[i] === GENERAL_CATEGORY && probs[i]! >= threshold) hits.push([vocab.names[i]!, probs[i]!]);
   }
   return hits.sort((a, b) => b[1] - a[1]).map(([n]) => n);
 }
@@ -48,7 +49,7 @@ export class Wd14Tagger {
 
   static async open(modelPath: string, tagsPath: string): Promise<Wd14Tagger> {
     const session = await createSession(modelPath);
-    const meta = session.inputMetadata[0];
+    const meta = session.inputMetadata[0]!;
     const side = meta?.isTensor ? meta.shape[1] : undefined;
     if (typeof side !== 'number' || !meta.isTensor || meta.shape[3] !== 3) {
       throw new Error(`${modelPath}: expected an NHWC input [1, H, W, 3] (WD14 layout)`);
@@ -69,11 +70,11 @@ export class Wd14Tagger {
     const rgb = await sharp(square.data, { raw: square.info }).resize(this.size, this.size, { kernel: 'cubic' }).removeAlpha().raw().toBuffer();
     const bgr = new Float32Array(rgb.length);
     for (let i = 0; i < rgb.length; i += 3) {
-      bgr[i] = rgb[i + 2];
-      bgr[i + 1] = rgb[i + 1];
-      bgr[i + 2] = rgb[i];
+      bgr[i] = rgb[i + 2]!;
+      bgr[i + 1] = rgb[i + 1]!;
+      bgr[i + 2] = rgb[i]!;
     }
-    const out = await this.session.run({ [this.session.inputNames[0]]: new ort.Tensor('float32', bgr, [1, this.size, this.size, 3]) });
-    return pickTags(out[this.session.outputNames[0]].data as Float32Array, this.vocab, threshold);
+    const out = await this.session.run({ [at(this.session.inputNames, 0, 'input')]: new ort.Tensor('float32', bgr, [1, this.size, this.size, 3]) });
+    return pickTags(out[this.session.outputNames[0]!]!.data as Float32Array, this.vocab, threshold);
   }
 }

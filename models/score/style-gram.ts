@@ -13,22 +13,22 @@ const C = 6;
 function gram(rgb: Uint8Array, side: number): Float64Array {
   const g = new Float64Array(C * C);
   const f = new Float64Array(C);
-  const lum = (i: number) => (0.299 * rgb[i * 3] + 0.587 * rgb[i * 3 + 1] + 0.114 * rgb[i * 3 + 2]) / 255;
+  const lum = (i: number) => (0.299 * rgb[i * 3]! + 0.587 * rgb[i * 3 + 1]! + 0.114 * rgb[i * 3 + 2]!) / 255;
   for (let y = 0; y < side; y++) {
     for (let x = 0; x < side; x++) {
       const i = y * side + x;
       const l = lum(i);
-      f[0] = rgb[i * 3] / 255;
-      f[1] = rgb[i * 3 + 1] / 255;
-      f[2] = rgb[i * 3 + 2] / 255;
+      f[0] = rgb[i * 3]! / 255;
+      f[1] = rgb[i * 3 + 1]! / 255;
+      f[2] = rgb[i * 3 + 2]! / 255;
       f[3] = x + 1 < side ? Math.abs(lum(i + 1) - l) : 0;
       f[4] = y + 1 < side ? Math.abs(lum(i + side) - l) : 0;
       f[5] = 1;
-      for (let a = 0; a < C; a++) for (let b = a; b < C; b++) g[a * C + b] += f[a] * f[b];
+      for (let a = 0; a < C; a++) for (let b = a; b < C; b++) g[a * C + b]! += f[a]! * f[b]!;
     }
   }
   const n = side * side;
-  for (let a = 0; a < C; a++) for (let b = a; b < C; b++) g[b * C + a] = g[a * C + b] /= n;
+  for (let a = 0; a < C; a++) for (let b = a; b < C; b++) g[b * C + a] = g[a * C + b]! /= n;
   return g;
 }
 
@@ -47,7 +47,7 @@ export async function styleGrams(image: Image): Promise<Float64Array[]> {
 export function meanGrams(sets: Float64Array[][]): Float64Array[] {
   return GRAM_SCALES.map((_, s) => {
     const m = new Float64Array(C * C);
-    for (const set of sets) for (let i = 0; i < m.length; i++) m[i] += set[s][i] / sets.length;
+    for (const set of sets) for (let i = 0; i < m.length; i++) m[i]! += set[s]![i]! / sets.length;
     return m;
   });
 }
@@ -57,6 +57,6 @@ const norm = (v: Float64Array) => Math.sqrt(v.reduce((a, x) => a + x * x, 0));
 /** Mean over scales of |G - R|_F / |R|_F: 0 for equal statistics. */
 export function gramDistance(grams: Float64Array[], reference: Float64Array[]): number {
   let d = 0;
-  for (const [s, r] of reference.entries()) d += norm(grams[s].map((v, i) => v - r[i])) / norm(r);
+  for (const [s, r] of reference.entries()) d += norm(grams[s]!.map((v, i) => v - r[i]!)) / norm(r);
   return d / reference.length;
 }

@@ -39,23 +39,23 @@ export function unetKeyToDiffusers(key: string, unet: SdConfig['unet']): string 
     const n = Number(m[1]) - 1;
     const level = Math.floor(n / (r + 1));
     const index = n % (r + 1);
-    if (index === r) return `down_blocks.${level}.downsamplers.0.conv.${m[3].replace(/^op\./, '')}`;
+    if (index === r) return `down_blocks.${level}.downsamplers.0.conv.${m[3]!.replace(/^op\./, '')}`;
     return m[2] === '0'
-      ? `down_blocks.${level}.resnets.${index}.${resnetLayer(m[3])}`
+      ? `down_blocks.${level}.resnets.${index}.${resnetLayer(m[3]!)}`
       : `down_blocks.${level}.attentions.${index}.${m[3]}`;
   }
   m = /^middle_block\.(\d)\.(.*)$/.exec(key);
   if (m) {
     if (m[1] === '1') return `mid_block.attentions.0.${m[2]}`;
-    return `mid_block.resnets.${m[1] === '0' ? 0 : 1}.${resnetLayer(m[2])}`;
+    return `mid_block.resnets.${m[1] === '0' ? 0 : 1}.${resnetLayer(m[2]!)}`;
   }
   m = /^output_blocks\.(\d+)\.(\d+)\.(.*)$/.exec(key);
   if (m) {
     const n = Number(m[1]);
     const level = Math.floor(n / (r + 1));
     const index = n % (r + 1);
-    if (m[2] === '0') return `up_blocks.${level}.resnets.${index}.${resnetLayer(m[3])}`;
-    if (m[3].startsWith('conv.')) return `up_blocks.${level}.upsamplers.0.${m[3]}`;
+    if (m[2] === '0') return `up_blocks.${level}.resnets.${index}.${resnetLayer(m[3]!)}`;
+    if (m[3]!.startsWith('conv.')) return `up_blocks.${level}.upsamplers.0.${m[3]}`;
     return `up_blocks.${level}.attentions.${index}.${m[3]}`;
   }
   throw new Error(`no diffusers name for UNet key ${key}`);
@@ -76,13 +76,13 @@ export function vaeKeyToDiffusers(key: string, vae: SdConfig['vae']): string {
   const rename = (rest: string) => rest.replace(/^nin_shortcut\./, 'conv_shortcut.').replace(/^norm_out\./, 'conv_norm_out.');
   let m = /^(encoder|decoder)\.mid\.(block_1|block_2|attn_1)\.(\w+)\.(.*)$/.exec(key);
   if (m) {
-    if (m[2] === 'attn_1') return `${m[1]}.mid_block.attentions.0.${VAE_ATTENTION[m[3]]}.${m[4]}`;
+    if (m[2] === 'attn_1') return `${m[1]}.mid_block.attentions.0.${VAE_ATTENTION[m[3]!]}.${m[4]}`;
     return `${m[1]}.mid_block.resnets.${m[2] === 'block_1' ? 0 : 1}.${rename(`${m[3]}.${m[4]}`)}`;
   }
   m = /^encoder\.down\.(\d+)\.(block\.(\d+)|downsample)\.(.*)$/.exec(key);
   if (m) {
     return m[3] !== undefined
-      ? `encoder.down_blocks.${m[1]}.resnets.${m[3]}.${rename(m[4])}`
+      ? `encoder.down_blocks.${m[1]}.resnets.${m[3]}.${rename(m[4]!)}`
       : `encoder.down_blocks.${m[1]}.downsamplers.0.${m[4]}`;
   }
   // The decoder's `up` list is stored deepest-last; diffusers numbers up_blocks in processing order.
@@ -90,7 +90,7 @@ export function vaeKeyToDiffusers(key: string, vae: SdConfig['vae']): string {
   if (m) {
     const block = levels - 1 - Number(m[1]);
     return m[3] !== undefined
-      ? `decoder.up_blocks.${block}.resnets.${m[3]}.${rename(m[4])}`
+      ? `decoder.up_blocks.${block}.resnets.${m[3]}.${rename(m[4]!)}`
       : `decoder.up_blocks.${block}.upsamplers.0.${m[4]}`;
   }
   return key.replace(/^(encoder|decoder)\.norm_out\./, '$1.conv_norm_out.');

@@ -36,7 +36,7 @@ export async function encodePrompts(model: SdModel, prompts: readonly string[], 
   });
   const skip2 = (o.clipSkip ?? 1) === 2;
   if (skip2 && !out.hidden_skip2) throw new Error('clip skip 2 needs a text encoder with at least 2 layers');
-  const hidden = (skip2 ? out.hidden_skip2 : out.hidden).data as Float32Array;
+  const hidden = (skip2 ? out.hidden_skip2 : out.hidden)!.data as Float32Array;
   const width = config.text.width;
   const chunkSize = ctxTokens * width;
   all.forEach((chunk, i) => applyTokenWeights(hidden.subarray(i * chunkSize, (i + 1) * chunkSize), chunk.weights, width));

@@ -58,6 +58,6 @@ async function buildGraphs(dir: string, config: SdConfig, index: CheckpointIndex
   if (unused.length) throw new Error(`has ${unused.length} tensors ${config.name} does not use (e.g. ${unused.slice(0, 3).join(', ')}): not an SD1.5 checkpoint?`);
   for (const [part, { builder }] of built) await writeFile(path.join(dir, `${part}.onnx`), builder.toBytes());
   const targets = Object.fromEntries(built.map(([part, b]) => [part, b.loraTargets]));
-  const manifest: z.infer<typeof ManifestSchema> = { builder: GRAPH_BUILDER_VERSION, config: config.name, loraTargets: { text: targets.text, unet: targets.unet } };
+  const manifest: z.infer<typeof ManifestSchema> = { builder: GRAPH_BUILDER_VERSION, config: config.name, loraTargets: { text: targets.text!, unet: targets.unet! } };
   await writeFile(path.join(dir, MANIFEST), JSON.stringify(manifest));
 }

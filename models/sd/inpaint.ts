@@ -24,10 +24,10 @@ export function latentMask(mask: Mask, factor: number): Float32Array {
   const out = new Float32Array(h * w);
   for (let y = 0; y < mask.height; y++) {
     const row = Math.floor(y / factor) * w;
-    for (let x = 0; x < mask.width; x++) out[row + Math.floor(x / factor)] += mask.data[y * mask.width + x];
+    for (let x = 0; x < mask.width; x++) out[row + Math.floor(x / factor)]! += mask.data[y * mask.width + x]!;
   }
   const scale = 1 / (255 * factor * factor);
-  for (let k = 0; k < out.length; k++) out[k] *= scale;
+  for (let k = 0; k < out.length; k++) out[k]! *= scale;
   return out;
 }
 
@@ -35,7 +35,7 @@ export function latentMask(mask: Mask, factor: number): Float32Array {
 function paintMasked(image: Image, mask: Mask, rgb: readonly number[]): Image {
   const data = new Uint8Array(image.data);
   for (let i = 0; i < mask.data.length; i++) {
-    if (mask.data[i] >= 128) for (let c = 0; c < 3; c++) data[i * 3 + c] = rgb[c];
+    if (mask.data[i]! >= 128) for (let c = 0; c < 3; c++) data[i * 3 + c] = rgb[c]!;
   }
   return { ...image, data };
 }
@@ -45,9 +45,9 @@ export function fillMasked(image: Image, mask: Mask): Image {
   const sum = [0, 0, 0];
   let n = 0;
   for (let i = 0; i < mask.data.length; i++) {
-    if (mask.data[i] >= 128) continue;
+    if (mask.data[i]! >= 128) continue;
     n++;
-    for (let c = 0; c < 3; c++) sum[c] += image.data[i * 3 + c];
+    for (let c = 0; c < 3; c++) sum[c]! += image.data[i * 3 + c]!;
   }
   return paintMasked(image, mask, n ? sum.map((s) => Math.round(s / n)) : [128, 128, 128]);
 }
@@ -85,8 +85,8 @@ export function applyOverlay(decoded: Image, overlay: InpaintOverlay): Image {
   }
   const out = new Uint8Array(decoded.data.length);
   for (let i = 0; i < mask.data.length; i++) {
-    const m = mask.data[i] / 255;
-    for (let c = 0; c < 3; c++) out[i * 3 + c] = Math.round(image.data[i * 3 + c] + m * (decoded.data[i * 3 + c] - image.data[i * 3 + c]));
+    const m = mask.data[i]! / 255;
+    for (let c = 0; c < 3; c++) out[i * 3 + c] = Math.round(image.data[i * 3 + c]! + m * (decoded.data[i * 3 + c]! - image.data[i * 3 + c]!));
   }
   return { ...decoded, data: out };
 }

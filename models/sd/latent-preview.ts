@@ -20,7 +20,7 @@ export function latentPreview(latent: Float32Array, index: number, width: number
   for (let p = 0; p < plane; p++) {
     for (let c = 0; c < 3; c++) {
       let v = 0;
-      for (let l = 0; l < 4; l++) v += latent[base + l * plane + p] * FACTORS[l][c];
+      for (let l = 0; l < 4; l++) v += latent[base + l * plane + p]! * FACTORS[l]![c]!;
       data[p * 3 + c] = Math.max(0, Math.min(255, Math.round((v + 1) * 127.5)));
     }
   }

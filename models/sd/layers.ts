@@ -107,7 +107,7 @@ export function multiHeadAttention(
     const sizes = Array.from({ length: Math.ceil(heads / group) }, (_, i) => Math.min(group, heads - i * group));
     const [qs, ks, vs] = [sq, sk, sv].map((x) => b.split(x, 1, sizes));
     // Scoped per group, so recompute can cut the graph there too (models/train/step-graphs.ts).
-    out = b.concat(qs.map((qg, i) => b.scope(`heads${i}`, () => b.attention(qg, ks[i], vs[i], { scale: 1 / Math.sqrt(d), mask }))), 1);
+    out = b.concat(qs!.map((qg, i) => b.scope(`heads${i}`, () => b.attention(qg, ks![i]!, vs![i]!, { scale: 1 / Math.sqrt(d), mask }))), 1);
   }
   return b.reshape(b.transpose(out, [0, 2, 1, 3]), [0, -1, width]);
 }

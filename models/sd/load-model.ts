@@ -87,7 +87,7 @@ export async function loadSdModel(checkpoint: string, modelsDir: string, builtin
  * seeded random weights, or `demo`'s shipped trained ones.
  */
 async function loadBuiltin(name: string, modelsDir: string, sessions?: SessionManager): Promise<SdModel> {
-  const builtin = BUILTIN[name];
+  const builtin = BUILTIN[name]!;
   const dir = await ensureConverted(modelsDir, await builtin.key(), async (d) => {
     await builtin.write(path.join(d, builtin.file));
     await writeFile(path.join(d, 'tokenizer.json'), JSON.stringify(tinyClipTokenizerJson()));
@@ -164,7 +164,7 @@ function configOf(conv: StoredTensor | undefined, label: string, key: string): S
   if (!conv) throw new Error(`Checkpoint "${label}" has no ${key}: not a Stable Diffusion checkpoint in the original (LDM) or diffusers layout`);
   const config = [sd15, tinyConfig, demo].find((c) => c.unet.channels[0] === conv.dims[0]);
   if (!config) throw new Error(`Checkpoint "${label}": a UNet with ${conv.dims[0]} base channels is not SD1.5 (320)`);
-  return withInputChannels(config, conv.dims[1], label);
+  return withInputChannels(config, conv.dims[1]!, label);
 }
 
 /**

@@ -15,7 +15,7 @@ const LATENT_GAIN = 5;
 function conv(dims: readonly number[], pairs: [number, number][], taps: number[]): Float32Array {
   const [, inCh, k] = dims;
   const w = new Float32Array(dims.reduce((a, d) => a * d, 1));
-  for (const [o, i] of pairs) taps.forEach((t, j) => (w[(o * inCh + i) * k * k + j] = t));
+  for (const [o, i] of pairs) taps.forEach((t, j) => (w[(o * inCh! + i) * k! * k! + j] = t));
   return w;
 }
 
@@ -39,15 +39,15 @@ export function setPictureVae(weights: Map<string, HostTensor>): Map<string, Hos
     if (!key.startsWith(VAE)) continue;
     const k = key.slice(VAE.length);
     if (/(conv2|proj_out)\.(weight|bias)$|(conv_in|conv_out|nin_shortcut|downsample\.conv|upsample\.conv|quant_conv)\.bias$/.test(k)) set(k, zero);
-    else if (/(downsample|upsample)\.conv\.weight$/.test(k)) set(k, (d) => conv(d, diagonal(d[0]), smooth));
-    else if (/(quant_conv|nin_shortcut)\.weight$/.test(k)) set(k, (d) => conv(d, diagonal(Math.min(d[0], d[1])), [1]));
+    else if (/(downsample|upsample)\.conv\.weight$/.test(k)) set(k, (d) => conv(d, diagonal(d[0]!), smooth));
+    else if (/(quant_conv|nin_shortcut)\.weight$/.test(k)) set(k, (d) => conv(d, diagonal(Math.min(d[0]!, d[1]!)), [1]));
   }
   // Encoder: RGB -> channels 0-2, spread to 0, 4, 8 (norm_out's groups of 4), mean = gain x normalised, std ~ 0.
   set('encoder.conv_in.weight', (d) => conv(d, diagonal(3), centre));
   set('encoder.down.1.block.0.nin_shortcut.weight', (d) => conv(d, [[0, 0], [4, 1], [8, 2]], [1]));
   set('encoder.norm_out.bias', fill(SHIFT));
   set('encoder.conv_out.weight', (d) => conv(d, [[0, 0], [1, 4], [2, 8]], centre.map((v) => v * LATENT_GAIN)));
-  set('encoder.conv_out.bias', (d) => Float32Array.from({ length: d[0] }, (_, c) => (c < 3 ? -SHIFT * LATENT_GAIN : c >= 4 ? -30 : 0)));
+  set('encoder.conv_out.bias', (d) => Float32Array.from({ length: d[0]! }, (_, c) => (c < 3 ? -SHIFT * LATENT_GAIN : c >= 4 ? -30 : 0)));
   // Decoder: latent 0-2 -> channels 0, 2, 4 (norm_out's groups of 2), out = normalised / 2 in [-1, 1].
   set('decoder.conv_in.weight', (d) => conv(d, [[0, 0], [2, 1], [4, 2]], centre));
   set('decoder.norm_out.bias', fill(SHIFT));

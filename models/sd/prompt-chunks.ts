@@ -68,12 +68,12 @@ export function applyTokenWeights(embedding: Float32Array, weights: readonly num
   for (let t = 0; t < weights.length; t++) {
     for (let c = 0; c < width; c++) {
       const k = t * width + c;
-      before += embedding[k];
-      embedding[k] *= weights[t];
-      after += embedding[k];
+      before += embedding[k]!;
+      embedding[k]! *= weights[t]!;
+      after += embedding[k]!;
     }
   }
   const fix = after === 0 ? 1 : before / after;
-  for (let k = 0; k < weights.length * width; k++) embedding[k] *= fix;
+  for (let k = 0; k < weights.length * width; k++) embedding[k]! *= fix;
   return embedding;
 }

@@ -16,7 +16,7 @@ export function parsePromptWeights(prompt: string): PromptPart[] {
   const open: { start: number; kind: '(' | '[' }[] = [];
   const scale = (start: number, factor: number) => {
     for (let k = start; k < parts.length; k++) {
-      const p = parts[k];
+      const p = parts[k]!;
       if ('text' in p) p.weight *= factor;
     }
   };

@@ -93,9 +93,9 @@ export async function sample(model: SdModel, params: SampleParams, hooks: Sample
   throwIfAborted(hooks.signal);
 
   const [uncond, cond] = await encodePrompts(model, [p.negativePrompt, p.prompt], { clipSkip: p.clipSkip, lora: hooks.textLora });
-  const perImage = guided ? [...repeat(uncond.data, p.batch), ...repeat(cond.data, p.batch)] : repeat(cond.data, p.batch);
+  const perImage = guided ? [...repeat(uncond!.data, p.batch), ...repeat(cond!.data, p.batch)] : repeat(cond!.data, p.batch);
   const context: HostTensor = {
-    dtype: 'float32', dims: [perImage.length, cond.tokens, cond.width], data: concat(perImage),
+    dtype: 'float32', dims: [perImage.length, cond!.tokens, cond!.width], data: concat(perImage),
   };
 
   const m = hooks.mask && latentMask(hooks.mask, factor);
@@ -109,14 +109,14 @@ export async function sample(model: SdModel, params: SampleParams, hooks: Sample
     const clean = await encodeBatch(model, fill ? fillMasked(hooks.init, hooks.mask!) : hooks.init, p.batch, noise);
     if (m && p.maskedContent === 'noise') {
       const n = noise();
-      for (let k = 0; k < clean.length; k++) clean[k] += m[k % (h * w)] * (n[k] - clean[k]);
+      for (let k = 0; k < clean.length; k++) clean[k]! += m[k % (h * w)]! * (n[k]! - clean[k]!);
     }
     const startNoise = noise();
     x = scheduler.addNoise(clean, startNoise);
     if (m && !inpainting) keep = { clean: fill ? await encodeBatch(model, hooks.init, p.batch, noise) : clean, noise: startNoise };
   } else {
     x = noise();
-    for (let k = 0; k < x.length; k++) x[k] *= scheduler.initNoiseSigma;
+    for (let k = 0; k < x.length; k++) x[k]! *= scheduler.initNoiseSigma;
   }
 
   const unet = await model.session('unet');
@@ -136,27 +136,27 @@ export async function sample(model: SdModel, params: SampleParams, hooks: Sample
     const input = new Float32Array(rows * inPlane);
     for (let r = 0; r < rows; r++) {
       const src = (r % p.batch) * plane;
-      for (let k = 0; k < plane; k++) input[r * inPlane + k] = x[src + k] * scale;
+      for (let k = 0; k < plane; k++) input[r * inPlane + k] = x[src + k]! * scale;
       if (extra) input.set(extra, r * inPlane + plane);
     }
     const out = await unet.run({
       sample: { dtype: 'float32', dims: [rows, model.config.unet.inChannels, h, w], data: input },
-      timestep: { dtype: 'float32', dims: [rows], data: new Float32Array(rows).fill(scheduler.timesteps[i]) },
+      timestep: { dtype: 'float32', dims: [rows], data: new Float32Array(rows).fill(scheduler.timesteps[i]!) },
       context,
       ...lastFeeds,
     });
-    const e = out.eps.data as Float32Array;
+    const e = out.eps!.data as Float32Array;
     let eps = e;
     if (guided) {
       eps = new Float32Array(p.batch * plane);
       const offset = p.batch * plane;
-      for (let k = 0; k < eps.length; k++) eps[k] = e[k] + p.cfg * (e[offset + k] - e[k]);
+      for (let k = 0; k < eps.length; k++) eps[k] = e[k]! + p.cfg * (e[offset + k]! - e[k]!);
     }
     x = scheduler.step(i, x, eps, noise);
     if (keep && m) {
       // The kept region goes back to the start latent at this step's noise level (diffusers' inpaint blend).
       const kept = scheduler.noiseAfter(i, keep.clean, keep.noise);
-      for (let k = 0; k < x.length; k++) x[k] = kept[k] + m[k % (h * w)] * (x[k] - kept[k]);
+      for (let k = 0; k < x.length; k++) x[k] = kept[k]! + m[k % (h * w)]! * (x[k]! - kept[k]!);
     }
     hooks.onStep?.({ index: i, total, latent: x, height: h, width: w });
   }
@@ -169,7 +169,7 @@ async function encodeBatch(model: SdModel, image: Image, batch: number, noise: (
   const plane = mean.length;
   const clean = new Float32Array(batch * plane);
   const n = noise();
-  for (let k = 0; k < clean.length; k++) clean[k] = mean[k % plane] + std[k % plane] * n[k];
+  for (let k = 0; k < clean.length; k++) clean[k] = mean[k % plane]! + std[k % plane]! * n[k]!;
   return clean;
 }
 

@@ -36,7 +36,7 @@ export function tinyClipTokenizerJson(words: readonly string[] = TINY_WORDS): ob
       const merge = `${left} ${right}`;
       if (!merges.includes(merge)) merges.push(merge);
       left += right;
-      add(left);
+      add(left!);
     }
   }
   add('<|startoftext|>');

@@ -20,7 +20,7 @@ export function weightInit(key: string, dims: readonly number[]): { constant: nu
   const isNorm = /norm[^.]*\.(weight|bias)$|\.(in_layers|out_layers)\.0\.|\.out\.0\.|\.norm\.|norm_out/.test(key) && dims.length === 1;
   if (isNorm) return { constant: key.endsWith('.weight') ? 1 : 0 };
   if (key.endsWith('.bias')) return { std: 0.02 };
-  return { std: key.includes('embedding') ? 0.02 : 1 / Math.sqrt(n / dims[0]) };
+  return { std: key.includes('embedding') ? 0.02 : 1 / Math.sqrt(n / dims[0]!) };
 }
 
 /** Seeded random weights for a config under its checkpoint key names, started as `weightInit` says. */

@@ -16,7 +16,7 @@ export function unet(ctx: BuildContext, cfg: UnetConfig): Value {
   const x = b.input('sample', 'float32', ['batch', cfg.inChannels, 'height', 'width']);
   const t = b.input('timestep', 'float32', ['batch']);
   const context = b.input('context', 'float32', ['batch', 'tokens', cfg.contextDim]);
-  const base = cfg.channels[0];
+  const base = cfg.channels[0]!;
   const embDim = 4 * base;
 
   const emb = b.scope('time_embed', () => {
@@ -34,7 +34,7 @@ export function unet(ctx: BuildContext, cfg: UnetConfig): Value {
   cfg.channels.forEach((levelCh, level) => {
     for (let r = 0; r < cfg.resBlocks; r++) {
       h = block(`input_blocks.${n++}`, () => {
-        let y = resBlock(ctx, h, embAct, '0', ch, levelCh, embDim, cfg.groups);
+        let y = resBlock(ctx, h, embAct, '0', ch!, levelCh, embDim, cfg.groups);
         if (cfg.attention[level]) y = spatialTransformer(ctx, y, context, '1', levelCh, cfg);
         return y;
       });
@@ -42,15 +42,15 @@ export function unet(ctx: BuildContext, cfg: UnetConfig): Value {
       skips.push({ value: h, channels: ch });
     }
     if (level < cfg.channels.length - 1) {
-      h = block(`input_blocks.${n++}`, () => conv2d(ctx, h, '0.op', ch, ch, { stride: 2 }));
-      skips.push({ value: h, channels: ch });
+      h = block(`input_blocks.${n++}`, () => conv2d(ctx, h, '0.op', ch!, ch, { stride: 2 }));
+      skips.push({ value: h, channels: ch! });
     }
   });
 
   h = block('middle_block', () => {
-    let y = resBlock(ctx, h, embAct, '0', ch, ch, embDim, cfg.groups);
-    y = spatialTransformer(ctx, y, context, '1', ch, cfg);
-    return resBlock(ctx, y, embAct, '2', ch, ch, embDim, cfg.groups);
+    let y = resBlock(ctx, h, embAct, '0', ch!, ch, embDim, cfg.groups);
+    y = spatialTransformer(ctx, y, context, '1', ch!, cfg);
+    return resBlock(ctx, y, embAct, '2', ch!, ch, embDim, cfg.groups);
   });
 
   n = 0;
@@ -59,17 +59,17 @@ export function unet(ctx: BuildContext, cfg: UnetConfig): Value {
     for (let r = 0; r <= cfg.resBlocks; r++) {
       const skip = skips.pop()!;
       h = block(`output_blocks.${n++}`, () => {
-        let y = resBlock(ctx, b.concat([h, skip.value], 1), embAct, '0', ch + skip.channels, levelCh, embDim, cfg.groups);
+        let y = resBlock(ctx, b.concat([h, skip.value], 1), embAct, '0', ch! + skip.channels, levelCh!, embDim, cfg.groups);
         let sub = 1;
-        if (cfg.attention[level]) y = spatialTransformer(ctx, y, context, String(sub++), levelCh, cfg);
-        if (level > 0 && r === cfg.resBlocks) y = upsample(ctx, y, String(sub), levelCh);
+        if (cfg.attention[level]) y = spatialTransformer(ctx, y, context, String(sub++), levelCh!, cfg);
+        if (level > 0 && r === cfg.resBlocks) y = upsample(ctx, y, String(sub), levelCh!);
         return y;
       });
-      ch = levelCh;
+      ch = levelCh!;
     }
   }
 
-  return b.scope('out', () => conv2d(ctx, b.silu(groupNorm(ctx, h, '0', ch, cfg.groups, 1e-5)), '2', ch, cfg.outChannels));
+  return b.scope('out', () => conv2d(ctx, b.silu(groupNorm(ctx, h, '0', ch!, cfg.groups, 1e-5)), '2', ch!, cfg.outChannels));
 }
 
 /** Sinusoidal timestep features [B, dim]: cos then sin of t * 10000^(-i/half) (LDM, flip_sin_to_cos). */
@@ -136,7 +136,7 @@ function feedForward(ctx: BuildContext, x: Value, ch: number): Value {
   const inner = 4 * ch;
   return b.scope('ff', () => {
     const [value, gate] = b.split(linear(ctx, x, 'net.0.proj', ch, 2 * inner), -1, 2);
-    return linear(ctx, b.mul(value, b.gelu(gate)), 'net.2', inner, ch);
+    return linear(ctx, b.mul(value!, b.gelu(gate!)), 'net.2', inner, ch);
   });
 }
 

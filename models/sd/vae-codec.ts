@@ -13,8 +13,8 @@ export async function decodeLatents(model: SdModel, latent: Latent): Promise<Ima
     const out = await session.run({
       latent: { dtype: 'float32', dims: [1, latent.channels, latent.height, latent.width], data: latent.data.subarray(i * plane, (i + 1) * plane) },
     });
-    const [, height, width] = out.image.dims;
-    const image: Image = { width, height, channels: 3, data: out.image.data as Uint8Array };
+    const [, height, width] = out.image!.dims;
+    const image: Image = { width: width!, height: height!, channels: 3, data: out.image!.data as Uint8Array };
     images.push(latent.overlay ? applyOverlay(image, latent.overlay) : image);
   }
   return images;
@@ -29,5 +29,5 @@ export async function encodeImage(model: SdModel, image: Image): Promise<{ mean:
   }
   const session = await model.session('vaeEncoder');
   const out = await session.run({ image: { dtype: 'uint8', dims: [1, image.height, image.width, 3], data: image.data } });
-  return { mean: out.mean.data as Float32Array, std: out.std.data as Float32Array };
+  return { mean: out.mean!.data as Float32Array, std: out.std!.data as Float32Array };
 }

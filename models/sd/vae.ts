@@ -25,23 +25,23 @@ export function decodeLatent(ctx: BuildContext, cfg: VaeConfig, z: Value): Value
   const top = cfg.channels[levels - 1];
   const h = conv2d(ctx, b.div(z, cfg.scale), 'post_quant_conv', cfg.latentChannels, cfg.latentChannels, { kernel: 1 });
   return b.scope('decoder', () => {
-    let y = conv2d(ctx, h, 'conv_in', cfg.latentChannels, top);
-    y = middle(ctx, y, top, cfg.groups);
+    let y = conv2d(ctx, h, 'conv_in', cfg.latentChannels, top!);
+    y = middle(ctx, y, top!, cfg.groups);
     let ch = top;
     // `up` is stored deepest-last but runs deepest-first.
     for (let i = levels - 1; i >= 0; i--) {
       y = b.scope(`up.${i}`, () => {
         let u = y;
         for (let j = 0; j <= cfg.resBlocks; j++) {
-          u = resnet(ctx, u, `block.${j}`, ch, cfg.channels[i], cfg.groups);
+          u = resnet(ctx, u, `block.${j}`, ch!, cfg.channels[i]!, cfg.groups);
           ch = cfg.channels[i];
         }
-        if (i > 0) u = conv2d(ctx, b.resize(u, { scales: [1, 1, 2, 2], mode: 'nearest' }), 'upsample.conv', ch, ch);
+        if (i > 0) u = conv2d(ctx, b.resize(u, { scales: [1, 1, 2, 2], mode: 'nearest' }), 'upsample.conv', ch!, ch!);
         return u;
       });
     }
-    y = b.silu(groupNorm(ctx, y, 'norm_out', ch, cfg.groups, EPS));
-    return conv2d(ctx, y, 'conv_out', ch, cfg.imageChannels);
+    y = b.silu(groupNorm(ctx, y, 'norm_out', ch!, cfg.groups, EPS));
+    return conv2d(ctx, y, 'conv_out', ch!, cfg.imageChannels);
   });
 }
 
@@ -56,28 +56,28 @@ export function vaeEncoder(ctx: BuildContext, cfg: VaeConfig): { mean: Value; st
   const x = b.sub(b.div(b.transpose(b.cast(image, 'float32'), [0, 3, 1, 2]), 127.5), 1);
   const levels = cfg.channels.length;
   const moments = b.scope('encoder', () => {
-    let y = conv2d(ctx, x, 'conv_in', cfg.imageChannels, cfg.channels[0]);
+    let y = conv2d(ctx, x, 'conv_in', cfg.imageChannels, cfg.channels[0]!);
     let ch = cfg.channels[0];
     for (let i = 0; i < levels; i++) {
       y = b.scope(`down.${i}`, () => {
         let d = y;
         for (let j = 0; j < cfg.resBlocks; j++) {
-          d = resnet(ctx, d, `block.${j}`, ch, cfg.channels[i], cfg.groups);
+          d = resnet(ctx, d, `block.${j}`, ch!, cfg.channels[i]!, cfg.groups);
           ch = cfg.channels[i];
         }
         // Asymmetric padding (right and bottom) before a stride-2 conv, as LDM's Downsample does.
-        if (i < levels - 1) d = conv2d(ctx, b.pad(d, [0, 0, 0, 0, 0, 0, 1, 1]), 'downsample.conv', ch, ch, { stride: 2, pad: 0 });
+        if (i < levels - 1) d = conv2d(ctx, b.pad(d, [0, 0, 0, 0, 0, 0, 1, 1]), 'downsample.conv', ch!, ch!, { stride: 2, pad: 0 });
         return d;
       });
     }
-    y = middle(ctx, y, ch, cfg.groups);
-    y = b.silu(groupNorm(ctx, y, 'norm_out', ch, cfg.groups, EPS));
-    return conv2d(ctx, y, 'conv_out', ch, 2 * cfg.latentChannels);
+    y = middle(ctx, y, ch!, cfg.groups);
+    y = b.silu(groupNorm(ctx, y, 'norm_out', ch!, cfg.groups, EPS));
+    return conv2d(ctx, y, 'conv_out', ch!, 2 * cfg.latentChannels);
   });
   const q = conv2d(ctx, moments, 'quant_conv', 2 * cfg.latentChannels, 2 * cfg.latentChannels, { kernel: 1 });
   const [mean, logvar] = b.split(q, 1, 2);
-  const std = b.exp(b.mul(b.clip(logvar, -30, 20), 0.5));
-  return { mean: b.mul(mean, cfg.scale), std: b.mul(std, cfg.scale) };
+  const std = b.exp(b.mul(b.clip(logvar!, -30, 20), 0.5));
+  return { mean: b.mul(mean!, cfg.scale), std: b.mul(std, cfg.scale) };
 }
 
 function middle(ctx: BuildContext, x: Value, ch: number, groups: number): Value {

@@ -74,7 +74,7 @@ async function probe(model: string | Uint8Array, options: OrtSessionOptions, ord
       if (fallbacks.length) log(providerLine(chosen));
       return session;
     } catch (e) {
-      fallbacks.push({ provider, reason: (e as Error).message.split('\n')[0] });
+      fallbacks.push({ provider, reason: (e as Error).message.split('\n')[0]! });
     }
   }
   throw new Error(`No execution provider worked: ${fallbacks.map((f) => `${f.provider}: ${f.reason}`).join('; ')}`);

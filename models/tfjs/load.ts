@@ -48,7 +48,7 @@ export interface InputRef { node: string; output: number; control: boolean }
 export function parseInputRef(ref: string): InputRef {
   if (ref.startsWith('^')) return { node: ref.slice(1), output: 0, control: true };
   const m = /^(.*):(\d+)$/.exec(ref);
-  return m ? { node: m[1], output: Number(m[2]), control: false } : { node: ref, output: 0, control: false };
+  return m ? { node: m[1]!, output: Number(m[2]), control: false } : { node: ref, output: 0, control: false };
 }
 
 /** How many nodes of each op type the model holds, most frequent first. */

@@ -38,13 +38,13 @@ function decodeEntry(entry: WeightEntry, bytes: Uint8Array): HostTensor {
   const { min, scale } = q;
   if (entry.dtype === 'float32') {
     const out = new Float32Array(codes.length);
-    for (let i = 0; i < codes.length; i++) out[i] = min + scale * codes[i];
+    for (let i = 0; i < codes.length; i++) out[i] = min + scale * codes[i]!;
     return { dtype: 'float32', dims, data: out };
   }
   if (entry.dtype !== 'int32') throw new Error(`weight ${entry.name}: quantised ${entry.dtype}`);
   // Quantised integers are rounded back to whole values, as the TF.js loader does.
   const out = new Int32Array(codes.length);
-  for (let i = 0; i < codes.length; i++) out[i] = Math.round(min + scale * codes[i]);
+  for (let i = 0; i < codes.length; i++) out[i] = Math.round(min + scale * codes[i]!);
   return { dtype: 'int32', dims, data: out };
 }
 

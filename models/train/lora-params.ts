@@ -40,7 +40,7 @@ export function initLoraParams(targets: readonly LoraTarget[], rank: number, alp
     const a = new Float32Array(target.in * rank);
     if (init === 'normal') {
       rng.fillNormal(a);
-      for (let i = 0; i < a.length; i++) a[i] /= rank;
+      for (let i = 0; i < a.length; i++) a[i]! /= rank;
     } else {
       const bound = 1 / Math.sqrt(target.in);
       for (let i = 0; i < a.length; i++) a[i] = rng.range(-bound, bound);
@@ -59,7 +59,7 @@ export function loraBranches(params: LoraParams, weight = 1): LoraBranches {
 /** A [in, r] row-major -> [r, in] row-major (and the same for B -> up). */
 export function transpose(src: Float32Array, rows: number, cols: number): Float32Array {
   const out = new Float32Array(src.length);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = src[r * cols + c];
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = src[r * cols + c]!;
   return out;
 }
 

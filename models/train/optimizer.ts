@@ -49,11 +49,11 @@ export class AdamW {
     const out = await this.session.run(Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, toOrtTensor(v)])));
     for (const p of this.params) {
       const n = adamwNames(p.name);
-      values.get(p.name)!.set(fromOrtTensor(out[n.newParam]).data as Float32Array);
-      this.moments.get(n.m)!.set(fromOrtTensor(out[n.newM]).data as Float32Array);
-      this.moments.get(n.v)!.set(fromOrtTensor(out[n.newV]).data as Float32Array);
+      values.get(p.name)!.set(fromOrtTensor(out[n.newParam]!).data as Float32Array);
+      this.moments.get(n.m)!.set(fromOrtTensor(out[n.newM]!).data as Float32Array);
+      this.moments.get(n.v)!.set(fromOrtTensor(out[n.newV]!).data as Float32Array);
     }
-    return (fromOrtTensor(out.grad_norm).data as Float32Array)[0];
+    return (fromOrtTensor(out.grad_norm!).data as Float32Array)[0]!;
   }
 
   async release(): Promise<void> {

@@ -83,10 +83,10 @@ async function probeCut(
   try {
     const result = await session.run(Object.fromEntries(cut.inputs.map((v) => [v, toOrtTensor(values.get(v)!)])));
     probed.forEach((v, k) => {
-      const dims = Array.from(fromOrtTensor(result[`probe:shape:${k}`]).data as BigInt64Array, Number);
-      infos.set(v, { dtype: result[`probe:empty:${k}`].type as DType, dims });
+      const dims = Array.from(fromOrtTensor(result[`probe:shape:${k}`]!).data as BigInt64Array, Number);
+      infos.set(v, { dtype: result[`probe:empty:${k}`]!.type as DType, dims });
     });
-    return new Map(cut.outputs.map((v) => [v, fromOrtTensor(result[v])]));
+    return new Map(cut.outputs.map((v) => [v, fromOrtTensor(result[v]!)]));
   } finally {
     await session.release();
   }

@@ -141,7 +141,7 @@ export class StepGraphs {
     // Captions are not prompts: WD14 tags such as `x_(cosplay)` must not reweight the conditioning.
     const chunks = captions.map((c) => promptChunks(model.tokenizer, c, tokens, true));
     if (chunks.some((c) => c.length > 1)) throw new Error('inputs.dataset: captions longer than 75 tokens are not supported in training');
-    const tokenIds = new Map(captions.map((c, i) => [c, chunks[i][0].ids]));
+    const tokenIds = new Map(captions.map((c, i) => [c, chunks[i]![0]!.ids]));
     const trained = new Set(params.modules.map((m) => m.target.name));
     const trainedOf = (part: BuiltPart) => part.loraTargets.filter((t) => trained.has(t.name));
     const channels = model.config.unet.inChannels;
@@ -183,11 +183,11 @@ export class StepGraphs {
     batch.captions.forEach((c, j) => context.set(embedded.get(c)!, j * tokens * width));
     const { loss, ...grads } = await this.unet.session.run(unetFeeds(this.unet.part, branches, this.shape, channels, tokens, width, batch, context));
     if (this.text) {
-      const upstream = grads[gradName('context')].data as Float32Array;
+      const upstream = grads[gradName('context')]!.data as Float32Array;
       const { loss: _, ...textGrads } = await this.text.session.run(textFeeds(this.text.part, branches, batch.captions, this.tokenIds, tokens, width, upstream));
       Object.assign(grads, textGrads);
     }
-    return { loss: (loss.data as Float32Array)[0], grads };
+    return { loss: (loss!.data as Float32Array)[0]!, grads };
   }
 
   async release(): Promise<void> {
@@ -222,5 +222,5 @@ function textFeeds(
 /** Each caption's text-encoder output [tokens * width], with the text LoRA when given. */
 async function encodeCaptions(model: SdModel, captions: readonly string[], lora: LoraBranches | undefined): Promise<Map<string, Float32Array>> {
   const encoded = await encodePrompts(model, captions, { lora, literal: true });
-  return new Map(captions.map((c, i) => [c, encoded[i].data]));
+  return new Map(captions.map((c, i) => [c, encoded[i]!.data]));
 }

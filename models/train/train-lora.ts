@@ -122,8 +122,8 @@ export async function trainLora(model: SdModel, dataset: Dataset, settings: Part
       const { loss, grads } = await graphs.gradients(params, await noisedBatch(set, s, k, model.config.unet.inChannels));
       // The graphs saw B·scale: d/dB = scale · d/d(B·scale).
       for (const name of bNames) {
-        const g = grads[gradName(name)].data as Float32Array;
-        for (let i = 0; i < g.length; i++) g[i] *= scale;
+        const g = grads[gradName(name)]!.data as Float32Array;
+        for (let i = 0; i < g.length; i++) g[i]! *= scale;
       }
       if (!Number.isFinite(loss)) throw new Error(`training diverged at step ${k + 1} (loss ${loss}); lower the learning rate`);
       const lr = learningRate(lrSchedule, k);
@@ -160,12 +160,12 @@ export async function noisedBatch(
   for (let j = 0; j < s.batch; j++) {
     const draw = await set.draw(epochOrder(set.size, s.seed, k * s.batch + j), { flip: s.flip, cropMin: s.cropMin }, rng);
     const t = rng.int(SCHEDULE.trainSteps);
-    const ab = SCHEDULE.alphasCumprod[t];
+    const ab = SCHEDULE.alphasCumprod[t]!;
     const [x0c, nc] = [Math.sqrt(ab), Math.sqrt(1 - ab)];
     const noise = batch.target.subarray(j * plane, (j + 1) * plane);
     rng.fillNormal(noise);
     const x = batch.sample.subarray(j * plane, (j + 1) * plane);
-    for (let i = 0; i < plane; i++) x[i] = x0c * draw.latent[i] + nc * noise[i];
+    for (let i = 0; i < plane; i++) x[i] = x0c * draw.latent[i]! + nc * noise[i]!;
     batch.timesteps[j] = t;
     batch.captions.push(draw.caption);
   }
@@ -179,7 +179,7 @@ function epochOrder(size: number, seed: number, n: number): number {
   const rng = new Rng(seed).fork(`epoch:${epoch}`);
   for (let i = size - 1; i > 0; i--) {
     const j = rng.int(i + 1);
-    [order[i], order[j]] = [order[j], order[i]];
+    [order[i], order[j]] = [order[j]!, order[i]!];
   }
-  return order[n % size];
+  return order[n % size]!;
 }

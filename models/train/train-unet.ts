@@ -69,9 +69,9 @@ export async function trainUnet(
   for (const n of names) weights.set(n, { dtype: 'float32', dims: recorder.shapes.get(n)!, data: values.get(n)! });
   const weightFeeds = () => Object.fromEntries(names.map((n): [string, HostTensor] => [n, { dtype: 'float32', dims: recorder.shapes.get(n)!, data: values.get(n)! }]));
 
-  const captions = [...new Set([...Array.from({ length: set.size }, (_, i) => set.captions[i]), ''])];
+  const captions = [...new Set([...Array.from({ length: set.size }, (_, i) => set.captions[i]!), ''])];
   const encoded = await encodePrompts(model, captions);
-  const embedding = new Map(captions.map((c, i) => [c, encoded[i].data]));
+  const embedding = new Map(captions.map((c, i) => [c, encoded[i]!.data]));
   const plane = channels * side * side;
   const feeds = (batch: { sample: Float32Array; timesteps: Float32Array; target: Float32Array; captions: readonly string[] }) => {
     const context = new Float32Array(s.batch * tokens * width);
@@ -87,7 +87,7 @@ export async function trainUnet(
   };
 
   const x0Weight = (t: number) => {
-    const ab = SCHEDULE.alphasCumprod[t];
+    const ab = SCHEDULE.alphasCumprod[t]!;
     return Math.min(Math.max((1 - ab) / ab, 1), s.x0Weight);
   };
   const zeros = new Float32Array(s.batch * plane);
@@ -106,12 +106,12 @@ export async function trainUnet(
       const drop = new Rng(s.seed).fork(`dropout:${k}`);
       batch.captions = batch.captions.map((c) => (drop.uniform() < s.captionDropout ? '' : c));
       const { loss: lossTensor, ...grads } = await session.run(feeds(batch));
-      const loss = (lossTensor.data as Float32Array)[0];
+      const loss = (lossTensor!.data as Float32Array)[0];
       if (!Number.isFinite(loss)) throw new Error(`training diverged at step ${k + 1} (loss ${loss}); lower the learning rate`);
       const lr = learningRate(schedule, k);
       const gradNorm = await optimiser.update(values, grads, lr);
-      losses.push(loss);
-      await onStep?.({ step: k + 1, total: s.steps, loss, lr, gradNorm, elapsed: (performance.now() - started) / 1000 });
+      losses.push(loss!);
+      await onStep?.({ step: k + 1, total: s.steps, loss: loss!, lr, gradNorm, elapsed: (performance.now() - started) / 1000 });
     }
   } finally {
     await session.release();

@@ -70,8 +70,8 @@ export class TrainingSet {
     const crop = augment.cropMin < 1 ? this.randomCrop(augment.cropMin, rng) : undefined;
     const dist = crop ? await this.encode(index, flipped, crop) : await this.cached(index, flipped);
     const latent = new Float32Array(dist.mean.length);
-    for (let i = 0; i < latent.length; i++) latent[i] = dist.mean[i] + dist.std[i] * rng.normal();
-    return { index, flipped, latent, caption: this.captions[index] };
+    for (let i = 0; i < latent.length; i++) latent[i] = dist.mean[i]! + dist.std[i]! * rng.normal();
+    return { index, flipped, latent, caption: this.captions[index]! };
   }
 
   private randomCrop(min: number, rng: Rng): { side: number; left: number; top: number } {
@@ -90,7 +90,7 @@ export class TrainingSet {
   }
 
   private async encode(index: number, flipped: boolean, crop?: { side: number; left: number; top: number }): Promise<Distribution> {
-    let pipeline = fromImage(this.images[index]);
+    let pipeline = fromImage(this.images[index]!);
     if (crop) pipeline = pipeline.extract({ left: crop.left, top: crop.top, width: crop.side, height: crop.side }).resize(this.resolution, this.resolution);
     if (flipped) pipeline = pipeline.flop();
     return encodeImage(this.model, await toImage(pipeline));

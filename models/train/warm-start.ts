@@ -28,16 +28,16 @@ export function warmStart(targets: readonly LoraTarget[], lora: Lora, alpha: num
   const ranks = new Set(lora.modules.map(rankOf));
   if (ranks.size !== 1) throw new Error(`${where}: its modules have different ranks (${[...ranks].join(', ')}); a warm start needs one rank`);
   const [rank] = ranks;
-  const runAlpha = alpha || rank;
+  const runAlpha = (alpha || rank)!;
   const modules = targets.map((target) => {
     const m = byName.get(target.name)!;
-    if (m.down.data.length !== rank * target.in || m.up.data.length !== rank * target.out) {
+    if (m.down.data.length !== rank! * target.in || m.up.data.length !== rank! * target.out) {
       throw new Error(`${where}: ${target.name} is ${m.down.dims.join('x')} / ${m.up.dims.join('x')}, the model's module is ${target.in} in, ${target.out} out`);
     }
-    const b = transpose(m.up.data, target.out, rank);
+    const b = transpose(m.up.data, target.out, rank!);
     const factor = m.alpha / runAlpha;
-    for (let i = 0; i < b.length; i++) b[i] *= factor;
-    return { target, a: transpose(m.down.data, rank, target.in), b };
+    for (let i = 0; i < b.length; i++) b[i]! *= factor;
+    return { target, a: transpose(m.down.data, rank!, target.in), b };
   });
-  return { rank, alpha: runAlpha, modules };
+  return { rank: rank!, alpha: runAlpha!, modules };
 }

@@ -45,7 +45,7 @@ export function buildAdamW(params: readonly ParamSpec[], options: Partial<AdamWC
     };
   });
   const squares = tensors.map(({ g }) => b.op('ReduceSumSquare', [g], { keepdims: 0 }));
-  const norm = b.sqrt(squares.length === 1 ? squares[0] : b.op('Sum', squares));
+  const norm = b.sqrt((squares.length === 1 ? squares[0] : b.op('Sum', squares))!);
   b.output(norm, 'grad_norm', 'float32');
   const scale: Value | undefined = c.maxGradNorm > 0 ? b.min(b.div(c.maxGradNorm, b.add(norm, 1e-6)), 1) : undefined;
   const correction1 = b.sub(1, b.pow(b.constant(c.beta1), step));

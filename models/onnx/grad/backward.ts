@@ -74,7 +74,7 @@ export function buildGradientGraph(model: ModelProto, options: GradientOptions):
   const total = (name: string): Value | undefined => {
     const parts = contributions.get(name);
     if (!parts?.length) return undefined;
-    const sum = parts.length === 1 ? parts[0] : b.op('Sum', parts);
+    const sum = parts.length === 1 ? parts[0]! : b.op('Sum', parts);
     return { ...sum, dtype: info(name).dtype, shape: info(name).dims };
   };
 
@@ -84,7 +84,7 @@ export function buildGradientGraph(model: ModelProto, options: GradientOptions):
       const outs = (node.output ?? []).map((o) => (onPath(o) ? total(o) : undefined));
       if (outs.every((g) => !g)) continue;
       const ctx = gradContext(b, node, opset, forward, outs, varying, graph.initializer ?? [], nodes);
-      const grads = rules[ruleKey(node)](ctx);
+      const grads = rules[ruleKey(node)]!(ctx);
       (node.input ?? []).forEach((input, i) => {
         if (!ctx.needs(i)) return;
         const g = grads[i];
@@ -144,7 +144,7 @@ function gradContext(
     attrs: nodeAttrs(node),
     needs: (i) => !!inputs[i] && varying.has(inputs[i]!.name),
     hasGrad: (i) => !!outGrads[i],
-    grad: (i = 0) => outGrads[i] ?? zeros(outputs[i]),
+    grad: (i = 0) => outGrads[i] ?? zeros(outputs[i]!),
     shape,
     constInts: (i) => (inputs[i] ? constantInts(inputs[i]!.name, initializers, nodes) : undefined),
     reduceTo: (g, i) => sumTo(g, shape(outputs[0]), shape(inputs[i])),

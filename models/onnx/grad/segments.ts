@@ -104,10 +104,10 @@ export class SegmentedGradients {
         segments.push({ name: g.name, inputs, outputs, forward, backward: forward, gradInputs, gradOutputs });
         if (!gradInputs.length || !terms.length) continue;
         extra.push({ name: lossName, opType: 'Sum', input: terms, output: [lossName] });
-        infos.set(lossName, { dtype: info(gradOutputs[0]).dtype, dims: [] });
+        infos.set(lossName, { dtype: info(gradOutputs[0]!).dtype, dims: [] });
         const withLoss = base(extra, gradOutputs.map((v) => valueInfo(up(v), info(v))), [valueInfo(lossName, infos.get(lossName)!)]);
         const training = buildGradientGraph(withLoss, { loss: lossName, trainable: gradInputs, infos });
-        segments[segments.length - 1].backward = await o.createSession(training);
+        segments[segments.length - 1]!.backward = await o.createSession(training);
       }
     } catch (e) {
       for (const s of segments) await SegmentedGradients.releaseSegment(s);
@@ -126,7 +126,7 @@ export class SegmentedGradients {
     }));
     for (const s of this.segments) {
       const out = await s.forward.run(take(s.inputs));
-      for (const v of s.outputs) values.set(v, out[v]);
+      for (const v of s.outputs) values.set(v, out[v]!);
     }
     const loss = (values.get(this.loss)!.data as Float32Array)[0];
 
@@ -134,7 +134,7 @@ export class SegmentedGradients {
     const add = (name: string, g: Float32Array) => {
       const have = upstream.get(name);
       if (!have) upstream.set(name, g);
-      else for (let i = 0; i < g.length; i++) have[i] += g[i];
+      else for (let i = 0; i < g.length; i++) have[i]! += g[i]!;
     };
     const one = (name: string) => Float32Array.of(...new Array(values.get(name)!.data.length).fill(1));
     for (const s of [...this.segments].reverse()) {
@@ -144,7 +144,7 @@ export class SegmentedGradients {
         return [up(v), { dtype: 'float32', dims: values.get(v)!.dims, data: g } as HostTensor];
       }));
       const out = await s.backward.run({ ...take(s.inputs), ...ups });
-      for (const v of s.gradInputs) add(v, out[gradName(v)].data as Float32Array);
+      for (const v of s.gradInputs) add(v, out[gradName(v)]!.data as Float32Array);
       // Its outputs' values and gradients are spent.
       for (const v of s.outputs) {
         upstream.delete(v);
@@ -156,7 +156,7 @@ export class SegmentedGradients {
       const dims = this.infos.get(t)!.dims;
       grads[gradName(t)] = { dtype: 'float32', dims, data: upstream.get(t) ?? new Float32Array(dims.reduce((a, d) => a * d, 1)) };
     }
-    return { loss, grads };
+    return { loss: loss!, grads };
   }
 
   async release(): Promise<void> {

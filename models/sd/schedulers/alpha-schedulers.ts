@@ -15,22 +15,22 @@ abstract class AlphaScheduler implements Scheduler {
   }
 
   addNoise(clean: Float32Array, noise: Float32Array): Float32Array {
-    return this.noiseAt(this.timesteps[0], clean, noise);
+    return this.noiseAt(this.timesteps[0]!, clean, noise);
   }
 
   noiseAfter(i: number, clean: Float32Array, noise: Float32Array): Float32Array {
     // Each call leaves the latent at the next call's timestep (PNDM's repeated first call included).
-    return i + 1 < this.timesteps.length ? this.noiseAt(this.timesteps[i + 1], clean, noise) : clean.slice();
+    return i + 1 < this.timesteps.length ? this.noiseAt(this.timesteps[i + 1]!, clean, noise) : clean.slice();
   }
 
   private noiseAt(t: number, clean: Float32Array, noise: Float32Array): Float32Array {
-    const acp = this.schedule.alphasCumprod[t];
+    const acp = this.schedule.alphasCumprod[t]!;
     return axpby(Math.sqrt(acp), clean, Math.sqrt(1 - acp), noise);
   }
 
   /** acp at a timestep; negative timesteps (past the end) use acp[0], as with set_alpha_to_one=false. */
   protected acp(t: number): number {
-    return this.schedule.alphasCumprod[Math.max(t, 0)];
+    return this.schedule.alphasCumprod[Math.max(t, 0)]!;
   }
 
   abstract step(i: number, x: Float32Array, eps: Float32Array, noise: () => Float32Array): Float32Array;
@@ -57,7 +57,7 @@ export class DdimScheduler extends AlphaScheduler {
   }
 
   step(i: number, x: Float32Array, eps: Float32Array): Float32Array {
-    const t = this.timesteps[i];
+    const t = this.timesteps[i]!;
     const a = this.acp(t);
     const aPrev = this.acp(t - this.ratio);
     // x0 = (x - sqrt(1-a) eps) / sqrt(a); x_prev = sqrt(aPrev) x0 + sqrt(1-aPrev) eps
@@ -83,11 +83,11 @@ export class PndmScheduler extends AlphaScheduler {
     super(schedule);
     this.ratio = Math.floor(schedule.trainSteps / steps);
     const ts = leadingTimesteps(schedule.trainSteps, steps).slice(firstStep(steps, strength));
-    this.timesteps = ts.length > 1 ? [ts[0], ts[1], ...ts.slice(1)] : ts;
+    this.timesteps = ts.length > 1 ? [ts[0]!, ts[1]!, ...ts.slice(1)] : ts;
   }
 
   step(i: number, x: Float32Array, eps: Float32Array): Float32Array {
-    let t = this.timesteps[i];
+    let t = this.timesteps[i]!;
     let prev = t - this.ratio;
     let e = eps;
     let sample = x;
@@ -96,7 +96,7 @@ export class PndmScheduler extends AlphaScheduler {
       // The repeated call: redo the first step from the first sample with the averaged prediction.
       prev = t;
       t = t + this.ratio;
-      e = axpby(0.5, eps, 0.5, h[0]);
+      e = axpby(0.5, eps, 0.5, h[0]!);
       sample = this.startSample!;
       this.startSample = undefined;
     } else {
@@ -104,11 +104,11 @@ export class PndmScheduler extends AlphaScheduler {
       if (h.length > 4) h.shift();
       const n = h.length;
       if (n === 1) this.startSample = x;
-      else if (n === 2) e = axpby(1.5, h[1], -0.5, h[0]);
-      else if (n === 3) e = combine([23 / 12, -16 / 12, 5 / 12], [h[2], h[1], h[0]]);
-      else e = combine([55 / 24, -59 / 24, 37 / 24, -9 / 24], [h[3], h[2], h[1], h[0]]);
+      else if (n === 2) e = axpby(1.5, h[1]!, -0.5, h[0]!);
+      else if (n === 3) e = combine([23 / 12, -16 / 12, 5 / 12], [h[2]!, h[1]!, h[0]!]);
+      else e = combine([55 / 24, -59 / 24, 37 / 24, -9 / 24], [h[3]!, h[2]!, h[1]!, h[0]!]);
     }
-    return this.previous(sample, t, prev, e);
+    return this.previous(sample, t!, prev, e);
   }
 
   /** PNDM paper eq. (9): the transfer from timestep t to prev for a given noise prediction. */
@@ -122,11 +122,11 @@ export class PndmScheduler extends AlphaScheduler {
 }
 
 function combine(weights: number[], arrays: Float32Array[]): Float32Array {
-  const out = new Float32Array(arrays[0].length);
+  const out = new Float32Array(arrays[0]!.length);
   for (let j = 0; j < arrays.length; j++) {
-    const w = weights[j];
-    const a = arrays[j];
-    for (let k = 0; k < out.length; k++) out[k] += w * a[k];
+    const w = weights[j]!;
+    const a = arrays[j]!;
+    for (let k = 0; k < out.length; k++) out[k]! += w * a[k]!;
   }
   return out;
 }
@@ -146,11 +146,11 @@ export class LcmScheduler extends AlphaScheduler {
     // Like diffusers: strength shortens the grid the steps are picked from.
     const gridLength = Math.floor(originalSteps * strength);
     const grid = Array.from({ length: gridLength }, (_, j) => (gridLength - j) * k - 1);
-    this.timesteps = Array.from({ length: Math.min(steps, gridLength) }, (_, j) => grid[Math.floor((j * gridLength) / steps)]);
+    this.timesteps = Array.from({ length: Math.min(steps, gridLength) }, (_, j) => grid[Math.floor((j * gridLength) / steps)]!);
   }
 
   step(i: number, x: Float32Array, eps: Float32Array, noise: () => Float32Array): Float32Array {
-    const t = this.timesteps[i];
+    const t = this.timesteps[i]!;
     const a = this.acp(t);
     // Boundary conditions with sigma_data = 0.5 and timestep scaling 10.
     const st = 10 * t;
@@ -159,7 +159,7 @@ export class LcmScheduler extends AlphaScheduler {
     const x0 = axpby(1 / Math.sqrt(a), x, -Math.sqrt(1 - a) / Math.sqrt(a), eps);
     const denoised = axpby(cOut, x0, cSkip, x);
     if (i === this.timesteps.length - 1) return denoised;
-    const aPrev = this.acp(this.timesteps[i + 1]);
+    const aPrev = this.acp(this.timesteps[i + 1]!);
     return axpby(Math.sqrt(aPrev), denoised, Math.sqrt(1 - aPrev), noise());
   }
 }

@@ -32,7 +32,7 @@ export function noiseSchedule(config: NoiseScheduleConfig = SD15_NOISE): NoiseSc
     acp *= 1 - beta;
     alphasCumprod[i] = acp;
     sigmas[i] = Math.sqrt((1 - acp) / acp);
-    logSigmas[i] = Math.log(sigmas[i]);
+    logSigmas[i] = Math.log(sigmas[i]!);
   }
   return { trainSteps: n, alphasCumprod, sigmas, logSigmas };
 }
@@ -40,34 +40,34 @@ export function noiseSchedule(config: NoiseScheduleConfig = SD15_NOISE): NoiseSc
 /** Sigma at a fractional timestep, interpolated linearly in sigma (diffusers Euler's "linear" mode). */
 export function sigmaAt(schedule: NoiseSchedule, t: number): number {
   const s = schedule.sigmas;
-  if (t <= 0) return s[0];
-  if (t >= s.length - 1) return s[s.length - 1];
+  if (t <= 0) return s[0]!;
+  if (t >= s.length - 1) return s[s.length - 1]!;
   const lo = Math.floor(t);
   const w = t - lo;
-  return s[lo] * (1 - w) + s[lo + 1] * w;
+  return s[lo]! * (1 - w) + s[lo + 1]! * w;
 }
 
 /** Fractional timestep of a sigma, interpolated in log-sigma (diffusers' `_sigma_to_t`). */
 export function timestepOfSigma(schedule: NoiseSchedule, sigma: number): number {
   const ls = schedule.logSigmas;
   const target = Math.log(sigma);
-  if (target <= ls[0]) return 0;
-  if (target >= ls[ls.length - 1]) return ls.length - 1;
+  if (target <= ls[0]!) return 0;
+  if (target >= ls[ls.length - 1]!) return ls.length - 1;
   let lo = 0;
   let hi = ls.length - 1;
   while (hi - lo > 1) {
     const mid = (lo + hi) >> 1;
-    if (ls[mid] <= target) lo = mid;
+    if (ls[mid]! <= target) lo = mid;
     else hi = mid;
   }
-  const w = (ls[lo] - target) / (ls[lo] - ls[hi]);
+  const w = (ls[lo]! - target) / (ls[lo]! - ls[hi]!);
   return lo + w;
 }
 
 /** Karras et al. (2022) rho=7 spacing between the schedule's extreme sigmas, high to low. */
 export function karrasSigmas(schedule: NoiseSchedule, steps: number, rho = 7): number[] {
-  const min = schedule.sigmas[0];
-  const max = schedule.sigmas[schedule.sigmas.length - 1];
+  const min = schedule.sigmas[0]!;
+  const max = schedule.sigmas[schedule.sigmas.length - 1]!;
   const lo = min ** (1 / rho);
   const hi = max ** (1 / rho);
   return Array.from({ length: steps }, (_, i) => (hi + (steps === 1 ? 0 : i / (steps - 1)) * (lo - hi)) ** rho);

@@ -35,6 +35,6 @@ export function firstStep(steps: number, strength: number): number {
 /** out = a*x + b*y, elementwise. */
 export function axpby(a: number, x: Float32Array, b: number, y: Float32Array): Float32Array {
   const out = new Float32Array(x.length);
-  for (let k = 0; k < x.length; k++) out[k] = a * x[k] + b * y[k];
+  for (let k = 0; k < x.length; k++) out[k] = a * x[k]! + b * y[k]!;
   return out;
 }

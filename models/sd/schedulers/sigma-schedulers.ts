@@ -23,19 +23,19 @@ abstract class SigmaScheduler implements Scheduler {
   }
 
   get initNoiseSigma(): number {
-    return this.sigmas[0];
+    return this.sigmas[0]!;
   }
 
   inputScale(i: number): number {
-    return 1 / Math.sqrt(this.sigmas[i] ** 2 + 1);
+    return 1 / Math.sqrt(this.sigmas[i]! ** 2 + 1);
   }
 
   addNoise(clean: Float32Array, noise: Float32Array): Float32Array {
-    return axpby(1, clean, this.sigmas[0], noise);
+    return axpby(1, clean, this.sigmas[0]!, noise);
   }
 
   noiseAfter(i: number, clean: Float32Array, noise: Float32Array): Float32Array {
-    return axpby(1, clean, this.sigmas[i + 1], noise);
+    return axpby(1, clean, this.sigmas[i + 1]!, noise);
   }
 
   abstract step(i: number, x: Float32Array, eps: Float32Array, noise: () => Float32Array): Float32Array;
@@ -67,7 +67,7 @@ export function dpmLevels(schedule: NoiseSchedule, steps: number, spacing: Sigma
     return { sigmas: [...sigmas, 0], timesteps: sigmas.map((s) => roundHalfEven(timestepOfSigma(schedule, s))) };
   }
   const timesteps = linspace(0, schedule.trainSteps - 1, steps + 1).map(roundHalfEven).reverse().slice(0, steps);
-  return { sigmas: [...timesteps.map((t) => schedule.sigmas[t]), 0], timesteps };
+  return { sigmas: [...timesteps.map((t) => schedule.sigmas[t]!), 0], timesteps };
 }
 
 /** Euler's method on the probability-flow ODE: the noise prediction is the slope dx/dsigma. */
@@ -77,7 +77,7 @@ export class EulerScheduler extends SigmaScheduler {
   }
 
   step(i: number, x: Float32Array, eps: Float32Array): Float32Array {
-    return axpby(1, x, this.sigmas[i + 1] - this.sigmas[i], eps);
+    return axpby(1, x, this.sigmas[i + 1]! - this.sigmas[i]!, eps);
   }
 }
 
@@ -88,8 +88,8 @@ export class EulerAncestralScheduler extends SigmaScheduler {
   }
 
   step(i: number, x: Float32Array, eps: Float32Array, noise: () => Float32Array): Float32Array {
-    const from = this.sigmas[i];
-    const to = this.sigmas[i + 1];
+    const from = this.sigmas[i]!;
+    const to = this.sigmas[i + 1]!;
     const up = Math.sqrt((to * to * (from * from - to * to)) / (from * from));
     const down = Math.sqrt(to * to - up * up);
     const moved = axpby(1, x, down - from, eps);
@@ -110,12 +110,12 @@ export class DpmPp2mScheduler extends SigmaScheduler {
 
   /** diffusers keeps DPM++ latents alpha-scaled and starts from unit noise: sqrt(sigma^2+1) here. */
   override get initNoiseSigma(): number {
-    return Math.sqrt(this.sigmas[0] ** 2 + 1);
+    return Math.sqrt(this.sigmas[0]! ** 2 + 1);
   }
 
   step(i: number, x: Float32Array, eps: Float32Array): Float32Array {
-    const sigma = this.sigmas[i];
-    const next = this.sigmas[i + 1];
+    const sigma = this.sigmas[i]!;
+    const next = this.sigmas[i + 1]!;
     const denoised = axpby(1, x, -sigma, eps);
     const old = this.previousDenoised;
     this.previousDenoised = denoised;
@@ -124,7 +124,7 @@ export class DpmPp2mScheduler extends SigmaScheduler {
     const ratio = next / sigma;
     const c = -Math.expm1(-h);
     if (!old) return axpby(ratio, x, c, denoised);
-    const hLast = Math.log(this.sigmas[i - 1]) - Math.log(sigma);
+    const hLast = Math.log(this.sigmas[i - 1]!) - Math.log(sigma);
     const r = hLast / h;
     const d = axpby(1 + 1 / (2 * r), denoised, -1 / (2 * r), old);
     return axpby(ratio, x, c, d);

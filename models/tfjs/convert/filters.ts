@@ -4,22 +4,22 @@ import type { HostTensor } from '../../onnx/index.ts';
 /** Permutes a float32 tensor's axes: out.dims[i] = in.dims[perm[i]]. */
 export function permute(t: HostTensor, perm: readonly number[]): HostTensor {
   const src = t.data as Float32Array;
-  const dims = perm.map((p) => t.dims[p]);
+  const dims = perm.map((p) => t.dims[p]!);
   const rank = t.dims.length;
   const inStrides = new Array<number>(rank);
   for (let i = rank - 1, s = 1; i >= 0; i--) {
     inStrides[i] = s;
-    s *= t.dims[i];
+    s *= t.dims[i]!;
   }
-  const strides = perm.map((p) => inStrides[p]);
+  const strides = perm.map((p) => inStrides[p]!);
   const out = new Float32Array(src.length);
   const idx = new Array<number>(rank).fill(0);
   for (let o = 0; o < out.length; o++) {
     let at = 0;
-    for (let i = 0; i < rank; i++) at += idx[i] * strides[i];
-    out[o] = src[at];
+    for (let i = 0; i < rank; i++) at += idx[i]! * strides[i]!;
+    out[o] = src[at]!;
     for (let i = rank - 1; i >= 0; i--) {
-      if (++idx[i] < dims[i]) break;
+      if (++idx[i]! < dims[i]!) break;
       idx[i] = 0;
     }
   }
@@ -38,7 +38,7 @@ export function convFilter(f: HostTensor): HostTensor {
 export function depthwiseFilter(f: HostTensor): HostTensor {
   const [h, w, c, m] = f.dims;
   const p = permute(f, [2, 3, 0, 1]);
-  return { ...p, dims: [c * m, 1, h, w] };
+  return { ...p, dims: [c! * m!, 1, h!, w!] };
 }
 
 /** Conv2DBackpropInput filter [h, w, out, in] -> ConvTranspose weight [in, out, h, w]. */

@@ -41,9 +41,9 @@ export function elementwise(ctx: ConversionContext, node: TfNode): Tensor {
       throw new Error(`BiasAdd ${node.name}: only NHWC is supported`);
     }
     const y = ctx.input(node, 1);
-    return { value: b.op(BINARY[node.op], [x.value, y.value]), shape: broadcast(x.shape, y.shape) };
+    return { value: b.op(BINARY[node.op]!, [x.value, y.value]), shape: broadcast(x.shape, y.shape) };
   }
-  if (node.op in UNARY) return same(b.op(UNARY[node.op], [x.value]));
+  if (node.op in UNARY) return same(b.op(UNARY[node.op]!, [x.value]));
   if (ACTIVATIONS.has(node.op)) {
     return same(activation(ctx, node.op, x.value, node, node.op === 'Prelu' ? ctx.input(node, 1).value : undefined));
   }

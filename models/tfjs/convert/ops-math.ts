@@ -13,7 +13,7 @@ export function matMul(ctx: ConversionContext, node: TfNode): Tensor {
   const tb = attrBool(node, batched ? 'adj_y' : 'transpose_b', false);
   const x = ctx.input(node, 0);
   const y = ctx.input(node, 1);
-  const swap = (shape: number[]) => [...shape.slice(0, -2), shape[shape.length - 1], shape[shape.length - 2]];
+  const swap = (shape: number[]) => [...shape.slice(0, -2), shape.at(-1)!, shape.at(-2)!];
   const lastTwo = (rank: number) => [...Array(rank - 2).keys(), rank - 1, rank - 2];
   const xs = ta ? swap(x.shape) : x.shape;
   const ys = tb ? swap(y.shape) : y.shape;
@@ -21,7 +21,7 @@ export function matMul(ctx: ConversionContext, node: TfNode): Tensor {
     ta ? b.transpose(x.value, lastTwo(x.shape.length)) : x.value,
     tb ? b.transpose(y.value, lastTwo(y.shape.length)) : y.value,
   ]);
-  const shape = [...xs.slice(0, -1), ys[ys.length - 1]];
+  const shape = [...xs.slice(0, -1), ys.at(-1)!];
   if (node.op === '_FusedMatMul') {
     const fused = fusedOps(node);
     if (fused.bias) value = b.add(value, ctx.input(node, 2).value);
@@ -38,7 +38,7 @@ export function reduce(ctx: ConversionContext, node: TfNode): Tensor {
   const x = ctx.input(node, 0);
   const axes = ctx.staticInts(node, 1).map((a) => normAxis(a, x.shape.length));
   const keep = attrBool(node, 'keep_dims', false);
-  const value = ctx.builder.reduce(ops[node.op], x.value, axes, keep);
+  const value = ctx.builder.reduce(ops[node.op]!, x.value, axes, keep);
   const shape = keep ? x.shape.map((d, i) => (axes.includes(i) ? 1 : d)) : x.shape.filter((_, i) => !axes.includes(i));
   return { value, shape };
 }
@@ -58,9 +58,9 @@ export function resizeBilinear(ctx: ConversionContext, node: TfNode): Tensor {
   const x = ctx.input(node, 0);
   const [h, w] = ctx.staticInts(node, 1);
   const [n, , , c] = x.shape;
-  const sizes = n >= 0 && c >= 0
-    ? b.ints([n, h, w, c])
-    : b.concat([b.shape(x.value, 0, 1), b.ints([h, w]), b.shape(x.value, 3, 4)], 0);
+  const sizes = n! >= 0 && c! >= 0
+    ? b.ints([n!, h!, w!, c!])
+    : b.concat([b.shape(x.value, 0, 1), b.ints([h!, w!]), b.shape(x.value, 3, 4)], 0);
   const alignCorners = attrBool(node, 'align_corners', false);
   const halfPixel = attrBool(node, 'half_pixel_centers', false);
   const value = b.resize(x.value, {
@@ -68,5 +68,5 @@ export function resizeBilinear(ctx: ConversionContext, node: TfNode): Tensor {
     mode: 'linear',
     coordinateTransformationMode: alignCorners ? 'align_corners' : halfPixel ? 'half_pixel' : 'asymmetric',
   });
-  return { value, shape: [n, h, w, c] };
+  return { value, shape: [n!, h!, w!, c!] };
 }

@@ -41,18 +41,18 @@ export function squeeze(ctx: ConversionContext, node: TfNode): Tensor {
 export function expandDims(ctx: ConversionContext, node: TfNode): Tensor {
   const x = ctx.input(node, 0);
   const [raw] = ctx.staticInts(node, 1);
-  const axis = raw < 0 ? raw + x.shape.length + 1 : raw;
+  const axis = raw! < 0 ? raw! + x.shape.length + 1 : raw;
   const shape = [...x.shape];
-  shape.splice(axis, 0, 1);
-  return { value: ctx.builder.unsqueeze(x.value, [axis]), shape };
+  shape.splice(axis!, 0, 1);
+  return { value: ctx.builder.unsqueeze(x.value, [axis!]), shape };
 }
 
 export function concat(ctx: ConversionContext, node: TfNode): Tensor {
   const n = ctx.inputCount(node) - 1;
   const parts = Array.from({ length: n }, (_, i) => ctx.input(node, i));
-  const axis = normAxis(ctx.staticInts(node, n)[0], parts[0].shape.length);
-  const shape = [...parts[0].shape];
-  shape[axis] = parts.some((p) => p.shape[axis] < 0) ? -1 : parts.reduce((s, p) => s + p.shape[axis], 0);
+  const axis = normAxis(ctx.staticInts(node, n)[0]!, parts[0]!.shape.length);
+  const shape = [...parts[0]!.shape];
+  shape[axis] = parts.some((p) => p.shape[axis]! < 0) ? -1 : parts.reduce((s, p) => s + p.shape[axis]!, 0);
   return { value: ctx.builder.concat(parts.map((p) => p.value), axis), shape };
 }
 
@@ -60,10 +60,10 @@ export function concat(ctx: ConversionContext, node: TfNode): Tensor {
 export function pack(ctx: ConversionContext, node: TfNode): Tensor {
   const n = ctx.inputCount(node);
   const parts = Array.from({ length: n }, (_, i) => ctx.input(node, i));
-  const rank = parts[0].shape.length + 1;
+  const rank = parts[0]!.shape.length + 1;
   const axis = normAxis(attrInt(node, 'axis', 0), rank);
   const b = ctx.builder;
-  const shape = [...parts[0].shape];
+  const shape = [...parts[0]!.shape];
   shape.splice(axis, 0, n);
   return { value: b.concat(parts.map((p) => b.unsqueeze(p.value, [axis])), axis), shape };
 }
@@ -72,8 +72,8 @@ export function pad(ctx: ConversionContext, node: TfNode): Tensor {
   const x = ctx.input(node, 0);
   const p = ctx.staticInts(node, 1);
   const rank = x.shape.length;
-  const begins = Array.from({ length: rank }, (_, i) => p[2 * i]);
-  const ends = Array.from({ length: rank }, (_, i) => p[2 * i + 1]);
+  const begins = Array.from({ length: rank }, (_, i) => p[2 * i]!);
+  const ends = Array.from({ length: rank }, (_, i) => p[2 * i + 1]!);
   let mode: 'constant' | 'reflect' = 'constant';
   let value: number | undefined;
   if (node.op === 'MirrorPad') {
@@ -82,14 +82,14 @@ export function pad(ctx: ConversionContext, node: TfNode): Tensor {
   } else if (node.op === 'PadV2') {
     value = ctx.staticInts(node, 2)[0];
   }
-  const shape = x.shape.map((d, i) => (d < 0 ? -1 : d + begins[i] + ends[i]));
+  const shape = x.shape.map((d, i) => (d < 0 ? -1 : d + begins[i]! + ends[i]!));
   return { value: ctx.builder.pad(x.value, [...begins, ...ends], { mode, value }), shape };
 }
 
 export function transpose(ctx: ConversionContext, node: TfNode): Tensor {
   const x = ctx.input(node, 0);
   const perm = ctx.staticInts(node, 1);
-  return { value: ctx.builder.transpose(x.value, perm), shape: perm.map((p) => x.shape[p]) };
+  return { value: ctx.builder.transpose(x.value, perm), shape: perm.map((p) => x.shape[p]!) };
 }
 
 function bit(mask: number, i: number): boolean {
@@ -107,7 +107,7 @@ export function stridedSlice(ctx: ConversionContext, node: TfNode): Tensor {
     ['begin_mask', 'end_mask', 'ellipsis_mask', 'new_axis_mask', 'shrink_axis_mask'].map((k) => attrInt(node, k, 0));
   const rank = x.shape.length;
   const specs = begin.length;
-  const real = Array.from({ length: specs }, (_, i) => i).filter((i) => !bit(ellipsisMask, i) && !bit(newAxisMask, i)).length;
+  const real = Array.from({ length: specs }, (_, i) => i).filter((i) => !bit(ellipsisMask!, i) && !bit(newAxisMask!, i)).length;
 
   const starts: number[] = [];
   const ends: number[] = [];
@@ -118,25 +118,25 @@ export function stridedSlice(ctx: ConversionContext, node: TfNode): Tensor {
   const sizes = new Map<number, number>();
   let axis = 0;
   for (let i = 0; i < specs; i++) {
-    if (bit(ellipsisMask, i)) {
+    if (bit(ellipsisMask!, i)) {
       for (let k = 0; k < rank - real; k++) out.push(axis++);
       continue;
     }
-    if (bit(newAxisMask, i)) {
+    if (bit(newAxisMask!, i)) {
       out.push('new');
       continue;
     }
-    const step = strides[i];
-    const dim = x.shape[axis];
+    const step = strides[i]!;
+    const dim = x.shape[axis]!;
     let s: number;
     let e: number;
-    if (bit(shrinkMask, i)) {
-      s = begin[i];
+    if (bit(shrinkMask!, i)) {
+      s = begin[i]!;
       e = s === -1 ? BIG : s + 1;
       squeezeAxes.push(axis);
     } else {
-      s = bit(beginMask, i) ? (step > 0 ? 0 : -1) : begin[i];
-      e = bit(endMask, i) ? (step > 0 ? BIG : -BIG) : end[i];
+      s = (bit(beginMask!, i) ? (step > 0 ? 0 : -1) : begin[i])!;
+      e = (bit(endMask!, i) ? (step > 0 ? BIG : -BIG) : end[i])!;
       out.push(axis);
       if (dim >= 0) sizes.set(axis, sliceLength(dim, s, e, step));
     }
@@ -152,7 +152,7 @@ export function stridedSlice(ctx: ConversionContext, node: TfNode): Tensor {
   if (squeezeAxes.length) value = b.squeeze(value, squeezeAxes);
   const newAxes = out.flatMap((d, i) => (d === 'new' ? [i] : []));
   if (newAxes.length) value = b.unsqueeze(value, newAxes);
-  const shape = out.map((d) => (d === 'new' ? 1 : sizes.get(d) ?? x.shape[d]));
+  const shape = out.map((d) => (d === 'new' ? 1 : sizes.get(d) ?? x.shape[d]!));
   return { value, shape };
 }
 

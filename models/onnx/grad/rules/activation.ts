@@ -4,13 +4,13 @@ import type { GradContext, GradRule } from '../rule.ts';
 const sigmoid: GradRule = (ctx) => {
   const { b } = ctx;
   const y = ctx.outputs[0];
-  return [b.mul(ctx.grad(), b.mul(y, b.sub(1, y)))];
+  return [b.mul(ctx.grad(), b.mul(y!, b.sub(1, y!)))];
 };
 
 const tanh: GradRule = (ctx) => {
   const { b } = ctx;
   const y = ctx.outputs[0];
-  return [b.mul(ctx.grad(), b.sub(1, b.mul(y, y)))];
+  return [b.mul(ctx.grad(), b.sub(1, b.mul(y!, y!)))];
 };
 
 const relu: GradRule = (ctx) => {
@@ -55,7 +55,7 @@ const softmax: GradRule = (ctx) => {
   const { b } = ctx;
   const y = ctx.outputs[0];
   const g = ctx.grad();
-  return [b.mul(y, b.sub(g, b.reduceSum(b.mul(g, y), [softmaxAxis(ctx)], true)))];
+  return [b.mul(y!, b.sub(g, b.reduceSum(b.mul(g, y!), [softmaxAxis(ctx)], true)))];
 };
 
 export const activationRules = { Sigmoid: sigmoid, Tanh: tanh, Relu: relu, Erf: erf, Gelu: gelu, Softmax: softmax };

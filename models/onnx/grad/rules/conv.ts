@@ -25,7 +25,7 @@ function inputGrad(ctx: GradContext, geo: ConvGeometry, g: Value): Value {
   const y = ctx.shape(ctx.outputs[0]).slice(2);
   // Rows the forward conv never reached (stride leftovers) come back as output_padding.
   const outputPadding = x.map((size, i) => {
-    const reached = geo.strides[i] * (y[i] - 1) + (geo.kernel[i] - 1) * geo.dilations[i] + 1 - geo.pads[i] - geo.pads[i + geo.spatial];
+    const reached = geo.strides[i]! * (y[i]! - 1) + (geo.kernel[i]! - 1) * geo.dilations[i]! + 1 - geo.pads[i]! - geo.pads[i + geo.spatial]!;
     return size - reached;
   });
   return ctx.b.convTranspose(g, ctx.inputs[1]!, undefined, {

@@ -25,7 +25,7 @@ const div: GradRule = (ctx) => {
   const gx = b.div(ctx.grad(), y);
   return [
     ctx.needs(0) ? ctx.reduceTo(gx, 0) : undefined,
-    ctx.needs(1) ? ctx.reduceTo(b.neg(b.mul(gx, ctx.outputs[0])), 1) : undefined,
+    ctx.needs(1) ? ctx.reduceTo(b.neg(b.mul(gx, ctx.outputs[0]!)), 1) : undefined,
   ];
 };
 
@@ -36,7 +36,7 @@ const pow: GradRule = (ctx) => {
   const g = ctx.grad();
   return [
     ctx.needs(0) ? ctx.reduceTo(b.mul(g, b.mul(p!, b.pow(x!, b.sub(p!, 1)))), 0) : undefined,
-    ctx.needs(1) ? ctx.reduceTo(b.mul(g, b.mul(ctx.outputs[0], b.log(x!))), 1) : undefined,
+    ctx.needs(1) ? ctx.reduceTo(b.mul(g, b.mul(ctx.outputs[0]!, b.log(x!))), 1) : undefined,
   ];
 };
 
@@ -58,10 +58,10 @@ const unary = (f: (ctx: Parameters<GradRule>[0]) => ReturnType<GradRule>[number]
 
 const identity = unary((ctx) => ctx.grad());
 const neg = unary((ctx) => ctx.b.neg(ctx.grad()));
-const exp = unary((ctx) => ctx.b.mul(ctx.grad(), ctx.outputs[0]));
+const exp = unary((ctx) => ctx.b.mul(ctx.grad(), ctx.outputs[0]!));
 const log = unary((ctx) => ctx.b.div(ctx.grad(), ctx.inputs[0]!));
-const sqrt = unary((ctx) => ctx.b.div(ctx.b.mul(ctx.grad(), 0.5), ctx.outputs[0]));
-const reciprocal = unary((ctx) => ctx.b.neg(ctx.b.mul(ctx.grad(), ctx.b.mul(ctx.outputs[0], ctx.outputs[0]))));
+const sqrt = unary((ctx) => ctx.b.div(ctx.b.mul(ctx.grad(), 0.5), ctx.outputs[0]!));
+const reciprocal = unary((ctx) => ctx.b.neg(ctx.b.mul(ctx.grad(), ctx.b.mul(ctx.outputs[0]!, ctx.outputs[0]!))));
 const sin = unary((ctx) => ctx.b.mul(ctx.grad(), ctx.b.op('Cos', [ctx.inputs[0]!])));
 const cos = unary((ctx) => ctx.b.neg(ctx.b.mul(ctx.grad(), ctx.b.op('Sin', [ctx.inputs[0]!]))));
 

@@ -5,7 +5,7 @@ import type { GradContext, GradRule } from '../rule.ts';
 /** Swaps the last two axes. */
 function swapLast(ctx: GradContext, x: Value, rank: number): Value {
   const perm = [...Array(rank).keys()];
-  [perm[rank - 2], perm[rank - 1]] = [perm[rank - 1], perm[rank - 2]];
+  [perm[rank - 2], perm[rank - 1]] = [perm[rank - 1]!, perm[rank - 2]!];
   return ctx.b.transpose(x, perm);
 }
 
@@ -21,12 +21,12 @@ const matMul: GradRule = (ctx) => {
   let dx: Value | undefined;
   let dw: Value | undefined;
   if (ctx.needs(0)) {
-    dx = ctx.sumTo(b.matMul(g, swapLast(ctx, w, sw.length)), [...batch, sx.at(-2)!, sx.at(-1)!], sx);
+    dx = ctx.sumTo(b.matMul(g, swapLast(ctx, w!, sw.length)), [...batch, sx.at(-2)!, sx.at(-1)!], sx);
   }
   if (ctx.needs(1)) {
     dw = sw.length === 2 && sx.length > 2
-      ? b.gemm(b.reshape(x, [-1, sx.at(-1)!]), b.reshape(g, [-1, sy.at(-1)!]), undefined, { transA: true })
-      : ctx.sumTo(b.matMul(swapLast(ctx, x, sx.length), g), [...batch, sw.at(-2)!, sw.at(-1)!], sw);
+      ? b.gemm(b.reshape(x!, [-1, sx.at(-1)!]), b.reshape(g, [-1, sy.at(-1)!]), undefined, { transA: true })
+      : ctx.sumTo(b.matMul(swapLast(ctx, x!, sx.length), g), [...batch, sw.at(-2)!, sw.at(-1)!], sw);
   }
   return [dx, dw];
 };
@@ -43,11 +43,11 @@ const gemm: GradRule = (ctx) => {
   const g = ctx.grad();
   const scaled = { alpha };
   const dx = !ctx.needs(0) ? undefined
-    : !transA ? b.gemm(g, w, undefined, { ...scaled, transB: !transB })
-    : b.gemm(w, g, undefined, { ...scaled, transA: transB, transB: true });
+    : !transA ? b.gemm(g, w!, undefined, { ...scaled, transB: !transB })
+    : b.gemm(w!, g, undefined, { ...scaled, transA: transB, transB: true });
   const dw = !ctx.needs(1) ? undefined
-    : !transB ? b.gemm(x, g, undefined, { ...scaled, transA: !transA })
-    : b.gemm(g, x, undefined, { ...scaled, transA: true, transB: transA });
+    : !transB ? b.gemm(x!, g, undefined, { ...scaled, transA: !transA })
+    : b.gemm(g, x!, undefined, { ...scaled, transA: true, transB: transA });
   const dc = ctx.needs(2) ? ctx.reduceTo(beta === 1 ? g : b.mul(g, beta), 2) : undefined;
   return [dx, dw, dc];
 };

@@ -64,7 +64,7 @@ function perChannel(ctx: GradContext, view: number[], axes: number[]): NormView 
   return {
     view,
     axes,
-    broadcast: (v) => ctx.b.reshape(v, [sx[1], ...spatial.map(() => 1)]),
+    broadcast: (v) => ctx.b.reshape(v, [sx[1]!, ...spatial.map(() => 1)]),
     reduce: (g) => ctx.b.reduceSum(g, [0, ...spatial], false),
   };
 }
@@ -76,7 +76,7 @@ const groupNorm: GradRule = (ctx) => {
     throw new Error(`GroupNormalization gradient needs opset 21's per-channel scale (node ${ctx.node.name})`);
   }
   const per = sx.slice(1).reduce((a, d) => a * d, 1) / groups;
-  return normGrad(ctx, perChannel(ctx, [sx[0], groups, per], [2]));
+  return normGrad(ctx, perChannel(ctx, [sx[0]!, groups, per], [2]));
 };
 
 const instanceNorm: GradRule = (ctx) => {

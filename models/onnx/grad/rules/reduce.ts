@@ -18,7 +18,7 @@ function spread(mean: boolean): GradRule {
     if (!axes) return [ctx.grad()];
     const kept = sx.map((d, i) => (axes.includes(i) ? 1 : d));
     const g = b.expand(b.reshape(ctx.grad(), kept), sx);
-    const count = axes.reduce((n, a) => n * sx[a], 1);
+    const count = axes.reduce((n, a) => n * sx[a]!, 1);
     return [mean ? b.mul(g, 1 / count) : g];
   };
 }

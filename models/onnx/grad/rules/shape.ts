@@ -1,5 +1,6 @@
 // Ops that move elements without arithmetic: the gradient moves back the same way. Shapes are the
 // concrete ones of the probe, so every reshape target, split size and pad is a constant.
+import { at } from '../../../../protocol/index.ts';
 import type { GradRule } from '../rule.ts';
 
 const axisOf = (axis: number, rank: number) => (axis < 0 ? axis + rank : axis);
@@ -18,7 +19,7 @@ const transpose: GradRule = (ctx) => {
 const concat: GradRule = (ctx) => {
   const rank = ctx.shape(ctx.outputs[0]).length;
   const axis = axisOf(ctx.attrs.int('axis', 0), rank);
-  const sizes = ctx.inputs.map((x) => ctx.shape(x)[axis]);
+  const sizes = ctx.inputs.map((x) => at(ctx.shape(x), axis, 'axis'));
   const pieces = ctx.b.split(ctx.grad(), axis, sizes);
   return pieces.map((p, i) => (ctx.needs(i) ? p : undefined));
 };
@@ -44,10 +45,10 @@ const slice: GradRule = (ctx) => {
   const pads = new Array<number>(2 * rank).fill(0);
   axes.forEach((a, i) => {
     const axis = axisOf(a, rank);
-    const dim = sx[axis];
-    const start = Math.min(Math.max(starts[i] < 0 ? starts[i] + dim : starts[i], 0), dim);
+    const dim = sx[axis]!;
+    const start = Math.min(Math.max((starts[i]! < 0 ? starts[i]! + dim : starts[i])!, 0), dim);
     pads[axis] = start;
-    pads[axis + rank] = dim - start - sy[axis];
+    pads[axis + rank] = dim - start - sy[axis]!;
   });
   return [ctx.b.pad(ctx.grad(), pads)];
 };
@@ -64,7 +65,7 @@ const resize: GradRule = (ctx) => {
   const nearest = ctx.attrs.string('nearest_mode', 'round_prefer_floor');
   const sx = ctx.shape(ctx.inputs[0]);
   const sy = ctx.shape(ctx.outputs[0]);
-  const factors = sy.map((d, i) => d / sx[i]);
+  const factors = sy.map((d, i) => d / sx[i]!);
   const blocky = mode === 'nearest' && factors.every(Number.isInteger) && (
     ((coords === 'half_pixel' || coords === 'pytorch_half_pixel') && nearest.startsWith('round_'))
     || (coords === 'asymmetric' && nearest === 'floor'));
@@ -72,7 +73,7 @@ const resize: GradRule = (ctx) => {
     throw new Error(`Resize gradient: only nearest upsampling by whole factors is supported, not ${mode}/${coords}/${nearest} x[${factors}] (node ${ctx.node.name})`);
   }
   const { b } = ctx;
-  const interleaved = sx.flatMap((d, i) => [d, factors[i]]);
+  const interleaved = sx.flatMap((d, i) => [d, at(factors, i, 'factor')]);
   const blockAxes = sx.map((_, i) => 2 * i + 1);
   return [b.reduceSum(b.reshape(ctx.grad(), interleaved), blockAxes, false)];
 };
