@@ -35,7 +35,7 @@ function finalists(rows: SweepRow[]) {
   for (const r of rows) by.set(r.key, [...(by.get(r.key) ?? []), r]);
   return [...by.values()]
     .filter((rs) => rs.length === SEEDS)
-    .map((rs) => ({ face: rs[0].values[0], style: rs[0].values[1], identity: mean(rs.map((r) => r.scores.identity!)), styleScore: mean(rs.map((r) => r.scores.style!)) }));
+    .map((rs) => ({ face: rs[0]!.values[0], style: rs[0]!.values[1], identity: mean(rs.map((r) => r.scores.identity!)), styleScore: mean(rs.map((r) => r.scores.style!)) }));
 }
 
 let root: string;
@@ -47,7 +47,7 @@ describe('lora/adaptive-weights, search = halving', { timeout: 300_000 }, () => 
   it('tables every (candidate, seed), chooses on the front above the floor, and repeats its answer', async () => {
     const first = await run(shippedGraph(v2), root, RUNS[0]);
     expect(first.r.failures).toEqual([]);
-    const { table, csv, plot } = files(root, RUNS[0]);
+    const { table, csv, plot } = files(root, RUNS[0]!);
 
     // Every evaluation the node logged is a row, once, and the rows are the scores output in order.
     const logged = first.events.flatMap((e) => {
@@ -88,6 +88,6 @@ describe('lora/adaptive-weights, search = halving', { timeout: 300_000 }, () => 
     const second = await run(shippedGraph(v2), root, RUNS[1]);
     expect(second.r.failures).toEqual([]);
     expect([second.out!.face, second.out!.style]).toEqual([first.out!.face, first.out!.style]);
-    expect(files(root, RUNS[1]).table.rows.map(rowText)).toEqual(table.rows.map(rowText));
+    expect(files(root, RUNS[1]!).table.rows.map(rowText)).toEqual(table.rows.map(rowText));
   }, 600_000);
 });

@@ -69,9 +69,9 @@ describe('lora/adaptive-weights', { timeout: 180_000 }, () => {
       init: start, textLora: again.text, unetLora: (i, n) => again.unet(i, n),
     });
     const [image] = await decodeLatents(model, latent);
-    expect(Buffer.from(image.data).equals(Buffer.from(images[0].data))).toBe(true);
+    expect(Buffer.from(image!.data).equals(Buffer.from(images[0]!.data))).toBe(true);
     const template = await describeTemplate(faceModels, await toImage(sharp(path.join(root, 'input', 'my-face.png')).removeAlpha()));
-    const result = await describeResultFace(faceModels, image, FACECHAIN_FACE_SIZE);
+    const result = await describeResultFace(faceModels, image!, FACECHAIN_FACE_SIZE);
     expect('descriptor' in result).toBe(true);
     if ('descriptor' in result) expect(dot(result.descriptor, template)).toBeCloseTo(best.score!, 4);
 

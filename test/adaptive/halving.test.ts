@@ -37,7 +37,7 @@ describe('successive halving (adaptive v2)', () => {
       if (hit(r.best.point)) halvingHits++;
       const g = new Evaluator(key, objective(t));
       const scored = await Promise.all(gridPoints.map((p) => g.candidate(p, [0], 0)));
-      if (hit(rank(scored)[0].point)) gridHits++;
+      if (hit(rank(scored)[0]!.point)) gridHits++;
     }
     console.log(`within ${TOLERANCE} of the optimum in ${trials} trials: successive halving ${halvingHits}, 1-seed grid ${gridHits} (${budget} evaluations each)`);
     expect(halvingHits).toBeGreaterThan(gridHits);
@@ -57,8 +57,8 @@ describe('successive halving (adaptive v2)', () => {
     // The front has the best identity first, and trades identity for style along it.
     const front = paretoFront(a.ranked);
     for (let i = 1; i < front.length; i++) {
-      expect(front[i].identity!.mean).toBeLessThan(front[i - 1].identity!.mean);
-      expect(front[i].style!.mean).toBeGreaterThan(front[i - 1].style!.mean);
+      expect(front[i]!.identity!.mean).toBeLessThan(front[i - 1]!.identity!.mean);
+      expect(front[i]!.style!.mean).toBeGreaterThan(front[i - 1]!.style!.mean);
     }
   });
 

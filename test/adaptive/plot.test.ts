@@ -19,9 +19,9 @@ describe('scorePlot', () => {
     const plot = await scorePlot({ pairs, best: pairs[3], minStyle: 0.5 });
     expect([plot.width, plot.height, plot.channels]).toEqual([PLOT_WIDTH, PLOT_HEIGHT, 3]);
     const at = (x: number, y: number) => Array.from(plot.data.subarray((Math.round(y) * plot.width + Math.round(x)) * 3, (Math.round(y) * plot.width + Math.round(x)) * 3 + 3));
-    const [red, green, blue] = at(cx - r, cy);
+    const [red, green, blue] = at(cx! - r!, cy!);
     expect(red).toBeGreaterThan(180);
-    expect(green + blue).toBeLessThan(200);
+    expect(green! + blue!).toBeLessThan(200);
     // The pair without a face is a grey disc; the floor is drawn and the heading names the best.
     expect(svg).toContain('fill="#ccc"');
     expect(svg).toContain('style floor 0.5');

@@ -26,10 +26,10 @@ describe('facechain CLI', () => {
     const files = readdirSync(out);
     expect(files).toHaveLength(1);
     expect(files[0]).toMatch(/^sheet-[0-9a-f]{8}-save-000\.png$/);
-    const png = readFileSync(path.join(out, files[0]));
+    const png = readFileSync(path.join(out, files[0]!));
     const meta = await sharp(png).metadata();
     expect([meta.width, meta.height]).toEqual([3 * 64 + 4 * 8, 2 * 64 + 3 * 8]);
-    const embedded = JSON.parse(readPngText(png)[GRAPH_PNG_KEYWORD]);
+    const embedded = JSON.parse(readPngText(png)[GRAPH_PNG_KEYWORD]!);
     expect(embedded.node).toBe('save');
     expect(embedded.params).toEqual({ prefix: 'sheet' });
     expect(embedded.graph.nodes.find((n: { id: string }) => n.id === 'grid').params.cell).toBe(64);
@@ -39,9 +39,9 @@ describe('facechain CLI', () => {
   it('--set parses JSON values, reaches node ids with dots, and names what it cannot find', () => {
     const doc = { nodes: [{ id: 'face.detect', params: {} }, { id: 'save', params: { prefix: 'a' } }] };
     const out = applyOverrides(doc, ['face.detect.minScore=0.5', 'save.prefix=x.y=z', 'face.detect.sizes=[1,2]']) as typeof doc;
-    expect(out.nodes[0].params).toEqual({ minScore: 0.5, sizes: [1, 2] });
-    expect(out.nodes[1].params).toEqual({ prefix: 'x.y=z' });
-    expect(doc.nodes[1].params).toEqual({ prefix: 'a' });
+    expect(out.nodes[0]!.params).toEqual({ minScore: 0.5, sizes: [1, 2] });
+    expect(out.nodes[1]!.params).toEqual({ prefix: 'x.y=z' });
+    expect(doc.nodes[1]!.params).toEqual({ prefix: 'a' });
     expect(() => applyOverrides(doc, ['ghost.width=3'])).toThrow('--set ghost.width=3: the graph has no node "ghost"');
     expect(() => applyOverrides(doc, ['save=3'])).toThrow('use node.param=value');
   });

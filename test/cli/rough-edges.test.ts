@@ -61,7 +61,7 @@ describe('facechain CLI rough edges', () => {
         npm.stderr.on('data', (d) => {
           err += d;
           const m = /FaceChain Studio on (http:\/\/\S+)/.exec(err);
-          if (m) resolve(m[1]);
+          if (m) resolve(m[1]!);
         });
         npm.on('exit', () => reject(new Error(`npm start ended early:\n${err}`)));
       });

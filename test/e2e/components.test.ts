@@ -105,7 +105,7 @@ describe('components in the editor', { timeout: 300_000 }, () => {
     await until(() => node('sheet').locator('.fc-node').getAttribute('data-state')).toBe('done');
     const grouped = await exportGraph();
     expect(grouped.nodes.find((n) => n.id === 'sheet')!.params).toEqual({ columns: 2 });
-    expect(grouped.components!.sheet.params).toEqual({ columns: { node: 'grid', param: 'columns' } });
+    expect(grouped.components!.sheet!.params).toEqual({ columns: { node: 'grid', param: 'columns' } });
 
     // Undo, one step at a time, each visible.
     await undo(); // Set columns

@@ -224,10 +224,10 @@ describe('editor in a browser', { timeout: 180_000 }, () => {
   it('drops a PNG the save node wrote and gets its graph back', async () => {
     const outputs = readdirSync(path.join(dataDir, 'output')).filter((f) => f.startsWith('contact-sheet') && f.endsWith('.png'));
     expect(outputs.length).toBeGreaterThan(0);
-    const png = readFileSync(path.join(dataDir, 'output', outputs[0]));
-    const embedded = JSON.parse(readPngText(png)[GRAPH_PNG_KEYWORD]) as { graph: unknown };
+    const png = readFileSync(path.join(dataDir, 'output', outputs[0]!));
+    const embedded = JSON.parse(readPngText(png)[GRAPH_PNG_KEYWORD]!) as { graph: unknown };
     await clearCanvas();
-    await dropFile(outputs[0], png, 'image/png');
+    await dropFile(outputs[0]!, png, 'image/png');
     await until(nodeIds).toEqual(['load', 'resize', 'grid', 'preview', 'save']);
     expect(await exportGraph()).toEqual(embedded.graph);
   });
@@ -382,7 +382,7 @@ describe('editor in a browser', { timeout: 180_000 }, () => {
     await until(nodeIds).toEqual(['load', 'show']);
     await page.locator('.fc-run').click();
     await until(runStatus).toBe('failed');
-    const message = server.context.queue.list()[0].state.nodes.load?.error;
+    const message = server.context.queue.list()[0]!.state.nodes.load?.error;
     expect(message).toContain('no-such-folder');
     await until(() => node('load').locator('.fc-node').getAttribute('data-state')).toBe('error');
     expect(await text(node('load').locator('.fc-node-error'))).toContain(message);
@@ -390,7 +390,7 @@ describe('editor in a browser', { timeout: 180_000 }, () => {
   });
 
   it('lists earlier runs and opens the graph one ran, with its node states', async () => {
-    const failed = server.context.queue.list()[0].state.runId;
+    const failed = server.context.queue.list()[0]!.state.runId;
     await openExample('image-basics');
     await until(nodeIds).toEqual(['load', 'resize', 'grid', 'preview', 'save']);
     await page.getByRole('button', { name: 'Runs', exact: true }).click();
@@ -511,7 +511,7 @@ describe('editor after a server stopped mid-run', { timeout: 180_000 }, () => {
       ]);
       // Only the interrupted run offers it; opened, its log offers it too.
       await p.getByRole('button', { name: 'Runs', exact: true }).click();
-      await visible(p.locator(`[data-run="${runs[0].runId}"]`));
+      await visible(p.locator(`[data-run="${runs[0]!.runId}"]`));
       expect(await p.locator('[data-requeue]').evaluateAll((els) => els.map((e) => e.getAttribute('data-requeue')))).toEqual([runId]);
       await p.locator(`[data-run="${runId}"]`).click();
       await until(() => p.locator('.fc-run-status').getAttribute('data-status')).toBe('failed');

@@ -32,7 +32,7 @@ afterAll(async () => {
   await editor?.close();
 });
 
-const column = (i: number) => page.locator('.fc-sweep-table tbody tr').evaluateAll((trs, k) => trs.map((tr) => tr.children[k].textContent), i);
+const column = (i: number) => page.locator('.fc-sweep-table tbody tr').evaluateAll((trs, k) => trs.map((tr) => tr.children[k]!.textContent), i);
 
 describe('sweep results in the editor', { timeout: 180_000 }, () => {
   it('shows a sortable table and the grid', async () => {

@@ -34,7 +34,7 @@ describe('editor components', () => {
     expect(new FlowMapper(catalog).nodes(snap).map((n) => n.id)).toEqual(['resize', 'grid', 'preview', 'save']);
     expect(store.exposeParam('grid', 'columns', 'columns')).toBe(true);
     store.setParam('grid', 'gap', 2);
-    expect(store.doc.components!.sheet.nodes.find((n) => n.id === 'grid')!.params.gap).toBe(2);
+    expect(store.doc.components!.sheet!.nodes.find((n) => n.id === 'grid')!.params.gap).toBe(2);
     // Default of the exposed param: the inner node's value; its range: the inner param's.
     expect(catalog.fields('component:sheet')).toMatchObject([{ key: 'columns', default: 3, kind: 'number' }]);
     store.leave(0);
@@ -75,7 +75,7 @@ describe('editor components', () => {
     store.select(['grid', 'save']);
     expect(store.makeComponent('Write')).toBe('write');
     expect(Object.keys(store.doc.components!)).toEqual(['sheet', 'write']);
-    expect(store.doc.components!.sheet.nodes.map((n) => n.id)).toEqual(['resize', 'write', 'preview']);
+    expect(store.doc.components!.sheet!.nodes.map((n) => n.id)).toEqual(['resize', 'write', 'preview']);
     store.enter('write');
     expect(store.getSnapshot().prefix).toBe('sheet/write/');
     const r = checkGraph(store.doc, createRegistry());

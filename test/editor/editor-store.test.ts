@@ -49,7 +49,7 @@ describe('editor store', () => {
 
   it('moves a wire end, keeping the old wire when the new place is refused', () => {
     const store = new EditorStore(catalogIndex(), basics());
-    const old = edgeKey(store.doc.edges[2]); // resize -> preview
+    const old = edgeKey(store.doc.edges[2]!); // resize -> preview
     expect(store.reconnect(old, { node: 'save', port: 'files' }, { node: 'preview', port: 'images' }).ok).toBe(false);
     expect(store.doc.edges.map(edgeKey)).toContain(old);
     expect(store.reconnect(old, { node: 'load', port: 'images' }, { node: 'preview', port: 'images' }).ok).toBe(true);
@@ -78,11 +78,11 @@ describe('editor store', () => {
       { id: 'load', type: 'dimensions', dimensions: { width: 260, height: 200 } },
       { id: 'grid', type: 'select', selected: true },
     ]);
-    expect(store.doc.nodes[0].position).toEqual({ x: 30, y: 80 });
+    expect(store.doc.nodes[0]!.position).toEqual({ x: 30, y: 80 });
     expect(store.history.depth).toBe(2);
     store.undo();
     store.undo();
-    expect(store.doc.nodes[0].position).toEqual({ x: 0, y: 80 });
+    expect(store.doc.nodes[0]!.position).toEqual({ x: 0, y: 80 });
     expect(store.getSnapshot().measured.get('load')).toEqual({ width: 260, height: 200 });
     expect([...store.getSnapshot().selectedNodes]).toEqual(['grid']);
   });
@@ -95,7 +95,7 @@ describe('editor store', () => {
     expect(store.history.depth).toBe(2);
     store.undo();
     store.undo();
-    expect(store.doc.nodes[1].params.width).toBe(384);
+    expect(store.doc.nodes[1]!.params.width).toBe(384);
   });
 
   it('copies and pastes a selection with its inner wires under fresh ids', () => {

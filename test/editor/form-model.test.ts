@@ -68,9 +68,9 @@ describe('catalog -> form model', () => {
     const resize = byKey(index.fields('image/resize'));
     expect(resize.width).toMatchObject({ kind: 'number', step: 8, min: 1, max: 8192, slider: true });
     expect(resize.fit).toMatchObject({ kind: 'select', options: ['cover', 'contain', 'fill', 'inside'] });
-    expect(resize.background.kind).toBe('colour');
+    expect(resize.background!.kind).toBe('colour');
     const load = byKey(index.fields('image/load-images'));
-    expect(load.path.kind).toBe('input-path');
+    expect(load.path!.kind).toBe('input-path');
     expect(load.applyExif).toMatchObject({ kind: 'checkbox', label: 'Apply exif', default: true });
     // Crop offsets range over 65k pixels: a number box, no slider.
     expect(byKey(index.fields('image/crop')).left).toMatchObject({ kind: 'number', slider: false });
@@ -81,22 +81,22 @@ describe('catalog -> form model', () => {
     const defaults = defaultParams(list);
     expect(defaults).toMatchObject({ steps: 30, sampler: 'euler', blocks: [1, 1, 0.5], tint: '#ff8800' });
     expect('note' in defaults).toBe(false);
-    expect(fieldValue(fields.steps, {})).toBe(30);
-    expect(fieldValue(fields.steps, { steps: 12 })).toBe(12);
+    expect(fieldValue(fields.steps!, {})).toBe(30);
+    expect(fieldValue(fields.steps!, { steps: 12 })).toBe(12);
   });
 
   it('checks values the way the server would', () => {
-    expect(checkValue(fields.steps, 0)).toBe('Must be at least 1');
-    expect(checkValue(fields.steps, 2.5)).toBe('Must be a whole number');
-    expect(checkValue(fields.steps, 20)).toBeUndefined();
-    expect(checkValue(fields.scale, 0)).toBe('Must be more than 0');
-    expect(checkValue(fields.tint, 'red')).toMatch(/colour/);
-    expect(checkValue(fields.sampler, 'plms')).toMatch(/euler, ddim/);
-    expect(checkValue(fields.blocks, [1, 'x'])).toBe('Item 2: Must be a number');
-    expect(checkValue(fields.seed, 2 ** 32)).toMatch(/at most/);
-    expect(checkValue(fields.size, 516)).toBe('Must be a multiple of 8');
-    expect(checkValue(fields.size, 520)).toBeUndefined();
-    expect(checkValue(fields.clipSkip, 2)).toBeUndefined();
+    expect(checkValue(fields.steps!, 0)).toBe('Must be at least 1');
+    expect(checkValue(fields.steps!, 2.5)).toBe('Must be a whole number');
+    expect(checkValue(fields.steps!, 20)).toBeUndefined();
+    expect(checkValue(fields.scale!, 0)).toBe('Must be more than 0');
+    expect(checkValue(fields.tint!, 'red')).toMatch(/colour/);
+    expect(checkValue(fields.sampler!, 'plms')).toMatch(/euler, ddim/);
+    expect(checkValue(fields.blocks!, [1, 'x'])).toBe('Item 2: Must be a number');
+    expect(checkValue(fields.seed!, 2 ** 32)).toMatch(/at most/);
+    expect(checkValue(fields.size!, 516)).toBe('Must be a multiple of 8');
+    expect(checkValue(fields.size!, 520)).toBeUndefined();
+    expect(checkValue(fields.clipSkip!, 2)).toBeUndefined();
   });
 
   it('parses and formats number lists, snaps to steps, randomises seeds in range', () => {

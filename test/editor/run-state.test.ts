@@ -57,7 +57,7 @@ describe('validation problems', () => {
       params: { width: ['Too small'] },
       inputs: { images: ['Required input "images" (IMAGES) is not connected'] },
     });
-    expect(g.nodes.grid.general).toEqual(['Node is part of a cycle']);
+    expect(g.nodes.grid!.general).toEqual(['Node is part of a cycle']);
     expect(g.graph).toEqual(['name: Too long']);
     expect(problemCount(g)).toBe(5);
   });
@@ -69,7 +69,7 @@ describe('validation problems', () => {
       { node: 'n', field: 'inputs.gone', message: 'image/resize has no input "gone" (edge 2)' },
       { node: 'n', field: 'inputs.images', message: 'Required input' },
     ]);
-    expect(unplacedProblems(g.nodes.n, ['width'], ['images'])).toEqual([
+    expect(unplacedProblems(g.nodes.n!, ['width'], ['images'])).toEqual([
       'params.old: Unknown param "old" for image/resize',
       'inputs.gone: image/resize has no input "gone" (edge 2)',
     ]);

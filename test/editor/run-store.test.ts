@@ -56,7 +56,7 @@ describe('run store with the real server', () => {
     expect(Object.keys(s.run!.nodes).sort()).toEqual(['grid', 'load', 'preview', 'resize', 'save']);
     for (const n of Object.values(s.run!.nodes)) expect(n.state).toMatch(/done|cached/);
     // The preview node streamed the six resized photos; each became an object URL.
-    expect(s.previews.preview.images.filter(Boolean)).toHaveLength(6);
+    expect(s.previews.preview!.images.filter(Boolean)).toHaveLength(6);
     expect(urls.made.length).toBeGreaterThanOrEqual(6);
     await expect.poll(() => runs.getSnapshot().outputs.nodes.grid).toEqual({ image: 1 });
     // A second run replaces the previews and frees the old URLs.
@@ -72,9 +72,9 @@ describe('run store with the real server', () => {
     const started = await runs.start(broken);
     expect(started.ok).toBe(false);
     const p = runs.getSnapshot().problems;
-    expect(Object.keys(p.nodes.resize.params)).toEqual(['width']);
+    expect(Object.keys(p.nodes.resize!.params)).toEqual(['width']);
     runs.clearFieldProblem('resize', 'width');
-    expect(runs.getSnapshot().problems.nodes.resize.params).toEqual({});
+    expect(runs.getSnapshot().problems.nodes.resize!.params).toEqual({});
     off();
   });
 

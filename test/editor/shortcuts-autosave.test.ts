@@ -66,14 +66,14 @@ describe('autosave draft', () => {
   it('sets a draft that no longer reads aside under its own key, saying what is wrong', () => {
     const storage = memoryStorage();
     const [k] = (saveDraft(storage, { graph: basics }), [...storage.mem.keys()]);
-    storage.setItem(k, '{broken');
+    storage.setItem(k!, '{broken');
     expect(loadDraft(storage)).toMatchObject({ kind: 'unreadable', problem: expect.stringMatching(/^it is not JSON/), kept: true });
     expect(storage.mem.get(UNREADABLE_DRAFT_KEY)).toBe('{broken');
     const future = JSON.stringify({ graph: { ...basics, version: 99 } });
-    storage.setItem(k, future);
+    storage.setItem(k!, future);
     expect(loadDraft(storage)).toMatchObject({ kind: 'unreadable', problem: expect.stringContaining('newer FaceChain Studio (graph version 99)'), kept: true });
     expect(storage.mem.get(UNREADABLE_DRAFT_KEY)).toBe(future);
-    storage.setItem(k, JSON.stringify({ graph: basics, viewport: { x: 'left' } }));
+    storage.setItem(k!, JSON.stringify({ graph: basics, viewport: { x: 'left' } }));
     expect(loadDraft(storage)).toMatchObject({ kind: 'unreadable', problem: expect.stringMatching(/^it is damaged:\n.*viewport\.x/s) });
   });
 
@@ -120,16 +120,16 @@ describe('editor start', () => {
       await s.start();
       expect(store.doc.name).toBe(basics.name);
       const [notice] = notices.getSnapshot();
-      expect(notice.level).toBe('error');
-      expect(notice.text).toContain('The autosaved graph could not be opened: This graph was made by a newer FaceChain Studio (graph version 99)');
-      expect(notice.text).toContain(`kept unchanged in this browser's storage under "${UNREADABLE_DRAFT_KEY}"`);
+      expect(notice!.level).toBe('error');
+      expect(notice!.text).toContain('The autosaved graph could not be opened: This graph was made by a newer FaceChain Studio (graph version 99)');
+      expect(notice!.text).toContain(`kept unchanged in this browser's storage under "${UNREADABLE_DRAFT_KEY}"`);
       // The example autosaves over the draft key; the unreadable draft stays where the notice says.
       s.flushAutosave();
       expect(loadDraft(storage)).toMatchObject({ kind: 'draft', draft: { graph: { name: basics.name } } });
       expect(storage.mem.get(UNREADABLE_DRAFT_KEY)).toBe(future);
       vi.advanceTimersByTime(60_000);
       expect(notices.getSnapshot()).toEqual([notice]);
-      notices.dismiss(notice.id);
+      notices.dismiss(notice!.id);
       expect(notices.getSnapshot()).toEqual([]);
     } finally {
       vi.useRealTimers();

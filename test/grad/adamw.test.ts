@@ -10,17 +10,17 @@ interface State { p: Float64Array; g: Float64Array; m: Float64Array; v: Float64A
 
 /** AdamW as torch writes it (decoupled decay, bias correction), after clip_grad_norm_ over all tensors. */
 function reference(states: State[], step: number, lr: number, c: AdamWConfig): { next: State[]; norm: number } {
-  const norm = Math.sqrt(states.reduce((s, t) => s + t.g.reduce((a, x) => a + x * x, 0), 0));
+  const norm = Math.sqrt(states.reduce((s, t) => s + t.g.reduce((a, x) => a + x * x, 0), 0))!;
   const clip = c.maxGradNorm > 0 ? Math.min(1, c.maxGradNorm / (norm + 1e-6)) : 1;
   const next = states.map(({ p, g, m, v }) => {
     const out = { p: new Float64Array(p.length), g, m: new Float64Array(p.length), v: new Float64Array(p.length) };
     for (let i = 0; i < p.length; i++) {
-      const gi = g[i] * clip;
-      out.m[i] = c.beta1 * m[i] + (1 - c.beta1) * gi;
-      out.v[i] = c.beta2 * v[i] + (1 - c.beta2) * gi * gi;
-      const mHat = out.m[i] / (1 - c.beta1 ** step);
-      const vHat = out.v[i] / (1 - c.beta2 ** step);
-      out.p[i] = p[i] * (1 - lr * c.weightDecay) - (lr * mHat) / (Math.sqrt(vHat) + c.epsilon);
+      const gi = g[i]! * clip;
+      out.m[i] = c.beta1 * m[i]! + (1 - c.beta1) * gi;
+      out.v[i] = c.beta2 * v[i]! + (1 - c.beta2) * gi * gi;
+      const mHat = out.m[i]! / (1 - c.beta1 ** step);
+      const vHat = out.v[i]! / (1 - c.beta2 ** step);
+      out.p[i] = p[i]! * (1 - lr * c.weightDecay) - (lr * mHat) / (Math.sqrt(vHat) + c.epsilon);
     }
     return out;
   });
@@ -50,11 +50,11 @@ async function compare(config: Partial<AdamWConfig>, gradScale: number) {
   let worst = 0;
   specs.forEach((spec, k) => {
     const n = adamwNames(spec.name);
-    for (const [key, want] of [[n.newParam, ref.next[k].p], [n.newM, ref.next[k].m], [n.newV, ref.next[k].v]] as const) {
-      (out[key].data as Float32Array).forEach((x, i) => (worst = Math.max(worst, Math.abs(x - want[i]))));
+    for (const [key, want] of [[n.newParam, ref.next[k]!.p], [n.newM, ref.next[k]!.m], [n.newV, ref.next[k]!.v]] as const) {
+      (out[key]!.data as Float32Array).forEach((x, i) => (worst = Math.max(worst, Math.abs(x - want[i]!))));
     }
   });
-  return { worst, norm: (out.grad_norm.data as Float32Array)[0], refNorm: ref.norm, out, states };
+  return { worst, norm: (out.grad_norm!.data as Float32Array)[0], refNorm: ref.norm, out, states };
 }
 
 describe('AdamW graph', () => {
@@ -69,9 +69,9 @@ describe('AdamW graph', () => {
     expect(norm).toBeGreaterThan(2);
     expect(worst).toBeLessThan(1e-6);
     // The first moment moved by (1 - β1)·g·0.5/‖g‖: recover the clipped g from it.
-    const m = out[adamwNames('a').newM].data as Float32Array;
-    const clipped = states[0].g.map((g, i) => (m[i] - 0.9 * states[0].m[i]) / 0.1 / g);
-    for (const ratio of clipped) expect(ratio).toBeCloseTo(0.5 / norm, 4);
+    const m = out[adamwNames('a').newM]!.data as Float32Array;
+    const clipped = states[0]!.g.map((g, i) => (m[i]! - 0.9 * states[0]!.m[i]!) / 0.1 / g);
+    for (const ratio of clipped) expect(ratio).toBeCloseTo(0.5 / norm!, 4);
   });
 
   it('leaves gradients under the limit as they are', async () => {

@@ -46,17 +46,17 @@ export async function finiteDifferenceCheck(
     let scale = 0;
     let checked = 0;
     for (const name of trainable) {
-      const analytic = base[gradName(name)].data as Float32Array;
+      const analytic = base[gradName(name)]!.data as Float32Array;
       const indices = pickEntries(analytic, o.count ?? 24, o.pick ?? 'random', rng);
       for (const i of indices) {
         const at = async (delta: number) => {
-          const data = Float32Array.from(feeds[name].data as Float32Array);
-          data[i] += delta;
-          const out = await runSession(training, { ...feeds, [name]: { ...feeds[name], data } });
-          return (out[loss].data as Float32Array)[0];
+          const data = Float32Array.from(feeds[name]!.data as Float32Array);
+          data[i]! += delta;
+          const out = await runSession(training, { ...feeds, [name]: { ...feeds[name]!, data } });
+          return (out[loss]!.data as Float32Array)[0];
         };
-        const numeric = ((await at(eps)) - (await at(-eps))) / (2 * eps);
-        worst = Math.max(worst, Math.abs(analytic[i] - numeric));
+        const numeric = ((await at(eps))! - (await at(-eps))!) / (2 * eps);
+        worst = Math.max(worst, Math.abs(analytic[i]! - numeric));
         scale = Math.max(scale, Math.abs(numeric));
         checked++;
       }
@@ -70,7 +70,7 @@ export async function finiteDifferenceCheck(
 function pickEntries(grad: Float32Array, count: number, pick: 'random' | 'largest', rng: Rng): number[] {
   const all = [...grad.keys()];
   if (all.length <= count) return all;
-  if (pick === 'largest') return all.sort((a, b) => Math.abs(grad[b]) - Math.abs(grad[a])).slice(0, count);
+  if (pick === 'largest') return all.sort((a, b) => Math.abs(grad[b]!) - Math.abs(grad[a]!)).slice(0, count);
   const out = new Set<number>();
   while (out.size < count) out.add(rng.int(all.length));
   return [...out];
@@ -96,7 +96,7 @@ export async function opModel(
     return b.toModel();
   };
   const probe = await session(make());
-  const y = (await runSession(probe, inputs)).y;
+  const y = (await runSession(probe, inputs)).y!;
   await probe.release();
   return { model: make(randomTensor(y.dims, new Rng(o.seed ?? 99))), feeds: inputs };
 }

@@ -16,13 +16,13 @@ import { randomTensor, runSession, session } from './grad-check.ts';
 /** Runs the schedule's steps of AdamW on the trainable feeds (updated in place): the loss of each step, and the time of one. */
 async function fit(model: ModelProto, feeds: Record<string, HostTensor>, trainable: string[], schedule: LrSchedule, weightDecay = 0): Promise<{ losses: number[]; msPerStep: number }> {
   const training = await session(buildGradientGraph(model, { loss: 'loss', trainable, infos: await probeShapes(model, feeds) }));
-  const opt = await AdamW.create(trainable.map((name) => ({ name, dims: feeds[name].dims })), { weightDecay });
-  const values = new Map(trainable.map((name) => [name, feeds[name].data as Float32Array]));
+  const opt = await AdamW.create(trainable.map((name) => ({ name, dims: feeds[name]!.dims })), { weightDecay });
+  const values = new Map(trainable.map((name) => [name, feeds[name]!.data as Float32Array]));
   const losses: number[] = [];
   const start = performance.now();
   for (let step = 0; step < schedule.totalSteps; step++) {
     const out = await runSession(training, feeds);
-    losses.push((out.loss.data as Float32Array)[0]);
+    losses.push((out.loss!.data as Float32Array)[0]!);
     await opt.update(values, out, learningRate(schedule, step));
   }
   const msPerStep = (performance.now() - start) / schedule.totalSteps;
@@ -42,7 +42,7 @@ describe('training with gradients and AdamW', () => {
     const target = new Float32Array(64);
     for (let i = 0; i < 32; i++) for (let j = 0; j < 2; j++) {
       let s = 0;
-      for (let k = 0; k < 4; k++) s += (xs.data as Float32Array)[4 * i + k] * teacher[2 * k + j];
+      for (let k = 0; k < 4; k++) s += (xs.data as Float32Array)[4 * i + k]! * teacher[2 * k + j]!;
       target[2 * i + j] = Math.sin(s);
     }
     const feeds = {
@@ -50,8 +50,8 @@ describe('training with gradients and AdamW', () => {
       w1: randomTensor([4, 16], rng, 0.5), b1: randomTensor([16], rng, 0.1), w2: randomTensor([16, 2], rng, 0.25),
     };
     const { losses } = await fit(b.toModel(), feeds, ['w1', 'b1', 'w2'], { kind: 'constant', lr: 0.05, totalSteps: 50, warmupSteps: 0, cycles: 1 });
-    console.log(`MLP: loss ${losses[0].toFixed(4)} -> ${losses.at(-1)!.toFixed(4)} in 50 steps`);
-    expect(losses.at(-1)!).toBeLessThan(losses[0] / 10);
+    console.log(`MLP: loss ${losses[0]!.toFixed(4)} -> ${losses.at(-1)!.toFixed(4)} in 50 steps`);
+    expect(losses.at(-1)!).toBeLessThan(losses[0]! / 10);
   });
 
   it('fits the tiny UNet LoRA to one noise target', async () => {
@@ -74,7 +74,7 @@ describe('training with gradients and AdamW', () => {
     }
     const trainable = built.loraTargets.flatMap((t) => Object.values(loraInputNames(t)));
     const { losses, msPerStep } = await fit(built.builder.toModel(), feeds, trainable, { kind: 'cosine_with_restarts', lr: 1e-2, totalSteps: 50, warmupSteps: 5, cycles: 1 }, 1e-2);
-    console.log(`tiny UNet LoRA: loss ${losses[0].toFixed(4)} -> ${losses.at(-1)!.toFixed(4)} in 50 steps, ${msPerStep.toFixed(1)} ms per step (training graph + AdamW)`);
-    expect(losses.at(-1)!).toBeLessThan(losses[0] / 10);
+    console.log(`tiny UNet LoRA: loss ${losses[0]!.toFixed(4)} -> ${losses.at(-1)!.toFixed(4)} in 50 steps, ${msPerStep.toFixed(1)} ms per step (training graph + AdamW)`);
+    expect(losses.at(-1)!).toBeLessThan(losses[0]! / 10);
   });
 });

@@ -46,7 +46,7 @@ describe('tiny UNet LoRA gradients', () => {
   it('match finite differences on the largest entries of a spread of targets', async () => {
     // Targets across the net: the first attention's q, a feed-forward, the middle block, the last proj_out.
     const picks = [0, 7, 20, 47].map((i) => targets[i]);
-    const names = picks.flatMap((t) => Object.values(loraInputNames(t)));
+    const names = picks.flatMap((t) => Object.values(loraInputNames(t!)));
     const result = await finiteDifferenceCheck(model, feeds, names, { eps: 1e-2, count: 3, pick: 'largest' });
     console.log(`tiny UNet LoRA: relError ${result.relError.toExponential(2)} over ${result.checked} entries (max |grad| ${result.scale.toExponential(2)})`);
     expect(result.checked).toBe(3 * names.length);
@@ -87,6 +87,6 @@ describe('tiny UNet LoRA gradients', () => {
     await s.release();
     console.log(`tiny UNet training step (forward + backward, 48 LoRA targets, 8x8 latent, 1 thread): ${ms.toFixed(1)} ms`);
     expect(Object.keys(out)).toHaveLength(1 + trainable.length);
-    expect((out.loss.data as Float32Array)[0]).toBeGreaterThan(0);
+    expect((out.loss!.data as Float32Array)[0]).toBeGreaterThan(0);
   });
 });

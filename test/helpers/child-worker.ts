@@ -7,5 +7,5 @@ import { testRegistry } from './test-nodes.ts';
 
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { 'lock-ms': { type: 'string' } } });
 const [redis, dataDir, name] = positionals;
-await startWorker({ redis, dataDir, name, registry: testRegistry(), cacheBytes: 0, lockMs: Number(values['lock-ms'] ?? 0) || undefined });
+await startWorker({ redis: redis!, dataDir, name, registry: testRegistry(), cacheBytes: 0, lockMs: Number(values['lock-ms'] ?? 0) || undefined });
 process.stdout.write('ready\n');

@@ -41,7 +41,7 @@ const sd15Lora = fitted(randomLora(sd15, { seed: 23, rank: 1, pick: (m) => m.nam
 
 const stack = new LoraStack([{ lora: l1, weight: 0.8, blocks: parseBlockWeights('IN01=0, OUT03=0.5') }, { lora: l2, weight: -1.3 }]);
 const sampling = { prompt: 'a portrait photo of a person', negativePrompt: 'blurry', steps: 4, width: 64, height: 64, seed: 3, cfg: 5 };
-const maxDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
+const maxDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
 // Sampled latents of the random tiny model reach |x| ~ 75 (CFG 5 over 4 steps), where one float32 step
 // is ~8e-6: they are compared relative to their largest value.
 const relDiff = (a: Float32Array, b: Float32Array) => maxDiff(a, b) / a.reduce((m, v) => Math.max(m, Math.abs(v)), 0);

@@ -41,17 +41,17 @@ describe('LoRA files through the nodes', () => {
     const data = tempData();
     const dir = path.join(data.models, 'loras');
     mkdirSync(dir, { recursive: true });
-    const f = (dims: number[]) => ({ dtype: 'float32' as const, dims, data: new Float32Array(dims[0] * dims[1]) });
+    const f = (dims: number[]) => ({ dtype: 'float32' as const, dims, data: new Float32Array(dims[0]! * dims[1]!) });
     await writeSafetensors(path.join(dir, 'xl.safetensors'), {
       'lora_unet_down_blocks_1_attentions_0_transformer_blocks_5_attn1_to_q.lora_down.weight': f([4, 640]),
       'lora_unet_down_blocks_1_attentions_0_transformer_blocks_5_attn1_to_q.lora_up.weight': f([640, 4]),
     });
     const ex = new Executor({ registry: testRegistry(), data });
     const wrong = await ex.run(graph([{ id: 'l', type: 'lora/load', params: { file: 'xl.safetensors' } }]));
-    expect(wrong.failures[0].message).toMatch(/LoRA "xl.safetensors" does not fit/);
+    expect(wrong.failures[0]!.message).toMatch(/LoRA "xl.safetensors" does not fit/);
     const missing = await ex.run(graph([{ id: 'l', type: 'lora/load', params: { file: 'none.safetensors' } }]));
-    expect(missing.failures[0].message).toMatch(/"none.safetensors" does not exist/);
+    expect(missing.failures[0]!.message).toMatch(/"none.safetensors" does not exist/);
     const escape = await ex.run(graph([{ id: 'l', type: 'lora/load', params: { file: '../../x.safetensors' } }]));
-    expect(escape.failures[0].message).toMatch(/leaves its folder/);
+    expect(escape.failures[0]!.message).toMatch(/leaves its folder/);
   });
 });

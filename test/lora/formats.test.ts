@@ -19,7 +19,7 @@ function load(tensors: Map<string, HostTensor>, metadata: Record<string, string>
 
 /** Modules by name as plain arrays, to compare loads exactly. */
 function byName(lora: Lora) {
-  return new Map(lora.modules.map((m) => [m.name, { down: [...m.down.data], downDims: m.down.dims, up: [...m.up.data], upDims: m.up.dims, scale: m.alpha / m.down.dims[0] }]));
+  return new Map(lora.modules.map((m) => [m.name, { down: [...m.down.data], downDims: m.down.dims, up: [...m.up.data], upDims: m.up.dims, scale: m.alpha / m.down.dims[0]! }]));
 }
 
 describe('LoRA key names', () => {
@@ -110,10 +110,10 @@ describe('LoRA formats', () => {
   it('float16 and bfloat16 files are read as float32', () => {
     for (const [dtype, convert, bits] of [['float16', toFloat16, 10], ['bfloat16', toBfloat16, 7]] as const) {
       const half = new Map([...loraTensors(lora, 'kohya', tiny)].map(([k, t]) => [k, { dtype, dims: t.dims, data: convert(t.data as Float32Array) } as HostTensor]));
-      const a = kohya.modules[0].down.data;
-      const b = load(half).modules.find((m) => m.name === kohya.modules[0].name)!.down.data;
+      const a = kohya.modules[0]!.down.data;
+      const b = load(half).modules.find((m) => m.name === kohya.modules[0]!.name)!.down.data;
       expect(b).not.toBe(a);
-      for (let i = 0; i < a.length; i++) expect(Math.abs(a[i] - b[i]), dtype).toBeLessThanOrEqual(Math.abs(a[i]) * 2 ** -bits);
+      for (let i = 0; i < a.length; i++) expect(Math.abs(a[i]! - b[i]!), dtype).toBeLessThanOrEqual(Math.abs(a[i]!) * 2 ** -bits);
     }
   });
 

@@ -44,7 +44,7 @@ describe('shipped lora-mix graph on the tiny model', () => {
     await promisify(execFile)(process.execPath, [path.join(ROOT, 'bin/facechain.js'), 'run', graphFile, '--data', data, '--out', out, ...sets, '--quiet']);
     const files = readdirSync(out);
     expect(files).toHaveLength(1);
-    const meta = await sharp(path.join(out, files[0])).metadata();
+    const meta = await sharp(path.join(out, files[0]!)).metadata();
     expect([meta.width, meta.height]).toEqual([128, 96]);
   });
 
@@ -57,13 +57,13 @@ describe('shipped lora-mix graph on the tiny model', () => {
         return branches;
       }
     }
-    const recording: typeof sampler = { ...sampler, run: (ctx, inputs, p) => sampler.run(ctx, { ...inputs, loras: inputs.loras && new Recording((inputs.loras as LoraStack).entries) }, p) };
+    const recording: typeof sampler = { ...sampler, run: (ctx, inputs, p) => sampler.run(ctx, { ...inputs, loras: (inputs.loras && new Recording((inputs.loras as LoraStack).entries))! }, p) };
     const registry = new NodeRegistry(builtinNodes.map((n) => (n.type === sampler.type ? recording : n)));
     const doc = JSON.parse(readFileSync(graphFile, 'utf8'));
     Object.assign(doc.nodes.find((n: { id: string }) => n.id === 'sampler').params, small);
     for (const [k, v] of Object.entries(onTiny)) {
       const [id, param] = k.split('.');
-      doc.nodes.find((n: { id: string }) => n.id === id).params[param] = v;
+      doc.nodes.find((n: { id: string }) => n.id === id).params[param!] = v;
     }
     const r = await new Executor({ registry, data: openDataFolders(await dataWithLoras()) }).run(doc);
     expect(r.failures).toEqual([]);
@@ -76,17 +76,17 @@ describe('shipped lora-mix graph on the tiny model', () => {
     for (const { step, branches } of fed) {
       const b = branches.get(name)!;
       expect(b.rank).toBe(6);
-      const out = f.module.shape[0];
-      const row = (m: RandomModule, j: number) => Array.from({ length: out }, (_, o) => m.up[o * m.rank + j]);
+      const out = f!.module.shape[0]!;
+      const row = (m: RandomModule, j: number) => Array.from({ length: out }, (_, o) => m.up[o * m.rank + j]!);
       for (let j = 0; j < 6; j++) {
-        const expected = j < 4 ? row(f, j).map((v) => 0.9 * v) : row(s, j - 4).map((v) => 0.6 * ramp[step] * v);
+        const expected = j < 4 ? row(f!, j).map((v) => 0.9 * v) : row(s!, j - 4).map((v) => 0.6 * ramp[step]! * v);
         const got = Array.from(b.b.subarray(j * out, (j + 1) * out));
-        got.forEach((v, o) => expect(v).toBeCloseTo(expected[o], 6));
+        got.forEach((v, o) => expect(v).toBeCloseTo(expected[o]!, 6));
       }
     }
     // The 17-value vector leaves out OUT02, which in the tiny model holds attention (output_blocks.2 =
     // up_blocks.1.attentions.0): weighted 0 as LBW expands it, the face is dropped there; OUT03 keeps it.
-    const block = (a: number) => fed[0].branches.get(`lora_unet_up_blocks_1_attentions_${a}_transformer_blocks_0_attn1_to_q`)?.rank;
+    const block = (a: number) => fed[0]!.branches.get(`lora_unet_up_blocks_1_attentions_${a}_transformer_blocks_0_attn1_to_q`)?.rank;
     expect([block(0), block(1)]).toEqual([2, 6]);
   });
 });

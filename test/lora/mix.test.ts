@@ -69,28 +69,28 @@ describe('LoRA stack', () => {
   /** The dense update a branch makes: A·B [in, out]. */
   function dense(branch: { rank: number; a: Float32Array; b: Float32Array }, inDim: number, out: number): Float64Array {
     const d = new Float64Array(inDim * out);
-    for (let i = 0; i < inDim; i++) for (let j = 0; j < branch.rank; j++) for (let o = 0; o < out; o++) d[i * out + o] += branch.a[i * branch.rank + j] * branch.b[j * out + o];
+    for (let i = 0; i < inDim; i++) for (let j = 0; j < branch.rank; j++) for (let o = 0; o < out; o++) d[i * out + o]! += branch.a[i * branch.rank + j]! * branch.b[j * out + o]!;
     return d;
   }
   /** w·(alpha/rank)·(up@down)ᵀ of one LoRA module, as [in, out]. */
   function expected(l: Lora, name: string, w: number): Float64Array {
     const m = l.modules.find((x) => x.name === name)!;
-    const r = m.down.dims[0];
+    const r = m.down.dims[0]!;
     const [out, inDim] = [m.up.dims[0], m.down.dims[1]];
-    const d = new Float64Array(inDim * out);
-    for (let i = 0; i < inDim; i++) for (let o = 0; o < out; o++) for (let j = 0; j < r; j++) d[i * out + o] += w * (m.alpha / r) * m.up.data[o * r + j] * m.down.data[j * inDim + i];
+    const d = new Float64Array(inDim! * out!);
+    for (let i = 0; i < inDim!; i++) for (let o = 0; o < out!; o++) for (let j = 0; j < r; j++) d[i * out! + o]! += w * (m.alpha / r) * m.up.data[o * r + j]! * m.down.data[j * inDim! + i]!;
     return d;
   }
-  const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => Array.from(a).reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
+  const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => Array.from(a).reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
 
   it('concatenates ranks: one branch per module equals the weighted sum of the LoRAs', () => {
     const stack = new LoraStack().add({ lora: l1, weight: 1.5 }).add({ lora: l2, weight: -0.7 });
     const q = stack.unet(0, 1).get(Q)!;
     expect(q.rank).toBe(6);
-    const sum = expected(l1, Q, 1.5).map((v, i) => v + expected(l2, Q, -0.7)[i]);
+    const sum = expected(l1, Q, 1.5).map((v, i) => v + expected(l2, Q, -0.7)[i]!);
     expect(maxDiff(dense(q, 32, 32), sum)).toBeLessThan(1e-5);
     const te = stack.text.get('lora_te_text_model_encoder_layers_1_mlp_fc2')!;
-    expect(maxDiff(dense(te, 64, 32), expected(l1, 'lora_te_text_model_encoder_layers_1_mlp_fc2', 1.5).map((v, i) => v + expected(l2, 'lora_te_text_model_encoder_layers_1_mlp_fc2', -0.7)[i]))).toBeLessThan(1e-5);
+    expect(maxDiff(dense(te, 64, 32), expected(l1, 'lora_te_text_model_encoder_layers_1_mlp_fc2', 1.5).map((v, i) => v + expected(l2, 'lora_te_text_model_encoder_layers_1_mlp_fc2', -0.7)[i]!))).toBeLessThan(1e-5);
     expect(stack.bakeOnly()).toEqual([]);
   });
 
@@ -122,10 +122,10 @@ describe('LoRA stack', () => {
     const l2Scale = [0, 0, 0, 1, 0.75, 0.5];
     fed.forEach((branches, i) => {
       const q = branches.get(Q)!;
-      expect(q.a).toBe(fed[0].get(Q)!.a);
+      expect(q.a).toBe(fed[0]!.get(Q)!.a);
       expect(q.a).toEqual(plain.a);
       expect(maxDiff(q.b.subarray(0, 4 * 32), plain.b.subarray(0, 4 * 32))).toBe(0);
-      expect(maxDiff(q.b.subarray(4 * 32), plain.b.subarray(4 * 32).map((v) => v * l2Scale[i]))).toBeLessThan(1e-7);
+      expect(maxDiff(q.b.subarray(4 * 32), plain.b.subarray(4 * 32).map((v) => v * l2Scale[i]!))).toBeLessThan(1e-7);
     });
     expect(fed[1]).toBe(fed[0]);
     expect(fed[2]).toBe(fed[1]);

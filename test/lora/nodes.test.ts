@@ -77,7 +77,7 @@ describe('LoRA nodes', () => {
     expect(r.failures).toEqual([]);
     const stack = r.outputs.get('mix')!.stack as LoraStack;
     expect(stack.entries.map((e) => [e.lora.name, e.weight])).toEqual([['lora3', -0.5], ['lora1', 1], ['lora2', 0.25]]);
-    expect(stack.entries[0].schedule).toMatchObject({ start: 0.5, ramp: 'cosine' });
+    expect(stack.entries[0]!.schedule).toMatchObject({ start: 0.5, ramp: 'cosine' });
 
     const expected = new LoraStack([
       { lora: tinyLora(3), weight: -0.5, blocks: parseBlockWeights('OUT03=0'), schedule: ScheduleSchema.parse({ start: 0.5, ramp: 'cosine' }) },

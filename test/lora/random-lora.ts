@@ -25,8 +25,8 @@ export function randomLora(
   const pick = o.pick ?? ((m: AdaptableModule) => m.target !== undefined);
   return [...moduleIndex(config).byName.values()].filter(pick).map((module) => {
     const [out, inDim, kh = 1, kw = 1] = module.shape;
-    const down = rng.fillNormal(new Float32Array(o.rank * inDim * kh * kw)).map((v) => v / Math.sqrt(inDim));
-    const up = rng.fillNormal(new Float32Array(out * o.rank)).map((v) => v * 0.1);
+    const down = rng.fillNormal(new Float32Array(o.rank * inDim! * kh * kw)).map((v) => v / Math.sqrt(inDim!));
+    const up = rng.fillNormal(new Float32Array(out! * o.rank)).map((v) => v * 0.1);
     return { module, down, up, rank: o.rank, alpha: o.alpha ?? o.rank };
   });
 }
@@ -39,7 +39,7 @@ const f32 = (dims: number[], data: Float32Array): HostTensor => ({ dtype: 'float
 export function loraTensors(lora: RandomModule[], naming: Naming, config: SdConfig): Map<string, HostTensor> {
   const out = new Map<string, HostTensor>();
   for (const m of lora) {
-    const [o, i, ...k] = m.module.shape;
+    const [o = 0, i = 0, ...k] = m.module.shape;
     const conv = k.length === 2;
     const downDims = [m.rank, i, ...k];
     const upDims = conv ? [o, m.rank, 1, 1] : [o, m.rank];
@@ -63,7 +63,7 @@ export function loraTensors(lora: RandomModule[], naming: Naming, config: SdConf
     } else {
       const proc = /^(unet\..*)\.(to_q|to_k|to_v|to_out\.0)$/.exec(path) ?? /^(text_encoder\..*)\.(q_proj|k_proj|v_proj|out_proj)$/.exec(path);
       if (!proc) continue;
-      const name = { to_q: 'to_q', to_k: 'to_k', to_v: 'to_v', 'to_out.0': 'to_out', q_proj: 'to_q', k_proj: 'to_k', v_proj: 'to_v', out_proj: 'to_out' }[proc[2]];
+      const name = { to_q: 'to_q', to_k: 'to_k', to_v: 'to_v', 'to_out.0': 'to_out', q_proj: 'to_q', k_proj: 'to_k', v_proj: 'to_v', out_proj: 'to_out' }[proc[2]!];
       const where = folder === 'unet' ? `${proc[1]}.processor` : proc[1];
       out.set(`${where}.${name}_lora.down.weight`, f32(downDims, m.down));
       out.set(`${where}.${name}_lora.up.weight`, f32(upDims, m.up));

@@ -52,7 +52,7 @@ async function run(stack?: LoraStack, on = model, record?: (i: number, b: LoraBr
   return latent.data;
 }
 
-const maxDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
+const maxDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
 
 describe('LoRA mixer on the tiny model', () => {
   it('two stacked LoRAs (w1, w2) equal the model with w1·L1 + w2·L2 baked in', async () => {
@@ -79,14 +79,14 @@ describe('LoRA mixer on the tiny model', () => {
     const merged = await bakeStack(stack, (k) => weights.get(k)!);
     const m = l2.modules.find((x) => x.name === 'lora_unet_down_blocks_0_resnets_0_conv1')!;
     // W' - W = (alpha/rank)·up@down over the flattened [out, in·3·3] kernel.
-    const [out, r, k] = [m.up.dims[0], m.down.dims[0], m.down.data.length / m.down.dims[0]];
+    const [out, r, k] = [m.up.dims[0], m.down.dims[0], m.down.data.length / m.down.dims[0]!];
     const w = weights.get(key)!.data as Float32Array;
     const got = merged.get(key)!.data as Float32Array;
     let worst = 0;
-    for (let o = 0; o < out; o++) for (let c = 0; c < k; c++) {
+    for (let o = 0; o < out!; o++) for (let c = 0; c < k; c++) {
       let delta = 0;
-      for (let j = 0; j < r; j++) delta += m.up.data[o * r + j] * m.down.data[j * k + c];
-      worst = Math.max(worst, Math.abs(got[o * k + c] - w[o * k + c] - (m.alpha / r) * delta));
+      for (let j = 0; j < r!; j++) delta += m.up.data[o * r! + j]! * m.down.data[j * k + c]!;
+      worst = Math.max(worst, Math.abs(got[o * k + c]! - w[o * k + c]! - (m.alpha / r!) * delta));
     }
     expect(worst).toBeLessThan(1e-5);
   });
@@ -127,12 +127,12 @@ describe('LoRA mixer on the tiny model', () => {
     for (const [i, branches] of fed) {
       const b = branches.get(name)!;
       expect(b.rank).toBe(6);
-      const out = m1.up.dims[0];
+      const out = m1.up.dims[0]!;
       // Row j of B is the j-th column of the stacked ups, times the entry's factor at step i.
       for (let j = 0; j < 6; j++) {
-        const [m, jj, f] = j < 4 ? [m1, j, l1Factor[i] * (m1.alpha / 4)] : [m2, j - 4, l2Factor[i] * (m2.alpha / 2)];
-        const r = m.down.dims[0];
-        for (let o = 0; o < out; o++) expect(b.b[j * out + o]).toBeCloseTo(f * m.up.data[o * r + jj], 6);
+        const [m, jj, f] = j < 4 ? [m1, j, l1Factor[i]! * (m1.alpha / 4)] : [m2, j - 4, l2Factor[i]! * (m2.alpha / 2)];
+        const r = m.down.dims[0]!;
+        for (let o = 0; o < out; o++) expect(b.b[j * out + o]).toBeCloseTo(f * m.up.data[o * r + jj]!, 6);
       }
     }
     // The schedule changes the result relative to constant weights.

@@ -16,7 +16,7 @@ export async function tinyOutputs(m: SdModel, s?: LoraStack): Promise<{ text: Fl
     context: { dtype: 'float32', dims: [1, 77, 32], data: rng.fillNormal(new Float32Array(77 * 32)) },
   } satisfies Record<string, HostTensor>;
   return {
-    text: (await (await m.session('text')).run({ input_ids: ids, ...loraFeeds(m.loraTargets.text, s?.text) })).hidden.data as Float32Array,
-    eps: (await (await m.session('unet')).run({ ...unetIn, ...loraFeeds(m.loraTargets.unet, s?.unet(0, 1)) })).eps.data as Float32Array,
+    text: (await (await m.session('text')).run({ input_ids: ids, ...loraFeeds(m.loraTargets.text, s?.text) })).hidden!.data as Float32Array,
+    eps: (await (await m.session('unet')).run({ ...unetIn, ...loraFeeds(m.loraTargets.unet, s?.unet(0, 1)) })).eps!.data as Float32Array,
   };
 }

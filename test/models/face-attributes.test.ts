@@ -45,8 +45,8 @@ describe('gender and age', () => {
     const faces = await models.detect(img);
     expect(faces).toHaveLength(1);
     const [a] = await models.describe(img, faces);
-    expect(a.gender).toBe('male');
-    expect(a.genderScore).toBeGreaterThan(0.7);
+    expect(a!.gender).toBe('male');
+    expect(a!.genderScore).toBeGreaterThan(0.7);
   });
 });
 
@@ -54,11 +54,11 @@ describe('person segmentation', () => {
   for (const kind of ['selfie', 'meet'] as const) {
     it(`${kind}: people's faces are in the mask, the background corners are not`, async () => {
       for (const n of [1, 4]) {
-        const { img } = photos[n - 1];
+        const { img } = photos[n - 1]!;
         const mask = await models.segment(img, kind);
         expect([mask.width, mask.height, mask.channels]).toEqual([img.width, img.height, 1]);
         const at = (x: number, y: number) => mask.data[Math.round(y) * mask.width + Math.round(x)];
-        for (const { nose } of DEMO_FACES[n]) expect(at(nose.x, nose.y), `${kind} sample${n} nose ${nose.x},${nose.y}`).toBeGreaterThan(128);
+        for (const { nose } of DEMO_FACES[n]!) expect(at(nose.x, nose.y), `${kind} sample${n} nose ${nose.x},${nose.y}`).toBeGreaterThan(128);
         expect(at(40, 40)).toBeLessThan(64);
         expect(at(img.width - 40, 40)).toBeLessThan(64);
         const person = mask.data.reduce((s, v) => s + (v > 128 ? 1 : 0), 0) / mask.data.length;

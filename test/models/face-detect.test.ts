@@ -18,15 +18,15 @@ function upright(face: DetectedFace): Point[] {
 
 describe('detectFaces on the demo photos', () => {
   for (const n of PHOTO_NUMBERS) {
-    it(`sample${n}.jpg: finds the ${DEMO_FACES[n].length} faces, with consistent landmarks`, async () => {
+    it(`sample${n}.jpg: finds the ${DEMO_FACES[n]!.length} faces, with consistent landmarks`, async () => {
       const img = await demoPhoto(n);
       const faces = await models.detect(img);
-      const expected = DEMO_FACES[n];
+      const expected = DEMO_FACES[n]!;
       expect(faces).toHaveLength(expected.length);
       for (const want of expected) {
         const matches = faces.filter((f) => dist(f.landmarks[2], want.nose) < 25);
         expect(matches, `face with nose near ${want.nose.x},${want.nose.y}`).toHaveLength(1);
-        const face = matches[0];
+        const face = matches[0]!;
         expect(face.faceness).toBeGreaterThan(0.9);
         expect(face.mesh).toHaveLength(468);
         // Face sizes in these photos: 170-230 px boxes.
@@ -35,10 +35,10 @@ describe('detectFaces on the demo photos', () => {
         for (const p of face.landmarks) expect(boxContains(face.box, p)).toBe(true);
         // Upright frame: eyes left-to-right and above the nose, mouth corners below it and apart.
         const [le, re, , lm, rm] = upright(face);
-        expect(le.x).toBeLessThan(re.x);
-        expect(lm.x).toBeLessThan(rm.x);
-        expect(Math.max(le.y, re.y)).toBeLessThan(0);
-        expect(Math.min(lm.y, rm.y)).toBeGreaterThan(0);
+        expect(le!.x).toBeLessThan(re!.x);
+        expect(lm!.x).toBeLessThan(rm!.x);
+        expect(Math.max(le!.y, re!.y)).toBeLessThan(0);
+        expect(Math.min(lm!.y, rm!.y)).toBeGreaterThan(0);
         const eyes = dist(face.landmarks[0], face.landmarks[1]);
         expect(eyes / face.box.width).toBeGreaterThan(0.2);
         expect(eyes / face.box.width).toBeLessThan(0.6);
@@ -58,7 +58,7 @@ describe('detectFaces on the demo photos', () => {
       const faces = await models.detect(turned);
       expect(faces).toHaveLength(1);
       // sharp turns clockwise for positive angles, which is positive roll with y pointing down.
-      expect(degrees(faces[0].roll - base[0].roll)).toBeCloseTo(angle, -0.5); // within ±1.6 degrees
+      expect(degrees(faces[0]!.roll - base[0]!.roll)).toBeCloseTo(angle, -0.5); // within ±1.6 degrees
     }
   });
 

@@ -34,16 +34,16 @@ describe('affine maps', () => {
     const truth: Affine = [0.8 * Math.cos(0.3), -0.8 * Math.sin(0.3), 12, 0.8 * Math.sin(0.3), 0.8 * Math.cos(0.3), -7];
     const src = [{ x: 0, y: 0 }, { x: 10, y: 2 }, { x: 3, y: 9 }, { x: -4, y: 5 }];
     const fit = estimateSimilarity(src, src.map((p) => applyAffine(truth, p)));
-    fit.forEach((v, k) => expect(v).toBeCloseTo(truth[k], 9));
+    fit.forEach((v, k) => expect(v).toBeCloseTo(truth[k]!, 9));
   });
 
   it('alignTransform maps template-shaped landmarks onto the template', () => {
     const lm = TEMPLATE_112.map((p) => ({ x: p.x * 2 + 100, y: p.y * 2 + 40 })) as Landmarks5;
     const m = alignTransform(lm, 224);
-    lm.forEach((p, k) => close(applyAffine(m, p), { x: TEMPLATE_112[k].x * 2, y: TEMPLATE_112[k].y * 2 }, 4));
+    lm.forEach((p, k) => close(applyAffine(m, p), { x: TEMPLATE_112[k]!.x * 2, y: TEMPLATE_112[k]!.y * 2 }, 4));
     // zoom 0.5 halves the face around the crop centre
     const half = alignTransform(lm, 224, 0.5);
-    close(applyAffine(half, lm[0]), { x: 112 + (TEMPLATE_112[0].x - 56), y: 112 + (TEMPLATE_112[0].y - 56) }, 4);
+    close(applyAffine(half, lm[0]), { x: 112 + (TEMPLATE_112[0]!.x - 56), y: 112 + (TEMPLATE_112[0]!.y - 56) }, 4);
   });
 
   it('boxes: bounding box and IoU', () => {
@@ -89,10 +89,10 @@ describe('BlazeFace decoding', () => {
     regs.set([4, -2, 20, 30, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12], 16);
     const [d, ...rest] = decodeBlazeface(logits, regs, anchors, 0.5);
     expect(rest).toHaveLength(0);
-    expect(d.score).toBeCloseTo(1 / (1 + Math.exp(-2)), 10);
-    expect(d.box).toEqual({ x: 94, y: 33, width: 20, height: 30 });
-    expect(d.keypoints[0]).toEqual({ x: 101, y: 52 });
-    expect(d.keypoints[5]).toEqual({ x: 111, y: 62 });
+    expect(d!.score).toBeCloseTo(1 / (1 + Math.exp(-2)), 10);
+    expect(d!.box).toEqual({ x: 94, y: 33, width: 20, height: 30 });
+    expect(d!.keypoints[0]).toEqual({ x: 101, y: 52 });
+    expect(d!.keypoints[5]).toEqual({ x: 111, y: 62 });
     expect(() => decodeBlazeface(logits, regs.subarray(0, 16), anchors, 0.5)).toThrow();
   });
 
@@ -100,9 +100,9 @@ describe('BlazeFace decoding', () => {
     const det = (x: number, score: number): Detection => ({ box: { x, y: 0, width: 10, height: 10 }, score, keypoints: [{ x, y: 0 }] });
     const out = weightedNms([det(0, 0.6), det(1, 0.9), det(3, 0.3), det(50, 0.8)], 0.3);
     expect(out).toHaveLength(2);
-    expect(out[0].score).toBe(0.9);
-    expect(out[0].box.x).toBeCloseTo((0 * 0.6 + 1 * 0.9 + 3 * 0.3) / 1.8, 10);
-    expect(out[1].box.x).toBe(50);
+    expect(out[0]!.score).toBe(0.9);
+    expect(out[0]!.box.x).toBeCloseTo((0 * 0.6 + 1 * 0.9 + 3 * 0.3) / 1.8, 10);
+    expect(out[1]!.box.x).toBe(50);
   });
 });
 

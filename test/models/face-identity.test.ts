@@ -15,7 +15,7 @@ beforeAll(async () => {
     const photo = await demoPhoto(n);
     const faces = await models.detect(photo);
     const described = await models.describe(photo, faces);
-    faces.forEach((f, i) => people.push({ id: `${n}.${i}`, descriptor: described[i].descriptor, photo, box: f.box }));
+    faces.forEach((f, i) => people.push({ id: `${n}.${i}`, descriptor: described[i]!.descriptor, photo, box: f.box }));
   }
 });
 
@@ -55,7 +55,7 @@ describe('FaceRes descriptors', () => {
         const faces = await models.detect(img);
         const face = faces.sort((a, b) => b.box.width - a.box.width)[0];
         expect(face, `face ${p.id} found after augmentation`).toBeDefined();
-        const [{ descriptor }] = await models.describe(img, [face]);
+        const { descriptor } = (await models.describe(img, [face!]))[0]!;
         const same = cosineSimilarity(descriptor, p.descriptor);
         const others = Math.max(...people.filter((q) => q !== p).map((q) => cosineSimilarity(descriptor, q.descriptor)));
         // Measured: the margin is at least 0.28 for every face and augmentation.

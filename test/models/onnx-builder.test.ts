@@ -22,41 +22,41 @@ async function run(b: GraphBuilder, feeds: Record<string, HostTensor>): Promise<
 function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: number): void {
   expect(actual.length).toBe(expected.length);
   let worst = 0;
-  for (let i = 0; i < expected.length; i++) worst = Math.max(worst, Math.abs(actual[i] - expected[i]));
+  for (let i = 0; i < expected.length; i++) worst = Math.max(worst, Math.abs(actual[i]! - expected[i]!));
   expect(worst).toBeLessThan(tol);
 }
 
 // ---- JS references --------------------------------------------------------------------------
 
 function conv2dRef(x: Float32Array, [n, c, h, w]: number[], wt: Float32Array, o: number, k: number, bias: Float32Array, pad: number): Float32Array {
-  const out = new Float32Array(n * o * h * w);
-  for (let b = 0; b < n; b++) for (let oc = 0; oc < o; oc++) for (let i = 0; i < h; i++) for (let j = 0; j < w; j++) {
-    let acc = bias[oc];
-    for (let ic = 0; ic < c; ic++) for (let ki = 0; ki < k; ki++) for (let kj = 0; kj < k; kj++) {
+  const out = new Float32Array(n! * o * h! * w!);
+  for (let b = 0; b < n!; b++) for (let oc = 0; oc < o; oc++) for (let i = 0; i < h!; i++) for (let j = 0; j < w!; j++) {
+    let acc = bias[oc]!;
+    for (let ic = 0; ic < c!; ic++) for (let ki = 0; ki < k; ki++) for (let kj = 0; kj < k; kj++) {
       const y = i + ki - pad;
       const xx = j + kj - pad;
-      if (y < 0 || y >= h || xx < 0 || xx >= w) continue;
-      acc += x[((b * c + ic) * h + y) * w + xx] * wt[((oc * c + ic) * k + ki) * k + kj];
+      if (y < 0 || y >= h! || xx < 0 || xx >= w!) continue;
+      acc += x[((b * c! + ic) * h! + y) * w! + xx]! * wt[((oc * c! + ic) * k + ki) * k + kj]!;
     }
-    out[((b * o + oc) * h + i) * w + j] = acc;
+    out[((b * o + oc) * h! + i) * w! + j] = acc;
   }
   return out;
 }
 
 function groupNormRef(x: Float32Array, [n, c, h, w]: number[], groups: number, scale: Float32Array, bias: Float32Array, eps: number): Float32Array {
   const out = new Float32Array(x.length);
-  const per = (c / groups) * h * w;
-  for (let b = 0; b < n; b++) for (let g = 0; g < groups; g++) {
-    const start = (b * c + g * (c / groups)) * h * w;
+  const per = (c! / groups) * h! * w!;
+  for (let b = 0; b < n!; b++) for (let g = 0; g < groups; g++) {
+    const start = (b * c! + g * (c! / groups)) * h! * w!;
     let mean = 0;
-    for (let i = 0; i < per; i++) mean += x[start + i];
+    for (let i = 0; i < per; i++) mean += x[start + i]!;
     mean /= per;
     let v = 0;
-    for (let i = 0; i < per; i++) v += (x[start + i] - mean) ** 2;
+    for (let i = 0; i < per; i++) v += (x[start + i]! - mean) ** 2;
     const inv = 1 / Math.sqrt(v / per + eps);
     for (let i = 0; i < per; i++) {
-      const ch = g * (c / groups) + Math.floor(i / (h * w));
-      out[start + i] = (x[start + i] - mean) * inv * scale[ch] + bias[ch];
+      const ch = g * (c! / groups) + Math.floor(i / (h! * w!));
+      out[start + i] = (x[start + i]! - mean) * inv * scale[ch]! + bias[ch]!;
     }
   }
   return out;
@@ -68,7 +68,7 @@ function layerNormRef(x: Float32Array, rows: number, d: number, scale: Float32Ar
     const row = x.subarray(r * d, (r + 1) * d);
     const mean = row.reduce((a, b) => a + b, 0) / d;
     const v = row.reduce((a, b) => a + (b - mean) ** 2, 0) / d;
-    for (let i = 0; i < d; i++) out[r * d + i] = ((row[i] - mean) / Math.sqrt(v + eps)) * scale[i] + bias[i];
+    for (let i = 0; i < d; i++) out[r * d + i] = ((row[i]! - mean) / Math.sqrt(v + eps)) * scale[i]! + bias[i]!;
   }
   return out;
 }
@@ -78,7 +78,7 @@ function attentionRef(q: Float32Array, k: Float32Array, v: Float32Array, heads: 
   for (let h = 0; h < heads; h++) for (let i = 0; i < lq; i++) {
     const scores = Array.from({ length: lk }, (_, j) => {
       let s = 0;
-      for (let t = 0; t < d; t++) s += q[(h * lq + i) * d + t] * k[(h * lk + j) * d + t];
+      for (let t = 0; t < d; t++) s += q[(h * lq + i) * d + t]! * k[(h * lk + j) * d + t]!;
       return s / Math.sqrt(d);
     });
     const m = Math.max(...scores);
@@ -86,7 +86,7 @@ function attentionRef(q: Float32Array, k: Float32Array, v: Float32Array, heads: 
     const sum = e.reduce((a, b) => a + b, 0);
     for (let t = 0; t < d; t++) {
       let acc = 0;
-      for (let j = 0; j < lk; j++) acc += (e[j] / sum) * v[(h * lk + j) * d + t];
+      for (let j = 0; j < lk; j++) acc += (e[j]! / sum) * v[(h * lk + j) * d + t]!;
       out[(h * lq + i) * d + t] = acc;
     }
   }
@@ -119,8 +119,8 @@ describe('GraphBuilder on onnxruntime-node', () => {
     const names = b.toModel().graph!.initializer!.map((t) => t.name);
     expect(names).toEqual(['down_blocks.0.conv.weight', 'down_blocks.0.conv.bias']);
     const out = await run(b, { x: { dtype: 'float32', dims, data: x } });
-    expect(out.y.dims).toEqual([2, 6, 5, 5]);
-    expectClose(out.y.data as Float32Array, conv2dRef(x, dims, wt, 6, 3, bias, 1), 1e-5);
+    expect(out.y!.dims).toEqual([2, 6, 5, 5]);
+    expectClose(out.y!.data as Float32Array, conv2dRef(x, dims, wt, 6, 3, bias, 1), 1e-5);
   });
 
   for (const impl of ['native', 'instanceNorm'] as const) {
@@ -133,7 +133,7 @@ describe('GraphBuilder on onnxruntime-node', () => {
       expect(y.shape).toEqual(dims);
       b.output(y, 'y');
       const out = await run(b, { x: { dtype: 'float32', dims, data: x } });
-      expectClose(out.y.data as Float32Array, groupNormRef(x, dims, 2, scale, bias, 1e-6), 1e-5);
+      expectClose(out.y!.data as Float32Array, groupNormRef(x, dims, 2, scale, bias, 1e-6), 1e-5);
     });
   }
 
@@ -146,7 +146,7 @@ describe('GraphBuilder on onnxruntime-node', () => {
     b.output(b.groupNorm(input, s, z, { groups: 2 }), 'y');
     expect(b.toModel().graph!.node!.map((nd) => nd.opType)).toContain('InstanceNormalization');
     const out = await run(b, { x: { dtype: 'float32', dims, data: x } });
-    expectClose(out.y.data as Float32Array, groupNormRef(x, dims, 2, new Float32Array(4).fill(1), new Float32Array(4), 1e-5), 1e-5);
+    expectClose(out.y!.data as Float32Array, groupNormRef(x, dims, 2, new Float32Array(4).fill(1), new Float32Array(4), 1e-5), 1e-5);
   });
 
   it('layerNorm matches the reference', async () => {
@@ -156,7 +156,7 @@ describe('GraphBuilder on onnxruntime-node', () => {
     const bias = random(20, 7);
     b.output(b.layerNorm(input, b.initializer('ln.weight', scale), b.initializer('ln.bias', bias)), 'y');
     const out = await run(b, { x: { dtype: 'float32', dims: [2, 5, 20], data: x } });
-    expectClose(out.y.data as Float32Array, layerNormRef(x, 10, 20, scale, bias, 1e-5), 1e-5);
+    expectClose(out.y!.data as Float32Array, layerNormRef(x, 10, 20, scale, bias, 1e-5), 1e-5);
   });
 
   it('attention (split heads, softmax(qkᵀ/√d)v, merge) matches the reference', async () => {
@@ -174,14 +174,14 @@ describe('GraphBuilder on onnxruntime-node', () => {
       k: { dtype: 'float32', dims: [1, lk, heads * d], data: kd },
       v: { dtype: 'float32', dims: [1, lk, heads * d], data: vd },
     });
-    expect(out.o.dims).toEqual([1, heads, lq, d]);
+    expect(out.o!.dims).toEqual([1, heads, lq, d]);
     // Reference wants [heads, L, d]: transpose the token-major inputs by hand.
     const headMajor = (t: Float32Array, l: number) => Float32Array.from({ length: heads * l * d }, (_, idx) => {
       const h = Math.floor(idx / (l * d));
       const i = Math.floor(idx / d) % l;
-      return t[(i * heads + h) * d + (idx % d)];
+      return t[(i * heads + h) * d + (idx % d)]!;
     });
-    expectClose(out.o.data as Float32Array, attentionRef(headMajor(qd, lq), headMajor(kd, lk), headMajor(vd, lk), heads, lq, lk, d), 1e-5);
+    expectClose(out.o!.data as Float32Array, attentionRef(headMajor(qd, lq), headMajor(kd, lk), headMajor(vd, lk), heads, lq, lk, d), 1e-5);
   });
 
   for (const opset of [18, 21]) {
@@ -193,10 +193,10 @@ describe('GraphBuilder on onnxruntime-node', () => {
       b.output(b.gelu(input, 'tanh'), 'gelu_tanh');
       const xs = x.map((v) => v * 4);
       const out = await run(b, { x: { dtype: 'float32', dims: [n], data: xs } });
-      expectClose(out.silu.data as Float32Array, xs.map((v) => v / (1 + Math.exp(-v))), 1e-5);
-      expectClose(out.gelu.data as Float32Array, xs.map((v) => 0.5 * v * (1 + erf(v / Math.SQRT2))), 1e-5);
+      expectClose(out.silu!.data as Float32Array, xs.map((v) => v / (1 + Math.exp(-v))), 1e-5);
+      expectClose(out.gelu!.data as Float32Array, xs.map((v) => 0.5 * v * (1 + erf(v / Math.SQRT2))), 1e-5);
       const tanhGelu = xs.map((v) => 0.5 * v * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (v + 0.044715 * v ** 3))));
-      expectClose(out.gelu_tanh.data as Float32Array, tanhGelu, 1e-5);
+      expectClose(out.gelu_tanh!.data as Float32Array, tanhGelu, 1e-5);
     });
   }
 
@@ -204,23 +204,23 @@ describe('GraphBuilder on onnxruntime-node', () => {
     const b = new GraphBuilder({ opset: 17 });
     const input = b.input('x', 'float32', dims);
     const [lo, hi] = b.split(input, 1, [1, 3]);
-    b.output(b.reduceMean(hi, [1], false), 'mean');
-    b.output(b.reduceSum(lo, [2, 3]), 'sum');
+    b.output(b.reduceMean(hi!, [1], false), 'mean');
+    b.output(b.reduceSum(lo!, [2, 3]), 'sum');
     b.output(b.gather(input, 1, 0), 'first');
     b.output(b.resize(input, { scales: [1, 1, 2, 2], mode: 'nearest' }), 'up');
     b.output(b.cast(b.shape(input), 'int32'), 'shape');
     b.output(b.flatten(input), 'flat');
     const out = await run(b, { x: { dtype: 'float32', dims, data: x } });
     const at = (bi: number, c: number, i: number, j: number) => x[((bi * 4 + c) * 5 + i) * 5 + j];
-    expect(out.mean.dims).toEqual([2, 5, 5]);
-    expect(out.mean.data[7]).toBeCloseTo((at(0, 1, 1, 2) + at(0, 2, 1, 2) + at(0, 3, 1, 2)) / 3, 5);
-    expect(out.sum.dims).toEqual([2, 1, 1, 1]);
-    expect(out.sum.data[1]).toBeCloseTo(x.subarray(100, 125).reduce((a, v) => a + v, 0), 4);
-    expect(out.first.dims).toEqual([4, 5, 5]);
-    expect(out.up.dims).toEqual([2, 4, 10, 10]);
-    expect(out.up.data[(1 * 10 + 3) * 10 + 5]).toBe(at(0, 1, 1, 2));
-    expect([...(out.shape.data as Int32Array)]).toEqual(dims);
-    expect(out.flat.dims).toEqual([2, 100]);
+    expect(out.mean!.dims).toEqual([2, 5, 5]);
+    expect(out.mean!.data[7]).toBeCloseTo((at(0, 1, 1, 2)! + at(0, 2, 1, 2)! + at(0, 3, 1, 2)!) / 3, 5);
+    expect(out.sum!.dims).toEqual([2, 1, 1, 1]);
+    expect(out.sum!.data[1]).toBeCloseTo(x.subarray(100, 125).reduce((a, v) => a + v, 0), 4);
+    expect(out.first!.dims).toEqual([4, 5, 5]);
+    expect(out.up!.dims).toEqual([2, 4, 10, 10]);
+    expect(out.up!.data[(1 * 10 + 3) * 10 + 5]).toBe(at(0, 1, 1, 2));
+    expect([...(out.shape!.data as Int32Array)]).toEqual(dims);
+    expect(out.flat!.dims).toEqual([2, 100]);
   });
 
   it('names values after their scope and refuses duplicates and untyped outputs', () => {

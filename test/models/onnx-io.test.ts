@@ -22,7 +22,7 @@ function linearModel(): { model: ModelProto; w: Float32Array; bias: Float32Array
 
 async function runLinear(session: ort.InferenceSession): Promise<Float32Array> {
   const x = new ort.Tensor('float32', Float32Array.from({ length: 64 }, (_, i) => Math.cos(i)), [1, 64]);
-  return (await session.run({ x })).y.data as Float32Array;
+  return (await session.run({ x })).y!.data as Float32Array;
 }
 
 describe('ONNX protobuf', () => {
@@ -37,7 +37,7 @@ describe('ONNX protobuf', () => {
     const model = decodeModel(encodeModel(b.toModel()));
     expect(model.irVersion).toBe(8);
     expect(model.opsetImport).toEqual([{ domain: '', version: 18 }, { domain: 'custom.domain', version: 1 }]);
-    const node = model.graph!.node![0];
+    const node = model.graph!.node![0]!;
     expect(node).toMatchObject({ opType: 'Custom', domain: 'custom.domain', input: ['x', '', '/const'] });
     const attrs = Object.fromEntries(node.attribute!.map((a) => [a.name, a]));
     expect(attrs.i).toMatchObject({ type: 2, i: 3 });
@@ -48,9 +48,9 @@ describe('ONNX protobuf', () => {
     expect(attrs.floats).toMatchObject({ type: 6, floats: [0.5, 1.5] });
     expect(attrs.strs.strings!.map((s: Uint8Array) => new TextDecoder().decode(s))).toEqual(['a', 'b']);
     expect([...tensorFromProto(attrs.t.t!).data]).toEqual([0x3c00, 0xc000]);
-    expect(model.graph!.input![0].type!.tensorType).toEqual({ elemType: 10, shape: { dim: [{ dimParam: 'n' }, { dimValue: 3 }] } });
-    expect(model.graph!.output![0].name).toBe('y');
-    const c = tensorFromProto(model.graph!.initializer![0]);
+    expect(model.graph!.input![0]!.type!.tensorType).toEqual({ elemType: 10, shape: { dim: [{ dimParam: 'n' }, { dimValue: 3 }] } });
+    expect(model.graph!.output![0]!.name).toBe('y');
+    const c = tensorFromProto(model.graph!.initializer![0]!);
     expect(c).toEqual({ dtype: 'int64', dims: [2], data: new BigInt64Array([1n, 2n]) });
   });
 
@@ -70,10 +70,10 @@ describe('ONNX files', () => {
     await writeModel(path, model);
     const back = await readModel(path);
     expect(back.metadataProps).toEqual([{ key: 'source', value: 'test' }]);
-    expect(tensorFromProto(back.graph!.initializer![0]).data).toEqual(w);
+    expect(tensorFromProto(back.graph!.initializer![0]!).data).toEqual(w);
     const session = await ort.InferenceSession.create(path);
     const y = await runLinear(session);
-    expect(y[0]).toBeCloseTo(w.reduce((acc, _, i) => (i % 64 === 0 ? acc + w[i] * Math.cos(i / 64) : acc), 0), 4);
+    expect(y[0]).toBeCloseTo(w.reduce((acc, _, i) => (i % 64 === 0 ? acc + w[i]! * Math.cos(i / 64) : acc), 0), 4);
   });
 
   it('writes big weights to a side file, reads them back resolved, and ORT gives the same answers', async () => {
@@ -87,14 +87,14 @@ describe('ONNX files', () => {
 
     const kept = await readModel(path);
     const [wt, bt] = kept.graph!.initializer!;
-    expect(wt.externalData).toEqual([
+    expect(wt!.externalData).toEqual([
       { key: 'location', value: 'external.onnx.data' }, { key: 'offset', value: '0' }, { key: 'length', value: '16384' },
     ]);
-    expect(() => tensorFromProto(wt)).toThrow(/no reader given/);
-    expect(tensorFromProto(bt).data).toEqual(bias);
+    expect(() => tensorFromProto(wt!)).toThrow(/no reader given/);
+    expect(tensorFromProto(bt!).data).toEqual(bias);
 
     const loaded = await readModel(path, { externalData: 'load' });
-    expect(tensorFromProto(loaded.graph!.initializer![0]).data).toEqual(w);
+    expect(tensorFromProto(loaded.graph!.initializer![0]!).data).toEqual(w);
     // Loaded back, the model holds the same nodes and initializer values as the one written inline.
     const inline = await readModel(inlinePath);
     expect(loaded.graph!.node).toEqual(inline.graph!.node);
@@ -113,7 +113,7 @@ describe('ONNX files', () => {
     await mkdir(inner);
     const retarget = async (location: string) => {
       const m = await readModel(join(dir, 'external.onnx'));
-      m.graph!.initializer![0].externalData![0].value = location;
+      m.graph!.initializer![0]!.externalData![0]!.value = location;
       await writeFile(join(inner, 'm.onnx'), encodeModel(m));
       return readModel(join(inner, 'm.onnx'), { externalData: 'load' });
     };

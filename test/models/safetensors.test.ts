@@ -52,7 +52,7 @@ describe('safetensors', () => {
       const loc = externalLocationOf(reader.header, 'f32.weight');
       expect(loc.file).toBe('one.safetensors');
       const raw = readFileSync(file).subarray(loc.offset, loc.offset + loc.length);
-      expect(new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength))).toEqual(tensors['f32.weight'].data);
+      expect(new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength))).toEqual(tensors['f32.weight']!.data);
     } finally {
       await reader.close();
     }
@@ -60,7 +60,7 @@ describe('safetensors', () => {
 
   it('rejects truncated and corrupt files, naming the file and the problem', async () => {
     const good = path.join(dir, 'good.safetensors');
-    await writeSafetensors(good, { w: tensors['f32.weight'] });
+    await writeSafetensors(good, { w: tensors['f32.weight']! });
     const bytes = readFileSync(good);
     const write = (name: string, data: Uint8Array) => (writeFileSync(path.join(dir, name), data), path.join(dir, name));
     await expect(readSafetensorsHeader(write('short.safetensors', bytes.subarray(0, 5)))).rejects.toThrow(/short.safetensors .*shorter than 8 bytes/);

@@ -16,7 +16,7 @@ const params = { prompt: 'a portrait of a woman', negativePrompt: '', steps: 3, 
 
 function maxDiff(a: Float32Array, b: Float32Array): number {
   let m = 0;
-  for (let k = 0; k < a.length; k++) m = Math.max(m, Math.abs(a[k] - b[k]));
+  for (let k = 0; k < a.length; k++) m = Math.max(m, Math.abs(a[k]! - b[k]!));
   return m;
 }
 
@@ -92,11 +92,11 @@ describe('other layouts', () => {
     expect(await loadSdModel('tiny', data.models, builtins)).toBe(model);
     // Beside it in converted/: the folder of its built graphs.
     const [key] = readdirSync(path.join(data.models, 'converted')).filter((k) => existsSync(path.join(data.models, 'converted', k, 'tiny.safetensors')));
-    const file = path.join(data.models, 'converted', key, 'tiny.safetensors');
+    const file = path.join(data.models, 'converted', key!, 'tiny.safetensors');
     const header = await readSafetensorsHeader(file);
     expect(header.entries.get('model.diffusion_model.input_blocks.0.0.weight')?.dims).toEqual([32, 4, 3, 3]);
     expect(header.entries.has('cond_stage_model.transformer.text_model.embeddings.token_embedding.weight')).toBe(true);
-    expect(existsSync(path.join(data.models, 'converted', key, 'tokenizer.json'))).toBe(true);
+    expect(existsSync(path.join(data.models, 'converted', key!, 'tokenizer.json'))).toBe(true);
     expect(maxDiff((await sample(model, params)).data, (await sample(tinyModel(0), params)).data)).toBeLessThan(1e-4);
   });
 });

@@ -34,7 +34,7 @@ describe('demo model', () => {
     expect(header.entries.has('first_stage_model.decoder.conv_out.weight')).toBe(true);
     const bytes = entries.reduce((a, e) => a + e.end - e.begin, 0);
     expect(bytes).toBeLessThan(6e6);
-    const training = JSON.parse(header.metadata.training);
+    const training = JSON.parse(header.metadata.training!);
     expect(training.resolution).toBe(256);
     expect(training.phases.map((p: { seed: number; steps: number; loss: number }) => [p.seed, p.steps, typeof p.loss])).toEqual([[0, 1000, 'number'], [1, 1500, 'number']]);
   });
@@ -60,13 +60,13 @@ describe('demo model', () => {
     const found: number[] = [];
     for (let seed = 0; seed < SEEDS; seed++) {
       const [image] = await decodeLatents(model, await sample(model, { ...params, seed }));
-      expect([image.width, image.height]).toEqual([256, 256]);
-      found.push((await faces.detect(image)).length);
+      expect([image!.width, image!.height]).toEqual([256, 256]);
+      found.push((await faces.detect(image!)).length);
     }
     expect(found.filter((n) => n > 0).length, `faces per seed: ${found}`).toBeGreaterThanOrEqual(MIN_FACES);
 
     const again = await decodeLatents(model, await sample(model, { ...params, seed: 0 }));
     const first = await decodeLatents(model, await sample(model, { ...params, seed: 0 }));
-    expect(Buffer.from(again[0].data).equals(Buffer.from(first[0].data))).toBe(true);
+    expect(Buffer.from(again[0]!.data).equals(Buffer.from(first[0]!.data))).toBe(true);
   }, 300_000);
 });

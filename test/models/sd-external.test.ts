@@ -59,9 +59,9 @@ describe('weights as external data in a checkpoint file', () => {
     const out = await (await model.session('unet')).run(feeds);
     const inline = sdModelFromWeights('inline', tiny, tokenizer, new TensorWeights(weights));
     const ref = await (await inline.session('unet')).run(feeds);
-    const a = out.eps.data as Float32Array;
-    const r = ref.eps.data as Float32Array;
-    const err = Math.max(...a.map((v, i) => Math.abs(v - r[i])));
+    const a = out.eps!.data as Float32Array;
+    const r = ref.eps!.data as Float32Array;
+    const err = Math.max(...a.map((v, i) => Math.abs(v - r[i]!)));
     const scale = Math.max(...r.map(Math.abs));
     expect(err / scale).toBeLessThan(1e-2);
     expect(err).toBeGreaterThan(0);

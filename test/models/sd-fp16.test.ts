@@ -65,13 +65,13 @@ describe('fp16 graphs on the reduced SD1.5 layout vs the reference (parity fixtu
     const fx = await fixture('unet');
     const { fp16, fp16Bytes, targets } = await both(config, 'unet', weights);
     const out = await fp16.run({ sample: fx.get('sample')!, timestep: fx.get('timestep')!, context: fx.get('context')!, ...loraFeeds(targets) });
-    expectClose('UNet vs LDM', data(out.eps), f32(fx, 'eps'));
+    expectClose('UNet vs LDM', data(out.eps!), f32(fx, 'eps'));
 
     const graph = decodeModel(fp16Bytes).graph!;
     const types = valueTypes(graph);
     const heavy = graph.node!.filter((n) => ['Conv', 'Gemm', 'MatMul', 'MultiHeadAttention'].includes(n.opType!));
     expect(heavy.length).toBeGreaterThan(50);
-    expect(heavy.every((n) => types.get(n.input![0]) === DataType.FLOAT16 && types.get(n.input![1]) === DataType.FLOAT16)).toBe(true);
+    expect(heavy.every((n) => types.get(n.input![0]!) === DataType.FLOAT16 && types.get(n.input![1]!) === DataType.FLOAT16)).toBe(true);
     // The checkpoint's fp16 weights are used as stored: no initializer is cast to float32.
     const stored = new Set(graph.initializer!.map((t) => t.name));
     // float32 initializers are left only where ONNX wants float32 (Resize's scales).
@@ -87,15 +87,15 @@ describe('fp16 graphs on the reduced SD1.5 layout vs the reference (parity fixtu
     const fx = await fixture('text');
     const { fp16, targets } = await both(config, 'text', weights);
     const out = await fp16.run({ input_ids: fx.get('input_ids')!, ...loraFeeds(targets) });
-    expectClose('text encoder vs CLIP', data(out.hidden), f32(fx, 'hidden'));
-    expectClose('text encoder clip skip 2 vs CLIP', data(out.hidden_skip2), f32(fx, 'hidden_skip2'));
+    expectClose('text encoder vs CLIP', data(out.hidden!), f32(fx, 'hidden'));
+    expectClose('text encoder clip skip 2 vs CLIP', data(out.hidden_skip2!), f32(fx, 'hidden_skip2'));
   });
 
   it('VAE decoder: uint8 pixels within 2 levels of the LDM decoder, rounded', async () => {
     const fx = await fixture('vae');
     const { fp16 } = await both(config, 'vaeDecoder', weights);
     const out = await fp16.run({ latent: fx.get('latent')! });
-    const worst = worstPixelError(out.image.data as Uint8Array, f32(fx, 'decoded'));
+    const worst = worstPixelError(out.image!.data as Uint8Array, f32(fx, 'decoded'));
     console.log(`fp16 VAE decoder vs LDM: worst pixel ${worst.toFixed(2)} levels`);
     expect(worst).toBeLessThanOrEqual(2);
   });
@@ -104,8 +104,8 @@ describe('fp16 graphs on the reduced SD1.5 layout vs the reference (parity fixtu
     const fx = await fixture('vae');
     const { fp16 } = await both(config, 'vaeEncoder', weights);
     const out = await fp16.run({ image: fx.get('image')! });
-    expectClose('VAE encoder mean vs LDM', data(out.mean), f32(fx, 'mean'));
-    expectClose('VAE encoder std vs LDM', data(out.std), f32(fx, 'std'));
+    expectClose('VAE encoder mean vs LDM', data(out.mean!), f32(fx, 'mean'));
+    expectClose('VAE encoder std vs LDM', data(out.std!), f32(fx, 'std'));
   });
 });
 
@@ -124,20 +124,20 @@ describe('fp16 graphs of tiny (float32 weights converted) vs its fp32 graphs', (
       ...loraFeeds(targets, lora),
     };
     const [a, b] = await Promise.all([fp32.run(feeds), fp16.run(feeds)]);
-    expectClose('tiny UNet vs fp32', data(b.eps), data(a.eps), TINY_FP16_TOLERANCE);
+    expectClose('tiny UNet vs fp32', data(b.eps!), data(a.eps!), TINY_FP16_TOLERANCE);
   });
 
   it('text encoder and VAE decoder', async () => {
     const text = await both(tiny, 'text', weights);
     const ids = { dtype: 'int64' as const, dims: [1, 77], data: BigInt64Array.from({ length: 77 }, (_, i) => BigInt(i < 5 ? 1 + i * 37 : 0)) };
     const [t32, t16] = await Promise.all([text.fp32.run({ input_ids: ids, ...loraFeeds(text.targets) }), text.fp16.run({ input_ids: ids, ...loraFeeds(text.targets) })]);
-    expectClose('tiny text encoder vs fp32', data(t16.hidden), data(t32.hidden), TINY_FP16_TOLERANCE);
+    expectClose('tiny text encoder vs fp32', data(t16.hidden!), data(t32.hidden!), TINY_FP16_TOLERANCE);
 
     const vae = await both(tiny, 'vaeDecoder', weights);
     const latent = { dtype: 'float32' as const, dims: [1, 4, 8, 8], data: rng.fillNormal(new Float32Array(4 * 64)) };
     const [v32, v16] = await Promise.all([vae.fp32.run({ latent }), vae.fp16.run({ latent })]);
-    const [p32, p16] = [v32.image.data as Uint8Array, v16.image.data as Uint8Array];
-    expect(Math.max(...p32.map((v, i) => Math.abs(v - p16[i])))).toBeLessThanOrEqual(2);
+    const [p32, p16] = [v32.image!.data as Uint8Array, v16.image!.data as Uint8Array];
+    expect(Math.max(...p32.map((v, i) => Math.abs(v - p16[i]!)))).toBeLessThanOrEqual(2);
   });
 });
 
@@ -157,7 +157,7 @@ describe('the precision SD models choose', () => {
       const [b] = await decodeLatents(half, latent);
       delete process.env.FACECHAIN_PRECISION;
       const [a] = await decodeLatents(plain, latent);
-      expect(Math.max(...a.data.map((v, i) => Math.abs(v - b.data[i])))).toBeLessThanOrEqual(2);
+      expect(Math.max(...a!.data.map((v, i) => Math.abs(v - b!.data[i]!)))).toBeLessThanOrEqual(2);
       expect(unet.inputNames).toContain('sample');
       expect(half.precisions()).toEqual({ unet: { precision: 'fp16' }, vaeDecoder: { precision: 'fp16' } });
       expect(plain.precisions()).toEqual({ vaeDecoder: { precision: 'fp32' } });

@@ -23,7 +23,7 @@ const params = { prompt: 'a portrait of a woman', negativePrompt: '', steps: 2, 
 
 function maxDiff(a: Float32Array, b: Float32Array): number {
   let m = 0;
-  for (let k = 0; k < a.length; k++) m = Math.max(m, Math.abs(a[k] - b[k]));
+  for (let k = 0; k < a.length; k++) m = Math.max(m, Math.abs(a[k]! - b[k]!));
   return m;
 }
 
@@ -61,7 +61,7 @@ describe('cached SD graphs', () => {
     expect(vi.mocked(buildPart)).toHaveBeenCalledTimes(4);
     const folders = graphFolders(models);
     const [key] = Object.keys(folders);
-    expect(Object.keys(folders[key]).sort()).toEqual(['graphs.json', 'text.onnx', 'unet.onnx', 'vaeDecoder.onnx', 'vaeEncoder.onnx']);
+    expect(Object.keys(folders[key!]!).sort()).toEqual(['graphs.json', 'text.onnx', 'unet.onnx', 'vaeDecoder.onnx', 'vaeEncoder.onnx']);
     const a = (await sample(first, params)).data;
     expect(maxDiff(a, reference3)).toBeLessThan(1e-4);
     await first.release();

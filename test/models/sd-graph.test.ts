@@ -20,7 +20,7 @@ describe('shipped txt2img graph on the tiny model', () => {
     await promisify(execFile)(process.execPath, [path.join(ROOT, 'bin/facechain.js'), 'run', graphFile, '--data', path.join(tmp, 'data'), '--out', path.join(tmp, 'out'), ...sets, '--quiet']);
     const files = readdirSync(path.join(tmp, 'out'));
     expect(files).toHaveLength(1);
-    const meta = await sharp(path.join(tmp, 'out', files[0])).metadata();
+    const meta = await sharp(path.join(tmp, 'out', files[0]!)).metadata();
     expect([meta.width, meta.height]).toEqual([128, 96]);
   });
 

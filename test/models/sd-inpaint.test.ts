@@ -37,7 +37,7 @@ function meanDiff(a: Image, b: Image, where: (x: number, y: number) => boolean):
   for (let y = 0; y < SIZE; y++) {
     for (let x = 0; x < SIZE; x++) {
       if (!where(x, y)) continue;
-      for (let c = 0; c < 3; c++) sum += Math.abs(a.data[(y * SIZE + x) * 3 + c] - b.data[(y * SIZE + x) * 3 + c]);
+      for (let c = 0; c < 3; c++) sum += Math.abs(a.data[(y * SIZE + x) * 3 + c]! - b.data[(y * SIZE + x) * 3 + c]!);
       n += 3;
     }
   }
@@ -57,20 +57,20 @@ describe('masked sampling (demo model)', () => {
     const mask = boxMask();
     const { mean } = await encodeImage(model, init);
     const [roundTrip] = await decodeLatents(model, { data: mean, batch: 1, channels: 4, height: SIZE / 8, width: SIZE / 8 });
-    const roundTripError = meanDiff(roundTrip, init, farOutside);
+    const roundTripError = meanDiff(roundTrip!, init, farOutside);
 
     for (const maskedContent of ['original', 'noise', 'fill'] as const) {
       const latent = await sample(model, { ...params, maskedContent }, { init, mask });
       const [out] = await decodeLatents(model, latent);
-      const kept = meanDiff(out, init, farOutside);
+      const kept = meanDiff(out!, init, farOutside);
       expect(kept, `${maskedContent}: kept region vs the image (round trip ${roundTripError.toFixed(2)})`).toBeLessThan(roundTripError * 1.25 + 0.5);
-      expect(meanDiff(out, roundTrip, farOutside), maskedContent).toBeLessThan(2);
-      expect(meanDiff(out, roundTrip, inside), `${maskedContent}: masked region vs the round trip`).toBeGreaterThan(10);
+      expect(meanDiff(out!, roundTrip!, farOutside), maskedContent).toBeLessThan(2);
+      expect(meanDiff(out!, roundTrip!, inside), `${maskedContent}: masked region vs the round trip`).toBeGreaterThan(10);
 
       // With the overlay the sampler node adds, the kept pixels are the image's own.
       const [overlaid] = await decodeLatents(model, { ...latent, overlay: { image: init, mask } });
-      expect(meanDiff(overlaid, init, (x, y) => !inside(x, y))).toBe(0);
-      expect(meanDiff(overlaid, out, inside)).toBe(0);
+      expect(meanDiff(overlaid!, init, (x, y) => !inside(x, y))).toBe(0);
+      expect(meanDiff(overlaid!, out!, inside)).toBe(0);
     }
   }, 300_000);
 
@@ -120,10 +120,10 @@ describe('schedulers re-noise a clean latent to the level after each call', () =
       const s = createScheduler({ name, steps: 6 });
       const n = s.timesteps.length;
       expect(s.noiseAfter(n - 1, clean, noise), name).toEqual(clean);
-      const dist = (a: Float32Array) => Math.hypot(...a.map((v, k) => v - clean[k]));
+      const dist = (a: Float32Array) => Math.hypot(...a.map((v, k) => v - clean[k]!));
       // Noise shrinks call by call.
       const levels = Array.from({ length: n }, (_, i) => dist(s.noiseAfter(i, clean, noise)));
-      for (let i = 1; i < n; i++) expect(levels[i], `${name} call ${i}`).toBeLessThanOrEqual(levels[i - 1] + 1e-6);
+      for (let i = 1; i < n; i++) expect(levels[i], `${name} call ${i}`).toBeLessThanOrEqual(levels[i - 1]! + 1e-6);
       expect(levels[0], name).toBeLessThan(dist(s.addNoise(clean, noise)) + 1e-6);
     }
   });

@@ -80,7 +80,7 @@ describe('inpainting UNet (9 input channels)', () => {
     expect(a.data.every(Number.isFinite)).toBe(true);
     // Same weights under diffusers names: the same latents.
     const b = await sample(diffusers, params, { init, mask: left });
-    expect(Math.max(...a.data.map((v, k) => Math.abs(v - b.data[k])))).toBeLessThan(1e-4);
+    expect(Math.max(...a.data.map((v, k) => Math.abs(v - b.data[k]!)))).toBeLessThan(1e-4);
 
     // The UNet sees the mask and the masked image: another mask or image changes the result.
     const right = await sample(ldm, params, { init, mask: squareMask(32, 56) });

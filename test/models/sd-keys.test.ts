@@ -87,7 +87,7 @@ describe('the checkpoint loader on the fixture key list', () => {
     expect(weights.used.size).toBe(1130);
     expect(weights.unused()).toEqual([]);
     // fp16 weights stay fp16 in the file and are cast in the graph; nothing is held inline.
-    const unet = parts[1].builder;
+    const unet = parts[1]!.builder;
     expect(unet.weightBytes.external).toBe(859_520_964 * 2);
     expect(unet.weightBytes.inline).toBeLessThan(100_000);
   });

@@ -43,7 +43,7 @@ describe('SD nodes on the tiny model', () => {
     expect(previews.size).toBe(4);
     const again = await new Executor({ registry, data }).run(doc({ seed: 7 }));
     const images2 = again.outputs.get('decode')!.images as Image[];
-    expect(Buffer.from(images2[1].data).equals(Buffer.from(images[1].data))).toBe(true);
+    expect(Buffer.from(images2[1]!.data).equals(Buffer.from(images[1]!.data))).toBe(true);
   });
 
   it('cancels between steps', async () => {

@@ -15,11 +15,11 @@ describe('scheduler timesteps and sigmas match published diffusers values', () =
     it(`${c.scheduler} ${c.steps} steps`, () => {
       const s = createScheduler({ name: c.scheduler, steps: c.steps });
       expect(s.timesteps.length).toBe(c.timesteps.length);
-      s.timesteps.forEach((t, i) => expect(t).toBeCloseTo(c.timesteps[i], 3));
+      s.timesteps.forEach((t, i) => expect(t).toBeCloseTo(c.timesteps[i]!, 3));
       if (c.sigmas) {
         const sigmas = (s as EulerScheduler).sigmas;
         expect(sigmas.length).toBe(c.sigmas.length);
-        sigmas.forEach((v, i) => expect(Math.abs(v - c.sigmas![i])).toBeLessThan(2e-4));
+        sigmas.forEach((v, i) => expect(Math.abs(v - c.sigmas![i]!)).toBeLessThan(2e-4));
       }
     });
   }
@@ -34,10 +34,10 @@ function idealEps(x0: Float32Array, xin: Float32Array, t: number): Float32Array 
   const lo = Math.floor(t);
   const hi = Math.min(lo + 1, 999);
   const w = t - lo;
-  const sigma = Math.exp(sched.logSigmas[lo] * (1 - w) + sched.logSigmas[hi] * w);
+  const sigma = Math.exp(sched.logSigmas[lo]! * (1 - w) + sched.logSigmas[hi]! * w);
   const a = 1 / (sigma * sigma + 1); // alpha-bar of that noise level
   const eps = new Float32Array(x0.length);
-  for (let k = 0; k < eps.length; k++) eps[k] = (xin[k] - Math.sqrt(a) * x0[k]) / Math.sqrt(1 - a);
+  for (let k = 0; k < eps.length; k++) eps[k] = (xin[k]! - Math.sqrt(a) * x0[k]!) / Math.sqrt(1 - a);
   return eps;
 }
 
@@ -48,7 +48,7 @@ function sample(name: SchedulerName, steps: number, x0: Float32Array, seed: numb
   let x = strength < 1 ? s.addNoise(x0, noise()) : noise().map((v) => v * s.initNoiseSigma);
   for (let i = 0; i < s.timesteps.length; i++) {
     const xin = x.map((v) => v * s.inputScale(i));
-    x = s.step(i, x, idealEps(x0, xin, s.timesteps[i]), noise);
+    x = s.step(i, x, idealEps(x0, xin, s.timesteps[i]!), noise);
   }
   return x;
 }
@@ -59,7 +59,7 @@ describe('schedulers denoise to the data point under an ideal model', () => {
     it(name, () => {
       const steps = name === 'lcm' ? 4 : 20;
       const x = sample(name, steps, x0, 7);
-      const err = Math.max(...x.map((v, k) => Math.abs(v - x0[k])));
+      const err = Math.max(...x.map((v, k) => Math.abs(v - x0[k]!)));
       // DDIM/PNDM stop at t=1, not 0: a residual of sqrt(1-acp[0]) ~ 0.03 of the noise remains.
       expect(err).toBeLessThan(name === 'ddim' || name === 'pndm' ? 0.1 : 2e-3);
     });
@@ -70,7 +70,7 @@ describe('schedulers denoise to the data point under an ideal model', () => {
     expect(s.timesteps.length).toBe(10);
     expect(s.timesteps[0]).toBeCloseTo(473.2105, 3);
     const x = sample('dpmpp_2m_karras', 20, x0, 3, 0.6);
-    expect(Math.max(...x.map((v, k) => Math.abs(v - x0[k])))).toBeLessThan(2e-3);
+    expect(Math.max(...x.map((v, k) => Math.abs(v - x0[k]!)))).toBeLessThan(2e-3);
     expect(createScheduler({ name: 'pndm', steps: 20, strength: 0.5 }).timesteps.slice(0, 3)).toEqual([451, 401, 401]);
   });
 

@@ -30,7 +30,7 @@ function unetFeeds(rng: Rng): Record<string, HostTensor> {
 
 function maxDiff(a: Float32Array, b: Float32Array): number {
   let m = 0;
-  for (let k = 0; k < a.length; k++) m = Math.max(m, Math.abs(a[k] - b[k]));
+  for (let k = 0; k < a.length; k++) m = Math.max(m, Math.abs(a[k]! - b[k]!));
   return m;
 }
 
@@ -44,7 +44,7 @@ describe('tiny SD end to end', () => {
     const [imgA] = await decodeLatents(model, a);
     const [imgB] = await decodeLatents(model, b);
     expect(imgA).toMatchObject({ width: 64, height: 64, channels: 3 });
-    expect(Buffer.from(imgA.data).equals(Buffer.from(imgB.data))).toBe(true);
+    expect(Buffer.from(imgA!.data).equals(Buffer.from(imgB!.data))).toBe(true);
   });
 
   it('image i of a batch equals a single run with seed + i', async () => {
@@ -56,7 +56,7 @@ describe('tiny SD end to end', () => {
 
   it('img2img starts from the encoded image: low strength stays near it', async () => {
     const [img] = await decodeLatents(model, await sample(model, params));
-    const { mean } = await encodeImage(model, img);
+    const { mean } = await encodeImage(model, img!);
     const near = await sample(model, { ...params, strength: 0.2, scheduler: 'ddim', steps: 10 }, { init: img });
     const far = await sample(model, { ...params, strength: 1, scheduler: 'ddim', steps: 10 }, { init: img });
     expect(maxDiff(near.data, mean)).toBeLessThan(maxDiff(far.data, mean));
@@ -82,8 +82,8 @@ describe('tiny SD end to end', () => {
   it('fused and decomposed attention agree', async () => {
     const decomposed = sdModelFromWeights('tiny-dec', tiny, tokenizer, new TensorWeights(weights), { attention: 'decomposed' });
     const feeds = { ...unetFeeds(new Rng(1)), ...loraFeeds(model.loraTargets.unet) };
-    const a = (await (await model.session('unet')).run(feeds)).eps.data as Float32Array;
-    const b = (await (await decomposed.session('unet')).run(feeds)).eps.data as Float32Array;
+    const a = (await (await model.session('unet')).run(feeds)).eps!.data as Float32Array;
+    const b = (await (await decomposed.session('unet')).run(feeds)).eps!.data as Float32Array;
     expect(maxDiff(a, b)).toBeLessThan(1e-4);
   });
 });
@@ -100,15 +100,15 @@ describe('LoRA branches as graph inputs', () => {
 
   it('a branch with B = 0 gives exactly the output of no LoRA', async () => {
     const unet = await model.session('unet');
-    const none = (await unet.run({ ...feeds, ...loraFeeds(model.loraTargets.unet) })).eps.data as Float32Array;
+    const none = (await unet.run({ ...feeds, ...loraFeeds(model.loraTargets.unet) })).eps!.data as Float32Array;
     const zeroB = new Map([...branches].map(([k, v]) => [k, { ...v, b: new Float32Array(v.b.length) }]));
-    const zero = (await unet.run({ ...feeds, ...loraFeeds(model.loraTargets.unet, zeroB) })).eps.data as Float32Array;
+    const zero = (await unet.run({ ...feeds, ...loraFeeds(model.loraTargets.unet, zeroB) })).eps!.data as Float32Array;
     expect(maxDiff(none, zero)).toBe(0);
   });
 
   it('a non-zero branch equals the weights merged as W + (A·B)ᵀ', async () => {
     const unet = await model.session('unet');
-    const withLora = (await unet.run({ ...feeds, ...loraFeeds(model.loraTargets.unet, branches) })).eps.data as Float32Array;
+    const withLora = (await unet.run({ ...feeds, ...loraFeeds(model.loraTargets.unet, branches) })).eps!.data as Float32Array;
     const merged = new Map(weights);
     for (const t of model.loraTargets.unet) {
       const key = `${t.module}.weight`;
@@ -119,15 +119,15 @@ describe('LoRA branches as graph inputs', () => {
       for (let o = 0; o < t.out; o++) {
         for (let i = 0; i < t.in; i++) {
           let s = 0;
-          for (let r = 0; r < rank; r++) s += a[i * rank + r] * b[r * t.out + o];
-          data[o * t.in + i] += s;
+          for (let r = 0; r < rank; r++) s += a[i * rank + r]! * b[r * t.out + o]!;
+          data[o * t.in + i]! += s;
         }
       }
       merged.set(key, { ...w, data });
     }
     const bakedModel = sdModelFromWeights('tiny-merged', tiny, tokenizer, new TensorWeights(merged));
-    const baked = (await (await bakedModel.session('unet')).run({ ...feeds, ...loraFeeds(bakedModel.loraTargets.unet) })).eps.data as Float32Array;
-    const none = (await unet.run({ ...feeds, ...loraFeeds(model.loraTargets.unet) })).eps.data as Float32Array;
+    const baked = (await (await bakedModel.session('unet')).run({ ...feeds, ...loraFeeds(bakedModel.loraTargets.unet) })).eps!.data as Float32Array;
+    const none = (await unet.run({ ...feeds, ...loraFeeds(model.loraTargets.unet) })).eps!.data as Float32Array;
     expect(maxDiff(withLora, none)).toBeGreaterThan(1e-2);
     expect(maxDiff(withLora, baked)).toBeLessThan(1e-4);
   });
@@ -137,7 +137,7 @@ describe('LoRA branches as graph inputs', () => {
     const scheduled = await sample(model, params, { unetLora: (i) => (i < 3 ? branches : undefined) });
     expect(maxDiff(plain.data, scheduled.data)).toBeGreaterThan(1e-3);
     const [first] = model.loraTargets.unet;
-    const bad = new Map([[first.name, { rank: 2, a: new Float32Array(3), b: new Float32Array(3) }]]);
+    const bad = new Map([[first!.name, { rank: 2, a: new Float32Array(3), b: new Float32Array(3) }]]);
     expect(() => loraFeeds(model.loraTargets.unet, bad)).toThrow(/rank 2 needs A/);
   });
 });
@@ -145,18 +145,18 @@ describe('LoRA branches as graph inputs', () => {
 describe('prompt encoding', () => {
   it('weights, clip skip and text-encoder LoRA change the embedding; long prompts add chunks', async () => {
     const [plain, weighted, long] = await encodePrompts(model, ['a photo of a face', 'a photo of a (face:1.5)', 'face '.repeat(100)]);
-    expect(plain.tokens).toBe(154); // padded to the longest prompt's two chunks
-    expect(long.tokens).toBe(154);
-    expect(maxDiff(plain.data, weighted.data)).toBeGreaterThan(1e-3);
+    expect(plain!.tokens).toBe(154); // padded to the longest prompt's two chunks
+    expect(long!.tokens).toBe(154);
+    expect(maxDiff(plain!.data, weighted!.data)).toBeGreaterThan(1e-3);
     const [skip2] = await encodePrompts(model, ['a photo of a face'], { clipSkip: 2 });
-    expect(maxDiff(skip2.data, plain.data.subarray(0, 77 * 32))).toBeGreaterThan(1e-3);
+    expect(maxDiff(skip2!.data, plain!.data.subarray(0, 77 * 32))).toBeGreaterThan(1e-3);
     const rng = new Rng(4);
     const lora = new Map(model.loraTargets.text.map((t) => [t.name, {
       rank: 2, a: rng.fillNormal(new Float32Array(t.in * 2)), b: rng.fillNormal(new Float32Array(2 * t.out)).map((v) => v * 0.1),
     }]));
     const [adapted] = await encodePrompts(model, ['a photo of a face'], { lora });
     const [single] = await encodePrompts(model, ['a photo of a face']);
-    expect(maxDiff(adapted.data, single.data)).toBeGreaterThan(1e-3);
-    expect(maxDiff(single.data, plain.data.subarray(0, 77 * 32))).toBeLessThan(1e-5);
+    expect(maxDiff(adapted!.data, single!.data)).toBeGreaterThan(1e-3);
+    expect(maxDiff(single!.data, plain!.data.subarray(0, 77 * 32))).toBeLessThan(1e-5);
   });
 });

@@ -50,10 +50,10 @@ describe('prompt weighting', () => {
 
   it('frames chunks with start/end/padding and per-token weights', () => {
     const [c] = promptChunks(tok, 'a (photo:1.5)');
-    expect(c.ids.length).toBe(77);
-    expect(c.ids.slice(0, 4)).toEqual([tok.bos, vocab['a</w>'], vocab['photo</w>'], tok.eos]);
-    expect(c.ids.slice(4).every((id) => id === tok.pad)).toBe(true);
-    expect(c.weights.slice(0, 4)).toEqual([1, 1, 1.5, 1]);
+    expect(c!.ids.length).toBe(77);
+    expect(c!.ids.slice(0, 4)).toEqual([tok.bos, vocab['a</w>'], vocab['photo</w>'], tok.eos]);
+    expect(c!.ids.slice(4).every((id) => id === tok.pad)).toBe(true);
+    expect(c!.weights.slice(0, 4)).toEqual([1, 1, 1.5, 1]);
     expect(promptChunks(tok, '')).toEqual([{ ids: [tok.bos, tok.eos, ...new Array(75).fill(tok.pad)], weights: new Array(77).fill(1) }]);
   });
 
@@ -61,8 +61,8 @@ describe('prompt weighting', () => {
     const long = Array.from({ length: 100 }, () => 'face').join(' ');
     const chunks = promptChunks(tok, long);
     expect(chunks.length).toBe(2);
-    expect(chunks[0].ids.filter((id) => id === vocab['face</w>']).length).toBe(75);
-    expect(chunks[1].ids.filter((id) => id === vocab['face</w>']).length).toBe(25);
+    expect(chunks[0]!.ids.filter((id) => id === vocab['face</w>']).length).toBe(75);
+    expect(chunks[1]!.ids.filter((id) => id === vocab['face</w>']).length).toBe(25);
     expect(chunks.every((c) => c.ids[0] === tok.bos && c.ids.length === 77)).toBe(true);
     expect(promptChunks(tok, 'a BREAK photo').map((c) => c.ids[1])).toEqual([vocab['a</w>'], vocab['photo</w>']]);
     expect(padChunks(tok, chunks.slice(0, 1), 3).length).toBe(3);
@@ -76,6 +76,6 @@ describe('prompt weighting', () => {
     applyTokenWeights(emb, [1, 2, 1], width);
     expect(mean(emb)).toBeCloseTo(before, 5);
     // The weighted token grew relative to the others: ratio to token 0 doubled.
-    expect(emb[3] / emb[0]).toBeCloseTo(8, 5);
+    expect(emb[3]! / emb[0]!).toBeCloseTo(8, 5);
   });
 });

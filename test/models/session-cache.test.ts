@@ -20,7 +20,7 @@ function adder(value: number, n = 1000): Uint8Array {
 
 async function first(session: OrtSession, n = 1000): Promise<number> {
   const out = await session.run({ x: new ort.Tensor('float32', new Float32Array(n), [n]) });
-  return (out.y.data as Float32Array)[0];
+  return (out.y!.data as Float32Array)[0]!;
 }
 
 describe('session cache', () => {

@@ -12,7 +12,7 @@ function doubler(): Uint8Array {
 
 async function runDoubler(session: OrtSession) {
   const out = await session.run({ x: new ort.Tensor('float32', new Float32Array([1, 2, 3]), [3]) });
-  return [...(out.y.data as Float32Array)];
+  return [...(out.y!.data as Float32Array)];
 }
 
 const saved = process.env.FACECHAIN_EP;
@@ -34,11 +34,11 @@ describe('execution providers', () => {
     expect(['webgpu', 'cpu']).toContain(choice.provider);
     expect(choice.fallbacks.map((f) => f.provider)).toEqual(choice.provider === 'cpu' ? ['cuda', 'webgpu'] : ['cuda']);
     for (const f of choice.fallbacks) expect(f.reason.length).toBeGreaterThan(10);
-    expect(choice.fallbacks[0].reason).toMatch(/cuda/i);
+    expect(choice.fallbacks[0]!.reason).toMatch(/cuda/i);
     // One short line for the whole choice, e.g. `execution provider: cpu (cuda: not installed, webgpu: no Vulkan loader)`.
     expect(logged).toEqual([providerLine(choice, false)]);
     expect(logged[0]).toMatch(/^execution provider: (cpu|webgpu) \(cuda: not installed(, webgpu: (no Vulkan loader|no adapter))?\)$/);
-    expect(providerLine(choice, true)).toContain(choice.fallbacks[0].reason);
+    expect(providerLine(choice, true)).toContain(choice.fallbacks[0]!.reason);
     // The choice is reused: nothing more is said for the next session.
     await createSession(doubler(), {}, (m) => logged.push(m));
     expect(logged).toHaveLength(1);

@@ -46,7 +46,7 @@ async function runConverted(model: TfGraphModel, x: Float32Array, shape: number[
   const converted = convertGraphModel(model, { outputs: { y: 'out' } });
   const session = await ort.InferenceSession.create(converted.bytes);
   const res = await session.run({ x: new ort.Tensor('float32', x, shape) });
-  return { data: res.y.data as Float32Array, dims: res.y.dims };
+  return { data: res.y!.data as Float32Array, dims: res.y!.dims };
 }
 
 async function expectMatches(model: TfGraphModel, shape: number[], reference: (x: tf.Tensor) => tf.Tensor): Promise<void> {
@@ -56,7 +56,7 @@ async function expectMatches(model: TfGraphModel, shape: number[], reference: (x
   expect([...got.dims]).toEqual(want.shape);
   const w = want.dataSync();
   let maxDiff = 0;
-  for (let k = 0; k < w.length; k++) maxDiff = Math.max(maxDiff, Math.abs(w[k] - got.data[k]));
+  for (let k = 0; k < w.length; k++) maxDiff = Math.max(maxDiff, Math.abs(w[k]! - got.data[k]!));
   want.dispose();
   expect(maxDiff).toBeLessThan(1e-4);
 }

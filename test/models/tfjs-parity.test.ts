@@ -75,14 +75,14 @@ describe('converted face models match TF.js', () => {
       const want = Array.isArray(outputs) ? outputs : [outputs];
       const report: string[] = [];
       names.forEach((name, k) => {
-        const a = got[name].data as Float32Array;
-        const b = want[k].dataSync();
-        expect([...got[name].dims]).toEqual(want[k].shape);
+        const a = got[name]!.data as Float32Array;
+        const b = want[k]!.dataSync();
+        expect([...got[name]!.dims]).toEqual(want[k]!.shape);
         let maxDiff = 0;
         let maxAbs = 0;
         for (let i = 0; i < b.length; i++) {
-          maxDiff = Math.max(maxDiff, Math.abs(a[i] - b[i]));
-          maxAbs = Math.max(maxAbs, Math.abs(b[i]));
+          maxDiff = Math.max(maxDiff, Math.abs(a[i]! - b[i]!));
+          maxAbs = Math.max(maxAbs, Math.abs(b[i]!));
         }
         report.push(`${name}: max |diff| ${maxDiff.toExponential(2)} (values up to ${maxAbs.toPrecision(3)})`);
         expect(maxDiff).toBeLessThan(1e-3);

@@ -48,7 +48,7 @@ describe('decodeWeightGroup', () => {
 
   it('rejects shards that do not match the manifest', () => {
     const entries: WeightEntry[] = [{ name: 'w', shape: [4], dtype: 'float32' }];
-    expect(storedByteLength(entries[0])).toBe(16);
+    expect(storedByteLength(entries[0]!)).toBe(16);
     expect(() => decodeWeightGroup(entries, [new Uint8Array(12)])).toThrow(/needs bytes 0..16/);
     expect(() => decodeWeightGroup(entries, [new Uint8Array(20)])).toThrow(/use 16 bytes of 20/);
   });
@@ -62,7 +62,7 @@ describe('model.json reading', () => {
       modelTopology: { node: [{ name: 'x', op: 'Placeholder', attr: { shape: { shape: { dim: [{ size: '-1' }, { size: '3' }] } } } }, { name: 'y', op: 'Relu', input: ['x'] }, { name: 'z', op: 'Relu', input: ['y'] }] },
       weightsManifest: [],
     }));
-    expect(json.modelTopology.node[0].attr?.shape?.shape?.dim?.map((d) => d.size)).toEqual([-1, 3]);
+    expect(json.modelTopology.node[0]!.attr?.shape?.shape?.dim?.map((d) => d.size)).toEqual([-1, 3]);
     expect(opInventory(json.modelTopology.node)).toEqual([['Relu', 2], ['Placeholder', 1]]);
     expect(parseInputRef('a/b:1')).toEqual({ node: 'a/b', output: 1, control: false });
     expect(parseInputRef('^a')).toEqual({ node: 'a', output: 0, control: true });

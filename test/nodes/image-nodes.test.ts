@@ -36,16 +36,16 @@ describe('image nodes', () => {
       { targets: ['resize'] },
     );
     expect(r.status).toBe('finished');
-    const crop = (r.outputs.get('crop')!.images as Image[])[0];
+    const crop = (r.outputs.get('crop')!.images as Image[])[0]!;
     expect([crop.width, crop.height]).toEqual([20, 10]);
     expect(pixel(crop, 0, 0)).toEqual([255, 0, 0]);
     expect(pixel(crop, 19, 0)).toEqual([0, 0, 255]);
-    const rot = (r.outputs.get('rot')!.images as Image[])[0];
+    const rot = (r.outputs.get('rot')!.images as Image[])[0]!;
     expect([rot.width, rot.height]).toEqual([10, 20]);
     // Clockwise: the crop's left (red) half ends on top.
     expect(pixel(rot, 5, 2)).toEqual([255, 0, 0]);
     expect(pixel(rot, 5, 17)).toEqual([0, 0, 255]);
-    const resized = (r.outputs.get('resize')!.images as Image[])[0];
+    const resized = (r.outputs.get('resize')!.images as Image[])[0]!;
     expect([resized.width, resized.height, resized.name]).toEqual([5, 10, 'halves.png']);
   });
 
@@ -56,7 +56,7 @@ describe('image nodes', () => {
     const r = await ex.run(
       graph([{ id: 'load', type: 'image/load-images', params: { path: 'set' } }, { id: 'crop', type: 'image/crop', params: { left: 30, width: 20 } }], [['load', 'images', 'crop', 'images']]),
     );
-    expect(r.failures[0].message).toMatch(/crop 20x512 at \(30, 0\) leaves image "halves.png" \(40x20\)/);
+    expect(r.failures[0]!.message).toMatch(/crop 20x512 at \(30, 0\) leaves image "halves.png" \(40x20\)/);
   });
 
   it('load reads an upload by the id the upload answered with', async () => {
@@ -66,9 +66,9 @@ describe('image nodes', () => {
     const ex = new Executor({ registry: testRegistry(), data });
     const r = await ex.run(graph([{ id: 'load', type: 'image/load-images', params: { path: '0123456789abcdef' } }]));
     const [img] = r.outputs.get('load')!.images as Image[];
-    expect([img.width, img.height, img.name]).toEqual([40, 20, '0123456789abcdef.png']);
+    expect([img!.width, img!.height, img!.name]).toEqual([40, 20, '0123456789abcdef.png']);
     const other = await ex.run(graph([{ id: 'load', type: 'image/load-images', params: { path: 'fedcba9876543210' } }]));
-    expect(other.failures[0].message).toMatch(/"fedcba9876543210" does not exist/);
+    expect(other.failures[0]!.message).toMatch(/"fedcba9876543210" does not exist/);
   });
 
   it('load reports a missing path and refuses escapes', async () => {
@@ -76,7 +76,7 @@ describe('image nodes', () => {
     const missing = await ex.run(graph([{ id: 'load', type: 'image/load-images', params: { path: 'nowhere' } }]));
     expect(missing.failures[0]).toMatchObject({ node: 'load', message: expect.stringMatching(/params.path: "nowhere" does not exist/) });
     const escape = await ex.run(graph([{ id: 'load', type: 'image/load-images', params: { path: '../../etc' } }]));
-    expect(escape.failures[0].message).toMatch(/leaves its folder/);
+    expect(escape.failures[0]!.message).toMatch(/leaves its folder/);
   });
 
   it('an edited input file is not served from cache', async () => {

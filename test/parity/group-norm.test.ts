@@ -16,7 +16,7 @@ const EPS = 1e-6;
 /** x = offset + spread·N(0,1) + a small per-channel shift, with per-channel scale and bias near 1 and 0. */
 function inputs(dims: number[], offset: number, spread: number) {
   const rng = new Rng(5);
-  const [, c, h, w] = dims;
+  const [, c = 0, h = 0, w = 0] = dims;
   const hw = h * w;
   const x = new Float32Array(c * hw);
   for (let i = 0; i < x.length; i++) x[i] = offset + spread * rng.normal() + 0.01 * Math.floor(i / hw);
@@ -32,14 +32,14 @@ function reference(x: Float32Array, c: number, weight: Float32Array, bias: Float
   const out = new Float64Array(x.length);
   for (let g = 0; g < GROUPS; g++) {
     let sum = 0;
-    for (let i = g * per; i < (g + 1) * per; i++) sum += x[i];
+    for (let i = g * per; i < (g + 1) * per; i++) sum += x[i]!;
     const mean = sum / per;
     let sq = 0;
-    for (let i = g * per; i < (g + 1) * per; i++) sq += (x[i] - mean) ** 2;
+    for (let i = g * per; i < (g + 1) * per; i++) sq += (x[i]! - mean) ** 2;
     const inv = 1 / Math.sqrt(sq / per + EPS);
     for (let i = g * per; i < (g + 1) * per; i++) {
       const ch = Math.floor(i / hw);
-      out[i] = (x[i] - mean) * inv * weight[ch] + bias[ch];
+      out[i] = (x[i]! - mean) * inv * weight[ch]! + bias[ch]!;
     }
   }
   return out;
@@ -50,16 +50,16 @@ async function run(form: 'ours' | 'native', dims: number[], x: Float32Array, wei
   const b = new GraphBuilder({ graphName: 'group-norm' });
   const c = dims[1];
   const input = b.input('x', 'float32', dims);
-  const tensor = (data: Float32Array): HostTensor => ({ dtype: 'float32', dims: [c], data });
+  const tensor = (data: Float32Array): HostTensor => ({ dtype: 'float32', dims: [c!], data });
   const weights = new TensorWeights(new Map([['norm.weight', tensor(weight)], ['norm.bias', tensor(bias)]]));
   const ctx = { b, weights, lora: new LoraInputs(false), attention: 'fused' as const, loraName: () => undefined };
   const y = form === 'ours'
-    ? groupNorm(ctx, input, 'norm', c, GROUPS, EPS)
-    : b.groupNorm(input, b.initializer('w', weight, [c]), b.initializer('b', bias, [c]), { groups: GROUPS, epsilon: EPS, impl: 'native' });
+    ? groupNorm(ctx, input, 'norm', c!, GROUPS, EPS)
+    : b.groupNorm(input, b.initializer('w', weight, [c!]), b.initializer('b', bias, [c!]), { groups: GROUPS, epsilon: EPS, impl: 'native' });
   b.output(y, 'y');
   const session = await PartSession.create(b.toBytes());
   try {
-    return (await session.run({ x: { dtype: 'float32', dims, data: x } })).y.data as Float32Array;
+    return (await session.run({ x: { dtype: 'float32', dims, data: x } })).y!.data as Float32Array;
   } finally {
     await session.release();
   }
@@ -72,7 +72,7 @@ describe('GroupNorm precision of the form our SD graphs emit', () => {
   ];
   it.each(cases)('$label', async ({ label, dims, offset, spread }) => {
     const { x, weight, bias } = inputs(dims, offset, spread);
-    const expected = reference(x, dims[1], weight, bias);
+    const expected = reference(x, dims[1]!, weight, bias);
     const ours = relativeError(await run('ours', dims, x, weight, bias), expected);
     const native = relativeError(await run('native', dims, x, weight, bias), expected);
     report(`GroupNorm ${label}`, ours, `float64 (onnxruntime's GroupNormalization op: ${native.toExponential(2)})`);

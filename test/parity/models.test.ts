@@ -53,7 +53,7 @@ describe('UNet vs the LDM UNetModel', () => {
       sample: fx.get('sample')!, timestep: fx.get('timestep')!, context: fx.get('context')!,
       ...loraFeeds(model.loraTargets.unet, branches),
     });
-    return data(out.eps);
+    return data(out.eps!);
   }
 
   it('without a LoRA', async () => {
@@ -78,7 +78,7 @@ describe('VAE vs the LDM Encoder/Decoder', () => {
     const session = await floatDecoder(config, weights);
     try {
       const out = await session.run({ latent: fx.get('latent')! });
-      expectParity('VAE decoder (8x8 latent -> 64x64)', data(out.image), f32(fx, 'decoded'), LDM);
+      expectParity('VAE decoder (8x8 latent -> 64x64)', data(out.image!), f32(fx, 'decoded'), LDM);
     } finally {
       await session.release();
     }
@@ -87,14 +87,14 @@ describe('VAE vs the LDM Encoder/Decoder', () => {
   it("decoder graph's uint8 pixels are the reference's, rounded", async () => {
     const latent = fx.get('latent')!;
     const [image] = await decodeLatents(model, { batch: 1, channels: 4, height: 8, width: 8, data: data(latent) });
-    expect(worstPixelError(image.data, f32(fx, 'decoded'))).toBeLessThanOrEqual(0.51);
+    expect(worstPixelError(image!.data, f32(fx, 'decoded'))).toBeLessThanOrEqual(0.51);
   });
 
   it('encoder: mean and std of the latent distribution, scaled', async () => {
     const session = await model.session('vaeEncoder');
     const out = await session.run({ image: fx.get('image')! });
-    expectParity('VAE encoder mean (64x64 -> 8x8)', data(out.mean), f32(fx, 'mean'), LDM);
-    expectParity('VAE encoder std', data(out.std), f32(fx, 'std'), LDM);
+    expectParity('VAE encoder mean (64x64 -> 8x8)', data(out.mean!), f32(fx, 'mean'), LDM);
+    expectParity('VAE encoder std', data(out.std!), f32(fx, 'std'), LDM);
   });
 });
 
@@ -109,13 +109,13 @@ describe('text encoder vs OpenAI CLIP text transformer', () => {
 
   it('last layer and clip skip 2 (penultimate layer), both through the final LN', async () => {
     const out = await encode();
-    expectParity('text encoder last layer (2 x 77 tokens)', data(out.hidden), f32(fx, 'hidden'), CLIP);
-    expectParity('text encoder clip skip 2', data(out.hidden_skip2), f32(fx, 'hidden_skip2'), CLIP);
+    expectParity('text encoder last layer (2 x 77 tokens)', data(out.hidden!), f32(fx, 'hidden'), CLIP);
+    expectParity('text encoder clip skip 2', data(out.hidden_skip2!), f32(fx, 'hidden_skip2'), CLIP);
   });
 
   it('with the kohya LoRA on q/k/v/out_proj and fc1/fc2', async () => {
     const out = await encode(lora.text);
-    expectParity('text encoder + kohya LoRA', data(out.hidden), f32(fx, 'hidden_lora'), CLIP);
+    expectParity('text encoder + kohya LoRA', data(out.hidden!), f32(fx, 'hidden_lora'), CLIP);
     expect(relativeError(f32(fx, 'hidden'), f32(fx, 'hidden_lora'))).toBeGreaterThan(0.1);
   });
 });

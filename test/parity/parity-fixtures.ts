@@ -38,8 +38,8 @@ export function worstPixelError(pixels: Uint8Array, decoded: Float32Array): numb
   let worst = 0;
   for (let c = 0; c < 3; c++) {
     for (let p = 0; p < plane; p++) {
-      const expected = Math.min(255, Math.max(0, (decoded[c * plane + p] + 1) * 127.5));
-      worst = Math.max(worst, Math.abs(pixels[p * 3 + c] - expected));
+      const expected = Math.min(255, Math.max(0, (decoded[c * plane + p]! + 1) * 127.5));
+      worst = Math.max(worst, Math.abs(pixels[p * 3 + c]! - expected));
     }
   }
   return worst;

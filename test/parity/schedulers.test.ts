@@ -14,8 +14,8 @@ const noiseRow = (r: number) => NOISE.slice(r * D, (r + 1) * D);
 function denoiser(xIn: Float32Array, t: number): Float32Array {
   const eps = new Float32Array(D);
   for (let i = 0; i < D; i++) {
-    let s = B[i] * (t / 1000);
-    for (let j = 0; j < D; j++) s += M[i * D + j] * xIn[j];
+    let s = B[i]! * (t / 1000);
+    for (let j = 0; j < D; j++) s += M[i * D + j]! * xIn[j]!;
     eps[i] = Math.tanh(s);
   }
   return eps;
@@ -53,7 +53,7 @@ describe('schedulers match diffusers step by step', () => {
     const refTimesteps = f32(fx, `${name}.timesteps`);
     expect(timesteps.length).toBe(refTimesteps.length);
     // diffusers computes fractional timesteps in float32.
-    timesteps.forEach((t, i) => expect(Math.abs(t - refTimesteps[i])).toBeLessThan(1e-2));
+    timesteps.forEach((t, i) => expect(Math.abs(t - refTimesteps[i]!)).toBeLessThan(1e-2));
     const error = perStepError(latents, f32(fx, `${name}.diffusers`));
     report(`scheduler ${name} (${STEPS[name]} steps, every step)`, error, 'diffusers 58eb52c');
     expect(error).toBeLessThanOrEqual(PARITY_TOLERANCE);
@@ -62,7 +62,7 @@ describe('schedulers match diffusers step by step', () => {
 
 describe('img2img (strength cut and noising) matches diffusers\' img2img pipeline step by step', () => {
   it.each(['ddim', 'euler', 'euler_a', 'dpmpp_2m_karras'] as const)('%s', (name) => {
-    const strength = f32(fx, 'img2img_strength')[0];
+    const strength = f32(fx, 'img2img_strength')[0]!;
     const { latents } = run(name, 10, strength);
     const error = perStepError(latents, f32(fx, `${name}.img2img`));
     report(`scheduler ${name} img2img (10 steps, strength ${strength.toFixed(1)}, every step)`, error, 'diffusers 58eb52c');

@@ -45,7 +45,7 @@ describe('graphs/facechain-inpaint.json', { timeout: 600_000 }, () => {
       let inside = 0;
       let changed = 0;
       for (let i = 0; i < kept.data.length; i++) {
-        const diff = Math.abs(img.data[i * 3] - start.data[i * 3]) + Math.abs(img.data[i * 3 + 1] - start.data[i * 3 + 1]) + Math.abs(img.data[i * 3 + 2] - start.data[i * 3 + 2]);
+        const diff = Math.abs(img.data[i * 3]! - start.data[i * 3]!) + Math.abs(img.data[i * 3 + 1]! - start.data[i * 3 + 1]!) + Math.abs(img.data[i * 3 + 2]! - start.data[i * 3 + 2]!);
         if (kept.data[i] === 0) outside += diff;
         else if (kept.data[i] === 255) {
           inside++;

@@ -61,7 +61,7 @@ describe('graphs/facechain-portrait.json', { timeout: 180_000 }, () => {
     expect(r.stderr.match(/fuse info: image \d: fused/g)?.length).toBeGreaterThanOrEqual(2);
     const scores = [...r.stderr.matchAll(/rank info: #\d\s+\S*\s*score (-?[\d.]+)/g)].map((m) => Number(m[1]));
     expect(scores).toHaveLength(2);
-    expect(scores[0]).toBeGreaterThanOrEqual(scores[1]);
+    expect(scores[0]).toBeGreaterThanOrEqual(scores[1]!);
     expect(scores[1]).toBeGreaterThan(0.5);
 
     const portraits = readdirSync(out).filter((f) => f.startsWith('portrait')).sort();

@@ -48,7 +48,7 @@ function touched(image: Image, reports: { crop: { x: number; y: number; side: nu
   const out = new Uint8Array(image.width * image.height);
   for (const { crop, mask } of reports) {
     for (let y = 0; y < crop.side; y++) {
-      for (let x = 0; x < crop.side; x++) if (mask.data[y * crop.side + x] > 0) out[(crop.y + y) * image.width + crop.x + x] = 1;
+      for (let x = 0; x < crop.side; x++) if (mask.data[y * crop.side + x]! > 0) out[(crop.y + y) * image.width + crop.x + x] = 1;
     }
   }
   return out;
@@ -103,7 +103,7 @@ describe('face detail (demo model, demo group photo)', () => {
       for (let y = 0; y < f.crop.side; y++) {
         for (let x = 0; x < f.crop.side; x++) {
           const i = ((f.crop.y + y) * photo.width + f.crop.x + x) * 3;
-          if (f.mask.data[y * f.crop.side + x] > 128 && r.image.data[i] !== photo.data[i]) changed++;
+          if (f.mask.data[y * f.crop.side + x]! > 128 && r.image.data[i] !== photo.data[i]) changed++;
         }
       }
       expect(changed, `face ${f.job.order}`).toBeGreaterThan(f.crop.side);
@@ -124,9 +124,9 @@ describe('face detail (demo model, demo group photo)', () => {
     expect(low.length).toBeGreaterThanOrEqual(3);
     // Still the same person: each face most like its own original (measured 0.45, 0.38, 0.23 against at
     // most 0.28; the demo VAE's round trip alone leaves 0.44-0.53).
-    low.forEach((row, i) => expect(Math.max(...row.filter((_, j) => j !== i)), `face ${i}: ${row}`).toBeLessThan(row[i]));
+    low.forEach((row, i) => expect(Math.max(...row.filter((_, j) => j !== i)), `face ${i}: ${row}`).toBeLessThan(row[i]!));
     // And more like it than when mostly redrawn (mean 0.36 against 0.32 at denoise 0.9).
-    const mean = (m: number[][]) => m.reduce((a, row, i) => a + row[i], 0) / m.length;
+    const mean = (m: number[][]) => m.reduce((a, row, i) => a + row[i]!, 0) / m.length;
     expect(mean(high)).toBeLessThan(mean(low));
   }, 600_000);
 });
@@ -170,7 +170,7 @@ describe('face selection and masks', () => {
     expect(crop).toEqual({ x: 0, y: 0, side: 200 });
     const mask = await faceMask(f, crop, 200, { dilation: 0.1, feather: 0.05 });
     const hard = await faceMask(f, crop, 200, { dilation: 0.1, feather: 0 });
-    for (let i = 0; i < mask.data.length; i++) expect(mask.data[i] <= hard.data[i]).toBe(true);
+    for (let i = 0; i < mask.data.length; i++) expect(mask.data[i]! <= hard.data[i]!).toBe(true);
     // The oval's centre is fully repainted, a corner of the crop not at all.
     expect(mask.data[150 * 200 + 70]).toBe(255);
     expect(mask.data[0]).toBe(0);

@@ -52,7 +52,7 @@ const largest = (faces: DetectedFace[]) => faces.sort((x, y) => y.box.width - x.
 async function identity(img: Image) {
   const face = largest(await models.detect(img));
   expect(face, `a face in ${img.name}`).toBeDefined();
-  return (await models.describe(img, [face]))[0].descriptor;
+  return (await models.describe(img, [face!]))[0]!.descriptor;
 }
 
 describe('face/fuse', () => {
@@ -66,22 +66,22 @@ describe('face/fuse', () => {
     // Identity: measured 0.406 -> 0.642 (+0.236) at the default strength 0.8.
     const a = await toRawImage(sharp(path.join(data.input, 'a.png')));
     const dA = await identity(a);
-    const before = cosineSimilarity(await identity(b), dA);
-    const after = cosineSimilarity(await identity(fused), dA);
+    const before = cosineSimilarity(await identity(b!), dA);
+    const after = cosineSimilarity(await identity(fused!), dA);
     expect(after - before, `similarity to A ${before.toFixed(3)} -> ${after.toFixed(3)}`).toBeGreaterThan(0.15);
     // The mesh warp follows B's pose: it carries more of A than moving, scaling and turning A's face does.
-    const similarityOnly = cosineSimilarity(await identity((await fuse({ warp: 'similarity' })).output[0]), dA);
+    const similarityOnly = cosineSimilarity(await identity((await fuse({ warp: 'similarity' })).output[0]!), dA);
     console.log(`similarity to A: ${before.toFixed(3)} before, ${similarityOnly.toFixed(3)} fused by similarity, ${after.toFixed(3)} by mesh`);
     expect(after).toBeGreaterThan(similarityOnly);
 
     // Outside B's face oval (grown by 2 px for its anti-aliased edge) not one pixel differs; inside, many do.
-    const face = largest(await models.detect(b));
-    const oval = await renderMask(b.width, b.height, `<path d="${svgPath(contour(face.mesh, FACE_OVAL))}" fill="#fff" stroke="#fff" stroke-width="4"/>`);
+    const face = largest(await models.detect(b!))!;
+    const oval = await renderMask(b!.width, b!.height, `<path d="${svgPath(contour(face.mesh, FACE_OVAL))}" fill="#fff" stroke="#fff" stroke-width="4"/>`);
     let outside = 0;
     let inside = 0;
-    for (let i = 0; i < b.width * b.height; i++) {
+    for (let i = 0; i < b!.width * b!.height; i++) {
       let diff = 0;
-      for (let c = 0; c < b.channels; c++) diff = Math.max(diff, Math.abs(fused.data[i * b.channels + c] - b.data[i * b.channels + c]));
+      for (let c = 0; c < b!.channels; c++) diff = Math.max(diff, Math.abs(fused!.data[i * b!.channels + c]! - b!.data[i * b!.channels + c]!));
       if (diff === 0) continue;
       if (oval.data[i] === 0) outside++;
       else if (diff > 8) inside++;
@@ -90,7 +90,7 @@ describe('face/fuse', () => {
     expect(inside).toBeGreaterThan(0.3 * face.box.width * face.box.height);
 
     // The photo without a face passes through as it came, and the log says why.
-    expect(Buffer.from(wallOut.data).equals(Buffer.from(wall.data))).toBe(true);
+    expect(Buffer.from(wallOut!.data).equals(Buffer.from(wall!.data))).toBe(true);
     expect(logs).toContainEqual('warn: no-face.png: no face found, passed through unchanged');
     expect(logs.some((l) => /^info: b\.png: fused \(mesh alignment error [\d.]+% of the face width\)$/.test(l))).toBe(true);
     // Before/after pairs.
@@ -100,7 +100,7 @@ describe('face/fuse', () => {
   it('changes nothing at strength 0', async () => {
     const { r, input, output } = await fuse({ strength: 0 });
     expect(r.failures).toEqual([]);
-    expect(Buffer.from(output[0].data).equals(Buffer.from(input[0].data))).toBe(true);
+    expect(Buffer.from(output[0]!.data).equals(Buffer.from(input[0]!.data))).toBe(true);
   });
 
   it('rejects params out of range and a template without a face, naming them', async () => {
@@ -117,9 +117,9 @@ describe('face/fuse', () => {
     const a = await toRawImage(await singleFace(4, 1));
     const b = await toRawImage(await singleFace(3, 2));
     const [fa, fb] = [largest(await models.detect(a)), largest(await models.detect(b))];
-    const dA = (await models.describe(a, [fa]))[0].descriptor;
+    const dA = (await models.describe(a, [fa!]))[0]!.descriptor;
     const score = async (warp: 'mesh' | 'similarity') => {
-      const r = await fuseFace(b, fb, a, fa, { ...DEFAULT_FUSE, warp });
+      const r = await fuseFace(b, fb!, a, fa!, { ...DEFAULT_FUSE, warp });
       if ('reason' in r) throw new Error(r.reason);
       return cosineSimilarity(await identity(r.image), dA);
     };

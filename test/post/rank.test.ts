@@ -27,7 +27,7 @@ beforeAll(async () => {
   const crop = { left: Math.round(width * 0.1), top: Math.round(height * 0.05), width: Math.round(width * 0.85), height: Math.round(height * 0.8) };
   await sharp(await her.clone().extract(crop).png().toBuffer()).resize(Math.round(crop.width * 0.7)).png().toFile(path.join(dir, 'her-recropped.png'));
   await her.clone().rotate(8, { background: '#ffffff' }).png().toFile(path.join(dir, 'her-turned.png'));
-  for (const [s, f] of [[1, 1], [2, 0], [3, 0], [5, 4]]) await (await singleFace(s, f)).png().toFile(path.join(dir, `other-${s}-${f}.png`));
+  for (const [s, f] of [[1, 1], [2, 0], [3, 0], [5, 4]]) await (await singleFace(s!, f!)).png().toFile(path.join(dir, `other-${s}-${f}.png`));
   // Real pixels without a face: the bottom of a crop (hands, glass, jacket).
   const b = await singleFace(3, 0);
   const bm = await b.metadata();
@@ -68,7 +68,7 @@ describe('face/rank', () => {
     expect([...names!.slice(3)].sort()).toEqual(OTHERS);
     expect(scores).toEqual([...scores!].sort((a, b) => b - a));
     // Measured: hers 0.871-0.923, the best other 0.546.
-    expect(scores![2] - scores![3]).toBeGreaterThan(0.2);
+    expect(scores![2]! - scores![3]!).toBeGreaterThan(0.2);
     expect(warnings.sort()).toEqual([
       expect.stringMatching(/^group\.jpg: dropped, 3 faces \(needs exactly one\)$/),
       'no-face.png: dropped, no face found',
@@ -86,7 +86,7 @@ describe('face/rank', () => {
     expect(meanOnly.r.failures).toEqual([]);
     expect([...meanOnly.names!.slice(0, 3)].sort()).toEqual(SAME);
     // Measured: hers 0.839-0.847, the best other 0.685 (the mean holds her three and four others).
-    expect(meanOnly.scores![2] - meanOnly.scores![3]).toBeGreaterThan(0.08);
+    expect(meanOnly.scores![2]! - meanOnly.scores![3]!).toBeGreaterThan(0.08);
   });
 
   it('fails with every reason when nothing is left, and names a bad size range', async () => {

@@ -14,7 +14,7 @@ const deg = (r: number) => (r * 180) / Math.PI;
 describe('face/align on the demo faces', () => {
   it('levels the eye line within 2 degrees (four-point fit); the five-point fit tilts turned heads', async () => {
     const data = tempData();
-    const photos = PHOTO_NUMBERS.flatMap((n) => DEMO_FACES[n].map((_, j) => ({ file: `s${n}-${j}.jpg`, sample: n, face: j })));
+    const photos = PHOTO_NUMBERS.flatMap((n) => DEMO_FACES[n]!.map((_, j) => ({ file: `s${n}-${j}.jpg`, sample: n, face: j })));
     await writeTestPhotos(path.join(data.input, 'faces'), photos);
     const ex = new Executor({ registry: preprocessRegistry(), data, services: { faceModels: testFaceModels() } });
     const run = async (withNose: boolean) => {

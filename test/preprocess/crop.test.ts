@@ -11,7 +11,7 @@ function redExtent(img: Image) {
   for (let y = 0; y < img.height; y++) {
     for (let x = 0; x < img.width; x++) {
       const o = (y * img.width + x) * img.channels;
-      if (img.data[o] > 200 && img.data[o + 1] < 60 && img.data[o + 2] < 60) {
+      if (img.data[o]! > 200 && img.data[o + 1]! < 60 && img.data[o + 2]! < 60) {
         x0 = Math.min(x0, x); y0 = Math.min(y0, y); x1 = Math.max(x1, x + 1); y1 = Math.max(y1, y + 1);
       }
     }

@@ -66,7 +66,7 @@ describe('face nodes on real photos', () => {
       ),
     );
     expect(r.failures).toHaveLength(1);
-    const message = r.failures[0].message;
+    const message = r.failures[0]!.message;
     expect(message).toMatch(/No usable photo left: all 2 were rejected/);
     expect(message).toMatch(/group\.jpg: 3 faces of similar size \(largest [\d.]+x the next, needs 4x\) \(face\/detect\)/);
     expect(message).toMatch(/wall\.jpg: no face found \(face\/detect\)/);

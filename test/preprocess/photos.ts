@@ -18,8 +18,8 @@ export interface TestPhoto {
 /** The crop around one demo face: at most 700 px wide, keeping neighbours out. */
 export async function singleFace(sample: number, face: number): Promise<Sharp> {
   const img = await demoPhoto(sample);
-  const f = DEMO_FACES[sample][face];
-  const others = DEMO_FACES[sample].filter((g) => g !== f).map((g) => Math.max(Math.abs(g.nose.x - f.nose.x), Math.abs(g.nose.y - f.nose.y)));
+  const f = DEMO_FACES[sample]![face]!;
+  const others = DEMO_FACES[sample]!.filter((g) => g !== f).map((g) => Math.max(Math.abs(g.nose.x - f.nose.x), Math.abs(g.nose.y - f.nose.y)));
   const half = Math.min(350, Math.min(...others) - 130);
   const left = Math.max(0, Math.round(f.nose.x - half));
   const top = Math.max(0, Math.round(f.nose.y - half * 1.2));

@@ -48,7 +48,7 @@ describe('graphs/facechain-preprocess.json', () => {
     // The template face, saved by the graph.
     const saved = readdirSync(out);
     expect(saved).toEqual([expect.stringMatching(/^template-.*\.png$/)]);
-    expect(await sharp(path.join(out, saved[0])).metadata()).toMatchObject({ width: 512, height: 512 });
+    expect(await sharp(path.join(out, saved[0]!)).metadata()).toMatchObject({ width: 512, height: 512 });
 
     // The dataset: the six usable photos, each captioned with the token and the Table 1 phrase.
     const dirs = readdirSync(path.join(data, 'cache', 'nodes')).map((d) => path.join(data, 'cache', 'nodes', d));
@@ -61,7 +61,7 @@ describe('graphs/facechain-preprocess.json', () => {
       expect([img.width, img.height]).toEqual([512, 512]);
       const faces = await models.detect(img);
       expect(faces, line.file_name).toHaveLength(1);
-      const { box, roll } = faces[0];
+      const { box, roll } = faces[0]!;
       expect(Math.abs(deg(roll)), `${line.file_name} level`).toBeLessThan(2);
       expect(Math.abs((box.x + box.width / 2) / 512 - 0.5), `${line.file_name} centred`).toBeLessThan(0.02);
       expect(Math.abs(Math.max(box.width, box.height) / 512 - 0.35 / 1.15), `${line.file_name} face ratio`).toBeLessThan(0.02);

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import type { Point } from '../../models/face/types.ts';
 import { FACEMESH_NOSE_HEIGHT, STANDARD_FACE_5 } from '../../models/preprocess/align.ts';
 import { combinedScore, dot, frontalScore, laplacianVariance, meanDescriptor, selectFaces, type Candidate, type SelectionRules } from '../../models/preprocess/quality.ts';
 
 const face = (noseAlong = 0.5, noseDown = FACEMESH_NOSE_HEIGHT) => {
-  const [le, re, , lm, rm] = STANDARD_FACE_5.map((p) => ({ x: p.x * 200, y: p.y * 200 }));
+  const [le, re, , lm, rm] = STANDARD_FACE_5.map((p) => ({ x: p.x * 200, y: p.y * 200 })) as [Point, Point, Point, Point, Point];
   return [le, re, { x: le.x + noseAlong * (re.x - le.x), y: le.y + noseDown * (lm.y - le.y) }, lm, rm];
 };
 
@@ -27,7 +28,7 @@ describe('quality scores', () => {
     // The roll of the face does not matter.
     const c = Math.cos(0.5);
     const s = Math.sin(0.5);
-    expect(frontalScore(face(0.35).map((p) => ({ x: c * p.x - s * p.y, y: s * p.x + c * p.y })))).toBeCloseTo(0.7, 3);
+    expect(frontalScore(face(0.35).map((p) => ({ x: c * p!.x - s * p!.y, y: s * p!.x + c * p!.y })))).toBeCloseTo(0.7, 3);
   });
 
   it('mean descriptor is unit length; similarity is the dot product', () => {
@@ -61,7 +62,7 @@ describe('selection', () => {
       'rank 0',
       'not among the best 2',
     ]);
-    expect(v[6].score).toBeCloseTo(combinedScore(good), 9);
+    expect(v[6]!.score).toBeCloseTo(combinedScore(good), 9);
     expect(combinedScore(good)).toBeCloseTo(0.8 * 0.9 * 0.9 * (1 - Math.exp(-2)), 9);
   });
 });

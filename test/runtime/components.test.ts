@@ -21,7 +21,7 @@ const ports = registryPorts(testRegistry());
 /** sum and plus10 in "adder" (a and b feed it from outside), then b moved into a nested "source" inside it. */
 function nested(): Graph {
   const g = groupGraph(diamond(), { nodes: ['b', 'sum', 'plus10'], component: 'adder', name: 'Adder', params: [{ node: 'plus10', param: 'offset', name: 'bump' }] }, ports);
-  const adder = g.components!.adder;
+  const adder = g.components!.adder!;
   const { level, definition } = groupNodes(adder, { nodes: ['b'], component: 'source', instance: 'src', name: 'Source', params: [{ node: 'b', param: 'value' }] }, ports);
   return { ...g, components: { ...g.components, adder: { ...adder, ...level }, source: definition } };
 }
@@ -48,7 +48,7 @@ describe('graph format 2: components', () => {
     const flat = diamond();
     const grouped = groupGraph(flat, { nodes: ['a', 'b', 'sum'], component: 'pair', instance: 'pair', name: 'Pair sum' }, ports);
     expect(grouped.nodes.map((n) => n.id)).toEqual(['pair', 'plus10', 'c', 'other']);
-    expect(grouped.components!.pair.outputs).toEqual({ value: { from: { node: 'sum', port: 'value' } } });
+    expect(grouped.components!.pair!.outputs).toEqual({ value: { from: { node: 'sum', port: 'value' } } });
 
     const executor = new Executor({ registry: testRegistry(), data: tempData() });
     const first = await runAll(executor, flat);
@@ -81,7 +81,7 @@ describe('graph format 2: components', () => {
     // Instance params: the outer one sets plus10's offset, the nested one b's value (through two levels).
     const set: Graph = structuredClone(doc);
     set.nodes.find((n) => n.id === 'adder')!.params = { bump: 20 };
-    set.components!.adder.nodes.find((n) => n.id === 'src')!.params = { value: 30 };
+    set.components!.adder!.nodes.find((n) => n.id === 'src')!.params = { value: 30 };
     const changed = await runAll(executor, set);
     expect(changed.status).toBe('finished');
     expect(changed.executed.sort()).toEqual(['adder/plus10', 'adder/src/b', 'adder/sum']);
@@ -96,7 +96,7 @@ describe('graph format 2: components', () => {
 
   it('problems inside components name the path of the node', () => {
     const doc = nested();
-    doc.components!.source.nodes[0].params = { value: 5000 };
+    doc.components!.source!.nodes[0]!.params = { value: 5000 };
     doc.nodes.find((n) => n.id === 'adder')!.params = { nope: 1 };
     const r = checkGraph(doc, testRegistry());
     expect(r.ok).toBe(false);
@@ -107,7 +107,7 @@ describe('graph format 2: components', () => {
 
   it('refuses unknown components, components that contain themselves and ports a component lacks', () => {
     const doc = nested();
-    doc.components!.source.nodes.push({ id: 'loop', type: 'component', component: 'adder', params: {} });
+    doc.components!.source!.nodes.push({ id: 'loop', type: 'component', component: 'adder', params: {} });
     doc.nodes.push({ id: 'ghost', type: 'component', component: 'missing', params: {} });
     doc.edges.push({ from: { node: 'adder', port: 'nope' }, to: { node: 'other', port: 'b' } });
     doc.edges.push({ from: { node: 'c', port: 'value' }, to: { node: 'adder', port: 'constructor' } });
@@ -175,12 +175,12 @@ describe('unknown node types and node versions', () => {
     const r = checkGraph(doc, testRegistry());
     expect(r.ok).toBe(false);
     const problems = r.ok ? [] : r.problems;
-    expect(problems[0].message).toBe('This build lacks 2 node types: vendor/magic (x, y); other/thing (z). The nodes are kept as they are; it cannot run until they exist.');
+    expect(problems[0]!.message).toBe('This build lacks 2 node types: vendor/magic (x, y); other/thing (z). The nodes are kept as they are; it cannot run until they exist.');
     expect(problems).toContainEqual({ node: 'n', field: 'params.future', message: 'Unknown param "future" for test/constant' });
     const run = await runAll(new Executor({ registry: testRegistry(), data: tempData() }), doc);
     expect(run.status).toBe('failed');
     expect(run.executed).toEqual([]);
-    expect(run.problems[0].message).toMatch(/lacks 2 node types: vendor\/magic \(x, y\); other\/thing \(z\)/);
+    expect(run.problems[0]!.message).toMatch(/lacks 2 node types: vendor\/magic \(x, y\); other\/thing \(z\)/);
   });
 
   const scaleV2 = defineNode({
@@ -216,7 +216,7 @@ describe('unknown node types and node versions', () => {
     (doc.nodes[0] as { version?: number }).version = 3;
     const r = checkGraph(doc, registry);
     const problems = r.ok ? [] : r.problems;
-    expect(problems[0].message).toMatch(/lacks a node type: test\/scale version 3 \(s\)/);
+    expect(problems[0]!.message).toMatch(/lacks a node type: test\/scale version 3 \(s\)/);
     expect(problems).toContainEqual({ node: 's', field: 'version', message: 'Made with version 3 of test/scale; this build has version 2: please update FaceChain Studio' });
   });
 });

@@ -21,7 +21,7 @@ describe('executor', () => {
     expect(started.indexOf('sum')).toBeGreaterThan(started.indexOf('a'));
     expect(started.indexOf('sum')).toBeGreaterThan(started.indexOf('b'));
     expect(started.indexOf('plus10')).toBeGreaterThan(started.indexOf('sum'));
-    expect(events[0].type).toBe('run.started');
+    expect(events[0]!.type).toBe('run.started');
     expect(events.at(-1)?.type).toBe('run.finished');
   });
 

@@ -138,6 +138,6 @@ describe('graph validation', () => {
     const doc = graph(ids.map(add), ids.map((id, i) => [id, 'value', ids[(i + 1) % n], 'a'] as [string, string, string, string]));
     const found = problems(doc);
     expect(found).toHaveLength(n);
-    expect(found[0].message).toMatch(/^Node is part of a cycle: (a\d+ -> ){10}\.\.\. \(10000 nodes\)$/);
+    expect(found[0]!.message).toMatch(/^Node is part of a cycle: (a\d+ -> ){10}\.\.\. \(10000 nodes\)$/);
   });
 });

@@ -17,7 +17,7 @@ beforeAll(async () => {
   await her.clone().png().toFile(path.join(data.input, 'ref/her.png'));
   await her.clone().flop().png().toFile(path.join(data.input, 'her/flipped.png'));
   await her.clone().rotate(8, { background: '#ffffff' }).png().toFile(path.join(data.input, 'her/turned.png'));
-  for (const [s, f] of [[2, 0], [3, 0]]) await (await singleFace(s, f)).png().toFile(path.join(data.input, `others/${s}-${f}.png`));
+  for (const [s, f] of [[2, 0], [3, 0]]) await (await singleFace(s!, f!)).png().toFile(path.join(data.input, `others/${s}-${f}.png`));
   await sharpOf(await demoPhoto(3)).resize(960).jpeg().toFile(path.join(data.input, 'group.jpg'));
 });
 

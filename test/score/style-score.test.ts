@@ -18,7 +18,7 @@ const STYLE_LORA = path.resolve(import.meta.dirname, '../../models/sd/demo/loras
 
 describe('Gram style distance', () => {
   it('is 0 for the same picture, small for a mirrored one, larger as a tint grows', async () => {
-    const photo = portraitCrops()[0].resize(160, 160, { fit: 'cover' });
+    const photo = portraitCrops()[0]!.resize(160, 160, { fit: 'cover' });
     const base = await toImage(photo.clone().removeAlpha());
     const g = await styleGrams(base);
     expect(gramDistance(g, g)).toBe(0);
@@ -30,8 +30,8 @@ describe('Gram style distance', () => {
     }));
     expect(mirrored).toBeLessThan(0.02);
     expect(tinted[0]).toBeGreaterThan(5 * mirrored);
-    expect(tinted[1]).toBeGreaterThan(tinted[0]);
-    expect(tinted[2]).toBeGreaterThan(tinted[1]);
+    expect(tinted[1]).toBeGreaterThan(tinted[0]!);
+    expect(tinted[2]).toBeGreaterThan(tinted[1]!);
   });
 });
 
@@ -73,8 +73,8 @@ describe('style score on the demo model', { timeout: 600_000 }, () => {
     expect(r.status).toBe('finished');
     const style = r.table!.rows.map((row) => row.scores['score.style']!);
     console.log(`style score at LoRA weight 0, 0.5, 1: ${style.map((s) => s.toFixed(4)).join(', ')}`);
-    expect(style[1]).toBeGreaterThan(style[0]);
-    expect(style[2]).toBeGreaterThan(style[1]);
+    expect(style[1]).toBeGreaterThan(style[0]!);
+    expect(style[2]).toBeGreaterThan(style[1]!);
     // The reference branch ran once: only the weighted branch follows the axis.
     expect(r.executed.refSampler).toBe(1);
     expect(r.executed.sampler).toBe(3);

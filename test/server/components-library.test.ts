@@ -75,7 +75,7 @@ describe('component library', () => {
     expect(run(older)).toEqual({ offset: 1 });
     // Updating: every instance of the old copy takes version 2.
     const updated = { ...older, components: updateFromLibrary(older, 'bump', v2) };
-    expect(updated.components.bump.library).toEqual({ id: 'bump', version: 2 });
+    expect(updated.components.bump!.library).toEqual({ id: 'bump', version: 2 });
     expect(run(updated)).toEqual({ offset: 2 });
   });
 });

@@ -26,7 +26,7 @@ function prng(seed: number) {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
   const int = (n: number) => Math.floor(next() * n);
-  return { next, int, pick: <T>(list: readonly T[]): T => list[int(list.length)] };
+  return { next, int, pick: <T>(list: readonly T[]): T => list[int(list.length)]! };
 }
 type Rng = ReturnType<typeof prng>;
 

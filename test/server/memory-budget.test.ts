@@ -62,8 +62,8 @@ describe('memory budget of a run', () => {
     const r = await executor.run(g, { onEvent: (e) => void events.push(e) });
     expect(r.status).toBe('failed');
     expect(r.problems).toHaveLength(1);
-    expect(r.problems[0].node).toBe('b');
-    expect(r.problems[0].message).toMatch(/^Node "b" \(image\/resize\) would hold 6 images of up to 8192x8192x3 bytes, 1\.13 GB; with the nodes before it the run would need 2\.\d\d GB of memory, over its budget of 2\.00 GB/);
+    expect(r.problems[0]!.node).toBe('b');
+    expect(r.problems[0]!.message).toMatch(/^Node "b" \(image\/resize\) would hold 6 images of up to 8192x8192x3 bytes, 1\.13 GB; with the nodes before it the run would need 2\.\d\d GB of memory, over its budget of 2\.00 GB/);
     expect(events.map((e) => e.type)).toEqual(['run.failed']);
   });
 

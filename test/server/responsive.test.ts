@@ -51,9 +51,9 @@ describe('the server during a session run', () => {
     expect(runEnded).toBe(false);
     // The run itself still computes the right thing: every entry stays 1 (rows of w sum to 1).
     const out = await run;
-    const y = out.y.data as Float32Array;
-    expect(Math.abs(y[0] - 1)).toBeLessThan(1e-3);
-    expect(Math.abs(y[y.length - 1] - 1)).toBeLessThan(1e-3);
+    const y = out.y!.data as Float32Array;
+    expect(Math.abs(y[0]! - 1)).toBeLessThan(1e-3);
+    expect(Math.abs(y[y.length - 1]! - 1)).toBeLessThan(1e-3);
     ws.close();
     await session.release();
   });

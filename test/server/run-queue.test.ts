@@ -43,7 +43,7 @@ describe('run queue and history', () => {
     await q.idle();
     expect(q.list().map((r) => r.state.runId)).toEqual([ids[3], ids[2]]);
     expect(history.summaries().map((s) => [s.runId, s.status])).toEqual(ids.toReversed().map((id) => [id, 'finished']));
-    expect(history.read(ids[0])!.events.map((e) => e.type)).toEqual(['run.queued', 'run.started', 'node.started', 'node.finished', 'run.finished']);
+    expect(history.read(ids[0]!)!.events.map((e) => e.type)).toEqual(['run.queued', 'run.started', 'node.started', 'node.finished', 'run.finished']);
   });
 
   it('a run that cannot be saved is reported, stays in memory, and the queue goes on', async () => {
@@ -96,13 +96,13 @@ describe('run queue and history', () => {
     const next = new RunQueue({ executor: new Executor({ registry, data }), registry, data, history });
     expect(next.list().map((r) => [r.state.runId, r.state.status])).toEqual(waiting.toReversed().map((id) => [id, 'queued']));
     // Taken up, so not to be queued a second time (its record on disk still says interrupted until it starts).
-    await expect(next.requeue(waiting[1])).rejects.toThrow('was not interrupted');
+    await expect(next.requeue(waiting[1]!)).rejects.toThrow('was not interrupted');
     await next.idle();
     expect(waiting.map((id) => [history.read(id)!.summary.status, history.read(id)!.summary.interrupted])).toEqual(waiting.map(() => ['finished', undefined]));
     // Stopped by the close, not cancelled by anyone: listed as interrupted, ready to be queued again.
     expect(history.read(going)!.summary).toMatchObject({ status: 'failed', interrupted: 'running' });
     expect((await next.requeue(going)).runId).not.toBe(going);
     await next.close();
-    await expect(next.requeue(waiting[0])).rejects.toThrow('was not interrupted');
+    await expect(next.requeue(waiting[0]!)).rejects.toThrow('was not interrupted');
   });
 });

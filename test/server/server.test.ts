@@ -118,8 +118,8 @@ describe('server', () => {
     watcher.ws.close();
     second.ws.close();
     const events = watcher.events.filter((e) => e.runId === runId);
-    expect(events[0].type).toBe('run.queued');
-    expect(events[1].type).toBe('run.started');
+    expect(events[0]!.type).toBe('run.queued');
+    expect(events[1]!.type).toBe('run.started');
     expect(events.at(-1)!.type).toBe('run.finished');
     expect(second.events.filter((e) => e.runId === runId)).toEqual(events);
     // The run's stored events are the streamed ones but progress ticks.
@@ -273,7 +273,7 @@ describe('server', () => {
     await watcher.ended;
     watcher.ws.close();
     expect(watcher.events.at(-1)?.type).toBe('run.cancelled');
-    expect(watcher.events[0].type).toBe('run.queued');
+    expect(watcher.events[0]!.type).toBe('run.queued');
   });
 
   it('accepts an image upload and rejects a non-image', async () => {

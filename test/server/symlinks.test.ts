@@ -50,7 +50,7 @@ describe('symlinks leading out of the data folder', () => {
   it('(a) a load node refuses a link in the folder it lists, and a link given as its path; nothing is saved', async () => {
     const before = outputs();
     for (const [p, file] of [['mixed', 'mixed/secret.jpg'], ['passwd.png', 'passwd.png']]) {
-      const res = await api('/runs', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ graph: loadAndSave(p) }) });
+      const res = await api('/runs', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ graph: loadAndSave(p!) }) });
       const { runId } = await res.json();
       await server.context.queue.idle();
       const run = await (await api(`/runs/${runId}`)).json();

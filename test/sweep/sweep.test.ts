@@ -66,15 +66,15 @@ describe('sweep driver', () => {
     const fresh = new Executor({ registry, data: tempData() });
     for (const row of table.rows) {
       const bytes = readFileSync(path.join(dir, 'grid3', row.image!));
-      const embedded = JSON.parse(readPngText(bytes)[GRAPH_PNG_KEYWORD]);
+      const embedded = JSON.parse(readPngText(bytes)[GRAPH_PNG_KEYWORD]!);
       expect(embedded.graph.meta?.sweep).toBeUndefined();
       const again = await fresh.run(embedded.graph, { targets: [embedded.node] });
-      const image = (again.outputs.get('resize')!.images as Image[])[0];
+      const image = (again.outputs.get('resize')!.images as Image[])[0]!;
       expect(image.width).toBe(row.values[1]);
       expect(pixels(image)).toBe(pixels(await decodeImage(bytes)));
     }
     // Cells differ along both axes (the sweep set the params, not just the labels).
-    const first = (i: number) => readFileSync(path.join(dir, 'grid3', table.rows[i].image!));
+    const first = (i: number) => readFileSync(path.join(dir, 'grid3', table.rows[i]!.image!));
     expect(pixels(await decodeImage(first(0)))).not.toBe(pixels(await decodeImage(first(1))));
 
     // The grid: axis names on top, a value above each column and left of each row, dark text on white
@@ -85,7 +85,7 @@ describe('sweep driver', () => {
     expect(grid.info.height).toBe(30 + 24 + 3 * (cell + gap) + gap);
     const darkIn = (x0: number, y0: number, w: number, h: number) => {
       let n = 0;
-      for (let y = y0; y < y0 + h; y++) for (let x = x0; x < x0 + w; x++) if (grid.data[(y * grid.info.width + x) * 3] < 160) n++;
+      for (let y = y0; y < y0 + h; y++) for (let x = x0; x < x0 + w; x++) if (grid.data[(y * grid.info.width + x) * 3]! < 160) n++;
       return n;
     };
     expect(darkIn(0, 0, grid.info.width, 30)).toBeGreaterThan(100);

@@ -63,7 +63,7 @@ describe('cancel during a training preview', { timeout: 180_000 }, () => {
 
     const dirs = readdirSync(path.join(data.cache, 'training'));
     expect(dirs).toHaveLength(1);
-    const { metadata } = await readSafetensors(path.join(data.cache, 'training', dirs[0], 'state.safetensors'));
+    const { metadata } = await readSafetensors(path.join(data.cache, 'training', dirs[0]!, 'state.safetensors'));
     expect(metadata['facechain.step']).toBe('25');
 
     const logs: string[] = [];

@@ -58,10 +58,10 @@ describe("FaceChain's LoRA recipe", { timeout: 120_000 }, () => {
   it('trains with scale 1 by default and writes alpha = rank', async () => {
     const r = await trainLora(model, dataset, { resolution: 64, steps: 1 });
     expect(r.params).toMatchObject({ rank: 4, alpha: 4 });
-    expect(toLora(r.params, { name: 'x', source: 't', base: 'tiny', metadata: {} }).modules[0].alpha).toBe(4);
+    expect(toLora(r.params, { name: 'x', source: 't', base: 'tiny', metadata: {} }).modules[0]!.alpha).toBe(4);
     // Scale 1: the sampler's branch B is the trained B as it is.
     const [first] = r.params.modules;
-    expect([...loraBranches(r.params).get(first.target.name)!.b]).toEqual([...first.b]);
+    expect([...loraBranches(r.params).get(first!.target.name)!.b]).toEqual([...first!.b]);
     const kohya = await trainLora(model, dataset, { resolution: 64, steps: 1, alpha: 32, init: 'kaiming' });
     expect(kohya.params).toMatchObject({ rank: 4, alpha: 32 });
   });
@@ -79,7 +79,7 @@ describe("FaceChain's LoRA recipe", { timeout: 120_000 }, () => {
     for (const [name, branch] of loraBranches(start)) {
       expect(branch.a).toEqual(want.get(name)!.a);
       const b = want.get(name)!.b;
-      for (let i = 0; i < b.length; i++) expect(branch.b[i]).toBeCloseTo(b[i], 6);
+      for (let i = 0; i < b.length; i++) expect(branch.b[i]).toBeCloseTo(b[i]!, 6);
     }
 
     // Same seed, same draws: the first loss is the starting network's. A warm start differs from a fresh
@@ -87,8 +87,8 @@ describe("FaceChain's LoRA recipe", { timeout: 120_000 }, () => {
     const fresh = await trainLora(model, dataset, { ...settings, alpha: 0, steps: 2 });
     const warm = await trainLora(model, dataset, { ...settings, alpha: 0, steps: 2 }, { startFrom: lora });
     const sameNet = await trainLora(model, dataset, { ...settings, steps: 2 }, { startFrom: lora });
-    expect(warm.losses[0]).not.toBeCloseTo(fresh.losses[0], 4);
-    expect(sameNet.losses[0]).toBeCloseTo(warm.losses[0], 5);
+    expect(warm.losses[0]).not.toBeCloseTo(fresh.losses[0]!, 4);
+    expect(sameNet.losses[0]).toBeCloseTo(warm.losses[0]!, 5);
   });
 
   it('reads captions as plain text, not prompt syntax: brackets are words, not weights', async () => {
@@ -96,7 +96,7 @@ describe("FaceChain's LoRA recipe", { timeout: 120_000 }, () => {
     const tokenizer = model.tokenizer;
     const [bracketed, plain] = ['<sks>, (red hair:1)', '<sks>, red hair'];
     expect(promptChunks(tokenizer, bracketed)).toEqual(promptChunks(tokenizer, plain));
-    const literal = promptChunks(tokenizer, bracketed, 77, true)[0];
+    const literal = promptChunks(tokenizer, bracketed, 77, true)[0]!;
     expect(literal.ids.slice(1, 1 + tokenizer.encode(bracketed).length)).toEqual(tokenizer.encode(bracketed));
     expect(literal.weights.every((w) => w === 1)).toBe(true);
     // The trainer's conditioning sees the brackets: same images, same draws, other loss.
@@ -104,11 +104,11 @@ describe("FaceChain's LoRA recipe", { timeout: 120_000 }, () => {
       const d = await writeDataset(mkdtempSync(path.join(dir, 'set-')), images.map((image, i) => ({ image, photo: `p${i}.png`, text })), { token: '<sks>', subject: 'a handsome man' });
       return (await trainLora(model, d, { resolution: 64, steps: 1 })).losses[0];
     };
-    expect(await loss(bracketed)).not.toBeCloseTo(await loss(plain), 5);
+    expect(await loss(bracketed)).not.toBeCloseTo((await loss(plain))!, 5);
     // The literal encoding is what the prompt parser gives with the brackets escaped.
     const [escaped] = await encodePrompts(model, ['<sks>, \\(red hair:1\\)']);
     const [asCaption] = await encodePrompts(model, [bracketed], { literal: true });
-    expect(asCaption.data).toEqual(escaped.data);
+    expect(asCaption!.data).toEqual(escaped!.data);
   });
 
   it('refuses a LoRA whose modules are not the ones trained, naming them', async () => {

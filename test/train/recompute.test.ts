@@ -41,10 +41,10 @@ describe('training step with recompute and grouped attention heads', { timeout: 
       expect(Object.keys(other.grads).sort()).toEqual(Object.keys(plain.grads).sort());
       for (const [name, g] of Object.entries(plain.grads)) {
         const a = g.data as Float32Array;
-        const b = other.grads[name].data as Float32Array;
+        const b = other.grads[name]!.data as Float32Array;
         const scale = Math.max(...a.map(Math.abs));
         expect(scale, name).toBeGreaterThan(0);
-        for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]) / scale);
+        for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!) / scale);
       }
     }
     console.log(`largest gradient difference, relative to each tensor's largest entry: ${worst.toExponential(1)}`);

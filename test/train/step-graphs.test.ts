@@ -31,18 +31,18 @@ describe('training step graphs', () => {
       let worst = 0;
       let checked = 0;
       for (const m of params.modules.filter((x) => x.target.name.startsWith('lora_te_'))) {
-        const g = grads[gradName(loraInputNames(m.target).a)].data as Float32Array;
+        const g = grads[gradName(loraInputNames(m.target).a)]!.data as Float32Array;
         // The entry with the largest gradient of each A.
-        const i = g.reduce((best, v, k) => (Math.abs(v) > Math.abs(g[best]) ? k : best), 0);
+        const i = g.reduce((best, v, k) => (Math.abs(v) > Math.abs(g[best]!) ? k : best), 0);
         const eps = 1e-2;
-        const keep = m.a[i];
+        const keep = m.a[i]!;
         m.a[i] = keep + eps;
         const up = (await graphs.gradients(params, batch)).loss;
         m.a[i] = keep - eps;
         const down = (await graphs.gradients(params, batch)).loss;
         m.a[i] = keep;
         const numeric = (up - down) / (2 * eps);
-        worst = Math.max(worst, Math.abs(numeric - g[i]) / Math.max(Math.abs(numeric), Math.abs(g[i]), 1e-6));
+        worst = Math.max(worst, Math.abs(numeric - g[i]!) / Math.max(Math.abs(numeric), Math.abs(g[i]!), 1e-6));
         checked++;
       }
       console.log(`text-encoder LoRA gradients through the chain rule: worst relative error ${worst.toExponential(2)} over ${checked} entries`);

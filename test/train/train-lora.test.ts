@@ -35,7 +35,7 @@ beforeAll(async () => {
 const mean = (a: readonly number[]) => a.reduce((x, y) => x + y, 0) / a.length;
 const mse = (a: Uint8Array, b: Uint8Array) => {
   let s = 0;
-  for (let i = 0; i < a.length; i++) s += (a[i] - b[i]) ** 2;
+  for (let i = 0; i < a.length; i++) s += (a[i]! - b[i]!) ** 2;
   return s / a.length;
 };
 
@@ -67,7 +67,7 @@ describe('face-LoRA training on the tiny model', { timeout: 180_000 }, () => {
           { unetLora: params && (() => loraBranches(params)) },
         );
         const [img] = await decodeLatents(model, latent);
-        errors.push(Math.min(...seen.map((s) => mse(img.data, s.data))));
+        errors.push(Math.min(...seen.map((s) => mse(img!.data, s.data))));
       }
       return mean(errors);
     };
@@ -97,9 +97,9 @@ describe('face-LoRA training on the tiny model', { timeout: 180_000 }, () => {
     expect(resumed.losses).toEqual(straight.losses.slice(6));
     let worst = 0;
     for (const [i, m] of resumed.params.modules.entries()) {
-      const s = straight.params.modules[i];
-      for (let k = 0; k < m.a.length; k++) worst = Math.max(worst, Math.abs(m.a[k] - s.a[k]));
-      for (let k = 0; k < m.b.length; k++) worst = Math.max(worst, Math.abs(m.b[k] - s.b[k]));
+      const s = straight.params.modules[i]!;
+      for (let k = 0; k < m.a.length; k++) worst = Math.max(worst, Math.abs(m.a[k]! - s.a[k]!));
+      for (let k = 0; k < m.b.length; k++) worst = Math.max(worst, Math.abs(m.b[k]! - s.b[k]!));
     }
     expect(worst).toBeLessThan(1e-5);
 
@@ -120,7 +120,7 @@ describe('face-LoRA training on the tiny model', { timeout: 180_000 }, () => {
     const [plain] = await encodePrompts(model, [CAPTION]);
     const [withLora] = await encodePrompts(model, [CAPTION], { lora: loraBranches(r.params) });
     let moved = 0;
-    for (let i = 0; i < plain.data.length; i++) moved = Math.max(moved, Math.abs(plain.data[i] - withLora.data[i]));
+    for (let i = 0; i < plain!.data.length; i++) moved = Math.max(moved, Math.abs(plain!.data[i]! - withLora!.data[i]!));
     expect(moved).toBeGreaterThan(1e-3);
     expect(mean(r.losses.slice(-10))).toBeLessThan(mean(r.losses.slice(0, 10)));
 

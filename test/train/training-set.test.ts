@@ -30,11 +30,11 @@ describe('training set', () => {
     const flips = await Promise.all(seeds.map((s) => set.draw(0, { flip: true, cropMin: 1 }, new Rng(s))));
     const flipped = flips.find((d) => d.flipped)!;
     expect(flipped).toBeDefined();
-    const sameNoise = new Rng(seeds[flips.indexOf(flipped)]);
+    const sameNoise = new Rng(seeds[flips.indexOf(flipped)]!);
     sameNoise.uniform();
     expect(flipped.latent).not.toEqual((await set.draw(0, plain, sameNoise)).latent);
     const notFlipped = flips.find((d) => !d.flipped)!;
-    const sameNoise2 = new Rng(seeds[flips.indexOf(notFlipped)]);
+    const sameNoise2 = new Rng(seeds[flips.indexOf(notFlipped)]!);
     sameNoise2.uniform();
     expect(notFlipped.latent).toEqual((await set.draw(0, plain, sameNoise2)).latent);
 
