@@ -25,7 +25,7 @@ function bigGraph() {
     const col = i % CHAIN.length;
     const type = CHAIN[col];
     nodes.push({ id: `n${i}`, type, params: {}, position: { x: col * 340, y: row * 420 } });
-    if (col > 0) edges.push({ from: { node: `n${i - 1}`, port: PORTS[CHAIN[col - 1]].out }, to: { node: `n${i}`, port: PORTS[type].in! } });
+    if (col > 0) edges.push({ from: { node: `n${i - 1}`, port: PORTS[CHAIN[col - 1]!]!.out }, to: { node: `n${i}`, port: PORTS[type!]!.in! } });
   }
   return { format: 'facechain-graph', version: 1, name: `${N} nodes`, nodes, edges };
 }
@@ -105,7 +105,7 @@ async function startFrames(): Promise<void> {
 }
 async function stopFrames(): Promise<number[]> {
   const frames = (await page.evaluate('window.stop_ = true, window.frames_')) as number[];
-  return frames.slice(1).map((t, i) => t - frames[i]);
+  return frames.slice(1).map((t, i) => t - frames[i]!);
 }
 
 async function panFps(): Promise<{ fps: number; seconds: number; p95: number }> {
@@ -121,7 +121,7 @@ async function panFps(): Promise<{ fps: number; seconds: number; p95: number }> 
   await page.mouse.up();
   const gaps = await stopFrames();
   const seconds = gaps.reduce((a, b) => a + b, 0) / 1000;
-  return { fps: gaps.length / seconds, seconds, p95: [...gaps].sort((a, b) => a - b)[Math.floor(gaps.length * 0.95)] };
+  return { fps: gaps.length / seconds, seconds, p95: [...gaps].sort((a, b) => a - b)[Math.floor(gaps.length * 0.95)]! };
 }
 
 const zoom = () => page.locator('.react-flow__viewport').evaluate((el) => new DOMMatrixReadOnly(getComputedStyle(el).transform).a);
@@ -141,7 +141,7 @@ rmSync(dataDir, { recursive: true, force: true });
 
 const median = [...opens].sort((a, b) => a - b)[Math.floor(opens.length / 2)];
 console.log(
-  `editor, open a ${N}-node graph (drop), 5 rounds: median ${median.toFixed(0)} ms, first ${opens[0].toFixed(0)} ms [${opens.map((ms) => ms.toFixed(0)).join(', ')}] (goal < 1000 ms) ${median < 1000 ? 'OK' : 'MISSED'}`,
+  `editor, open a ${N}-node graph (drop), 5 rounds: median ${median!.toFixed(0)} ms, first ${opens[0]!.toFixed(0)} ms [${opens.map((ms) => ms.toFixed(0)).join(', ')}] (goal < 1000 ms) ${median! < 1000 ? 'OK' : 'MISSED'}`,
 );
 console.log(`editor, reload with the ${N}-node draft: ${reloadMs.toFixed(0)} ms from navigation to painted nodes`);
 console.log(`editor, zoom the ${N}-node graph in from the whole view to 100 %: longest frame ${zoomInLongest.toFixed(0)} ms (forms appear)`);

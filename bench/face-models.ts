@@ -38,10 +38,10 @@ async function once() {
   let faces = 0;
   for (const img of photos) {
     let candidates: Awaited<ReturnType<typeof detectCandidates>> = [];
-    add('detection', await timed(async () => (candidates = await detectCandidates(img, blazeface, 0.3, 0.3))));
+    add('detection', await timed(async () => (candidates = await detectCandidates(img, blazeface!, 0.3, 0.3))));
     add('landmarks', await timed(async () => {
-      const first = await runFaceMesh(img, candidates.map((c) => squareAroundDetection(c)), facemesh);
-      await runFaceMesh(img, first.map((r) => squareAroundMesh(r.mesh)), facemesh);
+      const first = await runFaceMesh(img, candidates.map((c) => squareAroundDetection(c)), facemesh!);
+      await runFaceMesh(img, first.map((r) => squareAroundMesh(r.mesh)), facemesh!);
     }));
     let found: Awaited<ReturnType<typeof models.detect>> = [];
     add('detect', await timed(async () => (found = await models.detect(img))));
@@ -64,7 +64,7 @@ for (let i = 0; i < runs; i++) {
   faces = r.faces;
 }
 const perFace = (k: Section) => `${(total[k].wall / runs / faces).toFixed(1).padStart(6)} ms/face wall, ${(total[k].cpu / runs / faces).toFixed(1).padStart(6)} ms CPU`;
-console.log(`${faces} faces in ${photos.length} photos, ${os.cpus().length} CPU threads, load ${os.loadavg()[0].toFixed(1)}, mean of ${runs} runs`);
+console.log(`${faces} faces in ${photos.length} photos, ${os.cpus().length} CPU threads, load ${os.loadavg()[0]!.toFixed(1)}, mean of ${runs} runs`);
 console.log(`detection (BlazeFace + letterbox)  ${perFace('detection')}`);
 console.log(`landmarks (FaceMesh x2 + crops)    ${perFace('landmarks')}`);
 console.log(`embedding (FaceRes + aligned crop) ${perFace('embedding')}`);

@@ -17,7 +17,7 @@ const targets = [...moduleIndex(sd15).byName.values()].filter((m) => m.target);
 const base = new Map<string, HostTensor>();
 const modules: Lora['modules'] = [];
 for (const m of targets) {
-  const [out, inDim] = m.shape;
+  const [out = 0, inDim = 0] = m.shape;
   // A repeating random block: the values do not matter for speed, generating 350M normals would.
   const w = new Float32Array(out * inDim);
   const block = rng.fillNormal(new Float32Array(4096));

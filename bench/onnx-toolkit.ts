@@ -24,7 +24,7 @@ try {
     const b = new GraphBuilder();
     let x = b.input('x', 'float32', ['batch', WIDTH]);
     for (let l = 0; l < LAYERS; l++) {
-      x = b.scope(`layers.${l}`, () => b.relu(b.linear(x, b.initializer('weight', weights[l], [WIDTH, WIDTH]), b.initializer('bias', new Float32Array(WIDTH)))));
+      x = b.scope(`layers.${l}`, () => b.relu(b.linear(x, b.initializer('weight', weights[l]!, [WIDTH, WIDTH]), b.initializer('bias', new Float32Array(WIDTH)))));
     }
     b.output(x, 'y');
     return b.toModel();

@@ -62,8 +62,8 @@ try {
 
   const text = await open('text');
   const t = await timedRun(text, { input_ids: r('input_ids'), ...loraFeeds(model.loraTargets.text) });
-  add('text encoder, last layer', t.out.hidden, 'hidden', t.seconds, 'text');
-  add('text encoder, clip skip 2', t.out.hidden_skip2, 'hidden_skip2', t.seconds, 'text');
+  add('text encoder, last layer', t.out.hidden!, 'hidden', t.seconds, 'text');
+  add('text encoder, clip skip 2', t.out.hidden_skip2!, 'hidden_skip2', t.seconds, 'text');
   await text.release();
 
   const created = performance.now();
@@ -71,23 +71,23 @@ try {
   console.log(`UNet session created in ${((performance.now() - created) / 1000).toFixed(1)} s`);
   const inputs = { sample: r('sample'), timestep: r('timestep'), context: r('context') };
   const plain = await timedRun(unet, { ...inputs, ...loraFeeds(model.loraTargets.unet) });
-  add(`UNet ${8 * latentSide}x${8 * latentSide}`, plain.out.eps, 'eps', plain.seconds, 'unet');
+  add(`UNet ${8 * latentSide}x${8 * latentSide}`, plain.out.eps!, 'eps', plain.seconds, 'unet');
   const { lora } = await loadLoraFile(path.join(checkpoints, 'sd15-parity-lora.safetensors'));
   const branches = new LoraStack([{ lora, weight: 1 }]).unet(0, 1);
   const withLora = await timedRun(unet, { ...inputs, ...loraFeeds(model.loraTargets.unet, branches) });
-  add(`UNet ${8 * latentSide}x${8 * latentSide} + kohya LoRA (rank 4, ${branches.size} modules)`, withLora.out.eps, 'eps_lora', withLora.seconds, 'unet_lora');
+  add(`UNet ${8 * latentSide}x${8 * latentSide} + kohya LoRA (rank 4, ${branches.size} modules)`, withLora.out.eps!, 'eps_lora', withLora.seconds, 'unet_lora');
   await unet.release();
 
   const index = checkpointIndex(await readSafetensorsHeader(file), path.basename(file));
   const decoder = await floatDecoder(sd15, new ExternalWeights(index), checkpoints);
   const d = await timedRun(decoder, { latent: r('latent') });
-  add(`VAE decoder -> ${8 * latentSide}x${8 * latentSide}`, d.out.image, 'decoded', d.seconds, 'vae_decoder');
+  add(`VAE decoder -> ${8 * latentSide}x${8 * latentSide}`, d.out.image!, 'decoded', d.seconds, 'vae_decoder');
   await decoder.release();
 
   const encoder = await open('vaeEncoder');
   const e = await timedRun(encoder, { image: r('image') });
-  add(`VAE encoder ${8 * latentSide}x${8 * latentSide}, mean`, e.out.mean, 'mean', e.seconds, 'vae_encoder');
-  add(`VAE encoder ${8 * latentSide}x${8 * latentSide}, std`, e.out.std, 'std', e.seconds, 'vae_encoder');
+  add(`VAE encoder ${8 * latentSide}x${8 * latentSide}, mean`, e.out.mean!, 'mean', e.seconds, 'vae_encoder');
+  add(`VAE encoder ${8 * latentSide}x${8 * latentSide}, std`, e.out.std!, 'std', e.seconds, 'vae_encoder');
   await encoder.release();
 } finally {
   rmSync(dir, { recursive: true, force: true });

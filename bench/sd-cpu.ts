@@ -52,7 +52,7 @@ async function parts(data: string, precision: Precision) {
   const feeds = {
     sample: { dtype: 'float32' as const, dims: [2, 4, 64, 64], data: rng.fillNormal(new Float32Array(2 * 4 * 64 * 64)) },
     timestep: { dtype: 'float32' as const, dims: [2], data: Float32Array.of(500, 500) },
-    context: encoded.hidden,
+    context: encoded.hidden!,
     ...loraFeeds(model.loraTargets.unet),
   };
   const [, unetFirst] = await timed(() => unet.run(feeds));
@@ -60,7 +60,7 @@ async function parts(data: string, precision: Precision) {
   loop.enable();
   const [out, unetStep, unetStepCpu] = await timed(() => unet.run(feeds));
   loop.disable();
-  if (!(out.eps.data as Float32Array).every(Number.isFinite)) throw new Error('UNet output has non-finite values');
+  if (!(out.eps!.data as Float32Array).every(Number.isFinite)) throw new Error('UNet output has non-finite values');
   await unet.release();
 
   const [, vaeCreate] = await timed(() => model.session('vaeDecoder'));
@@ -90,7 +90,7 @@ function child(mode: 'parts' | 'txt2img', data: string, precision: Precision): R
 
 const [mode, dataArg, precisionArg] = process.argv.slice(2);
 if (mode === 'parts' || mode === 'txt2img') {
-  const result = mode === 'parts' ? await parts(dataArg, precisionArg as Precision) : await txt2img(dataArg, precisionArg as Precision);
+  const result = mode === 'parts' ? await parts(dataArg!, precisionArg as Precision) : await txt2img(dataArg!, precisionArg as Precision);
   process.stdout.write(`${JSON.stringify(result)}\n`);
   process.exit(0);
 }
@@ -105,7 +105,7 @@ try {
     console.log(`wrote the random ${precision} checkpoint in ${seconds(ms).toFixed(1)} s`);
   }
   const { intraOpNumThreads } = sessionThreads();
-  console.log(`SD1.5 at 512x512 on ${intraOpNumThreads} threads (${os.cpus()[0]?.model ?? 'CPU'}, load ${os.loadavg()[0].toFixed(1)})`);
+  console.log(`SD1.5 at 512x512 on ${intraOpNumThreads} threads (${os.cpus()[0]?.model ?? 'CPU'}, load ${os.loadavg()[0]!.toFixed(1)})`);
   // stable-diffusion.cpp on the same kind of 2-core machine and random SD1.5 weights (built from source,
   // 2 threads), from ../shared/gpu-machine-facts.md and issue 22: for reading our figures against.
   const sdcpp = {
@@ -115,19 +115,19 @@ try {
   const check = (value: number, goal: number) => `${value <= goal ? 'OK' : 'MISSED'} (goal <= ${goal})`;
   for (const precision of Object.keys(FILES) as Precision[]) {
     const p = child('parts', data, precision);
-    const s = (k: string) => seconds(p[k]).toFixed(2);
+    const s = (k: string) => seconds(p[k]!).toFixed(2);
     rows.push(
-      [`${precision}: UNet session created`, `${s('unetCreate')} s`, check(seconds(p.unetCreate), 6), sdcpp.load],
-      [`${precision}: UNet step, CFG batch 2 (first step ${s('unetFirst')} s)`, `${s('unetStep')} s (CPU ${s('unetStepCpu')} s)`, check(seconds(p.unetStep), 6.5), precision === 'fp16' ? sdcpp.fp16Step : sdcpp.fp32Step],
-      [`${precision}: longest event-loop stall during a UNet step`, `${p.loopStallMs.toFixed(0)} ms`, check(p.loopStallMs, 100), '-'],
-      [`${precision}: VAE decode 512x512 (session ${s('vaeCreate')} s)`, `${s('vaeDecode')} s (CPU ${s('vaeDecodeCpu')} s)`, check(seconds(p.vaeDecode), 12.5), sdcpp.vae],
+      [`${precision}: UNet session created`, `${s('unetCreate')} s`, check(seconds(p.unetCreate!), 6), sdcpp.load],
+      [`${precision}: UNet step, CFG batch 2 (first step ${s('unetFirst')} s)`, `${s('unetStep')} s (CPU ${s('unetStepCpu')} s)`, check(seconds(p.unetStep!), 6.5), precision === 'fp16' ? sdcpp.fp16Step : sdcpp.fp32Step],
+      [`${precision}: longest event-loop stall during a UNet step`, `${p.loopStallMs!.toFixed(0)} ms`, check(p.loopStallMs!, 100), '-'],
+      [`${precision}: VAE decode 512x512 (session ${s('vaeCreate')} s)`, `${s('vaeDecode')} s (CPU ${s('vaeDecodeCpu')} s)`, check(seconds(p.vaeDecode!), 12.5), sdcpp.vae],
       [`${precision}: text encode, batch 2 (session ${s('textCreate')} s)`, `${s('textEncode')} s (CPU ${s('textEncodeCpu')} s)`, '-', '-'],
     );
     console.log(rows.slice(-5).map((r) => r.join('  ')).join('\n'));
   }
   for (const precision of Object.keys(FILES) as Precision[]) {
     const t = child('txt2img', data, precision);
-    rows.push([`${precision}: txt2img 512x512, 1 step: peak RSS (run ${t.txt2imgSeconds.toFixed(1)} s)`, `${t.peakRssGb.toFixed(2)} GB`, precision === 'fp16' ? check(t.peakRssGb, 4) : '-', sdcpp.rss]);
+    rows.push([`${precision}: txt2img 512x512, 1 step: peak RSS (run ${t.txt2imgSeconds!.toFixed(1)} s)`, `${t.peakRssGb!.toFixed(2)} GB`, precision === 'fp16' ? check(t.peakRssGb!, 4) : '-', sdcpp.rss]);
     console.log(rows.at(-1)!.join('  '));
   }
   console.log(`\n| measurement | result | goal | stable-diffusion.cpp |\n|---|---|---|---|\n${rows.map((r) => `| ${r.join(' | ')} |`).join('\n')}`);

@@ -47,14 +47,14 @@ for (let r = 0; r < ROUNDS; r++) {
   for (const [i, s] of sessions.entries()) {
     const t = performance.now();
     await s.run(feeds);
-    times[i].push(performance.now() - t);
+    times[i]!.push(performance.now() - t);
   }
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-const ref = median(times[0]);
-console.log(`UNet step, ${config.name} (${(model.byteLength / 1e6).toFixed(0)} MB), 512x512 CFG batch 2, ${base.intraOpNumThreads} threads, ${ROUNDS} interleaved rounds, load ${os.loadavg()[0].toFixed(1)}`);
+const ref = median(times[0]!)!;
+console.log(`UNet step, ${config.name} (${(model.byteLength / 1e6).toFixed(0)} MB), 512x512 CFG batch 2, ${base.intraOpNumThreads} threads, ${ROUNDS} interleaved rounds, load ${os.loadavg()[0]!.toFixed(1)}`);
 console.log('| session | median step | vs main thread |\n|---|---|---|');
 for (const [i, [name]] of variants.entries()) {
-  console.log(`| ${name} | ${(median(times[i]) / 1000).toFixed(3)} s | ${((median(times[i]) / ref - 1) * 100).toFixed(1)}% |`);
+  console.log(`| ${name} | ${(median(times[i]!)! / 1000).toFixed(3)} s | ${((median(times[i]!)! / ref - 1) * 100).toFixed(1)}% |`);
 }
 for (const s of sessions) await s.release();

@@ -37,7 +37,7 @@ const rank4 = { ...feeds, ...loraFeeds(built.loraTargets, branches) };
 t = performance.now();
 const first = await unet.run(rank0);
 console.log(`first step (includes lazy init): ${((performance.now() - t) / 1000).toFixed(1)} s`);
-const eps = first.eps.data as Float32Array;
+const eps = first.eps!.data as Float32Array;
 if (!eps.every(Number.isFinite)) throw new Error('UNet output has non-finite values');
 const time = async (f: typeof rank0) => {
   const s = performance.now();

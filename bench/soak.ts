@@ -128,11 +128,11 @@ try {
 
   const rounds = [];
   for (const offset of [0, RUNS]) rounds.push({ ...(await loadRound(server.url, offset)), rss: rssMb(server) });
-  const { accepted, listed, latency, dropped, seconds } = rounds[0];
-  const rssAfter = rounds[0].rss;
+  const { accepted, listed, latency, dropped, seconds } = rounds[0]!;
+  const rssAfter = rounds[0]!.rss;
   console.log(`load: ${accepted.length} runs accepted from ${CLIENTS} clients with ${WATCHERS} watchers, ${dropped} clients dropped mid-run; ${accepted.filter((id) => listed.has(id)).length} listed as ended, in ${seconds.toFixed(0)} s`);
   console.log(`queue latency (run.queued to run.started): p50 ${percentile(latency, 50)} ms, p95 ${percentile(latency, 95)} ms`);
-  console.log(`server RSS (after ${WARM_UP} warm-up runs, output cache 8 MiB): ${rssBefore.toFixed(0)} MB before, ${rssAfter.toFixed(0)} MB after (${(((rssAfter - rssBefore) / rssBefore) * 100).toFixed(1)} %, goal within 10 %); ${rounds[1].rss.toFixed(0)} MB after ${RUNS} more`);
+  console.log(`server RSS (after ${WARM_UP} warm-up runs, output cache 8 MiB): ${rssBefore.toFixed(0)} MB before, ${rssAfter.toFixed(0)} MB after (${(((rssAfter - rssBefore) / rssBefore) * 100).toFixed(1)} %, goal within 10 %); ${rounds[1]!.rss.toFixed(0)} MB after ${RUNS} more`);
 
   // Phase 2: kill -9 during runs, restart, ten times.
   const killed: string[] = [];

@@ -133,9 +133,9 @@ async function ours(recompute: boolean, inputsFile: string, dir: string, file: s
   }
   await runner.release();
   let sq = 0;
-  for (const name of trainable) for (const g of out[`grad.${name}`].data as Float32Array) sq += g * g;
+  for (const name of trainable) for (const g of out[`grad.${name}`]!.data as Float32Array) sq += g * g;
   return {
-    loss: (out.loss.data as Float32Array)[0], gradNorm: Math.sqrt(sq), stepS: times.at(-1)!, firstStepS: times[0],
+    loss: (out.loss!.data as Float32Array)[0]!, gradNorm: Math.sqrt(sq), stepS: times.at(-1)!, firstStepS: times[0]!,
     loadedRssMb, loadPeakMb, peakRssMb: memory('VmHWM'), createS,
   };
 }
@@ -177,7 +177,7 @@ function treeRssMb(pid: number): number {
 }
 
 const gib = (mb: number) => `${(mb / 1024).toFixed(2)} GiB`;
-const load = () => os.loadavg()[0].toFixed(1);
+const load = () => os.loadavg()[0]!.toFixed(1);
 
 /** Runs one configuration in its own process; its StepResult, or undefined after saying why not. */
 async function configuration(label: string, command: string, args: string[]): Promise<StepResult | undefined> {
@@ -205,7 +205,7 @@ async function configuration(label: string, command: string, args: string[]): Pr
 
 if (process.argv[2] === 'child') {
   const [recompute, inputs, dir, file] = process.argv.slice(3);
-  console.log(JSON.stringify(await ours(recompute === '1', inputs, dir, file)));
+  console.log(JSON.stringify(await ours(recompute === '1', inputs!, dir!, file!)));
 } else {
   const weights = await weightsFile();
   const sizes = (process.env.TRAIN_SD15 ?? '256,512').split(',').map(Number);

@@ -99,15 +99,15 @@ async function ours(weightsFile: string, inputsFile: string): Promise<void> {
   const step = async () => {
     for (const [name, bs] of scaledB) {
       const v = values.get(name)!;
-      for (let i = 0; i < bs.length; i++) bs[i] = v[i] * SCALE;
+      for (let i = 0; i < bs.length; i++) bs[i] = v[i]! * SCALE;
     }
     const out = await training.run(feeds);
     for (const name of scaledB.keys()) {
-      const g = out[gradName(name)].data as Float32Array;
-      for (let i = 0; i < g.length; i++) g[i] *= SCALE;
+      const g = out[gradName(name)]!.data as Float32Array;
+      for (let i = 0; i < g.length; i++) g[i]! *= SCALE;
     }
     const gradNorm = await optimiser.update(values, out, LR);
-    return { loss: (out.loss.data as Float32Array)[0], gradNorm };
+    return { loss: (out.loss!.data as Float32Array)[0], gradNorm };
   };
   const first = await step();
   for (let i = 1; i < WARMUP; i++) await step();
@@ -119,7 +119,7 @@ async function ours(weightsFile: string, inputsFile: string): Promise<void> {
   }
   await training.release();
   await optimiser.release();
-  const result: SideResult = { firstLoss: first.loss, firstGradNorm: first.gradNorm, ms, rssLoadedKb, peakRssKb: process.resourceUsage().maxRSS };
+  const result: SideResult = { firstLoss: first.loss!, firstGradNorm: first.gradNorm, ms, rssLoadedKb, peakRssKb: process.resourceUsage().maxRSS };
   console.log(JSON.stringify(result));
 }
 
@@ -132,7 +132,7 @@ function runSide(label: string, command: string, args: string[], env?: Record<st
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
 const mb = (kb: number) => `${(kb / 1024).toFixed(0)} MB`;
 const relDiff = (a: number, b: number) => Math.abs(a - b) / Math.max(Math.abs(b), 1e-12);
@@ -154,7 +154,7 @@ async function main(): Promise<void> {
       const rng = new Rng(side);
       const normal = (dims: number[], scale = 1): HostTensor => {
         const data = rng.fillNormal(new Float32Array(dims.reduce((a, d) => a * d, 1)));
-        for (let i = 0; i < data.length; i++) data[i] *= scale;
+        for (let i = 0; i < data.length; i++) data[i]! *= scale;
         return { dtype: 'float32', dims, data };
       };
       const plane = [BATCH, tiny.unet.inChannels, side, side];
@@ -188,32 +188,32 @@ async function main(): Promise<void> {
         }
       }
       const o = results.ours;
-      const oursMs = median(o.flatMap((r) => r.ms));
-      const oursRss = `${mb(Math.max(...o.map((r) => r.peakRssKb)))} (runtime ${mb(o[0].rssLoadedKb)})`;
+      const oursMs = median(o.flatMap((r) => r.ms))!;
+      const oursRss = `${mb(Math.max(...o.map((r) => r.peakRssKb)))} (runtime ${mb(o[0]!.rssLoadedKb)})`;
       if (skipTorch) {
-        rows.push([`${side}x${side}`, oursMs.toFixed(1), '-', '-', oursRss, '-', `${o[0].firstLoss.toFixed(6)} / -`, '-']);
+        rows.push([`${side}x${side}`, oursMs.toFixed(1), '-', '-', oursRss, '-', `${o[0]!.firstLoss.toFixed(6)} / -`, '-']);
         continue;
       }
       const t = results.torch;
-      const torchMs = median(t.flatMap((r) => r.ms));
-      const dLoss = relDiff(o[0].firstLoss, t[0].firstLoss);
-      const dNorm = relDiff(o[0].firstGradNorm, t[0].firstGradNorm);
+      const torchMs = median(t.flatMap((r) => r.ms))!;
+      const dLoss = relDiff(o[0]!.firstLoss, t[0]!.firstLoss);
+      const dNorm = relDiff(o[0]!.firstGradNorm, t[0]!.firstGradNorm);
       const agree = dLoss <= TOLERANCE && dNorm <= TOLERANCE;
       disagreement ||= !agree;
       const ratio = oursMs / torchMs;
       rows.push([
         `${side}x${side}`, oursMs.toFixed(1), torchMs.toFixed(1), `${ratio.toFixed(2)} ${ratio <= 1 ? 'OK' : 'MISSED'}`,
-        oursRss, `${mb(Math.max(...t.map((r) => r.peakRssKb)))} (runtime ${mb(t[0].rssLoadedKb)})`,
-        `${o[0].firstLoss.toFixed(6)} / ${t[0].firstLoss.toFixed(6)} (${dLoss.toExponential(1)})`,
+        oursRss, `${mb(Math.max(...t.map((r) => r.peakRssKb)))} (runtime ${mb(t[0]!.rssLoadedKb)})`,
+        `${o[0]!.firstLoss.toFixed(6)} / ${t[0]!.firstLoss.toFixed(6)} (${dLoss.toExponential(1)})`,
         `${dNorm.toExponential(1)} ${agree ? 'OK' : 'DIFFERENT'}`,
       ]);
-      if (side === SIDES[0]) console.log(`torch ${t[0].version}, BLAS ${t[0].blas}`);
+      if (side === SIDES[0]) console.log(`torch ${t[0]!.version}, BLAS ${t[0]!.blas}`);
     }
 
     console.log(`tiny UNet LoRA training step (forward + backward + AdamW; rank ${RANK}, ${trained.length} attention targets, batch ${BATCH}, ${TOKENS} tokens, ${THREADS} threads each side; median of ${ROUNDS}x${STEPS} steps; goal: ratio ours/torch <= 1)`);
     const head = ['latent', 'ours ms/step', 'torch ms/step', 'ours/torch', 'ours peak RSS', 'torch peak RSS', 'step-1 loss ours / torch (rel. diff)', `grad-norm rel. diff (tol ${TOLERANCE})`];
-    const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-    for (const r of [head, widths.map((w) => '-'.repeat(w)), ...rows]) console.log(r.map((c, i) => c.padEnd(widths[i])).join(' | '));
+    const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+    for (const r of [head, widths.map((w) => '-'.repeat(w)), ...rows]) console.log(r.map((c, i) => c.padEnd(widths[i]!)).join(' | '));
     // Timings of two different computations would mean nothing.
     if (disagreement) {
       console.log('the two sides do not compute the same step: the comparison is void');
@@ -224,5 +224,5 @@ async function main(): Promise<void> {
   }
 }
 
-if (process.argv[2] === '--ours') await ours(process.argv[3], process.argv[4]);
+if (process.argv[2] === '--ours') await ours(process.argv[3]!, process.argv[4]!);
 else await main();
