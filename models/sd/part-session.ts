@@ -3,6 +3,7 @@ import type { Provider } from '../session/providers.ts';
 import type { ort, OrtTensor } from '../session/ort.ts';
 import { fromOrtTensor, toOrtTensor, type Feed } from '../session/tensors.ts';
 import type { HostTensor } from '../onnx/index.ts';
+import { withoutEmptyBranches } from './lora-feeds.ts';
 
 /** Session options that read a model given as bytes' external initializers from `weightsDir`. */
 export function externalDataOptions(weightsDir: string | undefined): ort.InferenceSession.SessionOptions {
@@ -59,7 +60,8 @@ export class PartSession {
 
   async run(feeds: Record<string, Feed>): Promise<Record<string, HostTensor>> {
     const ortFeeds: Record<string, OrtTensor> = {};
-    for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = toOrtTensor(t);
+    const cpu = (this.options.executionProviders ?? ['cpu']).every((p) => (typeof p === 'string' ? p : p.name) === 'cpu');
+    for (const [name, t] of Object.entries(cpu ? feeds : withoutEmptyBranches(feeds))) ortFeeds[name] = toOrtTensor(t);
     const out = await this.lease.session.run(ortFeeds);
     const result: Record<string, HostTensor> = {};
     for (const [name, t] of Object.entries(out)) result[name] = fromOrtTensor(t);

@@ -4,6 +4,7 @@ import { buildPart, SD_PARTS, type BuildOptions, type SdPart } from './build.ts'
 import type { SdConfig } from './config.ts';
 import type { ClipTokenizer } from './clip-tokenizer.ts';
 import type { LoraTarget } from './lora-targets.ts';
+import { fusedAttentionCheck, withoutFusedAttention } from './attention-fallback.ts';
 import { float16Graph, recordPrecision, sdPrecision, type PartPrecision } from './fp16.ts';
 import { PartSession } from './part-session.ts';
 import type { WeightSource } from './weight-source.ts';
@@ -60,19 +61,22 @@ export class SdModel {
 
   private async createSession(part: SdPart): Promise<PartSession> {
     const model = this.models[part]();
-    const source = 'bytes' in model ? model.bytes : model.path;
+    const bytesOf = () => ('bytes' in model ? model.bytes : readFileSync(model.path));
+    // A provider whose fused attention is wrong gets the graph with it in standard ops instead.
+    const rewritten = (await fusedAttentionCheck()).fused ? undefined : withoutFusedAttention(bytesOf());
+    const source = rewritten ?? ('bytes' in model ? model.bytes : model.path);
     // fp16 weights stay fp16 in memory (read from the checkpoint file), cast per use when a step
     // runs: folded at creation they became a float32 copy, twice the memory (SD1.5 txt2img peaked at
     // 6.8-7.0 GB) and most of the creation time, for no measurable gain per step (bench sd-cpu).
     // Only the UNet, run once per step, keeps ORT's memory arena: the others run once per image, and
     // an arena would keep their peak (the VAE decoder's 0.9 GB at 512x512) after the run.
-    const options = { weightsDir: this.weightsDir, foldConstants: false, arena: part === 'unet' };
+    // Given as bytes, the graph's external weights are read from its own folder unless one is set.
+    const weightsDir = this.weightsDir ?? ('path' in model ? path.dirname(model.path) : undefined);
+    const options = { weightsDir: rewritten ? weightsDir : this.weightsDir, foldConstants: false, arena: part === 'unet' };
     const wanted = await sdPrecision();
     if (wanted === 'fp16') {
       try {
-        // Given as bytes, the graph's external weights are read from its own folder unless one is set.
-        const weightsDir = this.weightsDir ?? ('path' in model ? path.dirname(model.path) : undefined);
-        const session = await PartSession.create(float16Graph('bytes' in model ? model.bytes : readFileSync(model.path)), { ...options, weightsDir });
+        const session = await PartSession.create(float16Graph(rewritten ?? bytesOf()), { ...options, weightsDir });
         this.setPrecision(part, { precision: 'fp16' });
         return session;
       } catch (e) {

@@ -1,6 +1,6 @@
 // Execution-provider choice: ORT has no automatic fallback (asking for cuda without its binaries throws),
 // so each provider is tried in order, the reason it failed is kept, and the first that works is reused.
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { GraphBuilder } from '../onnx/index.ts';
@@ -98,6 +98,7 @@ function shortReason(reason: string): string {
   if (/binaries are not installed/.test(reason)) return 'not installed';
   if (/no Vulkan loader/.test(reason)) return 'no Vulkan loader';
   if (/No supported adapters|Failed to get a WebGPU adapter/i.test(reason)) return 'no adapter';
+  if (/^no GPU device/.test(reason)) return 'no GPU device';
   return reason.length > 80 ? `${reason.slice(0, 77)}...` : reason;
 }
 
@@ -111,6 +112,17 @@ function vulkanLoaderMissing(): boolean {
   if (process.platform !== 'linux') return false;
   const dirs = [...(process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean), ...VULKAN_DIRS];
   return !dirs.some((d) => existsSync(path.join(d, 'libvulkan.so.1')));
+}
+
+/** Whether the machine has a GPU device node (DRM render node or NVIDIA's); other systems are assumed to. */
+function gpuDevicePresent(): boolean {
+  if (process.platform !== 'linux') return true;
+  if (existsSync('/dev/nvidia0')) return true;
+  try {
+    return readdirSync('/dev/dri').some((name) => name.startsWith('renderD'));
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -133,6 +145,11 @@ function create(model: string | Uint8Array, options: OrtSessionOptions, provider
   }
   if (provider === 'webgpu' && vulkanLoaderMissing()) {
     return Promise.reject(new Error('no Vulkan loader (libvulkan.so.1; on Debian: apt install libvulkan1)'));
+  }
+  // Chosen by default, not named in FACECHAIN_EP: a machine without a GPU device would get a software
+  // Vulkan driver (Mesa lavapipe: measured 27x slower than the CPU provider).
+  if (provider === 'webgpu' && !process.env.FACECHAIN_EP?.trim() && !gpuDevicePresent()) {
+    return Promise.reject(new Error('no GPU device (/dev/dri/renderD*, /dev/nvidia*): only a software Vulkan driver could serve it (FACECHAIN_EP=webgpu forces it)'));
   }
   return ThreadSession.create(model, { ...withThreads(options), executionProviders: [provider] });
 }

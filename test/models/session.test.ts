@@ -37,7 +37,7 @@ describe('execution providers', () => {
     expect(choice.fallbacks[0].reason).toMatch(/cuda/i);
     // One short line for the whole choice, e.g. `execution provider: cpu (cuda: not installed, webgpu: no Vulkan loader)`.
     expect(logged).toEqual([providerLine(choice, false)]);
-    expect(logged[0]).toMatch(/^execution provider: (cpu|webgpu) \(cuda: not installed(, webgpu: (no Vulkan loader|no adapter))?\)$/);
+    expect(logged[0]).toMatch(/^execution provider: (cpu|webgpu) \(cuda: not installed(, webgpu: (no Vulkan loader|no adapter|no GPU device))?\)$/);
     expect(providerLine(choice, true)).toContain(choice.fallbacks[0].reason);
     // The choice is reused: nothing more is said for the next session.
     await createSession(doubler(), {}, (m) => logged.push(m));
