@@ -1,6 +1,6 @@
 // Execution-provider choice: ORT has no automatic fallback (asking for cuda without its binaries throws),
 // so each provider is tried in order, the reason it failed is kept, and the first that works is reused.
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { GraphBuilder } from '../onnx/index.ts';
@@ -97,7 +97,7 @@ export function providerSummary(choice: ProviderChoice): { provider: Provider; r
 function shortReason(reason: string): string {
   if (/binaries are not installed/.test(reason)) return 'not installed';
   if (/no Vulkan loader/.test(reason)) return 'no Vulkan loader';
-  if (/No supported adapters|Failed to get a WebGPU adapter/i.test(reason)) return 'no adapter';
+  if (/No supported adapters|Failed to get a WebGPU adapter|no GPU device/i.test(reason)) return 'no adapter';
   return reason.length > 80 ? `${reason.slice(0, 77)}...` : reason;
 }
 
@@ -111,6 +111,22 @@ function vulkanLoaderMissing(): boolean {
   if (process.platform !== 'linux') return false;
   const dirs = [...(process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean), ...VULKAN_DIRS];
   return !dirs.some((d) => existsSync(path.join(d, 'libvulkan.so.1')));
+}
+
+/**
+ * Whether the kernel exposes a GPU: a DRM render node, an NVIDIA device or WSL's /dev/dxg. Without one,
+ * the only Vulkan adapter Dawn can find is a software rasteriser (Mesa's lavapipe, installed with
+ * mesa-vulkan-drivers): WebGPU then runs on the CPU about 27x slower than the CPU provider, and a
+ * 512x512 SD run on it did not finish (bench sd-cpu). Not checked off Linux.
+ */
+export function gpuDevicePresent(dev = '/dev'): boolean {
+  if (process.platform !== 'linux') return true;
+  try {
+    if (readdirSync(path.join(dev, 'dri')).some((f) => f.startsWith('renderD'))) return true;
+  } catch {
+    // no /dev/dri
+  }
+  return ['nvidia0', 'dxg'].some((f) => existsSync(path.join(dev, f)));
 }
 
 /**
@@ -133,6 +149,10 @@ function create(model: string | Uint8Array, options: OrtSessionOptions, provider
   }
   if (provider === 'webgpu' && vulkanLoaderMissing()) {
     return Promise.reject(new Error('no Vulkan loader (libvulkan.so.1; on Debian: apt install libvulkan1)'));
+  }
+  // Chosen by default only on a real GPU; FACECHAIN_EP=webgpu still gets a software adapter (tests of the WebGPU path).
+  if (provider === 'webgpu' && !process.env.FACECHAIN_EP?.trim() && !gpuDevicePresent()) {
+    return Promise.reject(new Error('no GPU device (/dev/dri/renderD*, /dev/nvidia0 or /dev/dxg): Vulkan could only offer a CPU rasteriser, slower than the CPU provider; FACECHAIN_EP=webgpu forces it'));
   }
   return ThreadSession.create(model, { ...withThreads(options), executionProviders: [provider] });
 }
