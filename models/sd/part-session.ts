@@ -28,6 +28,12 @@ export class PartSession {
       foldConstants?: boolean;
       /** false: no memory arena, every buffer is freed after the run (for many sessions run in turn). */
       arena?: boolean;
+      /**
+       * false: no memory pattern. With one, ORT plans the run's buffers after the first run and from the
+       * second on allocates them as one block beside what the arena already holds (SD1.5 UNet at
+       * 512x512: RSS 2.62 GB after the first step, 3.30 GB after the second; without it 2.62 GB both).
+       */
+      memPattern?: boolean;
       /** This provider instead of the process's choice (the GPU check's float32 CPU reference). */
       provider?: Provider;
     } = {},
@@ -41,7 +47,7 @@ export class PartSession {
       ...(external || o.foldConstants === false
         ? { extra: { ...external, ...(o.foldConstants === false ? { optimization: { disable_specified_optimizers: 'ConstantFolding' } } : {}) } }
         : {}),
-      ...(o.arena === false ? { enableCpuMemArena: false, enableMemPattern: false } : {}),
+      ...(o.arena === false ? { enableCpuMemArena: false, enableMemPattern: false } : o.memPattern === false ? { enableMemPattern: false } : {}),
       ...(o.provider ? { executionProviders: [o.provider] } : {}),
     };
     // Shared through the session cache: a model built again with the same bytes reuses the session.
