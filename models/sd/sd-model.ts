@@ -14,7 +14,8 @@ import type { WeightSource } from './weight-source.ts';
  * cast per use when a step runs: folded at creation they became a float32 copy, twice the memory (SD1.5
  * txt2img peaked at 6.8-7.0 GB) and most of the creation time, for no measurable gain per step (bench
  * sd-cpu). The UNet, run once per step, keeps ORT's memory arena (without it a step took 1.75x as
- * long), without ORT's memory pattern (it added a second block of 0.7 GB from the second step on). The
+ * long), without ORT's memory pattern (it added a second block of 0.7 GB from the second step on) and
+ * without prepacking (an fp32 file's UNet was created in 0.93 s instead of 5.67 s, same RSS). The
  * VAE decoder on the CPU also keeps an arena: without one every large buffer of a decode was new
  * pages from the kernel (130k page faults at 192x192), and a 512x512 decode took 2.8x the CPU time
  * (67.6 s against 24.2 s CPU, loaded machine, fp16 checkpoint) for a peak only 0.09 GB lower (1.24
@@ -24,8 +25,8 @@ import type { WeightSource } from './weight-source.ts';
  * VAE encoder run once per image before the UNet: without an arena, their working memory goes back
  * before the UNet runs.
  */
-export function partOptions(part: SdPart, provider: Provider): Pick<Parameters<typeof PartSession.create>[1] & object, 'foldConstants' | 'arena' | 'memPattern'> {
-  if (part === 'unet') return { foldConstants: false, arena: true, memPattern: false };
+export function partOptions(part: SdPart, provider: Provider): Pick<Parameters<typeof PartSession.create>[1] & object, 'foldConstants' | 'arena' | 'memPattern' | 'prepack'> {
+  if (part === 'unet') return { foldConstants: false, arena: true, memPattern: false, prepack: false };
   if (part === 'vaeDecoder' && provider === 'cpu') return { foldConstants: false, arena: true, memPattern: false };
   return { foldConstants: false, arena: false };
 }

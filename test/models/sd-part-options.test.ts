@@ -14,7 +14,7 @@ afterAll(async () => {
 
 describe('SD part sessions', () => {
   it('choose arena, memory pattern and folding per part and provider', () => {
-    expect(partOptions('unet', 'cpu')).toEqual({ foldConstants: false, arena: true, memPattern: false });
+    expect(partOptions('unet', 'cpu')).toEqual({ foldConstants: false, arena: true, memPattern: false, prepack: false });
     expect(partOptions('vaeDecoder', 'cpu')).toEqual({ foldConstants: false, arena: true, memPattern: false });
     expect(partOptions('text', 'cpu')).toEqual({ foldConstants: false, arena: false });
     expect(partOptions('vaeEncoder', 'cpu')).toEqual({ foldConstants: false, arena: false });
@@ -32,6 +32,9 @@ describe('SD part sessions', () => {
       expect(options[p], p).toMatchObject({ enableMemPattern: false, graphOptimizationLevel: 'extended' });
       expect(folding(options[p]), p).toBe('ConstantFolding');
     }
+    const session = (o: (typeof options)[string]) => (o.extra as { session?: Record<string, string> }).session;
+    expect(session(options.unet)).toMatchObject({ disable_prepacking: '1' });
+    expect(session(options.vaeDecoder)?.disable_prepacking).toBeUndefined();
     for (const p of ['text', 'vaeEncoder'] as const) expect(options[p], p).toMatchObject({ enableCpuMemArena: false, enableMemPattern: false });
   });
 });
