@@ -26,7 +26,8 @@ import type { WeightSource } from './weight-source.ts';
  * before the UNet runs.
  */
 export function partOptions(part: SdPart, provider: Provider): Pick<Parameters<typeof PartSession.create>[1] & object, 'foldConstants' | 'arena' | 'memPattern' | 'prepack'> {
-  if (part === 'unet') return { foldConstants: false, arena: true, memPattern: false, prepack: false };
+  // Measured on the CPU provider only: GPU providers keep the set-up their figures were measured with.
+  if (part === 'unet') return provider === 'cpu' ? { foldConstants: false, arena: true, memPattern: false, prepack: false } : { foldConstants: false, arena: true };
   if (part === 'vaeDecoder' && provider === 'cpu') return { foldConstants: false, arena: true, memPattern: false };
   return { foldConstants: false, arena: false };
 }

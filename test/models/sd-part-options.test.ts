@@ -18,7 +18,8 @@ describe('SD part sessions', () => {
     expect(partOptions('vaeDecoder', 'cpu')).toEqual({ foldConstants: false, arena: true, memPattern: false });
     expect(partOptions('text', 'cpu')).toEqual({ foldConstants: false, arena: false });
     expect(partOptions('vaeEncoder', 'cpu')).toEqual({ foldConstants: false, arena: false });
-    // A GPU provider's decoder keeps no CPU arena.
+    // GPU providers keep the earlier set-up: UNet with an arena, the others without.
+    expect(partOptions('unet', 'cuda')).toEqual({ foldConstants: false, arena: true });
     expect(partOptions('vaeDecoder', 'webgpu')).toEqual({ foldConstants: false, arena: false });
   });
 
