@@ -43,6 +43,8 @@ export class PartSession {
       prepack?: boolean;
       /** This provider instead of the process's choice (the GPU check's float32 CPU reference). */
       provider?: Provider;
+      /** Sessions with the same name share one worker thread (many small sessions run in turn). */
+      thread?: string;
     } = {},
   ): Promise<PartSession> {
     const folder = externalDataOptions(o.weightsDir).extra?.session as Record<string, string> | undefined;
@@ -60,7 +62,7 @@ export class PartSession {
       ...(o.provider ? { executionProviders: [o.provider] } : {}),
     };
     // Shared through the session cache: a model built again with the same bytes reuses the session.
-    return new PartSession(await sessions.acquire({ model, options }));
+    return new PartSession(await sessions.acquire({ model, options, ...(o.thread === undefined ? {} : { thread: o.thread }) }));
   }
 
   /** The options ORT created the session with (threads, provider, optimisations). */

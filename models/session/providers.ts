@@ -45,15 +45,17 @@ export async function createSession(
   model: string | Uint8Array,
   options: OrtSessionOptions = {},
   log: (message: string) => void = (m) => console.warn(m),
+  /** Sessions given the same name share one worker thread (ThreadSession). */
+  thread?: string,
 ): Promise<OrtSession> {
   // A session that names its provider gets it, whatever the process chose.
-  if (options.executionProviders?.length) return ThreadSession.create(model, withThreads(options));
+  if (options.executionProviders?.length) return ThreadSession.create(model, withThreads(options), thread);
   // Sessions asked for while the first is still probing wait for its outcome instead of probing again.
   while (probing) await probing.catch(() => undefined);
   const order = providerOrder();
   const key = order.join(',');
-  if (chosen && chosenFor === key) return create(model, options, chosen.provider);
-  const attempt = probe(model, options, order, log);
+  if (chosen && chosenFor === key) return create(model, options, chosen.provider, thread);
+  const attempt = probe(model, options, order, log, thread);
   probing = attempt;
   try {
     return await attempt;
@@ -64,11 +66,11 @@ export async function createSession(
 
 let probing: Promise<OrtSession> | undefined;
 
-async function probe(model: string | Uint8Array, options: OrtSessionOptions, order: Provider[], log: (message: string) => void): Promise<OrtSession> {
+async function probe(model: string | Uint8Array, options: OrtSessionOptions, order: Provider[], log: (message: string) => void, thread?: string): Promise<OrtSession> {
   const fallbacks: ProviderChoice['fallbacks'] = [];
   for (const provider of order) {
     try {
-      const session = await create(model, options, provider);
+      const session = await create(model, options, provider, thread);
       chosen = { provider, fallbacks };
       chosenFor = order.join(',');
       if (fallbacks.length) log(providerLine(chosen));
@@ -144,7 +146,7 @@ export function cudaInstalled(): boolean {
   return existsSync(cudaLibrary());
 }
 
-function create(model: string | Uint8Array, options: OrtSessionOptions, provider: Provider): Promise<OrtSession> {
+function create(model: string | Uint8Array, options: OrtSessionOptions, provider: Provider, thread?: string): Promise<OrtSession> {
   if (provider === 'cuda' && !cudaInstalled()) {
     return Promise.reject(new Error(`cuda binaries are not installed (${path.basename(cudaLibrary())}; see the README on enabling CUDA)`));
   }
@@ -155,7 +157,7 @@ function create(model: string | Uint8Array, options: OrtSessionOptions, provider
   if (provider === 'webgpu' && !process.env.FACECHAIN_EP?.trim() && !gpuDevicePresent()) {
     return Promise.reject(new Error('no GPU device (/dev/dri/renderD*, /dev/nvidia0 or /dev/dxg): Vulkan could only offer a CPU rasteriser, slower than the CPU provider; FACECHAIN_EP=webgpu forces it'));
   }
-  return ThreadSession.create(model, { ...withThreads(options), executionProviders: [provider] });
+  return ThreadSession.create(model, { ...withThreads(options), executionProviders: [provider] }, thread);
 }
 
 /**
