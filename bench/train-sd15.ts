@@ -9,8 +9,9 @@
 // step under 10 GB peak RSS. Prints the projected time of FaceChain's 800 steps and the load average
 // (the machine is shared; seconds scale with it).
 // `TRAIN_SD15=512` (or `256`, `512,256`) picks the sizes; `TRAIN_SD15_RUN=ours-on,torch-off` picks configurations
-// (ours-on, ours-off, torch-on, torch-off); `TRAIN_SD15_STEPS` (default 2) steps per configuration, the
-// last one timed; `TRAIN_SD15_CONFIG=tiny` runs the tiny architecture.
+// (ours-on, ours-off, torch-on, torch-off; `512:torch-on` runs at that size only); `TRAIN_SD15_STEPS`
+// (default 2) steps per configuration, the last one timed; `TRAIN_SD15_CONFIG=tiny` runs the tiny
+// architecture. Recompute's segment sessions (~600 at SD1.5 size) share one worker thread.
 // opt-in: about an hour and up to 10+ GB on 2 cores
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -209,15 +210,17 @@ if (process.argv[2] === 'child') {
 } else {
   const weights = await weightsFile();
   const sizes = (process.env.TRAIN_SD15 ?? '256,512').split(',').map(Number);
-  const skipTorch = RUNS.some((r) => r.startsWith('torch')) ? ensureTorch() : undefined;
+  const skipTorch = RUNS.some((r) => r.includes('torch')) ? ensureTorch() : undefined;
   if (skipTorch) console.log(`PyTorch side skipped: ${skipTorch}`);
   const inputsDir = tempDir('train-sd15-inputs');
   const results = new Map<string, StepResult>();
   for (const px of sizes) {
     const inputs = path.join(inputsDir, `inputs-${px}.safetensors`);
     await writeInputs(inputs, px, weights.dir, weights.file);
-    for (const run of RUNS) {
-      const [side, on] = [run.split('-')[0], run.endsWith('-on')];
+    for (const entry of RUNS) {
+      const [at, run] = entry.includes(':') ? entry.split(':') : [String(px), entry];
+      if (Number(at) !== px) continue;
+      const [side, on] = [run!.split('-')[0], run!.endsWith('-on')];
       let r: StepResult | undefined;
       if (side === 'ours') {
         r = await configuration(`${px} px, ours, recompute ${on ? 'on' : 'off'}`, process.execPath, ['--import', 'tsx', import.meta.filename, 'child', on ? '1' : '0', inputs, weights.dir, weights.file]);

@@ -19,6 +19,7 @@ import type { SdPart } from '../models/sd/build.ts';
 import { loadCheckpointFile, loadSdModel } from '../models/sd/load-model.ts';
 import { loraFeeds } from '../models/sd/lora-feeds.ts';
 import { PartSession } from '../models/sd/part-session.ts';
+import { fusedAttentionCheck } from '../models/sd/attention-fallback.ts';
 import type { SdModel } from '../models/sd/sd-model.ts';
 import { tinyClipTokenizerJson } from '../models/sd/tiny-tokenizer.ts';
 import { decodeLatents } from '../models/sd/vae-codec.ts';
@@ -134,6 +135,12 @@ const work = path.join(os.tmpdir(), `facechain-gpu-check-${process.pid}`);
 mkdirSync(work, { recursive: true });
 try {
   console.log(`provider: ${choice.provider}${refused ? ` (${refused})` : ''}, ${os.cpus().length} CPUs`);
+  const attention = await fusedAttentionCheck();
+  add({
+    check: `fused attention (com.microsoft MultiHeadAttention) on ${attention.provider} vs cpu`,
+    result: attention.error === undefined ? 'the reference' : `max abs difference ${attention.error.toExponential(2)}: ${attention.fused ? 'used' : 'wrong here, standard ops used instead'}`,
+    ...(attention.error === undefined ? {} : { value: attention.error }),
+  });
   const tiny = await loadSdModel('tiny', work);
   await parity('tiny', tiny, 64);
   if (!args['tiny-only']) {

@@ -12,7 +12,7 @@ export type SdPart = 'text' | 'unet' | 'vaeDecoder' | 'vaeEncoder';
 export const SD_PARTS: readonly SdPart[] = ['text', 'unet', 'vaeDecoder', 'vaeEncoder'];
 
 /** Bump when the architecture code or the graph builder changes what a built graph is: cached graphs are keyed by it. */
-export const GRAPH_BUILDER_VERSION = 2;
+export const GRAPH_BUILDER_VERSION = 3;
 
 export interface BuildOptions {
   /** Add LoRA branch inputs at kohya's target modules (text encoder and UNet). Default true. */

@@ -1,4 +1,4 @@
-import type { GraphBuilder, Value } from '../onnx/index.ts';
+import { attr, type GraphBuilder, type Value } from '../onnx/index.ts';
 import type { WeightSource } from './weight-source.ts';
 import type { LoraInputs, LoraTarget } from './lora-targets.ts';
 
@@ -93,10 +93,11 @@ export function multiHeadAttention(
   ctx: BuildContext, q: Value, k: Value, v: Value, heads: number, width: number, mask?: Value,
 ): Value {
   const { b } = ctx;
-  if (ctx.attention === 'fused' && !mask) {
-    return b.op('MultiHeadAttention', [q, k, v], { num_heads: heads }, { domain: 'com.microsoft' });
-  }
   const d = width / heads;
+  if (ctx.attention === 'fused' && !mask) {
+    // scale is ORT's default, written out so the node can be rewritten in standard ops (attention-fallback.ts).
+    return b.op('MultiHeadAttention', [q, k, v], { num_heads: heads, scale: attr.float(1 / Math.sqrt(d)) }, { domain: 'com.microsoft' });
+  }
   const split = (x: Value) => b.transpose(b.reshape(x, [0, -1, heads, d]), [0, 2, 1, 3]);
   const [sq, sk, sv] = [split(q), split(k), split(v)];
   const group = Math.min(ctx.headsPerGroup ?? heads, heads);

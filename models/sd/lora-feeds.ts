@@ -1,4 +1,5 @@
 import type { HostTensor } from '../onnx/index.ts';
+import type { Feeds } from '../session/tensors.ts';
 import { loraInputNames, type LoraTarget } from './lora-targets.ts';
 
 /**
@@ -29,4 +30,21 @@ export function loraFeeds(targets: readonly LoraTarget[], branches?: LoraBranche
     feeds[names.b] = { dtype: 'float32', dims: [rank, t.out], data: branch?.b ?? new Float32Array(0) };
   }
   return feeds;
+}
+
+/**
+ * The feeds with every rank-0 LoRA branch (A [in, 0], B [0, out]) widened to rank 1 of zeros, which
+ * adds exactly nothing. GPU providers need it: ORT's WebGPU provider crashes the process (SIGSEGV,
+ * measured on Mesa lavapipe) on the empty tensors of a rank-0 branch; the CPU keeps rank 0, which
+ * skips the branch's work.
+ */
+export function withoutEmptyBranches(feeds: Feeds): Feeds {
+  const out = { ...feeds };
+  for (const [name, t] of Object.entries(feeds)) {
+    const [rows = 0, cols = 0] = t.dims;
+    if (t.dims.length !== 2 || ('dtype' in t ? t.dtype : t.type) !== 'float32') continue;
+    if (name.endsWith('.A') && cols === 0) out[name] = { dtype: 'float32', dims: [rows, 1], data: new Float32Array(rows) };
+    if (name.endsWith('.B') && rows === 0) out[name] = { dtype: 'float32', dims: [1, cols], data: new Float32Array(cols) };
+  }
+  return out;
 }

@@ -4,10 +4,35 @@ import { buildPart, SD_PARTS, type BuildOptions, type SdPart } from './build.ts'
 import type { SdConfig } from './config.ts';
 import type { ClipTokenizer } from './clip-tokenizer.ts';
 import type { LoraTarget } from './lora-targets.ts';
+import { fusedAttentionCheck, withoutFusedAttention } from './attention-fallback.ts';
 import { float16Graph, recordPrecision, sdPrecision, type PartPrecision } from './fp16.ts';
 import { PartSession } from './part-session.ts';
 import type { SessionManager } from '../session/manager.ts';
+import { ensureProviderChoice, type Provider } from '../session/providers.ts';
 import type { WeightSource } from './weight-source.ts';
+
+/**
+ * How each part's session is made. fp16 weights stay fp16 in memory (read from the checkpoint file),
+ * cast per use when a step runs: folded at creation they became a float32 copy, twice the memory (SD1.5
+ * txt2img peaked at 6.8-7.0 GB) and most of the creation time, for no measurable gain per step (bench
+ * sd-cpu). The UNet, run once per step, keeps ORT's memory arena (without it a step took 1.75x as
+ * long), without ORT's memory pattern (it added a second block of 0.7 GB from the second step on) and
+ * without prepacking (an fp32 file's UNet was created in 0.93 s instead of 5.67 s, same RSS). The
+ * VAE decoder on the CPU also keeps an arena: without one every large buffer of a decode was new
+ * pages from the kernel (130k page faults at 192x192), and a 512x512 decode took 2.8x the CPU time
+ * (67.6 s against 24.2 s CPU, loaded machine, fp16 checkpoint) for a peak only 0.09 GB lower (1.24
+ * against 1.33 GB); folding its weights to float32 for ORT's NCHWc convolutions (level 'all') cut
+ * another 20% (19.4 s) but added 0.13 GB more, so it is not done. The arena keeps the decoder's
+ * working memory after the decode, but the next decode's peak is the same. The text encoder and the
+ * VAE encoder run once per image before the UNet: without an arena, their working memory goes back
+ * before the UNet runs.
+ */
+export function partOptions(part: SdPart, provider: Provider): Pick<Parameters<typeof PartSession.create>[1] & object, 'foldConstants' | 'arena' | 'memPattern' | 'prepack'> {
+  // Measured on the CPU provider only: GPU providers keep the set-up their figures were measured with.
+  if (part === 'unet') return provider === 'cpu' ? { foldConstants: false, arena: true, memPattern: false, prepack: false } : { foldConstants: false, arena: true };
+  if (part === 'vaeDecoder' && provider === 'cpu') return { foldConstants: false, arena: true, memPattern: false };
+  return { foldConstants: false, arena: false };
+}
 
 /** Where a part's ONNX model comes from: bytes built now, or a cached file. */
 export type PartModel = { bytes: Uint8Array } | { path: string };
@@ -63,19 +88,17 @@ export class SdModel {
 
   private async createSession(part: SdPart): Promise<PartSession> {
     const model = this.models[part]();
-    const source = 'bytes' in model ? model.bytes : model.path;
-    // fp16 weights stay fp16 in memory (read from the checkpoint file), cast per use when a step
-    // runs: folded at creation they became a float32 copy, twice the memory (SD1.5 txt2img peaked at
-    // 6.8-7.0 GB) and most of the creation time, for no measurable gain per step (bench sd-cpu).
-    // Only the UNet, run once per step, keeps ORT's memory arena: the others run once per image, and
-    // an arena would keep their peak (the VAE decoder's 0.9 GB at 512x512) after the run.
-    const options = { weightsDir: this.weightsDir, foldConstants: false, arena: part === 'unet', sessions: this.sessionCache };
+    const bytesOf = () => ('bytes' in model ? model.bytes : readFileSync(model.path));
+    // A provider whose fused attention is wrong gets the graph with it in standard ops instead.
+    const rewritten = (await fusedAttentionCheck()).fused ? undefined : withoutFusedAttention(bytesOf());
+    const source = rewritten ?? ('bytes' in model ? model.bytes : model.path);
+    // Given as bytes, the graph's external weights are read from its own folder unless one is set.
+    const weightsDir = this.weightsDir ?? ('path' in model ? path.dirname(model.path) : undefined);
+    const options = { weightsDir: rewritten ? weightsDir : this.weightsDir, ...partOptions(part, (await ensureProviderChoice()).provider), sessions: this.sessionCache };
     const wanted = await sdPrecision();
     if (wanted === 'fp16') {
       try {
-        // Given as bytes, the graph's external weights are read from its own folder unless one is set.
-        const weightsDir = this.weightsDir ?? ('path' in model ? path.dirname(model.path) : undefined);
-        const session = await PartSession.create(float16Graph('bytes' in model ? model.bytes : readFileSync(model.path)), { ...options, weightsDir });
+        const session = await PartSession.create(float16Graph(rewritten ?? bytesOf()), { ...options, weightsDir });
         this.setPrecision(part, { precision: 'fp16' });
         return session;
       } catch (e) {

@@ -16,6 +16,8 @@ export interface SessionSpec {
   /** A .onnx path or the model's bytes. */
   model: string | Uint8Array;
   options?: OrtSessionOptions;
+  /** Sessions with the same name share one worker thread (for many sessions run in turn). */
+  thread?: string;
 }
 
 export interface SessionLease {
@@ -81,7 +83,7 @@ function sessionKey(spec: SessionSpec, bytes: Uint8Array, facts: ModelFacts): st
   const id = typeof spec.model === 'string' ? fileIdentity(spec.model) : `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
   const folder = externalFolder(spec);
   const external = facts.externalFiles.map((f) => fileIdentity(join(folder, f)));
-  return [id, ...external, JSON.stringify(spec.options ?? {})].join('|');
+  return [id, ...external, JSON.stringify(spec.options ?? {}), ...(spec.thread === undefined ? [] : [`thread:${spec.thread}`])].join('|');
 }
 
 function fileIdentity(path: string): string {
@@ -116,7 +118,7 @@ export class SessionManager {
     } else {
       this.counts.misses++;
       // Held from the start, so a concurrent eviction cannot release it before this caller gets it.
-      entry = { key, bytes: facts.bytes, holders: 1, cached: true, session: createSession(spec.model, spec.options) };
+      entry = { key, bytes: facts.bytes, holders: 1, cached: true, session: createSession(spec.model, spec.options, undefined, spec.thread) };
       this.entries.set(key, entry);
       const created = entry;
       entry.session.catch(() => {
@@ -180,7 +182,7 @@ export class SessionManager {
  */
 export async function ownSession(given: SessionSpec): Promise<SessionLease> {
   const options = withThreads(given.options);
-  const session = await createSession(given.model, options);
+  const session = await createSession(given.model, options, undefined, given.thread);
   let released = false;
   return {
     session,

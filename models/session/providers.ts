@@ -1,6 +1,6 @@
 // Execution-provider choice: ORT has no automatic fallback (asking for cuda without its binaries throws),
 // so each provider is tried in order, the reason it failed is kept, and the first that works is reused.
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { GraphBuilder } from '../onnx/index.ts';
@@ -45,15 +45,17 @@ export async function createSession(
   model: string | Uint8Array,
   options: OrtSessionOptions = {},
   log: (message: string) => void = (m) => console.warn(m),
+  /** Sessions given the same name share one worker thread (ThreadSession). */
+  thread?: string,
 ): Promise<OrtSession> {
   // A session that names its provider gets it, whatever the process chose.
-  if (options.executionProviders?.length) return ThreadSession.create(model, withThreads(options));
+  if (options.executionProviders?.length) return ThreadSession.create(model, withThreads(options), thread);
   // Sessions asked for while the first is still probing wait for its outcome instead of probing again.
   while (probing) await probing.catch(() => undefined);
   const order = providerOrder();
   const key = order.join(',');
-  if (chosen && chosenFor === key) return create(model, options, chosen.provider);
-  const attempt = probe(model, options, order, log);
+  if (chosen && chosenFor === key) return create(model, options, chosen.provider, thread);
+  const attempt = probe(model, options, order, log, thread);
   probing = attempt;
   try {
     return await attempt;
@@ -64,11 +66,11 @@ export async function createSession(
 
 let probing: Promise<OrtSession> | undefined;
 
-async function probe(model: string | Uint8Array, options: OrtSessionOptions, order: Provider[], log: (message: string) => void): Promise<OrtSession> {
+async function probe(model: string | Uint8Array, options: OrtSessionOptions, order: Provider[], log: (message: string) => void, thread?: string): Promise<OrtSession> {
   const fallbacks: ProviderChoice['fallbacks'] = [];
   for (const provider of order) {
     try {
-      const session = await create(model, options, provider);
+      const session = await create(model, options, provider, thread);
       chosen = { provider, fallbacks };
       chosenFor = order.join(',');
       if (fallbacks.length) log(providerLine(chosen));
@@ -98,6 +100,7 @@ function shortReason(reason: string): string {
   if (/binaries are not installed/.test(reason)) return 'not installed';
   if (/no Vulkan loader/.test(reason)) return 'no Vulkan loader';
   if (/No supported adapters|Failed to get a WebGPU adapter/i.test(reason)) return 'no adapter';
+  if (/^no GPU device/.test(reason)) return 'no GPU device';
   return reason.length > 80 ? `${reason.slice(0, 77)}...` : reason;
 }
 
@@ -114,6 +117,22 @@ function vulkanLoaderMissing(): boolean {
 }
 
 /**
+ * Whether the kernel exposes a GPU: a DRM render node, an NVIDIA device or WSL's /dev/dxg. Without one,
+ * the only Vulkan adapter Dawn can find is a software rasteriser (Mesa's lavapipe, installed with
+ * mesa-vulkan-drivers): WebGPU then runs on the CPU about 27x slower than the CPU provider, and a
+ * 512x512 SD run on it did not finish (bench sd-cpu). Not checked off Linux.
+ */
+export function gpuDevicePresent(dev = '/dev'): boolean {
+  if (process.platform !== 'linux') return true;
+  try {
+    if (readdirSync(path.join(dev, 'dri')).some((f) => f.startsWith('renderD'))) return true;
+  } catch {
+    // no /dev/dri
+  }
+  return ['nvidia0', 'dxg'].some((f) => existsSync(path.join(dev, f)));
+}
+
+/**
  * Where onnxruntime-node keeps the CUDA provider library it installs on request: asking for cuda without
  * it makes ORT print a native error before throwing, so its absence is said up front instead.
  */
@@ -127,14 +146,18 @@ export function cudaInstalled(): boolean {
   return existsSync(cudaLibrary());
 }
 
-function create(model: string | Uint8Array, options: OrtSessionOptions, provider: Provider): Promise<OrtSession> {
+function create(model: string | Uint8Array, options: OrtSessionOptions, provider: Provider, thread?: string): Promise<OrtSession> {
   if (provider === 'cuda' && !cudaInstalled()) {
     return Promise.reject(new Error(`cuda binaries are not installed (${path.basename(cudaLibrary())}; see the README on enabling CUDA)`));
   }
   if (provider === 'webgpu' && vulkanLoaderMissing()) {
     return Promise.reject(new Error('no Vulkan loader (libvulkan.so.1; on Debian: apt install libvulkan1)'));
   }
-  return ThreadSession.create(model, { ...withThreads(options), executionProviders: [provider] });
+  // Chosen by default only on a real GPU; FACECHAIN_EP=webgpu still gets a software adapter (tests of the WebGPU path).
+  if (provider === 'webgpu' && !process.env.FACECHAIN_EP?.trim() && !gpuDevicePresent()) {
+    return Promise.reject(new Error('no GPU device (/dev/dri/renderD*, /dev/nvidia0 or /dev/dxg): Vulkan could only offer a CPU rasteriser, slower than the CPU provider; FACECHAIN_EP=webgpu forces it'));
+  }
+  return ThreadSession.create(model, { ...withThreads(options), executionProviders: [provider] }, thread);
 }
 
 /**

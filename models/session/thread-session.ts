@@ -2,7 +2,7 @@
 // onnxruntime-node's run is synchronous on the calling thread (measured: a 2 s run delayed the event
 // loop by 2 s), so sessions live in worker threads and the main thread only posts feeds and reads
 // outputs: the server answers requests while a UNet step runs. Feeds are copied (a UNet step's are
-// under 1 MB), outputs are transferred. A thread costs about 1 MB beside its session.
+// under 1 MB), outputs are transferred. Many sessions run in turn can share one thread (`thread`).
 import { Worker } from 'node:worker_threads';
 import { ort, type OrtSession, type OrtSessionOptions, type OrtTensor } from './ort.ts';
 
@@ -13,57 +13,56 @@ interface Created {
   inputMetadata: Metadata;
   outputMetadata: Metadata;
   options: OrtSessionOptions;
+  /** The worker thread's id (worker_threads' threadId). */
+  threadId: number;
 }
 interface PlainTensor { type: OrtTensor['type']; dims: number[]; data: OrtTensor['data'] }
 
-export class ThreadSession implements OrtSession {
+/**
+ * A worker thread that holds ORT sessions: its own (one session), or one shared by name (`thread` in
+ * `ThreadSession.create`), for many sessions run one after another (recompute's segments): a thread
+ * costs about 13 MB (measured: 14 MB a session each in its own thread), sessions in one thread far less.
+ * A shared thread ends when its last session is released.
+ */
+class SessionThread {
+  private static readonly shared = new Map<string, SessionThread>();
   private nextId = 0;
+  private nextSid = 0;
+  private sessions = 0;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private failure: Error | undefined;
+  private readonly worker = new Worker(new URL('./session-thread.js', import.meta.url));
 
-  private constructor(private readonly worker: Worker, private created: Created = undefined as never) {
-    worker.unref();
-    worker.on('message', (m: { id: number; result?: unknown; error?: string }) => this.settle(m.id, m.error === undefined ? { value: m.result } : { error: new Error(m.error) }));
-    worker.on('error', (e: Error) => this.fail(e));
-    worker.on('exit', (code) => this.fail(new Error(`session thread exited (code ${code})`)));
+  private constructor(private readonly name?: string) {
+    this.worker.unref();
+    this.worker.on('message', (m: { id: number; result?: unknown; error?: string }) => this.settle(m.id, m.error === undefined ? { value: m.result } : { error: new Error(m.error) }));
+    this.worker.on('error', (e: Error) => this.fail(e));
+    this.worker.on('exit', (code) => this.fail(new Error(`session thread exited (code ${code})`)));
   }
 
-  /** Creates the session in a new thread; `options` go to ORT as they are (`options` echoes what it got). */
-  static async create(model: string | Uint8Array, options: OrtSessionOptions): Promise<ThreadSession> {
-    const s = new ThreadSession(new Worker(new URL('./session-thread.js', import.meta.url)));
-    try {
-      s.created = (await s.call('create', { model, options })) as Created;
-    } catch (e) {
-      await s.worker.terminate();
-      throw e;
+  /** A new thread of its own, or the live one shared under `name`; the caller holds one of its sessions (`drop` gives it back). */
+  static take(name?: string): { thread: SessionThread; sid: number } {
+    let thread = name === undefined ? undefined : SessionThread.shared.get(name);
+    if (!thread) {
+      thread = new SessionThread(name);
+      if (name !== undefined) SessionThread.shared.set(name, thread);
     }
-    return s;
+    thread.sessions++;
+    return { thread, sid: thread.nextSid++ };
   }
 
-  get inputNames(): readonly string[] { return this.created.inputNames; }
-  get outputNames(): readonly string[] { return this.created.outputNames; }
-  get inputMetadata(): Metadata { return this.created.inputMetadata; }
-  get outputMetadata(): Metadata { return this.created.outputMetadata; }
-  /** The options ORT's session creation was given, provider and threads included. */
-  get options(): OrtSessionOptions { return this.created.options; }
-
-  async run(feeds: Record<string, OrtTensor>): Promise<Record<string, OrtTensor>> {
-    const plain: Record<string, PlainTensor> = {};
-    for (const [name, t] of Object.entries(feeds)) {
-      if (t.location !== 'cpu') throw new Error(`feed ${name} is on ${t.location}: only CPU tensors can be fed`);
-      plain[name] = { type: t.type, dims: [...t.dims], data: ownBuffer(t.data) };
-    }
-    const out = (await this.call('run', { feeds: plain })) as Record<string, PlainTensor>;
-    return Object.fromEntries(Object.entries(out).map(([name, t]) => [name, new ort.Tensor(t.type, t.data as never, t.dims)]));
-  }
-
-  async release(): Promise<void> {
-    if (this.failure) return;
-    await this.call('release', {});
+  /** One session less; the thread ends with its last. */
+  async drop(): Promise<void> {
+    if (--this.sessions > 0) return;
+    if (this.name !== undefined && SessionThread.shared.get(this.name) === this) SessionThread.shared.delete(this.name);
     await this.worker.terminate();
   }
 
-  private call(op: string, body: object): Promise<unknown> {
+  get failed(): boolean {
+    return this.failure !== undefined;
+  }
+
+  call(op: string, body: object): Promise<unknown> {
     if (this.failure) return Promise.reject(this.failure);
     const id = this.nextId++;
     // A thread waited on keeps the process alive; an idle one does not hold it open.
@@ -85,7 +84,54 @@ export class ThreadSession implements OrtSession {
 
   private fail(e: Error): void {
     this.failure ??= e;
+    if (this.name !== undefined && SessionThread.shared.get(this.name) === this) SessionThread.shared.delete(this.name);
     for (const id of [...this.pending.keys()]) this.settle(id, { error: this.failure });
+  }
+}
+
+export class ThreadSession implements OrtSession {
+  private released = false;
+
+  private constructor(private readonly thread: SessionThread, private readonly sid: number, private readonly created: Created) {}
+
+  /**
+   * Creates the session in a new thread, or in the thread shared under `thread` (sessions run in turn,
+   * each after the other); `options` go to ORT as they are (`options` echoes what it got).
+   */
+  static async create(model: string | Uint8Array, options: OrtSessionOptions, thread?: string): Promise<ThreadSession> {
+    const t = SessionThread.take(thread);
+    try {
+      return new ThreadSession(t.thread, t.sid, (await t.thread.call('create', { sid: t.sid, model, options })) as Created);
+    } catch (e) {
+      await t.thread.drop();
+      throw e;
+    }
+  }
+
+  get inputNames(): readonly string[] { return this.created.inputNames; }
+  get outputNames(): readonly string[] { return this.created.outputNames; }
+  get inputMetadata(): Metadata { return this.created.inputMetadata; }
+  get outputMetadata(): Metadata { return this.created.outputMetadata; }
+  /** The options ORT's session creation was given, provider and threads included. */
+  get options(): OrtSessionOptions { return this.created.options; }
+  /** The worker thread it lives in: equal for sessions that share one. */
+  get threadId(): number { return this.created.threadId; }
+
+  async run(feeds: Record<string, OrtTensor>): Promise<Record<string, OrtTensor>> {
+    const plain: Record<string, PlainTensor> = {};
+    for (const [name, t] of Object.entries(feeds)) {
+      if (t.location !== 'cpu') throw new Error(`feed ${name} is on ${t.location}: only CPU tensors can be fed`);
+      plain[name] = { type: t.type, dims: [...t.dims], data: ownBuffer(t.data) };
+    }
+    const out = (await this.thread.call('run', { sid: this.sid, feeds: plain })) as Record<string, PlainTensor>;
+    return Object.fromEntries(Object.entries(out).map(([name, t]) => [name, new ort.Tensor(t.type, t.data as never, t.dims)]));
+  }
+
+  async release(): Promise<void> {
+    if (this.released) return;
+    this.released = true;
+    if (!this.thread.failed) await this.thread.call('release', { sid: this.sid });
+    await this.thread.drop();
   }
 }
 

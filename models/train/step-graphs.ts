@@ -71,6 +71,9 @@ export interface RunnerCut {
   recompute?: (n: NodeProto) => string;
 }
 
+/** The worker thread recompute's segment sessions share (models/session/thread-session.ts). */
+export const SEGMENT_THREAD = 'training-segments';
+
 /**
  * The gradient graph of `forward` (loss `loss`) as one session, or cut into segments by `cut.recompute`
  * and recomputed (gradient checkpointing). Weights are read from `weightsDir` (external data).
@@ -86,10 +89,15 @@ export async function trainingRunner(
   // one block's activations (tiny UNet at 512 px: 1.6 GiB whole, 0.4 GiB by blocks).
   const infos = await probeShapes(forward, probe, { ...externalDataOptions(weightsDir), graphOptimizationLevel: 'disabled' }, cut?.probe);
   // Segments run one after another: without an arena each gives its buffers back when it ends, where
-  // arenas would each keep their own peak (measured: recompute then took more memory than none).
+  // arenas would each keep their own peak (measured: recompute then took more memory than none). They
+  // share one worker thread: a thread of its own cost each of the SD1.5 UNet's ~600 segment sessions
+  // about 13 MB (6.2 GiB in all at 512 px), one thread for all of them costs that once.
   const session = (m: ModelProto, arena = true) => PartSession.create(encodeModel(m), { weightsDir, optimization: 'disabled', arena, sessions });
   if (!cut?.recompute) return session(buildGradientGraph(forward, { loss: 'loss', trainable, infos }));
-  const segmented = await SegmentedGradients.create(forward, { loss: 'loss', trainable, infos, segmentOf: cut.recompute, createSession: (m) => session(m, false) });
+  const segmented = await SegmentedGradients.create(forward, {
+    loss: 'loss', trainable, infos, segmentOf: cut.recompute,
+    createSession: (m) => PartSession.create(encodeModel(m), { weightsDir, optimization: 'disabled', arena: false, thread: SEGMENT_THREAD }),
+  });
   return {
     run: async (feeds) => {
       const { loss, grads } = await segmented.run(feeds);

@@ -1,6 +1,9 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GraphBuilder } from '../../models/onnx/index.ts';
-import { createSession, providerChoice, providerLine, providerOrder, resetProviderChoice } from '../../models/session/providers.ts';
+import { createSession, gpuDevicePresent, providerChoice, providerLine, providerOrder, resetProviderChoice } from '../../models/session/providers.ts';
+import { tempDir } from '../helpers/temp.ts';
 import { ort, type OrtSession } from '../../models/session/ort.ts';
 
 function doubler(): Uint8Array {
@@ -32,12 +35,14 @@ describe('execution providers', () => {
     // No CUDA binaries are installed (.npmrc turns install scripts off); WebGPU needs a Vulkan adapter, which these
     // machines lack, but a machine with one would stop there.
     expect(['webgpu', 'cpu']).toContain(choice.provider);
+    // Without a GPU device, Vulkan's only adapter is lavapipe (a CPU rasteriser): WebGPU is not chosen on it.
+    if (!gpuDevicePresent()) expect(choice.provider).toBe('cpu');
     expect(choice.fallbacks.map((f) => f.provider)).toEqual(choice.provider === 'cpu' ? ['cuda', 'webgpu'] : ['cuda']);
     for (const f of choice.fallbacks) expect(f.reason.length).toBeGreaterThan(10);
     expect(choice.fallbacks[0]!.reason).toMatch(/cuda/i);
     // One short line for the whole choice, e.g. `execution provider: cpu (cuda: not installed, webgpu: no Vulkan loader)`.
     expect(logged).toEqual([providerLine(choice, false)]);
-    expect(logged[0]).toMatch(/^execution provider: (cpu|webgpu) \(cuda: not installed(, webgpu: (no Vulkan loader|no adapter))?\)$/);
+    expect(logged[0]).toMatch(/^execution provider: (cpu|webgpu) \(cuda: not installed(, webgpu: (no Vulkan loader|no adapter|no GPU device))?\)$/);
     expect(providerLine(choice, true)).toContain(choice.fallbacks[0]!.reason);
     // The choice is reused: nothing more is said for the next session.
     await createSession(doubler(), {}, (m) => logged.push(m));
@@ -50,6 +55,20 @@ describe('execution providers', () => {
     const all = await Promise.all([1, 2, 3].map(() => createSession(doubler(), {}, (m) => logged.push(m))));
     for (const s of all) expect(await runDoubler(s)).toEqual([2, 4, 6]);
     expect(logged).toHaveLength(1);
+  });
+
+  it('sees a GPU device only through a render node, an NVIDIA device or /dev/dxg', () => {
+    if (process.platform !== 'linux') return;
+    const dev = tempDir('dev');
+    expect(gpuDevicePresent(dev)).toBe(false);
+    mkdirSync(path.join(dev, 'dri'));
+    writeFileSync(path.join(dev, 'dri', 'card0'), '');
+    expect(gpuDevicePresent(dev)).toBe(false);
+    writeFileSync(path.join(dev, 'dri', 'renderD128'), '');
+    expect(gpuDevicePresent(dev)).toBe(true);
+    const nvidia = tempDir('dev');
+    writeFileSync(path.join(nvidia, 'nvidia0'), '');
+    expect(gpuDevicePresent(nvidia)).toBe(true);
   });
 
   it('honours FACECHAIN_EP and rejects unknown names', async () => {

@@ -1,6 +1,6 @@
 // Our UNet (with and without a kohya LoRA), VAE and text encoder against the original implementations
 // (CompVis LDM, OpenAI CLIP) on the same seeded weights: test/fixtures/parity, made by make-fixtures.py.
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,12 +8,14 @@ import { loadLoraFile } from '../../models/lora/file.ts';
 import { LoraStack } from '../../models/lora/stack.ts';
 import { readSafetensors } from '../../models/safetensors.ts';
 import { loadCheckpointFile } from '../../models/sd/load-model.ts';
-import { loraFeeds, type LoraBranches } from '../../models/sd/lora-feeds.ts';
+import { withoutFusedAttention } from '../../models/sd/attention-fallback.ts';
+import { loraFeeds, withoutEmptyBranches, type LoraBranches } from '../../models/sd/lora-feeds.ts';
+import { PartSession } from '../../models/sd/part-session.ts';
 import type { SdModel } from '../../models/sd/sd-model.ts';
 import { TensorWeights } from '../../models/sd/tensor-weights.ts';
 import { tinyClipTokenizerJson } from '../../models/sd/tiny-tokenizer.ts';
 import { decodeLatents } from '../../models/sd/vae-codec.ts';
-import type { HostTensor } from '../../models/onnx/index.ts';
+import { decodeModel, type HostTensor } from '../../models/onnx/index.ts';
 import { expectParity } from './expect-parity.ts';
 import { f32, fixture, floatDecoder, PARITY_DIR, parityConfig, relativeError, worstPixelError } from './parity-fixtures.ts';
 
@@ -66,6 +68,26 @@ describe('UNet vs the LDM UNetModel', () => {
     expectParity('UNet + kohya LoRA (rank 4, alpha 2)', await eps(lora.unet(0, 1)), f32(fx, 'eps_lora'), LDM);
     // The LoRA moves the output far more than the tolerance: a LoRA left out would fail.
     expect(relativeError(f32(fx, 'eps'), f32(fx, 'eps_lora'))).toBeGreaterThan(0.1);
+  });
+
+  it('in the GPU fallback form: fused attention in standard ops, rank-0 LoRA branches widened to zeros', async () => {
+    // What a GPU provider gets when its fused attention is wrong (attention-fallback.ts) and what every
+    // GPU provider gets for an absent LoRA (WebGPU crashes on empty tensors).
+    const graph = model.graph('unet');
+    const bytes = 'bytes' in graph ? graph.bytes : readFileSync(graph.path);
+    const fusedOps = (b: Uint8Array) => (decodeModel(b).graph?.node ?? []).filter((n) => n.opType === 'MultiHeadAttention').length;
+    const rewritten = withoutFusedAttention(bytes);
+    expect(fusedOps(bytes)).toBeGreaterThan(0);
+    expect(fusedOps(rewritten)).toBe(0);
+    const weightsDir = model.weightsDir ?? ('path' in graph ? path.dirname(graph.path) : undefined);
+    const session = await PartSession.create(rewritten, { weightsDir });
+    try {
+      const feeds = withoutEmptyBranches({ sample: fx.get('sample')!, timestep: fx.get('timestep')!, context: fx.get('context')!, ...loraFeeds(model.loraTargets.unet) });
+      expect(feeds[`${model.loraTargets.unet[0]!.name}.A`]!.dims[1]).toBe(1);
+      expectParity('UNet, standard-op attention, rank-1 zero branches', data((await session.run(feeds)).eps!), f32(fx, 'eps'), LDM);
+    } finally {
+      await session.release();
+    }
   });
 });
 

@@ -25,7 +25,7 @@ describe('/api/health runtime', () => {
     expect(body.runtime.provider).toBe('cpu');
     expect(body.runtime.refused.map((r: { provider: string }) => r.provider)).toEqual(['cuda', 'webgpu']);
     expect(body.runtime.refused[0].reason).toBe('not installed');
-    expect(body.runtime.refused[1].reason).toMatch(/^no (Vulkan loader|adapter)$/);
+    expect(body.runtime.refused[1].reason).toMatch(/^no (Vulkan loader|adapter|GPU device)$/);
     expect(body.runtime.precision).toBe('fp32');
     expect(body.runtime.parts).toMatchObject({ unet: { provider: 'cpu', precision: 'fp32' }, text: { provider: 'cpu', precision: 'fp32' } });
     expect(JSON.stringify(body)).not.toMatch(/\/(usr|tmp|work|home)\//);

@@ -1,0 +1,61 @@
+// WebGPU, the portable GPU path, run for real on a software Vulkan driver: Mesa 25's lavapipe from
+// Debian's bookworm-backports (.ci/run installs it; Debian 12's own Mesa 22.3 offers no WebGPU adapter).
+// The GPU check (gpu/check.ts) runs with FACECHAIN_EP=webgpu on tiny, in float32 and in float16, and
+// its parity rows against float32 on the CPU must hold. Without an adapter the tests say so and skip,
+// unless FACECHAIN_REQUIRE_WEBGPU=1 (CI), where that is a failure.
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { removeTempDirs, tempDir } from '../helpers/temp.ts';
+
+afterAll(() => removeTempDirs());
+
+interface Row { check: string; result: string; value?: number }
+const ROOT = path.join(import.meta.dirname, '..', '..');
+
+/** The check's JSON on WebGPU, or why WebGPU could not run here. */
+function gpuCheck(precision: 'fp32' | 'fp16'): { provider: string; rows: Row[] } | string {
+  const out = path.join(tempDir(`webgpu-${precision}`), 'check.json');
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'gpu/check.ts', '--tiny-only', '--out', out], {
+    cwd: ROOT, encoding: 'utf8', timeout: 600_000,
+    env: { ...process.env, FACECHAIN_EP: 'webgpu', FACECHAIN_PRECISION: precision },
+  });
+  const said = `${r.stdout}\n${r.stderr}`;
+  if (r.status !== 0) {
+    const reason = /No execution provider worked: (.*)/.exec(said)?.[1];
+    if (reason && !process.env.FACECHAIN_REQUIRE_WEBGPU) return reason;
+    throw new Error(`gpu check failed (exit ${r.status}):\n${said.slice(-2000)}`);
+  }
+  return JSON.parse(readFileSync(out, 'utf8'));
+}
+
+const row = (rows: Row[], start: string): Row => {
+  const found = rows.find((r) => r.check.startsWith(start));
+  if (!found) throw new Error(`no row "${start}"`);
+  return found;
+};
+
+describe('WebGPU on a software Vulkan driver', () => {
+  it('float32: the tiny model matches the CPU within float32 rounding, with the fused-attention check reported', (ctx) => {
+    const result = gpuCheck('fp32');
+    if (typeof result === 'string') return ctx.skip(`no WebGPU adapter here (${result}); install Mesa 25 lavapipe as .ci/run does`);
+    expect(result.provider).toBe('webgpu');
+    // The check compares one fused attention with the CPU; lavapipe's is wrong (about 1e-1), so the SD
+    // graphs take standard ops there; either way the parts below must match.
+    expect(row(result.rows, 'fused attention').value).toBeGreaterThanOrEqual(0);
+    expect(row(result.rows, 'parity tiny text').value).toBeLessThan(1e-5);
+    expect(row(result.rows, 'parity tiny unet').value).toBeLessThan(1e-4);
+    expect(row(result.rows, 'parity tiny vaeDecoder').value).toBeGreaterThan(60);
+    expect(row(result.rows, 'txt2img tiny').value).toBeGreaterThan(0);
+  }, 600_000);
+
+  it('float16 (the GPU default): within the float16 tolerances of the CPU float32 result', (ctx) => {
+    const result = gpuCheck('fp16');
+    if (typeof result === 'string') return ctx.skip(`no WebGPU adapter here (${result})`);
+    expect(row(result.rows, 'parity tiny text').check).toContain('webgpu fp16 vs cpu fp32');
+    expect(row(result.rows, 'parity tiny text').value).toBeLessThan(2e-2);
+    expect(row(result.rows, 'parity tiny unet').value).toBeLessThan(2e-2);
+    expect(row(result.rows, 'parity tiny vaeDecoder').value).toBeGreaterThan(35);
+  }, 600_000);
+});
