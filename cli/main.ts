@@ -12,7 +12,7 @@ const USAGE = `facechain <command>
         [--run-memory-mb N] [--redis URL]
                                    start the server and the editor (--api-only: no editor build or pages;
                                    --redis or FACECHAIN_REDIS: queue runs in Redis for workers, run none here)
-  worker --redis URL [--data ./data] [--workers 1] [--cache-mb 2048] [--threads N] [--run-memory-mb N]
+  worker --redis URL [--data ./data] [--workers 1] [--cache-mb 2048] [--threads N] [--run-memory-mb N] [--name N]
                                    run the runs servers queue in Redis (--workers: runs at the same time)
   run <graph.json> [--set node.param=value ...] [--out dir] [--data dir] [--quiet] [--threads N] [--run-memory-mb N]
                                    run a graph headless, write its outputs
@@ -46,6 +46,7 @@ const OPTIONS = {
   hash: { type: 'boolean' },
   'api-only': { type: 'boolean' },
   redis: { type: 'string' },
+  name: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 

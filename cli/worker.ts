@@ -4,7 +4,7 @@ import { cacheBytes, runMemoryBytes, stopOnSignals } from './serve.ts';
 import { threadsFlag } from './threads-flag.ts';
 
 /** `facechain worker --redis URL`: takes runs from the Redis queue until stopped (a stop lets the going ones end). */
-export async function workerCommand(flags: { redis?: string; data?: string; workers?: string; threads?: string; 'cache-mb'?: string; 'run-memory-mb'?: string }): Promise<number> {
+export async function workerCommand(flags: { redis?: string; data?: string; workers?: string; threads?: string; 'cache-mb'?: string; 'run-memory-mb'?: string; name?: string }): Promise<number> {
   const redis = flags.redis ?? process.env.FACECHAIN_REDIS;
   if (!redis) throw new Error('--redis URL (or FACECHAIN_REDIS) is needed: the queue the servers put runs in');
   const concurrency = Math.max(1, Number(flags.workers ?? process.env.FACECHAIN_WORKERS ?? 1) || 1);
@@ -15,6 +15,8 @@ export async function workerCommand(flags: { redis?: string; data?: string; work
     concurrency,
     cacheBytes: cacheBytes(flags['cache-mb'] ?? process.env.FACECHAIN_CACHE_MB),
     runMemoryBytes: runMemoryBytes(flags['run-memory-mb']),
+    // Names it in run logs ("Run by worker gpu-0"); default host:pid.
+    name: flags.name ?? process.env.FACECHAIN_WORKER_NAME,
   });
   process.stderr.write(`FaceChain worker ${worker.name} takes runs from the Redis queue\n`);
   stopOnSignals(() => worker.close());

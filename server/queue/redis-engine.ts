@@ -9,10 +9,12 @@ import { HttpError } from '../http-error.ts';
 import type { RunHistory } from '../run-history.ts';
 import { interruptedGraph, type Accepted, type LiveRun, type RunEngine } from './engine.ts';
 import { modelsNeeded } from '../../runtime/models-needed.ts';
+import type { CheckedGraph } from '../../runtime/validate.ts';
+import { affinityKeys, heldKey, preferredWorker } from './affinity.ts';
 import {
-  appendEvent, assertReachable, CANCEL_CHANNEL, cancelKey, connect, connectionOptions, liveWorkers, MODEL_SETS, readEvents, RUNS_QUEUE, runsQueue, streamEnd, type StreamEntry,
+  appendEvent, assertReachable, CANCEL_CHANNEL, cancelKey, connect, liveWorkers, MODEL_SETS, readEvents, RUNS_QUEUE, runsQueue, streamEnd, workerQueue, type StreamEntry, type WorkerInfo,
 } from './redis-stream.ts';
-import type { RunJob } from './redis-worker.ts';
+import { WORKER_LOG, type RunJob } from './redis-worker.ts';
 
 export interface RedisEngineOptions {
   url: string;
@@ -50,6 +52,8 @@ export class RedisEngine implements RunEngine {
   private queues = new Map<string, Queue>();
   /** Which queue each run this server knows of was put in (for cancel). */
   private queueOf = new Map<string, string>();
+  /** The worker each queued or going run was sent to or runs on (from the stream: every server's runs). */
+  private workerOf = new Map<string, string>();
   private closed = false;
   private reading: Promise<void> = Promise.resolve();
 
@@ -80,23 +84,31 @@ export class RedisEngine implements RunEngine {
     const sweep = sweepOf(graph);
     if (sweep !== undefined) planSweep(graph, sweep, this.opts.registry);
     const models = modelsNeeded(checked);
-    await this.assertSomeWorkerHas(models);
+    const workers = models.length ? await liveWorkers(this.redis) : undefined;
+    this.assertSomeWorkerHas(models, workers ?? []);
     const runId = randomUUID();
-    const name = runsQueue(models);
+    const shared = runsQueue(models);
+    const worker = await this.affinity(checked, models, workers);
+    const name = worker === undefined ? shared : workerQueue(worker);
     const queue = this.queueNamed(name);
     this.queueOf.set(runId, name);
+    if (worker !== undefined) this.workerOf.set(runId, worker);
     // A new set: told to the workers at once, so the ones that have it listen to its queue now.
     if (models.length && (await this.redis.sadd(MODEL_SETS, JSON.stringify(models)))) await this.redis.publish(MODEL_SETS, '');
-    const position = await queue.getWaitingCount();
-    // The queued event goes first, so no worker's run.started can come before it in the stream.
-    await appendEvent(this.redis, { type: 'run.queued', runId, time: Date.now(), position }, undefined, { queue: name, graphName: checked.graph.name, graph, targets });
+    // Where it stands among the runs this server sees queued (every server's, from the stream): told, not used.
+    const position = [...this.runs.values()].filter((r) => r.state.status === 'queued').length;
+    // The queued event goes first on the connection the queue shares, so no worker's run.started can come
+    // before it in the stream; both are sent at once (one round trip, one AOF write for both).
+    const queued = appendEvent(this.redis, { type: 'run.queued', runId, time: Date.now(), position }, undefined, { queue: name, graphName: checked.graph.name, graph, targets, worker });
     try {
       // Once added (Redis with AOF on), the run outlives this server, a worker and Redis restarting.
-      await queue.add('run', { graph, targets } satisfies RunJob, { jobId: runId, removeOnComplete: 1000, removeOnFail: 1000 });
+      await queue.add('run', { graph, targets, queue: shared } satisfies RunJob, { jobId: runId, removeOnComplete: 1000, removeOnFail: 1000 });
     } catch (e) {
+      await queued.catch(() => undefined);
       await appendEvent(this.redis, { type: 'run.failed', runId, time: Date.now(), durationMs: 0, message: 'The queue did not take the run: submit it again' });
       throw e;
     }
+    await queued;
     return { runId, position };
   }
 
@@ -104,19 +116,36 @@ export class RedisEngine implements RunEngine {
    * Refuses a run that needs model files no working worker has all of, saying what each one lacks. With
    * no worker up the run waits: the one that starts may have them.
    */
-  private async assertSomeWorkerHas(models: string[]): Promise<void> {
+  private assertSomeWorkerHas(models: string[], workers: WorkerInfo[]): void {
     if (!models.length) return;
-    const workers = await liveWorkers(this.redis);
     const lacks = workers.map((w) => ({ name: w.name, missing: models.filter((m) => !w.models.includes(m)) }));
     if (!lacks.length || lacks.some((w) => !w.missing.length)) return;
     const why = lacks.map((w) => `worker ${w.name} lacks ${w.missing.map((m) => `models/${m}`).join(', ')}`).join('; ');
     throw new HttpError(409, `No worker can run this graph: ${why}. Put the files in a worker's data folder, or pick others.`);
   }
 
+  /**
+   * Cache affinity: the worker whose cache holds the most of this run's node results (by the graph's
+   * affinity keys, which workers note after each run), if it is live, has the run's models and is not
+   * busy (runs going on it or sent to it fewer than its concurrency). Undefined: the shared queue, which
+   * any free worker takes from, so load still spreads when the preferred worker is busy.
+   */
+  private async affinity(checked: CheckedGraph, models: string[], known?: WorkerInfo[]): Promise<string | undefined> {
+    const keys = [...affinityKeys(checked).values()];
+    if (!keys.length) return undefined;
+    const holders = await this.redis.mget(keys.map(heldKey));
+    if (!holders.some(Boolean)) return undefined;
+    const busy = new Map<string, number>();
+    for (const w of this.workerOf.values()) busy.set(w, (busy.get(w) ?? 0) + 1);
+    const free = (known ?? (await liveWorkers(this.redis))).filter((w) => w.seen > 0 && (busy.get(w.name) ?? 0) < w.concurrency && models.every((m) => w.models.includes(m)));
+    return preferredWorker(holders, new Set(free.map((w) => w.name)));
+  }
+
   private queueNamed(name: string): Queue {
     let queue = this.queues.get(name);
     if (!queue) {
-      this.queues.set(name, (queue = new Queue(name, { connection: connectionOptions(this.opts.url) })));
+      // On the engine's own connection: its commands and the stream's appends go in order, pipelined.
+      this.queues.set(name, (queue = new Queue(name, { connection: this.redis })));
       queue.on('error', (e) => void process.stderr.write(`Redis queue ${name}: ${e.message}\n`));
     }
     return queue;
@@ -202,7 +231,10 @@ export class RedisEngine implements RunEngine {
       this.runs.set(runId, run);
     }
     if (queued) this.queueOf.set(runId, queued.queue);
+    if (queued?.worker) this.workerOf.set(runId, queued.worker);
+    if (event.type === 'log' && event.message.startsWith(WORKER_LOG)) this.workerOf.set(runId, event.message.slice(WORKER_LOG.length));
     run.state = reduceRun(run.state, event);
+    if (!isActive(run.state)) this.workerOf.delete(runId);
     if (event.type !== 'node.progress') run.events.push(event);
     if (event.type === 'run.queued' || event.type === 'run.started' || !isActive(run.state)) this.save(run);
     for (const l of this.listeners) l(event, preview);

@@ -13,6 +13,14 @@ export const RUNS_QUEUE = 'facechain-runs';
 export function runsQueue(models: string[]): string {
   return models.length ? `${RUNS_QUEUE}-${createHash('sha256').update(models.join('\n')).digest('hex').slice(0, 16)}` : RUNS_QUEUE;
 }
+/**
+ * A worker's own queue: runs a server sent to it for its cache (see affinity.ts), whatever models they
+ * need (the server picks only a worker that has them). A worker that goes away leaves its queue's runs
+ * to the others, which move them to the shared queue they came from (RunJob.queue).
+ */
+export function workerQueue(name: string): string {
+  return `${RUNS_QUEUE}@${createHash('sha256').update(name).digest('hex').slice(0, 16)}`;
+}
 /** The model sets runs were queued with (JSON arrays), so workers know which queues to look at. */
 export const MODEL_SETS = 'facechain:model-sets';
 /** What each worker has, by name, refreshed every HEARTBEAT_MS; one not refreshed for 3 beats is gone. */
@@ -92,6 +100,8 @@ const QueuedMetaSchema = z.object({
   graphName: z.string(),
   graph: z.unknown(),
   targets: z.array(z.string()).optional(),
+  /** The worker it was sent to for its cache (its queue is workerQueue(worker)), if any. */
+  worker: z.string().optional(),
 });
 export type QueuedMeta = z.infer<typeof QueuedMetaSchema>;
 

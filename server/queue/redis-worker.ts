@@ -1,6 +1,6 @@
 import { freemem, hostname } from 'node:os';
 import { z } from 'zod';
-import { Worker, type Job } from 'bullmq';
+import { WaitingError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { PreviewImage, RunEvent } from '../../protocol/index.ts';
 import type { DataFolders } from '../../runtime/data-folder.ts';
@@ -10,9 +10,12 @@ import { runSweep } from '../../runtime/sweep/driver.ts';
 import { sweepOf } from '../../runtime/sweep/plan.ts';
 import { jsonOrUndefined } from '../../runtime/json-depth.ts';
 import { modelsPresent } from '../../runtime/models-needed.ts';
+import { assertGraph } from '../../runtime/validate.ts';
+import { affinityKeys, HELD_TTL_S, heldKey } from './affinity.ts';
 import {
-  appendEvent, assertReachable, CANCEL_CHANNEL, cancelKey, connect, connectionOptions, HEARTBEAT_MS, liveWorkers, MODEL_SETS, RUNS_QUEUE, runsQueue, WORKERS, type WorkerInfo,
+  appendEvent, assertReachable, CANCEL_CHANNEL, cancelKey, connect, connectionOptions, HEARTBEAT_MS, liveWorkers, MODEL_SETS, RUNS_QUEUE, runsQueue, WORKERS, workerQueue, type WorkerInfo,
 } from './redis-stream.ts';
+import { writeRunOutputs } from './run-outputs.ts';
 
 /** The log line that starts a run's log on a worker, before the worker's name. */
 export const WORKER_LOG = 'Run by worker ';
@@ -21,6 +24,8 @@ export const WORKER_LOG = 'Run by worker ';
 export interface RunJob {
   graph: unknown;
   targets?: string[];
+  /** The shared queue of its model set, where a run sent to one worker's queue goes if that worker leaves. */
+  queue?: string;
 }
 
 export interface RedisWorkerOptions {
@@ -63,24 +68,39 @@ export async function startRedisWorker(opts: RedisWorkerOptions): Promise<Runnin
     else beatNow();
   });
 
-  // One BullMQ worker per queue this machine's models allow; together they run `concurrency` runs at most.
+  // One BullMQ worker per queue this machine's models allow (and its own queue, and those of workers that
+  // left); together they run `concurrency` runs at most. When full, the ones with room are paused; the
+  // one(s) running `concurrency` runs are not (BullMQ's own limit holds them, and they fetch the next run
+  // as they end one, with no pause and resume between runs).
   const workers = new Map<string, Worker<RunJob>>();
+  const activeIn = new Map<string, number>();
   const gate = () => {
     const full = going.size >= concurrency;
-    for (const w of workers.values()) {
-      if (full && !w.isPaused()) w.pause(true);
-      else if (!full && w.isPaused()) w.resume();
+    for (const [queue, w] of workers) {
+      const hold = full && (activeIn.get(queue) ?? 0) < concurrency;
+      if (hold && !w.isPaused()) void w.pause(true);
+      else if (!hold && w.isPaused()) void w.resume();
     }
   };
-  const process_ = async (job: Job<RunJob>) => {
+  const processIn = (queue: string) => async (job: Job<RunJob>, token?: string) => {
+    // A paused worker's fetch that was already waiting can still bring a run: it goes back for another.
+    if (going.size >= concurrency && token) {
+      await job.moveToWait(token);
+      throw new WaitingError();
+    }
+    activeIn.set(queue, (activeIn.get(queue) ?? 0) + 1);
     const run = runJob(job, name, opts, writer, going);
     gate();
-    await run;
-    gate();
+    try {
+      await run;
+    } finally {
+      activeIn.set(queue, activeIn.get(queue)! - 1);
+      gate();
+    }
   };
   const listen = async (queue: string) => {
     if (workers.has(queue)) return;
-    const worker = new Worker<RunJob>(queue, process_, {
+    const worker = new Worker<RunJob>(queue, processIn(queue), {
       connection: connectionOptions(opts.url),
       concurrency,
       // A worker that stops renewing its lock (killed, frozen) has its run given to another worker, once.
@@ -105,6 +125,8 @@ export async function startRedisWorker(opts: RedisWorkerOptions): Promise<Runnin
     // Workers killed long ago (a restarted one has a new name) leave the list.
     const live = new Set((await liveWorkers(writer)).map((w) => w.name));
     const gone = (await writer.hkeys(WORKERS)).filter((w) => !live.has(w));
+    // Their own queues' runs (waiting, or going when they died) are taken over by this worker.
+    for (const w of gone) await listen(workerQueue(w));
     if (gone.length) await writer.hdel(WORKERS, ...gone);
     for (const json of await writer.smembers(MODEL_SETS)) {
       const set = z.array(z.string()).safeParse(jsonOrUndefined(json));
@@ -116,6 +138,7 @@ export async function startRedisWorker(opts: RedisWorkerOptions): Promise<Runnin
     beating = beating.then(beat).catch((e: Error) => void process.stderr.write(`Worker ${name}: ${e.message}\n`));
   };
   await listen(RUNS_QUEUE);
+  await listen(workerQueue(name));
   await beat();
   const timer = setInterval(beatNow, HEARTBEAT_MS);
   return {
@@ -124,7 +147,8 @@ export async function startRedisWorker(opts: RedisWorkerOptions): Promise<Runnin
       clearInterval(timer);
       await beating;
       await Promise.all([...workers.values()].map((w) => w.close()));
-      await writer.hdel(WORKERS, name);
+      // Listed as gone rather than removed: the next beat of another worker takes over its queue's runs.
+      await writer.hset(WORKERS, name, JSON.stringify({ name, seen: 0, models: [], freeMemoryBytes: 0, concurrency } satisfies WorkerInfo));
       await subscriber.quit();
       await writer.quit();
     },
@@ -137,10 +161,22 @@ async function runJob(job: Job<RunJob>, name: string, opts: RedisWorkerOptions, 
   going.set(runId, controller);
   // Each append is sent in order on the writer's connection; the job ends once the last one is stored.
   let last: Promise<unknown> = Promise.resolve();
-  const onEvent = (event: RunEvent, preview?: PreviewImage) => {
+  const send = (event: RunEvent, preview?: PreviewImage) => {
     last = appendEvent(writer, event, preview);
+  };
+  /** Node results this run left in the worker's cache (run or taken from it). */
+  const held = new Set<string>();
+  let ending: RunEvent | undefined;
+  const onEvent = (event: RunEvent, preview?: PreviewImage) => {
+    if (event.type === 'node.finished' || event.type === 'node.cached') held.add(event.nodeId);
+    // The run's end is told once its outputs are stored and its cache noted (below).
+    if (event.type === 'run.finished' || event.type === 'run.failed') {
+      ending = event;
+      return;
+    }
+    send(event, preview);
     // Which worker ran it (also the one whose cache and logs to look at).
-    if (event.type === 'run.started') last = appendEvent(writer, { type: 'log', runId, time: Date.now(), level: 'info', message: `${WORKER_LOG}${name}` });
+    if (event.type === 'run.started') send({ type: 'log', runId, time: Date.now(), level: 'info', message: `${WORKER_LOG}${name}` });
   };
   try {
     // Cancelled while it waited (or while the worker that had it was dying).
@@ -154,13 +190,46 @@ async function runJob(job: Job<RunJob>, name: string, opts: RedisWorkerOptions, 
     const { graph, targets } = job.data;
     const options = { runId, targets, signal: controller.signal, onEvent };
     const sweep = sweepOf(graph);
-    if (sweep === undefined) await opts.executor.run(graph, options);
-    else await runSweep(graph, sweep, { ...options, executor: opts.executor, registry: opts.registry, data: opts.data });
+    if (sweep === undefined) {
+      const result = await opts.executor.run(graph, options);
+      if (ending) ending = await storeOutputs(ending, opts, runId, result.outputs);
+    } else await runSweep(graph, sweep, { ...options, executor: opts.executor, registry: opts.registry, data: opts.data });
+    // Sent before the end event on the same connection, not awaited: stored before any client sees the end.
+    if (ending) last = noteHeld(writer, name, opts, graph, targets, held).catch((e: Error) => void process.stderr.write(`Worker ${name}: ${e.message}\n`));
   } catch (e) {
     // The executor reports a run's failures as events; reaching here is a bug, still reported to watchers.
-    onEvent({ type: 'run.failed', runId, time: Date.now(), message: (e as Error).message, durationMs: 0 });
+    ending = { type: 'run.failed', runId, time: Date.now(), message: (e as Error).message, durationMs: 0 };
   } finally {
     going.delete(runId);
+    if (ending) send(ending);
     await last;
   }
+}
+
+/**
+ * Writes the run's image outputs under the shared data folder, where any server reads them. Part of the
+ * run: its end event is stamped after it.
+ */
+async function storeOutputs(ending: RunEvent, opts: RedisWorkerOptions, runId: string, outputs: Map<string, Record<string, unknown>>): Promise<RunEvent> {
+  const t = Date.now();
+  try {
+    await writeRunOutputs(opts.data, runId, outputs);
+  } catch (e) {
+    process.stderr.write(`Run ${runId}: its outputs could not be written to the data folder: ${(e as Error).message}\n`);
+  }
+  return ending.type === 'run.finished' || ending.type === 'run.failed' ? { ...ending, time: Date.now(), durationMs: ending.durationMs + (Date.now() - t) } : ending;
+}
+
+/** Notes in Redis that this worker's cache holds these nodes' results, for servers to send it runs that need them. */
+async function noteHeld(writer: Redis, name: string, opts: RedisWorkerOptions, graph: unknown, targets: string[] | undefined, held: Set<string>): Promise<void> {
+  if (!held.size || opts.executor.cache.maxBytes === 0) return;
+  let keys: Map<string, string>;
+  try {
+    keys = affinityKeys(assertGraph(graph, opts.registry, { targets }));
+  } catch {
+    return;
+  }
+  const notes = writer.multi();
+  for (const [nodeId, key] of keys) if (held.has(nodeId)) notes.set(heldKey(key), name, 'EX', HELD_TTL_S);
+  await notes.exec();
 }

@@ -12,6 +12,7 @@ import type { ServerContext } from '../context.ts';
 import { HttpError } from '../http-error.ts';
 import { storedView } from '../run-history.ts';
 import type { Accepted, LiveRun } from '../queue/engine.ts';
+import { openRunOutput, readOutputCounts } from '../queue/run-outputs.ts';
 
 const OUTPUT_FILE = /^[A-Za-z0-9_-]{1,200}\.png$/;
 const SWEEP_FILE = /^(cell-\d+-\d+-\d+-s\d+\.png|grid\.png|scores\.png|results\.(json|csv)|summary\.csv)$/;
@@ -75,8 +76,10 @@ export function runRoutes(ctx: ServerContext): Router {
   });
   r.get('/runs/:runId', (req, res) => {
     const run = find(req.params.runId);
+    // A Redis run's outputs: written by its worker under the shared data folder.
+    const stored = run.live?.result || isActive(run.state) ? undefined : readOutputCounts(ctx.data, req.params.runId);
     const nodes = Object.fromEntries(
-      Object.entries(run.state.nodes).map(([id, n]) => [id, { ...n, images: imageCounts(run.live?.result?.outputs.get(id)) }]),
+      Object.entries(run.state.nodes).map(([id, n]) => [id, { ...n, images: imageCounts(run.live?.result?.outputs.get(id)) ?? stored?.[id] }]),
     );
     res.json({ ...runSummary(run.state, run.graphName, run.events), interrupted: run.interrupted, nodes, logs: run.state.logs } satisfies RunDetail);
   });
@@ -93,10 +96,26 @@ export function runRoutes(ctx: ServerContext): Router {
   });
   r.get('/runs/:runId/outputs/:nodeId/:port/:index', async (req, res) => {
     const { runId, nodeId, port, index } = req.params;
-    const run = find(runId).live;
-    if (!run) throw new HttpError(410, `Run "${runId}" is no longer held in memory (it ran in an earlier server process, or many runs ago): its outputs are gone (files its save nodes wrote are still served by /api/files/:id)`);
-    if (isActive(run.state)) throw new HttpError(409, `Run "${runId}" has not ended yet: its outputs are served once it has`);
-    if (!run.result) throw new HttpError(410, `The outputs of run "${runId}" were dropped from memory: only the last runs' outputs are kept (files its save nodes wrote are still served by /api/files/:id)`);
+    const found = find(runId);
+    if (isActive(found.state)) throw new HttpError(409, `Run "${runId}" has not ended yet: its outputs are served once it has`);
+    const run = found.live?.result ? found.live : undefined;
+    if (!run) {
+      // A run of the Redis engine: its worker wrote its outputs under the shared data folder.
+      let fd: number | undefined;
+      try {
+        fd = openRunOutput(ctx.data, runId, nodeId, port, Number(index));
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      }
+      if (fd !== undefined) {
+        res.type('image/png');
+        pipeline(createReadStream('', { fd }), res, () => undefined);
+        return;
+      }
+      if (readOutputCounts(ctx.data, runId)) throw new HttpError(404, `No image at ${nodeId}.${port}[${index}] in run "${runId}"`);
+    }
+    if (!found.live) throw new HttpError(410, `Run "${runId}" is no longer held in memory (it ran in an earlier server process, or many runs ago): its outputs are gone (files its save nodes wrote are still served by /api/files/:id)`);
+    if (!run?.result) throw new HttpError(410, `The outputs of run "${runId}" were dropped from memory, or its worker's data/output is not the shared one: only the last runs' outputs are kept (files its save nodes wrote are still served by /api/files/:id)`);
     const outputs = run.result.outputs.get(nodeId);
     if (!outputs) throw new HttpError(404, `Node "${nodeId}" has no outputs in run "${runId}" (it did not run, failed or was skipped)`);
     const value = outputs[port];
