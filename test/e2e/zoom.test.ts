@@ -109,10 +109,9 @@ describe('the portrait example at 1366x768', { timeout: 300_000 }, () => {
     await page.waitForFunction(() => /finished|failed|cancelled/.test(document.querySelector('.fc-run-status')?.getAttribute('data-status') ?? ''), null, { timeout: 280_000 });
     // Each component shows the latest image made inside it (the base model makes none).
     await expectImages(GRAPH.nodes, 4);
-    for (const instance of ['post']) {
+    for (const instance of ['preprocess', 'train', 'generate', 'post']) {
       const inside = GRAPH.components[instance].nodes;
       await enter(instance);
-      if (instance === 'post') await page.screenshot({ path: '/tmp/portrait/post.png' });
       await expect.poll(() => page.locator('.fc-breadcrumb').textContent()).toMatch(new RegExp(`${GRAPH.components[instance].name}$`));
       await expectReadable(inside);
       await expectImages(inside, inside.filter((n) => !NO_IMAGE.has(n.type)).length);
