@@ -154,4 +154,42 @@ describe('components in the editor', { timeout: 300_000 }, () => {
     const downloaded = await exportGraph();
     expect(bytes(downloaded, 'resize')).toBe(bytes(doc, 'resize'));
   });
+  it('the log links a node inside a component to it; a copied instance pastes with its definition into another graph', async () => {
+    if (page.url() === 'about:blank') await page.goto(server.url);
+    await page.getByRole('button', { name: 'Open', exact: true }).click();
+    await page.locator('[data-example="image-basics"]').click();
+    await until(nodeIds).toEqual(['load', 'resize', 'grid', 'preview', 'save']);
+    await node('grid').locator('.fc-node-header').click();
+    await node('save').locator('.fc-node-header').click({ modifiers: [mod] });
+    await answering(['Sheet'], () => menu('grid', 'Make component…'));
+    await until(nodeIds).toEqual(['load', 'resize', 'sheet', 'preview']);
+    const definition = (await exportGraph()).components!.sheet;
+
+    // The run's log names the inner node by its path: its link opens the component with the node selected.
+    await page.locator('.fc-run').click();
+    await until(() => page.locator('.fc-run-status').getAttribute('data-status')).toBe('finished');
+    if (!(await page.locator('.fc-log.is-open').count())) await page.locator('.fc-log-head').click();
+    await page.locator('[data-testid="log"] .fc-link', { hasText: 'sheet/save' }).first().click();
+    await until(() => page.locator('.fc-breadcrumb').textContent()).toMatch(/Sheet$/);
+    await until(nodeIds).toEqual(['grid', 'save']);
+    await until(() => page.locator('.react-flow__node.selected').evaluateAll((els) => els.map((e) => e.getAttribute('data-id')))).toEqual(['save']);
+    await page.locator('.fc-breadcrumb button').first().click();
+    await until(nodeIds).toEqual(['load', 'resize', 'sheet', 'preview']);
+
+    await node('sheet').locator('.fc-node-header').click();
+    await page.keyboard.press(`${mod}+c`);
+    await page.getByRole('button', { name: 'Open', exact: true }).click();
+    await page.locator('[data-example="txt2img"]').click();
+    await until(nodeIds).not.toContain('sheet');
+    const pane = (await page.locator('.react-flow__pane').boundingBox())!;
+    await page.mouse.move(pane.x + 40, pane.y + 40);
+    await page.keyboard.press(`${mod}+v`);
+    await until(nodeIds).toContain('sheet');
+    const pasted = await exportGraph();
+    expect(pasted.nodes.find((n) => n.id === 'sheet')).toMatchObject({ type: 'component', component: 'sheet' });
+    expect(pasted.components).toEqual({ sheet: definition });
+    // Drawn as the component, with its ports, not as a node of a missing type.
+    await until(() => node('sheet').locator('.fc-port.is-in .fc-port-name').allTextContents()).toEqual(['images']);
+    expect(await node('sheet').locator('[data-testid="missing-node"]').count()).toBe(0);
+  });
 });

@@ -1,6 +1,8 @@
 // `npx tsx test/e2e/graph-screenshots.ts [graph-id ...]`: docs/screenshots/graph-<id>.png, each shipped
 // graph open in the editor at 1366x768 after a run, as shipped, on a fresh data folder (sample photos,
-// the demo model, the demo LoRAs first start installs), with the nodes' states and previews.
+// the demo model, the demo LoRAs first start installs), with the nodes' states and previews; for a graph
+// built from components also graph-<id>-<instance>.png, the inside of each. test/e2e/zoom.test.ts checks
+// at the same size that the portrait graph's titles and previews read there.
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,6 +40,21 @@ try {
     const file = path.join(OUT, `graph-${id}.png`);
     await page.screenshot({ path: file });
     console.log(`wrote ${path.relative(ROOT, file)} (run ${status})`);
+    // A graph built from components: each one's inside too, opened as a user would, graph-<id>-<instance>.png.
+    for (const n of graph.nodes as { id: string; type: string; component?: string }[]) {
+      if (n.type !== 'component' || !n.component) continue;
+      await page.locator(`.react-flow__node[data-id="${n.id}"] .fc-node-header`).click({ button: 'right' });
+      await page.locator('.fc-menu').getByText('Edit inside', { exact: true }).click();
+      const inner = graph.components[n.component].nodes.length;
+      await page.waitForFunction((count) => document.querySelector('.fc-breadcrumb strong') !== null && document.querySelectorAll('.react-flow__node').length === count, inner);
+      await page.waitForTimeout(800);
+      await page.mouse.move(1360, 760);
+      const inside = path.join(OUT, `graph-${id}-${n.id}.png`);
+      await page.screenshot({ path: inside });
+      console.log(`wrote ${path.relative(ROOT, inside)}`);
+      await page.locator('.fc-breadcrumb button').first().click();
+      await page.waitForFunction((count) => document.querySelectorAll('.react-flow__node').length === count, graph.nodes.length);
+    }
   }
 } finally {
   await browser.close();

@@ -13,9 +13,9 @@ import { editorOnFreshData, type EditorPage } from './browser.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const GRAPHS = readdirSync(path.join(ROOT, 'graphs')).filter((f) => f.endsWith('.json') && f !== 'schema.json').map((f) => f.slice(0, -5));
-/** Graphs whose fused, ranked results must hold a detected face: the fuse and rank node ids. */
+/** Graphs whose fused, ranked results must hold a detected face: the fuse and rank node ids (inside a component: its path). */
 const FACES: Record<string, { fuse: string; rank: string }> = {
-  'facechain-portrait': { fuse: 'fuse', rank: 'rank' },
+  'facechain-portrait': { fuse: 'post/fuse', rank: 'post/rank' },
   'facechain-generate': { fuse: 'fuse', rank: 'rank' },
 };
 
@@ -72,7 +72,7 @@ async function openAndRun(id: string): Promise<void> {
   const detector = testFaceModels();
   const found: number[] = [];
   for (let i = 0; ; i++) {
-    const res = await fetch(new URL(`/api/runs/${run.runId}/outputs/${faces.fuse}/images/${i}`, server.url));
+    const res = await fetch(new URL(`/api/runs/${run.runId}/outputs/${encodeURIComponent(faces.fuse)}/images/${i}`, server.url));
     if (res.status === 404) break;
     found.push((await detector.detect(await decodeImage(Buffer.from(await res.arrayBuffer())))).length);
   }

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { instanceImageNode } from '../../editor/src/core/component-state.ts';
 import { EditorStore } from '../../editor/src/core/editor-store.ts';
 import { FlowMapper } from '../../editor/src/core/flow-mapping.ts';
 import { graphFromText, graphToText } from '../../editor/src/core/graph-io.ts';
@@ -100,5 +101,92 @@ describe('editor components', () => {
     expect(JSON.stringify(saved.nodes.find((n: { id: string }) => n.id === 'resize'))).toBe(JSON.stringify(doc.nodes.find((n: { id: string }) => n.id === 'resize')));
     expect(saved.nodes.find((n: { id: string }) => n.id === 'grid').params.futureParam).toEqual({ nested: [1, 'two'] });
     expect(saved.edges).toEqual(doc.edges);
+  });
+  it('copies an instance with its definitions, so it pastes into another graph and runs there', () => {
+    const catalog = catalogIndex();
+    const source = new EditorStore(catalog, basics());
+    source.select(['resize', 'grid', 'preview', 'save']);
+    source.makeComponent('Sheet');
+    source.enter('sheet');
+    source.select(['grid', 'save']);
+    source.makeComponent('Write');
+    source.leave(0);
+    source.select(['sheet']);
+    // Through the clipboard's text, as Ctrl+C / Ctrl+V carry it.
+    const clip = graphFromText(graphToText(source.copySelection()!));
+    expect(Object.keys(clip.components!).sort()).toEqual(['sheet', 'write']);
+
+    const txt2img = graphFromText(readFileSync(new URL('../../graphs/txt2img.json', import.meta.url), 'utf8'));
+    const target = new EditorStore(catalog, txt2img);
+    const [pasted] = target.paste(clip, { x: 0, y: 900 });
+    expect(target.doc.nodes.find((n) => n.id === pasted)).toMatchObject({ type: 'component', component: 'sheet' });
+    expect(target.doc.components).toEqual(source.doc.components);
+    // The catalog knows the pasted component: the instance is drawn with its ports.
+    expect(catalog.node('component:sheet')?.inputs.map((p) => p.name)).toEqual(['images']);
+    const decode = target.doc.nodes.find((n) => n.type === 'sd/vae-decode')!.id;
+    expect(target.connect({ node: decode, port: 'images' }, { node: pasted, port: 'images' }).ok).toBe(true);
+    const r = checkGraph(target.doc, createRegistry());
+    expect(r.ok ? [] : r.problems).toEqual([]);
+    expect(flatten(target.doc).nodes.map((n) => n.id)).toEqual(expect.arrayContaining(['sheet/resize', 'sheet/write/grid', 'sheet/write/save']));
+
+    // Pasted again: the same definitions are reused, not copied.
+    const [again] = target.paste(clip, { x: 400, y: 900 });
+    expect(target.doc.nodes.find((n) => n.id === again)?.component).toBe('sheet');
+    expect(Object.keys(target.doc.components!).sort()).toEqual(['sheet', 'write']);
+
+    // Into a graph whose own "sheet" and "write" are something else: they join under fresh ids, nested ones repointed.
+    const other = new EditorStore(catalog, basics());
+    other.select(['grid']);
+    other.makeComponent('Sheet');
+    other.select(['save']);
+    other.makeComponent('Write');
+    const [third] = other.paste(clip, { x: 0, y: 900 });
+    const id = other.doc.nodes.find((n) => n.id === third)!.component!;
+    expect(id).toBe('sheet-2');
+    expect(other.doc.components!['sheet-2'].nodes.find((n) => n.type === 'component')?.component).toBe('write-2');
+    expect(other.doc.components!['write-2']).toEqual(source.doc.components!.write);
+    expect(other.doc.components!.sheet.nodes.map((n) => n.id)).toEqual(['grid']);
+    // One undo step takes the instance and the definitions it brought.
+    expect(other.undo()).toBe('Paste 1 node');
+    expect(Object.keys(other.doc.components!).sort()).toEqual(['sheet', 'write']);
+  });
+  it('reveals a node by the flat id a log line names: enters the components on its path and selects it', () => {
+    const store = new EditorStore(catalogIndex(), basics());
+    store.select(['resize', 'grid', 'preview', 'save']);
+    store.makeComponent('Sheet');
+    store.enter('sheet');
+    store.select(['grid', 'save']);
+    store.makeComponent('Write');
+    store.leave(0);
+
+    expect(store.reveal('sheet/write/grid')).toBe(true);
+    let snap = store.getSnapshot();
+    expect(snap.path).toEqual([{ instance: 'sheet', component: 'sheet' }, { instance: 'write', component: 'write' }]);
+    expect([...snap.selectedNodes]).toEqual(['grid']);
+    // The same level again: the path is the same object (the canvas does not reframe), the selection moves.
+    expect(store.reveal('sheet/write/save')).toBe(true);
+    expect(store.getSnapshot().path).toBe(snap.path);
+    expect([...store.getSnapshot().selectedNodes]).toEqual(['save']);
+    // A top-level node from inside: back out.
+    expect(store.reveal('load')).toBe(true);
+    snap = store.getSnapshot();
+    expect(snap.path).toEqual([]);
+    expect([...snap.selectedNodes]).toEqual(['load']);
+    // Names of nodes the graph does not have change nothing.
+    for (const id of ['sheet/nope', 'load/grid', 'nope/grid', 'sheet/grid']) expect(store.reveal(id), id).toBe(false);
+    expect(store.getSnapshot()).toBe(snap);
+  });
+  it('an instance shows the images of the node inside it that made the run\'s latest preview', () => {
+    const previews = {
+      'post/fuse': { runId: 'r', previewId: 7 },
+      'post/save': { runId: 'r', previewId: 9 },
+      'postx/save': { runId: 'r', previewId: 12 },
+      'generate/sampler': { runId: 'r', previewId: 11 },
+    };
+    expect(instanceImageNode(previews, {}, 'post')).toBe('post/save');
+    expect(instanceImageNode(previews, {}, 'generate')).toBe('generate/sampler');
+    // After a reload there are no previews: the full-size outputs of a node inside it.
+    expect(instanceImageNode({}, { 'preprocess/crop': { images: 3 }, 'post/fuse': { images: 4 } }, 'post')).toBe('post/fuse');
+    expect(instanceImageNode(previews, {}, 'train')).toBeUndefined();
   });
 });

@@ -1,5 +1,6 @@
-// FaceChain's whole pipeline as shipped (graphs/facechain-portrait.json) on photos made from the demo
-// shots, with the tiny SD model: through the CLI, then through the server with previews over the WebSocket.
+// FaceChain's whole pipeline as shipped (graphs/facechain-portrait.json, built from the components Preprocess,
+// Train, Generate and Post) on photos made from the demo shots, with the tiny SD model: through the CLI, then
+// through the server with previews over the WebSocket. Runs and logs name inner nodes by path (`post/rank`).
 import { execFile } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -43,18 +44,20 @@ describe('graphs/facechain-portrait.json', { timeout: 180_000 }, () => {
     // The tiny architecture with a VAE that keeps pictures, so faces survive img2img and the fuser and
     // ranker have faces to work on (the plain tiny model's random VAE draws none).
     await writePictureCheckpoint(path.join(data, 'models'));
-    // The graph's img2img option: the template face wired to the sampler's image input.
+    // The graph's img2img option: Preprocess's template face wired to Generate's image input (the sampler's).
     const doc = JSON.parse(readFileSync(GRAPH, 'utf8'));
-    doc.edges.push({ from: { node: 'quality', port: 'template' }, to: { node: 'sampler', port: 'image' } });
+    doc.edges.push({ from: { node: 'preprocess', port: 'template' }, to: { node: 'generate', port: 'image' } });
     const graphFile = path.join(data, '..', 'portrait-img2img.json');
     writeFileSync(graphFile, JSON.stringify(doc));
-    const sets = ['load.path=photos', 'train.steps=40', 'checkpoint.checkpoint=tiny-picture.safetensors', 'sampler.strength=0.15', 'sampler.width=384', 'sampler.height=384'];
+    // The components' params, as the README's examples set them.
+    const sets = ['preprocess.photos=photos', 'train.steps=40', 'checkpoint.checkpoint=tiny-picture.safetensors', 'generate.strength=0.15', 'generate.width=384', 'generate.height=384'];
     const args = ['run', graphFile, '--data', data, '--out', out, ...sets.flatMap((s) => ['--set', s])];
     const r = await promisify(execFile)(process.execPath, [path.join(ROOT, 'bin/facechain.js'), ...args], { cwd: ROOT, maxBuffer: 1 << 24 }).catch((e) => e);
     expect(r.stderr).toMatch(/finished in/);
     expect(r.stderr).toMatch(/40 steps \(40 this run\)/);
     // The prompt names the person the photos show: the caption node's token and Table 1 phrase.
     const subject = /tagger info: Subject: "([^"]+)"/.exec(r.stderr)?.[1];
+    expect(r.stderr).toMatch(/preprocess\/tagger info: Subject/);
     expect(subject).toMatch(/^a (boy, children|girl, children|handsome man|beautiful woman|mature man|mature woman)$/);
     expect(r.stderr).toContain(`sampler info: Prompt: <sks>, ${subject}, portrait photo, soft light, high quality`);
     // Results with a face (3 of the 4 here) got the template face fused in, then were ranked by identity.
@@ -80,10 +83,10 @@ describe('graphs/facechain-portrait.json', { timeout: 180_000 }, () => {
     try {
       const doc = JSON.parse(readFileSync(GRAPH, 'utf8'));
       const params = (id: string) => doc.nodes.find((n: { id: string }) => n.id === id).params;
-      Object.assign(params('load'), { path: 'photos' });
+      Object.assign(params('preprocess'), { photos: 'photos' });
       Object.assign(params('train'), { steps: 40 });
       Object.assign(params('checkpoint'), { checkpoint: 'tiny' });
-      Object.assign(params('rank'), { keepDropped: false });
+      Object.assign(params('post'), { keepDropped: false });
       const ws = new WebSocket(`${server.url.replace('http', 'ws')}/ws`);
       await new Promise((r) => ws.once('open', r));
       const frames: string[] = [];
@@ -106,12 +109,13 @@ describe('graphs/facechain-portrait.json', { timeout: 180_000 }, () => {
       // The tiny model's random VAE draws no face: with keepDropped off (the default) nothing is left to
       // rank, and the run fails with the ranker's reason for each result.
       expect(await run()).toBe('run.failed');
-      for (const node of ['detect', 'crop', 'parse', 'dataset', 'train', 'sampler', 'fuse']) expect(frames, node).toContain(node);
-      expect(errors).toEqual([expect.stringMatching(/^rank: No result left to rank: all 4 were dropped:\n/)]);
+      for (const node of ['preprocess/detect', 'preprocess/crop', 'preprocess/parse', 'preprocess/dataset', 'train/train', 'generate/sampler', 'post/fuse']) expect(frames, node).toContain(node);
+      expect(errors).toEqual([expect.stringMatching(/^post\/rank: No result left to rank: all 4 were dropped:\n/)]);
       expect(logs.some((m) => /40 steps \(40 this run\)/.test(m))).toBe(true);
 
       // Another preview interval is not another training: the finished run's checkpoint is the result.
-      Object.assign(params('train'), { previewEvery: 10 });
+      // An inner param the component does not expose: set inside its definition.
+      Object.assign(doc.components.train.nodes.find((n: { id: string }) => n.id === 'train').params, { previewEvery: 10 });
       expect(await run()).toBe('run.failed');
       ws.close();
       expect(logs.some((m) => /all done by an earlier run/.test(m))).toBe(true);

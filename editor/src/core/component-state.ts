@@ -30,3 +30,21 @@ export function instanceProblems(grouped: GroupedProblems, path: string): NodePr
   if (!own && !general.length) return undefined;
   return { general: [...(own?.general ?? []), ...general], params: own?.params ?? {}, inputs: own?.inputs ?? {} };
 }
+
+/**
+ * The flat node whose images an instance shows: the one inside it with the run's latest preview (preview
+ * ids grow through a run), else, after a reload (previews are not kept), the last with full-size outputs.
+ */
+export function instanceImageNode(
+  previews: Readonly<Record<string, { runId: string; previewId: number }>>,
+  outputs: Readonly<Record<string, unknown>>,
+  path: string,
+): string | undefined {
+  let best: string | undefined;
+  for (const [id, p] of Object.entries(previews)) {
+    if (!id.startsWith(`${path}/`)) continue;
+    const b = best === undefined ? undefined : previews[best];
+    if (!b || p.runId !== b.runId || p.previewId > b.previewId) best = id;
+  }
+  return best ?? Object.keys(outputs).findLast((id) => id.startsWith(`${path}/`));
+}

@@ -4,7 +4,7 @@ import { addLibraryComponent, COMPONENT_TYPE, GRAPH_FORMAT, GRAPH_VERSION, type 
 import { catalogType } from './component-catalog.ts';
 import { advanceSeeds, setSeedControl, type SeedControl } from './seed-control.ts';
 import type { CatalogIndex } from './catalog-index.ts';
-import { copyFragment, pasteFragment, topLeft } from './clipboard.ts';
+import { copyFragment, mergeComponents, pasteFragment, topLeft } from './clipboard.ts';
 import { checkConnection, type ConnectionCheck, type PortRef } from './connections.ts';
 import { defaultParams } from './form-model.ts';
 import * as edit from './graph-edit.ts';
@@ -295,19 +295,50 @@ export class EditorStore {
     this.changed();
   }
 
+  /**
+   * Shows and selects the node a run or a problem names by its flat id: `detect` on the top level,
+   * `portrait/preprocess/detect` inside the components on that path. False when the graph has no such node.
+   */
+  reveal(flatId: string): boolean {
+    const parts = flatId.split('/');
+    const target = parts.pop()!;
+    const path: Inside[] = [];
+    let level: Level = this.doc;
+    for (const instance of parts) {
+      const node = level.nodes.find((n) => n.id === instance);
+      const def = node?.type === COMPONENT_TYPE && node.component ? this.doc.components?.[node.component] : undefined;
+      if (!def) return false;
+      path.push({ instance, component: node!.component! });
+      level = def;
+    }
+    if (!level.nodes.some((n) => n.id === target)) return false;
+    const moved = path.length !== this.path.length || path.some((p, i) => p.instance !== this.path[i].instance || p.component !== this.path[i].component);
+    if (moved) {
+      this.path = path;
+      this.measured = new Map();
+    }
+    this.selectedNodes = new Set([target]);
+    this.selectedEdges = new Set();
+    this.changed();
+    return true;
+  }
+
   // --- clipboard ---
 
   copySelection(): Graph | undefined {
     if (!this.selectedNodes.size) return undefined;
-    return copyFragment({ ...this.level, name: this.doc.name }, this.selectedNodes);
+    return copyFragment({ ...this.level, name: this.doc.name, components: this.doc.components }, this.selectedNodes);
   }
 
-  /** Pastes a fragment with its top-left at `at`; the pasted nodes become the selection. */
+  /**
+   * Pastes a fragment with its top-left at `at`; the pasted nodes become the selection. The definitions
+   * of pasted component instances join the document's (one it holds unchanged is reused).
+   */
   paste(fragment: Graph, at: edit.XY): string[] {
     if (!fragment.nodes.length) return [];
     let ids: string[] = [];
-    this.edit(`Paste ${fragment.nodes.length} node${fragment.nodes.length === 1 ? '' : 's'}`, (g) => {
-      ids = pasteFragment(g, fragment, at);
+    this.edit(`Paste ${fragment.nodes.length} node${fragment.nodes.length === 1 ? '' : 's'}`, (g, doc) => {
+      ids = pasteFragment(g, fragment, at, mergeComponents(doc, fragment));
     });
     this.select(ids);
     return ids;

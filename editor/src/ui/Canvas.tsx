@@ -17,6 +17,7 @@ import { checkConnection, type PortRef } from '../core/connections.ts';
 import { catalogType } from '../core/component-catalog.ts';
 import { FlowMapper, type FlowNode } from '../core/flow-mapping.ts';
 import { fitViewport } from '../core/node-size.ts';
+import { centreOn } from './centre.ts';
 import { useEditor } from './context.ts';
 import { ConnectionLine } from './ConnectionLine.tsx';
 import { NodeMenu, type NodeMenuState } from './NodeMenu.tsx';
@@ -63,13 +64,17 @@ export function Canvas() {
     if (fitRequest) void rf.fitView({ padding: 0.12, maxZoom: 1.1 });
   }, [fitRequest, rf]);
 
-  // Entering or leaving a component shows another level: frame it.
+  // Entering or leaving a component shows another level: frame it, or centre the one node selected
+  // there (the log's link to a node inside a component).
   const shownPath = useRef(snap.path);
   useEffect(() => {
     if (shownPath.current === snap.path) return;
     shownPath.current = snap.path;
-    void rf.fitView({ padding: 0.12, maxZoom: 1.1 });
-  }, [snap.path, rf]);
+    const [only] = snap.selectedNodes.size === 1 ? snap.selectedNodes : [];
+    const node = only === undefined ? undefined : snap.level.nodes.find((n) => n.id === only);
+    if (node) centreOn(rf, node, 0);
+    else void rf.fitView({ padding: 0.12, maxZoom: 1.1 });
+  }, [snap, rf]);
 
   const isValidConnection = useCallback(
     (c: Connection | RfEdge) => checkConnection(store.level, catalog, ...ends(c)).ok,

@@ -3,7 +3,7 @@ import { memo, useMemo, useState, type CSSProperties, type MouseEvent } from 're
 import type { CatalogNode, CatalogPort, NodeRun } from '../../../protocol/index.ts';
 import type { FlowNode } from '../core/flow-mapping.ts';
 import { catalogType, COMPONENT_CATEGORY } from '../core/component-catalog.ts';
-import { instanceProblems, instanceRun } from '../core/component-state.ts';
+import { instanceImageNode, instanceProblems, instanceRun } from '../core/component-state.ts';
 import { estimateNodeHeight, formHeight, nearView, NODE_WIDTH } from '../core/node-size.ts';
 import { unplacedProblems, type NodeProblems } from '../core/problems.ts';
 import { useEditor, type ImageRef } from './context.ts';
@@ -77,7 +77,7 @@ export const GraphNode = memo(function GraphNode({ id, data, selected }: NodePro
         <>
           <Ports def={def} problems={problems} component={instance ? node.component : undefined} />
           <div className="fc-params-placeholder" style={{ height: formHeight(catalog.fields(type)) }} />
-          {compact && <CompactSummary id={id} title={node.title ?? def.title} def={def} run={run} />}
+          {compact && <CompactSummary path={path} instance={instance} title={node.title ?? def.title} def={def} run={run} />}
         </>
       ) : def ? (
         <>
@@ -91,7 +91,7 @@ export const GraphNode = memo(function GraphNode({ id, data, selected }: NodePro
       ) : (
         <MissingType node={node} wired={data.wired} />
       )}
-      {shown === 'form' && <NodeFooter id={id} def={def} run={run} problems={problems} />}
+      {shown === 'form' && <NodeFooter path={path} instance={instance} def={def} run={run} problems={problems} />}
     </div>
   );
 }, (a, b) => a.id === b.id && a.data === b.data && a.selected === b.selected);
@@ -143,14 +143,14 @@ function MissingType({ node, wired }: { node: FlowNode['data']['node']; wired?: 
 }
 
 /** Progress, errors and previews: only drawn at a zoom where they can be read. */
-function NodeFooter({ id, def, run, problems }: { id: string; def?: CatalogNode; run?: NodeRun; problems?: NodeProblems }) {
+function NodeFooter({ path, instance, def, run, problems }: { path: string; instance: boolean; def?: CatalogNode; run?: NodeRun; problems?: NodeProblems }) {
   return (
     <>
       {run?.state === 'running' && <Progress fraction={run.fraction} message={run.message} />}
       {run?.state === 'error' && <div className="fc-node-error">{run.error}</div>}
       {run?.state === 'skipped' && run.message && <div className="fc-node-note">{run.message}</div>}
       {problems && <Unplaced problems={problems} def={def} />}
-      <Previews id={id} def={def} />
+      <Previews path={path} instance={instance} def={def} />
     </>
   );
 }
@@ -263,8 +263,8 @@ const MAX_THUMBS = 4;
  * progress in type scaled against the zoom (--fc-zoom, set by the canvas), and its latest image filling
  * the rest. Drawn over the same-sized placeholder, so the node's size, handles and wires stay put.
  */
-function CompactSummary({ id, title, def, run }: { id: string; title: string; def: CatalogNode; run?: NodeRun }) {
-  const { shown } = usePreviewImages(id, def);
+function CompactSummary({ path, instance, title, def, run }: { path: string; instance: boolean; title: string; def: CatalogNode; run?: NodeRun }) {
+  const { shown } = usePreviewImages(path, instance, def);
   const state = run?.state;
   const pct = state === 'running' ? Math.round((run?.fraction ?? 0) * 100) : undefined;
   return (
@@ -283,23 +283,27 @@ function CompactSummary({ id, title, def, run }: { id: string; title: string; de
 
 /**
  * The latest preview images, or after a reload (previews are not kept) the run's full-size outputs,
- * full-size first.
+ * full-size first. Runs name nodes by their flat path; an instance shows the images of the node inside
+ * it that made the latest preview.
  */
-function usePreviewImages(id: string, def?: CatalogNode): { shown: ImageRef[]; full: ImageRef[] } {
+function usePreviewImages(path: string, instance: boolean, def?: CatalogNode): { shown: ImageRef[]; full: ImageRef[] } {
   const { runs, api } = useEditor();
-  const preview = useStore(runs, (s) => s.previews[id]);
+  const id = useStore(runs, (s) => (instance ? instanceImageNode(s.previews, s.outputs.nodes, path) : path));
+  const preview = useStore(runs, (s) => (id === undefined ? undefined : s.previews[id]));
   const outputs = useStore(runs, (s) => s.outputs);
   const full = useMemo(() => {
-    const ports = outputs.runId ? outputs.nodes[id] : undefined;
+    const ports = outputs.runId && id !== undefined ? outputs.nodes[id] : undefined;
     const refs: ImageRef[] = [];
-    for (const port of ports ? (def?.outputs ?? []) : []) {
-      for (let i = 0; i < (ports![port.name] ?? 0); i++) {
-        const url = api.outputUrl(outputs.runId!, id, port.name, i);
-        refs.push({ url, full: url, label: `${port.name} ${i + 1} (full size)` });
+    // An instance's ports are not the inner node's: its outputs in the order the server lists them.
+    const names = instance ? Object.keys(ports ?? {}) : (def?.outputs ?? []).map((p) => p.name);
+    for (const port of ports ? names : []) {
+      for (let i = 0; i < (ports![port] ?? 0); i++) {
+        const url = api.outputUrl(outputs.runId!, id!, port, i);
+        refs.push({ url, full: url, label: `${port} ${i + 1} (full size)` });
       }
     }
     return refs;
-  }, [outputs, id, def, api]);
+  }, [outputs, id, instance, def, api]);
   const shown: ImageRef[] = preview
     ? preview.images.filter(Boolean).map((img, i) => ({ url: img.url, label: `Preview ${i + 1} (${img.width}×${img.height})` }))
     : full;
@@ -307,9 +311,9 @@ function usePreviewImages(id: string, def?: CatalogNode): { shown: ImageRef[]; f
 }
 
 /** The node's images as thumbnails; a click opens the viewer on the full-size outputs when the run has them. */
-function Previews({ id, def }: { id: string; def?: CatalogNode }) {
+function Previews({ path, instance, def }: { path: string; instance: boolean; def?: CatalogNode }) {
   const { showImages } = useEditor();
-  const { shown, full } = usePreviewImages(id, def);
+  const { shown, full } = usePreviewImages(path, instance, def);
   if (!shown.length) return null;
 
   // Full-size outputs first: what the node actually produced, not the downscaled previews.

@@ -1,6 +1,7 @@
 import { useReactFlow } from '@xyflow/react';
 import { useEffect, useState } from 'react';
 import { problemCount } from '../core/problems.ts';
+import { centreOn } from './centre.ts';
 import { useEditor } from './context.ts';
 import { useStore } from './use-store.ts';
 
@@ -20,11 +21,15 @@ export function LogPanel() {
     if (count || failed) setOpen(true);
   }, [count, failed]);
 
+  /** Shows the node a line names: inside the components on its path (`portrait/preprocess/detect`), selected and centred. */
   const focus = (id: string) => {
-    const n = store.doc.nodes.find((x) => x.id === id);
-    if (!n?.position) return;
-    store.select([id]);
-    void rf.setCenter(n.position.x + 140, n.position.y + 120, { zoom: Math.max(rf.getZoom(), 0.9), duration: 300 });
+    const before = store.getSnapshot().path;
+    if (!store.reveal(id)) return;
+    const snap = store.getSnapshot();
+    // Entering another level: the canvas centres the selected node once it shows that level.
+    if (snap.path !== before) return;
+    const node = snap.level.nodes.find((n) => n.id === id.split('/').pop());
+    if (node) centreOn(rf, node);
   };
   const logs = run?.logs ?? [];
 
