@@ -92,7 +92,7 @@ try {
 
   // Where the face's time goes beside the UNet loop: detection, the VAE encode of the crop, the decode
   // of the face's window (against the whole crop's).
-  const latent = await sample(model, params);
+  const latent = await sample(model, { ...params, steps: 1 });
   const factor = latentFactor(model.config.vae);
   const crop = cropBox(face, rgb.width, rgb.height, 0.5);
   const win = maskWindow(await faceMask(face, crop, SIZE, { dilation: 0.08, feather: 0.04 }), factor, DECODE_MARGIN);
