@@ -110,6 +110,21 @@ describe('face detail (demo model, demo group photo)', () => {
     }
   }, 600_000);
 
+  it('gives a reference person the face most like their photo', async () => {
+    // The reference: a crop around the photo's largest face; that face is the one taken, by similarity.
+    const all = await faces.detect(photo);
+    const big = all.reduce((m, f) => (f.box.width > m.box.width ? f : m));
+    const crop = cropBox(big, photo.width, photo.height, 0.6);
+    const reference = { ...(await toRawImage(sharpOf(photo).extract({ left: crop.x, top: crop.y, width: crop.side, height: crop.side }))), channels: 3 as const };
+    const people: PersonInput[] = [{ select: 'reference', index: 0, prompt: '', reference }];
+    for (let run = 0; run < 2; run++) {
+      const r = await detailImage(model, faces, photo, { ...options, faces: 'assigned', steps: 4 }, people, undefined, []);
+      expect(r.faces.length).toBe(1);
+      expect(r.faces[0].job.face.box.x).toBeCloseTo(big.box.x, 0);
+      expect(r.faces[0].job.similarity).toBeGreaterThan(0.8);
+    }
+  }, 600_000);
+
   it('keeps each face\'s identity at low denoise', async () => {
     // Identity of each repainted face against every original face of the photo (FaceRes cosine).
     const identity = async (denoise: number) => {
