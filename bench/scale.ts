@@ -164,7 +164,7 @@ const overhead = (engine: Setup['engine'], preStart: number, fsync?: Setup['fsyn
       trip.push(s.seen - t);
     }
     watch.close();
-    const perRun = trip.map((x, i) => x - execution[i] - preStart);
+    const perRun = trip.map((x, i) => x - execution[i]! - preStart);
     return { overhead: mean(perRun), median: median(perRun), toStart: mean(toStart), toSeen: mean(toSeen), execution: mean(execution), trip: mean(trip) };
   });
 
@@ -193,7 +193,7 @@ try {
     for (const fsync of engine === 'Redis' ? (['everysec', 'always'] as const) : [undefined]) {
       const o = await overhead(engine, preStart, fsync);
       console.log(
-        `${engine}${fsync ? ` (appendfsync ${fsync})` : ''}: queue overhead per run (${OVERHEAD_RUNS} runs): ${o.overhead.toFixed(2)} ms mean, ${o.median.toFixed(0)} ms median (submit -> run.started ${o.toStart.toFixed(2)} ms + run.finished -> seen on the WebSocket ${o.toSeen.toFixed(2)} ms, less ${preStart.toFixed(2)} ms of executor checks before run.started; execution ${o.execution.toFixed(2)} ms, whole trip ${o.trip.toFixed(2)} ms); goal < 5 ms`,
+        `${engine}${fsync ? ` (appendfsync ${fsync})` : ''}: queue overhead per run (${OVERHEAD_RUNS} runs): ${o.overhead.toFixed(2)} ms mean, ${o.median!.toFixed(0)} ms median (submit -> run.started ${o.toStart.toFixed(2)} ms + run.finished -> seen on the WebSocket ${o.toSeen.toFixed(2)} ms, less ${preStart.toFixed(2)} ms of executor checks before run.started; execution ${o.execution.toFixed(2)} ms, whole trip ${o.trip.toFixed(2)} ms); goal < 5 ms`,
       );
     }
   }

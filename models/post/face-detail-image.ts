@@ -9,6 +9,7 @@ import type { Image } from '../../runtime/values.ts';
 import { detailFace, type FaceDetailOptions, type FaceDetailResult } from './face-detail.ts';
 import { selectFaces, type FaceJob, type Person, type SelectOptions } from './face-select.ts';
 import { largestFace } from './template-face.ts';
+import { at } from '../../protocol/index.ts';
 
 /** A person of the assignment list with what the node's inputs gave them. */
 export interface PersonInput extends Person {
@@ -61,6 +62,22 @@ export async function detailImage(
   return { image: current, faces, detected };
 }
 
+/** A reference photo's descriptor (its largest face), found once for all the images of a batch. */
+const references = new WeakMap<Image, Promise<Float32Array | undefined>>();
+
+function referenceDescriptor(faceModels: FaceModels, photo: Image): Promise<Float32Array | undefined> {
+  let d = references.get(photo);
+  if (!d) {
+    d = (async () => {
+      const face = largestFace(await faceModels.detect(photo));
+      return face && at(await faceModels.describe(photo, [face]), 0, 'face').descriptor;
+    })();
+    references.set(photo, d);
+    d.catch(() => references.delete(photo));
+  }
+  return d;
+}
+
 /** The identity similarity of each face to each `reference` person's photo (cosine of FaceRes descriptors). */
 async function referenceSimilarity(
   faceModels: FaceModels, image: Image, faces: readonly DetectedFace[], people: readonly PersonInput[], notes: string[],
@@ -74,12 +91,9 @@ async function referenceSimilarity(
       notes.push(`person ${k + 1}: select is "reference" but reference${k + 1} is not connected`);
       return undefined;
     }
-    const face = largestFace(await faceModels.detect(p.reference));
-    if (!face) {
-      notes.push(`person ${k + 1}: no face in the reference image`);
-      return undefined;
-    }
-    return (await faceModels.describe(p.reference, [face]))[0]!.descriptor;
+    const descriptor = await referenceDescriptor(faceModels, p.reference);
+    if (!descriptor) notes.push(`person ${k + 1}: no face in the reference image`);
+    return descriptor;
   }));
   return (person, face) => {
     const a = refs[person];

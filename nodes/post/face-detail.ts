@@ -60,7 +60,7 @@ export default defineNode({
     padding: d.padding.meta({ description: 'Context around the face on each side, as a fraction of its size', step: 0.05 }),
     dilation: d.dilation.meta({ description: 'Growth of the face-oval mask, as a fraction of the face size', step: 0.01 }),
     feather: d.feather.meta({ description: 'Softness of the mask edge (inside the grown oval), as a fraction of the face size', step: 0.01 }),
-    matchColour: d.matchColour.meta({ description: 'Match the repainted face\'s colours (mean and spread) to the original\'s' }),
+    matchColour: d.matchColour.meta({ description: 'Match the repainted face\'s colours (mean and spread) to the original\'s; on, only the face\'s window of the crop is decoded (faster)' }),
     faces: FaceChoiceSchema.default('all').meta({ description: 'Faces repainted besides the people\'s: all, the largest, the index-th from the left, or only the people\'s (assigned)' }),
     index: z.int().min(0).max(99).default(0).meta({ description: 'faces = index: which face, counted from the left from 0' }),
     minSize: z.int().min(1).max(4096).default(48).meta({ description: 'Faces smaller than this (px, longer side of the box) are left alone' }),

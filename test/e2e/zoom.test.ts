@@ -90,7 +90,7 @@ describe('the portrait example at 1366x768', { timeout: 300_000 }, () => {
     await page.locator('[data-example="facechain-portrait"]').click();
     expect(GRAPH.nodes.map((n) => n.title ?? n.id)).toEqual(['Preprocess', 'Base model', 'Train', 'Generate', 'Post']);
     await expectReadable(GRAPH.nodes);
-    const preprocess = GRAPH.components.preprocess.nodes;
+    const preprocess = GRAPH.components.preprocess!.nodes;
     await enter('preprocess');
     await expectReadable(preprocess);
     await page.locator('.fc-breadcrumb button').first().click();
@@ -110,9 +110,9 @@ describe('the portrait example at 1366x768', { timeout: 300_000 }, () => {
     // Each component shows the latest image made inside it (the base model makes none).
     await expectImages(GRAPH.nodes, 4);
     for (const instance of ['preprocess', 'train', 'generate', 'post']) {
-      const inside = GRAPH.components[instance].nodes;
+      const inside = GRAPH.components[instance]!.nodes;
       await enter(instance);
-      await expect.poll(() => page.locator('.fc-breadcrumb').textContent()).toMatch(new RegExp(`${GRAPH.components[instance].name}$`));
+      await expect.poll(() => page.locator('.fc-breadcrumb').textContent()).toMatch(new RegExp(`${GRAPH.components[instance]!.name}$`));
       await expectReadable(inside);
       await expectImages(inside, inside.filter((n) => !NO_IMAGE.has(n.type)).length);
       await page.locator('.fc-breadcrumb button').first().click();

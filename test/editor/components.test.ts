@@ -124,7 +124,7 @@ describe('editor components', () => {
     // The catalog knows the pasted component: the instance is drawn with its ports.
     expect(catalog.node('component:sheet')?.inputs.map((p) => p.name)).toEqual(['images']);
     const decode = target.doc.nodes.find((n) => n.type === 'sd/vae-decode')!.id;
-    expect(target.connect({ node: decode, port: 'images' }, { node: pasted, port: 'images' }).ok).toBe(true);
+    expect(target.connect({ node: decode, port: 'images' }, { node: pasted!, port: 'images' }).ok).toBe(true);
     const r = checkGraph(target.doc, createRegistry());
     expect(r.ok ? [] : r.problems).toEqual([]);
     expect(flatten(target.doc).nodes.map((n) => n.id)).toEqual(expect.arrayContaining(['sheet/resize', 'sheet/write/grid', 'sheet/write/save']));
@@ -143,9 +143,9 @@ describe('editor components', () => {
     const [third] = other.paste(clip, { x: 0, y: 900 });
     const id = other.doc.nodes.find((n) => n.id === third)!.component!;
     expect(id).toBe('sheet-2');
-    expect(other.doc.components!['sheet-2'].nodes.find((n) => n.type === 'component')?.component).toBe('write-2');
+    expect(other.doc.components!['sheet-2']!.nodes.find((n) => n.type === 'component')?.component).toBe('write-2');
     expect(other.doc.components!['write-2']).toEqual(source.doc.components!.write);
-    expect(other.doc.components!.sheet.nodes.map((n) => n.id)).toEqual(['grid']);
+    expect(other.doc.components!.sheet!.nodes.map((n) => n.id)).toEqual(['grid']);
     // One undo step takes the instance and the definitions it brought.
     expect(other.undo()).toBe('Paste 1 node');
     expect(Object.keys(other.doc.components!).sort()).toEqual(['sheet', 'write']);

@@ -6,7 +6,7 @@ import { fitLora } from '../../models/lora/fit.ts';
 import { parseLoraTensors } from '../../models/lora/parse.ts';
 import { LoraStack } from '../../models/lora/stack.ts';
 import { detailImage, type PersonInput } from '../../models/post/face-detail-image.ts';
-import { cropBox, detailFace, faceMask } from '../../models/post/face-detail.ts';
+import { cropBox, DECODE_MARGIN, detailFace, faceMask, maskWindow } from '../../models/post/face-detail.ts';
 import { selectFaces } from '../../models/post/face-select.ts';
 import { cosineSimilarity } from '../../models/face/faceres.ts';
 import type { DetectedFace } from '../../models/face/types.ts';
@@ -110,6 +110,21 @@ describe('face detail (demo model, demo group photo)', () => {
     }
   }, 600_000);
 
+  it('gives a reference person the face most like their photo', async () => {
+    // The reference: a crop around the photo's largest face; that face is the one taken, by similarity.
+    const all = await faces.detect(photo);
+    const big = all.reduce((m, f) => (f.box.width > m.box.width ? f : m));
+    const crop = cropBox(big, photo.width, photo.height, 0.6);
+    const reference = { ...(await toRawImage(sharpOf(photo).extract({ left: crop.x, top: crop.y, width: crop.side, height: crop.side }))), channels: 3 as const };
+    const people: PersonInput[] = [{ select: 'reference', index: 0, prompt: '', reference }];
+    for (let run = 0; run < 2; run++) {
+      const r = await detailImage(model, faces, photo, { ...options, faces: 'assigned', steps: 4 }, people, undefined, []);
+      expect(r.faces.length).toBe(1);
+      expect(r.faces[0]!.job.face.box.x).toBeCloseTo(big.box.x, 0);
+      expect(r.faces[0]!.job.similarity).toBeGreaterThan(0.8);
+    }
+  }, 600_000);
+
   it('keeps each face\'s identity at low denoise', async () => {
     // Identity of each repainted face against every original face of the photo (FaceRes cosine).
     const identity = async (denoise: number) => {
@@ -174,5 +189,24 @@ describe('face selection and masks', () => {
     // The oval's centre is fully repainted, a corner of the crop not at all.
     expect(mask.data[150 * 200 + 70]).toBe(255);
     expect(mask.data[0]).toBe(0);
+  });
+
+  it('decodes a latent window holding every masked pixel with a margin', async () => {
+    const f = face(150, 100);
+    const crop = cropBox(f, 600, 400, 0.5);
+    const mask = await faceMask(f, crop, 256, { dilation: 0.08, feather: 0.04 });
+    const w = maskWindow(mask, 8, DECODE_MARGIN);
+    let inside = true;
+    for (let y = 0; y < 256; y++) {
+      for (let x = 0; x < 256; x++) {
+        if (mask.data[y * 256 + x] === 0) continue;
+        inside &&= x >= (w.x0 + DECODE_MARGIN) * 8 && x < (w.x1 - DECODE_MARGIN) * 8 && y >= (w.y0 + DECODE_MARGIN) * 8 && y < (w.y1 - DECODE_MARGIN) * 8;
+      }
+    }
+    expect(inside).toBe(true);
+    // Smaller than the crop's 32x32 latent: that is the saving.
+    expect((w.x1 - w.x0) * (w.y1 - w.y0)).toBeLessThan(32 * 32 * 0.8);
+    const empty = { width: 256, height: 256, channels: 1 as const, data: new Uint8Array(256 * 256) };
+    expect(maskWindow(empty, 8, DECODE_MARGIN)).toEqual({ x0: 0, y0: 0, x1: 32, y1: 32 });
   });
 });

@@ -64,50 +64,50 @@ it('affinity: a changed run goes to the worker caching its upstream, or to anoth
     servers.push(s);
   }
   const [one, two] = servers;
-  const watcher = await watchEvents(one.url);
+  const watcher = await watchEvents(one!.url);
   const ended = async (id: string) => expect((await watcher.until((e) => e.runId === id && runEnded(e))).type).toBe('run.finished');
 
   // Runs in turn: whichever worker takes the first, every next one (another width each time) goes to it and
   // takes the load node from its cache, though the other worker is idle.
-  const first = await submit(one.url, photos(32));
+  const first = await submit(one!.url, photos(32));
   await ended(first);
-  const [holder] = runBy(await runEvents(one.url, first));
+  const [holder] = runBy(await runEvents(one!.url, first));
   expect(['A', 'B']).toContain(holder);
   for (const width of [48, 64, 80]) {
-    const id = await submit(one.url, photos(width));
+    const id = await submit(one!.url, photos(width));
     await ended(id);
-    const events = await runEvents(one.url, id);
+    const events = await runEvents(one!.url, id);
     expect(runBy(events)).toEqual([holder]);
     expect(events.some((e) => e.type === 'node.cached' && e.nodeId === 'load')).toBe(true);
     expect(events.some((e) => e.type === 'node.started' && e.nodeId === 'resize')).toBe(true);
   }
 
   // The holder busy with a long run (sent to it by its cache too): the next changed run goes to the other.
-  const warm = await submit(one.url, slow(5));
+  const warm = await submit(one!.url, slow(5));
   await ended(warm);
-  const [slowHolder] = runBy(await runEvents(one.url, warm));
-  const long = await submit(one.url, slow(400));
+  const [slowHolder] = runBy(await runEvents(one!.url, warm));
+  const long = await submit(one!.url, slow(400));
   await watcher.until((e) => e.runId === long && e.type === 'node.started' && e.nodeId === 's');
-  expect(runBy(await runEvents(one.url, long))).toEqual([slowHolder]);
-  const spread = await submit(one.url, slow(6));
+  expect(runBy(await runEvents(one!.url, long))).toEqual([slowHolder]);
+  const spread = await submit(one!.url, slow(6));
   await ended(spread);
-  expect(runBy(await runEvents(one.url, spread))).toEqual([slowHolder === 'A' ? 'B' : 'A']);
-  await fetch(`${one.url}/api/runs/${long}/cancel`, { method: 'POST' });
+  expect(runBy(await runEvents(one!.url, spread))).toEqual([slowHolder === 'A' ? 'B' : 'A']);
+  await fetch(`${one!.url}/api/runs/${long}/cancel`, { method: 'POST' });
   await watcher.until((e) => e.runId === long && runEnded(e));
 
   // Outputs: the other server (which did not accept the run) serves them, full size, as PNG.
-  const last = await submit(one.url, photos(80));
+  const last = await submit(one!.url, photos(80));
   await ended(last);
-  const detail = (await (await fetch(`${two.url}/api/runs/${last}`)).json()) as RunDetail;
-  expect(detail.nodes.resize.images).toEqual({ images: 2 });
+  const detail = (await (await fetch(`${two!.url}/api/runs/${last}`)).json()) as RunDetail;
+  expect(detail.nodes.resize!.images).toEqual({ images: 2 });
   for (const server of [one, two]) {
-    const res = await fetch(`${server.url}/api/runs/${last}/outputs/resize/images/1`);
+    const res = await fetch(`${server!.url}/api/runs/${last}/outputs/resize/images/1`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('image/png');
     const meta = await sharp(Buffer.from(await res.arrayBuffer())).metadata();
     expect([meta.width, meta.height]).toEqual([80, 40]);
   }
-  expect((await fetch(`${two.url}/api/runs/${last}/outputs/resize/images/2`)).status).toBe(404);
-  expect((await fetch(`${two.url}/api/runs/${last}/outputs/nothing/images/0`)).status).toBe(404);
+  expect((await fetch(`${two!.url}/api/runs/${last}/outputs/resize/images/2`)).status).toBe(404);
+  expect((await fetch(`${two!.url}/api/runs/${last}/outputs/nothing/images/0`)).status).toBe(404);
   watcher.close();
 });

@@ -1,6 +1,7 @@
 // The style score: its Gram distance on pictures whose statistics we know, and, on the demo model with a
-// style LoRA our trainer made (models/sd/demo/loras/demo-style-blue), a score that
-// rises with the LoRA's weight 0 -> 0.5 -> 1, measured by a sweep over that weight.
+// style LoRA our trainer made (models/sd/demo/loras/demo-style-blue, red and blue swapped), a score that
+// rises clearly with the LoRA's weight 0 -> 0.5 -> 1, measured by a sweep over that weight at the demo
+// model's size (256 px; at 128 px it draws no faces and the LoRA's effect is mostly lost).
 import { copyFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -40,7 +41,7 @@ describe('style score on the demo model', { timeout: 600_000 }, () => {
     const data = tempData();
     mkdirSync(path.join(data.models, 'loras'), { recursive: true });
     copyFileSync(STYLE_LORA, path.join(data.models, 'loras', 'demo-style-blue.safetensors'));
-    const sampling = { prompt: 'a photo of a woman', negativePrompt: '', steps: 12, cfg: 5, width: 128, height: 128, batch: 2, scheduler: 'euler' };
+    const sampling = { prompt: 'a photo of a woman', negativePrompt: '', steps: 12, cfg: 5, width: 256, height: 256, batch: 2, scheduler: 'euler' };
     const doc = graph(
       [
         { id: 'checkpoint', type: 'sd/load-checkpoint', params: { checkpoint: 'demo' } },
@@ -73,8 +74,10 @@ describe('style score on the demo model', { timeout: 600_000 }, () => {
     expect(r.status).toBe('finished');
     const style = r.table!.rows.map((row) => row.scores['score.style']!);
     console.log(`style score at LoRA weight 0, 0.5, 1: ${style.map((s) => s.toFixed(4)).join(', ')}`);
-    expect(style[1]).toBeGreaterThan(style[0]!);
-    expect(style[2]).toBeGreaterThan(style[1]!);
+    // Measured 0.832, 0.881, 0.917 (the LoRA before, trained on grey photos for 40 steps: 0.768, 0.771,
+    // 0.774 at 128 px). Each half step must move it by at least 0.02, over half of what it does.
+    expect(style[1]! - style[0]!).toBeGreaterThan(0.02);
+    expect(style[2]! - style[1]!).toBeGreaterThan(0.02);
     // The reference branch ran once: only the weighted branch follows the axis.
     expect(r.executed.refSampler).toBe(1);
     expect(r.executed.sampler).toBe(3);

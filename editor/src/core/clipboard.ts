@@ -45,11 +45,11 @@ export function mergeComponents(doc: Draft<Graph>, fragment: Graph): Map<string,
   const taken = new Set(Object.keys(doc.components ?? {}));
   // Nested definitions first, so a user is compared (and stored) with the ids its nested ones got.
   const uses = (def: Component) => def.nodes.filter((n) => n.type === COMPONENT_TYPE && n.component && Object.hasOwn(incoming, n.component)).map((n) => n.component!);
-  const pending = Object.keys(incoming);
+  const pending = Object.entries(incoming);
   while (pending.length) {
-    const i = Math.max(0, pending.findIndex((id) => uses(incoming[id]).every((u) => ids.has(u))));
-    const [id] = pending.splice(i, 1);
-    const def = repoint(incoming[id], ids);
+    const i = Math.max(0, pending.findIndex(([, d]) => uses(d).every((u) => ids.has(u))));
+    const [[id, incomingDef]] = pending.splice(i, 1) as [[string, Component]];
+    const def = repoint(incomingDef, ids);
     const existing = Object.hasOwn(doc.components ?? {}, id) ? doc.components![id] : undefined;
     if (existing && JSON.stringify(existing) === JSON.stringify(def)) {
       ids.set(id, id);

@@ -312,7 +312,7 @@ export class EditorStore {
       level = def;
     }
     if (!level.nodes.some((n) => n.id === target)) return false;
-    const moved = path.length !== this.path.length || path.some((p, i) => p.instance !== this.path[i].instance || p.component !== this.path[i].component);
+    const moved = path.length !== this.path.length || path.some((p, i) => p.instance !== this.path[i]?.instance || p.component !== this.path[i]?.component);
     if (moved) {
       this.path = path;
       this.measured = new Map();
