@@ -18,10 +18,11 @@ afterAll(() => rmSync(data.root, { recursive: true, force: true }));
 
 /**
  * The README's measurement: 20 DDIM steps at 256x256, guidance 7, seeds 0..SEEDS-1: the detector finds a
- * face for seeds 3 and 4 (2 of 8). The shipped weights are undertrained (see models/sd/demo/README.md).
+ * face for seeds 0, 2, 4, 6 and 7 (5 of 8; 8 of 16 over seeds 0-15, see models/sd/demo/README.md); the
+ * test asks for one fewer, as other CPUs' kernels may round differently.
  */
 const SEEDS = 8;
-const MIN_FACES = 2;
+const MIN_FACES = 4;
 const params = { prompt: 'a photo of a woman', steps: 20, scheduler: 'ddim', cfg: 7, width: 256, height: 256 } as const;
 
 describe('demo model', () => {
@@ -36,7 +37,7 @@ describe('demo model', () => {
     expect(bytes).toBeLessThan(6e6);
     const training = JSON.parse(header.metadata.training!);
     expect(training.resolution).toBe(256);
-    expect(training.phases.map((p: { seed: number; steps: number; loss: number }) => [p.seed, p.steps, typeof p.loss])).toEqual([[0, 1000, 'number'], [1, 1500, 'number']]);
+    expect(training.phases.map((p: { seed: number; steps: number; loss: number }) => [p.seed, p.steps, typeof p.loss])).toEqual([[0, 1000, 'number'], [1, 1500, 'number'], [2, 1500, 'number']]);
   });
 
   it('loads as "demo" and as a user checkpoint file, both giving the same latents', async () => {
