@@ -9,6 +9,16 @@ import { flatten } from '../../protocol/index.ts';
 import { checkGraph } from '../../runtime/validate.ts';
 import { catalogIndex } from './helpers.ts';
 
+/** basics() with a "Sheet" component of four nodes holding a nested "Write" (grid, save); back at the top level. */
+function nestedSheet(store: EditorStore): void {
+  store.select(['resize', 'grid', 'preview', 'save']);
+  store.makeComponent('Sheet');
+  store.enter('sheet');
+  store.select(['grid', 'save']);
+  store.makeComponent('Write');
+  store.leave(0);
+}
+
 const basics = () => graphFromText(readFileSync(new URL('../../graphs/image-basics.json', import.meta.url), 'utf8'));
 
 describe('editor components', () => {
@@ -105,12 +115,7 @@ describe('editor components', () => {
   it('copies an instance with its definitions, so it pastes into another graph and runs there', () => {
     const catalog = catalogIndex();
     const source = new EditorStore(catalog, basics());
-    source.select(['resize', 'grid', 'preview', 'save']);
-    source.makeComponent('Sheet');
-    source.enter('sheet');
-    source.select(['grid', 'save']);
-    source.makeComponent('Write');
-    source.leave(0);
+    nestedSheet(source);
     source.select(['sheet']);
     // Through the clipboard's text, as Ctrl+C / Ctrl+V carry it.
     const clip = graphFromText(graphToText(source.copySelection()!));
@@ -152,12 +157,7 @@ describe('editor components', () => {
   });
   it('reveals a node by the flat id a log line names: enters the components on its path and selects it', () => {
     const store = new EditorStore(catalogIndex(), basics());
-    store.select(['resize', 'grid', 'preview', 'save']);
-    store.makeComponent('Sheet');
-    store.enter('sheet');
-    store.select(['grid', 'save']);
-    store.makeComponent('Write');
-    store.leave(0);
+    nestedSheet(store);
 
     expect(store.reveal('sheet/write/grid')).toBe(true);
     let snap = store.getSnapshot();
