@@ -5,14 +5,8 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { stableJson } from '../../runtime/cache-key.ts';
 import { tempBeside } from '../../runtime/safe-open.ts';
-
-/** JSON with object keys sorted, so equal configs hash equally. */
-function stableJson(value: unknown): string {
-  return JSON.stringify(value, (_k, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b))) : v,
-  );
-}
 
 /** The cache key of a build: 32 hex digits of sha256(source hash, config). */
 export function convertedKey(sourceSha256: string, config: unknown): string {
