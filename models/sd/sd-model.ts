@@ -23,14 +23,16 @@ import type { WeightSource } from './weight-source.ts';
  * (67.6 s against 24.2 s CPU, loaded machine, fp16 checkpoint) for a peak only 0.09 GB lower (1.24
  * against 1.33 GB); folding its weights to float32 for ORT's NCHWc convolutions (level 'all') cut
  * another 20% (19.4 s) but added 0.13 GB more, so it is not done. The arena keeps the decoder's
- * working memory after the decode, but the next decode's peak is the same. The text encoder and the
- * VAE encoder run once per image before the UNet: without an arena, their working memory goes back
- * before the UNet runs.
+ * working memory after the decode, but the next decode's peak is the same. The VAE encoder keeps one
+ * for the same reason: a 512x512 encode took 3.4x the CPU time without it (29.9-33.8 s against
+ * 8.9-9.7 s, SD1.5 size, fp16, load 7) and it was most of what a face-detail pass adds to its steps;
+ * its arena holds 0.5 GB after an encode (peak 0.99 against 0.85 GB). The text encoder, small, runs
+ * without one, so its working memory goes back before the UNet runs.
  */
 export function partOptions(part: SdPart, provider: Provider): Pick<Parameters<typeof PartSession.create>[1] & object, 'foldConstants' | 'arena' | 'memPattern' | 'prepack'> {
   // Measured on the CPU provider only: GPU providers keep the set-up their figures were measured with.
   if (part === 'unet') return provider === 'cpu' ? { foldConstants: false, arena: true, memPattern: false, prepack: false } : { foldConstants: false, arena: true };
-  if (part === 'vaeDecoder' && provider === 'cpu') return { foldConstants: false, arena: true, memPattern: false };
+  if ((part === 'vaeDecoder' || part === 'vaeEncoder') && provider === 'cpu') return { foldConstants: false, arena: true, memPattern: false };
   return { foldConstants: false, arena: false };
 }
 
