@@ -1,6 +1,6 @@
 import { freemem, hostname } from 'node:os';
 import { z } from 'zod';
-import { WaitingError, Worker, type Job } from 'bullmq';
+import { Queue, WaitingError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { PreviewImage, RunEvent } from '../../protocol/index.ts';
 import type { DataFolders } from '../../runtime/data-folder.ts';
@@ -125,12 +125,33 @@ export async function startRedisWorker(opts: RedisWorkerOptions): Promise<Runnin
     // Workers killed long ago (a restarted one has a new name) leave the list.
     const live = new Set((await liveWorkers(writer)).map((w) => w.name));
     const gone = (await writer.hkeys(WORKERS)).filter((w) => !live.has(w));
+    // Let go before taking new ones: a queue is let go a beat after it was taken at the earliest, so a run
+    // that a server sent to a worker it still saw live has arrived by then.
+    await releaseEmpty();
     // Their own queues' runs (waiting, or going when they died) are taken over by this worker.
-    for (const w of gone) await listen(workerQueue(w));
+    for (const w of gone) {
+      if (!workers.has(workerQueue(w))) takenOver.add(workerQueue(w));
+      await listen(workerQueue(w));
+    }
     if (gone.length) await writer.hdel(WORKERS, ...gone);
     for (const json of await writer.smembers(MODEL_SETS)) {
       const set = z.array(z.string()).safeParse(jsonOrUndefined(json));
       if (set.success && set.data.every((m) => models.includes(m))) await listen(runsQueue(set.data));
+    }
+  };
+  /** Queues of workers that left, listened to until they hold no run (a going one found stalled is run first). */
+  const takenOver = new Set<string>();
+  const releaseEmpty = async () => {
+    for (const queue of takenOver) {
+      const counter = new Queue(queue, { connection: writer });
+      const counts = await counter.getJobCounts('active', 'waiting', 'delayed', 'prioritized', 'waiting-children');
+      await counter.close();
+      if (Object.values(counts).some((n) => n > 0)) continue;
+      takenOver.delete(queue);
+      const worker = workers.get(queue);
+      workers.delete(queue);
+      activeIn.delete(queue);
+      await worker?.close();
     }
   };
   let beating = Promise.resolve();
