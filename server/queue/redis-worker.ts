@@ -120,7 +120,7 @@ export async function startRedisWorker(opts: RedisWorkerOptions): Promise<Runnin
   /** Says what this worker has, and listens to the queues of the model sets it has every file of. */
   const beat = async () => {
     const models = modelsPresent(opts.data.models);
-    const info: WorkerInfo = { name, seen: Date.now(), models, freeMemoryBytes: freemem(), concurrency };
+    const info: WorkerInfo = { name, seen: Date.now(), models, freeMemoryBytes: freemem(), concurrency, running: [...going.keys()] };
     await writer.hset(WORKERS, name, JSON.stringify(info));
     // Workers killed long ago (a restarted one has a new name) leave the list.
     const live = new Set((await liveWorkers(writer)).map((w) => w.name));
