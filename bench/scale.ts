@@ -9,7 +9,7 @@
 // BENCH_SCALE_RUNS / BENCH_SCALE_OVERHEAD_RUNS change the counts; BENCH_SCALE_ENGINES=embedded|Redis.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import WebSocket from 'ws';
@@ -99,7 +99,7 @@ const ROOT = path.join(import.meta.dirname, '..');
  * `facechain worker` in a process of its own, as deployed; resolves once it takes runs. Workers sharing
  * this machine split its cores (`--threads`), as runs executing at once in one process do.
  */
-function spawnWorker(redis: string, name: string, cacheMb: number | undefined, threads: number): Promise<() => Promise<void>> {
+function spawnWorker(redis: string, name: string, cacheMb: number | undefined, threads: number): Promise<{ pid: number; stop: () => Promise<void> }> {
   const args = [path.join(ROOT, 'bin', 'facechain.js'), 'worker', '--redis', redis, '--data', tempDir('bench-scale-worker'), '--name', name, '--threads', String(threads)];
   if (cacheMb !== undefined) args.push('--cache-mb', String(cacheMb));
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -110,58 +110,69 @@ function spawnWorker(redis: string, name: string, cacheMb: number | undefined, t
     createInterface({ input: child.stderr! }).on('line', (line) => {
       said += `${line}\n`;
       if (line.includes('takes runs from the Redis queue'))
-        resolve(async () => {
-          child.kill('SIGTERM');
-          await gone;
+        resolve({
+          pid: child.pid!,
+          stop: async () => {
+            child.kill('SIGTERM');
+            await gone;
+          },
         });
     });
   });
 }
 
-async function withServer<T>({ engine, workers, cacheMb, fsync = 'always' }: Setup, use: (server: RunningServer) => Promise<T>): Promise<T> {
+/** `use` gets the server and the worker processes' pids (none for the embedded engine). */
+async function withServer<T>({ engine, workers, cacheMb, fsync = 'always' }: Setup, use: (server: RunningServer, pids: number[]) => Promise<T>): Promise<T> {
   const stops: (() => Promise<void>)[] = [];
   try {
     let redis: string | undefined;
+    const pids: number[] = [];
     if (engine === 'Redis') {
       const r = await startRedis(fsync === 'always' ? [] : ['--appendfsync', fsync]);
       stops.push(r.stop);
       redis = r.url;
       const threads = Math.max(1, Math.floor(physicalCores() / workers));
-      stops.push(...(await Promise.all(Array.from({ length: workers }, (_, i) => spawnWorker(r.url, `bench-${i}`, cacheMb, threads)))));
+      for (const w of await Promise.all(Array.from({ length: workers }, (_, i) => spawnWorker(r.url, `bench-${i}`, cacheMb, threads)))) {
+        stops.push(w.stop);
+        pids.push(w.pid);
+      }
     } else configureThreads({ workers });
     const cacheBytes = cacheMb === undefined ? undefined : cacheMb * 1024 ** 2;
     const server = await startServer({ port: 0, dataDir: tempDir('bench-scale'), workers, cacheBytes, editorDir: false, redis });
     stops.push(server.close);
-    return await use(server);
+    return await use(server, pids);
   } finally {
     for (const stop of stops.reverse()) await stop();
   }
 }
 
-const CPUS = readFileSync('/proc/stat', 'utf8').split('\n').filter((l) => /^cpu\d/.test(l)).length;
+const CPUS = availableParallelism();
 
-/** Busy and total jiffies of the machine's CPUs (/proc/stat). */
-function cpuTimes(): { busy: number; total: number } {
-  const [, ...fields] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).map(Number);
-  const total = fields.slice(0, 8).reduce((a, b) => a + b, 0);
-  return { busy: total - fields[3]! - fields[4]!, total };
+/** Ms of CPU this process and the given ones have used (user + system, all their threads). */
+function cpuMs(pids: number[]): number {
+  const own = process.cpuUsage();
+  const ticks = pids.map((pid) => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')).reduce((sum, f) => sum + Number(f[11]) + Number(f[12]), 0);
+  return (own.user + own.system) / 1000 + (ticks * 1000) / CLOCK_TICKS;
 }
+/** /proc's CPU times are in clock ticks: 100 a second on Linux. */
+const CLOCK_TICKS = 100;
 
 /**
  * Runs per second of the CPU-bound graph, RUNS queued at once, after one warm-up run per worker; and how
- * many of the machine's CPUs were busy meanwhile (what 1 worker leaves idle is what 2 can gain).
+ * many CPUs the bench's processes (server and client, worker processes) kept busy meanwhile: what 1
+ * worker leaves idle is what 2 can gain, whatever else runs on the machine.
  */
 const throughput = (engine: Setup['engine'], workers: number) =>
-  withServer({ engine, workers, cacheMb: 0 }, async (server) => {
+  withServer({ engine, workers, cacheMb: 0 }, async (server, pids) => {
     const watch = await endings(server.url);
     await Promise.all((await Promise.all(Array.from({ length: workers }, () => submit(server.url, cpuBound)))).map(watch.end));
     const t = performance.now();
-    const cpu = cpuTimes();
+    const cpu = cpuMs(pids);
     const ids = await Promise.all(Array.from({ length: RUNS }, () => submit(server.url, cpuBound)));
     await Promise.all(ids.map(watch.end));
-    const used = cpuTimes();
+    const busyCpus = (cpuMs(pids) - cpu) / (performance.now() - t);
     watch.close();
-    return { perSecond: RUNS / ((performance.now() - t) / 1000), busyCpus: ((used.busy - cpu.busy) / (used.total - cpu.total)) * CPUS };
+    return { perSecond: RUNS / ((performance.now() - t) / 1000), busyCpus };
   });
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -213,8 +224,8 @@ try {
     const two = await throughput(engine, 2);
     const at = engine === 'embedded' ? 'at a time' : engine === 'Redis' ? 'worker process(es)' : '';
     console.log(
-      `${engine}: throughput, ${RUNS} runs of the CPU-bound graph (cache off): 1 ${at} ${one.perSecond.toFixed(2)} runs/s (${one.busyCpus.toFixed(2)} of ${CPUS} CPUs busy), ` +
-        `2 ${at} ${two.perSecond.toFixed(2)} runs/s (${two.busyCpus.toFixed(2)} busy) (${(two.perSecond / one.perSecond).toFixed(2)}x, goal >= 1.7x where 2 cores allow); load average ${load()}`,
+      `${engine}: throughput, ${RUNS} runs of the CPU-bound graph (cache off): 1 ${at} ${one.perSecond.toFixed(2)} runs/s (using ${one.busyCpus.toFixed(2)} of ${CPUS} CPUs), ` +
+        `2 ${at} ${two.perSecond.toFixed(2)} runs/s (using ${two.busyCpus.toFixed(2)}) (${(two.perSecond / one.perSecond).toFixed(2)}x, goal >= 1.7x where 2 cores allow); load average ${load()}`,
     );
     for (const fsync of engine === 'Redis' ? (['everysec', 'always'] as const) : [undefined]) {
       const o = await overhead(engine, preStart, fsync);
