@@ -8,6 +8,8 @@
 // the Redis overhead with AOF fsync `everysec` (Redis's default) and `always` (every write on disk first).
 // BENCH_SCALE_RUNS / BENCH_SCALE_OVERHEAD_RUNS change the counts; BENCH_SCALE_ENGINES=embedded|Redis.
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import WebSocket from 'ws';
@@ -17,6 +19,7 @@ import { openDataFolders } from '../runtime/data-folder.ts';
 import { Executor } from '../runtime/executor.ts';
 import { OutputCache } from '../runtime/output-cache.ts';
 import { ensureSampleInputs } from '../runtime/sample-inputs.ts';
+import { configureThreads, physicalCores } from '../models/session/threads.ts';
 import { startServer, type RunningServer } from '../server/app.ts';
 import { startRedis } from '../test/helpers/redis-server.ts';
 import { removeTempDirs, tempDir } from '../test/helpers/temp.ts';
@@ -92,9 +95,12 @@ interface Setup {
 
 const ROOT = path.join(import.meta.dirname, '..');
 
-/** `facechain worker` in a process of its own, as deployed; resolves once it takes runs. */
-function spawnWorker(redis: string, name: string, cacheMb: number | undefined): Promise<() => Promise<void>> {
-  const args = [path.join(ROOT, 'bin', 'facechain.js'), 'worker', '--redis', redis, '--data', tempDir('bench-scale-worker'), '--name', name];
+/**
+ * `facechain worker` in a process of its own, as deployed; resolves once it takes runs. Workers sharing
+ * this machine split its cores (`--threads`), as runs executing at once in one process do.
+ */
+function spawnWorker(redis: string, name: string, cacheMb: number | undefined, threads: number): Promise<{ pid: number; stop: () => Promise<void> }> {
+  const args = [path.join(ROOT, 'bin', 'facechain.js'), 'worker', '--redis', redis, '--data', tempDir('bench-scale-worker'), '--name', name, '--threads', String(threads)];
   if (cacheMb !== undefined) args.push('--cache-mb', String(cacheMb));
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -104,43 +110,69 @@ function spawnWorker(redis: string, name: string, cacheMb: number | undefined): 
     createInterface({ input: child.stderr! }).on('line', (line) => {
       said += `${line}\n`;
       if (line.includes('takes runs from the Redis queue'))
-        resolve(async () => {
-          child.kill('SIGTERM');
-          await gone;
+        resolve({
+          pid: child.pid!,
+          stop: async () => {
+            child.kill('SIGTERM');
+            await gone;
+          },
         });
     });
   });
 }
 
-async function withServer<T>({ engine, workers, cacheMb, fsync = 'always' }: Setup, use: (server: RunningServer) => Promise<T>): Promise<T> {
+/** `use` gets the server and the worker processes' pids (none for the embedded engine). */
+async function withServer<T>({ engine, workers, cacheMb, fsync = 'always' }: Setup, use: (server: RunningServer, pids: number[]) => Promise<T>): Promise<T> {
   const stops: (() => Promise<void>)[] = [];
   try {
     let redis: string | undefined;
+    const pids: number[] = [];
     if (engine === 'Redis') {
       const r = await startRedis(fsync === 'always' ? [] : ['--appendfsync', fsync]);
       stops.push(r.stop);
       redis = r.url;
-      stops.push(...(await Promise.all(Array.from({ length: workers }, (_, i) => spawnWorker(r.url, `bench-${i}`, cacheMb)))));
-    }
+      const threads = Math.max(1, Math.floor(physicalCores() / workers));
+      for (const w of await Promise.all(Array.from({ length: workers }, (_, i) => spawnWorker(r.url, `bench-${i}`, cacheMb, threads)))) {
+        stops.push(w.stop);
+        pids.push(w.pid);
+      }
+    } else configureThreads({ workers });
     const cacheBytes = cacheMb === undefined ? undefined : cacheMb * 1024 ** 2;
     const server = await startServer({ port: 0, dataDir: tempDir('bench-scale'), workers, cacheBytes, editorDir: false, redis });
     stops.push(server.close);
-    return await use(server);
+    return await use(server, pids);
   } finally {
     for (const stop of stops.reverse()) await stop();
   }
 }
 
-/** Runs per second of the CPU-bound graph, RUNS queued at once, after one warm-up run per worker. */
+const CPUS = availableParallelism();
+
+/** Ms of CPU this process and the given ones have used (user + system, all their threads). */
+function cpuMs(pids: number[]): number {
+  const own = process.cpuUsage();
+  const ticks = pids.map((pid) => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')).reduce((sum, f) => sum + Number(f[11]) + Number(f[12]), 0);
+  return (own.user + own.system) / 1000 + (ticks * 1000) / CLOCK_TICKS;
+}
+/** /proc's CPU times are in clock ticks: 100 a second on Linux. */
+const CLOCK_TICKS = 100;
+
+/**
+ * Runs per second of the CPU-bound graph, RUNS queued at once, after one warm-up run per worker; and how
+ * many CPUs the bench's processes (server and client, worker processes) kept busy meanwhile: what 1
+ * worker leaves idle is what 2 can gain, whatever else runs on the machine.
+ */
 const throughput = (engine: Setup['engine'], workers: number) =>
-  withServer({ engine, workers, cacheMb: 0 }, async (server) => {
+  withServer({ engine, workers, cacheMb: 0 }, async (server, pids) => {
     const watch = await endings(server.url);
     await Promise.all((await Promise.all(Array.from({ length: workers }, () => submit(server.url, cpuBound)))).map(watch.end));
     const t = performance.now();
+    const cpu = cpuMs(pids);
     const ids = await Promise.all(Array.from({ length: RUNS }, () => submit(server.url, cpuBound)));
     await Promise.all(ids.map(watch.end));
+    const busyCpus = (cpuMs(pids) - cpu) / (performance.now() - t);
     watch.close();
-    return RUNS / ((performance.now() - t) / 1000);
+    return { perSecond: RUNS / ((performance.now() - t) / 1000), busyCpus };
   });
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -182,14 +214,19 @@ async function preStartOnExecutor(): Promise<number> {
   return sum / OVERHEAD_RUNS;
 }
 
+const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
 try {
+  console.log(`load average at start: ${load()}`);
   const preStart = await preStartOnExecutor();
   console.log(`executor alone, tiny graph: ${preStart.toFixed(2)} ms from its call to run.started (validation and memory check), subtracted below as execution`);
   for (const engine of ENGINES) {
     const one = await throughput(engine, 1);
     const two = await throughput(engine, 2);
     const at = engine === 'embedded' ? 'at a time' : engine === 'Redis' ? 'worker process(es)' : '';
-    console.log(`${engine}: throughput, ${RUNS} runs of the CPU-bound graph (cache off): 1 ${at} ${one.toFixed(2)} runs/s, 2 ${at} ${two.toFixed(2)} runs/s (${(two / one).toFixed(2)}x, goal >= 1.7x where 2 cores allow)`);
+    console.log(
+      `${engine}: throughput, ${RUNS} runs of the CPU-bound graph (cache off): 1 ${at} ${one.perSecond.toFixed(2)} runs/s (using ${one.busyCpus.toFixed(2)} of ${CPUS} CPUs), ` +
+        `2 ${at} ${two.perSecond.toFixed(2)} runs/s (using ${two.busyCpus.toFixed(2)}) (${(two.perSecond / one.perSecond).toFixed(2)}x, goal >= 1.7x where 2 cores allow); load average ${load()}`,
+    );
     for (const fsync of engine === 'Redis' ? (['everysec', 'always'] as const) : [undefined]) {
       const o = await overhead(engine, preStart, fsync);
       console.log(
@@ -197,6 +234,7 @@ try {
       );
     }
   }
+  console.log(`load average at end: ${load()}`);
 } finally {
   removeTempDirs();
 }

@@ -39,11 +39,34 @@ export function openInside(base: string, relative: string, how: 'read' | 'create
   try {
     fd = how === 'read' ? fs.openSync(file, O_RDONLY | O_NONBLOCK) : fs.openSync(file, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o644);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ELOOP' || (e as NodeJS.ErrnoException).code === 'EEXIST') {
-      throw new PathEscapeError(`Path "${relative}" is already there or is a link, which is not written through`);
-    }
-    throw e;
+    throw refusedOpen(e, relative);
   }
+  return checkOpened(base, relative, file, fd, how);
+}
+
+const openFd = promisify(fs.open);
+const closeFd = promisify(fs.close);
+const renameFile = promisify(fs.rename);
+
+/** openInside's `create`, with the open off the event loop (a record write must not hold up a run's events). */
+async function createInside(base: string, relative: string): Promise<number> {
+  const file = safeJoin(base, relative);
+  let fd: number;
+  try {
+    fd = await openFd(file, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o644);
+  } catch (e) {
+    throw refusedOpen(e, relative);
+  }
+  return checkOpened(base, relative, file, fd, 'create');
+}
+
+function refusedOpen(e: unknown, relative: string): unknown {
+  const code = (e as NodeJS.ErrnoException).code;
+  return code === 'ELOOP' || code === 'EEXIST' ? new PathEscapeError(`Path "${relative}" is already there or is a link, which is not written through`) : e;
+}
+
+/** The opened file's real path must be inside `base` and it must be a regular file; else it is closed (and a new one removed). */
+function checkOpened(base: string, relative: string, file: string, fd: number, how: 'read' | 'create'): number {
   try {
     if (!isInside(fs.realpathSync(base), realPathOf(fd, file))) throw new PathEscapeError(`Path "${relative}" leaves its folder`);
     if (!fs.fstatSync(fd).isFile()) throw Object.assign(new Error(`"${relative}" is not a file`), { code: 'EISDIR' });
@@ -80,14 +103,14 @@ export function readInsideSync(base: string, relative: string): Buffer {
  */
 export async function writeInside(base: string, relative: string, data: Uint8Array | string): Promise<void> {
   const tmp = tempBeside(relative);
-  const fd = openInside(base, tmp, 'create');
+  const fd = await createInside(base, tmp);
   try {
     try {
       await writeFd(fd, data);
     } finally {
-      fs.closeSync(fd);
+      await closeFd(fd);
     }
-    fs.renameSync(safeJoin(base, tmp), safeJoin(base, relative));
+    await renameFile(safeJoin(base, tmp), safeJoin(base, relative));
   } catch (e) {
     fs.rmSync(safeJoin(base, tmp), { force: true });
     throw e;

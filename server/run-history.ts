@@ -49,13 +49,24 @@ export function interrupted(run: StoredRun): StoredRun {
   return { ...run, events, summary };
 }
 
+interface PendingSave {
+  record: StoredRun;
+  written: Promise<void>;
+  settle(e?: Error): void;
+}
+
 /** Ended runs as JSON files in one folder (the data folder's runs/), so history outlives the process. */
 export class RunHistory {
   /** Summaries of the runs on disk, oldest first; events are read from the file when a run is opened. */
   private index = new Map<string, RunSummary>();
   /** Runs an earlier process saved while they were going and never finished (see `interrupted`). */
   private stopped = new Set<string>();
-  private lastSave = Promise.resolve();
+  /**
+   * Saves waiting to be written, oldest first, one per run: a run saved again before its write began
+   * is written once with the newest state (a short run's start and end records become one write).
+   */
+  private pending = new Map<string, PendingSave>();
+  private writing = false;
 
   constructor(
     private readonly dir: string,
@@ -87,22 +98,45 @@ export class RunHistory {
   }
 
   /**
-   * Writes a run's record (whole or not at all), then drops the oldest beyond the limit. Saves happen one
+   * Writes a run's record (whole or not at all), then drops the oldest beyond the limit. Writes happen one
    * after another, so the index keeps the order runs were saved in. Going runs are saved now and then too,
-   * so a crash keeps their log.
+   * so a crash keeps their log. Resolves once a record at least this new is on disk.
    */
   save(summary: RunSummary, events: RunEvent[], graph: unknown, targets?: string[]): Promise<void> {
-    const json = JSON.stringify({ format: RUN_FORMAT, version: 1, summary, events, graph, targets } satisfies StoredRun);
-    const saved = this.lastSave.then(async () => {
-      await writeInside(this.dir, `${summary.runId}.json`, json);
-      this.index.delete(summary.runId);
-      this.index.set(summary.runId, summary);
-      // Saved by this process: no longer a record an earlier one left behind.
-      this.stopped.delete(summary.runId);
-      this.trim();
-    });
-    this.lastSave = saved.catch(() => undefined);
-    return saved;
+    // The events as they are now: the caller goes on appending to its array.
+    const record: StoredRun = { format: RUN_FORMAT, version: 1, summary, events: [...events], graph, targets };
+    let save = this.pending.get(summary.runId);
+    if (save) save.record = record;
+    else {
+      let settle!: PendingSave['settle'];
+      const written = new Promise<void>((resolve, reject) => (settle = (e) => (e ? reject(e) : resolve())));
+      this.pending.set(summary.runId, (save = { record, written, settle }));
+    }
+    if (!this.writing) {
+      this.writing = true;
+      // After the caller's own work (sending the event on): the write's checks run on this thread.
+      queueMicrotask(() => void this.writeAll());
+    }
+    return save.written;
+  }
+
+  private async writeAll(): Promise<void> {
+    for (let next = this.pending.entries().next(); !next.done; next = this.pending.entries().next()) {
+      const [runId, save] = next.value;
+      this.pending.delete(runId);
+      try {
+        await writeInside(this.dir, `${runId}.json`, JSON.stringify(save.record));
+        this.index.delete(runId);
+        this.index.set(runId, save.record.summary);
+        // Saved by this process: no longer a record an earlier one left behind.
+        this.stopped.delete(runId);
+        this.trim();
+        save.settle();
+      } catch (e) {
+        save.settle(e as Error);
+      }
+    }
+    this.writing = false;
   }
 
   summaries(): RunSummary[] {

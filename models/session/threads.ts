@@ -3,6 +3,7 @@
 // thread per logical CPU, hyperthreads included); concurrent runs (`--workers N`) split them.
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import sharp from 'sharp';
 import type { OrtSessionOptions } from './ort.ts';
 
 /** Physical cores: distinct (physical id, core id) pairs of /proc/cpuinfo, else the logical CPUs. */
@@ -33,11 +34,18 @@ export function parseThreads(value: string | undefined, name = '--threads'): num
 }
 
 const settings: { threads?: number; workers: number } = { workers: 1 };
+/** libvips's threads per image operation as sharp picked them (1 on glibc without jemalloc, else the cores). */
+const SHARP_THREADS = sharp.concurrency();
 
-/** Sets the process's thread budget (`threads`; undefined: FACECHAIN_THREADS, else the physical cores) and how many runs share it. */
+/**
+ * Sets the process's thread budget (`threads`; undefined: FACECHAIN_THREADS, else the physical cores) and
+ * how many runs share it; image operations (sharp) get at most a run's share too, so runs executing at
+ * once do not each take every core.
+ */
 export function configureThreads(o: { threads?: number; workers?: number }): void {
   if ('threads' in o) settings.threads = o.threads;
   if (o.workers !== undefined) settings.workers = Math.max(1, Math.floor(o.workers));
+  sharp.concurrency(Math.min(SHARP_THREADS, runThreads()));
 }
 
 /** The threads all sessions of the process may use together. */
@@ -51,7 +59,12 @@ export function threadBudget(): number {
  * sequentially, so parallel branches never add threads on top of the intra-op pool.
  */
 export function sessionThreads(): Required<Pick<OrtSessionOptions, 'intraOpNumThreads' | 'interOpNumThreads'>> {
-  return { intraOpNumThreads: Math.max(1, Math.floor(threadBudget() / settings.workers)), interOpNumThreads: 1 };
+  return { intraOpNumThreads: runThreads(), interOpNumThreads: 1 };
+}
+
+/** One run's share of the budget, at least 1. */
+function runThreads(): number {
+  return Math.max(1, Math.floor(threadBudget() / settings.workers));
 }
 
 /** `options` with the process's thread settings where it sets none itself. */

@@ -6,6 +6,8 @@
 import { cacheKey } from '../../runtime/cache-key.ts';
 import { planNodes } from '../../runtime/plan.ts';
 import type { CheckedGraph } from '../../runtime/validate.ts';
+import type { RunView } from '../../protocol/index.ts';
+import type { WorkerInfo } from './redis-stream.ts';
 
 /** `facechain:held:<key>` names the worker that last kept that node result in its cache. */
 export const heldKey = (key: string) => `facechain:held:${key}`;
@@ -34,4 +36,20 @@ export function preferredWorker(holders: (string | null)[], candidates: Set<stri
   const score = new Map<string, number>();
   for (const name of holders) if (name && candidates.has(name)) score.set(name, (score.get(name) ?? 0) + 1);
   return [...score].sort((a, b) => b[1] - a[1])[0]?.[0];
+}
+
+/**
+ * How many runs each worker holds: sent to its queue and not started yet, or going on it. A going run
+ * counts while the worker's last heartbeat lists it or it started after that heartbeat (both times are
+ * the worker's clock), so a run whose end never reached the stream does not keep its worker busy.
+ */
+export function runsHeld(runs: Iterable<{ worker: string; state: RunView | undefined }>, workers: WorkerInfo[]): Map<string, number> {
+  const info = new Map(workers.map((w) => [w.name, w]));
+  const held = new Map<string, number>();
+  for (const { worker, state } of runs) {
+    const w = info.get(worker);
+    if (w?.running && state?.status === 'running' && !w.running.includes(state.runId) && (state.startedAt ?? 0) < w.seen) continue;
+    held.set(worker, (held.get(worker) ?? 0) + 1);
+  }
+  return held;
 }

@@ -10,7 +10,7 @@ import type { RunHistory } from '../run-history.ts';
 import { interruptedGraph, type Accepted, type LiveRun, type RunEngine } from './engine.ts';
 import { modelsNeeded } from '../../runtime/models-needed.ts';
 import type { CheckedGraph } from '../../runtime/validate.ts';
-import { affinityKeys, heldKey, preferredWorker } from './affinity.ts';
+import { affinityKeys, heldKey, preferredWorker, runsHeld } from './affinity.ts';
 import {
   appendEvent, assertReachable, CANCEL_CHANNEL, cancelKey, connect, liveWorkers, MODEL_SETS, readEvents, RUNS_QUEUE, runsQueue, streamEnd, workerQueue, type StreamEntry, type WorkerInfo,
 } from './redis-stream.ts';
@@ -133,11 +133,11 @@ export class RedisEngine implements RunEngine {
   private async affinity(checked: CheckedGraph, models: string[], known?: WorkerInfo[]): Promise<string | undefined> {
     const keys = [...affinityKeys(checked).values()];
     if (!keys.length) return undefined;
-    const holders = await this.redis.mget(keys.map(heldKey));
+    // Both asked at once: one round trip.
+    const [holders, workers] = await Promise.all([this.redis.mget(keys.map(heldKey)), known ?? liveWorkers(this.redis)]);
     if (!holders.some(Boolean)) return undefined;
-    const busy = new Map<string, number>();
-    for (const w of this.workerOf.values()) busy.set(w, (busy.get(w) ?? 0) + 1);
-    const free = (known ?? (await liveWorkers(this.redis))).filter((w) => w.seen > 0 && (busy.get(w.name) ?? 0) < w.concurrency && models.every((m) => w.models.includes(m)));
+    const busy = runsHeld([...this.workerOf].map(([runId, worker]) => ({ worker, state: this.runs.get(runId)?.state })), workers);
+    const free = workers.filter((w) => w.seen > 0 && (busy.get(w.name) ?? 0) < w.concurrency && models.every((m) => w.models.includes(m)));
     return preferredWorker(holders, new Set(free.map((w) => w.name)));
   }
 

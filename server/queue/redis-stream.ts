@@ -35,6 +35,8 @@ export const WorkerInfoSchema = z.object({
   models: z.array(z.string()),
   freeMemoryBytes: z.number(),
   concurrency: z.number(),
+  /** The runs it was executing when it said so. */
+  running: z.array(z.string()).optional(),
 });
 export type WorkerInfo = z.infer<typeof WorkerInfoSchema>;
 

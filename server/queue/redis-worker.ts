@@ -1,6 +1,6 @@
 import { freemem, hostname } from 'node:os';
 import { z } from 'zod';
-import { WaitingError, Worker, type Job } from 'bullmq';
+import { Queue, WaitingError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { PreviewImage, RunEvent } from '../../protocol/index.ts';
 import type { DataFolders } from '../../runtime/data-folder.ts';
@@ -10,7 +10,7 @@ import { runSweep } from '../../runtime/sweep/driver.ts';
 import { sweepOf } from '../../runtime/sweep/plan.ts';
 import { jsonOrUndefined } from '../../runtime/json-depth.ts';
 import { modelsPresent } from '../../runtime/models-needed.ts';
-import { assertGraph } from '../../runtime/validate.ts';
+import { checkGraph, type CheckResult } from '../../runtime/validate.ts';
 import { affinityKeys, HELD_TTL_S, heldKey } from './affinity.ts';
 import {
   appendEvent, assertReachable, CANCEL_CHANNEL, cancelKey, connect, connectionOptions, HEARTBEAT_MS, liveWorkers, MODEL_SETS, RUNS_QUEUE, runsQueue, WORKERS, workerQueue, type WorkerInfo,
@@ -120,17 +120,38 @@ export async function startRedisWorker(opts: RedisWorkerOptions): Promise<Runnin
   /** Says what this worker has, and listens to the queues of the model sets it has every file of. */
   const beat = async () => {
     const models = modelsPresent(opts.data.models);
-    const info: WorkerInfo = { name, seen: Date.now(), models, freeMemoryBytes: freemem(), concurrency };
+    const info: WorkerInfo = { name, seen: Date.now(), models, freeMemoryBytes: freemem(), concurrency, running: [...going.keys()] };
     await writer.hset(WORKERS, name, JSON.stringify(info));
     // Workers killed long ago (a restarted one has a new name) leave the list.
     const live = new Set((await liveWorkers(writer)).map((w) => w.name));
     const gone = (await writer.hkeys(WORKERS)).filter((w) => !live.has(w));
+    // Let go before taking new ones: a queue is let go a beat after it was taken at the earliest, so a run
+    // that a server sent to a worker it still saw live has arrived by then.
+    await releaseEmpty();
     // Their own queues' runs (waiting, or going when they died) are taken over by this worker.
-    for (const w of gone) await listen(workerQueue(w));
+    for (const w of gone) {
+      if (!workers.has(workerQueue(w))) takenOver.add(workerQueue(w));
+      await listen(workerQueue(w));
+    }
     if (gone.length) await writer.hdel(WORKERS, ...gone);
     for (const json of await writer.smembers(MODEL_SETS)) {
       const set = z.array(z.string()).safeParse(jsonOrUndefined(json));
       if (set.success && set.data.every((m) => models.includes(m))) await listen(runsQueue(set.data));
+    }
+  };
+  /** Queues of workers that left, listened to until they hold no run (a going one found stalled is run first). */
+  const takenOver = new Set<string>();
+  const releaseEmpty = async () => {
+    for (const queue of takenOver) {
+      const counter = new Queue(queue, { connection: writer });
+      const counts = await counter.getJobCounts('active', 'waiting', 'delayed', 'prioritized', 'waiting-children');
+      await counter.close();
+      if (Object.values(counts).some((n) => n > 0)) continue;
+      takenOver.delete(queue);
+      const worker = workers.get(queue);
+      workers.delete(queue);
+      activeIn.delete(queue);
+      await worker?.close();
     }
   };
   let beating = Promise.resolve();
@@ -179,23 +200,26 @@ async function runJob(job: Job<RunJob>, name: string, opts: RedisWorkerOptions, 
     if (event.type === 'run.started') send({ type: 'log', runId, time: Date.now(), level: 'info', message: `${WORKER_LOG}${name}` });
   };
   try {
-    // Cancelled while it waited (or while the worker that had it was dying).
-    if (await writer.exists(cancelKey(runId))) {
+    const { graph, targets } = job.data;
+    // Cancelled while it waited (or while the worker that had it was dying): asked while the graph is
+    // validated, which the run needs anyway, so the answer costs no round trip of its own.
+    const flagged = writer.exists(cancelKey(runId));
+    const check = checkGraph(graph, opts.registry, { targets });
+    if (await flagged) {
       onEvent({ type: 'run.cancelled', runId, time: Date.now(), durationMs: 0 });
       return;
     }
     if (job.attemptsStarted > 1 || job.stalledCounter > 0) {
       onEvent({ type: 'log', runId, time: Date.now(), level: 'warn', message: `Run again from the start on worker ${name}: the worker running it stopped` });
     }
-    const { graph, targets } = job.data;
     const options = { runId, targets, signal: controller.signal, onEvent };
     const sweep = sweepOf(graph);
     if (sweep === undefined) {
-      const result = await opts.executor.run(graph, options);
+      const result = await opts.executor.execute(check, options);
       if (ending) ending = await storeOutputs(ending, opts, runId, result.outputs);
     } else await runSweep(graph, sweep, { ...options, executor: opts.executor, registry: opts.registry, data: opts.data });
     // Sent before the end event on the same connection, not awaited: stored before any client sees the end.
-    if (ending) last = noteHeld(writer, name, opts, graph, targets, held).catch((e: Error) => void process.stderr.write(`Worker ${name}: ${e.message}\n`));
+    if (ending) last = noteHeld(writer, name, opts, check, held).catch((e: Error) => void process.stderr.write(`Worker ${name}: ${e.message}\n`));
   } catch (e) {
     // The executor reports a run's failures as events; reaching here is a bug, still reported to watchers.
     ending = { type: 'run.failed', runId, time: Date.now(), message: (e as Error).message, durationMs: 0 };
@@ -221,15 +245,9 @@ async function storeOutputs(ending: RunEvent, opts: RedisWorkerOptions, runId: s
 }
 
 /** Notes in Redis that this worker's cache holds these nodes' results, for servers to send it runs that need them. */
-async function noteHeld(writer: Redis, name: string, opts: RedisWorkerOptions, graph: unknown, targets: string[] | undefined, held: Set<string>): Promise<void> {
-  if (!held.size || opts.executor.cache.maxBytes === 0) return;
-  let keys: Map<string, string>;
-  try {
-    keys = affinityKeys(assertGraph(graph, opts.registry, { targets }));
-  } catch {
-    return;
-  }
+async function noteHeld(writer: Redis, name: string, opts: RedisWorkerOptions, check: CheckResult, held: Set<string>): Promise<void> {
+  if (!held.size || opts.executor.cache.maxBytes === 0 || !check.ok) return;
   const notes = writer.multi();
-  for (const [nodeId, key] of keys) if (held.has(nodeId)) notes.set(heldKey(key), name, 'EX', HELD_TTL_S);
+  for (const [nodeId, key] of affinityKeys(check.checked)) if (held.has(nodeId)) notes.set(heldKey(key), name, 'EX', HELD_TTL_S);
   await notes.exec();
 }

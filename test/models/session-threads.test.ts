@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import sharp from 'sharp';
 import { afterEach, describe, expect, it } from 'vitest';
 import { main } from '../../cli/main.ts';
 import { SD_PARTS } from '../../models/sd/build.ts';
@@ -36,6 +37,15 @@ describe('session threads', () => {
     expect(sessionThreads().intraOpNumThreads).toBe(1);
     configureThreads({ threads: undefined, workers: 1 });
     expect(sessionThreads().intraOpNumThreads).toBe(parseThreads(process.env.FACECHAIN_THREADS) ?? physicalCores());
+  });
+
+  it("caps sharp's threads per image operation at a run's share, never above sharp's own choice", () => {
+    configureThreads({ threads: 2, workers: 2 });
+    expect(sharp.concurrency()).toBe(1);
+    // sharp's own default is at most the logical CPUs (1 on glibc without jemalloc).
+    configureThreads({ threads: 1000, workers: 1 });
+    expect(sharp.concurrency()).toBeGreaterThanOrEqual(1);
+    expect(sharp.concurrency()).toBeLessThanOrEqual(os.availableParallelism());
   });
 
   it('rejects thread counts that are not whole numbers of 1 or more', () => {

@@ -1,9 +1,12 @@
 // Items (issue 14): with the Redis engine nothing accepted is lost when a worker is killed mid-run, when
 // the server restarts with runs queued, or when Redis restarts (AOF on); cancel reaches the worker.
 // Real redis-server, real worker processes (kill -9), the test nodes.
+import { randomUUID } from 'node:crypto';
+import { Queue } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RunEvent } from '../../protocol/index.ts';
-import { WORKER_LOG } from '../../server/queue/redis-worker.ts';
+import { connectionOptions, workerQueue } from '../../server/queue/redis-stream.ts';
+import { WORKER_LOG, type RunJob } from '../../server/queue/redis-worker.ts';
 import { startServer, type RunningServer } from '../../server/app.ts';
 import { startWorker } from '../../server/worker.ts';
 import { startRedis, type TestRedis } from '../helpers/redis-server.ts';
@@ -163,6 +166,27 @@ describe('Redis engine faults', () => {
     // The worker is free again.
     const next = await submit(s.url, quick(1));
     expect((await watcher.until(ends(next))).type).toBe('run.finished');
+    watcher.close();
+  });
+
+  it('a worker that left: another one takes its queue over, runs what waits there, then lets the queue go', { timeout: LONG }, async () => {
+    const r = await redis();
+    const a = await startWorker({ redis: r.url, dataDir: tempDir('worker-A'), registry: testRegistry(), cacheBytes: 0, name: 'A' });
+    await worker(r.url, 'B');
+    const s = await server(r.url);
+    const watcher = await watchEvents(s.url);
+    await a.close();
+    // A run sent to A for its cache just before it stopped.
+    const left = new Queue<RunJob>(workerQueue('A'), { connection: connectionOptions(r.url) });
+    started.push(() => left.close());
+    const runId = randomUUID();
+    await left.add('run', { graph: quick(4) }, { jobId: runId });
+    expect((await watcher.until(ends(runId))).type).toBe('run.finished');
+    expect((await runEvents(s.url, runId)).some((e) => e.type === 'log' && e.message === `${WORKER_LOG}B`)).toBe(true);
+    expect((await left.getWorkers()).length).toBeGreaterThan(0);
+    // Empty now: B stops listening to it at a next heartbeat (BullMQ names its workers' connections by queue).
+    while ((await left.getWorkers()).length) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await left.getJobCounts('waiting', 'active')).toEqual({ waiting: 0, active: 0 });
     watcher.close();
   });
 });
