@@ -1,3 +1,4 @@
+import type { PartSession } from './part-session.ts';
 import type { SdModel } from './sd-model.ts';
 import { applyTokenWeights, padChunks, promptChunks, type TokenChunk } from './prompt-chunks.ts';
 import { loraFeeds, type LoraBranches } from './lora-feeds.ts';
@@ -16,6 +17,8 @@ export interface EncodeOptions {
   lora?: LoraBranches;
   /** Plain text, no attention syntax (training captions). */
   literal?: boolean;
+  /** A text-encoder session the caller holds (training encodes every step); none: a lease of its own, ended after. */
+  session?: PartSession;
 }
 
 /**
@@ -29,11 +32,17 @@ export async function encodePrompts(model: SdModel, prompts: readonly string[], 
   const count = Math.max(...chunked.map((c) => c.length));
   const all: TokenChunk[] = chunked.flatMap((c) => padChunks(tokenizer, c, count, ctxTokens));
   const ids = BigInt64Array.from(all.flatMap((c) => c.ids.map(BigInt)));
-  const session = await model.session('text');
-  const out = await session.run({
-    input_ids: { dtype: 'int64', dims: [all.length, ctxTokens], data: ids },
-    ...loraFeeds(model.loraTargets.text, o.lora),
-  });
+  // Else a lease of its own, ended here: the text encoder runs once per image and need not stay in memory.
+  const session = o.session ?? (await model.lease('text'));
+  let out;
+  try {
+    out = await session.run({
+      input_ids: { dtype: 'int64', dims: [all.length, ctxTokens], data: ids },
+      ...loraFeeds(model.loraTargets.text, o.lora),
+    });
+  } finally {
+    if (!o.session) await session.release();
+  }
   const skip2 = (o.clipSkip ?? 1) === 2;
   if (skip2 && !out.hidden_skip2) throw new Error('clip skip 2 needs a text encoder with at least 2 layers');
   const hidden = (skip2 ? out.hidden_skip2 : out.hidden)!.data as Float32Array;

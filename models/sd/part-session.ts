@@ -47,6 +47,8 @@ export class PartSession {
       sessions?: SessionManager;
       /** Sessions with the same name share one worker thread (many small sessions run in turn). */
       thread?: string;
+      /** Released with its last lease rather than kept in the session cache (a part used once per run). */
+      transient?: boolean;
     } = {},
   ): Promise<PartSession> {
     const folder = externalDataOptions(o.weightsDir).extra?.session as Record<string, string> | undefined;
@@ -64,7 +66,7 @@ export class PartSession {
       ...(o.provider ? { executionProviders: [o.provider] } : {}),
     };
     // Shared through the session cache: a model built again with the same bytes reuses the session.
-    const spec = { model, options, ...(o.thread === undefined ? {} : { thread: o.thread }) };
+    const spec = { model, options, ...(o.thread === undefined ? {} : { thread: o.thread }), ...(o.transient ? { transient: true } : {}) };
     return new PartSession(await (o.sessions ? o.sessions.acquire(spec) : ownSession(spec)));
   }
 

@@ -18,6 +18,11 @@ export interface SessionSpec {
   options?: OrtSessionOptions;
   /** Sessions with the same name share one worker thread (for many sessions run in turn). */
   thread?: string;
+  /**
+   * Released when its last lease ends instead of staying cached (a session used once per run, e.g. SD's
+   * text encoder: its weights leave memory before the UNet and VAE run). Any lease asked without it keeps it cached.
+   */
+  transient?: boolean;
 }
 
 export interface SessionLease {
@@ -34,6 +39,7 @@ interface Entry {
   bytes: number;
   holders: number;
   cached: boolean;
+  transient: boolean;
 }
 
 export interface SessionStats {
@@ -113,12 +119,13 @@ export class SessionManager {
     if (entry) {
       this.counts.hits++;
       entry.holders++;
+      entry.transient &&= spec.transient === true;
       this.entries.delete(key);
       this.entries.set(key, entry); // most recently used goes last
     } else {
       this.counts.misses++;
       // Held from the start, so a concurrent eviction cannot release it before this caller gets it.
-      entry = { key, bytes: facts.bytes, holders: 1, cached: true, session: createSession(spec.model, spec.options, undefined, spec.thread) };
+      entry = { key, bytes: facts.bytes, holders: 1, cached: true, transient: spec.transient === true, session: createSession(spec.model, spec.options, undefined, spec.thread) };
       this.entries.set(key, entry);
       const created = entry;
       entry.session.catch(() => {
@@ -142,7 +149,9 @@ export class SessionManager {
         if (released) return;
         released = true;
         held.holders--;
-        if (!held.cached && held.holders === 0) await session.release();
+        if (held.holders > 0) return;
+        if (held.cached && held.transient) await this.drop(held);
+        else if (!held.cached) await session.release();
       },
     };
   }

@@ -186,7 +186,8 @@ export class StepGraphs {
     const channels = this.model.config.unet.inChannels;
     // The scaled branches once per step, for every graph that takes them.
     const branches = loraBranches(params);
-    const embedded = this.frozenContext ?? (await encodeCaptions(this.model, [...this.tokenIds.keys()], branches));
+    // The model's own text session, kept between steps (a lease per step would create it again each time).
+    const embedded = this.frozenContext ?? (await encodeCaptions(this.model, [...this.tokenIds.keys()], branches, await this.model.session('text')));
     const context = new Float32Array(this.shape.batch * tokens * width);
     batch.captions.forEach((c, j) => context.set(embedded.get(c)!, j * tokens * width));
     const { loss, ...grads } = await this.unet.session.run(unetFeeds(this.unet.part, branches, this.shape, channels, tokens, width, batch, context));
@@ -228,7 +229,7 @@ function textFeeds(
 }
 
 /** Each caption's text-encoder output [tokens * width], with the text LoRA when given. */
-async function encodeCaptions(model: SdModel, captions: readonly string[], lora: LoraBranches | undefined): Promise<Map<string, Float32Array>> {
-  const encoded = await encodePrompts(model, captions, { lora, literal: true });
+async function encodeCaptions(model: SdModel, captions: readonly string[], lora: LoraBranches | undefined, session?: PartSession): Promise<Map<string, Float32Array>> {
+  const encoded = await encodePrompts(model, captions, { lora, literal: true, ...(session ? { session } : {}) });
   return new Map(captions.map((c, i) => [c, encoded[i]!.data]));
 }

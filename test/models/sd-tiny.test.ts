@@ -11,6 +11,7 @@ import { sample } from '../../models/sd/sample.ts';
 import { decodeLatents, encodeImage } from '../../models/sd/vae-codec.ts';
 import { latentPreview } from '../../models/sd/latent-preview.ts';
 import { encodePrompts } from '../../models/sd/encode-prompt.ts';
+import { SessionManager } from '../../models/session/manager.ts';
 import { Rng } from '../../runtime/rng.ts';
 
 const SEED = 5;
@@ -158,5 +159,18 @@ describe('prompt encoding', () => {
     const [single] = await encodePrompts(model, ['a photo of a face']);
     expect(maxDiff(adapted!.data, single!.data)).toBeGreaterThan(1e-3);
     expect(maxDiff(single!.data, plain!.data.subarray(0, 77 * 32))).toBeLessThan(1e-5);
+  });
+
+  it('releases the text encoder after encoding, unless the caller holds a session', async () => {
+    const sessions = new SessionManager();
+    const cached = sdModelFromWeights('tiny-cached', tiny, tokenizer, new TensorWeights(weights), { sessions });
+    const [once] = await encodePrompts(cached, ['a photo of a face']);
+    expect(sessions.stats()).toMatchObject({ misses: 1, keys: [] });
+    const held = await cached.session('text');
+    const [again] = await encodePrompts(cached, ['a photo of a face'], { session: held });
+    expect(again!.data).toEqual(once!.data);
+    expect(sessions.stats().keys).toHaveLength(1);
+    await cached.release();
+    await sessions.clear();
   });
 });

@@ -59,6 +59,26 @@ describe('session cache', () => {
     await m.clear();
   });
 
+  it('releases a transient session when its last lease ends, unless a lease asked to keep it', async () => {
+    const m = new SessionManager();
+    const a = await m.acquire({ model: adder(1), transient: true });
+    const b = await m.acquire({ model: adder(1), transient: true });
+    expect(b.session).toBe(a.session);
+    await a.release();
+    expect(await first(b.session)).toBe(1); // still held by b
+    await b.release();
+    expect(m.stats().keys).toEqual([]);
+    await expect(first(a.session)).rejects.toThrow();
+    // A lease without `transient` keeps the session cached after every lease has ended.
+    const c = await m.acquire({ model: adder(1), transient: true });
+    const d = await m.acquire({ model: adder(1) });
+    await c.release();
+    await d.release();
+    expect(m.stats().keys).toHaveLength(1);
+    expect(await first(c.session)).toBe(1);
+    await m.clear();
+  });
+
   it('counts external data and tells a replaced weights file from the old one', async () => {
     const dir = tempDir('session');
     const file = path.join(dir, 'w.safetensors');
