@@ -27,9 +27,12 @@ import type { WeightSource } from './weight-source.ts';
  * VAE encoder run once per image before the UNet: without an arena, their working memory goes back
  * before the UNet runs.
  */
-export function partOptions(part: SdPart, provider: Provider): Pick<Parameters<typeof PartSession.create>[1] & object, 'foldConstants' | 'arena' | 'memPattern' | 'prepack'> {
+export function partOptions(part: SdPart, provider: Provider): Pick<Parameters<typeof PartSession.create>[1] & object, 'foldConstants' | 'arena' | 'memPattern' | 'prepack' | 'deviceOutputs'> {
   // Measured on the CPU provider only: GPU providers keep the set-up their figures were measured with.
-  if (part === 'unet') return provider === 'cpu' ? { foldConstants: false, arena: true, memPattern: false, prepack: false } : { foldConstants: false, arena: true };
+  if (part === 'unet' && provider === 'cpu') return { foldConstants: false, arena: true, memPattern: false, prepack: false };
+  // WebGPU's UNet keeps its outputs on the GPU for the resident step loop (onnxruntime-node's IO
+  // binding is WebGPU's only: its 'gpu-buffer' tensors); CUDA's come back to the host.
+  if (part === 'unet') return { foldConstants: false, arena: true, ...(provider === 'webgpu' ? { deviceOutputs: true } : {}) };
   if (part === 'vaeDecoder' && provider === 'cpu') return { foldConstants: false, arena: true, memPattern: false };
   return { foldConstants: false, arena: false };
 }

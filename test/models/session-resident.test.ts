@@ -2,7 +2,7 @@
 // exercised on the CPU provider, where they must give what the same runs give through host copies.
 import { describe, expect, it } from 'vitest';
 import { GraphBuilder } from '../../models/onnx/index.ts';
-import { ort } from '../../models/session/ort.ts';
+import { ort, type OrtTensor } from '../../models/session/ort.ts';
 import { ThreadSession } from '../../models/session/thread-session.ts';
 
 function graph(name: string, body: (b: GraphBuilder, x: ReturnType<GraphBuilder['input']>) => ReturnType<GraphBuilder['input']>): Uint8Array {
@@ -19,7 +19,7 @@ describe('resident tensors', () => {
   it('outputs kept in the thread and fed back give exactly what host round trips give', async () => {
     const s = await ThreadSession.create(affine, { executionProviders: ['cpu'] });
     try {
-      let viaHost = host([1, -2, 3.25]);
+      let viaHost: OrtTensor = host([1, -2, 3.25]);
       for (let i = 0; i < 5; i++) viaHost = (await s.run({ x: viaHost })).y!;
       let kept = await s.upload(host([1, -2, 3.25]));
       for (let i = 0; i < 5; i++) {
