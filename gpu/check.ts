@@ -4,6 +4,7 @@
 //      text encoder, UNet and VAE decoder, on tiny and on an SD1.5-size random checkpoint made on the spot;
 //   2. txt2img at 512x512, 20 steps: seconds per step, the whole run, and the GPU memory peak
 //      (nvidia-smi, when there is one);
+//   2b. the resident step loop (tensors kept on the GPU between steps) against host copies and the host loop, on tiny;
 //   3. the CUDA provider the same way in a child process when its binaries are present, else a line;
 //   4. training on the GPU is not measured yet: the trainer's graphs run on the CPU provider.
 // Without a GPU provider it says so in one line and exits 0 (`--allow-cpu` measures the CPU instead,
@@ -131,6 +132,22 @@ async function txt2img(model: SdModel, side: number, steps: number): Promise<voi
   await model.release();
 }
 
+/**
+ * The resident step loop (latents, embeddings and LoRA A/B kept on the GPU between steps, the GPU
+ * default) against the same graphs with host copies in between, and against the host loop.
+ */
+async function residentLoop(model: SdModel): Promise<void> {
+  const p = { prompt: 'a portrait photo of a person', steps: 4, width: 64, height: 64, seed: 3, scheduler: 'dpmpp_2m_karras' as const };
+  const [resident, copied, host] = [
+    await sample(model, p, { loop: 'resident' }), await sample(model, p, { loop: 'resident-copied' }), await sample(model, p, { loop: 'host' }),
+  ];
+  const scale = Math.max(...host.data.map(Math.abs));
+  const diff = (a: Float32Array, b: Float32Array) => a.reduce((m, v, k) => Math.max(m, Math.abs(v - b[k]!)), 0) / scale;
+  const [vsCopied, vsHost] = [diff(resident.data, copied.data), diff(resident.data, host.data)];
+  add({ check: `resident loop ${model.config.name}: vs host copies of the same graphs (max difference / max value)`, result: vsCopied.toExponential(2), value: vsCopied });
+  add({ check: `resident loop ${model.config.name}: vs the host loop (max difference / max value)`, result: vsHost.toExponential(2), value: vsHost });
+}
+
 const work = path.join(os.tmpdir(), `facechain-gpu-check-${process.pid}`);
 mkdirSync(work, { recursive: true });
 try {
@@ -143,6 +160,7 @@ try {
   });
   const tiny = await loadSdModel('tiny', work);
   await parity('tiny', tiny, 64);
+  await residentLoop(tiny);
   if (!args['tiny-only']) {
     const file = path.join(work, 'sd15-f16.safetensors');
     writeFileSync(path.join(work, 'tokenizer.json'), JSON.stringify(tinyClipTokenizerJson()));

@@ -48,6 +48,9 @@ describe('WebGPU on a software Vulkan driver', () => {
     expect(row(result.rows, 'parity tiny unet').value).toBeLessThan(1e-4);
     expect(row(result.rows, 'parity tiny vaeDecoder').value).toBeGreaterThan(60);
     expect(row(result.rows, 'txt2img tiny').value).toBeGreaterThan(0);
+    // GPU tensors fed back (IO binding) against the same graphs through host copies, and the host loop.
+    expect(row(result.rows, 'resident loop tiny: vs host copies').value).toBeLessThanOrEqual(1e-6);
+    expect(row(result.rows, 'resident loop tiny: vs the host loop').value).toBeLessThan(1e-4);
   }, 600_000);
 
   it('float16 (the GPU default): within the float16 tolerances of the CPU float32 result', (ctx) => {
