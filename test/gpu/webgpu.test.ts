@@ -7,6 +7,9 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { GraphBuilder } from '../../models/onnx/index.ts';
+import { ort } from '../../models/session/ort.ts';
+import { ThreadSession } from '../../models/session/thread-session.ts';
 import { removeTempDirs, tempDir } from '../helpers/temp.ts';
 
 afterAll(() => removeTempDirs());
@@ -61,4 +64,27 @@ describe('WebGPU on a software Vulkan driver', () => {
     expect(row(result.rows, 'parity tiny unet').value).toBeLessThan(2e-2);
     expect(row(result.rows, 'parity tiny vaeDecoder').value).toBeGreaterThan(35);
   }, 600_000);
+
+  it('keeps resident tensors on the GPU (IO binding) and brings them back exactly', async (ctx) => {
+    const b = new GraphBuilder({ graphName: 'affine' });
+    b.output(b.add(b.mul(b.input('x', 'float32', ['n']), b.constant(1.1)), b.constant(0.3)), 'y', 'float32');
+    let s: ThreadSession;
+    try {
+      s = await ThreadSession.create(b.toBytes(), { executionProviders: ['webgpu'], preferredOutputLocation: 'gpu-buffer' });
+    } catch (e) {
+      if (process.env.FACECHAIN_REQUIRE_WEBGPU) throw e;
+      return ctx.skip(`no WebGPU adapter here (${(e as Error).message.split('\n')[0]})`);
+    }
+    try {
+      const x = await s.upload(new ort.Tensor('float32', Float32Array.of(1, -2, 3.25), [3]));
+      const once = (await s.runResident({ x })).y!;
+      const twice = (await s.runResident({ x: once })).y!;
+      expect([x.location, once.location, twice.location]).toEqual(['gpu-buffer', 'gpu-buffer', 'gpu-buffer']);
+      const viaHost = (await s.run({ x: (await s.run({ x: new ort.Tensor('float32', Float32Array.of(1, -2, 3.25), [3]) })).y! })).y!;
+      expect([...((await s.download(twice)).data as Float32Array)]).toEqual([...(viaHost.data as Float32Array)]);
+      await s.free([x, once, twice]);
+    } finally {
+      await s.release();
+    }
+  });
 });
