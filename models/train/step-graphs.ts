@@ -9,12 +9,13 @@ import { keepsFloat32 } from '../sd/fp16.ts';
 import { buildPart, type BuiltPart } from '../sd/build.ts';
 import { encodePrompts } from '../sd/encode-prompt.ts';
 import { GraphWeights } from '../sd/graph-weights.ts';
-import { loraFeeds, type LoraBranches } from '../sd/lora-feeds.ts';
+import { loraFeeds, withoutEmptyBranches, type LoraBranches } from '../sd/lora-feeds.ts';
 import { loraInputNames, type LoraTarget } from '../sd/lora-targets.ts';
 import { externalDataOptions, PartSession } from '../sd/part-session.ts';
 import { promptChunks } from '../sd/prompt-chunks.ts';
 import type { SdModel } from '../sd/sd-model.ts';
 import type { SessionManager } from '../session/manager.ts';
+import { ensureProviderChoice } from '../session/providers.ts';
 import { loraBranches, selectTargets, type LoraParams, type TargetSet } from './lora-params.ts';
 
 export interface StepShape {
@@ -95,7 +96,11 @@ export async function trainingRunner(
   // and the other levels do (measured: +1x the initializers' size per session at 'basic' and above).
   // The probe runs block by block: onnxruntime's run of the whole forward graph peaked at several times
   // one block's activations (tiny UNet at 512 px: 1.6 GiB whole, 0.4 GiB by blocks).
-  const infos = await probeShapes(forward, probe, { ...externalDataOptions(weightsDir), graphOptimizationLevel: 'disabled' }, cut?.probe);
+  // GPU providers get rank-0 LoRA branches as rank 1 of zeros (ORT's WebGPU crashes on empty tensors;
+  // PartSession.run widens them there), so the shapes the graph is fixed to must be probed the same way.
+  const gpu = (await ensureProviderChoice()).provider !== 'cpu';
+  const feeds = gpu ? (withoutEmptyBranches(probe) as Record<string, HostTensor>) : probe;
+  const infos = await probeShapes(forward, feeds, { ...externalDataOptions(weightsDir), graphOptimizationLevel: 'disabled' }, cut?.probe);
   // Segments run one after another: without an arena each gives its buffers back when it ends, where
   // arenas would each keep their own peak (measured: recompute then took more memory than none). They
   // share one worker thread: a thread of its own cost each of the SD1.5 UNet's ~600 segment sessions
