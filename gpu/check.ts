@@ -4,8 +4,10 @@
 //      text encoder, UNet and VAE decoder, on tiny and on an SD1.5-size random checkpoint made on the spot;
 //   2. txt2img at 512x512, 20 steps: seconds per step, the whole run, and the GPU memory peak
 //      (nvidia-smi, when there is one);
+//   2b. the resident step loop (tensors kept on the GPU between steps) against host copies and the host loop, on tiny;
 //   3. the CUDA provider the same way in a child process when its binaries are present, else a line;
-//   4. training on the GPU is not measured yet: the trainer's graphs run on the CPU provider.
+//   4. one LoRA training step at 512 on the SD1.5-size model (FaceChain's recipe: batch 1, rank 4 on
+//      attention, mixed precision on GPUs): seconds per step, FaceChain's 800 steps projected, GPU memory peak.
 // Without a GPU provider it says so in one line and exits 0 (`--allow-cpu` measures the CPU instead,
 // which is how the tests run this script).
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -26,6 +28,10 @@ import { decodeLatents } from '../models/sd/vae-codec.ts';
 import { psnr8, relativeError } from '../models/onnx/compare.ts';
 import type { HostTensor } from '../models/onnx/index.ts';
 import { cudaInstalled, ensureProviderChoice, providerSummary } from '../models/session/providers.ts';
+import sharp from 'sharp';
+import { writeDataset } from '../models/preprocess/dataset.ts';
+import { trainLora } from '../models/train/train-lora.ts';
+import { toImage } from '../runtime/image-io.ts';
 import { Rng } from '../runtime/rng.ts';
 import { writeRandomCheckpoint } from '../bench/lib/random-checkpoint.ts';
 
@@ -131,6 +137,41 @@ async function txt2img(model: SdModel, side: number, steps: number): Promise<voi
   await model.release();
 }
 
+/**
+ * The resident step loop (latents, embeddings and LoRA A/B kept on the GPU between steps, the GPU
+ * default) against the same graphs with host copies in between, and against the host loop.
+ */
+async function residentLoop(model: SdModel): Promise<void> {
+  const p = { prompt: 'a portrait photo of a person', steps: 4, width: 64, height: 64, seed: 3, scheduler: 'dpmpp_2m_karras' as const };
+  const [resident, copied, host] = [
+    await sample(model, p, { loop: 'resident' }), await sample(model, p, { loop: 'resident-copied' }), await sample(model, p, { loop: 'host' }),
+  ];
+  const scale = Math.max(...host.data.map(Math.abs));
+  const diff = (a: Float32Array, b: Float32Array) => a.reduce((m, v, k) => Math.max(m, Math.abs(v - b[k]!)), 0) / scale;
+  const [vsCopied, vsHost] = [diff(resident.data, copied.data), diff(resident.data, host.data)];
+  add({ check: `resident loop ${model.config.name}: vs host copies of the same graphs (max difference / max value)`, result: vsCopied.toExponential(2), value: vsCopied });
+  add({ check: `resident loop ${model.config.name}: vs the host loop (max difference / max value)`, result: vsHost.toExponential(2), value: vsHost });
+}
+
+/** A few LoRA training steps at `side` px with FaceChain's settings: seconds per step after the first, 800 projected. */
+async function trainingStep(model: SdModel, side: number, steps: number): Promise<void> {
+  const images = await Promise.all(['#c96', '#69c'].map((c) => toImage(sharp({ create: { width: side, height: side, channels: 3, background: c } }).removeAlpha())));
+  const dir = path.join(work, `train-${side}`);
+  mkdirSync(dir, { recursive: true });
+  const dataset = await writeDataset(dir, images.map((image, i) => ({ image, photo: `p${i}.png`, text: '<fcsks>, a person' })), { token: '<fcsks>', subject: 'a person' });
+  const times: number[] = [];
+  const started = performance.now();
+  const [, peak] = await gpuMemoryPeak(() => trainLora(model, dataset, { resolution: side, steps, batch: 1 }, { onStep: () => void times.push(performance.now()) }));
+  const step = times.length > 1 ? [...times.slice(1).map((t, k) => t - times[k]!)].sort((a, b) => a - b)[(times.length - 1) >> 1]! / 1000 : Number.NaN;
+  const first = ((times[0] ?? started) - started) / 1000;
+  const what = `training ${model.config.name} ${side}x${side}, batch 1, rank 4 attention`;
+  add({ check: `${what}: seconds per step (median after the first)`, result: `${step.toFixed(3)} s`, ...(side === 512 ? { goal: '< 0.5 s' } : {}), value: step });
+  add({ check: `${what}: first step, graphs built (s)`, result: `${first.toFixed(1)} s`, value: first });
+  add({ check: `${what}: FaceChain's 800 steps projected`, result: `${((800 * step) / 60).toFixed(1)} min`, value: 800 * step });
+  add({ check: `${what}: GPU memory peak (nvidia-smi)`, result: peak === undefined ? 'unknown (no nvidia-smi)' : `${peak} MiB`, ...(side === 512 ? { goal: '< 12 GB' } : {}), ...(peak === undefined ? {} : { value: peak }) });
+  await model.release();
+}
+
 const work = path.join(os.tmpdir(), `facechain-gpu-check-${process.pid}`);
 mkdirSync(work, { recursive: true });
 try {
@@ -143,16 +184,18 @@ try {
   });
   const tiny = await loadSdModel('tiny', work);
   await parity('tiny', tiny, 64);
+  await residentLoop(tiny);
   if (!args['tiny-only']) {
     const file = path.join(work, 'sd15-f16.safetensors');
     writeFileSync(path.join(work, 'tokenizer.json'), JSON.stringify(tinyClipTokenizerJson()));
     await writeRandomCheckpoint(file, sd15, 'float16');
     await parity('sd15', await loadCheckpointFile(file, work), 256);
     await txt2img(await loadCheckpointFile(file, work), 512, 20);
+    await trainingStep(await loadCheckpointFile(file, work), 512, 4);
   } else {
     await txt2img(tiny, 64, 4);
+    await trainingStep(await loadSdModel('tiny', work), 64, 3);
   }
-  add({ check: 'training step at 512 on the GPU', result: 'not measured: the trainer runs on the CPU provider so far' });
   if (choice.provider !== 'cuda') {
     if (!cudaInstalled()) add({ check: 'cuda', result: 'not installed (see the README on enabling CUDA)' });
     else {

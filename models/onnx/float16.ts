@@ -68,6 +68,7 @@ export function toFloat16Model(model: ModelProto, keep: KeepFloat32): ModelProto
 
   const out: NodeProto[] = [];
   const initializers: TensorProto[] = [];
+  const graphOutputs = new Set((graph.output ?? []).map((v) => v.name!));
   /** Consumers read `alias.get(name) ?? name`: where a value now lives under another name. */
   const alias = new Map<string, string>();
   /** The float32 form of a value that is float16 now, made once. */
@@ -115,13 +116,17 @@ export function toFloat16Model(model: ModelProto, keep: KeepFloat32): ModelProto
     const outputs = node.output ?? [];
     if (keep(node)) {
       const ins = inputs.map((n) => (n && types.get(n) === FLOAT ? float32Of(n) : n && now(n)));
-      const outs = outputs.map((o) => (o && types.get(o) === FLOAT ? `${o}/f32` : o));
+      // A graph output keeps its float32 name (cast down under another for float16 readers), so it is
+      // not cast down and back up.
+      const outs = outputs.map((o) => (o && types.get(o) === FLOAT && !graphOutputs.has(o) ? `${o}/f32` : o));
       out.push({ ...node, input: ins, output: outs });
       outputs.forEach((o, k) => {
-        if (!o || outs[k] === o) return;
-        out.push(cast(outs[k]!, o, FLOAT16));
-        isHalf.add(o);
-        up.set(o, outs[k]!);
+        if (!o || types.get(o) !== FLOAT) return;
+        const half = outs[k] === o ? `${o}/f16` : o;
+        out.push(cast(outs[k]!, half, FLOAT16));
+        if (half !== o) alias.set(o, half);
+        isHalf.add(half);
+        up.set(half, outs[k]!);
       });
       continue;
     }
@@ -150,6 +155,8 @@ export function toFloat16Model(model: ModelProto, keep: KeepFloat32): ModelProto
   const rename = new Map<string, string>();
   for (const v of graph.output ?? []) {
     const src = now(v.name!);
+    // Made in float32 under its own name by a kept node.
+    if (up.get(src) === v.name) continue;
     if (v.type?.tensorType?.elemType === FLOAT && isHalf.has(src)) rename.set(src, `${src}/f16out`);
     else if (src !== v.name) tail.push({ input: [src], output: [v.name!], name: `${v.name}/Identity`, opType: 'Identity' });
   }

@@ -118,7 +118,8 @@ export class GraphCore {
     return this.scopes.length ? `${this.prefix}.${name}` : name;
   }
 
-  input(name: string, dtype: DType, dims: readonly Dim[]): Value {
+  /** A graph input; without `dims` it takes any shape. */
+  input(name: string, dtype: DType, dims?: readonly Dim[]): Value {
     this.claim(name);
     this.inputs.push(valueInfo(name, dtype, dims));
     return { name, dtype, shape: dims };

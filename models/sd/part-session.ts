@@ -1,6 +1,6 @@
 import { ownSession, type SessionLease, type SessionManager } from '../session/manager.ts';
 import type { Provider } from '../session/providers.ts';
-import type { ort, OrtTensor } from '../session/ort.ts';
+import type { CompanionGraph, ort, OrtTensor, ResidentTensor, SessionFeed } from '../session/ort.ts';
 import { fromOrtTensor, toOrtTensor, type Feed } from '../session/tensors.ts';
 import type { HostTensor } from '../onnx/index.ts';
 import { withoutEmptyBranches } from './lora-feeds.ts';
@@ -9,6 +9,15 @@ import { withoutEmptyBranches } from './lora-feeds.ts';
 export function externalDataOptions(weightsDir: string | undefined): ort.InferenceSession.SessionOptions {
   return weightsDir ? { extra: { session: { model_external_initializers_file_folder_path: weightsDir } } } : {};
 }
+
+/**
+ * Where `runKept`'s outputs stay: 'device' in the session's thread, on the GPU for sessions made with
+ * `deviceOutputs` on a GPU provider (ORT's IO binding); 'host' copied back to JS arrays (the plain
+ * path, which the device one must match exactly).
+ */
+export type KeepIn = 'device' | 'host';
+/** A tensor `runKept` or `put` gave: resident in the session's thread, or a host copy. */
+export type Kept = ResidentTensor | HostTensor;
 
 /** One ORT session of an SD graph, fed and read as HostTensors (or ready ORT tensors). */
 export class PartSession {
@@ -41,6 +50,8 @@ export class PartSession {
        * step CPU time 12.7 s against 13.8 s; the weights are read from the file on the first step.
        */
       prepack?: boolean;
+      /** Outputs on the GPU (`preferredOutputLocation: 'gpu-buffer'`, WebGPU only) for `runKept`; `run` still brings them back. */
+      deviceOutputs?: boolean;
       /** This provider instead of the process's choice (the GPU check's float32 CPU reference). */
       provider?: Provider;
       /** The session cache to share it through (an executor's); none: a session of its own, released with it. */
@@ -64,6 +75,7 @@ export class PartSession {
         : {}),
       ...(o.arena === false ? { enableCpuMemArena: false, enableMemPattern: false } : o.memPattern === false ? { enableMemPattern: false } : {}),
       ...(o.provider ? { executionProviders: [o.provider] } : {}),
+      ...(o.deviceOutputs ? { preferredOutputLocation: 'gpu-buffer' as const } : {}),
     };
     // Shared through the session cache: a model built again with the same bytes reuses the session.
     const spec = { model, options, ...(o.thread === undefined ? {} : { thread: o.thread }), ...(o.transient ? { transient: true } : {}) };
@@ -79,17 +91,58 @@ export class PartSession {
     return this.lease.session.inputNames;
   }
 
-  async run(feeds: Record<string, Feed>): Promise<Record<string, HostTensor>> {
-    const ortFeeds: Record<string, OrtTensor> = {};
-    const cpu = (this.options.executionProviders ?? ['cpu']).every((p) => (typeof p === 'string' ? p : p.name) === 'cpu');
-    for (const [name, t] of Object.entries(cpu ? feeds : withoutEmptyBranches(feeds))) ortFeeds[name] = toOrtTensor(t);
-    const out = await this.lease.session.run(ortFeeds);
-    const result: Record<string, HostTensor> = {};
-    for (const [name, t] of Object.entries(out)) result[name] = fromOrtTensor(t);
-    return result;
+  /** Whether the session runs on the CPU provider (GPU providers get rank-0 LoRA branches widened). */
+  get onCpu(): boolean {
+    return (this.options.executionProviders ?? ['cpu']).every((p) => (typeof p === 'string' ? p : p.name) === 'cpu');
+  }
+
+  async run(feeds: Record<string, Feed | ResidentTensor>): Promise<Record<string, HostTensor>> {
+    return hostOutputs(await this.lease.session.run(this.ortFeeds(feeds)));
+  }
+
+  /** Runs the session, or `graph` beside it (its thread, its provider), keeping the outputs `where` says. */
+  async runKept(feeds: Record<string, Feed | Kept>, where: KeepIn, graph?: CompanionGraph): Promise<Record<string, Kept>> {
+    const s = this.lease.session;
+    const ortFeeds = this.ortFeeds(feeds);
+    if (where === 'device') return s.runResident(ortFeeds, graph);
+    return hostOutputs(await (graph ? s.runBeside(graph, ortFeeds) : s.run(ortFeeds)));
+  }
+
+  /** Host tensors as `runKept` feeds, made resident for 'device' (LoRA branches widened for GPUs, as `run` does). */
+  async put(feeds: Record<string, HostTensor>, where: KeepIn): Promise<Record<string, Kept>> {
+    const given = this.onCpu ? feeds : (withoutEmptyBranches(feeds) as Record<string, HostTensor>);
+    if (where === 'host') return given;
+    const out: Record<string, Kept> = {};
+    for (const [name, t] of Object.entries(given)) out[name] = await this.lease.session.upload(toOrtTensor(t));
+    return out;
+  }
+
+  async get(t: Kept): Promise<HostTensor> {
+    return 'resident' in t ? fromOrtTensor(await this.lease.session.download(t)) : t;
+  }
+
+  async free(tensors: readonly Kept[]): Promise<void> {
+    await this.lease.session.free(tensors.filter((t): t is ResidentTensor => 'resident' in t));
+  }
+
+  private ortFeeds(feeds: Record<string, Feed | Kept>): Record<string, SessionFeed> {
+    const out: Record<string, SessionFeed> = {};
+    const host: Record<string, Feed> = {};
+    for (const [name, t] of Object.entries(feeds)) {
+      if ('resident' in t) out[name] = t;
+      else host[name] = t;
+    }
+    for (const [name, t] of Object.entries(this.onCpu ? host : withoutEmptyBranches(host))) out[name] = toOrtTensor(t);
+    return out;
   }
 
   async release(): Promise<void> {
     await this.lease.release();
   }
+}
+
+function hostOutputs(out: Record<string, OrtTensor>): Record<string, HostTensor> {
+  const result: Record<string, HostTensor> = {};
+  for (const [name, t] of Object.entries(out)) result[name] = fromOrtTensor(t);
+  return result;
 }

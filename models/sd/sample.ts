@@ -12,6 +12,7 @@ import { latentFactor } from './config.ts';
 import type { HostTensor } from '../onnx/index.ts';
 import type { Mask } from '../../runtime/values.ts';
 import { fillMasked, isInpaintingUnet, latentMask, maskedImage, MaskedContentSchema } from './inpaint.ts';
+import { residentSteps } from './resident-steps.ts';
 
 export const SampleParamsSchema = z.object({
   prompt: z.string(),
@@ -61,6 +62,14 @@ export interface SampleHooks {
    * previous call reuses its feeds.
    */
   unetLora?(index: number, total: number): LoraBranches | undefined;
+  /**
+   * The step loop: 'host' keeps the latent in JS arrays and steps the scheduler there (the default on
+   * the CPU provider, and for inpainting); 'resident' keeps latents, text embeddings and LoRA A/B where
+   * the UNet runs, on the GPU for GPU providers (their default), stepping the scheduler with small
+   * graphs there (resident-steps.ts); 'resident-copied' runs those same graphs with every tensor
+   * copied to the host and back in between, the plain path 'resident' must match exactly.
+   */
+  loop?: 'host' | 'resident' | 'resident-copied';
 }
 
 /**
@@ -125,13 +134,26 @@ export async function sample(model: SdModel, params: SampleParams, hooks: Sample
   const inPlane = model.config.unet.inChannels * h * w;
   let lastLora: LoraBranches | undefined;
   let lastFeeds = loraFeeds(model.loraTargets.unet);
-  for (let i = 0; i < total; i++) {
-    throwIfAborted(hooks.signal);
+  const loraAt = (i: number) => {
     const lora = hooks.unetLora?.(i, total);
     if (lora !== lastLora) {
       lastFeeds = loraFeeds(model.loraTargets.unet, lora);
       lastLora = lora;
     }
+    return lastFeeds;
+  };
+  const loop = hooks.loop ?? (unet.onCpu || m || inpainting ? 'host' : 'resident');
+  if (loop !== 'host') {
+    if (m || inpainting) throw new Error('the resident step loop does not inpaint (masked sampling and inpainting UNets use the host loop)');
+    const data = await residentSteps(unet, loop === 'resident' ? 'device' : 'host', {
+      scheduler, x, dims: [p.batch, channels, h, w], cfg: p.cfg, context, lora: loraAt, noise, signal: hooks.signal,
+      ...(hooks.onStep ? { onStep: (index: number, latent: Float32Array) => hooks.onStep!({ index, total, latent, height: h, width: w }) } : {}),
+    });
+    return { data, batch: p.batch, channels, height: h, width: w };
+  }
+  for (let i = 0; i < total; i++) {
+    throwIfAborted(hooks.signal);
+    const loraFeedsNow = loraAt(i);
     const scale = scheduler.inputScale(i);
     const input = new Float32Array(rows * inPlane);
     for (let r = 0; r < rows; r++) {
@@ -143,7 +165,7 @@ export async function sample(model: SdModel, params: SampleParams, hooks: Sample
       sample: { dtype: 'float32', dims: [rows, model.config.unet.inChannels, h, w], data: input },
       timestep: { dtype: 'float32', dims: [rows], data: new Float32Array(rows).fill(scheduler.timesteps[i]!) },
       context,
-      ...lastFeeds,
+      ...loraFeedsNow,
     });
     const e = out.eps!.data as Float32Array;
     let eps = e;

@@ -29,9 +29,12 @@ import type { WeightSource } from './weight-source.ts';
  * its arena holds 0.5 GB after an encode (peak 0.99 against 0.85 GB). The text encoder, small, runs
  * without one, so its working memory goes back before the UNet runs.
  */
-export function partOptions(part: SdPart, provider: Provider): Pick<Parameters<typeof PartSession.create>[1] & object, 'foldConstants' | 'arena' | 'memPattern' | 'prepack'> {
+export function partOptions(part: SdPart, provider: Provider): Pick<Parameters<typeof PartSession.create>[1] & object, 'foldConstants' | 'arena' | 'memPattern' | 'prepack' | 'deviceOutputs'> {
   // Measured on the CPU provider only: GPU providers keep the set-up their figures were measured with.
-  if (part === 'unet') return provider === 'cpu' ? { foldConstants: false, arena: true, memPattern: false, prepack: false } : { foldConstants: false, arena: true };
+  if (part === 'unet' && provider === 'cpu') return { foldConstants: false, arena: true, memPattern: false, prepack: false };
+  // WebGPU's UNet keeps its outputs on the GPU for the resident step loop (onnxruntime-node's IO
+  // binding is WebGPU's only: its 'gpu-buffer' tensors); CUDA's come back to the host.
+  if (part === 'unet') return { foldConstants: false, arena: true, ...(provider === 'webgpu' ? { deviceOutputs: true } : {}) };
   if ((part === 'vaeDecoder' || part === 'vaeEncoder') && provider === 'cpu') return { foldConstants: false, arena: true, memPattern: false };
   return { foldConstants: false, arena: false };
 }

@@ -3,6 +3,24 @@ import * as ort from 'onnxruntime-node';
 
 export { ort };
 /**
+ * A tensor kept in a session's worker thread between runs, on the GPU for sessions whose outputs are
+ * there (`preferredOutputLocation: 'gpu-buffer'`): ORT's IO binding. Fed only to sessions of the same
+ * thread; `download` copies it to the host, `free` lets it go.
+ */
+export interface ResidentTensor {
+  readonly resident: true;
+  readonly type: OrtTensor['type'];
+  readonly dims: readonly number[];
+  /** Where ORT holds it: 'cpu', or 'gpu-buffer' on the GPU. */
+  readonly location: string;
+}
+/** A small graph run beside a session, in its thread and on its provider (`key` names it there). */
+export interface CompanionGraph {
+  key: string;
+  model: Uint8Array;
+}
+export type SessionFeed = OrtTensor | ResidentTensor;
+/**
  * A session as the rest of the code uses it: ThreadSession (thread-session.ts), which createSession
  * makes, provides it around an ort.InferenceSession in its own thread.
  */
@@ -11,7 +29,16 @@ export interface OrtSession {
   readonly outputNames: readonly string[];
   readonly inputMetadata: ort.InferenceSession['inputMetadata'];
   readonly outputMetadata: ort.InferenceSession['outputMetadata'];
-  run(feeds: Record<string, OrtTensor>): Promise<Record<string, OrtTensor>>;
+  /** Runs the session; outputs come to the host. */
+  run(feeds: Record<string, SessionFeed>): Promise<Record<string, OrtTensor>>;
+  /** Runs `graph` beside the session; outputs come to the host. */
+  runBeside(graph: CompanionGraph, feeds: Record<string, SessionFeed>): Promise<Record<string, OrtTensor>>;
+  /** Runs the session (or `graph` beside it) and keeps every output in its thread. */
+  runResident(feeds: Record<string, SessionFeed>, graph?: CompanionGraph): Promise<Record<string, ResidentTensor>>;
+  /** A host tensor made resident (copied to the GPU for GPU sessions). */
+  upload(tensor: OrtTensor): Promise<ResidentTensor>;
+  download(tensor: ResidentTensor): Promise<OrtTensor>;
+  free(tensors: readonly ResidentTensor[]): Promise<void>;
   release(): Promise<void>;
   /** The options ORT's session creation was given (provider and threads included). */
   readonly options: OrtSessionOptions;

@@ -4,7 +4,8 @@
 // outputs: the server answers requests while a UNet step runs. Feeds are copied (a UNet step's are
 // under 1 MB), outputs are transferred. Many sessions run in turn can share one thread (`thread`).
 import { Worker } from 'node:worker_threads';
-import { ort, type OrtSession, type OrtSessionOptions, type OrtTensor } from './ort.ts';
+import { GraphBuilder } from '../onnx/index.ts';
+import { ort, type CompanionGraph, type OrtSession, type OrtSessionOptions, type OrtTensor, type ResidentTensor, type SessionFeed } from './ort.ts';
 
 type Metadata = ort.InferenceSession['inputMetadata'];
 interface Created {
@@ -17,6 +18,23 @@ interface Created {
   threadId: number;
 }
 interface PlainTensor { type: OrtTensor['type']; dims: number[]; data: OrtTensor['data'] }
+interface Kept { ref: number; type: OrtTensor['type']; dims: number[]; location: string }
+
+/** A tensor resident in a SessionThread, known here by its id there. */
+class Resident implements ResidentTensor {
+  readonly resident = true;
+  constructor(readonly thread: SessionThread, readonly ref: number, readonly type: OrtTensor['type'], readonly dims: readonly number[], readonly location: string) {}
+}
+
+/**
+ * The graph that moves float32 tensors of any shape between host and GPU in a GPU session's thread
+ * (run with its output on the GPU to upload, on the CPU to download: the node binding has no other way).
+ */
+function copyGraph(): Uint8Array {
+  const b = new GraphBuilder({ graphName: 'copy' });
+  b.output(b.identity(b.input('x', 'float32')), 'y', 'float32');
+  return b.toBytes();
+}
 
 /**
  * A worker thread that holds ORT sessions: its own (one session), or one shared by name (`thread` in
@@ -100,8 +118,9 @@ export class ThreadSession implements OrtSession {
    */
   static async create(model: string | Uint8Array, options: OrtSessionOptions, thread?: string): Promise<ThreadSession> {
     const t = SessionThread.take(thread);
+    const copy = options.preferredOutputLocation === undefined ? undefined : copyGraph();
     try {
-      return new ThreadSession(t.thread, t.sid, (await t.thread.call('create', { sid: t.sid, model, options })) as Created);
+      return new ThreadSession(t.thread, t.sid, (await t.thread.call('create', { sid: t.sid, model, options, copy })) as Created);
     } catch (e) {
       await t.thread.drop();
       throw e;
@@ -117,14 +136,52 @@ export class ThreadSession implements OrtSession {
   /** The worker thread it lives in: equal for sessions that share one. */
   get threadId(): number { return this.created.threadId; }
 
-  async run(feeds: Record<string, OrtTensor>): Promise<Record<string, OrtTensor>> {
-    const plain: Record<string, PlainTensor> = {};
+  run(feeds: Record<string, SessionFeed>): Promise<Record<string, OrtTensor>> {
+    return this.runBeside(undefined, feeds);
+  }
+
+  async runBeside(graph: CompanionGraph | undefined, feeds: Record<string, SessionFeed>): Promise<Record<string, OrtTensor>> {
+    const out = (await this.thread.call('run', { sid: this.sid, feeds: this.posted(feeds), graph, keep: false })) as Record<string, PlainTensor>;
+    return Object.fromEntries(Object.entries(out).map(([name, t]) => [name, hostTensor(t)]));
+  }
+
+  async runResident(feeds: Record<string, SessionFeed>, graph?: CompanionGraph): Promise<Record<string, ResidentTensor>> {
+    const out = (await this.thread.call('run', { sid: this.sid, feeds: this.posted(feeds), graph, keep: true })) as Record<string, Kept>;
+    return Object.fromEntries(Object.entries(out).map(([name, k]) => [name, this.resident(k)]));
+  }
+
+  async upload(tensor: OrtTensor): Promise<ResidentTensor> {
+    const { t } = (await this.thread.call('put', { sid: this.sid, tensor: this.posted({ t: tensor }).t })) as { t: Kept };
+    return this.resident(t);
+  }
+
+  async download(tensor: ResidentTensor): Promise<OrtTensor> {
+    const { t } = (await this.thread.call('get', { sid: this.sid, ref: this.own(tensor).ref })) as { t: PlainTensor };
+    return hostTensor(t);
+  }
+
+  async free(tensors: readonly ResidentTensor[]): Promise<void> {
+    if (tensors.length === 0 || this.thread.failed) return;
+    await this.thread.call('free', { refs: tensors.map((t) => this.own(t).ref) });
+  }
+
+  private resident(k: Kept): Resident {
+    return new Resident(this.thread, k.ref, k.type, k.dims, k.location);
+  }
+
+  private own(t: ResidentTensor): Resident {
+    if (!(t instanceof Resident) || t.thread !== this.thread) throw new Error('a resident tensor can only be used by sessions of the thread that holds it');
+    return t;
+  }
+
+  private posted(feeds: Record<string, SessionFeed>): Record<string, PlainTensor | { ref: number }> {
+    const plain: Record<string, PlainTensor | { ref: number }> = {};
     for (const [name, t] of Object.entries(feeds)) {
-      if (t.location !== 'cpu') throw new Error(`feed ${name} is on ${t.location}: only CPU tensors can be fed`);
-      plain[name] = { type: t.type, dims: [...t.dims], data: ownBuffer(t.data) };
+      if ('resident' in t) plain[name] = { ref: this.own(t).ref };
+      else if (t.location !== 'cpu') throw new Error(`feed ${name} is on ${t.location}: only CPU and resident tensors can be fed`);
+      else plain[name] = { type: t.type, dims: [...t.dims], data: ownBuffer(t.data) };
     }
-    const out = (await this.thread.call('run', { sid: this.sid, feeds: plain })) as Record<string, PlainTensor>;
-    return Object.fromEntries(Object.entries(out).map(([name, t]) => [name, new ort.Tensor(t.type, t.data as never, t.dims)]));
+    return plain;
   }
 
   async release(): Promise<void> {
@@ -133,6 +190,10 @@ export class ThreadSession implements OrtSession {
     if (!this.thread.failed) await this.thread.call('release', { sid: this.sid });
     await this.thread.drop();
   }
+}
+
+function hostTensor(t: PlainTensor): OrtTensor {
+  return new ort.Tensor(t.type, t.data as never, t.dims);
 }
 
 /** A view's own bytes: posting a view clones its whole buffer, which for a slice of a large weight is far more. */

@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import type { HostTensor } from '../onnx/index.ts';
 import { readSafetensors, writeSafetensors } from '../safetensors.ts';
 import type { LoraParams } from './lora-params.ts';
+import type { LossScaleState } from './loss-scale.ts';
 
 export interface TrainingState {
   /** Optimiser steps done. */
@@ -12,6 +13,10 @@ export interface TrainingState {
   params: LoraParams;
   /** Optimiser state by tensor name (e.g. `m.<target>.A`), same sizes as the params. */
   moments: Map<string, Float32Array>;
+  /** Optimiser updates done: `step` less the steps mixed precision skipped for overflow. */
+  updates: number;
+  /** Mixed precision's loss scale. */
+  lossScale?: LossScaleState;
 }
 
 const f32 = (data: Float32Array): HostTensor => ({ dtype: 'float32', dims: [data.length], data });
@@ -32,6 +37,8 @@ export async function saveTrainingState(file: string, state: TrainingState, fing
     'facechain.fingerprint': fingerprint,
     'facechain.rank': String(state.params.rank),
     'facechain.alpha': String(state.params.alpha),
+    'facechain.updates': String(state.updates),
+    ...(state.lossScale ? { 'facechain.lossScale': String(state.lossScale.scale), 'facechain.goodSteps': String(state.lossScale.goodSteps) } : {}),
   });
 }
 
@@ -56,5 +63,11 @@ export async function loadTrainingState(file: string, state: TrainingState, fing
   }
   for (const [name, data] of state.moments) take(`moment.${name}`, data);
   state.step = Number(metadata['facechain.step']);
+  // Checkpoints from before mixed precision: every step was an update.
+  state.updates = metadata['facechain.updates'] === undefined ? state.step : Number(metadata['facechain.updates']);
+  if (state.lossScale && metadata['facechain.lossScale'] !== undefined) {
+    state.lossScale.scale = Number(metadata['facechain.lossScale']);
+    state.lossScale.goodSteps = Number(metadata['facechain.goodSteps'] ?? 0);
+  }
   return true;
 }

@@ -4,15 +4,18 @@
 import { addMseLoss, buildGradientGraph, gradName, SegmentedGradients } from '../onnx/grad/index.ts';
 import { probeShapes } from './probe.ts';
 import { encodeModel, type HostTensor, type ModelProto, type NodeProto } from '../onnx/index.ts';
+import { toFloat16Model } from '../onnx/float16.ts';
+import { keepsFloat32 } from '../sd/fp16.ts';
 import { buildPart, type BuiltPart } from '../sd/build.ts';
 import { encodePrompts } from '../sd/encode-prompt.ts';
 import { GraphWeights } from '../sd/graph-weights.ts';
-import { loraFeeds, type LoraBranches } from '../sd/lora-feeds.ts';
+import { loraFeeds, withoutEmptyBranches, type LoraBranches } from '../sd/lora-feeds.ts';
 import { loraInputNames, type LoraTarget } from '../sd/lora-targets.ts';
 import { externalDataOptions, PartSession } from '../sd/part-session.ts';
 import { promptChunks } from '../sd/prompt-chunks.ts';
 import type { SdModel } from '../sd/sd-model.ts';
 import type { SessionManager } from '../session/manager.ts';
+import { ensureProviderChoice } from '../session/providers.ts';
 import { loraBranches, selectTargets, type LoraParams, type TargetSet } from './lora-params.ts';
 
 export interface StepShape {
@@ -25,6 +28,12 @@ export interface StepShape {
   recompute?: boolean;
   /** Attention heads per score tensor (undefined: all at once). */
   headsPerGroup?: number;
+  /**
+   * Mixed precision: the UNet's forward pass, and so its backward pass, in float16 (where SD's graphs
+   * take it, `models/sd/fp16.ts`), the loss in float32 times a fed `loss_scale`; LoRA A/B stay float32
+   * graph inputs (the master weights, cast to float16 inside) and their gradients come back float32.
+   */
+  mixedPrecision?: boolean;
 }
 
 /** What a training graph is run through: one session, or the segments of a recomputing one. */
@@ -87,7 +96,11 @@ export async function trainingRunner(
   // and the other levels do (measured: +1x the initializers' size per session at 'basic' and above).
   // The probe runs block by block: onnxruntime's run of the whole forward graph peaked at several times
   // one block's activations (tiny UNet at 512 px: 1.6 GiB whole, 0.4 GiB by blocks).
-  const infos = await probeShapes(forward, probe, { ...externalDataOptions(weightsDir), graphOptimizationLevel: 'disabled' }, cut?.probe);
+  // GPU providers get rank-0 LoRA branches as rank 1 of zeros (ORT's WebGPU crashes on empty tensors;
+  // PartSession.run widens them there), so the shapes the graph is fixed to must be probed the same way.
+  const gpu = (await ensureProviderChoice()).provider !== 'cpu';
+  const feeds = gpu ? (withoutEmptyBranches(probe) as Record<string, HostTensor>) : probe;
+  const infos = await probeShapes(forward, feeds, { ...externalDataOptions(weightsDir), graphOptimizationLevel: 'disabled' }, cut?.probe);
   // Segments run one after another: without an arena each gives its buffers back when it ends, where
   // arenas would each keep their own peak (measured: recompute then took more memory than none). They
   // share one worker thread: a thread of its own cost each of the SD1.5 UNet's ~600 segment sessions
@@ -113,11 +126,31 @@ export async function trainingRunner(
  * loaded model's own initializers, whose external data still points into the checkpoint file (the
  * sampler's sessions read the same bytes; nothing is copied), and the MSE on the noise as `loss`.
  */
-export function unetTrainingPart(model: SdModel, headsPerGroup?: number): BuiltPart {
+export function unetTrainingPart(model: SdModel, headsPerGroup?: number, lossScale = false): BuiltPart {
   const part = buildPart(model.config, 'unet', GraphWeights.of(model.graph('unet')), { attention: 'decomposed', headsPerGroup });
-  const target = part.builder.input('target', 'float32', ['batch', model.config.unet.inChannels, 'height', 'width']);
-  addMseLoss(part.builder, { name: 'eps', dtype: 'float32' }, target);
+  const b = part.builder;
+  const target = b.input('target', 'float32', ['batch', model.config.unet.inChannels, 'height', 'width']);
+  if (!lossScale) {
+    addMseLoss(b, { name: 'eps', dtype: 'float32' }, target);
+    return part;
+  }
+  const scale = b.input('loss_scale', 'float32', []);
+  const mse = b.scope(LOSS_SCOPE, () => {
+    const diff = b.sub({ name: 'eps', dtype: 'float32' }, target);
+    return b.op('ReduceMean', [b.mul(diff, diff)], { keepdims: 0 });
+  });
+  // Made as the output itself: an Identity to the output would compute in float16.
+  const [loss] = b.opN('Mul', [mse, scale], ['loss']);
+  b.output(loss!, 'loss', 'float32');
   return part;
+}
+
+/** The scope of the scaled loss, kept in float32 with its backward (so the scale can exceed float16's range). */
+const LOSS_SCOPE = 'scaled_loss';
+
+/** The training UNet's forward pass in float16 (SD's float32 ops and the scaled loss stay float32). */
+function float16Training(forward: ModelProto): ModelProto {
+  return toFloat16Model(forward, (n) => keepsFloat32(n) || (n.name ?? '').startsWith(`${LOSS_SCOPE}/`) || n.output?.[0] === 'loss');
 }
 
 export class StepGraphs {
@@ -156,12 +189,13 @@ export class StepGraphs {
     const { batch, side } = shape;
     const zeros = (n: number) => new Float32Array(n);
 
-    const unetPart = unetTrainingPart(model, shape.headsPerGroup);
+    const unetPart = unetTrainingPart(model, shape.headsPerGroup, shape.mixedPrecision);
     const unetProbe = unetFeeds(unetPart, loraBranches(params), shape, channels, tokens, width, {
       sample: zeros(batch * channels * side * side), timesteps: zeros(batch), target: zeros(batch * channels * side * side), captions: [],
-    }, zeros(batch * tokens * width));
+    }, zeros(batch * tokens * width), 1);
+    const forward = unetPart.builder.toModel();
     const unetSession = await trainingRunner(
-      model.weightsDir, unetPart.builder.toModel(), [...inputNames(trainedOf(unetPart)), ...(shape.textEncoder ? ['context'] : [])], unetProbe,
+      model.weightsDir, shape.mixedPrecision ? float16Training(forward) : forward, [...inputNames(trainedOf(unetPart)), ...(shape.textEncoder ? ['context'] : [])], unetProbe,
       { probe: unetBlock, recompute: shape.recompute ? unetSegment : undefined }, model.sessionCache,
     );
 
@@ -180,8 +214,11 @@ export class StepGraphs {
     return new StepGraphs(model, shape, { part: unetPart, session: unetSession }, text, tokenIds, frozenContext);
   }
 
-  /** The UNet's MSE on `batch` and its gradients by graph input name (`grad.<target>.A` / `.B`), for the fed (scaled) B. */
-  async gradients(params: LoraParams, batch: StepBatch): Promise<{ loss: number; grads: Record<string, HostTensor> }> {
+  /**
+   * The UNet's MSE on `batch` and its gradients by graph input name (`grad.<target>.A` / `.B`), for the
+   * fed (scaled) B. Mixed precision: loss and gradients are those of the loss times `lossScale`.
+   */
+  async gradients(params: LoraParams, batch: StepBatch, lossScale = 1): Promise<{ loss: number; grads: Record<string, HostTensor> }> {
     const { contextTokens: tokens, width } = this.model.config.text;
     const channels = this.model.config.unet.inChannels;
     // The scaled branches once per step, for every graph that takes them.
@@ -190,7 +227,7 @@ export class StepGraphs {
     const embedded = this.frozenContext ?? (await encodeCaptions(this.model, [...this.tokenIds.keys()], branches, await this.model.session('text')));
     const context = new Float32Array(this.shape.batch * tokens * width);
     batch.captions.forEach((c, j) => context.set(embedded.get(c)!, j * tokens * width));
-    const { loss, ...grads } = await this.unet.session.run(unetFeeds(this.unet.part, branches, this.shape, channels, tokens, width, batch, context));
+    const { loss, ...grads } = await this.unet.session.run(unetFeeds(this.unet.part, branches, this.shape, channels, tokens, width, batch, context, lossScale));
     if (this.text) {
       const upstream = grads[gradName('context')]!.data as Float32Array;
       const { loss: _, ...textGrads } = await this.text.session.run(textFeeds(this.text.part, branches, batch.captions, this.tokenIds, tokens, width, upstream));
@@ -207,9 +244,11 @@ export class StepGraphs {
 
 function unetFeeds(
   part: BuiltPart, branches: LoraBranches, shape: StepShape, channels: number, tokens: number, width: number, batch: StepBatch, context: Float32Array,
+  lossScale: number,
 ): Record<string, HostTensor> {
   const { side } = shape;
   return {
+    ...(shape.mixedPrecision ? { loss_scale: { dtype: 'float32', dims: [], data: Float32Array.of(lossScale) } } : {}),
     sample: { dtype: 'float32', dims: [shape.batch, channels, side, side], data: batch.sample },
     timestep: { dtype: 'float32', dims: [shape.batch], data: batch.timesteps },
     context: { dtype: 'float32', dims: [shape.batch, tokens, width], data: context },

@@ -7,6 +7,8 @@ import { seedParam } from '../../runtime/params.ts';
 import { Rng } from '../../runtime/rng.ts';
 import { gradName, learningRate, LrScheduleSchema } from '../onnx/grad/index.ts';
 import { AdamW } from './optimizer.ts';
+import { LossScaler, MAX_LOSS_SCALE } from './loss-scale.ts';
+import { ensureProviderChoice } from '../session/providers.ts';
 import type { Lora } from '../lora/schema.ts';
 import type { Dataset } from '../preprocess/values.ts';
 import { loraInputNames } from '../sd/lora-targets.ts';
@@ -46,6 +48,13 @@ export const TrainSettingsSchema = z.object({
       'SD1.5 at 512 px needs it on a 24 GB machine). auto = on from 256 px (batch x side² of 256²), where activations dominate; below, the extra session calls cost more than they save',
   }),
   attentionHeads: z.int().min(0).max(64).default(1).meta({ description: 'Attention heads whose score tensors are made at once (0 = all): fewer keep less memory alive at 512 px' }),
+  mixedPrecision: z.enum(['auto', 'on', 'off']).default('auto').meta({
+    description:
+      'Mixed precision: the UNet forward and backward in float16, LoRA weights and AdamW moments in float32, the loss scaled against float16 underflow ' +
+      '(a step whose gradients overflow is skipped and the scale halved). auto = on for GPU providers, off on the CPU, whose float16 kernels compute in float32 behind casts',
+  }),
+  lossScale: z.number().min(1).max(MAX_LOSS_SCALE).default(2 ** 16).meta({ description: 'Mixed precision: the loss scale to start from (PyTorch GradScaler: 65536)' }),
+  lossScaleGrowth: z.int().min(1).max(100_000).default(2000).meta({ description: 'Mixed precision: steps without overflow before the loss scale doubles' }),
 });
 /** Settings that change how a step is computed, not what it computes: a checkpoint resumes across them. */
 export const HOW_SETTINGS = ['recompute', 'attentionHeads'] as const;
@@ -60,6 +69,9 @@ export interface StepReport {
   gradNorm: number;
   /** Steps per second over this run (resumed steps excluded). */
   rate: number;
+  /** Mixed precision: the loss scale after this step, and whether the step was skipped (its gradients overflowed float16; gradNorm NaN). */
+  lossScale?: number;
+  skipped?: boolean;
 }
 
 export interface TrainHooks {
@@ -85,14 +97,15 @@ export async function trainLora(model: SdModel, dataset: Dataset, settings: Part
   const s = TrainSettingsSchema.parse(settings);
   const set = await TrainingSet.open(model, dataset, s.resolution);
   const recompute = s.recompute === 'auto' ? s.batch * s.resolution ** 2 >= 256 ** 2 : s.recompute === 'on';
-  const shape = { batch: s.batch, side: set.latentSide, targets: s.targets, textEncoder: s.textEncoder, recompute, headsPerGroup: s.attentionHeads || undefined };
+  const mixedPrecision = s.mixedPrecision === 'auto' ? (await ensureProviderChoice()).provider !== 'cpu' : s.mixedPrecision === 'on';
+  const shape = { batch: s.batch, side: set.latentSide, targets: s.targets, textEncoder: s.textEncoder, recompute, headsPerGroup: s.attentionHeads || undefined, mixedPrecision };
   const targets = StepGraphs.targets(model, shape);
   if (!targets.length) throw new Error(`params.targets: the model has no "${s.targets}" LoRA targets`);
   const params = hooks.startFrom
     ? warmStart(targets, hooks.startFrom, s.alpha, model.config.name)
     : initLoraParams(targets, s.rank, s.alpha || s.rank, new Rng(s.seed).fork('init'), s.init);
   const { rank } = params;
-  const scale = params.alpha / rank;
+  const branchScale = params.alpha / rank;
   const values = new Map(params.modules.flatMap((m) => {
     const n = loraInputNames(m.target);
     return [[n.a, m.a], [n.b, m.b]] as const;
@@ -106,9 +119,10 @@ export async function trainLora(model: SdModel, dataset: Dataset, settings: Part
     }),
     { weightDecay: s.weightDecay, maxGradNorm: s.maxGradNorm },
   );
-  const state: TrainingState = { step: 0, params, moments: optimiser.moments };
+  const scaler = mixedPrecision ? new LossScaler(s.lossScale, s.lossScaleGrowth) : undefined;
+  const state: TrainingState = { step: 0, updates: 0, params, moments: optimiser.moments, ...(scaler ? { lossScale: scaler } : {}) };
   const ck = hooks.checkpoint;
-  if (ck && (await loadTrainingState(ck.file, state, ck.fingerprint))) optimiser.step = state.step;
+  if (ck && (await loadTrainingState(ck.file, state, ck.fingerprint))) optimiser.step = state.updates;
   const resumedFrom = state.step;
   const lrSchedule = LrScheduleSchema.parse({ kind: s.schedule, lr: s.learningRate, totalSteps: s.steps, warmupSteps: s.warmupSteps, cycles: s.cycles });
   const losses: number[] = [];
@@ -119,19 +133,27 @@ export async function trainLora(model: SdModel, dataset: Dataset, settings: Part
     while (state.step < s.steps) {
       if (hooks.signal?.aborted) throw hooks.signal.reason ?? new Error('cancelled');
       const k = state.step;
-      const { loss, grads } = await graphs.gradients(params, await noisedBatch(set, s, k, model.config.unet.inChannels));
+      const lossScale = scaler?.scale ?? 1;
+      const step = await graphs.gradients(params, await noisedBatch(set, s, k, model.config.unet.inChannels), lossScale);
+      const { grads } = step;
+      const loss = step.loss / lossScale;
       // The graphs saw B·scale: d/dB = scale · d/d(B·scale).
       for (const name of bNames) {
         const g = grads[gradName(name)]!.data as Float32Array;
-        for (let i = 0; i < g.length; i++) g[i]! *= scale;
+        for (let i = 0; i < g.length; i++) g[i]! *= branchScale;
       }
-      if (!Number.isFinite(loss)) throw new Error(`training diverged at step ${k + 1} (loss ${loss}); lower the learning rate`);
+      // Mixed precision: float16 overflow skips the step (params and moments as they were) and lowers the scale.
+      const overflow = scaler ? !scaler.unscale(grads) || !Number.isFinite(loss) : false;
+      if (!scaler && !Number.isFinite(loss)) throw new Error(`training diverged at step ${k + 1} (loss ${loss}); lower the learning rate`);
       const lr = learningRate(lrSchedule, k);
-      const gradNorm = await optimiser.update(values, grads, lr);
+      const gradNorm = overflow ? Number.NaN : await optimiser.update(values, grads, lr);
+      if (!overflow) state.updates++;
+      scaler?.update(overflow);
       losses.push(loss);
       state.step = k + 1;
       const rate = losses.length / ((performance.now() - started) / 1000);
-      await hooks.onStep?.({ step: state.step, total: s.steps, loss, lr, gradNorm, rate }, params);
+      const mixed = scaler ? { lossScale: scaler.scale, skipped: overflow } : {};
+      await hooks.onStep?.({ step: state.step, total: s.steps, loss, lr, gradNorm, rate, ...mixed }, params);
       if (ck && state.step % ck.every === 0 && state.step < s.steps) await save();
     }
     await save();

@@ -70,7 +70,8 @@ export default defineNode({
       if (!losses.length) firstStep = r.step;
       losses.push(r.loss);
       const eta = (r.total - r.step) / r.rate;
-      ctx.progress(r.step / r.total, `step ${r.step}/${r.total} · loss ${r.loss.toFixed(4)} · ${r.rate.toFixed(2)} it/s · ETA ${duration(eta)}`);
+      const skipped = r.skipped ? ` · skipped (float16 overflow, loss scale now ${r.lossScale})` : '';
+      ctx.progress(r.step / r.total, `step ${r.step}/${r.total} · loss ${r.loss.toFixed(4)} · ${r.rate.toFixed(2)} it/s · ETA ${duration(eta)}${skipped}`);
       if (previewEvery && (r.step % previewEvery === 0 || r.step === r.total)) await preview(params, r.step);
     };
 

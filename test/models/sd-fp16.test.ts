@@ -139,6 +139,14 @@ describe('fp16 graphs of tiny (float32 weights converted) vs its fp32 graphs', (
     const [p32, p16] = [v32.image!.data as Uint8Array, v16.image!.data as Uint8Array];
     expect(Math.max(...p32.map((v, i) => Math.abs(v - p16[i]!)))).toBeLessThanOrEqual(2);
   });
+
+  it('VAE encoder: mean and std', async () => {
+    const vae = await both(tiny, 'vaeEncoder', weights);
+    const image = { dtype: 'uint8' as const, dims: [1, 32, 32, 3], data: Uint8Array.from({ length: 32 * 32 * 3 }, (_, i) => (i * 37) % 256) };
+    const [e32, e16] = [await vae.fp32.run({ image }), await vae.fp16.run({ image })];
+    expectClose('tiny VAE encoder mean vs fp32', data(e16.mean!), data(e32.mean!), TINY_FP16_TOLERANCE);
+    expectClose('tiny VAE encoder std vs fp32', data(e16.std!), data(e32.std!), TINY_FP16_TOLERANCE);
+  });
 });
 
 describe('the precision SD models choose', () => {

@@ -20,6 +20,7 @@ describe('SD part sessions', () => {
     expect(partOptions('text', 'cpu')).toEqual({ foldConstants: false, arena: false });
     // GPU providers keep the earlier set-up: UNet with an arena, the others without.
     expect(partOptions('unet', 'cuda')).toEqual({ foldConstants: false, arena: true });
+    expect(partOptions('unet', 'webgpu')).toEqual({ foldConstants: false, arena: true, deviceOutputs: true });
     expect(partOptions('vaeDecoder', 'webgpu')).toEqual({ foldConstants: false, arena: false });
   });
 

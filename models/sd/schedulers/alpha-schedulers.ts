@@ -1,4 +1,4 @@
-import { axpby, firstStep, type Scheduler } from './scheduler.ts';
+import { axpby, combine, firstStep, type Latents, type Scheduler } from './scheduler.ts';
 import type { NoiseSchedule } from './noise-schedule.ts';
 
 /**
@@ -33,7 +33,7 @@ abstract class AlphaScheduler implements Scheduler {
     return this.schedule.alphasCumprod[Math.max(t, 0)]!;
   }
 
-  abstract step(i: number, x: Float32Array, eps: Float32Array, noise: () => Float32Array): Float32Array;
+  abstract step<T extends Latents>(i: number, x: T, eps: T, noise: () => T): T;
 }
 
 /**
@@ -56,7 +56,7 @@ export class DdimScheduler extends AlphaScheduler {
     this.timesteps = leadingTimesteps(schedule.trainSteps, steps).slice(firstStep(steps, strength));
   }
 
-  step(i: number, x: Float32Array, eps: Float32Array): Float32Array {
+  step<T extends Latents>(i: number, x: T, eps: T): T {
     const t = this.timesteps[i]!;
     const a = this.acp(t);
     const aPrev = this.acp(t - this.ratio);
@@ -76,8 +76,8 @@ export class DdimScheduler extends AlphaScheduler {
 export class PndmScheduler extends AlphaScheduler {
   readonly timesteps: readonly number[];
   private readonly ratio: number;
-  private readonly history: Float32Array[] = [];
-  private startSample: Float32Array | undefined;
+  private readonly history: Latents[] = [];
+  private startSample: Latents | undefined;
 
   constructor(schedule: NoiseSchedule, steps: number, strength = 1) {
     super(schedule);
@@ -86,18 +86,19 @@ export class PndmScheduler extends AlphaScheduler {
     this.timesteps = ts.length > 1 ? [ts[0]!, ts[1]!, ...ts.slice(1)] : ts;
   }
 
-  step(i: number, x: Float32Array, eps: Float32Array): Float32Array {
+  step<T extends Latents>(i: number, x: T, eps: T): T {
     let t = this.timesteps[i]!;
     let prev = t - this.ratio;
     let e = eps;
     let sample = x;
-    const h = this.history;
+    // The history holds the latents of this run, all of the kind T.
+    const h = this.history as T[];
     if (i === 1) {
       // The repeated call: redo the first step from the first sample with the averaged prediction.
       prev = t;
       t = t + this.ratio;
       e = axpby(0.5, eps, 0.5, h[0]!);
-      sample = this.startSample!;
+      sample = this.startSample as T;
       this.startSample = undefined;
     } else {
       h.push(eps);
@@ -112,7 +113,7 @@ export class PndmScheduler extends AlphaScheduler {
   }
 
   /** PNDM paper eq. (9): the transfer from timestep t to prev for a given noise prediction. */
-  private previous(x: Float32Array, t: number, prev: number, eps: Float32Array): Float32Array {
+  private previous<T extends Latents>(x: T, t: number, prev: number, eps: T): T {
     const a = this.acp(t);
     const aPrev = this.acp(prev);
     const cx = Math.sqrt(aPrev / a);
@@ -121,15 +122,6 @@ export class PndmScheduler extends AlphaScheduler {
   }
 }
 
-function combine(weights: number[], arrays: Float32Array[]): Float32Array {
-  const out = new Float32Array(arrays[0]!.length);
-  for (let j = 0; j < arrays.length; j++) {
-    const w = weights[j]!;
-    const a = arrays[j]!;
-    for (let k = 0; k < out.length; k++) out[k]! += w * a[k]!;
-  }
-  return out;
-}
 
 /**
  * Latent Consistency Model sampling (for LCM-distilled UNets or LCM-LoRA): timesteps picked from the
@@ -149,7 +141,7 @@ export class LcmScheduler extends AlphaScheduler {
     this.timesteps = Array.from({ length: Math.min(steps, gridLength) }, (_, j) => grid[Math.floor((j * gridLength) / steps)]!);
   }
 
-  step(i: number, x: Float32Array, eps: Float32Array, noise: () => Float32Array): Float32Array {
+  step<T extends Latents>(i: number, x: T, eps: T, noise: () => T): T {
     const t = this.timesteps[i]!;
     const a = this.acp(t);
     // Boundary conditions with sigma_data = 0.5 and timestep scaling 10.

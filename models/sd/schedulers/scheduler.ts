@@ -1,3 +1,8 @@
+import { LinearLatent } from './linear-latent.ts';
+
+/** Latents as schedulers step them: host arrays, or combinations of tensors held elsewhere (LinearLatent). */
+export type Latents = Float32Array | LinearLatent;
+
 /**
  * What the sampling loop needs from a scheduler. One instance covers one sampling run (multistep
  * schedulers keep history), already cut to the img2img strength.
@@ -18,9 +23,10 @@ export interface Scheduler {
   noiseAfter(i: number, clean: Float32Array, noise: Float32Array): Float32Array;
   /**
    * The latent after call i from the latent before it and the UNet's noise prediction (epsilon).
-   * `noise` gives fresh standard normal noise for ancestral/consistency steps. Returns a new array.
+   * `noise` gives fresh standard normal noise for ancestral/consistency steps. Returns a new array, or
+   * the combination that makes it when given LinearLatents.
    */
-  step(i: number, x: Float32Array, eps: Float32Array, noise: () => Float32Array): Float32Array;
+  step<T extends Latents>(i: number, x: T, eps: T, noise: () => T): T;
 }
 
 /**
@@ -33,7 +39,25 @@ export function firstStep(steps: number, strength: number): number {
 }
 
 /** out = a*x + b*y, elementwise. */
-export function axpby(a: number, x: Float32Array, b: number, y: Float32Array): Float32Array {
+export function axpby<T extends Latents>(a: number, x: T, b: number, y: T): T {
+  return combine([a, b], [x, y]);
+}
+
+/** out = Σ weights[j] * arrays[j], elementwise. */
+export function combine<T extends Latents>(weights: readonly number[], arrays: readonly T[]): T {
+  if (arrays[0] instanceof LinearLatent) return LinearLatent.sum(arrays.map((l, j) => [weights[j]!, l as LinearLatent] as const)) as T;
+  const host = arrays as readonly Float32Array[];
+  if (host.length === 2) return hostAxpby(weights[0]!, host[0]!, weights[1]!, host[1]!) as T;
+  const out = new Float32Array(host[0]!.length);
+  for (let j = 0; j < host.length; j++) {
+    const w = weights[j]!;
+    const a = host[j]!;
+    for (let k = 0; k < out.length; k++) out[k]! += w * a[k]!;
+  }
+  return out as T;
+}
+
+function hostAxpby(a: number, x: Float32Array, b: number, y: Float32Array): Float32Array {
   const out = new Float32Array(x.length);
   for (let k = 0; k < x.length; k++) out[k] = a * x[k]! + b * y[k]!;
   return out;

@@ -1,4 +1,4 @@
-import { axpby, firstStep, type Scheduler } from './scheduler.ts';
+import { axpby, firstStep, type Latents, type Scheduler } from './scheduler.ts';
 import {
   karrasSigmas, linspace, roundHalfEven, sigmaAt, timestepOfSigma, type NoiseSchedule,
 } from './noise-schedule.ts';
@@ -38,7 +38,7 @@ abstract class SigmaScheduler implements Scheduler {
     return axpby(1, clean, this.sigmas[i + 1]!, noise);
   }
 
-  abstract step(i: number, x: Float32Array, eps: Float32Array, noise: () => Float32Array): Float32Array;
+  abstract step<T extends Latents>(i: number, x: T, eps: T, noise: () => T): T;
 }
 
 /**
@@ -76,7 +76,7 @@ export class EulerScheduler extends SigmaScheduler {
     super(eulerLevels(schedule, steps, spacing), steps, strength);
   }
 
-  step(i: number, x: Float32Array, eps: Float32Array): Float32Array {
+  step<T extends Latents>(i: number, x: T, eps: T): T {
     return axpby(1, x, this.sigmas[i + 1]! - this.sigmas[i]!, eps);
   }
 }
@@ -87,7 +87,7 @@ export class EulerAncestralScheduler extends SigmaScheduler {
     super(eulerLevels(schedule, steps, spacing), steps, strength);
   }
 
-  step(i: number, x: Float32Array, eps: Float32Array, noise: () => Float32Array): Float32Array {
+  step<T extends Latents>(i: number, x: T, eps: T, noise: () => T): T {
     const from = this.sigmas[i]!;
     const to = this.sigmas[i + 1]!;
     const up = Math.sqrt((to * to * (from * from - to * to)) / (from * from));
@@ -102,7 +102,7 @@ export class EulerAncestralScheduler extends SigmaScheduler {
  * step and the step to sigma 0 are first order (diffusers' lower_order_final with final sigma zero).
  */
 export class DpmPp2mScheduler extends SigmaScheduler {
-  private previousDenoised: Float32Array | undefined;
+  private previousDenoised: Latents | undefined;
 
   constructor(schedule: NoiseSchedule, steps: number, spacing: SigmaSpacing = 'karras', strength = 1) {
     super(dpmLevels(schedule, steps, spacing), steps, strength);
@@ -113,11 +113,11 @@ export class DpmPp2mScheduler extends SigmaScheduler {
     return Math.sqrt(this.sigmas[0]! ** 2 + 1);
   }
 
-  step(i: number, x: Float32Array, eps: Float32Array): Float32Array {
+  step<T extends Latents>(i: number, x: T, eps: T): T {
     const sigma = this.sigmas[i]!;
     const next = this.sigmas[i + 1]!;
     const denoised = axpby(1, x, -sigma, eps);
-    const old = this.previousDenoised;
+    const old = this.previousDenoised as T | undefined;
     this.previousDenoised = denoised;
     if (next === 0) return denoised;
     const h = Math.log(sigma) - Math.log(next);
