@@ -19,14 +19,6 @@ const FACES: Record<string, { fuse: string; rank: string }> = {
   'facechain-generate': { fuse: 'fuse', rank: 'rank' },
 };
 
-/**
- * Not met yet, so marked expected-to-fail (it.fails turns red once they pass, to be moved out): the demo
- * model draws a detectable face in a few seeds only (models/sd/demo/README.md), so on a fresh folder the
- * portrait graph's ranker scores none of its 4 results (its LoRA trained in the graph) and the adaptive
- * search finds no pair with one usable face.
- */
-const NOT_YET = new Set(['facechain-portrait', 'adaptive-weights']);
-
 let editor: EditorPage | undefined;
 let server: RunningServer;
 let page: Page;
@@ -47,9 +39,7 @@ const api = async <T,>(p: string): Promise<T> => {
 };
 
 describe('every shipped graph on a fresh data folder', () => {
-  const cases = (met: boolean) => GRAPHS.filter((id) => NOT_YET.has(id) !== met);
-  it.each(cases(true))('%s opens and runs to finished with no edits', (id) => openAndRun(id), 1_600_000);
-  it.fails.each(cases(false))('%s opens and runs to finished with no edits (not yet: the demo model)', (id) => openAndRun(id), 1_600_000);
+  it.each(GRAPHS)('%s opens and runs to finished with no edits', (id) => openAndRun(id), 1_600_000);
 });
 
 async function openAndRun(id: string): Promise<void> {
