@@ -1,9 +1,10 @@
 // FACECHAIN_SD_MEMORY A/B on a random SD1.5-size fp16 checkpoint, in one process with the runs
 // interleaved (a busy machine slows every variant alike): the UNet step (512x512, CFG batch 2) and the
 // VAE decode (512x512) with the default `lean` sessions (fp16 weights cast at use) against `speed`
-// (weights folded to float32, ORT level `all`), the UNet's speed session also with prepacking.
+// (weights folded to float32, ORT level `all`), the UNet's speed session also with prepacking
+// and at level `extended` (folded, no NCHWc: faster to create).
 // Wall and process CPU time per run; each session's first run is left out (it plans memory).
-// opt-in: SD1.5 at full size needs 2 GB of temporary disk, about 9 GB of memory and 4-6 minutes
+// opt-in: SD1.5 at full size needs 2 GB of temporary disk, about 13 GB of memory and 5-7 minutes
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -27,10 +28,10 @@ try {
   await writeRandomCheckpoint(path.join(checkpoints, 'sd15.safetensors'), sd15, 'float16');
   const model = await loadSdModel('sd15.safetensors', data);
   const rng = new Rng(7);
-  const session = async (part: SdPart, memory: SdMemory, prepack?: boolean) => {
+  const session = async (part: SdPart, memory: SdMemory, o: { prepack?: boolean; optimization?: 'extended' } = {}) => {
     const graph = model.graph(part);
     const t = performance.now();
-    const s = await PartSession.create('bytes' in graph ? graph.bytes : graph.path, { weightsDir: model.weightsDir, ...partOptions(part, 'cpu', memory), ...(prepack === undefined ? {} : { prepack }) });
+    const s = await PartSession.create('bytes' in graph ? graph.bytes : graph.path, { weightsDir: model.weightsDir, ...partOptions(part, 'cpu', memory), ...o });
     return { s, createMs: performance.now() - t };
   };
   const measure = async (label: string, variants: [string, () => ReturnType<typeof session>][], feeds: Parameters<PartSession['run']>[0]) => {
@@ -61,7 +62,8 @@ try {
   await measure('UNet step 512x512, CFG batch 2', [
     ['lean', () => session('unet', 'lean')],
     ['speed', () => session('unet', 'speed')],
-    ['speed, prepacking on', () => session('unet', 'speed', true)],
+    ['speed, prepacking on', () => session('unet', 'speed', { prepack: true })],
+    ['speed at level extended (no NCHWc)', () => session('unet', 'speed', { optimization: 'extended' })],
   ], {
     sample: { dtype: 'float32', dims: [2, 4, 64, 64], data: rng.fillNormal(new Float32Array(2 * 4 * 64 * 64)) },
     timestep: { dtype: 'float32', dims: [2], data: Float32Array.of(500, 500) },

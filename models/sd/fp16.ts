@@ -37,10 +37,18 @@ export type SdMemory = 'lean' | 'speed';
  * the UNet's and VAE decoder's weights to float32 at session creation on the CPU provider, for ORT's
  * NCHWc convolutions and no Casts per step (faster steps and decodes, about 2 GB more).
  */
-export function sdMemory(env = process.env.FACECHAIN_SD_MEMORY): SdMemory {
+export function sdMemory(env = memoryFlag ?? process.env.FACECHAIN_SD_MEMORY): SdMemory {
   const m = env?.trim().toLowerCase() || 'lean';
   if (m !== 'lean' && m !== 'speed') throw new Error(`FACECHAIN_SD_MEMORY: lean or speed (got "${env}")`);
   return m;
+}
+
+let memoryFlag: string | undefined;
+
+/** `--sd-memory` of serve, run and worker (wins over FACECHAIN_SD_MEMORY), both checked before any work. */
+export function configureSdMemory(flag: string | undefined): void {
+  sdMemory(flag);
+  memoryFlag = flag;
 }
 
 const FLOAT32_OPS = new Set(['InstanceNormalization', 'LayerNormalization', 'GroupNormalization', 'Softmax', 'Sin', 'Cos']);

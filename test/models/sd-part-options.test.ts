@@ -5,7 +5,9 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { SD_PARTS } from '../../models/sd/build.ts';
 import { loadSdModel } from '../../models/sd/load-model.ts';
-import { sdMemory } from '../../models/sd/fp16.ts';
+import path from 'node:path';
+import { main } from '../../cli/main.ts';
+import { configureSdMemory, partPrecisions, sdMemory } from '../../models/sd/fp16.ts';
 import { loraFeeds } from '../../models/sd/lora-feeds.ts';
 import { partOptions, type SdModel } from '../../models/sd/sd-model.ts';
 import { Rng } from '../../runtime/rng.ts';
@@ -88,5 +90,26 @@ describe('SD part sessions', () => {
     const pixels = async (m: SdModel) => (await (await m.session('vaeDecoder')).run(latent)).image!.data as Uint8Array;
     const [leanImage, fastImage] = [await pixels(model), await pixels(speed)];
     expect(Math.max(...fastImage.map((v, i) => Math.abs(v - leanImage[i]!)))).toBeLessThanOrEqual(1);
+  });
+
+  it('honours `run --sd-memory speed` over FACECHAIN_SD_MEMORY, and refuses other values', async () => {
+    if (process.env.FACECHAIN_EP && process.env.FACECHAIN_EP !== 'cpu') return;
+    const data = tempDir('part-options-cli');
+    const run = (memory: string) => main([
+      'run', path.resolve(import.meta.dirname, '../../graphs/txt2img.json'), '--sd-memory', memory, '--data', data, '--quiet',
+      '--set', 'sampler.steps=1', '--set', 'sampler.width=64', '--set', 'sampler.height=64', '--set', 'sampler.batch=1',
+    ]);
+    try {
+      expect(await run('fast')).toBe(1);
+      process.env.FACECHAIN_SD_MEMORY = 'lean';
+      expect(await run('speed')).toBe(0);
+      // What the run's sessions were made with, as /api/health reports it.
+      expect(partPrecisions()).toMatchObject({ unet: { memory: 'speed' }, vaeDecoder: { memory: 'speed' } });
+      expect(partPrecisions().text).not.toHaveProperty('memory');
+    } finally {
+      delete process.env.FACECHAIN_SD_MEMORY;
+      configureSdMemory(undefined);
+    }
+    expect(sdMemory()).toBe('lean');
   });
 });
