@@ -7,10 +7,12 @@ import { SD_PARTS } from '../../models/sd/build.ts';
 import { loadSdModel } from '../../models/sd/load-model.ts';
 import path from 'node:path';
 import { main } from '../../cli/main.ts';
-import { configureSdMemory, partPrecisions, sdMemory } from '../../models/sd/fp16.ts';
+import { configureSdMemory, sdMemory } from '../../models/sd/fp16.ts';
 import { loraFeeds } from '../../models/sd/lora-feeds.ts';
 import { partOptions, type SdModel } from '../../models/sd/sd-model.ts';
+import { RuntimeInfoSchema } from '../../protocol/index.ts';
 import { Rng } from '../../runtime/rng.ts';
+import { runtimeInfo } from '../../server/runtime-info.ts';
 import { tempDir } from '../helpers/temp.ts';
 
 let model: SdModel | undefined;
@@ -104,8 +106,10 @@ describe('SD part sessions', () => {
       process.env.FACECHAIN_SD_MEMORY = 'lean';
       expect(await run('speed')).toBe(0);
       // What the run's sessions were made with, as /api/health reports it.
-      expect(partPrecisions()).toMatchObject({ unet: { memory: 'speed' }, vaeDecoder: { memory: 'speed' } });
-      expect(partPrecisions().text).not.toHaveProperty('memory');
+      const info = RuntimeInfoSchema.parse(await runtimeInfo());
+      if (info.provider === null) throw new Error(info.error);
+      expect(info.parts).toMatchObject({ unet: { memory: 'speed' }, vaeDecoder: { memory: 'speed' } });
+      expect(info.parts.text).not.toHaveProperty('memory');
     } finally {
       delete process.env.FACECHAIN_SD_MEMORY;
       configureSdMemory(undefined);
