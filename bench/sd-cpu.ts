@@ -2,6 +2,8 @@
 // session creation per part, UNet step (CFG, batch 2), VAE decode, text encode, the event loop's
 // longest stall during a UNet step, and the peak RSS of a whole txt2img run. Each measurement runs
 // in a fresh child process, so session creation and peak RSS start from nothing.
+// FACECHAIN_SD_MEMORY=speed measures that mode instead (the children inherit it), from the fp16 file
+// only: its UNet session takes about a minute to create, and the run should stay within 6 minutes.
 // Run it under `flock /tmp/facechain-heavy.lock npm run bench -- sd-cpu`.
 // opt-in: SD1.5 at full size needs about 6.5 GB of temporary disk (removed afterwards), 5 GB of memory and 10-30 minutes
 import { spawnSync } from 'node:child_process';
@@ -11,6 +13,7 @@ import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { main } from '../cli/main.ts';
 import { sd15 } from '../models/sd/config.ts';
+import { sdMemory } from '../models/sd/fp16.ts';
 import { decodeLatents } from '../models/sd/vae-codec.ts';
 import { loadSdModel } from '../models/sd/load-model.ts';
 import { loraFeeds } from '../models/sd/lora-feeds.ts';
@@ -95,17 +98,19 @@ if (mode === 'parts' || mode === 'txt2img') {
   process.exit(0);
 }
 
+const memory = sdMemory();
+const precisions = (memory === 'speed' ? ['fp16'] : Object.keys(FILES)) as Precision[];
 const data = mkdtempSync(path.join(os.tmpdir(), 'fc-sd-cpu-'));
 try {
   const checkpoints = path.join(data, 'models', 'checkpoints');
   mkdirSync(checkpoints, { recursive: true });
   writeFileSync(path.join(checkpoints, 'tokenizer.json'), JSON.stringify(tinyClipTokenizerJson()));
-  for (const precision of Object.keys(FILES) as Precision[]) {
+  for (const precision of precisions) {
     const [, ms] = await timed(() => writeRandomCheckpoint(path.join(checkpoints, FILES[precision]), sd15, precision === 'fp16' ? 'float16' : 'float32'));
     console.log(`wrote the random ${precision} checkpoint in ${seconds(ms).toFixed(1)} s`);
   }
   const { intraOpNumThreads } = sessionThreads();
-  console.log(`SD1.5 at 512x512 on ${intraOpNumThreads} threads (${os.cpus()[0]?.model ?? 'CPU'}, load ${os.loadavg()[0]!.toFixed(1)})`);
+  console.log(`SD1.5 at 512x512, FACECHAIN_SD_MEMORY=${memory}, on ${intraOpNumThreads} threads (${os.cpus()[0]?.model ?? 'CPU'}, load ${os.loadavg()[0]!.toFixed(1)})`);
   // stable-diffusion.cpp on the same kind of 2-core machine and random SD1.5 weights (built from source,
   // 2 threads), from ../shared/gpu-machine-facts.md and issue 22: for reading our figures against.
   const sdcpp = {
@@ -113,7 +118,7 @@ try {
   };
   const rows: [string, string, string, string][] = [];
   const check = (value: number, goal: number) => `${value <= goal ? 'OK' : 'MISSED'} (goal <= ${goal})`;
-  for (const precision of Object.keys(FILES) as Precision[]) {
+  for (const precision of precisions) {
     const p = child('parts', data, precision);
     const s = (k: string) => seconds(p[k]!).toFixed(2);
     rows.push(
@@ -125,7 +130,7 @@ try {
     );
     console.log(rows.slice(-5).map((r) => r.join('  ')).join('\n'));
   }
-  for (const precision of Object.keys(FILES) as Precision[]) {
+  for (const precision of precisions) {
     const t = child('txt2img', data, precision);
     rows.push([`${precision}: txt2img 512x512, 2 steps: peak RSS (run ${t.txt2imgSeconds!.toFixed(1)} s)`, `${t.peakRssGb!.toFixed(2)} GB`, precision === 'fp16' ? check(t.peakRssGb!, 4) : '-', sdcpp.rss]);
     console.log(rows.at(-1)!.join('  '));

@@ -12,6 +12,7 @@ import { sweepCellLine } from '../protocol/index.ts';
 import { applyOverrides, readGraphFile } from './graph-file.ts';
 import { runMemoryBytes } from './serve.ts';
 import { threadsFlag } from './threads-flag.ts';
+import { configureSdMemory } from '../models/sd/fp16.ts';
 import { configureThreads } from '../models/session/threads.ts';
 
 interface RunFlags {
@@ -21,12 +22,14 @@ interface RunFlags {
   quiet?: boolean;
   'run-memory-mb'?: string;
   threads?: string;
+  'sd-memory'?: string;
 }
 
 /** `facechain run`: executes a graph headless; files go to --out (default data/output). */
 export async function runCommand(file: string | undefined, flags: RunFlags): Promise<number> {
   const graph = applyOverrides(readGraphFile(file), flags.set ?? []);
   configureThreads({ threads: threadsFlag(flags.threads) });
+  configureSdMemory(flags['sd-memory']);
   const base = openDataFolders(flags.data);
   await ensureSampleInputs(base);
   const data = flags.out ? { ...base, output: path.resolve(flags.out) } : base;

@@ -1,6 +1,7 @@
 import { DEFAULT_HOST, DEFAULT_PORT, startServer } from '../server/app.ts';
 import { ensureEditorBuilt } from './editor-build.ts';
 import { threadsFlag } from './threads-flag.ts';
+import { configureSdMemory } from '../models/sd/fp16.ts';
 import { configureThreads } from '../models/session/threads.ts';
 
 /** The link to open: with a token the browser needs it once (the editor keeps it for the session). */
@@ -46,11 +47,13 @@ export async function serveCommand(flags: {
   'run-memory-mb'?: string;
   'api-only'?: boolean;
   threads?: string;
+  'sd-memory'?: string;
   redis?: string;
 }): Promise<number> {
   const workers = Math.max(1, Number(flags.workers ?? process.env.FACECHAIN_WORKERS ?? 1) || 1);
   // Runs at the same time split the cores between them.
   configureThreads({ threads: threadsFlag(flags.threads), workers });
+  configureSdMemory(flags['sd-memory']);
 
   if (!flags['api-only']) {
     const editor = await ensureEditorBuilt(undefined, (why) => process.stderr.write(`Building the editor (${why})...\n`));

@@ -11,8 +11,11 @@ export const RuntimeInfoSchema = z.union([
     refused: z.array(z.object({ provider: z.string(), reason: z.string() })),
     /** The precision SD graphs are made in on this provider. */
     precision: PrecisionSchema,
-    /** Each SD part made so far: provider and precision (and why fp16 was refused, when it was). */
-    parts: z.record(z.string(), z.object({ provider: z.string(), precision: PrecisionSchema, refused: z.string().optional() })),
+    /**
+     * Each SD part made so far: provider and precision (and why fp16 was refused, when it was); memory
+     * 'speed' where its weights were folded to float32 (`--sd-memory speed`).
+     */
+    parts: z.record(z.string(), z.object({ provider: z.string(), precision: PrecisionSchema, memory: z.literal('speed').optional(), refused: z.string().optional() })),
   }),
   z.object({ provider: z.null(), error: z.string() }),
 ]);

@@ -5,7 +5,7 @@ import type { SdConfig } from './config.ts';
 import type { ClipTokenizer } from './clip-tokenizer.ts';
 import type { LoraTarget } from './lora-targets.ts';
 import { fusedAttentionCheck, withoutFusedAttention } from './attention-fallback.ts';
-import { float16Graph, recordPrecision, sdPrecision, type PartPrecision } from './fp16.ts';
+import { float16Graph, recordPrecision, sdMemory, sdPrecision, type PartPrecision, type SdMemory } from './fp16.ts';
 import { PartSession } from './part-session.ts';
 import type { SessionManager } from '../session/manager.ts';
 import { ensureProviderChoice, type Provider } from '../session/providers.ts';
@@ -28,9 +28,19 @@ import type { WeightSource } from './weight-source.ts';
  * 8.9-9.7 s, SD1.5 size, fp16, load 7) and it was most of what a face-detail pass adds to its steps;
  * its arena holds 0.5 GB after an encode (peak 0.99 against 0.85 GB). The text encoder, small, runs
  * without one, so its working memory goes back before the UNet runs.
+ * FACECHAIN_SD_MEMORY=speed folds the UNet's and VAE decoder's weights to float32 at creation and lets
+ * ORT's level 'all' lay convolutions out in NCHWc blocks (bench sd-memory-ab, SD1.5 fp16, one process:
+ * UNet step 5.95 s against 7.73 s, decode 7.32 s against 9.21 s; creating the UNet takes about 55 s
+ * against 2 s; folded at level 'extended' 18 s, for a step 4% slower). The UNet stays without
+ * prepacking there too: with it a step was no faster (6.49 and 6.10 s against 5.95 and 6.05 s).
  */
-export function partOptions(part: SdPart, provider: Provider): Pick<Parameters<typeof PartSession.create>[1] & object, 'foldConstants' | 'arena' | 'memPattern' | 'prepack' | 'deviceOutputs'> {
+export function partOptions(part: SdPart, provider: Provider, memory: SdMemory = sdMemory()): Pick<Parameters<typeof PartSession.create>[1] & object, 'foldConstants' | 'arena' | 'memPattern' | 'prepack' | 'deviceOutputs' | 'optimization'> {
   // Measured on the CPU provider only: GPU providers keep the set-up their figures were measured with.
+  const lean = leanPartOptions(part, provider);
+  return memory === 'speed' && provider === 'cpu' && (part === 'unet' || part === 'vaeDecoder') ? { ...lean, foldConstants: true, optimization: 'all' } : lean;
+}
+
+function leanPartOptions(part: SdPart, provider: Provider): Omit<ReturnType<typeof partOptions>, 'optimization'> {
   if (part === 'unet' && provider === 'cpu') return { foldConstants: false, arena: true, memPattern: false, prepack: false };
   // WebGPU's UNet keeps its outputs on the GPU for the resident step loop (onnxruntime-node's IO
   // binding is WebGPU's only: its 'gpu-buffer' tensors); CUDA's come back to the host.
@@ -109,19 +119,21 @@ export class SdModel {
     const source = rewritten ?? ('bytes' in model ? model.bytes : model.path);
     // Given as bytes, the graph's external weights are read from its own folder unless one is set.
     const weightsDir = this.weightsDir ?? ('path' in model ? path.dirname(model.path) : undefined);
-    const options = { weightsDir: rewritten ? weightsDir : this.weightsDir, ...partOptions(part, (await ensureProviderChoice()).provider), sessions: this.sessionCache, transient };
+    const set = partOptions(part, (await ensureProviderChoice()).provider);
+    const options = { weightsDir: rewritten ? weightsDir : this.weightsDir, ...set, sessions: this.sessionCache, transient };
+    const memory = set.foldConstants ? { memory: 'speed' as const } : {};
     const wanted = await sdPrecision();
     if (wanted === 'fp16') {
       try {
         const session = await PartSession.create(float16Graph(rewritten ?? bytesOf()), { ...options, weightsDir });
-        this.setPrecision(part, { precision: 'fp16' });
+        this.setPrecision(part, { precision: 'fp16', ...memory });
         return session;
       } catch (e) {
-        this.setPrecision(part, { precision: 'fp32', refused: `fp16: ${(e as Error).message.split('\n')[0]}` });
+        this.setPrecision(part, { precision: 'fp32', ...memory, refused: `fp16: ${(e as Error).message.split('\n')[0]}` });
         return PartSession.create(source, options);
       }
     }
-    this.setPrecision(part, { precision: 'fp32' });
+    this.setPrecision(part, { precision: 'fp32', ...memory });
     return PartSession.create(source, options);
   }
 

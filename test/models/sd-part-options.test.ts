@@ -1,15 +1,25 @@
 // How each SD part's session is made on the CPU (models/sd/sd-model.ts partOptions): fp16 Casts never
 // folded; the UNet and the VAE decoder and encoder with a memory arena but no memory pattern, the text
-// encoder without an arena.
+// encoder without an arena. FACECHAIN_SD_MEMORY=speed folds the UNet's and decoder's weights to float32
+// (constant folding on, ORT level 'all') and gives the same results within float rounding.
 import { afterAll, describe, expect, it } from 'vitest';
 import { SD_PARTS } from '../../models/sd/build.ts';
 import { loadSdModel } from '../../models/sd/load-model.ts';
+import path from 'node:path';
+import { main } from '../../cli/main.ts';
+import { configureSdMemory, sdMemory } from '../../models/sd/fp16.ts';
+import { loraFeeds } from '../../models/sd/lora-feeds.ts';
 import { partOptions, type SdModel } from '../../models/sd/sd-model.ts';
+import { RuntimeInfoSchema } from '../../protocol/index.ts';
+import { Rng } from '../../runtime/rng.ts';
+import { runtimeInfo } from '../../server/runtime-info.ts';
 import { tempDir } from '../helpers/temp.ts';
 
 let model: SdModel | undefined;
+let speed: SdModel | undefined;
 afterAll(async () => {
   await model?.release();
+  await speed?.release();
 });
 
 describe('SD part sessions', () => {
@@ -39,5 +49,72 @@ describe('SD part sessions', () => {
     expect(session(options.vaeDecoder!)?.disable_prepacking).toBeUndefined();
     expect(session(options.vaeEncoder!)?.disable_prepacking).toBeUndefined();
     expect(options.text).toMatchObject({ enableCpuMemArena: false, enableMemPattern: false });
+  });
+
+  it('FACECHAIN_SD_MEMORY=speed folds the UNet and VAE decoder on the CPU only', () => {
+    expect(sdMemory(undefined)).toBe('lean');
+    expect(sdMemory(' Speed ')).toBe('speed');
+    expect(() => sdMemory('fast')).toThrow(/FACECHAIN_SD_MEMORY: lean or speed/);
+    expect(partOptions('unet', 'cpu', 'lean')).toEqual(partOptions('unet', 'cpu'));
+    expect(partOptions('unet', 'cpu', 'speed')).toEqual({ foldConstants: true, optimization: 'all', arena: true, memPattern: false, prepack: false });
+    expect(partOptions('vaeDecoder', 'cpu', 'speed')).toEqual({ foldConstants: true, optimization: 'all', arena: true, memPattern: false });
+    expect(partOptions('vaeEncoder', 'cpu', 'speed')).toEqual(partOptions('vaeEncoder', 'cpu', 'lean'));
+    expect(partOptions('text', 'cpu', 'speed')).toEqual(partOptions('text', 'cpu', 'lean'));
+    expect(partOptions('unet', 'cuda', 'speed')).toEqual(partOptions('unet', 'cuda', 'lean'));
+  });
+
+  it('speed sessions fold and match the lean ones within float rounding', async () => {
+    if (process.env.FACECHAIN_EP && process.env.FACECHAIN_EP !== 'cpu') return;
+    model ??= await loadSdModel('tiny', tempDir('part-options'));
+    process.env.FACECHAIN_SD_MEMORY = 'speed';
+    try {
+      speed = await loadSdModel('tiny', tempDir('part-options-speed'));
+      for (const p of ['unet', 'vaeDecoder'] as const) {
+        const o = (await speed.session(p)).options;
+        expect(o.graphOptimizationLevel, p).toBe('all');
+        expect((o.extra as { optimization?: unknown } | undefined)?.optimization, p).toBeUndefined();
+      }
+    } finally {
+      delete process.env.FACECHAIN_SD_MEMORY;
+    }
+    expect(speed.precisions()).toEqual({ unet: { precision: 'fp32', memory: 'speed' }, vaeDecoder: { precision: 'fp32', memory: 'speed' } });
+    const rng = new Rng(3);
+    const unetIn = {
+      sample: { dtype: 'float32' as const, dims: [2, 4, 8, 8], data: rng.fillNormal(new Float32Array(512)) },
+      timestep: { dtype: 'float32' as const, dims: [2], data: Float32Array.of(700, 700) },
+      context: { dtype: 'float32' as const, dims: [2, 77, 32], data: rng.fillNormal(new Float32Array(2 * 77 * 32)) },
+      ...loraFeeds(model.loraTargets.unet),
+    };
+    const eps = async (m: SdModel) => (await (await m.session('unet')).run(unetIn)).eps!.data as Float32Array;
+    const [lean, fast] = [await eps(model), await eps(speed)];
+    const scale = Math.max(...lean.map(Math.abs));
+    expect(Math.max(...fast.map((v, i) => Math.abs(v - lean[i]!))) / scale).toBeLessThan(1e-5);
+    const latent = { latent: { dtype: 'float32' as const, dims: [1, 4, 8, 8], data: rng.fillNormal(new Float32Array(256)) } };
+    const pixels = async (m: SdModel) => (await (await m.session('vaeDecoder')).run(latent)).image!.data as Uint8Array;
+    const [leanImage, fastImage] = [await pixels(model), await pixels(speed)];
+    expect(Math.max(...fastImage.map((v, i) => Math.abs(v - leanImage[i]!)))).toBeLessThanOrEqual(1);
+  });
+
+  it('honours `run --sd-memory speed` over FACECHAIN_SD_MEMORY, and refuses other values', async () => {
+    if (process.env.FACECHAIN_EP && process.env.FACECHAIN_EP !== 'cpu') return;
+    const data = tempDir('part-options-cli');
+    const run = (memory: string) => main([
+      'run', path.resolve(import.meta.dirname, '../../graphs/txt2img.json'), '--sd-memory', memory, '--data', data, '--quiet',
+      '--set', 'sampler.steps=1', '--set', 'sampler.width=64', '--set', 'sampler.height=64', '--set', 'sampler.batch=1',
+    ]);
+    try {
+      expect(await run('fast')).toBe(1);
+      process.env.FACECHAIN_SD_MEMORY = 'lean';
+      expect(await run('speed')).toBe(0);
+      // What the run's sessions were made with, as /api/health reports it.
+      const info = RuntimeInfoSchema.parse(await runtimeInfo());
+      if (info.provider === null) throw new Error(info.error);
+      expect(info.parts).toMatchObject({ unet: { memory: 'speed' }, vaeDecoder: { memory: 'speed' } });
+      expect(info.parts.text).not.toHaveProperty('memory');
+    } finally {
+      delete process.env.FACECHAIN_SD_MEMORY;
+      configureSdMemory(undefined);
+    }
+    expect(sdMemory()).toBe('lean');
   });
 });

@@ -112,7 +112,7 @@ function RuntimeBadge({ refresh }: { refresh: unknown }) {
   if (info.provider === null) return <span className="fc-runtime is-error" title={info.error}>no provider</span>;
   const lines = [
     ...info.refused.map((r) => `${r.provider}: ${r.reason}`),
-    ...Object.entries(info.parts).map(([part, p]) => `${part}: ${p.provider} ${p.precision}${p.refused ? ` (${p.refused})` : ''}`),
+    ...Object.entries(info.parts).map(([part, p]) => `${part}: ${p.provider} ${p.precision}${p.memory ? ` ${p.memory}` : ''}${p.refused ? ` (${p.refused})` : ''}`),
   ];
   return (
     <span className="fc-runtime" data-testid="runtime" title={lines.join('\n') || undefined}>
