@@ -16,10 +16,10 @@ import { writePictureCheckpoint } from './picture-vae.ts';
 import { tempDir } from '../helpers/temp.ts';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
-export const graphFile = path.join(ROOT, 'graphs/adaptive-weights.json');
+const graphFile = path.join(ROOT, 'graphs/adaptive-weights.json');
 export const SIZE = 384;
 export const sampling = { width: SIZE, height: SIZE, steps: 10, cfg: 5, scheduler: 'ddim', strength: 0.15, seed: 7 };
-export const search = { faceMin: 0, faceMax: 1.5, faceCount: 3, styleMin: 0, styleMax: 1, styleCount: 3, rounds: 1 };
+const search = { faceMin: 0, faceMax: 1.5, faceCount: 3, styleMin: 0, styleMax: 1, styleCount: 3, rounds: 1 };
 const [faceLora, styleLora] = [randomLora(tiny, { seed: 41, rank: 4 }), randomLora(tiny, { seed: 42, rank: 2 })];
 export const faceModels = testFaceModels();
 
@@ -45,6 +45,9 @@ export function shippedGraph(adaptive: Record<string, unknown>, checkpoint = 'ti
   node('template').params.path = 'my-face.png';
   Object.assign(node('adaptive').params, sampling, search, adaptive);
   Object.assign(node('sampler').params, sampling, { batch: 1 });
+  // img2img from the face photo, wired as the graph's description says: the tiny model's pictures keep a
+  // face only at low strength (the shipped graph is text-to-image for the demo model).
+  for (const to of ['adaptive', 'sampler']) doc.edges.push({ from: { node: 'template', port: 'image' }, to: { node: to, port: 'image' } });
   return doc;
 }
 

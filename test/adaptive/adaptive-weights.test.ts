@@ -4,7 +4,7 @@
 // Measured (384 px, 10 DDIM steps, strength 0.15): a face is found for every pair, scores 0.34-0.35 that
 // differ per pair in the third decimal.
 import { execFile } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
@@ -19,7 +19,7 @@ import { sample } from '../../models/sd/sample.ts';
 import { decodeLatents } from '../../models/sd/vae-codec.ts';
 import type { RunEvent } from '../../protocol/index.ts';
 import { toImage } from '../../runtime/image-io.ts';
-import { faceModels, graphFile, ROOT, run, sampling, search, shippedGraph, SIZE, userData } from './adaptive-graph.ts';
+import { faceModels, ROOT, run, sampling, shippedGraph, SIZE, userData } from './adaptive-graph.ts';
 import { pictureTinyModel } from './picture-vae.ts';
 
 /** The pairs in search order, from the node's log lines (the scores output carries no weights). */
@@ -102,14 +102,11 @@ describe('lora/adaptive-weights', { timeout: 180_000 }, () => {
     ]);
   }, 120_000);
 
-  it('runs the shipped graph through the CLI: the sampler uses the best stack, the plot is saved', async () => {
+  it('runs the shipped graph (wired for img2img) through the CLI: the sampler uses the best stack, the plot is saved', async () => {
     const out = path.join(root, '..', 'out');
-    const sets = [
-      ...Object.entries({ ...sampling, ...search }).flatMap(([k, v]) => ['--set', `adaptive.${k}=${v}`]),
-      ...Object.entries({ ...sampling, batch: 1 }).flatMap(([k, v]) => ['--set', `sampler.${k}=${v}`]),
-      '--set', 'checkpoint.checkpoint=tiny-picture.safetensors', '--set', 'styleLora.file=my-style-lora.safetensors', '--set', 'template.path=my-face.png',
-    ];
-    await promisify(execFile)(process.execPath, [path.join(ROOT, 'bin/facechain.js'), 'run', graphFile, '--data', root, '--out', out, ...sets, '--quiet']);
+    const file = path.join(root, '..', 'adaptive-img2img.json');
+    writeFileSync(file, JSON.stringify(shippedGraph({})));
+    await promisify(execFile)(process.execPath, [path.join(ROOT, 'bin/facechain.js'), 'run', file, '--data', root, '--out', out, '--quiet']);
     const files = readdirSync(out);
     expect(files).toHaveLength(2);
     const size = async (prefix: string) => {
