@@ -6,6 +6,7 @@ import type { ClipTokenizer } from './clip-tokenizer.ts';
 import type { LoraTarget } from './lora-targets.ts';
 import { fusedAttentionCheck, withoutFusedAttention } from './attention-fallback.ts';
 import { float16Graph, recordPrecision, sdMemory, sdPrecision, type PartPrecision, type SdMemory } from './fp16.ts';
+import { cachedOptimized, type OptimizedStore } from './optimized-cache.ts';
 import { PartSession } from './part-session.ts';
 import type { SessionManager } from '../session/manager.ts';
 import { ensureProviderChoice, type Provider } from '../session/providers.ts';
@@ -49,6 +50,8 @@ function leanPartOptions(part: SdPart, provider: Provider): Omit<ReturnType<type
   return { foldConstants: false, arena: false };
 }
 
+type PartSessionOptions = NonNullable<Parameters<typeof PartSession.create>[1]>;
+
 /** Where a part's ONNX model comes from: bytes built now, or a cached file. */
 export type PartModel = { bytes: Uint8Array } | { path: string };
 
@@ -72,6 +75,8 @@ export class SdModel {
     readonly checkpointFile?: string,
     /** The session cache its sessions go through (an executor's); undefined: sessions of its own. */
     readonly sessionCache?: SessionManager,
+    /** Where speed mode's optimised graphs are cached; undefined: made anew each time. */
+    private readonly optimizedStore?: OptimizedStore,
   ) {}
 
   /** The ONNX model of a part, as bytes or a file. */
@@ -125,16 +130,29 @@ export class SdModel {
     const wanted = await sdPrecision();
     if (wanted === 'fp16') {
       try {
-        const session = await PartSession.create(float16Graph(rewritten ?? bytesOf()), { ...options, weightsDir });
+        const session = await this.create(part, float16Graph(rewritten ?? bytesOf()), { ...options, weightsDir });
         this.setPrecision(part, { precision: 'fp16', ...memory });
         return session;
       } catch (e) {
         this.setPrecision(part, { precision: 'fp32', ...memory, refused: `fp16: ${(e as Error).message.split('\n')[0]}` });
-        return PartSession.create(source, options);
+        return this.create(part, source, options);
       }
     }
     this.setPrecision(part, { precision: 'fp32', ...memory });
-    return PartSession.create(source, options);
+    return this.create(part, source, options);
+  }
+
+  /** A part's session; speed mode's (folded, level 'all') from the cached optimised graph when there is one. */
+  private create(part: SdPart, source: Uint8Array | string, options: PartSessionOptions): Promise<PartSession> {
+    const store = this.optimizedStore;
+    if (!store || !options.foldConstants || options.optimization !== 'all') return PartSession.create(source, options);
+    const graph = typeof source === 'string' ? readFileSync(source) : source;
+    return cachedOptimized(
+      store, part, graph,
+      (saveTo) => PartSession.create(source, { ...options, saveOptimized: saveTo }),
+      // The saved graph is already optimised and holds its weights (beside it): nothing to redo.
+      (file) => PartSession.create(file, { ...options, weightsDir: undefined, optimization: 'disabled' }),
+    );
   }
 
   async release(): Promise<void> {
