@@ -82,7 +82,8 @@ export class PartSession {
       ...(o.arena === false ? { enableCpuMemArena: false, enableMemPattern: false } : o.memPattern === false ? { enableMemPattern: false } : {}),
       ...(o.provider ? { executionProviders: [o.provider] } : {}),
       ...(o.deviceOutputs ? { preferredOutputLocation: 'gpu-buffer' as const } : {}),
-      ...(o.saveOptimized ? { optimizedModelFilePath: o.saveOptimized } : {}),
+      // ORT warns that a graph saved at level 'all' is hardware-specific: the cache key holds the CPU's flags.
+      ...(o.saveOptimized ? { optimizedModelFilePath: o.saveOptimized, logSeverityLevel: 3 as const } : {}),
     };
     // Shared through the session cache: a model built again with the same bytes reuses the session.
     const spec = { model, options, ...(o.thread === undefined ? {} : { thread: o.thread }), ...(o.transient ? { transient: true } : {}) };
