@@ -151,7 +151,8 @@ async function build(
     throw new Error(`Checkpoint "${label}" ${(e as Error).message}`);
   }
   const models = Object.fromEntries(SD_PARTS.map((part) => [part, () => ({ path: graphs.files[part] })])) as Record<SdPart, () => PartModel>;
-  return new SdModel(`${label}:${config.name}`, config, tokenizer, models, graphs.loraTargets, weightsDir, file, sessions);
+  const weightFiles = [...new Set([...index.values()].map((t) => path.join(weightsDir, t.file)))].sort();
+  return new SdModel(`${label}:${config.name}`, config, tokenizer, models, graphs.loraTargets, weightsDir, file, sessions, { modelsDir, weightFiles });
 }
 
 const FIRST_CONV = 'model.diffusion_model.input_blocks.0.0.weight';

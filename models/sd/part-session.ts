@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { ownSession, type SessionLease, type SessionManager } from '../session/manager.ts';
 import type { Provider } from '../session/providers.ts';
 import type { CompanionGraph, ort, OrtTensor, ResidentTensor, SessionFeed } from '../session/ort.ts';
@@ -60,10 +61,15 @@ export class PartSession {
       thread?: string;
       /** Released with its last lease rather than kept in the session cache (a part used once per run). */
       transient?: boolean;
+      /** Where ORT writes the optimised graph (`optimizedModelFilePath`), its weights beside it in `<file>.weights`. */
+      saveOptimized?: string;
     } = {},
   ): Promise<PartSession> {
     const folder = externalDataOptions(o.weightsDir).extra?.session as Record<string, string> | undefined;
-    const session = { ...folder, ...(o.prepack === false ? { disable_prepacking: '1' } : {}) };
+    const saved = o.saveOptimized
+      ? { optimized_model_external_initializers_file_name: `${path.basename(o.saveOptimized)}.weights`, optimized_model_external_initializers_min_size_in_bytes: '1024' }
+      : {};
+    const session = { ...folder, ...saved, ...(o.prepack === false ? { disable_prepacking: '1' } : {}) };
     const external = Object.keys(session).length ? { session } : undefined;
     const options: ort.InferenceSession.SessionOptions = {
       // 'extended': measured on the 2-core CPU with the full SD1.5 UNet, 'all' (which adds CPU layout
@@ -76,6 +82,8 @@ export class PartSession {
       ...(o.arena === false ? { enableCpuMemArena: false, enableMemPattern: false } : o.memPattern === false ? { enableMemPattern: false } : {}),
       ...(o.provider ? { executionProviders: [o.provider] } : {}),
       ...(o.deviceOutputs ? { preferredOutputLocation: 'gpu-buffer' as const } : {}),
+      // ORT warns that a graph saved at level 'all' is hardware-specific: the cache key holds the CPU's flags.
+      ...(o.saveOptimized ? { optimizedModelFilePath: o.saveOptimized, logSeverityLevel: 3 as const } : {}),
     };
     // Shared through the session cache: a model built again with the same bytes reuses the session.
     const spec = { model, options, ...(o.thread === undefined ? {} : { thread: o.thread }), ...(o.transient ? { transient: true } : {}) };

@@ -6,6 +6,7 @@ import type { ClipTokenizer } from './clip-tokenizer.ts';
 import type { LoraTarget } from './lora-targets.ts';
 import { fusedAttentionCheck, withoutFusedAttention } from './attention-fallback.ts';
 import { float16Graph, recordPrecision, sdMemory, sdPrecision, type PartPrecision, type SdMemory } from './fp16.ts';
+import { cachedOptimized, type OptimizedStore } from './optimized-cache.ts';
 import { PartSession } from './part-session.ts';
 import type { SessionManager } from '../session/manager.ts';
 import { ensureProviderChoice, type Provider } from '../session/providers.ts';
@@ -31,7 +32,8 @@ import type { WeightSource } from './weight-source.ts';
  * FACECHAIN_SD_MEMORY=speed folds the UNet's and VAE decoder's weights to float32 at creation and lets
  * ORT's level 'all' lay convolutions out in NCHWc blocks (bench sd-memory-ab, SD1.5 fp16, one process:
  * UNet step 5.95 s against 7.73 s, decode 7.32 s against 9.21 s; creating the UNet takes about 55 s
- * against 2 s; folded at level 'extended' 18 s, for a step 4% slower). The UNet stays without
+ * against 2 s, once per machine: later sessions load ORT's saved graph from the converted cache in
+about 1 s, optimized-cache.ts; folded at level 'extended' 18 s, for a step 4% slower). The UNet stays without
  * prepacking there too: with it a step was no faster (6.49 and 6.10 s against 5.95 and 6.05 s).
  */
 export function partOptions(part: SdPart, provider: Provider, memory: SdMemory = sdMemory()): Pick<Parameters<typeof PartSession.create>[1] & object, 'foldConstants' | 'arena' | 'memPattern' | 'prepack' | 'deviceOutputs' | 'optimization'> {
@@ -48,6 +50,8 @@ function leanPartOptions(part: SdPart, provider: Provider): Omit<ReturnType<type
   if ((part === 'vaeDecoder' || part === 'vaeEncoder') && provider === 'cpu') return { foldConstants: false, arena: true, memPattern: false };
   return { foldConstants: false, arena: false };
 }
+
+type PartSessionOptions = NonNullable<Parameters<typeof PartSession.create>[1]>;
 
 /** Where a part's ONNX model comes from: bytes built now, or a cached file. */
 export type PartModel = { bytes: Uint8Array } | { path: string };
@@ -72,6 +76,8 @@ export class SdModel {
     readonly checkpointFile?: string,
     /** The session cache its sessions go through (an executor's); undefined: sessions of its own. */
     readonly sessionCache?: SessionManager,
+    /** Where speed mode's optimised graphs are cached; undefined: made anew each time. */
+    private readonly optimizedStore?: OptimizedStore,
   ) {}
 
   /** The ONNX model of a part, as bytes or a file. */
@@ -125,16 +131,29 @@ export class SdModel {
     const wanted = await sdPrecision();
     if (wanted === 'fp16') {
       try {
-        const session = await PartSession.create(float16Graph(rewritten ?? bytesOf()), { ...options, weightsDir });
+        const session = await this.create(part, float16Graph(rewritten ?? bytesOf()), { ...options, weightsDir });
         this.setPrecision(part, { precision: 'fp16', ...memory });
         return session;
       } catch (e) {
         this.setPrecision(part, { precision: 'fp32', ...memory, refused: `fp16: ${(e as Error).message.split('\n')[0]}` });
-        return PartSession.create(source, options);
+        return this.create(part, source, options);
       }
     }
     this.setPrecision(part, { precision: 'fp32', ...memory });
-    return PartSession.create(source, options);
+    return this.create(part, source, options);
+  }
+
+  /** A part's session; speed mode's (folded, level 'all') from the cached optimised graph when there is one. */
+  private create(part: SdPart, source: Uint8Array | string, options: PartSessionOptions): Promise<PartSession> {
+    const store = this.optimizedStore;
+    if (!store || !options.foldConstants || options.optimization !== 'all') return PartSession.create(source, options);
+    const graph = typeof source === 'string' ? readFileSync(source) : source;
+    return cachedOptimized(
+      store, part, graph,
+      (saveTo) => PartSession.create(source, { ...options, saveOptimized: saveTo }),
+      // The saved graph is already optimised and holds its weights (beside it): nothing to redo.
+      (file) => PartSession.create(file, { ...options, weightsDir: undefined, optimization: 'disabled' }),
+    );
   }
 
   async release(): Promise<void> {

@@ -1,10 +1,12 @@
 // How each SD part's session is made on the CPU (models/sd/sd-model.ts partOptions): fp16 Casts never
 // folded; the UNet and the VAE decoder and encoder with a memory arena but no memory pattern, the text
 // encoder without an arena. FACECHAIN_SD_MEMORY=speed folds the UNet's and decoder's weights to float32
-// (constant folding on, ORT level 'all') and gives the same results within float rounding.
+// (constant folding on, ORT level 'all') and gives the same results within float rounding; from the
+// second session on it loads the optimised graph ORT saved into the converted cache.
 import { afterAll, describe, expect, it } from 'vitest';
 import { SD_PARTS } from '../../models/sd/build.ts';
 import { loadSdModel } from '../../models/sd/load-model.ts';
+import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { main } from '../../cli/main.ts';
 import { configureSdMemory, sdMemory } from '../../models/sd/fp16.ts';
@@ -93,6 +95,40 @@ describe('SD part sessions', () => {
     const pixels = async (m: SdModel) => (await (await m.session('vaeDecoder')).run(latent)).image!.data as Uint8Array;
     const [leanImage, fastImage] = [await pixels(model), await pixels(speed)];
     expect(Math.max(...fastImage.map((v, i) => Math.abs(v - leanImage[i]!)))).toBeLessThanOrEqual(1);
+  });
+
+  it('speed sessions load from the second on the optimised graph ORT saved into the converted cache', async () => {
+    if (process.env.FACECHAIN_EP && process.env.FACECHAIN_EP !== 'cpu') return;
+    const data = tempDir('part-options-cached');
+    const rng = new Rng(5);
+    const unetIn = {
+      sample: { dtype: 'float32' as const, dims: [2, 4, 8, 8], data: rng.fillNormal(new Float32Array(512)) },
+      timestep: { dtype: 'float32' as const, dims: [2], data: Float32Array.of(300, 300) },
+      context: { dtype: 'float32' as const, dims: [2, 77, 32], data: rng.fillNormal(new Float32Array(2 * 77 * 32)) },
+    };
+    const saved = () => readdirSync(path.join(data, 'converted')).filter((d) => existsSync(path.join(data, 'converted', d, 'unet.onnx.weights')));
+    process.env.FACECHAIN_SD_MEMORY = 'speed';
+    const made: SdModel[] = [];
+    try {
+      const eps = async () => {
+        const m = await loadSdModel('tiny', data);
+        made.push(m);
+        const s = await m.session('unet');
+        return { options: s.options, eps: (await s.run({ ...unetIn, ...loraFeeds(m.loraTargets.unet) })).eps!.data as Float32Array };
+      };
+      const first = await eps();
+      expect(first.options).toMatchObject({ graphOptimizationLevel: 'all', optimizedModelFilePath: expect.stringMatching(/unet\.onnx$/) });
+      expect(saved()).toHaveLength(1);
+      const second = await eps();
+      // Loaded from the saved graph: nothing left to optimise, nothing saved again.
+      expect(second.options.graphOptimizationLevel).toBe('disabled');
+      expect(second.options.optimizedModelFilePath).toBeUndefined();
+      expect(saved()).toHaveLength(1);
+      expect(Math.max(...second.eps.map((v, i) => Math.abs(v - first.eps[i]!)))).toBeLessThanOrEqual(1e-6);
+    } finally {
+      delete process.env.FACECHAIN_SD_MEMORY;
+      for (const m of made) await m.release();
+    }
   });
 
   it('honours `run --sd-memory speed` over FACECHAIN_SD_MEMORY, and refuses other values', async () => {
