@@ -99,7 +99,7 @@ export class RunHistory {
 
   /**
    * Writes a run's record (whole or not at all), then drops the oldest beyond the limit. Writes happen one
-   * after another, so the index keeps the order runs were saved in. Going runs are saved now and then too,
+   * after another; the index keeps the order runs were first saved in. Going runs are saved now and then too,
    * so a crash keeps their log. Resolves once a record at least this new is on disk.
    */
   save(summary: RunSummary, events: RunEvent[], graph: unknown, targets?: string[]): Promise<void> {
@@ -126,7 +126,7 @@ export class RunHistory {
       this.pending.delete(runId);
       try {
         await writeInside(this.dir, `${runId}.json`, JSON.stringify(save.record));
-        this.index.delete(runId);
+        // A run keeps its place (first saved: queued order), so runs that tie on time list in that order.
         this.index.set(runId, save.record.summary);
         // Saved by this process: no longer a record an earlier one left behind.
         this.stopped.delete(runId);
