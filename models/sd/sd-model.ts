@@ -33,7 +33,7 @@ import type { WeightSource } from './weight-source.ts';
  * ORT's level 'all' lay convolutions out in NCHWc blocks (bench sd-memory-ab, SD1.5 fp16, one process:
  * UNet step 5.95 s against 7.73 s, decode 7.32 s against 9.21 s; creating the UNet takes about 55 s
  * against 2 s, once per machine: later sessions load ORT's saved graph from the converted cache in
-about 1 s, optimized-cache.ts; folded at level 'extended' 18 s, for a step 4% slower). The UNet stays without
+ * about 1 s, optimized-cache.ts; folded at level 'extended' 18 s, for a step 4% slower). The UNet stays without
  * prepacking there too: with it a step was no faster (6.49 and 6.10 s against 5.95 and 6.05 s).
  */
 export function partOptions(part: SdPart, provider: Provider, memory: SdMemory = sdMemory()): Pick<Parameters<typeof PartSession.create>[1] & object, 'foldConstants' | 'arena' | 'memPattern' | 'prepack' | 'deviceOutputs' | 'optimization'> {
