@@ -6,6 +6,7 @@ import type { ClipTokenizer } from './clip-tokenizer.ts';
 import type { LoraTarget } from './lora-targets.ts';
 import { fusedAttentionCheck, withoutFusedAttention } from './attention-fallback.ts';
 import { float16Graph, recordPrecision, sdMemory, sdPrecision, type PartPrecision, type SdMemory } from './fp16.ts';
+import { int8Graph } from './int8.ts';
 import { cachedOptimized, type OptimizedStore } from './optimized-cache.ts';
 import { PartSession } from './part-session.ts';
 import type { SessionManager } from '../session/manager.ts';
@@ -39,7 +40,19 @@ import type { WeightSource } from './weight-source.ts';
 export function partOptions(part: SdPart, provider: Provider, memory: SdMemory = sdMemory()): Pick<Parameters<typeof PartSession.create>[1] & object, 'foldConstants' | 'arena' | 'memPattern' | 'prepack' | 'deviceOutputs' | 'optimization'> {
   // Measured on the CPU provider only: GPU providers keep the set-up their figures were measured with.
   const lean = leanPartOptions(part, provider);
-  return memory === 'speed' && provider === 'cpu' && (part === 'unet' || part === 'vaeDecoder') ? { ...lean, foldConstants: true, optimization: 'all' } : lean;
+  if (provider !== 'cpu' || memory === 'lean') return lean;
+  const folded = { ...lean, foldConstants: true, optimization: 'all' as const };
+  if (part === 'vaeDecoder') return folded;
+  if (part !== 'unet') return lean;
+  // int8: MatMulNBits packs its quantised B at creation for the int8 kernel (a layer ran 10% slower
+  // without); the rest of the UNet stays lean.
+  return memory === 'speed' ? folded : { ...lean, prepack: true };
+}
+
+/** The UNet weights int8 mode quantises: its transformer linear layers, which are its LoRA targets. */
+function int8Weights(targets: readonly LoraTarget[]): (weight: string) => boolean {
+  const names = new Set(targets.map((t) => `${t.module}.weight`));
+  return (weight) => names.has(weight);
 }
 
 function leanPartOptions(part: SdPart, provider: Provider): Omit<ReturnType<typeof partOptions>, 'optimization'> {
@@ -125,10 +138,17 @@ export class SdModel {
     const source = rewritten ?? ('bytes' in model ? model.bytes : model.path);
     // Given as bytes, the graph's external weights are read from its own folder unless one is set.
     const weightsDir = this.weightsDir ?? ('path' in model ? path.dirname(model.path) : undefined);
-    const set = partOptions(part, (await ensureProviderChoice()).provider);
+    const provider = (await ensureProviderChoice()).provider;
+    const mode = sdMemory();
+    const set = partOptions(part, provider, mode);
     const options = { weightsDir: rewritten ? weightsDir : this.weightsDir, ...set, sessions: this.sessionCache, transient };
-    const memory = set.foldConstants ? { memory: 'speed' as const } : {};
     const wanted = await sdPrecision();
+    if (mode === 'int8' && part === 'unet' && provider === 'cpu' && wanted === 'fp32') {
+      const q = await int8Graph(rewritten ?? bytesOf(), weightsDir, int8Weights(this.loraTargets.unet), this.optimizedStore?.modelsDir);
+      this.setPrecision(part, { precision: 'fp32', memory: 'int8' });
+      return this.create(part, q.bytes, { ...options, weightsDir: q.weightsDir });
+    }
+    const memory = set.foldConstants ? { memory: 'speed' as const } : {};
     if (wanted === 'fp16') {
       try {
         const session = await this.create(part, float16Graph(rewritten ?? bytesOf()), { ...options, weightsDir });
