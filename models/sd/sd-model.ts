@@ -36,6 +36,9 @@ import type { WeightSource } from './weight-source.ts';
  * against 2 s, once per machine: later sessions load ORT's saved graph from the converted cache in
  * about 1 s, optimized-cache.ts; folded at level 'extended' 18 s, for a step 4% slower). The UNet stays without
  * prepacking there too: with it a step was no faster (6.49 and 6.10 s against 5.95 and 6.05 s).
+ * FACECHAIN_SD_MEMORY=int8 runs the UNet's transformer linear layers as 8-bit MatMulNBits (int8.ts),
+ * with prepacking, and the VAE decoder folded as in speed mode: the weights it frees pay for the
+ * decoder's float32 copy (txt2img peak 3.75 GB, bench sd-cpu).
  */
 export function partOptions(part: SdPart, provider: Provider, memory: SdMemory = sdMemory()): Pick<Parameters<typeof PartSession.create>[1] & object, 'foldConstants' | 'arena' | 'memPattern' | 'prepack' | 'deviceOutputs' | 'optimization'> {
   // Measured on the CPU provider only: GPU providers keep the set-up their figures were measured with.
@@ -44,8 +47,8 @@ export function partOptions(part: SdPart, provider: Provider, memory: SdMemory =
   const folded = { ...lean, foldConstants: true, optimization: 'all' as const };
   if (part === 'vaeDecoder') return folded;
   if (part !== 'unet') return lean;
-  // int8: MatMulNBits packs its quantised B at creation for the int8 kernel (a layer ran 10% slower
-  // without); the rest of the UNet stays lean.
+  // int8: MatMulNBits packs its quantised B at creation for its int8 kernel (SD1.5 fp16 UNet step 8.21-8.58 s
+  // without, 6.01-6.17 s with, interleaved); the rest of the UNet stays lean.
   return memory === 'speed' ? folded : { ...lean, prepack: true };
 }
 
@@ -89,7 +92,7 @@ export class SdModel {
     readonly checkpointFile?: string,
     /** The session cache its sessions go through (an executor's); undefined: sessions of its own. */
     readonly sessionCache?: SessionManager,
-    /** Where speed mode's optimised graphs are cached; undefined: made anew each time. */
+    /** Where speed mode's optimised graphs and int8 mode's quantised weights are cached; undefined: made anew each time. */
     private readonly optimizedStore?: OptimizedStore,
   ) {}
 
