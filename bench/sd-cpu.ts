@@ -4,15 +4,20 @@
 // in a fresh child process, so session creation and peak RSS start from nothing.
 // FACECHAIN_SD_MEMORY=speed measures that mode instead (the children inherit it), from the fp16 file
 // only: its UNet session takes about a minute to create, and the run should stay within 6 minutes.
+// FACECHAIN_SD_MEMORY=int8 measures int8 mode from both files: the UNet session created first
+// (quantising into the converted cache) and again from the cache, and the PSNR of its txt2img image
+// against lean mode's (same seed, fp16 file).
 // Run it under `flock /tmp/facechain-heavy.lock npm run bench -- sd-cpu`.
 // opt-in: SD1.5 at full size needs about 6.5 GB of temporary disk (removed afterwards), 5 GB of memory and 10-30 minutes
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import sharp from 'sharp';
 import { main } from '../cli/main.ts';
 import { sd15 } from '../models/sd/config.ts';
+import { psnr8 } from '../models/onnx/compare.ts';
 import { sdMemory } from '../models/sd/fp16.ts';
 import { decodeLatents } from '../models/sd/vae-codec.ts';
 import { loadSdModel } from '../models/sd/load-model.ts';
@@ -44,13 +49,20 @@ async function timed<T>(f: () => Promise<T>): Promise<[T, number, number]> {
 
 /** Child: each part's session creation and run time for one checkpoint file (wall and CPU ms). */
 async function parts(data: string, precision: Precision) {
-  const model = await loadSdModel(FILES[precision], path.join(data, 'models'));
+  let model = await loadSdModel(FILES[precision], path.join(data, 'models'));
   const rng = new Rng(7);
   const [text, textCreate] = await timed(() => model.session('text'));
   const ids = BigInt64Array.from({ length: 2 * 77 }, (_, i) => BigInt(i % 77 === 0 ? 0 : (i * 7919) % 400));
   const [encoded, textEncode, textEncodeCpu] = await timed(() => text.run({ input_ids: { dtype: 'int64', dims: [2, 77], data: ids }, ...loraFeeds(model.loraTargets.text) }));
   await text.release();
 
+  // int8: the first session quantises into the converted cache; a new model's session reads it from there.
+  let unetCreateFirst = Number.NaN;
+  if (sdMemory() === 'int8') {
+    [, unetCreateFirst] = await timed(() => model.session('unet'));
+    await model.release();
+    model = await loadSdModel(FILES[precision], path.join(data, 'models'));
+  }
   const [unet, unetCreate] = await timed(() => model.session('unet'));
   const feeds = {
     sample: { dtype: 'float32' as const, dims: [2, 4, 64, 64], data: rng.fillNormal(new Float32Array(2 * 4 * 64 * 64)) },
@@ -70,13 +82,13 @@ async function parts(data: string, precision: Precision) {
   const latent = { data: rng.fillNormal(new Float32Array(4 * 64 * 64)), batch: 1, channels: 4, height: 64, width: 64 };
   const [, vaeDecode, vaeDecodeCpu] = await timed(() => decodeLatents(model, latent));
   await model.release();
-  return { textCreate, textEncode, textEncodeCpu, unetCreate, unetFirst, unetStep, unetStepCpu, loopStallMs: loop.max / 1e6, vaeCreate, vaeDecode, vaeDecodeCpu };
+  return { textCreate, textEncode, textEncodeCpu, unetCreateFirst, unetCreate, unetFirst, unetStep, unetStepCpu, loopStallMs: loop.max / 1e6, vaeCreate, vaeDecode, vaeDecodeCpu };
 }
 
 /** Child: a whole txt2img run at 512x512 (2 steps: from the second on a session reuses what it holds; CFG, batch 1) through the CLI, then its peak RSS. */
 async function txt2img(data: string, precision: Precision) {
   const [code, ms] = await timed(() => main([
-    'run', path.join(ROOT, 'graphs/txt2img.json'), '--data', data, '--quiet',
+    'run', path.join(ROOT, 'graphs/txt2img.json'), '--data', data, '--quiet', '--out', path.join(data, `out-${sdMemory()}-${precision}`),
     '--set', `checkpoint.checkpoint=${FILES[precision]}`, '--set', 'sampler.steps=2', '--set', 'sampler.batch=1',
     '--set', 'sampler.width=512', '--set', 'sampler.height=512',
   ]));
@@ -84,8 +96,9 @@ async function txt2img(data: string, precision: Precision) {
   return { txt2imgSeconds: seconds(ms), peakRssGb: peakRssGb() };
 }
 
-function child(mode: 'parts' | 'txt2img', data: string, precision: Precision): Record<string, number> {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', import.meta.filename, mode, data, precision], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 });
+function child(mode: 'parts' | 'txt2img', data: string, precision: Precision, memory = sdMemory()): Record<string, number> {
+  const env = { ...process.env, FACECHAIN_SD_MEMORY: memory };
+  const r = spawnSync(process.execPath, ['--import', 'tsx', import.meta.filename, mode, data, precision], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24, env });
   const line = r.stdout.trim().split('\n').at(-1) ?? '';
   if (r.status !== 0 || !line.startsWith('{')) throw new Error(`${mode} ${precision} failed (exit ${r.status}): ${r.stdout}`);
   return JSON.parse(line);
@@ -121,8 +134,9 @@ try {
   for (const precision of precisions) {
     const p = child('parts', data, precision);
     const s = (k: string) => seconds(p[k]!).toFixed(2);
+    const first = Number.isNaN(p.unetCreateFirst!) ? '' : ` (first, quantising: ${s('unetCreateFirst')} s, ${check(seconds(p.unetCreateFirst!), 6)})`;
     rows.push(
-      [`${precision}: UNet session created`, `${s('unetCreate')} s`, check(seconds(p.unetCreate!), 6), sdcpp.load],
+      [`${precision}: UNet session created${first ? ' from the cache' : ''}`, `${s('unetCreate')} s${first}`, check(seconds(p.unetCreate!), 6), sdcpp.load],
       [`${precision}: UNet step, CFG batch 2 (first step ${s('unetFirst')} s)`, `${s('unetStep')} s (CPU ${s('unetStepCpu')} s)`, check(seconds(p.unetStep!), 6.5), precision === 'fp16' ? sdcpp.fp16Step : sdcpp.fp32Step],
       [`${precision}: longest event-loop stall during a UNet step`, `${p.loopStallMs!.toFixed(0)} ms`, check(p.loopStallMs!, 100), '-'],
       [`${precision}: VAE decode 512x512 (session ${s('vaeCreate')} s)`, `${s('vaeDecode')} s (CPU ${s('vaeDecodeCpu')} s)`, check(seconds(p.vaeDecode!), 12.5), sdcpp.vae],
@@ -133,6 +147,17 @@ try {
   for (const precision of precisions) {
     const t = child('txt2img', data, precision);
     rows.push([`${precision}: txt2img 512x512, 2 steps: peak RSS (run ${t.txt2imgSeconds!.toFixed(1)} s)`, `${t.peakRssGb!.toFixed(2)} GB`, precision === 'fp16' ? check(t.peakRssGb!, 4) : '-', sdcpp.rss]);
+    console.log(rows.at(-1)!.join('  '));
+  }
+  if (memory === 'int8') {
+    child('txt2img', data, 'fp16', 'lean');
+    const png = async (dir: string) => {
+      const folder = path.join(data, dir);
+      const file = readdirSync(folder).find((f) => f.endsWith('.png'));
+      return new Uint8Array(await sharp(path.join(folder, file!)).removeAlpha().raw().toBuffer());
+    };
+    const db = psnr8(await png('out-int8-fp16'), await png('out-lean-fp16'));
+    rows.push(['fp16: txt2img image 512x512, 2 steps, int8 vs lean (same seed)', `PSNR ${db.toFixed(1)} dB`, '-', '-']);
     console.log(rows.at(-1)!.join('  '));
   }
   console.log(`\n| measurement | result | goal | stable-diffusion.cpp |\n|---|---|---|---|\n${rows.map((r) => `| ${r.join(' | ')} |`).join('\n')}`);

@@ -8,13 +8,13 @@ import { groupCommand } from './group.ts';
 
 const USAGE = `facechain <command>
 
-  serve [--port 7860] [--host 127.0.0.1] [--data ./data] [--token T] [--workers 1] [--cache-mb 2048] [--threads N] [--sd-memory lean|speed] [--api-only]
+  serve [--port 7860] [--host 127.0.0.1] [--data ./data] [--token T] [--workers 1] [--cache-mb 2048] [--threads N] [--sd-memory lean|speed|int8] [--api-only]
         [--run-memory-mb N] [--redis URL]
                                    start the server and the editor (--api-only: no editor build or pages;
                                    --redis or FACECHAIN_REDIS: queue runs in Redis for workers, run none here)
-  worker --redis URL [--data ./data] [--workers 1] [--cache-mb 2048] [--threads N] [--sd-memory lean|speed] [--run-memory-mb N] [--name N]
+  worker --redis URL [--data ./data] [--workers 1] [--cache-mb 2048] [--threads N] [--sd-memory lean|speed|int8] [--run-memory-mb N] [--name N]
                                    run the runs servers queue in Redis (--workers: runs at the same time)
-  run <graph.json> [--set node.param=value ...] [--out dir] [--data dir] [--quiet] [--threads N] [--sd-memory lean|speed] [--run-memory-mb N]
+  run <graph.json> [--set node.param=value ...] [--out dir] [--data dir] [--quiet] [--threads N] [--sd-memory lean|speed|int8] [--run-memory-mb N]
                                    run a graph headless, write its outputs
   validate <graph.json> [--data dir]
                                    list every problem of a graph, files missing from the data folder too
@@ -27,8 +27,11 @@ const USAGE = `facechain <command>
   <command> --help                 this text
 
   --threads N (or FACECHAIN_THREADS): threads the networks use, shared by --workers runs (default: the physical cores)
-  --sd-memory lean|speed (or FACECHAIN_SD_MEMORY): speed keeps SD's UNet and VAE decoder weights in float32
-                                   on the CPU: faster steps and decodes, about 2 GB more memory (default: lean)
+  --sd-memory lean|speed|int8 (or FACECHAIN_SD_MEMORY): how SD runs on the CPU (default: lean, weights as stored);
+                                   speed keeps the UNet's and VAE decoder's weights in float32: faster steps and
+                                   decodes, about 2 GB more memory; int8 runs the UNet's linear layers on 8-bit
+                                   weights (quantised once into the model cache) and the decoder as speed does:
+                                   faster, less memory, images close to lean's but not equal
 `;
 
 const OPTIONS = {

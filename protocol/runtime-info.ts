@@ -13,9 +13,10 @@ export const RuntimeInfoSchema = z.union([
     precision: PrecisionSchema,
     /**
      * Each SD part made so far: provider and precision (and why fp16 was refused, when it was); memory
-     * 'speed' where its weights were folded to float32 (`--sd-memory speed`).
+     * 'speed' where its weights were folded to float32 (`--sd-memory speed`, and int8's VAE decoder),
+     * 'int8' where its linear layers run on 8-bit weights (`--sd-memory int8`).
      */
-    parts: z.record(z.string(), z.object({ provider: z.string(), precision: PrecisionSchema, memory: z.literal('speed').optional(), refused: z.string().optional() })),
+    parts: z.record(z.string(), z.object({ provider: z.string(), precision: PrecisionSchema, memory: z.enum(['speed', 'int8']).optional(), refused: z.string().optional() })),
   }),
   z.object({ provider: z.null(), error: z.string() }),
 ]);

@@ -14,7 +14,7 @@ import { SD_PARTS, type SdPart } from '../sd/build.ts';
 import { checkLoraBase } from '../sd/lora-schedule.ts';
 import { SdModel, type PartModel } from '../sd/sd-model.ts';
 import { convertedKey, ensureConverted } from '../store/converted.ts';
-import { hashIndex } from '../store/hash.ts';
+import { commonDir, rebase, relativeFile, weightsIdentity, type GraphWeight } from '../sd/weight-files.ts';
 import { assertBakeable, bakeModules } from './bake.ts';
 import type { Lora } from './schema.ts';
 import type { LoraStack } from './stack.ts';
@@ -39,11 +39,6 @@ interface Part {
   dir: string | undefined;
 }
 
-interface BaseWeight {
-  proto: TensorProto;
-  dir: string | undefined;
-}
-
 /**
  * `model` with `stack` merged into its weights (W + Σ w·scale·block·up@down, 3x3 conv modules
  * included): sampled with rank-0 LoRA inputs it gives what `model` gives with the stack. A stack made
@@ -62,7 +57,7 @@ export async function bakeIntoModel(model: SdModel, stack: LoraStack, modelsDir:
   const parts = new Map<SdPart, Part>();
   for (const part of SD_PARTS) parts.set(part, await readPart(model.graph(part), model.weightsDir));
   const bases = new Map(keys.map((key) => [key, findWeight(parts, key, model.id)]));
-  const key = convertedKey(await baseIdentity(bases, modelsDir), {
+  const key = convertedKey(await weightsIdentity(bases, modelsDir), {
     bake: BAKE_VERSION,
     config: model.config.name,
     loras: stack.entries.map((e) => ({ tensors: loraHash(e.lora), weight: e.weight, blocks: e.blocks ?? null })),
@@ -89,10 +84,9 @@ export async function bakeIntoModel(model: SdModel, stack: LoraStack, modelsDir:
 
   const bakedFile = path.join(dir, BAKED_FILE);
   const { entries } = await readSafetensorsHeader(bakedFile);
-  // ORT reads external data only from inside one folder: the deepest one holding the checkpoint and the bake.
   const root = commonDir([dir, ...[...parts.values()].flatMap((p) => (p.dir ? [p.dir] : []))]);
   const baked = (e: SafetensorsEntry): TensorProto =>
-    tensorToProto(e.name, { dtype: e.dtype, dims: e.dims, external: { file: relative(root, bakedFile), offset: e.begin, length: e.end - e.begin } });
+    tensorToProto(e.name, { dtype: e.dtype, dims: e.dims, external: { file: relativeFile(root, bakedFile), offset: e.begin, length: e.end - e.begin } });
   const models = Object.fromEntries(SD_PARTS.map((part) => {
     const { proto, dir: from } = parts.get(part)!;
     const initializer = (proto.graph?.initializer ?? []).map((t) => {
@@ -111,34 +105,12 @@ async function readPart(graph: PartModel, weightsDir: string | undefined): Promi
   return { proto: decodeModel('bytes' in graph ? graph.bytes : await readFile(graph.path)), dir };
 }
 
-function findWeight(parts: Map<SdPart, Part>, key: string, modelId: string): BaseWeight {
+function findWeight(parts: Map<SdPart, Part>, key: string, modelId: string): GraphWeight {
   for (const { proto, dir } of parts.values()) {
     const found = proto.graph?.initializer?.find((t) => t.name === key);
     if (found) return { proto: found, dir };
   }
   throw new Error(`model "${modelId}" has no weight ${key} to bake into`);
-}
-
-/**
- * What the baked weights are made from on the model's side: every replaced tensor's name, type and
- * place, with the sha256 of the files holding them (cached by size and mtime) or their inline bytes.
- */
-async function baseIdentity(bases: Map<string, BaseWeight>, modelsDir: string): Promise<string> {
-  const hash = createHash('sha256');
-  const files = new Map<string, string>();
-  for (const [key, { proto, dir }] of bases) {
-    hash.update(`${key}:${proto.dataType}:${(proto.dims ?? []).join(',')}`);
-    const loc = externalLocation(proto);
-    if (loc) {
-      const file = path.resolve(dir ?? '', loc.file);
-      let sha = files.get(file);
-      if (!sha) files.set(file, (sha = await hashIndex(modelsDir).sha256(file)));
-      hash.update(`@${sha}:${loc.offset}\n`);
-    } else {
-      hash.update(bytesOfArray(tensorFromProto(proto).data)).update('\n');
-    }
-  }
-  return hash.digest('hex');
 }
 
 function loraHash(lora: Lora): string {
@@ -149,7 +121,7 @@ function loraHash(lora: Lora): string {
   return hash.digest('hex');
 }
 
-async function readWeight({ proto, dir }: BaseWeight, readers: Map<string, ExternalDataReader>): Promise<HostTensor> {
+async function readWeight({ proto, dir }: GraphWeight, readers: Map<string, ExternalDataReader>): Promise<HostTensor> {
   const loc = externalLocation(proto);
   if (!loc) return tensorFromProto(proto);
   if (!dir) throw new Error(`weight ${proto.name} points into ${loc.file}, but the model has no weights folder`);
@@ -164,27 +136,4 @@ function asDtype(t: HostTensor, dtype: HostTensor['dtype']): HostTensor {
   if (dtype === 'float16') return { dtype, dims: t.dims, data: toFloat16(data) };
   if (dtype === 'bfloat16') return { dtype, dims: t.dims, data: toBfloat16(data) };
   return t;
-}
-
-/** An initializer's external location made relative to `root` instead of `from`. */
-function rebase(t: TensorProto, from: string | undefined, root: string): TensorProto {
-  const loc = externalLocation(t);
-  if (!loc) return t;
-  const file = relative(root, path.resolve(from ?? '', loc.file));
-  return { ...t, externalData: (t.externalData ?? []).map((e) => (e.key === 'location' ? { key: e.key, value: file } : e)) };
-}
-
-function relative(root: string, file: string): string {
-  return path.relative(root, file).split(path.sep).join('/');
-}
-
-function commonDir(dirs: string[]): string {
-  const split = dirs.map((d) => path.resolve(d).split(path.sep));
-  let n = split[0]!.length;
-  for (const s of split) {
-    let i = 0;
-    while (i < n && s[i] === split[0]![i]) i++;
-    n = i;
-  }
-  return split[0]!.slice(0, n).join(path.sep) || path.sep;
 }

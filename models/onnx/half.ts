@@ -65,9 +65,10 @@ export function toFloat16(values: ArrayLike<number>): Uint16Array {
   return out;
 }
 
-export function fromFloat16(bits: Uint16Array): Float32Array {
+/** `out`: where to write (at least as long as `bits`; a view of its start is returned), else a new array. */
+export function fromFloat16(bits: Uint16Array, out = new Float32Array(bits.length)): Float32Array {
   const table = float16Table();
-  const out = new Float32Array(bits.length);
+  out = out.subarray(0, bits.length);
   for (let i = 0; i < bits.length; i++) out[i] = table[bits[i]!]!;
   return out;
 }
@@ -78,9 +79,10 @@ export function toBfloat16(values: ArrayLike<number>): Uint16Array {
   return out;
 }
 
-export function fromBfloat16(bits: Uint16Array): Float32Array {
-  const out = new Float32Array(bits.length);
-  const outBits = new Uint32Array(out.buffer);
+/** `out` as for fromFloat16. */
+export function fromBfloat16(bits: Uint16Array, out = new Float32Array(bits.length)): Float32Array {
+  out = out.subarray(0, bits.length);
+  const outBits = new Uint32Array(out.buffer, out.byteOffset, out.length);
   for (let i = 0; i < bits.length; i++) outBits[i] = bits[i]! << 16;
   return out;
 }

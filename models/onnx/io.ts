@@ -47,9 +47,10 @@ export class ExternalDataReader {
 
   constructor(private readonly modelDir: string) {}
 
-  async read(loc: ExternalLocation): Promise<Uint8Array> {
+  /** The bytes at `loc`, read into the start of `into` when given (at least `loc.length` long). */
+  async read(loc: ExternalLocation, into?: Uint8Array): Promise<Uint8Array> {
     const handle = await this.handle(loc.file);
-    const bytes = new Uint8Array(loc.length);
+    const bytes = into ? into.subarray(0, loc.length) : new Uint8Array(loc.length);
     const { bytesRead } = await handle.read(bytes, 0, loc.length, loc.offset);
     if (bytesRead !== loc.length) throw new Error(`external data ${loc.file}: wanted ${loc.length} bytes at ${loc.offset}, file ends after ${bytesRead}`);
     return bytes;

@@ -9,8 +9,11 @@ import { ensureProviderChoice } from '../session/providers.ts';
 export type Precision = 'fp32' | 'fp16';
 export interface PartPrecision {
   precision: Precision;
-  /** 'speed' where the part's weights were folded to float32 at creation (FACECHAIN_SD_MEMORY). */
-  memory?: 'speed';
+  /**
+   * 'speed' where the part's weights were folded to float32 at creation, 'int8' where its linear layers
+   * run on 8-bit weights (FACECHAIN_SD_MEMORY).
+   */
+  memory?: 'speed' | 'int8';
   /** Why float16 was wanted but not used (one line). */
   refused?: string;
 }
@@ -29,18 +32,21 @@ export async function sdPrecision(env = process.env.FACECHAIN_PRECISION): Promis
   return (await ensureProviderChoice()).provider === 'cpu' ? 'fp32' : 'fp16';
 }
 
-/** How SD sessions on the CPU trade memory for speed: lean (weights as stored) or speed (float32 copies). */
-export type SdMemory = 'lean' | 'speed';
+/** How SD sessions on the CPU trade memory, speed and exactness: lean (weights as stored), speed (float32 copies) or int8. */
+export type SdMemory = 'lean' | 'speed' | 'int8';
+const SD_MEMORY: readonly SdMemory[] = ['lean', 'speed', 'int8'];
 
 /**
  * FACECHAIN_SD_MEMORY: `lean` (the default) keeps weights in the checkpoint's precision; `speed` folds
  * the UNet's and VAE decoder's weights to float32 at session creation on the CPU provider, for ORT's
- * NCHWc convolutions and no Casts per step (faster steps and decodes, about 2 GB more).
+ * NCHWc convolutions and no Casts per step (faster steps and decodes, about 2 GB more); `int8` runs the
+ * UNet's transformer linear layers on 8-bit weights with int8 compute (models/sd/int8.ts: faster steps,
+ * less memory, not exact) and the VAE decoder as speed does.
  */
 export function sdMemory(env = memoryFlag ?? process.env.FACECHAIN_SD_MEMORY): SdMemory {
   const m = env?.trim().toLowerCase() || 'lean';
-  if (m !== 'lean' && m !== 'speed') throw new Error(`FACECHAIN_SD_MEMORY: lean or speed (got "${env}")`);
-  return m;
+  if (!SD_MEMORY.includes(m as SdMemory)) throw new Error(`FACECHAIN_SD_MEMORY / --sd-memory: lean, speed or int8 (got "${env}")`);
+  return m as SdMemory;
 }
 
 let memoryFlag: string | undefined;

@@ -6,6 +6,7 @@ import type { ClipTokenizer } from './clip-tokenizer.ts';
 import type { LoraTarget } from './lora-targets.ts';
 import { fusedAttentionCheck, withoutFusedAttention } from './attention-fallback.ts';
 import { float16Graph, recordPrecision, sdMemory, sdPrecision, type PartPrecision, type SdMemory } from './fp16.ts';
+import { int8Graph } from './int8.ts';
 import { cachedOptimized, type OptimizedStore } from './optimized-cache.ts';
 import { PartSession } from './part-session.ts';
 import type { SessionManager } from '../session/manager.ts';
@@ -35,11 +36,26 @@ import type { WeightSource } from './weight-source.ts';
  * against 2 s, once per machine: later sessions load ORT's saved graph from the converted cache in
  * about 1 s, optimized-cache.ts; folded at level 'extended' 18 s, for a step 4% slower). The UNet stays without
  * prepacking there too: with it a step was no faster (6.49 and 6.10 s against 5.95 and 6.05 s).
+ * FACECHAIN_SD_MEMORY=int8 runs the UNet's transformer linear layers as 8-bit MatMulNBits (int8.ts),
+ * with prepacking, and the VAE decoder folded as in speed mode: the weights it frees pay for the
+ * decoder's float32 copy (txt2img peak 3.75 GB, bench sd-cpu).
  */
 export function partOptions(part: SdPart, provider: Provider, memory: SdMemory = sdMemory()): Pick<Parameters<typeof PartSession.create>[1] & object, 'foldConstants' | 'arena' | 'memPattern' | 'prepack' | 'deviceOutputs' | 'optimization'> {
   // Measured on the CPU provider only: GPU providers keep the set-up their figures were measured with.
   const lean = leanPartOptions(part, provider);
-  return memory === 'speed' && provider === 'cpu' && (part === 'unet' || part === 'vaeDecoder') ? { ...lean, foldConstants: true, optimization: 'all' } : lean;
+  if (provider !== 'cpu' || memory === 'lean') return lean;
+  const folded = { ...lean, foldConstants: true, optimization: 'all' as const };
+  if (part === 'vaeDecoder') return folded;
+  if (part !== 'unet') return lean;
+  // int8: MatMulNBits packs its quantised B at creation for its int8 kernel (SD1.5 fp16 UNet step 8.21-8.58 s
+  // without, 6.01-6.17 s with, interleaved); the rest of the UNet stays lean.
+  return memory === 'speed' ? folded : { ...lean, prepack: true };
+}
+
+/** The UNet weights int8 mode quantises: its transformer linear layers, which are its LoRA targets. */
+function int8Weights(targets: readonly LoraTarget[]): (weight: string) => boolean {
+  const names = new Set(targets.map((t) => `${t.module}.weight`));
+  return (weight) => names.has(weight);
 }
 
 function leanPartOptions(part: SdPart, provider: Provider): Omit<ReturnType<typeof partOptions>, 'optimization'> {
@@ -76,7 +92,7 @@ export class SdModel {
     readonly checkpointFile?: string,
     /** The session cache its sessions go through (an executor's); undefined: sessions of its own. */
     readonly sessionCache?: SessionManager,
-    /** Where speed mode's optimised graphs are cached; undefined: made anew each time. */
+    /** Where speed mode's optimised graphs and int8 mode's quantised weights are cached; undefined: made anew each time. */
     private readonly optimizedStore?: OptimizedStore,
   ) {}
 
@@ -125,10 +141,17 @@ export class SdModel {
     const source = rewritten ?? ('bytes' in model ? model.bytes : model.path);
     // Given as bytes, the graph's external weights are read from its own folder unless one is set.
     const weightsDir = this.weightsDir ?? ('path' in model ? path.dirname(model.path) : undefined);
-    const set = partOptions(part, (await ensureProviderChoice()).provider);
+    const provider = (await ensureProviderChoice()).provider;
+    const mode = sdMemory();
+    const set = partOptions(part, provider, mode);
     const options = { weightsDir: rewritten ? weightsDir : this.weightsDir, ...set, sessions: this.sessionCache, transient };
-    const memory = set.foldConstants ? { memory: 'speed' as const } : {};
     const wanted = await sdPrecision();
+    if (mode === 'int8' && part === 'unet' && provider === 'cpu' && wanted === 'fp32') {
+      const q = await int8Graph(rewritten ?? bytesOf(), weightsDir, int8Weights(this.loraTargets.unet), this.optimizedStore?.modelsDir);
+      this.setPrecision(part, { precision: 'fp32', memory: 'int8' });
+      return this.create(part, q.bytes, { ...options, weightsDir: q.weightsDir });
+    }
+    const memory = set.foldConstants ? { memory: 'speed' as const } : {};
     if (wanted === 'fp16') {
       try {
         const session = await this.create(part, float16Graph(rewritten ?? bytesOf()), { ...options, weightsDir });

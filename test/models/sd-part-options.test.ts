@@ -56,13 +56,19 @@ describe('SD part sessions', () => {
   it('FACECHAIN_SD_MEMORY=speed folds the UNet and VAE decoder on the CPU only', () => {
     expect(sdMemory(undefined)).toBe('lean');
     expect(sdMemory(' Speed ')).toBe('speed');
-    expect(() => sdMemory('fast')).toThrow(/FACECHAIN_SD_MEMORY: lean or speed/);
+    expect(() => sdMemory('fast')).toThrow(/FACECHAIN_SD_MEMORY \/ --sd-memory: lean, speed or int8/);
     expect(partOptions('unet', 'cpu', 'lean')).toEqual(partOptions('unet', 'cpu'));
     expect(partOptions('unet', 'cpu', 'speed')).toEqual({ foldConstants: true, optimization: 'all', arena: true, memPattern: false, prepack: false });
     expect(partOptions('vaeDecoder', 'cpu', 'speed')).toEqual({ foldConstants: true, optimization: 'all', arena: true, memPattern: false });
     expect(partOptions('vaeEncoder', 'cpu', 'speed')).toEqual(partOptions('vaeEncoder', 'cpu', 'lean'));
     expect(partOptions('text', 'cpu', 'speed')).toEqual(partOptions('text', 'cpu', 'lean'));
     expect(partOptions('unet', 'cuda', 'speed')).toEqual(partOptions('unet', 'cuda', 'lean'));
+    // int8: the UNet lean but prepacked (MatMulNBits' int8 kernel), the VAE decoder as in speed mode.
+    expect(partOptions('unet', 'cpu', 'int8')).toEqual({ ...partOptions('unet', 'cpu', 'lean'), prepack: true });
+    expect(partOptions('vaeDecoder', 'cpu', 'int8')).toEqual(partOptions('vaeDecoder', 'cpu', 'speed'));
+    expect(partOptions('vaeEncoder', 'cpu', 'int8')).toEqual(partOptions('vaeEncoder', 'cpu', 'lean'));
+    expect(partOptions('text', 'cpu', 'int8')).toEqual(partOptions('text', 'cpu', 'lean'));
+    expect(partOptions('unet', 'webgpu', 'int8')).toEqual(partOptions('unet', 'webgpu', 'lean'));
   });
 
   it('speed sessions fold and match the lean ones within float rounding', async () => {

@@ -16,6 +16,7 @@ import { TensorWeights } from '../../models/sd/tensor-weights.ts';
 import { tinyClipTokenizerJson } from '../../models/sd/tiny-tokenizer.ts';
 import { decodeLatents } from '../../models/sd/vae-codec.ts';
 import { decodeModel, type HostTensor } from '../../models/onnx/index.ts';
+import { psnr8 } from '../../models/onnx/compare.ts';
 import { expectParity } from './expect-parity.ts';
 import { f32, fixture, floatDecoder, PARITY_DIR, parityConfig, relativeError, worstPixelError } from './parity-fixtures.ts';
 
@@ -87,6 +88,46 @@ describe('UNet vs the LDM UNetModel', () => {
       expectParity('UNet, standard-op attention, rank-1 zero branches', data((await session.run(feeds)).eps!), f32(fx, 'eps'), LDM);
     } finally {
       await session.release();
+    }
+  });
+});
+
+describe('int8 UNet (--sd-memory int8) vs the LDM UNetModel in float32', () => {
+  let fx: Map<string, HostTensor>;
+  let int8: SdModel;
+  beforeAll(async () => {
+    fx = await fixture('unet');
+    process.env.FACECHAIN_SD_MEMORY = 'int8';
+    try {
+      int8 = await loadCheckpointFile(path.join(dir, 'checkpoints', 'parity.safetensors'), dir, 'parity', config);
+      await int8.session('unet');
+    } finally {
+      delete process.env.FACECHAIN_SD_MEMORY;
+    }
+  });
+  afterAll(async () => { await int8?.release(); });
+
+  /** The one-step denoised latents (sample - eps) of both batch items, decoded by the float32 decoder. */
+  async function decoded(eps: Float32Array): Promise<Uint8Array[]> {
+    const sample = f32(fx, 'sample');
+    const [batch, channels, height, width] = fx.get('sample')!.dims as number[];
+    const images = await decodeLatents(model, { batch: batch!, channels: channels!, height: height!, width: width!, data: sample.map((v, i) => v - eps[i]!) });
+    return images.map((im) => im.data);
+  }
+
+  it('within 3% of the reference eps, and the decoded image within 40 dB PSNR of the float32 one, with and without a LoRA', async () => {
+    expect(int8.precisions().unet).toEqual({ precision: 'fp32', memory: 'int8' });
+    const session = await int8.session('unet');
+    const eps = async (branches?: LoraBranches) => data((await session.run({
+      sample: fx.get('sample')!, timestep: fx.get('timestep')!, context: fx.get('context')!, ...loraFeeds(int8.loraTargets.unet, branches),
+    })).eps!);
+    for (const [what, ours, reference] of [['', await eps(), 'eps'], [' + kohya LoRA', await eps(lora.unet(0, 1)), 'eps_lora']] as const) {
+      const error = relativeError(ours, f32(fx, reference));
+      const [a, b] = [await decoded(ours), await decoded(f32(fx, reference))];
+      const db = Math.min(...a.map((im, i) => psnr8(im, b[i]!)));
+      console.log(`parity int8 UNet${what}: max relative error ${error.toExponential(2)} (tolerance 3e-2), decoded sample - eps PSNR ${db.toFixed(1)} dB (> 40 dB) vs ${LDM} in float32`);
+      expect(error).toBeLessThan(3e-2);
+      expect(db).toBeGreaterThan(40);
     }
   });
 });
