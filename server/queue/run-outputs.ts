@@ -17,8 +17,8 @@ import { type Image, isImage } from '../../runtime/values.ts';
 /** The folder of data/output that holds runs' outputs, one folder per run. */
 export const RUN_OUTPUTS = 'run-outputs';
 /** The newest runs' outputs stay on the shared folder, at most this many runs and this many bytes. */
-export const RUN_OUTPUTS_KEPT = 200;
-export const RUN_OUTPUTS_BYTES = 2 * 1024 ** 3;
+const RUN_OUTPUTS_KEPT = 200;
+const RUN_OUTPUTS_BYTES = 2 * 1024 ** 3;
 const RUN_ID = /^[0-9a-f-]{36}$/;
 /** The index file of a run's folder, written last: what makes its images visible. */
 const INDEX = 'outputs.json';
