@@ -5,14 +5,14 @@ import { Router } from 'express';
 import { encodePng } from '../../runtime/image-io.ts';
 import { type RunEvent, isActive, type RunView, fullLog, newestFirst, runSummary, RunSubmitSchema, type LogLine, type Ok, type RunDetail, type RunStarted, type RunSummary } from '../../protocol/index.ts';
 import { GraphValidationError } from '../../runtime/validate.ts';
-import { isImage } from '../../runtime/values.ts';
+import { type Image, isImage } from '../../runtime/values.ts';
 import { openInside } from '../../runtime/safe-open.ts';
 import { sweepFolder } from '../../runtime/sweep/driver.ts';
 import type { ServerContext } from '../context.ts';
 import { HttpError } from '../http-error.ts';
 import { storedView } from '../run-history.ts';
 import type { Accepted, LiveRun } from '../queue/engine.ts';
-import { openRunOutput, readOutputCounts } from '../queue/run-outputs.ts';
+import { readOutputCounts, readRunOutput } from '../queue/run-outputs.ts';
 
 const OUTPUT_FILE = /^[A-Za-z0-9_-]{1,200}\.png$/;
 const SWEEP_FILE = /^(cell-\d+-\d+-\d+-s\d+\.png|grid\.png|scores\.png|results\.(json|csv)|summary\.csv)$/;
@@ -101,15 +101,14 @@ export function runRoutes(ctx: ServerContext): Router {
     const run = found.live?.result ? found.live : undefined;
     if (!run) {
       // A run of the Redis engine: its worker wrote its outputs under the shared data folder.
-      let fd: number | undefined;
+      let stored: Image | undefined;
       try {
-        fd = openRunOutput(ctx.data, runId, nodeId, port, Number(index));
+        stored = await readRunOutput(ctx.data, runId, nodeId, port, Number(index));
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
       }
-      if (fd !== undefined) {
-        res.type('image/png');
-        pipeline(createReadStream('', { fd }), res, () => undefined);
+      if (stored) {
+        res.type('image/png').send(await encodePng(stored));
         return;
       }
       if (readOutputCounts(ctx.data, runId)) throw new HttpError(404, `No image at ${nodeId}.${port}[${index}] in run "${runId}"`);

@@ -4,9 +4,11 @@
 // (the worker writes them under the shared data/output). Real redis-server, two workers, two servers.
 import { mkdirSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
+import { Queue } from 'bullmq';
 import sharp from 'sharp';
 import { afterAll, expect, it } from 'vitest';
 import type { RunDetail, RunEvent } from '../../protocol/index.ts';
+import { RUNS_QUEUE, workerQueue } from '../../server/queue/redis-stream.ts';
 import { WORKER_LOG } from '../../server/queue/redis-worker.ts';
 import { startServer } from '../../server/app.ts';
 import { startWorker } from '../../server/worker.ts';
@@ -110,4 +112,33 @@ it('affinity: a changed run goes to the worker caching its upstream, or to anoth
   expect((await fetch(`${two!.url}/api/runs/${last}/outputs/resize/images/2`)).status).toBe(404);
   expect((await fetch(`${two!.url}/api/runs/${last}/outputs/nothing/images/0`)).status).toBe(404);
   watcher.close();
+});
+
+it('affinity: with one worker a run goes to the shared queue, looked up in no cache notes, and still hits its cache', { timeout: 120_000 }, async () => {
+  const redis = await startRedis();
+  started.push(redis.stop);
+  const worker = await startWorker({ redis: redis.url, dataDir: tempDir('worker-solo'), registry: testRegistry(), name: 'solo' });
+  started.push(worker.close);
+  const server = await startServer({ port: 0, dataDir: tempDir('server-solo'), registry: testRegistry(), redis: redis.url, editorDir: false });
+  started.push(server.close);
+  const watcher = await watchEvents(server.url);
+  const ids: string[] = [];
+  for (const width of [32, 48]) {
+    const id = await submit(server.url, photos(width));
+    expect((await watcher.until((e) => e.runId === id && runEnded(e))).type).toBe('run.finished');
+    ids.push(id);
+  }
+  watcher.close();
+  expect((await runEvents(server.url, ids[1]!)).some((e) => e.type === 'node.cached' && e.nodeId === 'load')).toBe(true);
+  const shared = new Queue(RUNS_QUEUE, { connection: { url: redis.url } });
+  const own = new Queue(workerQueue('solo'), { connection: { url: redis.url } });
+  try {
+    for (const id of ids) {
+      expect((await shared.getJob(id))?.id).toBe(id);
+      expect(await own.getJob(id)).toBeUndefined();
+    }
+  } finally {
+    await shared.close();
+    await own.close();
+  }
 });
