@@ -66,7 +66,7 @@ export function toFloat16(values: ArrayLike<number>): Uint16Array {
 }
 
 /** `out`: where to write (at least as long as `bits`; a view of its start is returned), else a new array. */
-export function fromFloat16(bits: Uint16Array, out = new Float32Array(bits.length)): Float32Array {
+export function fromFloat16(bits: Uint16Array, out: Float32Array = new Float32Array(bits.length)): Float32Array {
   const table = float16Table();
   out = out.subarray(0, bits.length);
   for (let i = 0; i < bits.length; i++) out[i] = table[bits[i]!]!;
@@ -80,7 +80,7 @@ export function toBfloat16(values: ArrayLike<number>): Uint16Array {
 }
 
 /** `out` as for fromFloat16. */
-export function fromBfloat16(bits: Uint16Array, out = new Float32Array(bits.length)): Float32Array {
+export function fromBfloat16(bits: Uint16Array, out: Float32Array = new Float32Array(bits.length)): Float32Array {
   out = out.subarray(0, bits.length);
   const outBits = new Uint32Array(out.buffer, out.byteOffset, out.length);
   for (let i = 0; i < bits.length; i++) outBits[i] = bits[i]! << 16;
