@@ -5,6 +5,7 @@ import { addMseLoss, buildGradientGraph, gradName, SegmentedGradients, type Segm
 import { probeShapes } from './probe.ts';
 import { encodeModel, GraphBuilder, type HostTensor, type ModelProto, type NodeProto } from '../onnx/index.ts';
 import { toFloat16Model } from '../onnx/float16.ts';
+import { fromFloat16 } from '../onnx/half.ts';
 import { keepsFloat32 } from '../sd/fp16.ts';
 import { buildPart, type BuiltPart } from '../sd/build.ts';
 import { encodePrompts } from '../sd/encode-prompt.ts';
@@ -151,13 +152,28 @@ export async function trainingRunner(
 
 /** Recompute's values kept in the segments' shared thread: gradients summed there by a graph beside `session`. */
 function keptStore(session: PartSession): SegmentStore<Kept, PartSession> {
-  const graphs = { float32: addGraph('float32'), float16: addGraph('float16') };
+  const graphs = { float32: addGraph('float32'), float16: addGraph('float16'), toFloat16: castGraph() };
   return {
     run: (runner, feeds) => runner.runKept(feeds, 'device'),
-    put: async (t) => (await session.put({ t }, 'device')).t!,
+    put: async (t) => {
+      if (t.dtype !== 'float16') return (await session.put({ t }, 'device')).t!;
+      // Uploads to the GPU go through a float32 copy graph: float16 goes up as float32 and is cast there (exact).
+      const { x } = await session.put({ x: { dtype: 'float32', dims: t.dims, data: fromFloat16(t.data as Uint16Array) } }, 'device');
+      try {
+        return (await session.runKept({ x: x! }, 'device', graphs.toFloat16)).y!;
+      } finally {
+        await session.free([x!]);
+      }
+    },
     add: async (a, b, dtype) => (await session.runKept({ a, b }, 'device', graphs[dtype])).y!,
     free: (ts) => session.free(ts),
   };
+}
+
+function castGraph(): CompanionGraph {
+  const b = new GraphBuilder({ graphName: 'to-float16' });
+  b.output(b.cast(b.input('x', 'float32'), 'float16'), 'y', 'float16');
+  return { key: 'to-float16', model: b.toBytes() };
 }
 
 /** a + b; float16 summed in float32 and cast back, as `addHost` does on the host. */

@@ -98,6 +98,8 @@ export interface TrainResult {
   losses: number[];
   /** The step the run resumed from (0 when it started fresh). */
   resumedFrom: number;
+  /** Where the LoRA and moments lived between steps (TrainHooks.loop). */
+  loop: 'host' | 'resident';
 }
 
 const SCHEDULE = noiseSchedule();
@@ -127,6 +129,8 @@ export async function trainLora(model: SdModel, dataset: Dataset, settings: Part
   });
   const adamw = { weightDecay: s.weightDecay, maxGradNorm: s.maxGradNorm };
   const session = graphs.residentSession;
+  // The host loop is kept for a trained text encoder (and as the reference the resident one must
+  // match); elsewhere the resident loop is the default, on the CPU too (the same speed there: tiny model, recompute on and off).
   const loop = hooks.loop ?? (session ? 'resident' : 'host');
   if (loop === 'resident' && !session) throw new Error('the resident training loop needs a frozen text encoder (textEncoder: false)');
   let optimiser: AdamW | undefined;
@@ -203,7 +207,7 @@ export async function trainLora(model: SdModel, dataset: Dataset, settings: Part
     await graphs.release();
     await optimiser?.release();
   }
-  return { params, losses, resumedFrom: state.step - losses.length };
+  return { params, losses, resumedFrom: state.step - losses.length, loop };
 }
 
 /**
