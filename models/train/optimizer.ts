@@ -10,15 +10,11 @@ export class AdamW {
   /** Optimiser steps done. */
   step = 0;
   /** First and second moments by `m.<param>` / `v.<param>` (a training checkpoint saves these and `step`). */
-  readonly moments = new Map<string, Float32Array>();
+
+  readonly moments: Map<string, Float32Array>;
 
   private constructor(private readonly session: OrtSession, private readonly params: readonly ParamSpec[]) {
-    for (const p of params) {
-      const size = p.dims.reduce((a, d) => a * d, 1);
-      const n = adamwNames(p.name);
-      this.moments.set(n.m, new Float32Array(size));
-      this.moments.set(n.v, new Float32Array(size));
-    }
+    this.moments = zeroMoments(params);
   }
 
   static async create(params: readonly ParamSpec[], config: Partial<AdamWConfig> = {}, options?: OrtSessionOptions): Promise<AdamW> {
@@ -59,4 +55,13 @@ export class AdamW {
   async release(): Promise<void> {
     await this.session.release();
   }
+}
+
+/** AdamW's moments at the start: zeros by `m.<param>` / `v.<param>`. */
+export function zeroMoments(params: readonly ParamSpec[]): Map<string, Float32Array> {
+  return new Map(params.flatMap((p) => {
+    const size = p.dims.reduce((a, d) => a * d, 1);
+    const n = adamwNames(p.name);
+    return [[n.m, new Float32Array(size)], [n.v, new Float32Array(size)]] as const;
+  }));
 }

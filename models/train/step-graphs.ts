@@ -1,20 +1,22 @@
 // The graphs of one training step: the UNet with standard-op attention (rebuilt from the loaded model's
 // own weights) plus an MSE on the noise, differentiated by our reverse-mode engine; with text-encoder
 // training, the text encoder too, fed by the chain rule (see `gradients`).
-import { addMseLoss, buildGradientGraph, gradName, SegmentedGradients } from '../onnx/grad/index.ts';
+import { addMseLoss, buildGradientGraph, gradName, SegmentedGradients, type SegmentStore } from '../onnx/grad/index.ts';
 import { probeShapes } from './probe.ts';
-import { encodeModel, type HostTensor, type ModelProto, type NodeProto } from '../onnx/index.ts';
+import { encodeModel, GraphBuilder, type HostTensor, type ModelProto, type NodeProto } from '../onnx/index.ts';
 import { toFloat16Model } from '../onnx/float16.ts';
+import { fromFloat16 } from '../onnx/half.ts';
 import { keepsFloat32 } from '../sd/fp16.ts';
 import { buildPart, type BuiltPart } from '../sd/build.ts';
 import { encodePrompts } from '../sd/encode-prompt.ts';
 import { GraphWeights } from '../sd/graph-weights.ts';
 import { loraFeeds, withoutEmptyBranches, type LoraBranches } from '../sd/lora-feeds.ts';
 import { loraInputNames, type LoraTarget } from '../sd/lora-targets.ts';
-import { externalDataOptions, PartSession } from '../sd/part-session.ts';
+import { externalDataOptions, PartSession, type Kept } from '../sd/part-session.ts';
 import { promptChunks } from '../sd/prompt-chunks.ts';
 import type { SdModel } from '../sd/sd-model.ts';
 import type { SessionManager } from '../session/manager.ts';
+import type { CompanionGraph } from '../session/ort.ts';
 import { ensureProviderChoice } from '../session/providers.ts';
 import { loraBranches, selectTargets, type LoraParams, type TargetSet } from './lora-params.ts';
 
@@ -40,6 +42,10 @@ export interface StepShape {
 export interface GradientRunner {
   run(feeds: Record<string, HostTensor>): Promise<Record<string, HostTensor>>;
   release(): Promise<void>;
+  /** `run` with the feeds and outputs kept in `session`'s thread (the resident loop; on the GPU with WebGPU). */
+  runKept(feeds: Record<string, Kept>): Promise<Record<string, Kept>>;
+  /** A session of the thread `runKept` keeps its tensors in: tensors are put there and graphs run beside it. */
+  session: PartSession;
   /** Segments its forward pass is cut into (1: one graph, nothing recomputed). */
   segments?: number;
 }
@@ -98,27 +104,85 @@ export async function trainingRunner(
   // one block's activations (tiny UNet at 512 px: 1.6 GiB whole, 0.4 GiB by blocks).
   // GPU providers get rank-0 LoRA branches as rank 1 of zeros (ORT's WebGPU crashes on empty tensors;
   // PartSession.run widens them there), so the shapes the graph is fixed to must be probed the same way.
-  const gpu = (await ensureProviderChoice()).provider !== 'cpu';
-  const feeds = gpu ? (withoutEmptyBranches(probe) as Record<string, HostTensor>) : probe;
+  const { provider } = await ensureProviderChoice();
+  const feeds = provider !== 'cpu' ? (withoutEmptyBranches(probe) as Record<string, HostTensor>) : probe;
   const infos = await probeShapes(forward, feeds, { ...externalDataOptions(weightsDir), graphOptimizationLevel: 'disabled' }, cut?.probe);
   // Segments run one after another: without an arena each gives its buffers back when it ends, where
   // arenas would each keep their own peak (measured: recompute then took more memory than none). They
   // share one worker thread: a thread of its own cost each of the SD1.5 UNet's ~600 segment sessions
   // about 13 MB (6.2 GiB in all at 512 px), one thread for all of them costs that once.
-  const session = (m: ModelProto, arena = true) => PartSession.create(encodeModel(m), { weightsDir, optimization: 'disabled', arena, sessions });
-  if (!cut?.recompute) return session(buildGradientGraph(forward, { loss: 'loss', trainable, infos }));
+  // WebGPU keeps outputs on the GPU for the resident loop (ORT's IO binding); `run` brings them back.
+  const deviceOutputs = provider === 'webgpu';
+  if (!cut?.recompute) {
+    const model = encodeModel(buildGradientGraph(forward, { loss: 'loss', trainable, infos }));
+    const session = await PartSession.create(model, { weightsDir, optimization: 'disabled', sessions, deviceOutputs });
+    return { run: (f) => session.run(f), runKept: (f) => session.runKept(f, 'device'), release: () => session.release(), session };
+  }
+  let first: PartSession | undefined;
   const segmented = await SegmentedGradients.create(forward, {
     loss: 'loss', trainable, infos, segmentOf: cut.recompute,
-    createSession: (m) => PartSession.create(encodeModel(m), { weightsDir, optimization: 'disabled', arena: false, thread: SEGMENT_THREAD }),
+    createSession: async (m) => {
+      const s = await PartSession.create(encodeModel(m), { weightsDir, optimization: 'disabled', arena: false, thread: SEGMENT_THREAD, deviceOutputs });
+      first ??= s;
+      return s;
+    },
   });
+  const session = first!;
+  const store = keptStore(session);
   return {
     run: async (feeds) => {
       const { loss, grads } = await segmented.run(feeds);
       return { loss: { dtype: 'float32', dims: [], data: Float32Array.of(loss) }, ...grads };
     },
+    runKept: async (feeds) => {
+      // The step's host inputs go to the thread once, not once per segment that reads them.
+      const put = await session.put(Object.fromEntries(Object.entries(feeds).filter((e): e is [string, HostTensor] => !('resident' in e[1]))), 'device');
+      try {
+        const { loss, grads } = await segmented.runWith({ ...feeds, ...put }, store);
+        return { loss, ...grads };
+      } finally {
+        await session.free(Object.values(put));
+      }
+    },
     release: () => segmented.release(),
+    session,
     segments: segmented.size,
   };
+}
+
+/** Recompute's values kept in the segments' shared thread: gradients summed there by a graph beside `session`. */
+function keptStore(session: PartSession): SegmentStore<Kept, PartSession> {
+  const graphs = { float32: addGraph('float32'), float16: addGraph('float16'), toFloat16: castGraph() };
+  return {
+    run: (runner, feeds) => runner.runKept(feeds, 'device'),
+    put: async (t) => {
+      if (t.dtype !== 'float16') return (await session.put({ t }, 'device')).t!;
+      // Uploads to the GPU go through a float32 copy graph: float16 goes up as float32 and is cast there (exact).
+      const { x } = await session.put({ x: { dtype: 'float32', dims: t.dims, data: fromFloat16(t.data as Uint16Array) } }, 'device');
+      try {
+        return (await session.runKept({ x: x! }, 'device', graphs.toFloat16)).y!;
+      } finally {
+        await session.free([x!]);
+      }
+    },
+    add: async (a, b, dtype) => (await session.runKept({ a, b }, 'device', graphs[dtype])).y!,
+    free: (ts) => session.free(ts),
+  };
+}
+
+function castGraph(): CompanionGraph {
+  const b = new GraphBuilder({ graphName: 'to-float16' });
+  b.output(b.cast(b.input('x', 'float32'), 'float16'), 'y', 'float16');
+  return { key: 'to-float16', model: b.toBytes() };
+}
+
+/** a + b; float16 summed in float32 and cast back, as `addHost` does on the host. */
+function addGraph(dtype: 'float32' | 'float16'): CompanionGraph {
+  const b = new GraphBuilder({ graphName: `segment-add-${dtype}` });
+  const [x, y] = [b.input('a', dtype), b.input('b', dtype)];
+  const sum = dtype === 'float32' ? b.add(x, y) : b.cast(b.add(b.cast(x, 'float32'), b.cast(y, 'float32')), 'float16');
+  b.output(sum, 'y', dtype);
+  return { key: `segment-add-${dtype}`, model: b.toBytes() };
 }
 
 /**
@@ -190,7 +254,7 @@ export class StepGraphs {
     const zeros = (n: number) => new Float32Array(n);
 
     const unetPart = unetTrainingPart(model, shape.headsPerGroup, shape.mixedPrecision);
-    const unetProbe = unetFeeds(unetPart, loraBranches(params), shape, channels, tokens, width, {
+    const unetProbe = unetFeeds(loraFeeds(unetPart.loraTargets, loraBranches(params)), shape, channels, tokens, width, {
       sample: zeros(batch * channels * side * side), timesteps: zeros(batch), target: zeros(batch * channels * side * side), captions: [],
     }, zeros(batch * tokens * width), 1);
     const forward = unetPart.builder.toModel();
@@ -227,7 +291,7 @@ export class StepGraphs {
     const embedded = this.frozenContext ?? (await encodeCaptions(this.model, [...this.tokenIds.keys()], branches, await this.model.session('text')));
     const context = new Float32Array(this.shape.batch * tokens * width);
     batch.captions.forEach((c, j) => context.set(embedded.get(c)!, j * tokens * width));
-    const { loss, ...grads } = await this.unet.session.run(unetFeeds(this.unet.part, branches, this.shape, channels, tokens, width, batch, context, lossScale));
+    const { loss, ...grads } = await this.unet.session.run(unetFeeds(loraFeeds(this.unet.part.loraTargets, branches), this.shape, channels, tokens, width, batch, context, lossScale));
     if (this.text) {
       const upstream = grads[gradName('context')]!.data as Float32Array;
       const { loss: _, ...textGrads } = await this.text.session.run(textFeeds(this.text.part, branches, batch.captions, this.tokenIds, tokens, width, upstream));
@@ -236,16 +300,40 @@ export class StepGraphs {
     return { loss: (loss!.data as Float32Array)[0]!, grads };
   }
 
+  /**
+   * A session of the thread the resident loop keeps its tensors in, when it can run: with the text
+   * encoder frozen (a trained one's LoRA is needed on the host each step to embed the captions, and its
+   * graph is a second session in another thread, so the host loop trains it).
+   */
+  get residentSession(): PartSession | undefined {
+    return this.text ? undefined : this.unet.session.session;
+  }
+
+  /** The UNet graph's LoRA inputs of the targets `params` does not train (rank 0: they add nothing). */
+  untrainedFeeds(params: LoraParams): Record<string, HostTensor> {
+    const trained = new Set(params.modules.map((m) => m.target.name));
+    return loraFeeds(this.unet.part.loraTargets.filter((t) => !trained.has(t.name)));
+  }
+
+  /** `gradients` with the LoRA feeds kept in the step's session (ResidentLora's): the loss and gradients stay there too. */
+  async keptGradients(lora: Record<string, Kept>, batch: StepBatch, lossScale = 1): Promise<Record<string, Kept>> {
+    if (!this.frozenContext) throw new Error('the resident training loop needs a frozen text encoder');
+    const { contextTokens: tokens, width } = this.model.config.text;
+    const context = new Float32Array(this.shape.batch * tokens * width);
+    batch.captions.forEach((c, j) => context.set(this.frozenContext!.get(c)!, j * tokens * width));
+    return this.unet.session.runKept(unetFeeds(lora, this.shape, this.model.config.unet.inChannels, tokens, width, batch, context, lossScale));
+  }
+
   async release(): Promise<void> {
     await this.unet.session.release();
     await this.text?.session.release();
   }
 }
 
-function unetFeeds(
-  part: BuiltPart, branches: LoraBranches, shape: StepShape, channels: number, tokens: number, width: number, batch: StepBatch, context: Float32Array,
+function unetFeeds<T>(
+  lora: Record<string, T>, shape: StepShape, channels: number, tokens: number, width: number, batch: StepBatch, context: Float32Array,
   lossScale: number,
-): Record<string, HostTensor> {
+): Record<string, HostTensor | T> {
   const { side } = shape;
   return {
     ...(shape.mixedPrecision ? { loss_scale: { dtype: 'float32', dims: [], data: Float32Array.of(lossScale) } } : {}),
@@ -253,7 +341,7 @@ function unetFeeds(
     timestep: { dtype: 'float32', dims: [shape.batch], data: batch.timesteps },
     context: { dtype: 'float32', dims: [shape.batch, tokens, width], data: context },
     target: { dtype: 'float32', dims: [shape.batch, channels, side, side], data: batch.target },
-    ...loraFeeds(part.loraTargets, branches),
+    ...lora,
   };
 }
 

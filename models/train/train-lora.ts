@@ -6,7 +6,8 @@ import { z } from 'zod';
 import { seedParam } from '../../runtime/params.ts';
 import { Rng } from '../../runtime/rng.ts';
 import { gradName, learningRate, LrScheduleSchema } from '../onnx/grad/index.ts';
-import { AdamW } from './optimizer.ts';
+import { AdamW, zeroMoments } from './optimizer.ts';
+import { ResidentLora } from './resident-lora.ts';
 import { LossScaler, MAX_LOSS_SCALE } from './loss-scale.ts';
 import { ensureProviderChoice } from '../session/providers.ts';
 import type { Lora } from '../lora/schema.ts';
@@ -78,9 +79,17 @@ export interface TrainHooks {
   signal?: AbortSignal;
   /** A training checkpoint: read at the start when present, written every `checkpointEvery` steps, at the end and on cancel. */
   checkpoint?: { file: string; every: number; fingerprint: string };
-  onStep?(report: StepReport, params: LoraParams): void | Promise<void>;
+  /** After each step; `params()` gives the LoRA as it is now (a copy from the device in the resident loop: ask only when needed). */
+  onStep?(report: StepReport, params: () => Promise<LoraParams>): void | Promise<void>;
   /** Start from this LoRA (same modules as the run trains) instead of zero, as FaceChain's `fromfacecommon`. */
   startFrom?: Lora;
+  /**
+   * Where the LoRA, AdamW's moments and each step's gradients live between steps: 'resident' in the
+   * step's session (on the GPU with WebGPU; resident-lora.ts), copied to the host only for checkpoints,
+   * `params()` and the end; 'host' sends them to the graphs and back every step. Default: resident
+   * where it runs, host where it does not (a trained text encoder: StepGraphs.residentSession).
+   */
+  loop?: 'host' | 'resident';
 }
 
 export interface TrainResult {
@@ -89,6 +98,8 @@ export interface TrainResult {
   losses: number[];
   /** The step the run resumed from (0 when it started fresh). */
   resumedFrom: number;
+  /** Where the LoRA and moments lived between steps (TrainHooks.loop). */
+  loop: 'host' | 'resident';
 }
 
 const SCHEDULE = noiseSchedule();
@@ -112,48 +123,77 @@ export async function trainLora(model: SdModel, dataset: Dataset, settings: Part
   }));
   const bNames = params.modules.map((m) => loraInputNames(m.target).b);
   const graphs = await StepGraphs.create(model, shape, params, [...new Set(set.captions)]);
-  const optimiser = await AdamW.create(
-    params.modules.flatMap((m) => {
-      const n = loraInputNames(m.target);
-      return [{ name: n.a, dims: [m.target.in, rank] }, { name: n.b, dims: [rank, m.target.out] }];
-    }),
-    { weightDecay: s.weightDecay, maxGradNorm: s.maxGradNorm },
-  );
+  const specs = params.modules.flatMap((m) => {
+    const n = loraInputNames(m.target);
+    return [{ name: n.a, dims: [m.target.in, rank] }, { name: n.b, dims: [rank, m.target.out] }];
+  });
+  const adamw = { weightDecay: s.weightDecay, maxGradNorm: s.maxGradNorm };
+  const session = graphs.residentSession;
+  // The host loop is kept for a trained text encoder (and as the reference the resident one must
+  // match); elsewhere the resident loop is the default, on the CPU too (the same speed there: tiny model, recompute on and off).
+  const loop = hooks.loop ?? (session ? 'resident' : 'host');
+  if (loop === 'resident' && !session) throw new Error('the resident training loop needs a frozen text encoder (textEncoder: false)');
+  let optimiser: AdamW | undefined;
+  let resident: ResidentLora | undefined;
+  try {
+    optimiser = loop === 'host' ? await AdamW.create(specs, adamw) : undefined;
+  } catch (e) {
+    await graphs.release();
+    throw e;
+  }
   const scaler = mixedPrecision ? new LossScaler(s.lossScale, s.lossScaleGrowth) : undefined;
-  const state: TrainingState = { step: 0, updates: 0, params, moments: optimiser.moments, ...(scaler ? { lossScale: scaler } : {}) };
+  const state: TrainingState = { step: 0, updates: 0, params, moments: optimiser?.moments ?? zeroMoments(specs), ...(scaler ? { lossScale: scaler } : {}) };
   const ck = hooks.checkpoint;
-  if (ck && (await loadTrainingState(ck.file, state, ck.fingerprint))) optimiser.step = state.updates;
-  const resumedFrom = state.step;
   const lrSchedule = LrScheduleSchema.parse({ kind: s.schedule, lr: s.learningRate, totalSteps: s.steps, warmupSteps: s.warmupSteps, cycles: s.cycles });
   const losses: number[] = [];
   const started = performance.now();
-  const save = () => (ck ? saveTrainingState(ck.file, state, ck.fingerprint) : Promise.resolve());
+  const current = async () => (resident ? resident.download() : params);
+  const save = async () => {
+    await current();
+    if (ck) await saveTrainingState(ck.file, state, ck.fingerprint);
+  };
+
+  /** Step k's loss (unscaled), gradient norm and whether it overflowed, with the params and moments updated unless it did. */
+  const hostStep = async (batch: StepBatch, k: number, lr: number, lossScale: number) => {
+    const step = await graphs.gradients(params, batch, lossScale);
+    const { grads } = step;
+    const loss = step.loss / lossScale;
+    // The graphs saw B·scale: d/dB = scale · d/d(B·scale).
+    for (const name of bNames) {
+      const g = grads[gradName(name)]!.data as Float32Array;
+      for (let i = 0; i < g.length; i++) g[i]! *= branchScale;
+    }
+    // Mixed precision: float16 overflow skips the step (params and moments as they were) and lowers the scale.
+    const overflow = scaler ? !scaler.unscale(grads) || !Number.isFinite(loss) : false;
+    if (!scaler && !Number.isFinite(loss)) throw new Error(`training diverged at step ${k + 1} (loss ${loss}); lower the learning rate`);
+    return { loss, overflow, gradNorm: overflow ? Number.NaN : await optimiser!.update(values, grads, lr) };
+  };
+  // The same arithmetic in the update graph beside the step's session (resident-lora.ts).
+  const residentStep = async (batch: StepBatch, k: number, lr: number, lossScale: number) => {
+    const r = await resident!.step(await graphs.keptGradients(resident!.feeds, batch, lossScale), state.updates + 1, lr, lossScale);
+    const loss = r.loss / lossScale;
+    if (!scaler && !Number.isFinite(loss)) throw new Error(`training diverged at step ${k + 1} (loss ${loss}); lower the learning rate`);
+    const overflow = scaler ? !r.finite : false;
+    return { loss, overflow, gradNorm: overflow ? Number.NaN : r.gradNorm };
+  };
 
   try {
+    if (ck && (await loadTrainingState(ck.file, state, ck.fingerprint)) && optimiser) optimiser.step = state.updates;
+    if (loop === 'resident') resident = await ResidentLora.create(session!, params, state.moments, graphs.untrainedFeeds(params), { branchScale, mixedPrecision, adamw });
     while (state.step < s.steps) {
       if (hooks.signal?.aborted) throw hooks.signal.reason ?? new Error('cancelled');
       const k = state.step;
       const lossScale = scaler?.scale ?? 1;
-      const step = await graphs.gradients(params, await noisedBatch(set, s, k, model.config.unet.inChannels), lossScale);
-      const { grads } = step;
-      const loss = step.loss / lossScale;
-      // The graphs saw B·scale: d/dB = scale · d/d(B·scale).
-      for (const name of bNames) {
-        const g = grads[gradName(name)]!.data as Float32Array;
-        for (let i = 0; i < g.length; i++) g[i]! *= branchScale;
-      }
-      // Mixed precision: float16 overflow skips the step (params and moments as they were) and lowers the scale.
-      const overflow = scaler ? !scaler.unscale(grads) || !Number.isFinite(loss) : false;
-      if (!scaler && !Number.isFinite(loss)) throw new Error(`training diverged at step ${k + 1} (loss ${loss}); lower the learning rate`);
       const lr = learningRate(lrSchedule, k);
-      const gradNorm = overflow ? Number.NaN : await optimiser.update(values, grads, lr);
+      const batch = await noisedBatch(set, s, k, model.config.unet.inChannels);
+      const { loss, overflow, gradNorm } = await (resident ? residentStep : hostStep)(batch, k, lr, lossScale);
       if (!overflow) state.updates++;
       scaler?.update(overflow);
       losses.push(loss);
       state.step = k + 1;
       const rate = losses.length / ((performance.now() - started) / 1000);
       const mixed = scaler ? { lossScale: scaler.scale, skipped: overflow } : {};
-      await hooks.onStep?.({ step: state.step, total: s.steps, loss, lr, gradNorm, rate, ...mixed }, params);
+      await hooks.onStep?.({ step: state.step, total: s.steps, loss, lr, gradNorm, rate, ...mixed }, current);
       if (ck && state.step % ck.every === 0 && state.step < s.steps) await save();
     }
     await save();
@@ -163,10 +203,11 @@ export async function trainLora(model: SdModel, dataset: Dataset, settings: Part
     if (hooks.signal?.aborted) await save();
     throw e;
   } finally {
+    await resident?.release();
     await graphs.release();
-    await optimiser.release();
+    await optimiser?.release();
   }
-  return { params, losses, resumedFrom };
+  return { params, losses, resumedFrom: state.step - losses.length, loop };
 }
 
 /**

@@ -66,13 +66,13 @@ export default defineNode({
       const image = at(await decodeLatents(model, latent), 0, 'image');
       ctx.preview([{ ...image, name: `step ${step}` }, await lossChart(losses, p.steps, firstStep)]);
     };
-    const onStep = async (r: StepReport, params: LoraParams) => {
+    const onStep = async (r: StepReport, params: () => Promise<LoraParams>) => {
       if (!losses.length) firstStep = r.step;
       losses.push(r.loss);
       const eta = (r.total - r.step) / r.rate;
       const skipped = r.skipped ? ` · skipped (float16 overflow, loss scale now ${r.lossScale})` : '';
       ctx.progress(r.step / r.total, `step ${r.step}/${r.total} · loss ${r.loss.toFixed(4)} · ${r.rate.toFixed(2)} it/s · ETA ${duration(eta)}${skipped}`);
-      if (previewEvery && (r.step % previewEvery === 0 || r.step === r.total)) await preview(params, r.step);
+      if (previewEvery && (r.step % previewEvery === 0 || r.step === r.total)) await preview(await params(), r.step);
     };
 
     // What the trained LoRA depends on, and nothing else: changing how often previews or checkpoints

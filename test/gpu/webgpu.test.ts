@@ -6,10 +6,11 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import sharp from 'sharp';
 import { GraphBuilder } from '../../models/onnx/index.ts';
 import { writeDataset } from '../../models/preprocess/dataset.ts';
+import { PartSession } from '../../models/sd/part-session.ts';
 import { tinyModel } from '../../models/sd/tiny-model.ts';
 import { resetProviderChoice } from '../../models/session/providers.ts';
 import { trainLora } from '../../models/train/train-lora.ts';
@@ -94,16 +95,16 @@ describe('WebGPU on a software Vulkan driver', () => {
     }
   });
 
-  it('trains a LoRA with mixed precision (its default there), losses close to float32 on the CPU', async (ctx) => {
+  it('trains a LoRA with mixed precision (its default there) in the resident loop, losses close to float32 on the CPU, the LoRA the host loop\'s', async (ctx) => {
     const images = await Promise.all(['#d33', '#3a3'].map((c) => toImage(sharp({ create: { width: 64, height: 64, channels: 3, background: c } }).removeAlpha())));
     const dataset = await writeDataset(tempDir('webgpu-train'), images.map((image, i) => ({ image, photo: `p${i}.png`, text: '<sks>, a woman' })), { token: '<sks>', subject: 'a woman' });
     const settings = { resolution: 64, batch: 2, steps: 4, learningRate: 1e-2, schedule: 'constant' as const };
     const saved = process.env.FACECHAIN_EP;
-    const on = async (ep: string, mixedPrecision: 'auto' | 'off') => {
+    const on = async (ep: string, mixedPrecision: 'auto' | 'off', loop?: 'host') => {
       process.env.FACECHAIN_EP = ep;
       resetProviderChoice();
       try {
-        return await trainLora(tinyModel(0), dataset, { ...settings, mixedPrecision }, { onStep: (r) => void expect(r.skipped).toBe(ep === 'webgpu' ? false : undefined) });
+        return await trainLora(tinyModel(0), dataset, { ...settings, mixedPrecision }, { loop, onStep: (r) => void expect(r.skipped).toBe(ep === 'webgpu' ? false : undefined) });
       } finally {
         if (saved === undefined) delete process.env.FACECHAIN_EP;
         else process.env.FACECHAIN_EP = saved;
@@ -111,14 +112,30 @@ describe('WebGPU on a software Vulkan driver', () => {
       }
     };
     let gpu: Awaited<ReturnType<typeof trainLora>>;
+    const get = vi.spyOn(PartSession.prototype, 'get');
     try {
       gpu = await on('webgpu', 'auto');
     } catch (e) {
       if (process.env.FACECHAIN_REQUIRE_WEBGPU || !/No execution provider worked/.test((e as Error).message)) throw e;
       return ctx.skip(`no WebGPU adapter here (${(e as Error).message.split('\n')[0]})`);
     }
+    // What the GPU run copied back (step reports, the final LoRA) were GPU buffers.
+    const copied = get.mock.calls.map(([t]) => ('location' in t ? t.location : 'host'));
+    get.mockRestore();
     const cpu = await on('cpu', 'off');
     // Measured on lavapipe: 6e-4 relative at most over the 4 steps.
     gpu.losses.forEach((l, k) => expect(Math.abs(l - cpu.losses[k]!)).toBeLessThan(1e-2 * cpu.losses[k]!));
+    // LoRA, moments and gradients stayed in GPU buffers; the host loop (the same graphs, AdamW in its own GPU session) ends at the same LoRA.
+    expect(gpu.loop).toBe('resident');
+    expect(copied.length).toBeGreaterThan(4);
+    expect(new Set(copied)).toEqual(new Set(['gpu-buffer']));
+    const host = await on('webgpu', 'auto', 'host');
+    expect(host.loop).toBe('host');
+    expect(host.losses).toEqual(gpu.losses);
+    const flat = (r: typeof gpu) => r.params.modules.flatMap((m) => [...m.a, ...m.b]);
+    const [a, b] = [flat(gpu), flat(host)];
+    const diff = a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0) / a.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+    console.log(`webgpu training: resident vs host loop LoRA, max difference / max value ${diff.toExponential(2)}`);
+    expect(diff).toBeLessThan(1e-6);
   }, 600_000);
 });

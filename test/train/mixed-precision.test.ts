@@ -44,8 +44,8 @@ describe('mixed-precision LoRA training on the tiny model', { timeout: 180_000 }
     let before: number[] | undefined;
     // 2^32: the noise prediction's gradient (2·diff·scale/N, N = 4·4·8·8) far exceeds float16's 65504.
     await trainLora(model, dataset, { ...FAST, steps: 14, lossScale: 2 ** 32, lossScaleGrowth: 3 }, {
-      onStep: (report, params) => {
-        const after = snapshot(params);
+      onStep: async (report, params) => {
+        const after = snapshot(await params());
         reports.push({ report, before: before ?? [], after });
         before = after;
       },

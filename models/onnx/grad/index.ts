@@ -4,6 +4,6 @@ export type { TensorInfo, ValueInfos } from './value-infos.ts';
 export { addMseLoss } from './loss.ts';
 export { GRAD_RULES } from './rules/index.ts';
 export type { GradContext, GradRule, NodeAttrs, RuleTable } from './rule.ts';
-export { buildAdamW, adamwNames, AdamWConfigSchema, type AdamWConfig, type ParamSpec } from './adamw.ts';
+export { addAdamW, buildAdamW, adamwNames, AdamWConfigSchema, type AdamWConfig, type ParamSpec, type AdamWValues } from './adamw.ts';
 export { learningRate, LrScheduleSchema, type LrSchedule } from './lr-schedule.ts';
-export { SegmentedGradients, type SegmentOptions, type SegmentRunner } from './segments.ts';
+export { SegmentedGradients, type SegmentOptions, type SegmentRunner, type SegmentStore, type Tensorish } from './segments.ts';
