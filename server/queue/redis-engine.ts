@@ -296,8 +296,7 @@ export class RedisEngine implements RunEngine {
       }
       this.endsMissing = missing;
     } catch (e) {
-      if (!this.closed) process.stderr.write(`Redis engine, checking runs' jobs: ${(e as Error).message}
-`);
+      if (!this.closed) process.stderr.write(`Redis engine, checking runs' jobs: ${(e as Error).message}\n`);
     } finally {
       this.checkingEnds = false;
     }
