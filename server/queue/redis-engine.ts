@@ -15,6 +15,7 @@ import {
   appendEvent, assertReachable, CANCEL_CHANNEL, cancelKey, connect, HEARTBEAT_MS, liveWorkers, MODEL_SETS, readEvents, RUNS_QUEUE, runsQueue, streamEnd, workerQueue, type StreamEntry, type WorkerInfo,
 } from './redis-stream.ts';
 import { WORKER_LOG, type RunJob } from './redis-worker.ts';
+import { jobEnd, lostEndEvents } from './lost-ends.ts';
 
 export interface RedisEngineOptions {
   url: string;
@@ -58,7 +59,14 @@ export class RedisEngine implements RunEngine {
   private reading: Promise<void> = Promise.resolve();
   /** The live workers as last read (re-read every heartbeat): tells whether a run has a worker to prefer. */
   private workersSeen: WorkerInfo[] = [];
-  private watchingWorkers?: NodeJS.Timeout;
+  private beating?: NodeJS.Timeout;
+  /** The last stream entry read. */
+  private readTo = '0';
+  /** Runs this server is putting in the queue (their job may not be there yet). */
+  private adding = new Set<string>();
+  /** Going runs whose job was found ended or gone at the last check, with the stream's end then. */
+  private endsMissing = new Map<string, string>();
+  private checkingEnds = false;
 
   private constructor(
     private readonly opts: RedisEngineOptions,
@@ -75,7 +83,10 @@ export class RedisEngine implements RunEngine {
     try {
       await engine.queueNamed(RUNS_QUEUE).waitUntilReady();
       engine.workersSeen = await liveWorkers(redis);
-      engine.watchingWorkers = setInterval(() => void liveWorkers(redis).then((w) => (engine.workersSeen = w), () => undefined), HEARTBEAT_MS).unref();
+      engine.beating = setInterval(() => {
+        void liveWorkers(redis).then((w) => (engine.workersSeen = w), () => undefined);
+        void engine.checkEnds();
+      }, HEARTBEAT_MS).unref();
       engine.reading = engine.read(await engine.catchUpFrom(), await streamEnd(redis));
     } catch (e) {
       await engine.close();
@@ -104,6 +115,7 @@ export class RedisEngine implements RunEngine {
     const position = [...this.runs.values()].filter((r) => r.state.status === 'queued').length;
     // The queued event goes first on the connection the queue shares, so no worker's run.started can come
     // before it in the stream; both are sent at once (one round trip, one AOF write for both).
+    this.adding.add(runId);
     const queued = appendEvent(this.redis, { type: 'run.queued', runId, time: Date.now(), position }, undefined, { queue: name, graphName: checked.graph.name, graph, targets, worker });
     try {
       // Once added (Redis with AOF on), the run outlives this server, a worker and Redis restarting.
@@ -112,6 +124,8 @@ export class RedisEngine implements RunEngine {
       await queued.catch(() => undefined);
       await appendEvent(this.redis, { type: 'run.failed', runId, time: Date.now(), durationMs: 0, message: 'The queue did not take the run: submit it again' });
       throw e;
+    } finally {
+      this.adding.delete(runId);
     }
     await queued;
     return { runId, position };
@@ -197,7 +211,7 @@ export class RedisEngine implements RunEngine {
   /** Lets go of Redis; the runs stay queued in it for the workers and the other servers. */
   async close(): Promise<void> {
     this.closed = true;
-    clearInterval(this.watchingWorkers);
+    clearInterval(this.beating);
     this.reader.disconnect();
     await this.reading;
     await Promise.all(this.saving);
@@ -225,6 +239,7 @@ export class RedisEngine implements RunEngine {
         const { last, entries } = await readEvents(this.reader, position);
         position = last;
         for (const entry of entries) if (!streamIdBefore(caughtUp, entry.id) ? this.catchingUp.has(entry.event.runId) : true) this.take(entry);
+        this.readTo = last;
       } catch (e) {
         if (!this.closed) process.stderr.write(`Redis event stream: ${(e as Error).message}\n`);
       }
@@ -234,9 +249,13 @@ export class RedisEngine implements RunEngine {
   private take({ event, preview, queued }: StreamEntry): void {
     const { runId } = event;
     let run = this.runs.get(runId);
+    // A run's first end in the stream is its end on every server (all read it in the same order): what
+    // comes after (a worker's end arriving after a server ended the run for it) is dropped.
+    if (run && !isActive(run.state)) return;
     if (!run) {
       // A run caught up on with its run.queued entry trimmed from the stream: what its record says.
       const stored = queued ? undefined : this.opts.history.read(runId);
+      if (stored && !isActive(stored.summary) && !stored.summary.interrupted) return;
       run = { state: newRun(runId), graphName: queued?.graphName ?? stored?.summary.graphName ?? 'graph', graph: queued?.graph ?? stored?.graph, targets: queued?.targets ?? stored?.targets, events: [] };
       this.runs.set(runId, run);
     }
@@ -248,6 +267,39 @@ export class RedisEngine implements RunEngine {
     if (event.type !== 'node.progress') run.events.push(event);
     if (event.type === 'run.queued' || event.type === 'run.started' || !isActive(run.state)) this.save(run);
     for (const l of this.listeners) l(event, preview);
+  }
+
+  /**
+   * Ends the runs whose worker's end never reached the stream (its append failed, Redis lost it, the
+   * worker died in between): a run still going here whose job was found completed, failed or gone at two
+   * checks a heartbeat apart, with the stream read past where it ended at the first. A worker appends a
+   * run's end before BullMQ completes its job, so by then it would have been read; one that comes later
+   * anyway (a worker's failed-job end) is dropped by `take`. A stalled job put back to wait is not ended.
+   */
+  private async checkEnds(): Promise<void> {
+    if (this.checkingEnds) return;
+    this.checkingEnds = true;
+    try {
+      const going = [...this.runs.values()].filter((r) => isActive(r.state) && this.queueOf.has(r.state.runId) && !this.adding.has(r.state.runId));
+      const jobs = await Promise.all(going.map((r) => jobEnd(this.queueNamed(this.queueOf.get(r.state.runId)!), r.state.runId)));
+      // Read after the jobs' states: an end appended before its job ended comes before this.
+      const streamNow = await streamEnd(this.redis);
+      const missing = new Map<string, string>();
+      for (const [i, run] of going.entries()) {
+        const job = jobs[i];
+        const { runId } = run.state;
+        if (!job) continue;
+        const since = this.endsMissing.get(runId);
+        missing.set(runId, since ?? streamNow);
+        if (since === undefined || streamIdBefore(this.readTo, since) || !isActive(run.state)) continue;
+        for (const event of lostEndEvents(run.state, job, Date.now())) void appendEvent(this.redis, event).catch(() => undefined);
+      }
+      this.endsMissing = missing;
+    } catch (e) {
+      if (!this.closed) process.stderr.write(`Redis engine, checking runs' jobs: ${(e as Error).message}\n`);
+    } finally {
+      this.checkingEnds = false;
+    }
   }
 
   private save(run: LiveRun): void {

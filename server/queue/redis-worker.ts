@@ -20,6 +20,9 @@ import { writeRunOutputs } from './run-outputs.ts';
 /** The log line that starts a run's log on a worker, before the worker's name. */
 export const WORKER_LOG = 'Run by worker ';
 
+/** How a run whose job BullMQ failed ends (said the same by the worker and by a server that sees its end lost). */
+export const givenUp = (reason: string) => `The run was given up (${reason}): run its graph again`;
+
 /** What a job of the runs queue holds: the graph as a client sent it (untrusted: validated again here). */
 export interface RunJob {
   graph: unknown;
@@ -92,7 +95,8 @@ export async function startRedisWorker(opts: RedisWorkerOptions): Promise<Runnin
     const run = runJob(job, name, opts, writer, going);
     gate();
     try {
-      await run;
+      // The job's result: a server that never sees the run's end in the stream ends the run with it.
+      return await run;
     } finally {
       activeIn.set(queue, activeIn.get(queue)! - 1);
       gate();
@@ -111,7 +115,7 @@ export async function startRedisWorker(opts: RedisWorkerOptions): Promise<Runnin
     // Runs never throw to BullMQ (failures are events): a failed job is one found stalled a second time
     // (its workers died twice), or one whose events could not be stored.
     worker.on('failed', (job, e) => {
-      if (job?.id) void appendEvent(writer, { type: 'run.failed', runId: job.id, time: Date.now(), durationMs: 0, message: `The run was given up (${e.message}): run its graph again` });
+      if (job?.id) void appendEvent(writer, { type: 'run.failed', runId: job.id, time: Date.now(), durationMs: 0, message: givenUp(e.message) });
     });
     workers.set(queue, worker);
     await worker.waitUntilReady();
@@ -176,13 +180,17 @@ export async function startRedisWorker(opts: RedisWorkerOptions): Promise<Runnin
   };
 }
 
-async function runJob(job: Job<RunJob>, name: string, opts: RedisWorkerOptions, writer: Redis, going: Map<string, AbortController>): Promise<void> {
+/** Runs the job's graph; resolves with the run's end once every event is stored. */
+async function runJob(job: Job<RunJob>, name: string, opts: RedisWorkerOptions, writer: Redis, going: Map<string, AbortController>): Promise<RunEvent | undefined> {
   const runId = job.id!;
   const controller = new AbortController();
   going.set(runId, controller);
   // Each append is sent in order on the writer's connection; the job ends once the last one is stored.
   let last: Promise<unknown> = Promise.resolve();
+  /** The run's end as sent: the job's result. */
+  let end: RunEvent | undefined;
   const send = (event: RunEvent, preview?: PreviewImage) => {
+    if (event.type === 'run.finished' || event.type === 'run.failed' || event.type === 'run.cancelled') end = event;
     last = appendEvent(writer, event, preview);
   };
   /** Node results this run left in the worker's cache (run or taken from it). */
@@ -207,7 +215,7 @@ async function runJob(job: Job<RunJob>, name: string, opts: RedisWorkerOptions, 
     const check = checkGraph(graph, opts.registry, { targets });
     if (await flagged) {
       onEvent({ type: 'run.cancelled', runId, time: Date.now(), durationMs: 0 });
-      return;
+      return end;
     }
     if (job.attemptsStarted > 1 || job.stalledCounter > 0) {
       onEvent({ type: 'log', runId, time: Date.now(), level: 'warn', message: `Run again from the start on worker ${name}: the worker running it stopped` });
@@ -228,6 +236,7 @@ async function runJob(job: Job<RunJob>, name: string, opts: RedisWorkerOptions, 
     if (ending) send(ending);
     await last;
   }
+  return end;
 }
 
 /**
