@@ -16,7 +16,7 @@ export function runsQueue(models: string[]): string {
 /**
  * A worker's own queue: runs a server sent to it for its cache (see affinity.ts), whatever models they
  * need (the server picks only a worker that has them). A worker that goes away leaves its queue's runs
- * to the others, which move them to the shared queue they came from (RunJob.queue).
+ * to the others: they listen to its queue too until it holds no run.
  */
 export function workerQueue(name: string): string {
   return `${RUNS_QUEUE}@${createHash('sha256').update(name).digest('hex').slice(0, 16)}`;
