@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -8,7 +9,7 @@ import { HashIndex, sha256File } from '../../models/store/hash.ts';
 import { KnownModelSchema } from '../../models/store/known.ts';
 import { tempData } from '../helpers/test-nodes.ts';
 
-function put(file: string, content = 'x') {
+function put(file: string, content: string | Buffer = 'x') {
   mkdirSync(path.dirname(file), { recursive: true });
   writeFileSync(file, content);
 }
@@ -68,6 +69,15 @@ describe('model store', () => {
     // A damaged index costs only a rehash.
     writeFileSync(index.file, '{not json');
     expect(await new HashIndex(models).sha256(file)).toBe(await sha256File(file));
+  });
+
+  it('hashes a file of several read chunks, the last one partial, as one buffer hashes', async () => {
+    const { models } = tempData();
+    const file = path.join(models, 'checkpoints/big.safetensors');
+    const bytes = Buffer.alloc((17 << 20) + 5);
+    for (let i = 0; i < bytes.length; i += 4093) bytes[i] = i % 251;
+    put(file, bytes);
+    expect(await sha256File(file)).toBe(createHash('sha256').update(bytes).digest('hex'));
   });
 
   it('keys converted builds by source hash and config, builds each once, atomically', async () => {
