@@ -33,19 +33,6 @@ function quantizerGraph(dtype: QuantizerInput): Uint8Array {
   return b.toBytes();
 }
 
-const sessions = new Map<QuantizerInput, Promise<OrtSession>>();
-
-function quantizer(dtype: QuantizerInput): Promise<OrtSession> {
-  let s = sessions.get(dtype);
-  if (!s) {
-    // Threads sleep between runs instead of spinning: reading the next rows needs the cores too.
-    s = createSession(quantizerGraph(dtype), { executionProviders: ['cpu'], extra: { session: { intra_op: { allow_spinning: '0' } } } });
-    sessions.set(dtype, s);
-    s.catch(() => sessions.delete(dtype));
-  }
-  return s;
-}
-
 /** Rows per run for a row length of `k`. */
 export function chunkRows(k: number): number {
   return Math.max(1, Math.floor(CHUNK_ELEMENTS / k));
@@ -61,18 +48,43 @@ export interface QuantizerBuffers {
   scales: Float32Array;
 }
 
-/**
- * Quantises `rows` rows of length `k` from `b.w` into `b.q` and `b.scales`. The three buffers are
- * lent to the session's thread (detached here meanwhile) and come back as the returned views, so the
- * same memory serves every run: fresh buffers per run cost more than the quantising.
- */
-export async function quantizeRows(b: QuantizerBuffers, rows: number, k: number): Promise<QuantizerBuffers> {
-  const blocks = Math.ceil(k / BLOCK);
-  const dtype = b.w instanceof Float32Array ? 'float32' : 'float16';
-  if (b.w.length !== rows * k || b.q.length !== rows * blocks * BLOCK || b.scales.length !== rows * blocks) throw new Error(`quantizeRows: buffers do not fit ${rows}x${k}`);
-  const { feeds, outputs } = await (await quantizer(dtype)).runLent(
-    { w: new ort.Tensor(dtype, b.w, [rows, k]) },
-    { q: new ort.Tensor('uint8', b.q, [rows, blocks, BLOCK]), scales: new ort.Tensor('float32', b.scales, [rows, blocks]) },
-  );
-  return { w: feeds.w!.data as Float32Array | Uint16Array, q: outputs.q!.data as Uint8Array, scales: outputs.scales!.data as Float32Array };
+/** The quantiser's sessions, one per weight type, each created on first use, all ended by `release`. */
+export class Quantizer {
+  private readonly sessions = new Map<QuantizerInput, Promise<OrtSession>>();
+
+  /**
+   * The session for `dtype`, started now if it is not: its thread and ORT take about 0.6 s to start
+   * (loaded 2-core machine), which can overlap other work.
+   */
+  prepare(dtype: QuantizerInput): Promise<OrtSession> {
+    let s = this.sessions.get(dtype);
+    if (!s) {
+      // Threads sleep between runs instead of spinning: reading the next rows needs the cores too.
+      s = createSession(quantizerGraph(dtype), { executionProviders: ['cpu'], extra: { session: { intra_op: { allow_spinning: '0' } } } });
+      this.sessions.set(dtype, s);
+    }
+    return s;
+  }
+
+  /**
+   * Quantises `rows` rows of length `k` from `b.w` into `b.q` and `b.scales`. The three buffers are
+   * lent to the session's thread (detached here meanwhile) and come back as the returned views, so the
+   * same memory serves every run: fresh buffers per run cost more than the quantising.
+   */
+  async run(b: QuantizerBuffers, rows: number, k: number): Promise<QuantizerBuffers> {
+    const blocks = Math.ceil(k / BLOCK);
+    const dtype = b.w instanceof Float32Array ? 'float32' : 'float16';
+    if (b.w.length !== rows * k || b.q.length !== rows * blocks * BLOCK || b.scales.length !== rows * blocks) throw new Error(`quantizer: buffers do not fit ${rows}x${k}`);
+    const { feeds, outputs } = await (await this.prepare(dtype)).runLent(
+      { w: new ort.Tensor(dtype, b.w, [rows, k]) },
+      { q: new ort.Tensor('uint8', b.q, [rows, blocks, BLOCK]), scales: new ort.Tensor('float32', b.scales, [rows, blocks]) },
+    );
+    return { w: feeds.w!.data as Float32Array | Uint16Array, q: outputs.q!.data as Uint8Array, scales: outputs.scales!.data as Float32Array };
+  }
+
+  async release(): Promise<void> {
+    const all = [...this.sessions.values()];
+    this.sessions.clear();
+    for (const s of await Promise.allSettled(all)) if (s.status === 'fulfilled') await s.value.release();
+  }
 }

@@ -16,8 +16,8 @@ import {
 } from '../onnx/index.ts';
 import { ExternalDataReader } from '../onnx/io.ts';
 import { convertedKey, ensureConverted } from '../store/converted.ts';
-import { BLOCK, chunkRows, quantizeRows } from './int8-quantize.ts';
-import { commonDir, rebase, relativeFile, weightsIdentity, type GraphWeight } from './weight-files.ts';
+import { BLOCK, chunkRows, Quantizer } from './int8-quantize.ts';
+import { commonDir, rebase, relativeFile, weightsHashed, weightsIdentity } from './weight-files.ts';
 
 /** Bump when quantisation changes what it writes for the same weights (2: float32 ORT graph, half to even). */
 const INT8_VERSION = 2;
@@ -108,7 +108,7 @@ function chunkReader(found: readonly Linear[], dir: string | undefined) {
  * sets of buffers in turn: the next chunk is read while this one is quantised and the last one written.
  * `use` gets a chunk's q and scales (valid until it resolves).
  */
-async function eachQuantized(found: readonly Linear[], dir: string | undefined, use: (c: Chunk, q: Uint8Array, scales: Float32Array) => Promise<void>): Promise<void> {
+async function eachQuantized(quantizer: Quantizer, found: readonly Linear[], dir: string | undefined, use: (c: Chunk, q: Uint8Array, scales: Float32Array) => Promise<void>): Promise<void> {
   for (const l of found) {
     const dtype = dtypeFromOnnx(l.weight.dataType ?? 0);
     if (dtype !== 'float32' && dtype !== 'float16' && dtype !== 'bfloat16') throw new Error(`weight ${l.weight.name}: ${dtype} cannot be quantised`);
@@ -137,7 +137,7 @@ async function eachQuantized(found: readonly Linear[], dir: string | undefined, 
       const s = await next;
       const { k } = found[c.layer]!;
       const blocks = Math.ceil(k / BLOCK);
-      const running = quantizeRows({ w: input(c, s.w), q: new Uint8Array(s.q, 0, c.rows * blocks * BLOCK), scales: new Float32Array(s.scales, 0, c.rows * blocks) }, c.rows, k);
+      const running = quantizer.run({ w: input(c, s.w), q: new Uint8Array(s.q, 0, c.rows * blocks * BLOCK), scales: new Float32Array(s.scales, 0, c.rows * blocks) }, c.rows, k);
       const following = all[i + 1];
       if (following) {
         // The other set's last chunk must be written before it is read into again.
@@ -168,11 +168,11 @@ function layout(found: readonly Linear[]): { b: number; scales: number }[] {
   });
 }
 
-async function writeQuantized(file: string, found: readonly Linear[], dir: string | undefined): Promise<void> {
+async function writeQuantized(quantizer: Quantizer, file: string, found: readonly Linear[], dir: string | undefined): Promise<void> {
   const out = await open(file, 'w');
   try {
     const places = layout(found);
-    await eachQuantized(found, dir, async (c, q, scales) => {
+    await eachQuantized(quantizer, found, dir, async (c, q, scales) => {
       const blocks = Math.ceil(found[c.layer]!.k / BLOCK);
       await Promise.all([
         out.write(q, 0, q.byteLength, places[c.layer]!.b + c.r0 * blocks * BLOCK),
@@ -213,38 +213,60 @@ export interface Int8Graph {
 export async function int8Graph(graph: Uint8Array, weightsDir: string | undefined, select: (weight: string) => boolean, modelsDir?: string): Promise<Int8Graph> {
   const model = decodeModel(graph);
   const found = linears(model, select);
-  const names = found.map((l) => ({ b: `${l.weight.name}.int8`, scales: `${l.weight.name}.int8_scales` }));
-  const dims = (l: Linear) => ({ b: [l.n, Math.ceil(l.k / BLOCK), BLOCK], scales: [l.n * Math.ceil(l.k / BLOCK)] });
-  let quantized: TensorProto[];
-  let root = weightsDir;
-  if (modelsDir) {
-    const weights = new Map(found.map((l) => [l.weight.name!, { proto: l.weight, dir: weightsDir }]));
-    const key = convertedKey(await weightsIdentity(weights, modelsDir), { int8: INT8_VERSION, block: BLOCK, layers: found.map((l) => [l.n, l.k]) });
-    const dir = await ensureConverted(modelsDir, key, (d) => writeQuantized(path.join(d, FILE), found, weightsDir));
-    root = commonDir(weightsDir ? [dir, weightsDir] : [dir]);
-    const file = relativeFile(root, path.join(dir, FILE));
-    const places = layout(found);
-    quantized = found.flatMap((l, i) => {
-      const { n, k } = l;
-      const bytes = n * Math.ceil(k / BLOCK);
-      return [
-        tensorToProto(names[i]!.b, { dtype: 'uint8', dims: dims(l).b, external: { file, offset: places[i]!.b, length: bytes * BLOCK } }),
-        tensorToProto(names[i]!.scales, { dtype: 'float32', dims: dims(l).scales, external: { file, offset: places[i]!.scales, length: bytes * 4 } }),
-      ];
-    });
-  } else {
-    const inline = found.map((l) => ({ q: new Uint8Array(l.n * Math.ceil(l.k / BLOCK) * BLOCK), scales: new Float32Array(l.n * Math.ceil(l.k / BLOCK)) }));
-    await eachQuantized(found, weightsDir, async (c, q, scales) => {
-      const blocks = Math.ceil(found[c.layer]!.k / BLOCK);
-      inline[c.layer]!.q.set(q, c.r0 * blocks * BLOCK);
-      inline[c.layer]!.scales.set(scales, c.r0 * blocks);
-    });
-    quantized = found.flatMap((l, i) => [
-      tensorToProto(names[i]!.b, { dtype: 'uint8', dims: dims(l).b, data: inline[i]!.q }),
-      tensorToProto(names[i]!.scales, { dtype: 'float32', dims: dims(l).scales, data: inline[i]!.scales }),
-    ]);
+  const quantizer = new Quantizer();
+  try {
+    const quantized = modelsDir ? await cached(quantizer, found, weightsDir, modelsDir) : { initializers: await inline(quantizer, found, weightsDir), root: weightsDir };
+    return rewritten(model, found, quantized.initializers, weightsDir, quantized.root);
+  } finally {
+    await quantizer.release();
   }
-  const replaced = new Map(found.map((l, i) => [l.gemm, matMulNBits(l, names[i]!.b, names[i]!.scales)]));
+}
+
+const tensorNames = (l: Linear) => ({ b: `${l.weight.name}.int8`, scales: `${l.weight.name}.int8_scales` });
+const tensorDims = (l: Linear) => ({ b: [l.n, Math.ceil(l.k / BLOCK), BLOCK], scales: [l.n * Math.ceil(l.k / BLOCK)] });
+
+/** The quantised weights as initializers pointing into the converted cache (quantised there first if new), and the folder they and the checkpoint share. */
+async function cached(quantizer: Quantizer, found: readonly Linear[], weightsDir: string | undefined, modelsDir: string): Promise<{ initializers: TensorProto[]; root: string }> {
+  const weights = new Map(found.map((l) => [l.weight.name!, { proto: l.weight, dir: weightsDir }]));
+  // A checkpoint not hashed yet is most likely not quantised yet either: the quantiser's thread starts while it is hashed.
+  if (!(await weightsHashed(weights, modelsDir))) {
+    for (const l of found) {
+      const dtype = dtypeFromOnnx(l.weight.dataType ?? 0);
+      quantizer.prepare(dtype === 'float16' ? 'float16' : 'float32').catch(() => undefined);
+    }
+  }
+  const key = convertedKey(await weightsIdentity(weights, modelsDir), { int8: INT8_VERSION, block: BLOCK, layers: found.map((l) => [l.n, l.k]) });
+  const dir = await ensureConverted(modelsDir, key, (d) => writeQuantized(quantizer, path.join(d, FILE), found, weightsDir));
+  const root = commonDir(weightsDir ? [dir, weightsDir] : [dir]);
+  const file = relativeFile(root, path.join(dir, FILE));
+  const places = layout(found);
+  const initializers = found.flatMap((l, i) => {
+    const bytes = l.n * Math.ceil(l.k / BLOCK);
+    return [
+      tensorToProto(tensorNames(l).b, { dtype: 'uint8', dims: tensorDims(l).b, external: { file, offset: places[i]!.b, length: bytes * BLOCK } }),
+      tensorToProto(tensorNames(l).scales, { dtype: 'float32', dims: tensorDims(l).scales, external: { file, offset: places[i]!.scales, length: bytes * 4 } }),
+    ];
+  });
+  return { initializers, root };
+}
+
+/** The quantised weights as inline initializers (a model without a models folder). */
+async function inline(quantizer: Quantizer, found: readonly Linear[], weightsDir: string | undefined): Promise<TensorProto[]> {
+  const out = found.map((l) => ({ q: new Uint8Array(l.n * Math.ceil(l.k / BLOCK) * BLOCK), scales: new Float32Array(l.n * Math.ceil(l.k / BLOCK)) }));
+  await eachQuantized(quantizer, found, weightsDir, async (c, q, scales) => {
+    const blocks = Math.ceil(found[c.layer]!.k / BLOCK);
+    out[c.layer]!.q.set(q, c.r0 * blocks * BLOCK);
+    out[c.layer]!.scales.set(scales, c.r0 * blocks);
+  });
+  return found.flatMap((l, i) => [
+    tensorToProto(tensorNames(l).b, { dtype: 'uint8', dims: tensorDims(l).b, data: out[i]!.q }),
+    tensorToProto(tensorNames(l).scales, { dtype: 'float32', dims: tensorDims(l).scales, data: out[i]!.scales }),
+  ]);
+}
+
+/** The graph with each found Gemm (and the Casts/Reshapes before it) replaced by MatMulNBits over `quantized`. */
+function rewritten(model: ModelProto, found: readonly Linear[], quantized: TensorProto[], weightsDir: string | undefined, root: string | undefined): Int8Graph {
+  const replaced = new Map(found.map((l) => [l.gemm, matMulNBits(l, tensorNames(l).b, tensorNames(l).scales)]));
   const dropped = new Set(found.flatMap((l) => l.chain));
   const droppedWeights = new Set(found.map((l) => l.weight));
   const g = model.graph ?? {};

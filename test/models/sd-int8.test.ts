@@ -11,7 +11,7 @@ import { decodeModel, fromFloat16, GraphBuilder, toFloat16 } from '../../models/
 import { psnr8, relativeError } from '../../models/onnx/compare.ts';
 import { configureSdMemory, sdMemory } from '../../models/sd/fp16.ts';
 import { int8Graph } from '../../models/sd/int8.ts';
-import { BLOCK, chunkRows, quantizeRows } from '../../models/sd/int8-quantize.ts';
+import { BLOCK, chunkRows, Quantizer } from '../../models/sd/int8-quantize.ts';
 import { loadSdModel } from '../../models/sd/load-model.ts';
 import { loraFeeds, type LoraBranch } from '../../models/sd/lora-feeds.ts';
 import { PartSession } from '../../models/sd/part-session.ts';
@@ -23,7 +23,9 @@ import { removeTempDirs, tempDir } from '../helpers/temp.ts';
 
 const onCpu = !process.env.FACECHAIN_EP || process.env.FACECHAIN_EP === 'cpu';
 const made: SdModel[] = [];
+const quantizer = new Quantizer();
 afterAll(async () => {
+  await quantizer.release();
   for (const m of made) await m.release();
   delete process.env.FACECHAIN_SD_MEMORY;
   removeTempDirs();
@@ -43,7 +45,7 @@ function dequantize(q: { q: Uint8Array; scales: Float32Array }, n: number, k: nu
 /** A whole [n, k] matrix through the quantiser graph in one run. */
 function quantize(w: Float32Array | Uint16Array, n: number, k: number) {
   const blocks = Math.ceil(k / BLOCK);
-  return quantizeRows({ w, q: new Uint8Array(n * blocks * BLOCK), scales: new Float32Array(n * blocks) }, n, k);
+  return quantizer.run({ w, q: new Uint8Array(n * blocks * BLOCK), scales: new Float32Array(n * blocks) }, n, k);
 }
 
 describe('int8 quantiser (an ORT graph)', () => {
