@@ -114,6 +114,7 @@ async function eachQuantized(quantizer: Quantizer, found: readonly Linear[], dir
     if (dtype !== 'float32' && dtype !== 'float16' && dtype !== 'bfloat16') throw new Error(`weight ${l.weight.name}: ${dtype} cannot be quantised`);
   }
   const all = chunks(found);
+  if (all.length === 0) return;
   const most = (f: (c: Chunk, l: Linear) => number) => Math.max(0, ...all.map((c) => f(c, found[c.layer]!)));
   const set = () => ({
     w: new ArrayBuffer(most((c, l) => c.rows * l.k * 4)),
@@ -138,6 +139,8 @@ async function eachQuantized(quantizer: Quantizer, found: readonly Linear[], dir
       const { k } = found[c.layer]!;
       const blocks = Math.ceil(k / BLOCK);
       const running = quantizer.run({ w: input(c, s.w), q: new Uint8Array(s.q, 0, c.rows * blocks * BLOCK), scales: new Float32Array(s.scales, 0, c.rows * blocks) }, c.rows, k);
+      // Each of these is awaited below; marked handled so a failure while another is awaited is not an unhandled rejection.
+      running.catch(() => undefined);
       const following = all[i + 1];
       if (following) {
         // The other set's last chunk must be written before it is read into again.
@@ -148,6 +151,7 @@ async function eachQuantized(quantizer: Quantizer, found: readonly Linear[], dir
       const out = await running;
       sets[i % 2] = { w: out.w.buffer as ArrayBuffer, q: out.q.buffer as ArrayBuffer, scales: out.scales.buffer as ArrayBuffer };
       written = use(c, out.q, out.scales);
+      written.catch(() => undefined);
     }
     await written;
   } finally {

@@ -132,8 +132,9 @@ describe('int8 graph rewrite', () => {
     expect(folders()).toHaveLength(1);
     const cached = readFileSync(path.join(dir, 'converted', folders()[0]!, 'unet-int8.bin'));
     const whole = await quantize(w1.slice(), n, k);
-    expect(new Uint8Array(cached.subarray(0, n * 2 * BLOCK))).toEqual(whole.q);
-    expect(new Float32Array(cached.buffer.slice(cached.byteOffset + n * 2 * BLOCK, cached.byteOffset + n * 2 * BLOCK + n * 2 * 4))).toEqual(whole.scales);
+    // Compared byte for byte (toEqual on arrays this long takes seconds).
+    expect(Buffer.compare(cached.subarray(0, n * 2 * BLOCK), whole.q)).toBe(0);
+    expect(Buffer.compare(cached.subarray(n * 2 * BLOCK, n * 2 * BLOCK + n * 2 * 4), new Uint8Array(whole.scales.buffer, whole.scales.byteOffset, n * 2 * 4))).toBe(0);
     expect(relativeError(await run(), reference(w1))).toBeLessThan(0.02);
     expect(folders()).toHaveLength(1);
     const w2 = rng.fillNormal(new Float32Array(n * k));
@@ -213,7 +214,7 @@ describe('int8 mode on the tiny model', () => {
       const lean = await image('lean');
       const db = psnr8(int8, lean);
       console.log(`int8 txt2img (tiny, 64x64, 3 steps) vs lean: PSNR ${db.toFixed(1)} dB`);
-      // The tiny model's random weights make every layer's quantisation error count: 29.7 dB measured.
+      // The tiny model's random weights make every layer's quantisation error count: 28.7 dB measured.
       expect(db).toBeGreaterThan(25);
     } finally {
       configureSdMemory(undefined);
