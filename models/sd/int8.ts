@@ -11,57 +11,17 @@
 import { open } from 'node:fs/promises';
 import path from 'node:path';
 import {
-  arrayFromBytes, AttributeType, decodeModel, dtypeFromOnnx, encodeModel, externalLocation, fromBfloat16, fromFloat16,
-  tensorFromProto, tensorToProto, type ModelProto, type NodeProto, type TensorProto,
+  AttributeType, bytesPerElement, decodeModel, dtypeFromOnnx, encodeModel, externalLocation, fromBfloat16, tensorFromProto, tensorToProto,
+  type ModelProto, type NodeProto, type TensorProto, type TypedArray,
 } from '../onnx/index.ts';
 import { ExternalDataReader } from '../onnx/io.ts';
 import { convertedKey, ensureConverted } from '../store/converted.ts';
-import { commonDir, rebase, relativeFile, weightsIdentity, type GraphWeight } from './weight-files.ts';
+import { BLOCK, chunkRows, Quantizer } from './int8-quantize.ts';
+import { commonDir, rebase, relativeFile, weightsHashed, weightsIdentity } from './weight-files.ts';
 
-export const BLOCK = 128;
-/** Bump when quantisation changes what it writes for the same weights. */
-const INT8_VERSION = 1;
+/** Bump when quantisation changes what it writes for the same weights (2: float32 ORT graph, half to even). */
+const INT8_VERSION = 2;
 const FILE = 'unet-int8.bin';
-const ZERO_POINT = 128;
-
-/** One weight [N, K] (torch's Linear layout, rows = outputs) in MatMulNBits' layout: B [N, kBlocks, BLOCK], scales [N * kBlocks]. */
-export interface Int8Weight {
-  data: Uint8Array;
-  scales: Float32Array;
-}
-
-/**
- * Symmetric block-wise 8-bit quantisation of a row-major [n, k] matrix: each run of `block` values of a
- * row gets scale max|w| / 127 and q = round(w / scale) + 128; K is padded to whole blocks with 128 (zero).
- * `into`: buffers to reuse (views of them are returned) when large enough.
- */
-export function quantizeInt8(w: Float32Array, n: number, k: number, block = BLOCK, into?: Int8Weight): Int8Weight {
-  if (w.length !== n * k) throw new Error(`quantizeInt8: ${w.length} values is not ${n}x${k}`);
-  const blocks = Math.ceil(k / block);
-  const reuse = into && into.data.length >= n * blocks * block && into.scales.length >= n * blocks;
-  const data = reuse ? into.data.subarray(0, n * blocks * block).fill(ZERO_POINT) : new Uint8Array(n * blocks * block).fill(ZERO_POINT);
-  const scales = reuse ? into.scales.subarray(0, n * blocks) : new Float32Array(n * blocks);
-  for (let row = 0; row < n; row++) {
-    for (let j = 0; j < blocks; j++) {
-      const from = row * k + j * block;
-      const to = row * k + Math.min(k, (j + 1) * block);
-      let max = 0;
-      for (let i = from; i < to; i++) {
-        const v = w[i]!;
-        const a = v < 0 ? -v : v;
-        if (a > max) max = a;
-      }
-      const scale = max / 127;
-      scales[row * blocks + j] = scale;
-      if (scale === 0) continue;
-      const inv = 1 / scale;
-      const out = (row * blocks + j) * block - from;
-      // Math.round(x) + 128 for x in [-127, 127] as an integer truncation: half the time of Math.round.
-      for (let i = from; i < to; i++) data[out + i] = (w[i]! * inv + (ZERO_POINT + 0.5)) | 0;
-    }
-  }
-  return { data, scales };
-}
 
 /** A Gemm x·Wᵀ (+ bias) whose W is a selected initializer, reached through Casts and Reshapes. */
 interface Linear {
@@ -98,37 +58,104 @@ function linears(model: ModelProto, select: (weight: string) => boolean): Linear
   return found;
 }
 
-/** A weight's values as float32, read and converted into the scratch buffers. */
-async function floats(w: GraphWeight, readers: Map<string, ExternalDataReader>, scratch: { bytes: Uint8Array; floats: Float32Array }): Promise<Float32Array> {
-  const dtype = dtypeFromOnnx(w.proto.dataType ?? 0);
-  const loc = externalLocation(w.proto);
-  let values;
-  if (loc) {
-    if (!w.dir) throw new Error(`weight ${w.proto.name} points into ${loc.file}, but the model has no weights folder`);
-    let reader = readers.get(w.dir);
-    if (!reader) readers.set(w.dir, (reader = new ExternalDataReader(w.dir)));
-    values = arrayFromBytes(dtype, await reader.read(loc, loc.length <= scratch.bytes.length ? scratch.bytes : undefined));
-  } else values = tensorFromProto(w.proto).data;
-  const out = values.length <= scratch.floats.length ? scratch.floats : undefined;
-  if (dtype === 'float16') return fromFloat16(values as Uint16Array, out);
-  if (dtype === 'bfloat16') return fromBfloat16(values as Uint16Array, out);
-  if (dtype === 'float32') return values as Float32Array;
-  throw new Error(`weight ${w.proto.name}: ${dtype} cannot be quantised`);
+/** One run of the quantiser: rows [r0, r0 + rows) of layer `layer`. */
+interface Chunk {
+  layer: number;
+  r0: number;
+  rows: number;
+}
+
+/** Row chunks of every layer in turn. */
+function chunks(found: readonly Linear[]): Chunk[] {
+  return found.flatMap((l, layer) => {
+    const step = chunkRows(l.k);
+    return Array.from({ length: Math.ceil(l.n / step) }, (_, i) => ({ layer, r0: i * step, rows: Math.min(step, l.n - i * step) }));
+  });
+}
+
+/** Reads a chunk's rows into `into` (float32, or float16 bits for fp16 weights): from the weights' file, or inline data. */
+function chunkReader(found: readonly Linear[], dir: string | undefined) {
+  const readers = new Map<string, ExternalDataReader>();
+  let inline: { layer: number; data: TypedArray } | undefined;
+  const read = async ({ layer, r0, rows }: Chunk, into: Uint8Array<ArrayBuffer>): Promise<void> => {
+    const { weight, k } = found[layer]!;
+    const dtype = dtypeFromOnnx(weight.dataType ?? 0);
+    const loc = externalLocation(weight);
+    const bytes = bytesPerElement(dtype);
+    const length = rows * k * bytes;
+    let source: Uint8Array;
+    if (loc) {
+      if (!dir) throw new Error(`weight ${weight.name} points into ${loc.file}, but the model has no weights folder`);
+      let reader = readers.get(dir);
+      if (!reader) readers.set(dir, (reader = new ExternalDataReader(dir)));
+      const at = { ...loc, offset: loc.offset + r0 * k * bytes, length };
+      if (dtype !== 'bfloat16') return void (await reader.read(at, into));
+      source = await reader.read(at);
+    } else {
+      if (inline?.layer !== layer) inline = { layer, data: tensorFromProto(weight).data };
+      const { data } = inline;
+      source = new Uint8Array(data.buffer, data.byteOffset + r0 * k * bytes, length);
+      if (dtype !== 'bfloat16') return void into.set(source);
+    }
+    // ORT's JavaScript tensors have no bfloat16: these few are widened here.
+    fromBfloat16(new Uint16Array(source.buffer, source.byteOffset, rows * k), new Float32Array(into.buffer, into.byteOffset, rows * k));
+  };
+  return { read, close: () => Promise.all([...readers.values()].map((r) => r.close())) };
 }
 
 /**
- * Quantises each layer in turn into the same two buffers: fresh memory costs a page fault per 4 KiB
- * on this virtual machine, which made a new buffer per layer cost as much as the quantising itself.
+ * Quantises every layer, a chunk of rows at a time, in an ORT graph (int8-quantize.ts) fed from two
+ * sets of buffers in turn: the next chunk is read while this one is quantised and the last one written.
+ * `use` gets a chunk's q and scales (valid until it resolves).
  */
-async function eachQuantized(found: readonly Linear[], dir: string | undefined, use: (q: Int8Weight, i: number) => Promise<void>): Promise<void> {
-  const readers = new Map<string, ExternalDataReader>();
-  const most = (f: (l: Linear) => number) => Math.max(0, ...found.map(f));
-  const buffers = { data: new Uint8Array(most((l) => l.n * Math.ceil(l.k / BLOCK) * BLOCK)), scales: new Float32Array(most((l) => l.n * Math.ceil(l.k / BLOCK))) };
-  const scratch = { bytes: new Uint8Array(most((l) => l.n * l.k * 4)), floats: new Float32Array(most((l) => l.n * l.k)) };
+async function eachQuantized(quantizer: Quantizer, found: readonly Linear[], dir: string | undefined, use: (c: Chunk, q: Uint8Array, scales: Float32Array) => Promise<void>): Promise<void> {
+  for (const l of found) {
+    const dtype = dtypeFromOnnx(l.weight.dataType ?? 0);
+    if (dtype !== 'float32' && dtype !== 'float16' && dtype !== 'bfloat16') throw new Error(`weight ${l.weight.name}: ${dtype} cannot be quantised`);
+  }
+  const all = chunks(found);
+  if (all.length === 0) return;
+  const most = (f: (c: Chunk, l: Linear) => number) => Math.max(0, ...all.map((c) => f(c, found[c.layer]!)));
+  const set = () => ({
+    w: new ArrayBuffer(most((c, l) => c.rows * l.k * 4)),
+    q: new ArrayBuffer(most((c, l) => c.rows * Math.ceil(l.k / BLOCK) * BLOCK)),
+    scales: new ArrayBuffer(most((c, l) => c.rows * Math.ceil(l.k / BLOCK) * 4)),
+  });
+  const sets = [set(), set()];
+  const reader = chunkReader(found, dir);
+  const input = (c: Chunk, w: ArrayBuffer) => {
+    const size = c.rows * found[c.layer]!.k;
+    return dtypeFromOnnx(found[c.layer]!.weight.dataType ?? 0) === 'float16' ? new Uint16Array(w, 0, size) : new Float32Array(w, 0, size);
+  };
+  const load = async (c: Chunk, s: (typeof sets)[number]) => {
+    await reader.read(c, new Uint8Array(s.w));
+    return s;
+  };
   try {
-    for (const [i, l] of found.entries()) await use(quantizeInt8(await floats({ proto: l.weight, dir }, readers, scratch), l.n, l.k, BLOCK, buffers), i);
+    let next = load(all[0]!, sets[0]!);
+    let written: Promise<void> = Promise.resolve();
+    for (const [i, c] of all.entries()) {
+      const s = await next;
+      const { k } = found[c.layer]!;
+      const blocks = Math.ceil(k / BLOCK);
+      const running = quantizer.run({ w: input(c, s.w), q: new Uint8Array(s.q, 0, c.rows * blocks * BLOCK), scales: new Float32Array(s.scales, 0, c.rows * blocks) }, c.rows, k);
+      // Each of these is awaited below; marked handled so a failure while another is awaited is not an unhandled rejection.
+      running.catch(() => undefined);
+      const following = all[i + 1];
+      if (following) {
+        // The other set's last chunk must be written before it is read into again.
+        await written;
+        next = load(following, sets[(i + 1) % 2]!);
+        next.catch(() => undefined);
+      }
+      const out = await running;
+      sets[i % 2] = { w: out.w.buffer as ArrayBuffer, q: out.q.buffer as ArrayBuffer, scales: out.scales.buffer as ArrayBuffer };
+      written = use(c, out.q, out.scales);
+      written.catch(() => undefined);
+    }
+    await written;
   } finally {
-    await Promise.all([...readers.values()].map((r) => r.close()));
+    await reader.close();
   }
 }
 
@@ -145,13 +172,16 @@ function layout(found: readonly Linear[]): { b: number; scales: number }[] {
   });
 }
 
-async function writeQuantized(file: string, found: readonly Linear[], dir: string | undefined): Promise<void> {
+async function writeQuantized(quantizer: Quantizer, file: string, found: readonly Linear[], dir: string | undefined): Promise<void> {
   const out = await open(file, 'w');
   try {
     const places = layout(found);
-    await eachQuantized(found, dir, async (q, i) => {
-      await out.write(q.data, 0, q.data.byteLength, places[i]!.b);
-      await out.write(new Uint8Array(q.scales.buffer, q.scales.byteOffset, q.scales.byteLength), 0, q.scales.byteLength, places[i]!.scales);
+    await eachQuantized(quantizer, found, dir, async (c, q, scales) => {
+      const blocks = Math.ceil(found[c.layer]!.k / BLOCK);
+      await Promise.all([
+        out.write(q, 0, q.byteLength, places[c.layer]!.b + c.r0 * blocks * BLOCK),
+        out.write(new Uint8Array(scales.buffer, scales.byteOffset, scales.byteLength), 0, scales.byteLength, places[c.layer]!.scales + c.r0 * blocks * 4),
+      ]);
     });
   } finally {
     await out.close();
@@ -187,34 +217,60 @@ export interface Int8Graph {
 export async function int8Graph(graph: Uint8Array, weightsDir: string | undefined, select: (weight: string) => boolean, modelsDir?: string): Promise<Int8Graph> {
   const model = decodeModel(graph);
   const found = linears(model, select);
-  const names = found.map((l) => ({ b: `${l.weight.name}.int8`, scales: `${l.weight.name}.int8_scales` }));
-  const dims = (l: Linear) => ({ b: [l.n, Math.ceil(l.k / BLOCK), BLOCK], scales: [l.n * Math.ceil(l.k / BLOCK)] });
-  let quantized: TensorProto[];
-  let root = weightsDir;
-  if (modelsDir) {
-    const weights = new Map(found.map((l) => [l.weight.name!, { proto: l.weight, dir: weightsDir }]));
-    const key = convertedKey(await weightsIdentity(weights, modelsDir), { int8: INT8_VERSION, block: BLOCK, layers: found.map((l) => [l.n, l.k]) });
-    const dir = await ensureConverted(modelsDir, key, (d) => writeQuantized(path.join(d, FILE), found, weightsDir));
-    root = commonDir(weightsDir ? [dir, weightsDir] : [dir]);
-    const file = relativeFile(root, path.join(dir, FILE));
-    const places = layout(found);
-    quantized = found.flatMap((l, i) => {
-      const { n, k } = l;
-      const bytes = n * Math.ceil(k / BLOCK);
-      return [
-        tensorToProto(names[i]!.b, { dtype: 'uint8', dims: dims(l).b, external: { file, offset: places[i]!.b, length: bytes * BLOCK } }),
-        tensorToProto(names[i]!.scales, { dtype: 'float32', dims: dims(l).scales, external: { file, offset: places[i]!.scales, length: bytes * 4 } }),
-      ];
-    });
-  } else {
-    const inline: TensorProto[] = [];
-    await eachQuantized(found, weightsDir, async (q, i) => {
-      const l = found[i]!;
-      inline.push(tensorToProto(names[i]!.b, { dtype: 'uint8', dims: dims(l).b, data: q.data.slice() }), tensorToProto(names[i]!.scales, { dtype: 'float32', dims: dims(l).scales, data: q.scales.slice() }));
-    });
-    quantized = inline;
+  const quantizer = new Quantizer();
+  try {
+    const quantized = modelsDir ? await cached(quantizer, found, weightsDir, modelsDir) : { initializers: await inline(quantizer, found, weightsDir), root: weightsDir };
+    return rewritten(model, found, quantized.initializers, weightsDir, quantized.root);
+  } finally {
+    await quantizer.release();
   }
-  const replaced = new Map(found.map((l, i) => [l.gemm, matMulNBits(l, names[i]!.b, names[i]!.scales)]));
+}
+
+const tensorNames = (l: Linear) => ({ b: `${l.weight.name}.int8`, scales: `${l.weight.name}.int8_scales` });
+const tensorDims = (l: Linear) => ({ b: [l.n, Math.ceil(l.k / BLOCK), BLOCK], scales: [l.n * Math.ceil(l.k / BLOCK)] });
+
+/** The quantised weights as initializers pointing into the converted cache (quantised there first if new), and the folder they and the checkpoint share. */
+async function cached(quantizer: Quantizer, found: readonly Linear[], weightsDir: string | undefined, modelsDir: string): Promise<{ initializers: TensorProto[]; root: string }> {
+  const weights = new Map(found.map((l) => [l.weight.name!, { proto: l.weight, dir: weightsDir }]));
+  // A checkpoint not hashed yet is most likely not quantised yet either: the quantiser's thread starts while it is hashed.
+  if (!(await weightsHashed(weights, modelsDir))) {
+    for (const l of found) {
+      const dtype = dtypeFromOnnx(l.weight.dataType ?? 0);
+      quantizer.prepare(dtype === 'float16' ? 'float16' : 'float32').catch(() => undefined);
+    }
+  }
+  const key = convertedKey(await weightsIdentity(weights, modelsDir), { int8: INT8_VERSION, block: BLOCK, layers: found.map((l) => [l.n, l.k]) });
+  const dir = await ensureConverted(modelsDir, key, (d) => writeQuantized(quantizer, path.join(d, FILE), found, weightsDir));
+  const root = commonDir(weightsDir ? [dir, weightsDir] : [dir]);
+  const file = relativeFile(root, path.join(dir, FILE));
+  const places = layout(found);
+  const initializers = found.flatMap((l, i) => {
+    const bytes = l.n * Math.ceil(l.k / BLOCK);
+    return [
+      tensorToProto(tensorNames(l).b, { dtype: 'uint8', dims: tensorDims(l).b, external: { file, offset: places[i]!.b, length: bytes * BLOCK } }),
+      tensorToProto(tensorNames(l).scales, { dtype: 'float32', dims: tensorDims(l).scales, external: { file, offset: places[i]!.scales, length: bytes * 4 } }),
+    ];
+  });
+  return { initializers, root };
+}
+
+/** The quantised weights as inline initializers (a model without a models folder). */
+async function inline(quantizer: Quantizer, found: readonly Linear[], weightsDir: string | undefined): Promise<TensorProto[]> {
+  const out = found.map((l) => ({ q: new Uint8Array(l.n * Math.ceil(l.k / BLOCK) * BLOCK), scales: new Float32Array(l.n * Math.ceil(l.k / BLOCK)) }));
+  await eachQuantized(quantizer, found, weightsDir, async (c, q, scales) => {
+    const blocks = Math.ceil(found[c.layer]!.k / BLOCK);
+    out[c.layer]!.q.set(q, c.r0 * blocks * BLOCK);
+    out[c.layer]!.scales.set(scales, c.r0 * blocks);
+  });
+  return found.flatMap((l, i) => [
+    tensorToProto(tensorNames(l).b, { dtype: 'uint8', dims: tensorDims(l).b, data: out[i]!.q }),
+    tensorToProto(tensorNames(l).scales, { dtype: 'float32', dims: tensorDims(l).scales, data: out[i]!.scales }),
+  ]);
+}
+
+/** The graph with each found Gemm (and the Casts/Reshapes before it) replaced by MatMulNBits over `quantized`. */
+function rewritten(model: ModelProto, found: readonly Linear[], quantized: TensorProto[], weightsDir: string | undefined, root: string | undefined): Int8Graph {
+  const replaced = new Map(found.map((l) => [l.gemm, matMulNBits(l, tensorNames(l).b, tensorNames(l).scales)]));
   const dropped = new Set(found.flatMap((l) => l.chain));
   const droppedWeights = new Set(found.map((l) => l.weight));
   const g = model.graph ?? {};

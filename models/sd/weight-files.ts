@@ -33,6 +33,16 @@ export async function weightsIdentity(weights: ReadonlyMap<string, GraphWeight>,
   return hash.digest('hex');
 }
 
+/** Whether every file holding `weights` has its sha256 in the hash index already (nothing to read for `weightsIdentity`). */
+export async function weightsHashed(weights: ReadonlyMap<string, GraphWeight>, modelsDir: string): Promise<boolean> {
+  const files = new Set([...weights.values()].flatMap(({ proto, dir }) => {
+    const loc = externalLocation(proto);
+    return loc ? [path.resolve(dir ?? '', loc.file)] : [];
+  }));
+  for (const file of files) if (!(await hashIndex(modelsDir).cached(file))) return false;
+  return true;
+}
+
 /** An initializer's external location made relative to `root` instead of `from`. */
 export function rebase(t: TensorProto, from: string | undefined, root: string): TensorProto {
   const loc = externalLocation(t);

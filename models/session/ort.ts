@@ -33,6 +33,13 @@ export interface OrtSession {
   run(feeds: Record<string, SessionFeed>): Promise<Record<string, OrtTensor>>;
   /** Runs `graph` beside the session; outputs come to the host. */
   runBeside(graph: CompanionGraph, feeds: Record<string, SessionFeed>): Promise<Record<string, OrtTensor>>;
+  /**
+   * Runs the session with its inputs and outputs in the caller's buffers, lent to its thread and handed
+   * back (transferred both ways, nothing copied or allocated): for many runs over the same buffers, where
+   * fresh memory each run costs more than the run (a page fault per 4 KiB). The given arrays are
+   * detached until it returns; the returned tensors are over the same buffers.
+   */
+  runLent(feeds: Record<string, OrtTensor>, outputs: Record<string, OrtTensor>): Promise<{ feeds: Record<string, OrtTensor>; outputs: Record<string, OrtTensor> }>;
   /** Runs the session (or `graph` beside it) and keeps every output in its thread. */
   runResident(feeds: Record<string, SessionFeed>, graph?: CompanionGraph): Promise<Record<string, ResidentTensor>>;
   /** A host tensor made resident (copied to the GPU for GPU sessions). */

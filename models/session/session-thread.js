@@ -101,6 +101,13 @@ async function handle(m) {
     const out = await s.run(feedsOf(m));
     return m.keep ? keepAll(out) : hostOutputs(m.sid, out);
   }
+  if (m.op === 'runLent') {
+    // ORT writes the outputs into the lent buffers; every buffer goes back to the caller.
+    const tensors = (ts) => Object.fromEntries(Object.entries(ts).map(([name, t]) => [name, new ort.Tensor(t.type, t.data, t.dims)]));
+    await entry(m.sid).session.run(tensors(m.feeds), tensors(m.outputs));
+    const buffers = [...Object.values(m.feeds), ...Object.values(m.outputs)].map((t) => t.data.buffer);
+    return { result: { feeds: m.feeds, outputs: m.outputs }, transfer: [...new Set(buffers)] };
+  }
   if (m.op === 'put') {
     const t = new ort.Tensor(m.tensor.type, m.tensor.data, m.tensor.dims);
     const { copy, options } = entry(m.sid);

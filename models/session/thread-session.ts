@@ -80,14 +80,14 @@ class SessionThread {
     return this.failure !== undefined;
   }
 
-  call(op: string, body: object): Promise<unknown> {
+  call(op: string, body: object, transfer: ArrayBuffer[] = []): Promise<unknown> {
     if (this.failure) return Promise.reject(this.failure);
     const id = this.nextId++;
     // A thread waited on keeps the process alive; an idle one does not hold it open.
     if (this.pending.size === 0) this.worker.ref();
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ id, op, ...body });
+      this.worker.postMessage({ id, op, ...body }, transfer);
     });
   }
 
@@ -143,6 +143,16 @@ export class ThreadSession implements OrtSession {
   async runBeside(graph: CompanionGraph | undefined, feeds: Record<string, SessionFeed>): Promise<Record<string, OrtTensor>> {
     const out = (await this.thread.call('run', { sid: this.sid, feeds: this.posted(feeds), graph, keep: false })) as Record<string, PlainTensor>;
     return Object.fromEntries(Object.entries(out).map(([name, t]) => [name, hostTensor(t)]));
+  }
+
+  async runLent(feeds: Record<string, OrtTensor>, outputs: Record<string, OrtTensor>): Promise<{ feeds: Record<string, OrtTensor>; outputs: Record<string, OrtTensor> }> {
+    const lent = (ts: Record<string, OrtTensor>) => Object.fromEntries(Object.entries(ts).map(([name, t]) => [name, { type: t.type, dims: [...t.dims], data: t.data }]));
+    const body = { sid: this.sid, feeds: lent(feeds), outputs: lent(outputs) };
+    const buffers = [...Object.values(body.feeds), ...Object.values(body.outputs)].map((t) => (t.data as Float32Array).buffer);
+    if (!buffers.every((b) => b instanceof ArrayBuffer)) throw new Error('runLent: every tensor must be over an ArrayBuffer (not shared memory)');
+    const back = (await this.thread.call('runLent', body, [...new Set(buffers as ArrayBuffer[])])) as { feeds: Record<string, PlainTensor>; outputs: Record<string, PlainTensor> };
+    const host = (ts: Record<string, PlainTensor>) => Object.fromEntries(Object.entries(ts).map(([name, t]) => [name, hostTensor(t)]));
+    return { feeds: host(back.feeds), outputs: host(back.outputs) };
   }
 
   async runResident(feeds: Record<string, SessionFeed>, graph?: CompanionGraph): Promise<Record<string, ResidentTensor>> {

@@ -15,6 +15,26 @@ const affine = graph('affine', (b, x) => b.add(b.mul(x, b.constant(1.1)), b.cons
 const square = { key: 'square', model: graph('square', (b, x) => b.mul(x, x)) };
 const host = (v: number[]) => new ort.Tensor('float32', new Float32Array(v), [v.length]);
 
+describe('lent buffers (runLent)', () => {
+  it('writes the outputs into the caller\'s buffers and hands every buffer back, views kept', async () => {
+    const s = await ThreadSession.create(affine, { executionProviders: ['cpu'] });
+    try {
+      const [xs, ys] = [new Float32Array(8), new Float32Array(8)];
+      xs.set([1, -2, 3.25], 2);
+      const { feeds, outputs } = await s.runLent({ x: new ort.Tensor('float32', xs.subarray(2, 5), [3]) }, { y: new ort.Tensor('float32', ys.subarray(4, 7), [3]) });
+      // Lent: detached here while the thread had them.
+      expect(xs.buffer.byteLength).toBe(0);
+      const [x, y] = [feeds.x!.data as Float32Array, outputs.y!.data as Float32Array];
+      expect([x.byteOffset, y.byteOffset, x.buffer.byteLength, y.buffer.byteLength]).toEqual([8, 16, 32, 32]);
+      expect([...x]).toEqual([1, -2, 3.25]);
+      expect([...y]).toEqual([1, -2, 3.25].map((v) => Math.fround(Math.fround(v * Math.fround(1.1)) + Math.fround(0.3))));
+      expect([...new Float32Array(y.buffer)].filter((v, i) => v !== 0 && (i < 4 || i > 6))).toEqual([]);
+    } finally {
+      await s.release();
+    }
+  });
+});
+
 describe('resident tensors', () => {
   it('outputs kept in the thread and fed back give exactly what host round trips give', async () => {
     const s = await ThreadSession.create(affine, { executionProviders: ['cpu'] });
