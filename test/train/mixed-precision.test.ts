@@ -3,25 +3,19 @@
 // weights, and a loss scale too large for float16 overflows the gradients, which skips the step and
 // halves the scale until it fits.
 import path from 'node:path';
-import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { writeDataset } from '../../models/preprocess/dataset.ts';
 import type { Dataset } from '../../models/preprocess/values.ts';
 import { tinyModel } from '../../models/sd/tiny-model.ts';
 import type { LoraParams } from '../../models/train/lora-params.ts';
 import { trainLora, type StepReport, type TrainSettings } from '../../models/train/train-lora.ts';
-import { toImage } from '../../runtime/image-io.ts';
+import { discDataset } from '../helpers/disc-images.ts';
 import { tempDir } from '../helpers/temp.ts';
 
 const model = tinyModel(0);
 let dataset: Dataset;
 
 beforeAll(async () => {
-  const images = await Promise.all(['#d33', '#3a3', '#33d', '#dd3'].map((c, i) => {
-    const disc = `<svg width="64" height="64"><circle cx="${20 + i * 8}" cy="32" r="14" fill="#fff"/></svg>`;
-    return toImage(sharp({ create: { width: 64, height: 64, channels: 3, background: c } }).composite([{ input: Buffer.from(disc) }]).removeAlpha());
-  }));
-  dataset = await writeDataset(tempDir('mixed'), images.map((image, i) => ({ image, photo: `p${i}.png`, text: '<sks>, a woman' })), { token: '<sks>', subject: 'a woman' });
+  dataset = await discDataset(tempDir('mixed'), '<sks>, a woman', 'a woman');
 });
 
 const FAST: Partial<TrainSettings> = { resolution: 64, batch: 4, targets: 'all', learningRate: 1e-2, schedule: 'constant', mixedPrecision: 'on' };

@@ -3,27 +3,21 @@
 // step, in float32 and in mixed precision with overflow-skipped steps, across a checkpoint resume; and
 // per step it copies three numbers to the host, nothing else.
 import path from 'node:path';
-import sharp from 'sharp';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { writeDataset } from '../../models/preprocess/dataset.ts';
 import type { Dataset } from '../../models/preprocess/values.ts';
 import { PartSession } from '../../models/sd/part-session.ts';
 import { tinyModel } from '../../models/sd/tiny-model.ts';
 import { readSafetensors } from '../../models/safetensors.ts';
 import type { LoraParams } from '../../models/train/lora-params.ts';
 import { trainLora, type StepReport, type TrainSettings } from '../../models/train/train-lora.ts';
-import { toImage } from '../../runtime/image-io.ts';
+import { discDataset } from '../helpers/disc-images.ts';
 import { tempDir } from '../helpers/temp.ts';
 
 const model = tinyModel(0);
 let dataset: Dataset;
 
 beforeAll(async () => {
-  const images = await Promise.all(['#d33', '#3a3', '#33d', '#dd3'].map((c, i) => {
-    const disc = `<svg width="64" height="64"><circle cx="${20 + i * 8}" cy="32" r="14" fill="#fff"/></svg>`;
-    return toImage(sharp({ create: { width: 64, height: 64, channels: 3, background: c } }).composite([{ input: Buffer.from(disc) }]).removeAlpha());
-  }));
-  dataset = await writeDataset(tempDir('resident'), images.map((image, i) => ({ image, photo: `p${i}.png`, text: '<sks>, a woman' })), { token: '<sks>', subject: 'a woman' });
+  dataset = await discDataset(tempDir('resident'), '<sks>, a woman', 'a woman');
 });
 
 afterEach(() => void vi.restoreAllMocks());

@@ -1,9 +1,7 @@
 // Face-LoRA training on the tiny model: the loss falls, samples move towards the training images, and
 // a cancelled run resumed from its checkpoint ends where an uninterrupted run does.
 import path from 'node:path';
-import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { writeDataset } from '../../models/preprocess/dataset.ts';
 import type { Dataset } from '../../models/preprocess/values.ts';
 import { encodePrompts } from '../../models/sd/encode-prompt.ts';
 import { sample } from '../../models/sd/sample.ts';
@@ -11,8 +9,8 @@ import { tinyModel } from '../../models/sd/tiny-model.ts';
 import { decodeLatents, encodeImage } from '../../models/sd/vae-codec.ts';
 import { loraBranches, type LoraParams } from '../../models/train/lora-params.ts';
 import { trainLora, type TrainSettings } from '../../models/train/train-lora.ts';
-import { toImage } from '../../runtime/image-io.ts';
 import type { Image } from '../../runtime/values.ts';
+import { discDataset, discImages } from '../helpers/disc-images.ts';
 import { tempDir } from '../helpers/temp.ts';
 
 const model = tinyModel(0);
@@ -21,15 +19,8 @@ let dataset: Dataset;
 let images: Image[];
 
 beforeAll(async () => {
-  const colours = ['#d33', '#3a3', '#33d', '#dd3'];
-  images = await Promise.all(
-    colours.map((c, i) => {
-      const disc = `<svg width="64" height="64"><circle cx="${20 + i * 8}" cy="32" r="14" fill="#fff"/></svg>`;
-      return toImage(sharp({ create: { width: 64, height: 64, channels: 3, background: c } }).composite([{ input: Buffer.from(disc) }]).removeAlpha());
-    }),
-  );
-  const dir = tempDir('train');
-  dataset = await writeDataset(dir, images.map((image, i) => ({ image, photo: `p${i}.png`, text: CAPTION })), { token: '<sks>', subject: 'a beautiful woman' });
+  images = await discImages();
+  dataset = await discDataset(tempDir('train'), CAPTION, 'a beautiful woman', images);
 });
 
 const mean = (a: readonly number[]) => a.reduce((x, y) => x + y, 0) / a.length;
