@@ -128,10 +128,11 @@ try {
   }
   const { intraOpNumThreads } = sessionThreads();
   console.log(`SD1.5 at 512x512, FACECHAIN_SD_MEMORY=${memory}, on ${intraOpNumThreads} threads (${os.cpus()[0]?.model ?? 'CPU'}, load ${os.loadavg()[0]!.toFixed(1)})`);
-  // stable-diffusion.cpp on the same kind of 2-core machine and random SD1.5 weights (built from source,
-  // 2 threads), from ../shared/gpu-machine-facts.md and issue 22: for reading our figures against.
+  // stable-diffusion.cpp 97d29908 (ggml 8e800cef) measured on this machine with the same random SD1.5
+  // weights, 2 threads, 2 steps (README, "stable-diffusion.cpp"): for reading our figures against.
   const sdcpp = {
-    load: '3-6 s', fp16Step: '29-90 s (f16)', fp32Step: '72-158 s (f32)', vae: '97-194 s', rss: '3.5-4.6 GB',
+    fp16: { load: '4.2-4.5 s', step: '28.1-35.8 s', vae: '57.7-67.2 s', rss: '3.87 GB' },
+    fp32: { load: '9.5 s', step: '36.6 s', vae: '62.2 s', rss: '4.67 GB' },
   };
   const rows: [string, string, string, string][] = [];
   const check = (value: number, goal: number) => `${value <= goal ? 'OK' : 'MISSED'} (goal <= ${goal})`;
@@ -142,17 +143,17 @@ try {
       ? ''
       : ` (first, hashing the checkpoint and quantising: ${s('unetCreateFirst')} s, ${check(seconds(p.unetCreateFirst!), 6)}; hashing alone ${s('hashFirst')} s)`;
     rows.push(
-      [`${precision}: UNet session created${first ? ' from the cache' : ''}`, `${s('unetCreate')} s${first}`, check(seconds(p.unetCreate!), 6), sdcpp.load],
-      [`${precision}: UNet step, CFG batch 2 (first step ${s('unetFirst')} s)`, `${s('unetStep')} s (CPU ${s('unetStepCpu')} s)`, check(seconds(p.unetStep!), 6.5), precision === 'fp16' ? sdcpp.fp16Step : sdcpp.fp32Step],
+      [`${precision}: UNet session created${first ? ' from the cache' : ''}`, `${s('unetCreate')} s${first}`, check(seconds(p.unetCreate!), 6), sdcpp[precision].load],
+      [`${precision}: UNet step, CFG batch 2 (first step ${s('unetFirst')} s)`, `${s('unetStep')} s (CPU ${s('unetStepCpu')} s)`, check(seconds(p.unetStep!), 6.5), sdcpp[precision].step],
       [`${precision}: longest event-loop stall during a UNet step`, `${p.loopStallMs!.toFixed(0)} ms`, check(p.loopStallMs!, 100), '-'],
-      [`${precision}: VAE decode 512x512 (session ${s('vaeCreate')} s)`, `${s('vaeDecode')} s (CPU ${s('vaeDecodeCpu')} s)`, check(seconds(p.vaeDecode!), 12.5), sdcpp.vae],
+      [`${precision}: VAE decode 512x512 (session ${s('vaeCreate')} s)`, `${s('vaeDecode')} s (CPU ${s('vaeDecodeCpu')} s)`, check(seconds(p.vaeDecode!), 12.5), sdcpp[precision].vae],
       [`${precision}: text encode, batch 2 (session ${s('textCreate')} s)`, `${s('textEncode')} s (CPU ${s('textEncodeCpu')} s)`, '-', '-'],
     );
     console.log(rows.slice(-5).map((r) => r.join('  ')).join('\n'));
   }
   for (const precision of precisions) {
     const t = child('txt2img', data, precision);
-    rows.push([`${precision}: txt2img 512x512, 2 steps: peak RSS (run ${t.txt2imgSeconds!.toFixed(1)} s)`, `${t.peakRssGb!.toFixed(2)} GB`, precision === 'fp16' ? check(t.peakRssGb!, 4) : '-', sdcpp.rss]);
+    rows.push([`${precision}: txt2img 512x512, 2 steps: peak RSS (run ${t.txt2imgSeconds!.toFixed(1)} s)`, `${t.peakRssGb!.toFixed(2)} GB`, precision === 'fp16' ? check(t.peakRssGb!, 4) : '-', sdcpp[precision].rss]);
     console.log(rows.at(-1)!.join('  '));
   }
   if (memory === 'int8') {
