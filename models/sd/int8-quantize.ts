@@ -6,6 +6,11 @@ import { createSession } from '../session/providers.ts';
 
 export const BLOCK = 128;
 export const ZERO_POINT = 128;
+
+/** Blocks of BLOCK values in a row of `k` (the last one padded). */
+export function blocksOf(k: number): number {
+  return Math.ceil(k / BLOCK);
+}
 // Elements per run (its float32 intermediates 4 MiB): [10240, 1280] fp16 took 2.3 ns a weight in runs
 // of 1M, 2.6 in runs of 256K, 7.4 in runs of 64K (2 threads, loaded machine).
 const CHUNK_ELEMENTS = 1 << 20;
@@ -72,7 +77,7 @@ export class Quantizer {
    * same memory serves every run: fresh buffers per run cost more than the quantising.
    */
   async run(b: QuantizerBuffers, rows: number, k: number): Promise<QuantizerBuffers> {
-    const blocks = Math.ceil(k / BLOCK);
+    const blocks = blocksOf(k);
     const dtype = b.w instanceof Float32Array ? 'float32' : 'float16';
     if (b.w.length !== rows * k || b.q.length !== rows * blocks * BLOCK || b.scales.length !== rows * blocks) throw new Error(`quantizer: buffers do not fit ${rows}x${k}`);
     const { feeds, outputs } = await (await this.prepare(dtype)).runLent(

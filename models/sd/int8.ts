@@ -16,7 +16,7 @@ import {
 } from '../onnx/index.ts';
 import { ExternalDataReader } from '../onnx/io.ts';
 import { convertedKey, ensureConverted } from '../store/converted.ts';
-import { BLOCK, chunkRows, Quantizer } from './int8-quantize.ts';
+import { BLOCK, blocksOf, chunkRows, Quantizer } from './int8-quantize.ts';
 import { commonDir, rebase, relativeFile, weightsHashed, weightsIdentity } from './weight-files.ts';
 
 /** Bump when quantisation changes what it writes for the same weights (2: float32 ORT graph, half to even). */
@@ -118,8 +118,8 @@ async function eachQuantized(quantizer: Quantizer, found: readonly Linear[], dir
   const most = (f: (c: Chunk, l: Linear) => number) => Math.max(0, ...all.map((c) => f(c, found[c.layer]!)));
   const set = () => ({
     w: new ArrayBuffer(most((c, l) => c.rows * l.k * 4)),
-    q: new ArrayBuffer(most((c, l) => c.rows * Math.ceil(l.k / BLOCK) * BLOCK)),
-    scales: new ArrayBuffer(most((c, l) => c.rows * Math.ceil(l.k / BLOCK) * 4)),
+    q: new ArrayBuffer(most((c, l) => c.rows * blocksOf(l.k) * BLOCK)),
+    scales: new ArrayBuffer(most((c, l) => c.rows * blocksOf(l.k) * 4)),
   });
   const sets = [set(), set()];
   const reader = chunkReader(found, dir);
@@ -137,7 +137,7 @@ async function eachQuantized(quantizer: Quantizer, found: readonly Linear[], dir
     for (const [i, c] of all.entries()) {
       const s = await next;
       const { k } = found[c.layer]!;
-      const blocks = Math.ceil(k / BLOCK);
+      const blocks = blocksOf(k);
       const running = quantizer.run({ w: input(c, s.w), q: new Uint8Array(s.q, 0, c.rows * blocks * BLOCK), scales: new Float32Array(s.scales, 0, c.rows * blocks) }, c.rows, k);
       // Each of these is awaited below; marked handled so a failure while another is awaited is not an unhandled rejection.
       running.catch(() => undefined);
@@ -164,7 +164,7 @@ function layout(found: readonly Linear[]): { b: number; scales: number }[] {
   const align = (x: number) => Math.ceil(x / 64) * 64;
   let at = 0;
   return found.map(({ n, k }) => {
-    const blocks = Math.ceil(k / BLOCK);
+    const blocks = blocksOf(k);
     const b = at;
     const scales = align(b + n * blocks * BLOCK);
     at = align(scales + n * blocks * 4);
@@ -177,7 +177,7 @@ async function writeQuantized(quantizer: Quantizer, file: string, found: readonl
   try {
     const places = layout(found);
     await eachQuantized(quantizer, found, dir, async (c, q, scales) => {
-      const blocks = Math.ceil(found[c.layer]!.k / BLOCK);
+      const blocks = blocksOf(found[c.layer]!.k);
       await Promise.all([
         out.write(q, 0, q.byteLength, places[c.layer]!.b + c.r0 * blocks * BLOCK),
         out.write(new Uint8Array(scales.buffer, scales.byteOffset, scales.byteLength), 0, scales.byteLength, places[c.layer]!.scales + c.r0 * blocks * 4),
@@ -227,7 +227,7 @@ export async function int8Graph(graph: Uint8Array, weightsDir: string | undefine
 }
 
 const tensorNames = (l: Linear) => ({ b: `${l.weight.name}.int8`, scales: `${l.weight.name}.int8_scales` });
-const tensorDims = (l: Linear) => ({ b: [l.n, Math.ceil(l.k / BLOCK), BLOCK], scales: [l.n * Math.ceil(l.k / BLOCK)] });
+const tensorDims = (l: Linear) => ({ b: [l.n, blocksOf(l.k), BLOCK], scales: [l.n * blocksOf(l.k)] });
 
 /** The quantised weights as initializers pointing into the converted cache (quantised there first if new), and the folder they and the checkpoint share. */
 async function cached(quantizer: Quantizer, found: readonly Linear[], weightsDir: string | undefined, modelsDir: string): Promise<{ initializers: TensorProto[]; root: string }> {
@@ -245,7 +245,7 @@ async function cached(quantizer: Quantizer, found: readonly Linear[], weightsDir
   const file = relativeFile(root, path.join(dir, FILE));
   const places = layout(found);
   const initializers = found.flatMap((l, i) => {
-    const bytes = l.n * Math.ceil(l.k / BLOCK);
+    const bytes = l.n * blocksOf(l.k);
     return [
       tensorToProto(tensorNames(l).b, { dtype: 'uint8', dims: tensorDims(l).b, external: { file, offset: places[i]!.b, length: bytes * BLOCK } }),
       tensorToProto(tensorNames(l).scales, { dtype: 'float32', dims: tensorDims(l).scales, external: { file, offset: places[i]!.scales, length: bytes * 4 } }),
@@ -256,9 +256,9 @@ async function cached(quantizer: Quantizer, found: readonly Linear[], weightsDir
 
 /** The quantised weights as inline initializers (a model without a models folder). */
 async function inline(quantizer: Quantizer, found: readonly Linear[], weightsDir: string | undefined): Promise<TensorProto[]> {
-  const out = found.map((l) => ({ q: new Uint8Array(l.n * Math.ceil(l.k / BLOCK) * BLOCK), scales: new Float32Array(l.n * Math.ceil(l.k / BLOCK)) }));
+  const out = found.map((l) => ({ q: new Uint8Array(l.n * blocksOf(l.k) * BLOCK), scales: new Float32Array(l.n * blocksOf(l.k)) }));
   await eachQuantized(quantizer, found, weightsDir, async (c, q, scales) => {
-    const blocks = Math.ceil(found[c.layer]!.k / BLOCK);
+    const blocks = blocksOf(found[c.layer]!.k);
     out[c.layer]!.q.set(q, c.r0 * blocks * BLOCK);
     out[c.layer]!.scales.set(scales, c.r0 * blocks);
   });
