@@ -6,8 +6,10 @@
 // check, which reads the photo's header) is execution too: measured on the executor alone and subtracted. Engines: embedded (the server's process runs the runs:
 // `--workers N`) and Redis (a real redis-server with AOF, N `facechain worker` processes, as deployed);
 // the Redis overhead with AOF fsync `everysec` (Redis's default) and `always` (every write on disk first).
+// Worker processes are pinned to a core each (taskset), as workers on machines of their own: 1 worker has
+// one core, 2 have two; BENCH_SCALE_PIN=0 leaves them to the scheduler, splitting the cores by --threads.
 // BENCH_SCALE_RUNS / BENCH_SCALE_OVERHEAD_RUNS change the counts; BENCH_SCALE_ENGINES=embedded|Redis.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import path from 'node:path';
@@ -27,6 +29,16 @@ import { removeTempDirs, tempDir } from '../test/helpers/temp.ts';
 const RUNS = Number(process.env.BENCH_SCALE_RUNS ?? 16);
 const OVERHEAD_RUNS = Number(process.env.BENCH_SCALE_OVERHEAD_RUNS ?? 200);
 const ENGINES = (process.env.BENCH_SCALE_ENGINES ?? 'embedded,Redis').split(',') as Setup['engine'][];
+const PIN = process.env.BENCH_SCALE_PIN !== '0' && hasTaskset();
+
+function hasTaskset(): boolean {
+  try {
+    execFileSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 const graphOf = (name: string, nodes: object[], edges: [string, string, string, string][]) => ({
   format: 'facechain-graph',
@@ -96,13 +108,15 @@ interface Setup {
 const ROOT = path.join(import.meta.dirname, '..');
 
 /**
- * `facechain worker` in a process of its own, as deployed; resolves once it takes runs. Workers sharing
- * this machine split its cores (`--threads`), as runs executing at once in one process do.
+ * `facechain worker` in a process of its own, as deployed; resolves once it takes runs. Pinned to `core`
+ * (one thread), or sharing the machine's cores with the other workers (`--threads`), as runs executing
+ * at once in one process do.
  */
-function spawnWorker(redis: string, name: string, cacheMb: number | undefined, threads: number): Promise<{ pid: number; stop: () => Promise<void> }> {
+function spawnWorker(redis: string, name: string, cacheMb: number | undefined, threads: number, core?: number): Promise<{ pid: number; stop: () => Promise<void> }> {
   const args = [path.join(ROOT, 'bin', 'facechain.js'), 'worker', '--redis', redis, '--data', tempDir('bench-scale-worker'), '--name', name, '--threads', String(threads)];
   if (cacheMb !== undefined) args.push('--cache-mb', String(cacheMb));
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const [command, ...rest] = core === undefined ? [process.execPath, ...args] : ['taskset', '-c', String(core), process.execPath, ...args];
+  const child = spawn(command!, rest, { stdio: ['ignore', 'ignore', 'pipe'] });
   const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   let said = '';
   return new Promise((resolve, reject) => {
@@ -131,8 +145,9 @@ async function withServer<T>({ engine, workers, cacheMb, fsync = 'always' }: Set
       const r = await startRedis(fsync === 'always' ? [] : ['--appendfsync', fsync]);
       stops.push(r.stop);
       redis = r.url;
-      const threads = Math.max(1, Math.floor(physicalCores() / workers));
-      for (const w of await Promise.all(Array.from({ length: workers }, (_, i) => spawnWorker(r.url, `bench-${i}`, cacheMb, threads)))) {
+      const pin = PIN && workers <= CPUS;
+      const threads = pin ? 1 : Math.max(1, Math.floor(physicalCores() / workers));
+      for (const w of await Promise.all(Array.from({ length: workers }, (_, i) => spawnWorker(r.url, `bench-${i}`, cacheMb, threads, pin ? i : undefined)))) {
         stops.push(w.stop);
         pids.push(w.pid);
       }
@@ -222,7 +237,7 @@ try {
   for (const engine of ENGINES) {
     const one = await throughput(engine, 1);
     const two = await throughput(engine, 2);
-    const at = engine === 'embedded' ? 'at a time' : engine === 'Redis' ? 'worker process(es)' : '';
+    const at = engine === 'embedded' ? 'at a time' : `worker process(es)${PIN ? ' pinned to a core each' : ''}`;
     console.log(
       `${engine}: throughput, ${RUNS} runs of the CPU-bound graph (cache off): 1 ${at} ${one.perSecond.toFixed(2)} runs/s (using ${one.busyCpus.toFixed(2)} of ${CPUS} CPUs), ` +
         `2 ${at} ${two.perSecond.toFixed(2)} runs/s (using ${two.busyCpus.toFixed(2)}) (${(two.perSecond / one.perSecond).toFixed(2)}x, goal >= 1.7x where 2 cores allow); load average ${load()}`,

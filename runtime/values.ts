@@ -33,6 +33,16 @@ export function isImage(v: unknown): v is Image {
   );
 }
 
+/** The images a port's value holds: one, a list of them, or none (a value of another type). */
+export function imagesIn(value: unknown): Image[] {
+  return isImage(value) ? [value] : Array.isArray(value) && value.length && value.every(isImage) ? value : [];
+}
+
+/** How many images each port of a node's outputs holds (ports holding none left out). */
+export function imageCounts(ports: Record<string, unknown>): Record<string, number> {
+  return Object.fromEntries(Object.entries(ports).flatMap(([port, v]) => (imagesIn(v).length ? [[port, imagesIn(v).length]] : [])));
+}
+
 /** Rough byte size of a value, for the memory-bounded output cache. */
 export function approximateBytes(value: unknown, seen = new Set<unknown>()): number {
   if (value === null || value === undefined) return 8;

@@ -3,6 +3,7 @@ import type { RunEvent, RunListener } from '../../protocol/index.ts';
 import { isActive, type RunView } from '../../protocol/index.ts';
 import { HttpError } from '../http-error.ts';
 import type { RunHistory } from '../run-history.ts';
+import type { RunOutputs } from './worker-outputs.ts';
 
 /** A run this server process holds in memory: queued, going, or one of the last ended. */
 export interface LiveRun {
@@ -14,6 +15,8 @@ export interface LiveRun {
   events: RunEvent[];
   /** The outputs, while kept in memory (only where the run was executed in this process). */
   result?: RunResult;
+  /** A run a worker executed: that worker keeps its outputs; how many images each node's ports hold. */
+  keptBy?: RunOutputs;
 }
 
 /** What POST /api/runs answers. */
@@ -40,6 +43,8 @@ export interface RunEngine {
   /** Cancels a queued or running run, wherever it runs. Resolves false for unknown or already ended runs. */
   cancel(runId: string): Promise<boolean>;
   subscribe(listener: RunListener): () => void;
+  /** One image of a run that a worker keeps (`keptBy`) as PNG; an HttpError saying why there is none. */
+  outputPng?(run: LiveRun, nodeId: string, port: string, index: number): Promise<Buffer>;
   /** Resolves when this process has nothing queued, running or being saved (tests, clean shutdown). */
   idle(): Promise<void>;
   /** Stops taking runs and lets go of connections; queued runs stay queued for the next start. */

@@ -16,6 +16,7 @@ import {
 } from './redis-stream.ts';
 import { WORKER_LOG, type RunJob } from './redis-worker.ts';
 import { jobEnd, lostEndEvents } from './lost-ends.ts';
+import { OutputFetch } from './output-fetch.ts';
 
 export interface RedisEngineOptions {
   url: string;
@@ -67,6 +68,8 @@ export class RedisEngine implements RunEngine {
   /** Going runs whose job was found ended or gone at the last check, with the stream's end then. */
   private endsMissing = new Map<string, string>();
   private checkingEnds = false;
+  /** Asks workers for the outputs they keep; opened with the engine. */
+  private fetch?: OutputFetch;
 
   private constructor(
     private readonly opts: RedisEngineOptions,
@@ -82,6 +85,7 @@ export class RedisEngine implements RunEngine {
     const engine = new RedisEngine(opts, redis, reader);
     try {
       await engine.queueNamed(RUNS_QUEUE).waitUntilReady();
+      engine.fetch = await OutputFetch.open(redis, connect(opts.url));
       engine.workersSeen = await liveWorkers(redis);
       engine.beating = setInterval(() => {
         void liveWorkers(redis).then((w) => (engine.workersSeen = w), () => undefined);
@@ -116,7 +120,7 @@ export class RedisEngine implements RunEngine {
     // The queued event goes first on the connection the queue shares, so no worker's run.started can come
     // before it in the stream; both are sent at once (one round trip, one AOF write for both).
     this.adding.add(runId);
-    const queued = appendEvent(this.redis, { type: 'run.queued', runId, time: Date.now(), position }, undefined, { queue: name, graphName: checked.graph.name, graph, targets, worker });
+    const queued = appendEvent(this.redis, { type: 'run.queued', runId, time: Date.now(), position }, { queued: { queue: name, graphName: checked.graph.name, graph, targets, worker } });
     try {
       // Once added (Redis with AOF on), the run outlives this server, a worker and Redis restarting.
       await queue.add('run', { graph, targets, queue: shared } satisfies RunJob, { jobId: runId, removeOnComplete: 1000, removeOnFail: 1000 });
@@ -198,6 +202,11 @@ export class RedisEngine implements RunEngine {
     return true;
   }
 
+  async outputPng(run: LiveRun, nodeId: string, port: string, index: number): Promise<Buffer> {
+    if (!run.keptBy || !this.fetch) throw new HttpError(410, `Run "${run.state.runId}" has no outputs a worker keeps`);
+    return this.fetch.png(run.keptBy.worker, { runId: run.state.runId, nodeId, port, index });
+  }
+
   subscribe(listener: RunListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -212,6 +221,7 @@ export class RedisEngine implements RunEngine {
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.beating);
+    this.fetch?.close();
     this.reader.disconnect();
     await this.reading;
     await Promise.all(this.saving);
@@ -246,7 +256,7 @@ export class RedisEngine implements RunEngine {
     }
   }
 
-  private take({ event, preview, queued }: StreamEntry): void {
+  private take({ event, preview, queued, outputs }: StreamEntry): void {
     const { runId } = event;
     let run = this.runs.get(runId);
     // A run's first end in the stream is its end on every server (all read it in the same order): what
@@ -263,6 +273,7 @@ export class RedisEngine implements RunEngine {
     if (queued?.worker) this.workerOf.set(runId, queued.worker);
     if (event.type === 'log' && event.message.startsWith(WORKER_LOG)) this.workerOf.set(runId, event.message.slice(WORKER_LOG.length));
     run.state = reduceRun(run.state, event);
+    if (outputs) run.keptBy = outputs;
     if (!isActive(run.state)) this.workerOf.delete(runId);
     if (event.type !== 'node.progress') run.events.push(event);
     if (event.type === 'run.queued' || event.type === 'run.started' || !isActive(run.state)) this.save(run);

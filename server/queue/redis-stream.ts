@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import { z } from 'zod';
 import { jsonOrUndefined } from '../../runtime/json-depth.ts';
 import { at, RunEventSchema, type PreviewImage, type RunEvent } from '../../protocol/index.ts';
+import { type RunOutputs, RunOutputsSchema } from './worker-outputs.ts';
 
 /** BullMQ's queue of runs that need no model file: one job per run, its id the run id. */
 export const RUNS_QUEUE = 'facechain-runs';
@@ -107,18 +108,24 @@ const QueuedMetaSchema = z.object({
 });
 export type QueuedMeta = z.infer<typeof QueuedMetaSchema>;
 
-export interface StreamEntry {
-  id: string;
-  event: RunEvent;
+/** What an entry carries beside its event: a preview's bytes, a queued run's graph, an ended run's outputs. */
+export interface EntryExtras {
   preview?: PreviewImage;
   queued?: QueuedMeta;
+  outputs?: RunOutputs;
+}
+
+export interface StreamEntry extends EntryExtras {
+  id: string;
+  event: RunEvent;
 }
 
 /** Appends one event; ioredis sends a connection's commands in order, so one writer's events stay in order. */
-export function appendEvent(redis: Redis, event: RunEvent, preview?: PreviewImage, queued?: QueuedMeta): Promise<unknown> {
+export function appendEvent(redis: Redis, event: RunEvent, { preview, queued, outputs }: EntryExtras = {}): Promise<unknown> {
   const fields: (string | Buffer)[] = ['e', JSON.stringify(event)];
   if (preview) fields.push('p', Buffer.from(preview.data.buffer, preview.data.byteOffset, preview.data.byteLength), 'm', preview.mime);
   if (queued) fields.push('q', JSON.stringify(queued));
+  if (outputs) fields.push('o', JSON.stringify(outputs));
   return redis.xadd(EVENTS_STREAM, 'MAXLEN', '~', String(STREAM_LENGTH), '*', ...fields);
 }
 
@@ -145,11 +152,13 @@ export async function readEvents(redis: Redis, after: string): Promise<{ last: s
         const event = RunEventSchema.parse(JSON.parse(fields.get('e')?.toString() ?? ''));
         const p = fields.get('p');
         const q = fields.get('q');
+        const o = fields.get('o');
         entries.push({
           id: last,
           event,
           preview: p ? { mime: fields.get('m')?.toString() ?? 'image/png', data: new Uint8Array(p) } : undefined,
           queued: q ? QueuedMetaSchema.parse(JSON.parse(q.toString())) : undefined,
+          outputs: o ? RunOutputsSchema.parse(JSON.parse(o.toString())) : undefined,
         });
       } catch (e) {
         process.stderr.write(`Redis stream entry ${last} is not a run event, skipped: ${(e as Error).message}\n`);

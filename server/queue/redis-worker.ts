@@ -15,7 +15,7 @@ import { affinityKeys, HELD_TTL_S, heldKey } from './affinity.ts';
 import {
   appendEvent, assertReachable, CANCEL_CHANNEL, cancelKey, connect, connectionOptions, HEARTBEAT_MS, liveWorkers, MODEL_SETS, RUNS_QUEUE, runsQueue, WORKERS, workerQueue, type WorkerInfo,
 } from './redis-stream.ts';
-import { writeRunOutputs } from './run-outputs.ts';
+import { type RunOutputs, WorkerOutputs, outputsChannel } from './worker-outputs.ts';
 
 /** The log line that starts a run's log on a worker, before the worker's name. */
 export const WORKER_LOG = 'Run by worker ';
@@ -65,9 +65,12 @@ export async function startRedisWorker(opts: RedisWorkerOptions): Promise<Runnin
   const writer = connect(opts.url);
   const subscriber = connect(opts.url);
   const going = new Map<string, AbortController>();
-  await subscriber.subscribe(CANCEL_CHANNEL, MODEL_SETS);
-  subscriber.on('message', (channel: string, runId: string) => {
-    if (channel === CANCEL_CHANNEL) going.get(runId)?.abort();
+  const kept = new WorkerOutputs();
+  const asked = outputsChannel(name);
+  await subscriber.subscribe(CANCEL_CHANNEL, MODEL_SETS, asked);
+  subscriber.on('message', (channel: string, message: string) => {
+    if (channel === CANCEL_CHANNEL) going.get(message)?.abort();
+    else if (channel === asked) kept.answer(writer, message).catch((e: Error) => void process.stderr.write(`Worker ${name}, answering for an output: ${e.message}\n`));
     else beatNow();
   });
 
@@ -92,7 +95,7 @@ export async function startRedisWorker(opts: RedisWorkerOptions): Promise<Runnin
       throw new WaitingError();
     }
     activeIn.set(queue, (activeIn.get(queue) ?? 0) + 1);
-    const run = runJob(job, name, opts, writer, going);
+    const run = runJob(job, { name, opts, writer, going, kept });
     gate();
     try {
       // The job's result: a server that never sees the run's end in the stream ends the run with it.
@@ -180,8 +183,17 @@ export async function startRedisWorker(opts: RedisWorkerOptions): Promise<Runnin
   };
 }
 
+/** What a worker's runs share: its name, options, Redis connection, going runs and kept outputs. */
+interface WorkerState {
+  name: string;
+  opts: RedisWorkerOptions;
+  writer: Redis;
+  going: Map<string, AbortController>;
+  kept: WorkerOutputs;
+}
+
 /** Runs the job's graph; resolves with the run's end once every event is stored. */
-async function runJob(job: Job<RunJob>, name: string, opts: RedisWorkerOptions, writer: Redis, going: Map<string, AbortController>): Promise<RunEvent | undefined> {
+async function runJob(job: Job<RunJob>, { name, opts, writer, going, kept }: WorkerState): Promise<RunEvent | undefined> {
   const runId = job.id!;
   const controller = new AbortController();
   going.set(runId, controller);
@@ -189,16 +201,18 @@ async function runJob(job: Job<RunJob>, name: string, opts: RedisWorkerOptions, 
   let last: Promise<unknown> = Promise.resolve();
   /** The run's end as sent: the job's result. */
   let end: RunEvent | undefined;
-  const send = (event: RunEvent, preview?: PreviewImage) => {
+  const send = (event: RunEvent, preview?: PreviewImage, outputs?: RunOutputs) => {
     if (event.type === 'run.finished' || event.type === 'run.failed' || event.type === 'run.cancelled') end = event;
-    last = appendEvent(writer, event, preview);
+    last = appendEvent(writer, event, { preview, outputs });
   };
   /** Node results this run left in the worker's cache (run or taken from it). */
   const held = new Set<string>();
   let ending: RunEvent | undefined;
+  /** Its outputs, kept by this worker for any server to ask for: told with its end. */
+  let outputs: RunOutputs | undefined;
   const onEvent = (event: RunEvent, preview?: PreviewImage) => {
     if (event.type === 'node.finished' || event.type === 'node.cached') held.add(event.nodeId);
-    // The run's end is told once its outputs are stored and its cache noted (below).
+    // The run's end is told once its outputs are kept and its cache noted (below).
     if (event.type === 'run.finished' || event.type === 'run.failed') {
       ending = event;
       return;
@@ -224,7 +238,7 @@ async function runJob(job: Job<RunJob>, name: string, opts: RedisWorkerOptions, 
     const sweep = sweepOf(graph);
     if (sweep === undefined) {
       const result = await opts.executor.execute(check, options);
-      if (ending) ending = await storeOutputs(ending, opts, runId, result.outputs);
+      if (ending) outputs = { worker: name, images: kept.keep(runId, result.outputs) };
     } else await runSweep(graph, sweep, { ...options, executor: opts.executor, registry: opts.registry, data: opts.data });
     // Sent before the end event on the same connection, not awaited: stored before any client sees the end.
     if (ending) last = noteHeld(writer, name, opts, check, held).catch((e: Error) => void process.stderr.write(`Worker ${name}: ${e.message}\n`));
@@ -233,24 +247,10 @@ async function runJob(job: Job<RunJob>, name: string, opts: RedisWorkerOptions, 
     ending = { type: 'run.failed', runId, time: Date.now(), message: (e as Error).message, durationMs: 0 };
   } finally {
     going.delete(runId);
-    if (ending) send(ending);
+    if (ending) send(ending, undefined, outputs);
     await last;
   }
   return end;
-}
-
-/**
- * Writes the run's image outputs under the shared data folder, where any server reads them. Part of the
- * run: its end event is stamped after it.
- */
-async function storeOutputs(ending: RunEvent, opts: RedisWorkerOptions, runId: string, outputs: Map<string, Record<string, unknown>>): Promise<RunEvent> {
-  const t = Date.now();
-  try {
-    await writeRunOutputs(opts.data, runId, outputs);
-  } catch (e) {
-    process.stderr.write(`Run ${runId}: its outputs could not be written to the data folder: ${(e as Error).message}\n`);
-  }
-  return ending.type === 'run.finished' || ending.type === 'run.failed' ? { ...ending, time: Date.now(), durationMs: ending.durationMs + (Date.now() - t) } : ending;
 }
 
 /** Notes in Redis that this worker's cache holds these nodes' results, for servers to send it runs that need them. */

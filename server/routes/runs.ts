@@ -5,14 +5,13 @@ import { Router } from 'express';
 import { encodePng } from '../../runtime/image-io.ts';
 import { type RunEvent, isActive, type RunView, fullLog, newestFirst, runSummary, RunSubmitSchema, type LogLine, type Ok, type RunDetail, type RunStarted, type RunSummary } from '../../protocol/index.ts';
 import { GraphValidationError } from '../../runtime/validate.ts';
-import { type Image, isImage } from '../../runtime/values.ts';
+import { imageCounts, imagesIn } from '../../runtime/values.ts';
 import { openInside } from '../../runtime/safe-open.ts';
 import { sweepFolder } from '../../runtime/sweep/driver.ts';
 import type { ServerContext } from '../context.ts';
 import { HttpError } from '../http-error.ts';
 import { storedView } from '../run-history.ts';
 import type { Accepted, LiveRun } from '../queue/engine.ts';
-import { readOutputCounts, readRunOutput } from '../queue/run-outputs.ts';
 
 const OUTPUT_FILE = /^[A-Za-z0-9_-]{1,200}\.png$/;
 const SWEEP_FILE = /^(cell-\d+-\d+-\d+-s\d+\.png|grid\.png|scores\.png|results\.(json|csv)|summary\.csv)$/;
@@ -29,14 +28,12 @@ interface FoundRun {
   interrupted?: RunSummary['interrupted'];
 }
 
-function imageCounts(outputs: Record<string, unknown> | undefined): Record<string, number> | undefined {
-  if (!outputs) return undefined;
-  const counts: Record<string, number> = {};
-  for (const [port, v] of Object.entries(outputs)) {
-    if (isImage(v)) counts[port] = 1;
-    else if (Array.isArray(v) && v.length && v.every(isImage)) counts[port] = v.length;
-  }
-  return counts;
+/** Images per port of a node's outputs: held in this process, or counted by the worker that keeps them. */
+function imagesOf(live: LiveRun | undefined, nodeId: string): Record<string, number> | undefined {
+  const outputs = live?.result?.outputs.get(nodeId);
+  if (outputs) return imageCounts(outputs);
+  const kept = live?.keptBy?.images;
+  return kept && Object.hasOwn(kept, nodeId) ? kept[nodeId] : undefined;
 }
 
 /** A graph the engine refuses is the client's error, with every problem listed. */
@@ -76,11 +73,7 @@ export function runRoutes(ctx: ServerContext): Router {
   });
   r.get('/runs/:runId', (req, res) => {
     const run = find(req.params.runId);
-    // A Redis run's outputs: written by its worker under the shared data folder.
-    const stored = run.live?.result || isActive(run.state) ? undefined : readOutputCounts(ctx.data, req.params.runId);
-    const nodes = Object.fromEntries(
-      Object.entries(run.state.nodes).map(([id, n]) => [id, { ...n, images: imageCounts(run.live?.result?.outputs.get(id)) ?? stored?.[id] }]),
-    );
+    const nodes = Object.fromEntries(Object.entries(run.state.nodes).map(([id, n]) => [id, { ...n, images: imagesOf(run.live, id) }]));
     res.json({ ...runSummary(run.state, run.graphName, run.events), interrupted: run.interrupted, nodes, logs: run.state.logs } satisfies RunDetail);
   });
   r.get('/runs/:runId/events', (req, res) => void res.json(find(req.params.runId).events satisfies RunEvent[]));
@@ -98,29 +91,21 @@ export function runRoutes(ctx: ServerContext): Router {
     const { runId, nodeId, port, index } = req.params;
     const found = find(runId);
     if (isActive(found.state)) throw new HttpError(409, `Run "${runId}" has not ended yet: its outputs are served once it has`);
-    const run = found.live?.result ? found.live : undefined;
-    if (!run) {
-      // A run of the Redis engine: its worker wrote its outputs under the shared data folder.
-      let stored: Image | undefined;
-      try {
-        stored = await readRunOutput(ctx.data, runId, nodeId, port, Number(index));
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-      }
-      if (stored) {
-        res.type('image/png').send(await encodePng(stored));
-        return;
-      }
-      if (readOutputCounts(ctx.data, runId)) throw new HttpError(404, `No image at ${nodeId}.${port}[${index}] in run "${runId}"`);
+    const { live } = found;
+    const at = `${nodeId}.${port}[${index}]`;
+    if (live?.keptBy && ctx.queue.outputPng) {
+      // A run a worker executed: that worker keeps its outputs and is asked for this one.
+      const i = Number(index);
+      if (!(Number.isInteger(i) && i >= 0 && i < (imagesOf(live, nodeId)?.[port] ?? 0))) throw new HttpError(404, `No image at ${at} in run "${runId}"`);
+      res.type('image/png').send(await ctx.queue.outputPng(live, nodeId, port, i));
+      return;
     }
-    if (!found.live) throw new HttpError(410, `Run "${runId}" is no longer held in memory (it ran in an earlier server process, or many runs ago): its outputs are gone (files its save nodes wrote are still served by /api/files/:id)`);
-    if (!run?.result) throw new HttpError(410, `The outputs of run "${runId}" were dropped from memory, or its worker's data/output is not the shared one: only the last runs' outputs are kept (files its save nodes wrote are still served by /api/files/:id)`);
-    const outputs = run.result.outputs.get(nodeId);
+    if (!live) throw new HttpError(410, `Run "${runId}" is no longer held in memory (it ran in an earlier server process, or many runs ago): its outputs are gone (files its save nodes wrote are still served by /api/files/:id)`);
+    if (!live.result) throw new HttpError(410, `The outputs of run "${runId}" were dropped from memory: only the last runs' outputs are kept (files its save nodes wrote are still served by /api/files/:id)`);
+    const outputs = live.result.outputs.get(nodeId);
     if (!outputs) throw new HttpError(404, `Node "${nodeId}" has no outputs in run "${runId}" (it did not run, failed or was skipped)`);
-    const value = outputs[port];
-    const list = isImage(value) ? [value] : Array.isArray(value) ? value : [];
-    const image = list[Number(index)];
-    if (!isImage(image)) throw new HttpError(404, `No image at ${nodeId}.${port}[${index}]`);
+    const image = Object.hasOwn(outputs, port) ? imagesIn(outputs[port])[Number(index)] : undefined;
+    if (!image) throw new HttpError(404, `No image at ${at}`);
     res.type('image/png').send(await encodePng(image));
   });
   // A sweep's folder (runtime/sweep/driver.ts): cell images, grid, score plot and tables.
