@@ -11,6 +11,7 @@
 // BENCH_SCALE_RUNS / BENCH_SCALE_OVERHEAD_RUNS change the counts; BENCH_SCALE_ENGINES=embedded|Redis.
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import http from 'node:http';
 import { availableParallelism, loadavg } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -26,7 +27,7 @@ import { startServer, type RunningServer } from '../server/app.ts';
 import { startRedis } from '../test/helpers/redis-server.ts';
 import { removeTempDirs, tempDir } from '../test/helpers/temp.ts';
 
-const RUNS = Number(process.env.BENCH_SCALE_RUNS ?? 16);
+const RUNS = Number(process.env.BENCH_SCALE_RUNS ?? 32);
 const OVERHEAD_RUNS = Number(process.env.BENCH_SCALE_OVERHEAD_RUNS ?? 200);
 const ENGINES = (process.env.BENCH_SCALE_ENGINES ?? 'embedded,Redis').split(',') as Setup['engine'][];
 const PIN = process.env.BENCH_SCALE_PIN !== '0' && hasTaskset();
@@ -91,10 +92,21 @@ async function endings(url: string) {
   };
 }
 
-async function submit(url: string, graph: unknown): Promise<string> {
-  const res = await fetch(`${url}/api/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ graph }) });
-  if (res.status !== 202) throw new Error(`submit answered ${res.status}: ${await res.text()}`);
-  return ((await res.json()) as { runId: string }).runId;
+/** Kept-alive connections: the client's own cost (a new connection per run, fetch's machinery) is not the queue's. */
+const agent = new http.Agent({ keepAlive: true });
+
+function submit(url: string, graph: unknown): Promise<string> {
+  const body = JSON.stringify({ graph });
+  return new Promise((resolve, reject) => {
+    const req = http.request(`${url}/api/runs`, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => (res.statusCode === 202 ? resolve((JSON.parse(text) as { runId: string }).runId) : reject(new Error(`submit answered ${res.statusCode}: ${text}`))));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
 interface Setup {

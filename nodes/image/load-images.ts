@@ -1,12 +1,12 @@
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import sharp from 'sharp';
 import { z } from 'zod';
 import { defineNode } from '../../runtime/node.ts';
 import { inputPathParam } from '../../runtime/params.ts';
 import { safeJoin, type DataFolders } from '../../runtime/data-folder.ts';
 import { resolveUploadId } from '../../runtime/input-path.ts';
 import { decodeImage } from '../../runtime/image-io.ts';
+import { imageHeader } from '../../runtime/image-header.ts';
 import { readInside } from '../../runtime/safe-open.ts';
 import { at, isImageFile } from '../../protocol/index.ts';
 
@@ -50,10 +50,10 @@ export default defineNode({
   params,
   // Sized from the files' headers: what decoding them all will take (grey widens to RGB).
   async estimate({ data }, _inputs, p) {
-    const sizes = await Promise.all(listImageFiles(data, p.path, p.limit).map((f) => sharp(f).metadata()));
+    const sizes = await Promise.all(listImageFiles(data, p.path, p.limit).map(imageHeader));
     const shapes = sizes.map((m) => {
-      const turned = p.applyExif && (m.orientation ?? 1) >= 5;
-      return { width: (turned ? m.height : m.width) ?? 0, height: (turned ? m.width : m.height) ?? 0, channels: m.hasAlpha ? 4 : 3 };
+      const turned = p.applyExif && m.orientation >= 5;
+      return { width: turned ? m.height : m.width, height: turned ? m.width : m.height, channels: m.hasAlpha ? 4 : 3 };
     });
     const max = (k: 'width' | 'height' | 'channels') => Math.max(0, ...shapes.map((s) => s[k]));
     const images = { count: shapes.length, width: max('width'), height: max('height'), channels: max('channels') };

@@ -256,7 +256,7 @@ export class RedisEngine implements RunEngine {
     }
   }
 
-  private take({ event, preview, queued, outputs }: StreamEntry): void {
+  private take({ id, event, preview, queued, worker, outputs }: StreamEntry): void {
     const { runId } = event;
     let run = this.runs.get(runId);
     // A run's first end in the stream is its end on every server (all read it in the same order): what
@@ -276,8 +276,10 @@ export class RedisEngine implements RunEngine {
     if (outputs) run.keptBy = outputs;
     if (!isActive(run.state)) this.workerOf.delete(runId);
     if (event.type !== 'node.progress') run.events.push(event);
-    if (event.type === 'run.queued' || event.type === 'run.started' || !isActive(run.state)) this.save(run);
+    if (event.type === 'run.queued' || !isActive(run.state)) this.save(run);
     for (const l of this.listeners) l(event, preview);
+    // The run's first log line, the same on every server.
+    if (event.type === 'run.started' && worker !== undefined) this.take({ id, event: { type: 'log', runId, time: event.time, level: 'info', message: `${WORKER_LOG}${worker}` } });
   }
 
   /**

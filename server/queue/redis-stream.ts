@@ -108,10 +108,14 @@ const QueuedMetaSchema = z.object({
 });
 export type QueuedMeta = z.infer<typeof QueuedMetaSchema>;
 
-/** What an entry carries beside its event: a preview's bytes, a queued run's graph, an ended run's outputs. */
+/**
+ * What an entry carries beside its event: a preview's bytes, a queued run's graph, the worker that
+ * started a run (each server logs it: an entry less than a log event of its own), an ended run's outputs.
+ */
 export interface EntryExtras {
   preview?: PreviewImage;
   queued?: QueuedMeta;
+  worker?: string;
   outputs?: RunOutputs;
 }
 
@@ -121,10 +125,11 @@ export interface StreamEntry extends EntryExtras {
 }
 
 /** Appends one event; ioredis sends a connection's commands in order, so one writer's events stay in order. */
-export function appendEvent(redis: Redis, event: RunEvent, { preview, queued, outputs }: EntryExtras = {}): Promise<unknown> {
+export function appendEvent(redis: Redis, event: RunEvent, { preview, queued, worker, outputs }: EntryExtras = {}): Promise<unknown> {
   const fields: (string | Buffer)[] = ['e', JSON.stringify(event)];
   if (preview) fields.push('p', Buffer.from(preview.data.buffer, preview.data.byteOffset, preview.data.byteLength), 'm', preview.mime);
   if (queued) fields.push('q', JSON.stringify(queued));
+  if (worker !== undefined) fields.push('w', worker);
   if (outputs) fields.push('o', JSON.stringify(outputs));
   return redis.xadd(EVENTS_STREAM, 'MAXLEN', '~', String(STREAM_LENGTH), '*', ...fields);
 }
@@ -153,11 +158,13 @@ export async function readEvents(redis: Redis, after: string): Promise<{ last: s
         const p = fields.get('p');
         const q = fields.get('q');
         const o = fields.get('o');
+        const w = fields.get('w');
         entries.push({
           id: last,
           event,
           preview: p ? { mime: fields.get('m')?.toString() ?? 'image/png', data: new Uint8Array(p) } : undefined,
           queued: q ? QueuedMetaSchema.parse(JSON.parse(q.toString())) : undefined,
+          worker: w?.toString(),
           outputs: o ? RunOutputsSchema.parse(JSON.parse(o.toString())) : undefined,
         });
       } catch (e) {

@@ -13,7 +13,7 @@ import { modelsPresent } from '../../runtime/models-needed.ts';
 import { checkGraph, type CheckResult } from '../../runtime/validate.ts';
 import { affinityKeys, HELD_TTL_S, heldKey } from './affinity.ts';
 import {
-  appendEvent, assertReachable, CANCEL_CHANNEL, cancelKey, connect, connectionOptions, HEARTBEAT_MS, liveWorkers, MODEL_SETS, RUNS_QUEUE, runsQueue, WORKERS, workerQueue, type WorkerInfo,
+  appendEvent, assertReachable, type EntryExtras, CANCEL_CHANNEL, cancelKey, connect, connectionOptions, HEARTBEAT_MS, liveWorkers, MODEL_SETS, RUNS_QUEUE, runsQueue, WORKERS, workerQueue, type WorkerInfo,
 } from './redis-stream.ts';
 import { type RunOutputs, WorkerOutputs, outputsChannel } from './worker-outputs.ts';
 
@@ -201,9 +201,9 @@ async function runJob(job: Job<RunJob>, { name, opts, writer, going, kept }: Wor
   let last: Promise<unknown> = Promise.resolve();
   /** The run's end as sent: the job's result. */
   let end: RunEvent | undefined;
-  const send = (event: RunEvent, preview?: PreviewImage, outputs?: RunOutputs) => {
+  const send = (event: RunEvent, extras?: EntryExtras) => {
     if (event.type === 'run.finished' || event.type === 'run.failed' || event.type === 'run.cancelled') end = event;
-    last = appendEvent(writer, event, { preview, outputs });
+    last = appendEvent(writer, event, extras);
   };
   /** Node results this run left in the worker's cache (run or taken from it). */
   const held = new Set<string>();
@@ -217,9 +217,8 @@ async function runJob(job: Job<RunJob>, { name, opts, writer, going, kept }: Wor
       ending = event;
       return;
     }
-    send(event, preview);
-    // Which worker ran it (also the one whose cache and logs to look at).
-    if (event.type === 'run.started') send({ type: 'log', runId, time: Date.now(), level: 'info', message: `${WORKER_LOG}${name}` });
+    // Which worker ran it (also the one whose cache and logs to look at): servers log it.
+    send(event, { preview, worker: event.type === 'run.started' ? name : undefined });
   };
   try {
     const { graph, targets } = job.data;
@@ -247,7 +246,7 @@ async function runJob(job: Job<RunJob>, { name, opts, writer, going, kept }: Wor
     ending = { type: 'run.failed', runId, time: Date.now(), message: (e as Error).message, durationMs: 0 };
   } finally {
     going.delete(runId);
-    if (ending) send(ending, undefined, outputs);
+    if (ending) send(ending, { outputs });
     await last;
   }
   return end;
