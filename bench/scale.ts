@@ -8,6 +8,7 @@
 // the Redis overhead with AOF fsync `everysec` (Redis's default) and `always` (every write on disk first).
 // Worker processes are pinned to a core each (taskset), as workers on machines of their own: 1 worker has
 // one core, 2 have two; BENCH_SCALE_PIN=0 leaves them to the scheduler, splitting the cores by --threads.
+// What 2 cores allow is measured too: the same runs in 1 and 2 bare executor processes, pinned alike.
 // BENCH_SCALE_RUNS / BENCH_SCALE_OVERHEAD_RUNS change the counts; BENCH_SCALE_ENGINES=embedded|Redis.
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -26,6 +27,7 @@ import { configureThreads, physicalCores } from '../models/session/threads.ts';
 import { startServer, type RunningServer } from '../server/app.ts';
 import { startRedis } from '../test/helpers/redis-server.ts';
 import { removeTempDirs, tempDir } from '../test/helpers/temp.ts';
+import { cpuBound, tiny } from './lib/scale-graphs.ts';
 
 const RUNS = Number(process.env.BENCH_SCALE_RUNS ?? 32);
 const OVERHEAD_RUNS = Number(process.env.BENCH_SCALE_OVERHEAD_RUNS ?? 200);
@@ -40,27 +42,6 @@ function hasTaskset(): boolean {
     return false;
   }
 }
-
-const graphOf = (name: string, nodes: object[], edges: [string, string, string, string][]) => ({
-  format: 'facechain-graph',
-  version: 1,
-  name,
-  nodes,
-  edges: edges.map(([fn, fp, tn, tp]) => ({ from: { node: fn, port: fp }, to: { node: tn, port: tp } })),
-});
-const cpuBound = graphOf(
-  'scale bench',
-  [
-    { id: 'load', type: 'image/load-images', params: { path: 'samples', limit: 6 } },
-    { id: 'resize', type: 'image/resize', params: { width: 768, height: 768, fit: 'cover' } },
-    { id: 'grid', type: 'image/grid', params: { columns: 3, cell: 512, gap: 8 } },
-  ],
-  [
-    ['load', 'images', 'resize', 'images'],
-    ['resize', 'images', 'grid', 'images'],
-  ],
-);
-const tiny = graphOf('overhead bench', [{ id: 'load', type: 'image/load-images', params: { path: 'samples', limit: 1 } }], []);
 
 /** When this process saw each run start and end on the server's WebSocket, with the events' own times. */
 interface Seen {
@@ -159,7 +140,7 @@ async function withServer<T>({ engine, workers, cacheMb, fsync = 'always' }: Set
       redis = r.url;
       const pin = PIN && workers <= CPUS;
       const threads = pin ? 1 : Math.max(1, Math.floor(physicalCores() / workers));
-      for (const w of await Promise.all(Array.from({ length: workers }, (_, i) => spawnWorker(r.url, `bench-${i}`, cacheMb, threads, pin ? i : undefined)))) {
+      for (const w of await Promise.all(Array.from({ length: workers }, (_, i) => spawnWorker(r.url, `bench-${i}`, cacheMb, threads, pin ? lastCores(i) : undefined)))) {
         stops.push(w.stop);
         pids.push(w.pid);
       }
@@ -174,6 +155,12 @@ async function withServer<T>({ engine, workers, cacheMb, fsync = 'always' }: Set
 }
 
 const CPUS = availableParallelism();
+/**
+ * The core the i-th pinned process takes, from the last one down: a lone process gets the last core,
+ * not core 0, which also takes the machine's interrupts (5-8% slower here): the 1-process figure is not
+ * made worse than 2 processes on both cores.
+ */
+const lastCores = (i: number) => CPUS - 1 - i;
 
 /** Ms of CPU this process and the given ones have used (user + system, all their threads). */
 function cpuMs(pids: number[]): number {
@@ -201,6 +188,30 @@ const throughput = (engine: Setup['engine'], workers: number) =>
     watch.close();
     return { perSecond: RUNS / ((performance.now() - t) / 1000), busyCpus };
   });
+
+/**
+ * What the machine allows without any queue: RUNS runs of the CPU-bound graph split between `processes`
+ * bare executors (bench/lib/bare-runs.ts), pinned to a core each as the workers are. Runs per second.
+ */
+async function ceiling(processes: number): Promise<number> {
+  const script = path.join(ROOT, 'bench', 'lib', 'bare-runs.ts');
+  const children = Array.from({ length: processes }, (_, i) => {
+    const args = ['--import', 'tsx', script, String(RUNS / processes)];
+    const [command, ...rest] = PIN ? ['taskset', '-c', String(lastCores(i)), process.execPath, ...args] : [process.execPath, ...args];
+    const child = spawn(command!, rest, { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
+    const lines = createInterface({ input: child.stdout! });
+    const said = (word: string) => new Promise<void>((resolve, reject) => {
+      lines.on('line', (line) => line === word && resolve());
+      child.once('exit', (code) => reject(new Error(`bare runs exited (${code}) before saying ${word}`)));
+    });
+    return { child, warm: said('warm'), done: said('done') };
+  });
+  await Promise.all(children.map((c) => c.warm));
+  const t = performance.now();
+  for (const { child } of children) child.stdin!.write('go\n');
+  await Promise.all(children.map((c) => c.done));
+  return RUNS / ((performance.now() - t) / 1000);
+}
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -246,6 +257,10 @@ try {
   console.log(`load average at start: ${load()}`);
   const preStart = await preStartOnExecutor();
   console.log(`executor alone, tiny graph: ${preStart.toFixed(2)} ms from its call to run.started (validation and memory check), subtracted below as execution`);
+  if (PIN && CPUS >= 2) {
+    const [one, two] = [await ceiling(1), await ceiling(2)];
+    console.log(`no queue: ${RUNS} runs of the CPU-bound graph in bare executor processes pinned to a core each: 1 process ${one.toFixed(2)} runs/s, 2 processes ${two.toFixed(2)} runs/s (${(two / one).toFixed(2)}x: what 2 cores allow)`);
+  }
   for (const engine of ENGINES) {
     const one = await throughput(engine, 1);
     const two = await throughput(engine, 2);
