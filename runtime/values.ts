@@ -40,7 +40,10 @@ export function imagesIn(value: unknown): Image[] {
 
 /** How many images each port of a node's outputs holds (ports holding none left out). */
 export function imageCounts(ports: Record<string, unknown>): Record<string, number> {
-  return Object.fromEntries(Object.entries(ports).flatMap(([port, v]) => (imagesIn(v).length ? [[port, imagesIn(v).length]] : [])));
+  return Object.fromEntries(Object.entries(ports).flatMap(([port, v]) => {
+    const count = imagesIn(v).length;
+    return count ? [[port, count]] : [];
+  }));
 }
 
 /** Rough byte size of a value, for the memory-bounded output cache. */
