@@ -3,11 +3,14 @@
 // overhead per run, goal < 5 ms: (run.started - submit) + (seen on the WebSocket - run.finished), that is
 // the whole trip minus the run's execution, for a tiny graph answered from the output cache, one run after
 // the other, with the parts reported. What the executor does before run.started (validation, the memory
-// check, which reads the photo's header) is execution too: measured on the executor alone and subtracted. Engines: embedded (the server's process runs the runs:
-// `--workers N`) and Redis (a real redis-server with AOF, N `facechain worker` processes, as deployed);
+// check, which reads the photo's header) is execution too: measured on the executor alone and subtracted.
+// The server is a `facechain serve` process, as deployed. Engines: embedded (the server's process runs the
+// runs: `--workers N`) and Redis (a real redis-server with AOF, N `facechain worker` processes);
 // the Redis overhead with AOF fsync `everysec` (Redis's default) and `always` (every write on disk first).
-// Worker processes are pinned to a core each (taskset), as workers on machines of their own: 1 worker has
-// one core, 2 have two; BENCH_SCALE_PIN=0 leaves them to the scheduler, splitting the cores by --threads.
+// For throughput, worker processes are pinned to a core each (taskset), as workers on machines of their own:
+// 1 worker has one core, 2 have two; BENCH_SCALE_PIN=0 leaves them to the scheduler, splitting the cores by
+// --threads. For the overhead the one worker is left to the scheduler, as the server, Redis and client are:
+// pinned, it would wait for its core while the other idles.
 // What 2 cores allow is measured too: the same runs in 1 and 2 bare executor processes, pinned alike.
 // BENCH_SCALE_RUNS / BENCH_SCALE_OVERHEAD_RUNS change the counts; BENCH_SCALE_ENGINES=embedded|Redis.
 import { execFileSync, spawn } from 'node:child_process';
@@ -23,14 +26,15 @@ import { openDataFolders } from '../runtime/data-folder.ts';
 import { Executor } from '../runtime/executor.ts';
 import { OutputCache } from '../runtime/output-cache.ts';
 import { ensureSampleInputs } from '../runtime/sample-inputs.ts';
-import { configureThreads, physicalCores } from '../models/session/threads.ts';
-import { startServer, type RunningServer } from '../server/app.ts';
+import { physicalCores } from '../models/session/threads.ts';
 import { startRedis } from '../test/helpers/redis-server.ts';
 import { removeTempDirs, tempDir } from '../test/helpers/temp.ts';
 import { cpuBound, tiny } from './lib/scale-graphs.ts';
 
 const RUNS = Number(process.env.BENCH_SCALE_RUNS ?? 32);
 const OVERHEAD_RUNS = Number(process.env.BENCH_SCALE_OVERHEAD_RUNS ?? 200);
+/** Runs of the tiny graph before its overhead is measured. */
+const OVERHEAD_WARMUP = 1000;
 const ENGINES = (process.env.BENCH_SCALE_ENGINES ?? 'embedded,Redis').split(',') as Setup['engine'][];
 const PIN = process.env.BENCH_SCALE_PIN !== '0' && hasTaskset();
 
@@ -94,31 +98,37 @@ interface Setup {
   engine: 'embedded' | 'Redis';
   workers: number;
   cacheMb?: number;
+  /** Workers pinned to a core each (when PIN allows). */
+  pin?: boolean;
   /** Redis's AOF fsync: `always` (each write on disk before Redis answers; what the README advises) or `everysec` (Redis's default). */
   fsync?: 'always' | 'everysec';
 }
 
 const ROOT = path.join(import.meta.dirname, '..');
 
-/**
- * `facechain worker` in a process of its own, as deployed; resolves once it takes runs. Pinned to `core`
- * (one thread), or sharing the machine's cores with the other workers (`--threads`), as runs executing
- * at once in one process do.
- */
-function spawnWorker(redis: string, name: string, cacheMb: number | undefined, threads: number, core?: number): Promise<{ pid: number; stop: () => Promise<void> }> {
-  const args = [path.join(ROOT, 'bin', 'facechain.js'), 'worker', '--redis', redis, '--data', tempDir('bench-scale-worker'), '--name', name, '--threads', String(threads)];
-  if (cacheMb !== undefined) args.push('--cache-mb', String(cacheMb));
-  const [command, ...rest] = core === undefined ? [process.execPath, ...args] : ['taskset', '-c', String(core), process.execPath, ...args];
+/** A running `facechain` process: its pid, what it said on the line it was waited for, and how to stop it. */
+interface Child {
+  pid: number;
+  ready: RegExpMatchArray;
+  stop: () => Promise<void>;
+}
+
+/** `facechain <args>` in a process of its own, as deployed, pinned to `core` if given; resolves once a line of its stderr matches `ready`. */
+function spawnCli(args: string[], ready: RegExp, core?: number): Promise<Child> {
+  const cli = [path.join(ROOT, 'bin', 'facechain.js'), ...args];
+  const [command, ...rest] = core === undefined ? [process.execPath, ...cli] : ['taskset', '-c', String(core), process.execPath, ...cli];
   const child = spawn(command!, rest, { stdio: ['ignore', 'ignore', 'pipe'] });
   const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   let said = '';
   return new Promise((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`worker ${name} exited (${code}): ${said}`)));
+    child.once('exit', (code) => reject(new Error(`facechain ${args[0]} exited (${code}): ${said}`)));
     createInterface({ input: child.stderr! }).on('line', (line) => {
       said += `${line}\n`;
-      if (line.includes('takes runs from the Redis queue'))
+      const match = line.match(ready);
+      if (match)
         resolve({
           pid: child.pid!,
+          ready: match,
           stop: async () => {
             child.kill('SIGTERM');
             await gone;
@@ -128,27 +138,37 @@ function spawnWorker(redis: string, name: string, cacheMb: number | undefined, t
   });
 }
 
-/** `use` gets the server and the worker processes' pids (none for the embedded engine). */
-async function withServer<T>({ engine, workers, cacheMb, fsync = 'always' }: Setup, use: (server: RunningServer, pids: number[]) => Promise<T>): Promise<T> {
+const cacheFlag = (cacheMb: number | undefined) => (cacheMb === undefined ? [] : ['--cache-mb', String(cacheMb)]);
+
+/**
+ * The server and, for Redis, its worker processes; `use` gets the server's URL and the pids of the
+ * processes that do the bench's work. The server is a process of its own as deployed, so the bench's
+ * client does not share its event loop. Workers are pinned to `core` (one thread), or share the machine's
+ * cores (`--threads`), as runs executing at once in one process do.
+ */
+async function withServer<T>({ engine, workers, cacheMb, pin: pinned = false, fsync = 'always' }: Setup, use: (url: string, pids: number[]) => Promise<T>): Promise<T> {
   const stops: (() => Promise<void>)[] = [];
   try {
-    let redis: string | undefined;
     const pids: number[] = [];
+    const serve = ['serve', '--port', '0', '--api-only', '--data', tempDir('bench-scale'), '--workers', String(workers), ...cacheFlag(cacheMb)];
     if (engine === 'Redis') {
       const r = await startRedis(fsync === 'always' ? [] : ['--appendfsync', fsync]);
       stops.push(r.stop);
-      redis = r.url;
-      const pin = PIN && workers <= CPUS;
+      serve.push('--redis', r.url);
+      const pin = pinned && PIN && workers <= CPUS;
       const threads = pin ? 1 : Math.max(1, Math.floor(physicalCores() / workers));
-      for (const w of await Promise.all(Array.from({ length: workers }, (_, i) => spawnWorker(r.url, `bench-${i}`, cacheMb, threads, pin ? lastCores(i) : undefined)))) {
+      const started = Array.from({ length: workers }, (_, i) =>
+        spawnCli(['worker', '--redis', r.url, '--data', tempDir('bench-scale-worker'), '--name', `bench-${i}`, '--threads', String(threads), ...cacheFlag(cacheMb)], /takes runs from the Redis queue/, pin ? lastCores(i) : undefined),
+      );
+      for (const w of await Promise.all(started)) {
         stops.push(w.stop);
         pids.push(w.pid);
       }
-    } else configureThreads({ workers });
-    const cacheBytes = cacheMb === undefined ? undefined : cacheMb * 1024 ** 2;
-    const server = await startServer({ port: 0, dataDir: tempDir('bench-scale'), workers, cacheBytes, editorDir: false, redis });
-    stops.push(server.close);
-    return await use(server, pids);
+    }
+    const server = await spawnCli(serve, /FaceChain Studio on (http:\/\/\S+)/);
+    stops.push(server.stop);
+    pids.push(server.pid);
+    return await use(server.ready[1]!, pids);
   } finally {
     for (const stop of stops.reverse()) await stop();
   }
@@ -177,12 +197,12 @@ const CLOCK_TICKS = 100;
  * worker leaves idle is what 2 can gain, whatever else runs on the machine.
  */
 const throughput = (engine: Setup['engine'], workers: number) =>
-  withServer({ engine, workers, cacheMb: 0 }, async (server, pids) => {
-    const watch = await endings(server.url);
-    await Promise.all((await Promise.all(Array.from({ length: workers }, () => submit(server.url, cpuBound)))).map(watch.end));
+  withServer({ engine, workers, cacheMb: 0, pin: true }, async (url, pids) => {
+    const watch = await endings(url);
+    await Promise.all((await Promise.all(Array.from({ length: workers }, () => submit(url, cpuBound)))).map(watch.end));
     const t = performance.now();
     const cpu = cpuMs(pids);
-    const ids = await Promise.all(Array.from({ length: RUNS }, () => submit(server.url, cpuBound)));
+    const ids = await Promise.all(Array.from({ length: RUNS }, () => submit(url, cpuBound)));
     await Promise.all(ids.map(watch.end));
     const busyCpus = (cpuMs(pids) - cpu) / (performance.now() - t);
     watch.close();
@@ -216,18 +236,20 @@ async function ceiling(processes: number): Promise<number> {
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-/** The tiny cached graph, one run after the other: the trip's parts per run, in ms. */
+/** The tiny cached graph, one run after the other (after OVERHEAD_WARMUP runs): the trip's parts per run, in ms. */
 const overhead = (engine: Setup['engine'], preStart: number, fsync?: Setup['fsync']) =>
-  withServer({ engine, workers: 1, fsync }, async (server) => {
-    const watch = await endings(server.url);
-    await watch.end(await submit(server.url, tiny));
+  withServer({ engine, workers: 1, fsync }, async (url) => {
+    const watch = await endings(url);
+    // A server's steady state, not its first seconds: the trip is 15-25% longer over the first few hundred
+    // runs here, while V8 compiles the code on it.
+    for (let i = 0; i < OVERHEAD_WARMUP; i++) await watch.end(await submit(url, tiny));
     const toStart: number[] = [];
     const toSeen: number[] = [];
     const execution: number[] = [];
     const trip: number[] = [];
     for (let i = 0; i < OVERHEAD_RUNS; i++) {
       const t = Date.now();
-      const s = await watch.end(await submit(server.url, tiny));
+      const s = await watch.end(await submit(url, tiny));
       toStart.push(s.started - t);
       execution.push(s.finished - s.started);
       toSeen.push(s.seen - s.finished);
@@ -238,12 +260,12 @@ const overhead = (engine: Setup['engine'], preStart: number, fsync?: Setup['fsyn
     return { overhead: mean(perRun), median: median(perRun), toStart: mean(toStart), toSeen: mean(toSeen), execution: mean(execution), trip: mean(trip) };
   });
 
-/** Ms the executor alone takes from its call to run.started on the tiny graph (mean, after a warm-up). */
+/** Ms the executor alone takes from its call to run.started on the tiny graph (mean, after OVERHEAD_WARMUP runs). */
 async function preStartOnExecutor(): Promise<number> {
   const data = openDataFolders(tempDir('bench-scale-direct'));
   await ensureSampleInputs(data);
   const executor = new Executor({ registry: createRegistry(), data, cache: new OutputCache() });
-  await executor.run(tiny);
+  for (let i = 0; i < OVERHEAD_WARMUP; i++) await executor.run(tiny);
   let sum = 0;
   for (let i = 0; i < OVERHEAD_RUNS; i++) {
     const t = performance.now();

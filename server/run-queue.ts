@@ -4,7 +4,7 @@ import { type PreviewImage, type RunEvent, type RunListener, isActive, newRun, r
 import { assertGraph, type CheckedGraph } from '../runtime/validate.ts';
 import type { NodeRegistry } from '../runtime/registry.ts';
 import { storedView, type RunHistory, type StoredRun } from './run-history.ts';
-import { interruptedGraph, type Accepted, type LiveRun, type RunEngine } from './queue/engine.ts';
+import { interruptedGraph, KEPT_OUTPUT_RUNS, type Accepted, type LiveRun, type RunEngine } from './queue/engine.ts';
 import type { DataFolders } from '../runtime/data-folder.ts';
 import { runSweep } from '../runtime/sweep/driver.ts';
 import { planSweep, sweepOf } from '../runtime/sweep/plan.ts';
@@ -234,7 +234,7 @@ export class RunQueue implements RunEngine {
   }
 
   private trimOutputs(): void {
-    const limit = this.opts.outputsLimit ?? 10;
+    const limit = this.opts.outputsLimit ?? KEPT_OUTPUT_RUNS;
     const withOutputs = [...this.runs.values()].filter((r) => r.result);
     for (const r of withOutputs.slice(0, Math.max(0, withOutputs.length - limit))) r.result = undefined;
   }

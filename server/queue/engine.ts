@@ -5,6 +5,11 @@ import { HttpError } from '../http-error.ts';
 import type { RunHistory } from '../run-history.ts';
 import type { RunOutputs } from './worker-outputs.ts';
 
+/** Ended runs whose outputs stay in memory for viewing, in either engine (the newest). */
+export const KEPT_OUTPUT_RUNS = 10;
+/** What a client may still get once a run's outputs are gone from memory. */
+export const SAVED_FILES_NOTE = 'files its save nodes wrote are still served by /api/files/:id';
+
 /** A run this server process holds in memory: queued, going, or one of the last ended. */
 export interface LiveRun {
   state: RunView;

@@ -4,12 +4,11 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { jsonOrUndefined } from '../../runtime/json-depth.ts';
 import { HttpError } from '../http-error.ts';
+import { SAVED_FILES_NOTE } from './engine.ts';
 import { answerKey, OutputAnswerSchema, outputsChannel, type OutputAnswer, type OutputRequest } from './worker-outputs.ts';
 
 /** A worker that heard the request but does not answer (it died meanwhile) is given up on after this. */
 const ANSWER_WAIT_MS = 30_000;
-/** What a client may still get for a run's outputs (files are another matter). */
-const SAVED_FILES = 'files its save nodes wrote are still served by /api/files/:id';
 
 export class OutputFetch {
   private readonly reply = `facechain:output-answers:${randomUUID()}`;
@@ -44,12 +43,12 @@ export class OutputFetch {
     try {
       // Received by no one: the worker is not up (its name is listened to by it alone).
       const heard = await this.redis.publish(outputsChannel(worker), JSON.stringify({ ...request, id, reply: this.reply } satisfies OutputRequest));
-      if (!heard) throw new HttpError(410, `Worker ${worker}, which ran run "${request.runId}", has stopped: a run's outputs are held in its worker's memory (${SAVED_FILES})`);
+      if (!heard) throw new HttpError(410, `Worker ${worker}, which ran run "${request.runId}", has stopped: a run's outputs are held in its worker's memory (${SAVED_FILES_NOTE})`);
       const answer = await answered;
       if (!answer) throw new HttpError(504, `Worker ${worker} did not answer for ${at} of run "${request.runId}" within ${ANSWER_WAIT_MS / 1000} s`);
       if (answer.status === 'missing') throw new HttpError(404, `No image at ${at} in run "${request.runId}"`);
       const png = answer.status === 'ok' ? await this.redis.getdelBuffer(answerKey(id)) : null;
-      if (!png) throw new HttpError(410, `Worker ${worker} no longer holds the outputs of run "${request.runId}": it keeps its last runs' only (${SAVED_FILES})`);
+      if (!png) throw new HttpError(410, `Worker ${worker} no longer holds the outputs of run "${request.runId}": it keeps its last runs' only (${SAVED_FILES_NOTE})`);
       return png;
     } finally {
       clearTimeout(timer);

@@ -67,9 +67,13 @@ export async function startRedisWorker(opts: RedisWorkerOptions): Promise<Runnin
   const going = new Map<string, AbortController>();
   const kept = new WorkerOutputs();
   const asked = outputsChannel(name);
+  const cancelled = new CancelledRuns();
   await subscriber.subscribe(CANCEL_CHANNEL, MODEL_SETS, asked);
   subscriber.on('message', (channel: string, message: string) => {
-    if (channel === CANCEL_CHANNEL) going.get(message)?.abort();
+    if (channel === CANCEL_CHANNEL) {
+      cancelled.add(message);
+      going.get(message)?.abort();
+    }
     else if (channel === asked) kept.answer(writer, message).catch((e: Error) => void process.stderr.write(`Worker ${name}, answering for an output: ${e.message}\n`));
     else beatNow();
   });
@@ -95,7 +99,7 @@ export async function startRedisWorker(opts: RedisWorkerOptions): Promise<Runnin
       throw new WaitingError();
     }
     activeIn.set(queue, (activeIn.get(queue) ?? 0) + 1);
-    const run = runJob(job, { name, opts, writer, going, kept });
+    const run = runJob(job, { name, opts, writer, going, kept, cancelled });
     gate();
     try {
       // The job's result: a server that never sees the run's end in the stream ends the run with it.
@@ -165,6 +169,8 @@ export async function startRedisWorker(opts: RedisWorkerOptions): Promise<Runnin
   const beatNow = () => {
     beating = beating.then(beat).catch((e: Error) => void process.stderr.write(`Worker ${name}: ${e.message}\n`));
   };
+  // Cancels from before this worker listened (once heard, every later one comes on the channel).
+  for await (const keys of writer.scanStream({ match: cancelKey('*'), count: 1000 }) as AsyncIterable<string[]>) for (const key of keys) cancelled.add(key.slice(cancelKey('').length));
   await listen(RUNS_QUEUE);
   await listen(workerQueue(name));
   await beat();
@@ -183,17 +189,37 @@ export async function startRedisWorker(opts: RedisWorkerOptions): Promise<Runnin
   };
 }
 
-/** What a worker's runs share: its name, options, Redis connection, going runs and kept outputs. */
+/** Runs cancelled that a worker may still be given (the newest CANCELS_HELD), known without asking Redis. */
+class CancelledRuns {
+  private ids = new Set<string>();
+
+  add(runId: string): void {
+    this.ids.add(runId);
+    if (this.ids.size > CANCELS_HELD) this.ids.delete(this.ids.values().next().value!);
+  }
+
+  has(runId: string): boolean {
+    return this.ids.has(runId);
+  }
+}
+/**
+ * A run cancelled while queued is taken off its queue by the server; only one cancelled while a worker
+ * that died held it comes to another worker, soon after: far fewer than this are ever needed.
+ */
+const CANCELS_HELD = 10_000;
+
+/** What a worker's runs share: its name, options, Redis connection, going runs, kept outputs and the cancels heard. */
 interface WorkerState {
   name: string;
   opts: RedisWorkerOptions;
   writer: Redis;
   going: Map<string, AbortController>;
   kept: WorkerOutputs;
+  cancelled: CancelledRuns;
 }
 
 /** Runs the job's graph; resolves with the run's end once every event is stored. */
-async function runJob(job: Job<RunJob>, { name, opts, writer, going, kept }: WorkerState): Promise<RunEvent | undefined> {
+async function runJob(job: Job<RunJob>, { name, opts, writer, going, kept, cancelled }: WorkerState): Promise<RunEvent | undefined> {
   const runId = job.id!;
   const controller = new AbortController();
   going.set(runId, controller);
@@ -222,11 +248,9 @@ async function runJob(job: Job<RunJob>, { name, opts, writer, going, kept }: Wor
   };
   try {
     const { graph, targets } = job.data;
-    // Cancelled while it waited (or while the worker that had it was dying): asked while the graph is
-    // validated, which the run needs anyway, so the answer costs no round trip of its own.
-    const flagged = writer.exists(cancelKey(runId));
+    // Cancelled while the worker that had it was dying (a run cancelled while it waited is off the queue).
     const check = checkGraph(graph, opts.registry, { targets });
-    if (await flagged) {
+    if (cancelled.has(runId)) {
       onEvent({ type: 'run.cancelled', runId, time: Date.now(), durationMs: 0 });
       return end;
     }

@@ -7,9 +7,8 @@ import type { Redis } from 'ioredis';
 import { encodePng } from '../../runtime/image-io.ts';
 import { jsonOrUndefined } from '../../runtime/json-depth.ts';
 import { imageCounts, imagesIn } from '../../runtime/values.ts';
+import { KEPT_OUTPUT_RUNS } from './engine.ts';
 
-/** Runs whose outputs a worker keeps (the newest), as the embedded engine's default. */
-export const KEPT_RUNS = 10;
 /** How long an answer's PNG waits in Redis for the server that asked. */
 const ANSWER_TTL_MS = 60_000;
 
@@ -43,7 +42,7 @@ export type OutputAnswer = z.infer<typeof OutputAnswerSchema>;
 export class WorkerOutputs {
   private runs = new Map<string, Map<string, Record<string, unknown>>>();
 
-  constructor(private readonly limit = KEPT_RUNS) {}
+  constructor(private readonly limit = KEPT_OUTPUT_RUNS) {}
 
   /** Keeps a run's outputs (dropping the oldest run's beyond the limit); answers its image counts. */
   keep(runId: string, outputs: Map<string, Record<string, unknown>>): RunOutputs['images'] {

@@ -11,7 +11,7 @@ import { sweepFolder } from '../../runtime/sweep/driver.ts';
 import type { ServerContext } from '../context.ts';
 import { HttpError } from '../http-error.ts';
 import { storedView } from '../run-history.ts';
-import type { Accepted, LiveRun } from '../queue/engine.ts';
+import { type Accepted, type LiveRun, SAVED_FILES_NOTE } from '../queue/engine.ts';
 
 const OUTPUT_FILE = /^[A-Za-z0-9_-]{1,200}\.png$/;
 const SWEEP_FILE = /^(cell-\d+-\d+-\d+-s\d+\.png|grid\.png|scores\.png|results\.(json|csv)|summary\.csv)$/;
@@ -100,8 +100,8 @@ export function runRoutes(ctx: ServerContext): Router {
       res.type('image/png').send(await ctx.queue.outputPng(live, nodeId, port, i));
       return;
     }
-    if (!live) throw new HttpError(410, `Run "${runId}" is no longer held in memory (it ran in an earlier server process, or many runs ago): its outputs are gone (files its save nodes wrote are still served by /api/files/:id)`);
-    if (!live.result) throw new HttpError(410, `The outputs of run "${runId}" were dropped from memory: only the last runs' outputs are kept (files its save nodes wrote are still served by /api/files/:id)`);
+    if (!live) throw new HttpError(410, `Run "${runId}" is no longer held in memory (it ran in an earlier server process, or many runs ago): its outputs are gone (${SAVED_FILES_NOTE})`);
+    if (!live.result) throw new HttpError(410, `The outputs of run "${runId}" were dropped from memory: only the last runs' outputs are kept (${SAVED_FILES_NOTE})`);
     const outputs = live.result.outputs.get(nodeId);
     if (!outputs) throw new HttpError(404, `Node "${nodeId}" has no outputs in run "${runId}" (it did not run, failed or was skipped)`);
     const image = Object.hasOwn(outputs, port) ? imagesIn(outputs[port])[Number(index)] : undefined;

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RunEvent } from '../../protocol/index.ts';
-import { connectionOptions, workerQueue } from '../../server/queue/redis-stream.ts';
+import { cancelKey, connect, connectionOptions, RUNS_QUEUE, workerQueue } from '../../server/queue/redis-stream.ts';
 import { WORKER_LOG, type RunJob } from '../../server/queue/redis-worker.ts';
 import { startServer, type RunningServer } from '../../server/app.ts';
 import { startWorker } from '../../server/worker.ts';
@@ -164,6 +164,27 @@ describe('Redis engine faults', () => {
     expect((events.at(-1) as { durationMs: number }).durationMs).toBeGreaterThan(0);
     expect((await runEvents(s.url, waiting)).map((e) => e.type)).toEqual(['run.queued', 'run.cancelled']);
     // The worker is free again.
+    const next = await submit(s.url, quick(1));
+    expect((await watcher.until(ends(next))).type).toBe('run.finished');
+    watcher.close();
+  });
+
+  it('a run cancelled while the worker holding it was dead: the worker that takes it up ends it cancelled', { timeout: LONG }, async () => {
+    const r = await redis();
+    const s = await server(r.url);
+    const watcher = await watchEvents(s.url);
+    // As a cancel leaves a run whose worker died: flagged, and back in the queue (BullMQ's stalled check).
+    const queue = new Queue<RunJob>(RUNS_QUEUE, { connection: connectionOptions(r.url) });
+    started.push(() => queue.close());
+    const runId = randomUUID();
+    const client = connect(r.url);
+    started.push(async () => void (await client.quit()));
+    await client.set(cancelKey(runId), '1');
+    await queue.add('run', { graph: quick(3) }, { jobId: runId });
+    // Started after the cancel was said: it knows of it from the flag.
+    await worker(r.url, 'A');
+    expect((await watcher.until(ends(runId))).type).toBe('run.cancelled');
+    expect((await runEvents(s.url, runId)).map((e) => e.type)).not.toContain('run.started');
     const next = await submit(s.url, quick(1));
     expect((await watcher.until(ends(next))).type).toBe('run.finished');
     watcher.close();

@@ -1,12 +1,12 @@
 // A Redis run's full-size outputs (issue 14): kept in the memory of the worker that ran it and fetched
 // from it by whichever server a client asks, pixel for pixel what the embedded engine serves for the same
 // graph; no shared folder between worker and servers. Unknown images are 404; a run beyond the worker's
-// last KEPT_RUNS, or whose worker stopped, is 410 with the reason. Real redis-server, one worker, two servers.
+// last KEPT_OUTPUT_RUNS, or whose worker stopped, is 410 with the reason. Real redis-server, one worker, two servers.
 import sharp from 'sharp';
 import { afterAll, expect, it } from 'vitest';
 import type { RunDetail } from '../../protocol/index.ts';
 import { startServer } from '../../server/app.ts';
-import { KEPT_RUNS } from '../../server/queue/worker-outputs.ts';
+import { KEPT_OUTPUT_RUNS } from '../../server/queue/engine.ts';
 import { startWorker } from '../../server/worker.ts';
 import { startRedis } from '../helpers/redis-server.ts';
 import { runEnded, submit, watchEvents } from '../helpers/run-client.ts';
@@ -78,8 +78,8 @@ it('serves a worker-run output from any server as the embedded engine does; 404 
     expect(res.status, at).toBe(404);
   }
 
-  // The worker keeps its last KEPT_RUNS runs' outputs: the first is dropped after that many more.
-  for (let n = 0; n < KEPT_RUNS; n++) await ran(one.url, photos(20 + n));
+  // The worker keeps its last KEPT_OUTPUT_RUNS runs' outputs: the first is dropped after that many more.
+  for (let n = 0; n < KEPT_OUTPUT_RUNS; n++) await ran(one.url, photos(20 + n));
   const dropped = await fetch(`${two.url}/api/runs/${first}/outputs/resize/images/0`);
   expect(dropped.status).toBe(410);
   expect((await dropped.json()).error).toContain('Worker A no longer holds the outputs');
