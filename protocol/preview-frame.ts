@@ -24,6 +24,12 @@ export function encodePreviewFrame(header: PreviewHeader, image: Uint8Array): Ui
   return out;
 }
 
+/** The frame of a `node.preview` event and its image's bytes. */
+export function previewFrameOf(event: PreviewHeader, image: Uint8Array): Uint8Array {
+  const { runId, nodeId, previewId, index, mime, width, height } = event;
+  return encodePreviewFrame({ runId, nodeId, previewId, index, mime, width, height }, image);
+}
+
 export function decodePreviewFrame(frame: Uint8Array): { header: PreviewHeader; image: Uint8Array } {
   if (frame.length < 4) throw new Error('Preview frame too short');
   const length = new DataView(frame.buffer, frame.byteOffset, frame.byteLength).getUint32(0);

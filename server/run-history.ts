@@ -187,9 +187,12 @@ export class RunHistory {
   }
 
   private trim(): void {
-    for (const old of this.summaries().slice(this.limit)) {
-      this.index.delete(old.runId);
-      rmSync(this.file(old.runId), { force: true });
+    while (this.index.size > this.limit) {
+      // The last that summaries() lists, found without sorting them all at every save.
+      let oldest: RunSummary | undefined;
+      for (const s of this.index.values()) if (!oldest || newestFirst(s, oldest) > 0) oldest = s;
+      this.index.delete(oldest!.runId);
+      rmSync(this.file(oldest!.runId), { force: true });
     }
   }
 }

@@ -1,12 +1,15 @@
 import type { Server } from 'node:http';
 import { WebSocket, WebSocketServer } from 'ws';
 import { z } from 'zod';
-import { encodePreviewFrame } from '../protocol/index.ts';
+import { previewFrameOf } from '../protocol/index.ts';
 import { jsonOrUndefined } from '../runtime/json-depth.ts';
 import { refusal } from './auth.ts';
 import { HttpError, toHttpError } from './http-error.ts';
 import type { RunHistory } from './run-history.ts';
 import type { RunEngine } from './queue/engine.ts';
+
+/** A client this far behind drops previews rather than growing the server's memory. */
+const tooSlow = (socket: WebSocket) => socket.bufferedAmount > 8 * 1024 * 1024;
 
 const ClientMessage = z.discriminatedUnion('type', [z.object({ type: z.literal('subscribe'), runId: z.string().optional() })]);
 
@@ -44,20 +47,23 @@ export function attachWebSocket(server: Server, queue: RunEngine, history: RunHi
 
   const unsubscribe = queue.subscribe(guarded((event, preview) => {
     const text = JSON.stringify(event);
-    const frame = preview && event.type === 'node.preview' ? encodePreviewFrame(
-      { runId: event.runId, nodeId: event.nodeId, previewId: event.previewId, index: event.index, mime: event.mime, width: event.width, height: event.height },
-      preview.data,
-    ) : undefined;
+    const frame = preview && event.type === 'node.preview' ? previewFrameOf(event, preview.data) : undefined;
     for (const [socket, runId] of filters) {
       if (runId && runId !== event.runId) continue;
       if (socket.readyState !== socket.OPEN) continue;
-      // A slow client drops previews rather than growing the server's memory.
-      if (frame && socket.bufferedAmount > 8 * 1024 * 1024) continue;
+      if (frame && tooSlow(socket)) continue;
       socket.send(text);
       if (frame) socket.send(frame, { binary: true });
     }
   }));
-  wss.on('close', unsubscribe);
+  // Engines that carry previews apart from the events (Redis) hand over their frames as they come.
+  const unsubscribeFrames = queue.subscribeFrames?.(guarded((runId, frame) => {
+    for (const [socket, only] of filters) if ((!only || only === runId) && socket.readyState === socket.OPEN && !tooSlow(socket)) socket.send(frame, { binary: true });
+  }));
+  wss.on('close', () => {
+    unsubscribe();
+    unsubscribeFrames?.();
+  });
   wss.on('error', (e) => void process.stderr.write(`WebSocket server: ${e.message}\n`));
   return wss;
 }

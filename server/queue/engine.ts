@@ -24,6 +24,9 @@ export interface LiveRun {
   keptBy?: RunOutputs;
 }
 
+/** Gets a preview's binary frame (protocol/preview-frame.ts) and the run it belongs to. */
+export type FrameListener = (runId: string, frame: Uint8Array) => void;
+
 /** What POST /api/runs answers. */
 export interface Accepted {
   runId: string;
@@ -48,6 +51,11 @@ export interface RunEngine {
   /** Cancels a queued or running run, wherever it runs. Resolves false for unknown or already ended runs. */
   cancel(runId: string): Promise<boolean>;
   subscribe(listener: RunListener): () => void;
+  /**
+   * Preview frames (protocol/preview-frame.ts) of engines that carry them apart from the events: the
+   * events' listeners then get `node.preview` without its bytes. The embedded engine gives them together.
+   */
+  subscribeFrames?(listener: FrameListener): () => void;
   /** One image of a run that a worker keeps (`keptBy`) as PNG; an HttpError saying why there is none. */
   outputPng?(run: LiveRun, nodeId: string, port: string, index: number): Promise<Buffer>;
   /** Resolves when this process has nothing queued, running or being saved (tests, clean shutdown). */

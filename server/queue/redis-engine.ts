@@ -7,12 +7,12 @@ import { planSweep, sweepOf } from '../../runtime/sweep/plan.ts';
 import { assertGraph } from '../../runtime/validate.ts';
 import { HttpError } from '../http-error.ts';
 import type { RunHistory } from '../run-history.ts';
-import { interruptedGraph, type Accepted, type LiveRun, type RunEngine } from './engine.ts';
+import { interruptedGraph, type Accepted, type FrameListener, type LiveRun, type RunEngine } from './engine.ts';
 import { modelsNeeded } from '../../runtime/models-needed.ts';
 import type { CheckedGraph } from '../../runtime/validate.ts';
 import { affinityKeys, heldKey, preferredWorker, runsHeld } from './affinity.ts';
 import {
-  appendEvent, assertReachable, CANCEL_CHANNEL, cancelKey, connect, HEARTBEAT_MS, liveWorkers, MODEL_SETS, readEvents, RUNS_QUEUE, runsQueue, streamEnd, workerQueue, type StreamEntry, type WorkerInfo,
+  appendEvent, assertReachable, CANCEL_CHANNEL, cancelKey, connect, frameRunId, PREVIEWS_CHANNEL, HEARTBEAT_MS, liveWorkers, MODEL_SETS, readEvents, RUNS_QUEUE, runsQueue, streamEnd, workerQueue, type StreamEntry, type WorkerInfo,
 } from './redis-stream.ts';
 import { WORKER_LOG, type RunJob } from './redis-worker.ts';
 import { jobEnd, lostEndEvents } from './lost-ends.ts';
@@ -47,6 +47,7 @@ const CANCEL_TTL_S = 7 * 24 * 3600;
 export class RedisEngine implements RunEngine {
   private runs = new Map<string, LiveRun>();
   private listeners = new Set<RunListener>();
+  private frameListeners = new Set<FrameListener>();
   private saving = new Set<Promise<void>>();
   /** Runs an earlier server on this data folder left queued or going, read again from the stream. */
   private catchingUp = new Set<string>();
@@ -75,15 +76,23 @@ export class RedisEngine implements RunEngine {
     private readonly opts: RedisEngineOptions,
     private readonly redis: Redis,
     private readonly reader: Redis,
-  ) {}
+    /** Subscribed to the workers' preview frames. */
+    private readonly frames: Redis,
+  ) {
+    frames.on('messageBuffer', (_channel: Buffer, frame: Buffer) => {
+      const runId = frameRunId(frame);
+      if (runId !== undefined) for (const l of this.frameListeners) l(runId, frame);
+    });
+  }
 
   /** Connects and starts reading the event stream from its end (events from now on). */
   static async open(opts: RedisEngineOptions): Promise<RedisEngine> {
     await assertReachable(opts.url);
     const redis = connect(opts.url);
     const reader = connect(opts.url);
-    const engine = new RedisEngine(opts, redis, reader);
+    const engine = new RedisEngine(opts, redis, reader, connect(opts.url));
     try {
+      await engine.frames.subscribe(PREVIEWS_CHANNEL);
       await engine.queueNamed(RUNS_QUEUE).waitUntilReady();
       engine.fetch = await OutputFetch.open(redis, connect(opts.url));
       engine.workersSeen = await liveWorkers(redis);
@@ -212,6 +221,11 @@ export class RedisEngine implements RunEngine {
     return () => this.listeners.delete(listener);
   }
 
+  subscribeFrames(listener: FrameListener): () => void {
+    this.frameListeners.add(listener);
+    return () => this.frameListeners.delete(listener);
+  }
+
   /** Resolves when no run this server knows of is queued or going and its records are saved. */
   async idle(): Promise<void> {
     while ([...this.runs.values()].some((r) => isActive(r.state)) || this.saving.size) await new Promise((r) => setTimeout(r, 10));
@@ -223,6 +237,7 @@ export class RedisEngine implements RunEngine {
     clearInterval(this.beating);
     this.fetch?.close();
     this.reader.disconnect();
+    this.frames.disconnect();
     await this.reading;
     await Promise.all(this.saving);
     for (const queue of this.queues.values()) await queue.close();
@@ -256,7 +271,7 @@ export class RedisEngine implements RunEngine {
     }
   }
 
-  private take({ id, event, preview, queued, worker, outputs }: StreamEntry): void {
+  private take({ id, event, queued, worker, outputs }: StreamEntry): void {
     const { runId } = event;
     let run = this.runs.get(runId);
     // A run's first end in the stream is its end on every server (all read it in the same order): what
@@ -277,7 +292,7 @@ export class RedisEngine implements RunEngine {
     if (!isActive(run.state)) this.workerOf.delete(runId);
     if (event.type !== 'node.progress') run.events.push(event);
     if (event.type === 'run.queued' || !isActive(run.state)) this.save(run);
-    for (const l of this.listeners) l(event, preview);
+    for (const l of this.listeners) l(event);
     // The run's first log line, the same on every server.
     if (event.type === 'run.started' && worker !== undefined) this.take({ id, event: { type: 'log', runId, time: event.time, level: 'info', message: `${WORKER_LOG}${worker}` } });
   }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { z } from 'zod';
 import { jsonOrUndefined } from '../../runtime/json-depth.ts';
-import { at, RunEventSchema, type PreviewImage, type RunEvent } from '../../protocol/index.ts';
+import { at, decodePreviewFrame, type PreviewHeader, previewFrameOf, RunEventSchema, type PreviewImage, type RunEvent } from '../../protocol/index.ts';
 import { type RunOutputs, RunOutputsSchema } from './worker-outputs.ts';
 
 /** BullMQ's queue of runs that need no model file: one job per run, its id the run id. */
@@ -50,8 +50,14 @@ export async function liveWorkers(redis: Redis): Promise<WorkerInfo[]> {
   }
   return found;
 }
-/** Every run's events in order (with preview bytes), written by servers and workers, read by every server. */
+/** Every run's events in order, written by servers and workers, read by every server. */
 export const EVENTS_STREAM = 'facechain:events';
+/**
+ * Preview frames (protocol/preview-frame.ts), published by workers to every server listening: live only,
+ * so their bytes are neither kept in Redis's memory with the stream nor written to its AOF. A server
+ * away meanwhile misses them, as a slow WebSocket client does; `node.preview` events go in the stream.
+ */
+export const PREVIEWS_CHANNEL = 'facechain:previews';
 /** Cancels: a flag key (seen by a worker taking the run up later) and a message (to the worker running it). */
 export const CANCEL_CHANNEL = 'facechain:cancel';
 export const cancelKey = (runId: string) => `facechain:cancelled:${runId}`;
@@ -109,11 +115,10 @@ const QueuedMetaSchema = z.object({
 export type QueuedMeta = z.infer<typeof QueuedMetaSchema>;
 
 /**
- * What an entry carries beside its event: a preview's bytes, a queued run's graph, the worker that
- * started a run (each server logs it: an entry less than a log event of its own), an ended run's outputs.
+ * What an entry carries beside its event: a queued run's graph, the worker that started a run (each
+ * server logs it: an entry less than a log event of its own), an ended run's outputs.
  */
 export interface EntryExtras {
-  preview?: PreviewImage;
   queued?: QueuedMeta;
   worker?: string;
   outputs?: RunOutputs;
@@ -125,13 +130,27 @@ export interface StreamEntry extends EntryExtras {
 }
 
 /** Appends one event; ioredis sends a connection's commands in order, so one writer's events stay in order. */
-export function appendEvent(redis: Redis, event: RunEvent, { preview, queued, worker, outputs }: EntryExtras = {}): Promise<unknown> {
-  const fields: (string | Buffer)[] = ['e', JSON.stringify(event)];
-  if (preview) fields.push('p', Buffer.from(preview.data.buffer, preview.data.byteOffset, preview.data.byteLength), 'm', preview.mime);
+export function appendEvent(redis: Redis, event: RunEvent, { queued, worker, outputs }: EntryExtras = {}): Promise<unknown> {
+  const fields: string[] = ['e', JSON.stringify(event)];
   if (queued) fields.push('q', JSON.stringify(queued));
   if (worker !== undefined) fields.push('w', worker);
   if (outputs) fields.push('o', JSON.stringify(outputs));
   return redis.xadd(EVENTS_STREAM, 'MAXLEN', '~', String(STREAM_LENGTH), '*', ...fields);
+}
+
+/** Sends a `node.preview` event's frame to the servers listening now. */
+export function publishPreview(redis: Redis, event: PreviewHeader, preview: PreviewImage): Promise<unknown> {
+  return redis.publish(PREVIEWS_CHANNEL, Buffer.from(previewFrameOf(event, preview.data)));
+}
+
+/** The run a published frame belongs to; undefined (reported) for bytes that are not a frame. */
+export function frameRunId(frame: Uint8Array): string | undefined {
+  try {
+    return decodePreviewFrame(frame).header.runId;
+  } catch (e) {
+    process.stderr.write(`Redis preview message is not a preview frame, skipped: ${(e as Error).message}\n`);
+    return undefined;
+  }
 }
 
 /** The id of the newest entry ('0' for an empty stream): reading after it gets what is appended from now on. */
@@ -155,14 +174,12 @@ export async function readEvents(redis: Redis, after: string): Promise<{ last: s
       for (let i = 0; i + 1 < flat.length; i += 2) fields.set(at(flat, i).toString(), at(flat, i + 1));
       try {
         const event = RunEventSchema.parse(JSON.parse(fields.get('e')?.toString() ?? ''));
-        const p = fields.get('p');
         const q = fields.get('q');
         const o = fields.get('o');
         const w = fields.get('w');
         entries.push({
           id: last,
           event,
-          preview: p ? { mime: fields.get('m')?.toString() ?? 'image/png', data: new Uint8Array(p) } : undefined,
           queued: q ? QueuedMetaSchema.parse(JSON.parse(q.toString())) : undefined,
           worker: w?.toString(),
           outputs: o ? RunOutputsSchema.parse(JSON.parse(o.toString())) : undefined,

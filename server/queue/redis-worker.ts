@@ -13,7 +13,7 @@ import { modelsPresent } from '../../runtime/models-needed.ts';
 import { checkGraph, type CheckResult } from '../../runtime/validate.ts';
 import { affinityKeys, HELD_TTL_S, heldKey } from './affinity.ts';
 import {
-  appendEvent, assertReachable, type EntryExtras, CANCEL_CHANNEL, cancelKey, connect, connectionOptions, HEARTBEAT_MS, liveWorkers, MODEL_SETS, RUNS_QUEUE, runsQueue, WORKERS, workerQueue, type WorkerInfo,
+  appendEvent, assertReachable, type EntryExtras, CANCEL_CHANNEL, publishPreview, cancelKey, connect, connectionOptions, HEARTBEAT_MS, liveWorkers, MODEL_SETS, RUNS_QUEUE, runsQueue, WORKERS, workerQueue, type WorkerInfo,
 } from './redis-stream.ts';
 import { type RunOutputs, WorkerOutputs, outputsChannel } from './worker-outputs.ts';
 
@@ -56,7 +56,7 @@ export interface RunningWorker {
 /**
  * A worker process's side of the Redis engine: takes runs from BullMQ, runs them with the executor (which
  * validates the graph again: the queue is the only thing a worker trusts, and not for the graph), and
- * appends every event, previews with their bytes, to the stream every server reads.
+ * appends every event to the stream every server reads; previews' bytes are published beside it.
  */
 export async function startRedisWorker(opts: RedisWorkerOptions): Promise<RunningWorker> {
   const name = opts.name ?? `${hostname()}:${process.pid}`;
@@ -244,7 +244,8 @@ async function runJob(job: Job<RunJob>, { name, opts, writer, going, kept, cance
       return;
     }
     // Which worker ran it (also the one whose cache and logs to look at): servers log it.
-    send(event, { preview, worker: event.type === 'run.started' ? name : undefined });
+    send(event, { worker: event.type === 'run.started' ? name : undefined });
+    if (preview && event.type === 'node.preview') publishPreview(writer, event, preview).catch((e: Error) => void process.stderr.write(`Worker ${name}, publishing a preview: ${e.message}\n`));
   };
   try {
     const { graph, targets } = job.data;

@@ -60,7 +60,10 @@ interface Watcher {
   /** Per run: its events (progress ticks left out, as the record leaves them out) and preview frames. */
   runs: Map<string, { events: RunEvent[]; frames: number }>;
   ended: Set<string>;
-  /** Resolves once every run in `ids` has ended for this watcher. */
+  /**
+   * Resolves once every run in `ids` has ended for this watcher, with a frame for each of its previews
+   * (with Redis a preview's bytes travel apart from its event: the frame may come after the run's end).
+   */
   allEnded(ids: string[]): Promise<void>;
   close(): void;
 }
@@ -72,14 +75,13 @@ async function watch(url: string): Promise<Watcher> {
   const waiters: (() => void)[] = [];
   const of = (runId: string) => runs.get(runId) ?? runs.set(runId, { events: [], frames: 0 }).get(runId)!;
   ws.on('message', (data, isBinary) => {
-    if (isBinary) {
-      of(decodePreviewFrame(new Uint8Array(data as Buffer)).header.runId).frames++;
-      return;
+    if (isBinary) of(decodePreviewFrame(new Uint8Array(data as Buffer)).header.runId).frames++;
+    else {
+      const e = JSON.parse(data.toString()) as RunEvent | { type: 'hello' };
+      if (e.type === 'hello' || e.type === 'node.progress') return;
+      of(e.runId).events.push(e);
+      if (e.type === 'run.finished' || e.type === 'run.failed' || e.type === 'run.cancelled') ended.add(e.runId);
     }
-    const e = JSON.parse(data.toString()) as RunEvent | { type: 'hello' };
-    if (e.type === 'hello' || e.type === 'node.progress') return;
-    of(e.runId).events.push(e);
-    if (e.type === 'run.finished' || e.type === 'run.failed' || e.type === 'run.cancelled') ended.add(e.runId);
     for (const w of waiters.splice(0)) w();
   });
   await new Promise((resolve) => ws.once('message', resolve));
@@ -88,7 +90,8 @@ async function watch(url: string): Promise<Watcher> {
     ended,
     allEnded: (ids) =>
       new Promise<void>((resolve) => {
-        const check = () => (ids.every((id) => ended.has(id)) ? resolve() : waiters.push(check));
+        const complete = (id: string) => ended.has(id) && runs.get(id)!.frames >= runs.get(id)!.events.filter((e) => e.type === 'node.preview').length;
+        const check = () => (ids.every(complete) ? resolve() : waiters.push(check));
         check();
       }),
     close: () => ws.close(),

@@ -5,7 +5,6 @@ import { type RunEvent, newRun, reduceRun, fullLog, runSummary } from '../../pro
 import { Executor } from '../../runtime/executor.ts';
 import { RUN_HISTORY_LIMIT, RunHistory, storedView } from '../../server/run-history.ts';
 import { failingGraph, tempData, testRegistry } from '../helpers/test-nodes.ts';
-import {  } from '../helpers/temp.ts';
 import { tempDir } from '../helpers/temp.ts';
 
 /** Runs a graph where one branch fails and one succeeds; returns its events and summary. */
@@ -56,6 +55,17 @@ describe('run history', () => {
     const smaller = new RunHistory(dir, 1);
     expect(smaller.summaries().map((s) => s.runId)).toEqual(['r5']);
     expect(readdirSync(dir)).toEqual(['r5.json']);
+  });
+
+  it('drops the run queued first, not the one saved first (runs of other servers come in any order)', async () => {
+    const dir = tempDir('history');
+    const history = new RunHistory(dir, 2);
+    for (const [id, queuedAt] of [['late', 3000], ['early', 1000], ['middle', 2000]] as const) {
+      const run = await endedRun(id, queuedAt);
+      await history.save(run.summary, run.events, run.graph);
+    }
+    expect(history.summaries().map((s) => s.runId)).toEqual(['late', 'middle']);
+    expect(readdirSync(dir).sort()).toEqual(['late.json', 'middle.json']);
   });
 
   it('leaves files that are not run records in place and does not list them', async () => {
