@@ -12,6 +12,7 @@
 // --threads. For the overhead the one worker is left to the scheduler, as the server, Redis and client are:
 // pinned, it would wait for its core while the other idles.
 // What 2 cores allow is measured too: the same runs in 1 and 2 bare executor processes, pinned alike.
+// Redis's throughput is also measured with `--keep-outputs 0` (no run's outputs kept for the editor).
 // BENCH_SCALE_RUNS / BENCH_SCALE_OVERHEAD_RUNS change the counts; BENCH_SCALE_ENGINES=embedded|Redis.
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -100,6 +101,8 @@ interface Setup {
   cacheMb?: number;
   /** Workers pinned to a core each (when PIN allows). */
   pin?: boolean;
+  /** `--keep-outputs` of the server and workers (unset: the default). */
+  keepOutputs?: number;
   /** Redis's AOF fsync: `always` (each write on disk before Redis answers; what the README advises) or `everysec` (Redis's default). */
   fsync?: 'always' | 'everysec';
 }
@@ -138,7 +141,11 @@ function spawnCli(args: string[], ready: RegExp, core?: number): Promise<Child> 
   });
 }
 
-const cacheFlag = (cacheMb: number | undefined) => (cacheMb === undefined ? [] : ['--cache-mb', String(cacheMb)]);
+/** The flags a server and its workers share. */
+const sharedFlags = (cacheMb: number | undefined, keepOutputs: number | undefined) => [
+  ...(cacheMb === undefined ? [] : ['--cache-mb', String(cacheMb)]),
+  ...(keepOutputs === undefined ? [] : ['--keep-outputs', String(keepOutputs)]),
+];
 
 /**
  * The server and, for Redis, its worker processes; `use` gets the server's URL and the pids of the
@@ -146,11 +153,11 @@ const cacheFlag = (cacheMb: number | undefined) => (cacheMb === undefined ? [] :
  * client does not share its event loop. Workers are pinned to `core` (one thread), or share the machine's
  * cores (`--threads`), as runs executing at once in one process do.
  */
-async function withServer<T>({ engine, workers, cacheMb, pin: pinned = false, fsync = 'always' }: Setup, use: (url: string, pids: number[]) => Promise<T>): Promise<T> {
+async function withServer<T>({ engine, workers, cacheMb, pin: pinned = false, keepOutputs, fsync = 'always' }: Setup, use: (url: string, pids: number[]) => Promise<T>): Promise<T> {
   const stops: (() => Promise<void>)[] = [];
   try {
     const pids: number[] = [];
-    const serve = ['serve', '--port', '0', '--api-only', '--data', tempDir('bench-scale'), '--workers', String(workers), ...cacheFlag(cacheMb)];
+    const serve = ['serve', '--port', '0', '--api-only', '--data', tempDir('bench-scale'), '--workers', String(workers), ...sharedFlags(cacheMb, keepOutputs)];
     if (engine === 'Redis') {
       const r = await startRedis(fsync === 'always' ? [] : ['--appendfsync', fsync]);
       stops.push(r.stop);
@@ -158,7 +165,7 @@ async function withServer<T>({ engine, workers, cacheMb, pin: pinned = false, fs
       const pin = pinned && PIN && workers <= CPUS;
       const threads = pin ? 1 : Math.max(1, Math.floor(physicalCores() / workers));
       const started = Array.from({ length: workers }, (_, i) =>
-        spawnCli(['worker', '--redis', r.url, '--data', tempDir('bench-scale-worker'), '--name', `bench-${i}`, '--threads', String(threads), ...cacheFlag(cacheMb)], /takes runs from the Redis queue/, pin ? lastCores(i) : undefined),
+        spawnCli(['worker', '--redis', r.url, '--data', tempDir('bench-scale-worker'), '--name', `bench-${i}`, '--threads', String(threads), ...sharedFlags(cacheMb, keepOutputs)], /takes runs from the Redis queue/, pin ? lastCores(i) : undefined),
       );
       for (const w of await Promise.all(started)) {
         stops.push(w.stop);
@@ -196,8 +203,8 @@ const CLOCK_TICKS = 100;
  * many CPUs the bench's processes (server and client, worker processes) kept busy meanwhile: what 1
  * worker leaves idle is what 2 can gain, whatever else runs on the machine.
  */
-const throughput = (engine: Setup['engine'], workers: number) =>
-  withServer({ engine, workers, cacheMb: 0, pin: true }, async (url, pids) => {
+const throughput = (engine: Setup['engine'], workers: number, keepOutputs?: number) =>
+  withServer({ engine, workers, cacheMb: 0, pin: true, keepOutputs }, async (url, pids) => {
     const watch = await endings(url);
     await Promise.all((await Promise.all(Array.from({ length: workers }, () => submit(url, cpuBound)))).map(watch.end));
     const t = performance.now();
@@ -284,13 +291,17 @@ try {
     console.log(`no queue: ${RUNS} runs of the CPU-bound graph in bare executor processes pinned to a core each: 1 process ${one.toFixed(2)} runs/s, 2 processes ${two.toFixed(2)} runs/s (${(two / one).toFixed(2)}x: what 2 cores allow)`);
   }
   for (const engine of ENGINES) {
-    const one = await throughput(engine, 1);
-    const two = await throughput(engine, 2);
-    const at = engine === 'embedded' ? 'at a time' : `worker process(es)${PIN ? ' pinned to a core each' : ''}`;
-    console.log(
-      `${engine}: throughput, ${RUNS} runs of the CPU-bound graph (cache off): 1 ${at} ${one.perSecond.toFixed(2)} runs/s (using ${one.busyCpus.toFixed(2)} of ${CPUS} CPUs), ` +
-        `2 ${at} ${two.perSecond.toFixed(2)} runs/s (using ${two.busyCpus.toFixed(2)}) (${(two.perSecond / one.perSecond).toFixed(2)}x, goal >= 1.7x where 2 cores allow); load average ${load()}`,
-    );
+    // As run by default (the last 10 runs' outputs kept for the editor), and keeping none: fresh memory
+    // for each run's outputs costs CPU, more when both cores work.
+    for (const keepOutputs of engine === 'Redis' ? [undefined, 0] : [undefined]) {
+      const one = await throughput(engine, 1, keepOutputs);
+      const two = await throughput(engine, 2, keepOutputs);
+      const at = engine === 'embedded' ? 'at a time' : `worker process(es)${PIN ? ' pinned to a core each' : ''}`;
+      console.log(
+        `${engine}${keepOutputs === undefined ? '' : ` (--keep-outputs ${keepOutputs})`}: throughput, ${RUNS} runs of the CPU-bound graph (cache off): 1 ${at} ${one.perSecond.toFixed(2)} runs/s (using ${one.busyCpus.toFixed(2)} of ${CPUS} CPUs), ` +
+          `2 ${at} ${two.perSecond.toFixed(2)} runs/s (using ${two.busyCpus.toFixed(2)}) (${(two.perSecond / one.perSecond).toFixed(2)}x, goal >= 1.7x where 2 cores allow); load average ${load()}`,
+      );
+    }
     for (const fsync of engine === 'Redis' ? (['everysec', 'always'] as const) : [undefined]) {
       const o = await overhead(engine, preStart, fsync);
       console.log(

@@ -9,10 +9,10 @@ import { groupCommand } from './group.ts';
 const USAGE = `facechain <command>
 
   serve [--port 7860] [--host 127.0.0.1] [--data ./data] [--token T] [--workers 1] [--cache-mb 2048] [--threads N] [--sd-memory lean|speed|int8] [--api-only]
-        [--run-memory-mb N] [--redis URL]
+        [--run-memory-mb N] [--keep-outputs 10] [--redis URL]
                                    start the server and the editor (--api-only: no editor build or pages;
                                    --redis or FACECHAIN_REDIS: queue runs in Redis for workers, run none here)
-  worker --redis URL [--data ./data] [--workers 1] [--cache-mb 2048] [--threads N] [--sd-memory lean|speed|int8] [--run-memory-mb N] [--name N]
+  worker --redis URL [--data ./data] [--workers 1] [--cache-mb 2048] [--threads N] [--sd-memory lean|speed|int8] [--run-memory-mb N] [--keep-outputs 10] [--name N]
                                    run the runs servers queue in Redis (--workers: runs at the same time)
   run <graph.json> [--set node.param=value ...] [--out dir] [--data dir] [--quiet] [--threads N] [--sd-memory lean|speed|int8] [--run-memory-mb N]
                                    run a graph headless, write its outputs
@@ -32,6 +32,8 @@ const USAGE = `facechain <command>
                                    decodes, about 2 GB more memory; int8 runs the UNet's linear layers on 8-bit
                                    weights (quantised once into the model cache) and the decoder as speed does:
                                    faster, less memory, images close to lean's but not equal
+  --keep-outputs N (or FACECHAIN_KEEP_OUTPUTS): ended runs whose full-size outputs stay in memory for the editor
+                                   (default 10); 0 keeps none: many short runs go faster, save nodes' files stay
 `;
 
 const OPTIONS = {
@@ -44,6 +46,7 @@ const OPTIONS = {
   'sd-memory': { type: 'string' },
   'cache-mb': { type: 'string' },
   'run-memory-mb': { type: 'string' },
+  'keep-outputs': { type: 'string' },
   set: { type: 'string', multiple: true },
   out: { type: 'string' },
   json: { type: 'boolean' },

@@ -23,6 +23,18 @@ export const cacheBytes = (mb: string | undefined) => mebibytes('--cache-mb', mb
 /** `--run-memory-mb` / FACECHAIN_RUN_MEMORY_MB: what one run's outputs may hold (default: from free memory). */
 export const runMemoryBytes = (mb: string | undefined) => mebibytes('--run-memory-mb', mb ?? process.env.FACECHAIN_RUN_MEMORY_MB);
 
+/**
+ * `--keep-outputs N` / FACECHAIN_KEEP_OUTPUTS: ended runs whose full-size outputs stay in memory (unset:
+ * the default). 0 keeps none: many short runs go faster (no fresh memory for each run's outputs).
+ */
+export function keptOutputRuns(n: string | undefined): number | undefined {
+  const given = n ?? process.env.FACECHAIN_KEEP_OUTPUTS;
+  if (given === undefined || given === '') return undefined;
+  const runs = Number(given);
+  if (!Number.isInteger(runs) || runs < 0) throw new Error(`--keep-outputs: a whole number of runs, 0 or more (got "${given}")`);
+  return runs;
+}
+
 /** Closes on SIGINT/SIGTERM/SIGHUP, once, then exits; answers the stop function for other reasons. */
 export function stopOnSignals(close: () => Promise<void>): (why: string) => Promise<void> {
   let stopping = false;
@@ -45,6 +57,7 @@ export async function serveCommand(flags: {
   workers?: string;
   'cache-mb'?: string;
   'run-memory-mb'?: string;
+  'keep-outputs'?: string;
   'api-only'?: boolean;
   threads?: string;
   'sd-memory'?: string;
@@ -68,6 +81,7 @@ export async function serveCommand(flags: {
     workers,
     cacheBytes: cacheBytes(flags['cache-mb'] ?? process.env.FACECHAIN_CACHE_MB),
     runMemoryBytes: runMemoryBytes(flags['run-memory-mb']),
+    keptOutputRuns: keptOutputRuns(flags['keep-outputs']),
     redis: flags.redis ?? process.env.FACECHAIN_REDIS,
     ...(flags['api-only'] ? { editorDir: false as const } : {}),
   });

@@ -1,11 +1,11 @@
 import { configureSdMemory } from '../models/sd/fp16.ts';
 import { configureThreads } from '../models/session/threads.ts';
 import { startWorker } from '../server/worker.ts';
-import { cacheBytes, runMemoryBytes, stopOnSignals } from './serve.ts';
+import { cacheBytes, keptOutputRuns, runMemoryBytes, stopOnSignals } from './serve.ts';
 import { threadsFlag } from './threads-flag.ts';
 
 /** `facechain worker --redis URL`: takes runs from the Redis queue until stopped (a stop lets the going ones end). */
-export async function workerCommand(flags: { redis?: string; data?: string; workers?: string; threads?: string; 'sd-memory'?: string; 'cache-mb'?: string; 'run-memory-mb'?: string; name?: string }): Promise<number> {
+export async function workerCommand(flags: { redis?: string; data?: string; workers?: string; threads?: string; 'sd-memory'?: string; 'cache-mb'?: string; 'run-memory-mb'?: string; 'keep-outputs'?: string; name?: string }): Promise<number> {
   const redis = flags.redis ?? process.env.FACECHAIN_REDIS;
   if (!redis) throw new Error('--redis URL (or FACECHAIN_REDIS) is needed: the queue the servers put runs in');
   const concurrency = Math.max(1, Number(flags.workers ?? process.env.FACECHAIN_WORKERS ?? 1) || 1);
@@ -17,6 +17,7 @@ export async function workerCommand(flags: { redis?: string; data?: string; work
     concurrency,
     cacheBytes: cacheBytes(flags['cache-mb'] ?? process.env.FACECHAIN_CACHE_MB),
     runMemoryBytes: runMemoryBytes(flags['run-memory-mb']),
+    keptOutputRuns: keptOutputRuns(flags['keep-outputs']),
     // Names it in run logs ("Run by worker gpu-0"); default host:pid.
     name: flags.name ?? process.env.FACECHAIN_WORKER_NAME,
   });

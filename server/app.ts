@@ -44,6 +44,8 @@ export interface ServerOptions {
   /** What one run's outputs may hold (default: three quarters of the free memory when the run starts). */
   runMemoryBytes?: number;
   registry?: NodeRegistry;
+  /** Ended runs whose full-size outputs stay in memory for the editor (default KEPT_OUTPUT_RUNS; 0: none). */
+  keptOutputRuns?: number;
   /** Queue runs in Redis for `facechain worker` processes (redis://, rediss://, with a password) instead of running them here. */
   redis?: string;
 }
@@ -70,7 +72,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const history = new RunHistory(data.runs);
   const queue: RunEngine = options.redis
     ? await RedisEngine.open({ url: options.redis, registry, history })
-    : new RunQueue({ executor: localExecutor(registry, data, options), registry, data, history, workers: options.workers ?? 1 });
+    : new RunQueue({ executor: localExecutor(registry, data, options), registry, data, history, workers: options.workers ?? 1, outputsLimit: options.keptOutputRuns });
   const context: ServerContext = { registry, data, queue, history, examplesDir: path.join(ROOT, 'graphs') };
 
   const app = express();

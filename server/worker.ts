@@ -14,6 +14,7 @@ export interface WorkerOptions {
   runMemoryBytes?: number;
   registry?: NodeRegistry;
   name?: string;
+  keptOutputRuns?: number;
   /** See RedisWorkerOptions.lockMs. */
   lockMs?: number;
 }
@@ -24,5 +25,5 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   await ensureSampleInputs(data);
   const registry = options.registry ?? createRegistry();
   const executor = localExecutor(registry, data, options);
-  return startRedisWorker({ url: options.redis, executor, registry, data, concurrency: options.concurrency, name: options.name, lockMs: options.lockMs });
+  return startRedisWorker({ url: options.redis, executor, registry, data, concurrency: options.concurrency, name: options.name, lockMs: options.lockMs, keptOutputRuns: options.keptOutputRuns });
 }

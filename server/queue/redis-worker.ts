@@ -38,6 +38,8 @@ export interface RedisWorkerOptions {
   data: DataFolders;
   /** Runs executed at the same time by this worker. */
   concurrency?: number;
+  /** Ended runs whose outputs it keeps for servers to ask for (default KEPT_OUTPUT_RUNS; 0: none). */
+  keptOutputRuns?: number;
   /** Names this worker in logs and events (default: host and pid). */
   name?: string;
   /**
@@ -65,7 +67,7 @@ export async function startRedisWorker(opts: RedisWorkerOptions): Promise<Runnin
   const writer = connect(opts.url);
   const subscriber = connect(opts.url);
   const going = new Map<string, AbortController>();
-  const kept = new WorkerOutputs();
+  const kept = new WorkerOutputs(opts.keptOutputRuns);
   const asked = outputsChannel(name);
   const cancelled = new CancelledRuns();
   await subscriber.subscribe(CANCEL_CHANNEL, MODEL_SETS, asked);

@@ -6,7 +6,7 @@ import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { GRAPH_PNG_KEYWORD, readPngText } from '../../protocol/index.ts';
 import { applyOverrides } from '../../cli/graph-file.ts';
-import { cacheBytes } from '../../cli/serve.ts';
+import { cacheBytes, keptOutputRuns } from '../../cli/serve.ts';
 import { tempDir } from '../helpers/temp.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -52,6 +52,13 @@ describe('facechain CLI', () => {
     expect(cacheBytes(undefined)).toBeUndefined();
     expect(() => cacheBytes('lots')).toThrow('--cache-mb: a number of MiB, 0 or more (got "lots")');
     expect(() => cacheBytes('-1')).toThrow(/0 or more/);
+  });
+
+  it('--keep-outputs takes a whole number of runs, 0 or more', () => {
+    expect(keptOutputRuns('0')).toBe(0);
+    expect(keptOutputRuns('25')).toBe(25);
+    expect(() => keptOutputRuns('2.5')).toThrow('--keep-outputs: a whole number of runs, 0 or more (got "2.5")');
+    expect(() => keptOutputRuns('-1')).toThrow(/0 or more/);
   });
 
   it('validate lists every problem and exits 1', async () => {

@@ -28,6 +28,15 @@ const photos = (width: number) =>
     [['load', 'images', 'resize', 'images']],
   );
 
+/** Runs a graph through a server; its run id once it has finished. */
+const ran = async (url: string, g: unknown) => {
+  const watcher = await watchEvents(url);
+  const id = await submit(url, g);
+  expect((await watcher.until((e) => e.runId === id && runEnded(e))).type).toBe('run.finished');
+  watcher.close();
+  return id;
+};
+
 const pixels = async (res: Response) => {
   expect(res.status).toBe(200);
   expect(res.headers.get('content-type')).toBe('image/png');
@@ -50,13 +59,6 @@ it('serves a worker-run output from any server as the embedded engine does; 404 
   const embedded = await startServer({ port: 0, dataDir: tempDir('outputs-embedded'), registry: testRegistry(), editorDir: false });
   started.push(embedded.close);
 
-  const ran = async (url: string, g: unknown) => {
-    const watcher = await watchEvents(url);
-    const id = await submit(url, g);
-    expect((await watcher.until((e) => e.runId === id && runEnded(e))).type).toBe('run.finished');
-    watcher.close();
-    return id;
-  };
   const first = await ran(one.url, photos(80));
   const reference = await ran(embedded.url, photos(80));
 
@@ -92,4 +94,21 @@ it('serves a worker-run output from any server as the embedded engine does; 404 
   const gone = await fetch(`${two.url}/api/runs/${kept}/outputs/resize/images/0`);
   expect(gone.status).toBe(410);
   expect((await gone.json()).error).toContain('Worker A, which ran run');
+});
+
+it('keeping no outputs (--keep-outputs 0): a finished run\'s images are 410, on a worker as embedded', { timeout: 120_000 }, async () => {
+  const redis = await startRedis();
+  started.push(redis.stop);
+  const worker = await startWorker({ redis: redis.url, dataDir: tempDir('outputs-worker'), registry: testRegistry(), name: 'B', keptOutputRuns: 0 });
+  started.push(worker.close);
+  for (const opts of [{ redis: redis.url }, {}]) {
+    const server = await startServer({ port: 0, dataDir: tempDir('outputs-server'), registry: testRegistry(), editorDir: false, keptOutputRuns: 0, ...opts });
+    started.push(server.close);
+    const id = await ran(server.url, photos(24));
+    // A worker says what the run made (its end entry); the embedded engine counts what it holds: nothing.
+    expect(((await (await fetch(`${server.url}/api/runs/${id}`)).json()) as RunDetail).nodes.resize?.images).toEqual(opts.redis ? { images: 2 } : undefined);
+    const res = await fetch(`${server.url}/api/runs/${id}/outputs/resize/images/0`);
+    expect(res.status).toBe(410);
+    expect((await res.json()).error).toMatch(opts.redis ? /Worker B no longer holds the outputs/ : /were dropped from memory/);
+  }
 });
