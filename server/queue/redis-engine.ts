@@ -12,7 +12,7 @@ import { modelsNeeded } from '../../runtime/models-needed.ts';
 import type { CheckedGraph } from '../../runtime/validate.ts';
 import { affinityKeys, heldKey, preferredWorker, runsHeld } from './affinity.ts';
 import {
-  appendEvent, assertReachable, CANCEL_CHANNEL, cancelKey, connect, frameRunId, PREVIEWS_CHANNEL, HEARTBEAT_MS, liveWorkers, MODEL_SETS, readEvents, RUNS_QUEUE, runsQueue, streamEnd, workerQueue, type StreamEntry, type WorkerInfo,
+  appendEvent, appendEvents, assertReachable, CANCEL_CHANNEL, cancelKey, connect, frameRunId, PREVIEWS_CHANNEL, HEARTBEAT_MS, liveWorkers, MODEL_SETS, readEvents, RUNS_QUEUE, runsQueue, streamEnd, workerQueue, type StreamEntry, type WorkerInfo,
 } from './redis-stream.ts';
 import { WORKER_LOG, type RunJob } from './redis-worker.ts';
 import { jobEnd, lostEndEvents } from './lost-ends.ts';
@@ -320,7 +320,9 @@ export class RedisEngine implements RunEngine {
         const since = this.endsMissing.get(runId);
         missing.set(runId, since ?? streamNow);
         if (since === undefined || streamIdBefore(this.readTo, since) || !isActive(run.state)) continue;
-        for (const event of lostEndEvents(run.state, job, Date.now())) void appendEvent(this.redis, event).catch(() => undefined);
+        // Together: when two servers end the same run, the first end in the stream wins and the other
+        // server's log line, coming after it, is dropped with its end (one log line, not two).
+        void appendEvents(this.redis, lostEndEvents(run.state, job, Date.now())).catch(() => undefined);
       }
       this.endsMissing = missing;
     } catch (e) {

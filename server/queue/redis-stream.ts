@@ -129,13 +129,25 @@ export interface StreamEntry extends EntryExtras {
   event: RunEvent;
 }
 
-/** Appends one event; ioredis sends a connection's commands in order, so one writer's events stay in order. */
-export function appendEvent(redis: Redis, event: RunEvent, { queued, worker, outputs }: EntryExtras = {}): Promise<unknown> {
+/** An event's stream entry: its fields, and the arguments of the XADD that appends it. */
+function entry(event: RunEvent, { queued, worker, outputs }: EntryExtras = {}): [string, ...string[]] {
   const fields: string[] = ['e', JSON.stringify(event)];
   if (queued) fields.push('q', JSON.stringify(queued));
   if (worker !== undefined) fields.push('w', worker);
   if (outputs) fields.push('o', JSON.stringify(outputs));
-  return redis.xadd(EVENTS_STREAM, 'MAXLEN', '~', String(STREAM_LENGTH), '*', ...fields);
+  return [EVENTS_STREAM, 'MAXLEN', '~', String(STREAM_LENGTH), '*', ...fields];
+}
+
+/** Appends one event; ioredis sends a connection's commands in order, so one writer's events stay in order. */
+export function appendEvent(redis: Redis, event: RunEvent, extras?: EntryExtras): Promise<unknown> {
+  return redis.xadd(...entry(event, extras));
+}
+
+/** Appends events next to each other (MULTI): no other writer's entry comes between them. */
+export function appendEvents(redis: Redis, events: RunEvent[]): Promise<unknown> {
+  const tx = redis.multi();
+  for (const event of events) tx.xadd(...entry(event));
+  return tx.exec();
 }
 
 /** Sends a `node.preview` event's frame to the servers listening now. */

@@ -54,8 +54,12 @@ const detail = async (url: string, runId: string) => (await (await fetch(`${url}
 const messages = (events: RunEvent[]) => events.flatMap((e) => (e.type === 'log' ? [e.message] : []));
 
 describe('Redis runs whose end is lost', () => {
-  it("a run whose worker's end was lost ends as its job's result; a normal run beside it ends once", { timeout: LONG }, async () => {
-    const { s, startWorkerA } = await setUp();
+  it("a run whose worker's end was lost ends as its job's result, said once with two servers; a normal run beside it ends once", { timeout: LONG }, async () => {
+    const { url, s, startWorkerA } = await setUp();
+    // A second server checks the same runs: whichever ends the run first, the other's log line and end are dropped.
+    const s2 = await startServer({ port: 0, dataDir: tempDir('redis-server-2'), registry: testRegistry(), redis: url, editorDir: false });
+    started.push(s2.close);
+    const watcher2 = await watchEvents(s2.url);
     const watcher = await watchEvents(s.url);
     // Queued before any worker is up, so the run's end is marked to be lost before a worker can send it.
     const lost = await submit(s.url, quick(1));
@@ -67,11 +71,13 @@ describe('Redis runs whose end is lost', () => {
     expect(end.type).toBe('run.finished');
     expect((await detail(s.url, lost)).status).toBe('finished');
     expect((await runEvents(s.url, lost)).map((e) => e.type)).toEqual(['run.queued', 'run.started', 'log', 'node.started', 'node.finished', 'log', 'run.finished']);
-    expect(messages(await runEvents(s.url, lost))).toEqual([`${WORKER_LOG}A`, `${LOST_END}: ended by the server as its job completed`]);
+    await watcher2.until(endOf(lost));
+    for (const server of [s, s2]) expect(messages(await runEvents(server.url, lost))).toEqual([`${WORKER_LOG}A`, `${LOST_END}: ended by the server as its job completed`]);
     // The normal run ended earlier (same worker, queued after): by now a check has seen it ended too.
     expect(messages(await runEvents(s.url, normal))).toEqual([`${WORKER_LOG}A`]);
     for (const id of [lost, normal]) expect(watcher.seen.filter(endOf(id))).toHaveLength(1);
     watcher.close();
+    watcher2.close();
   });
 
   it("a job failed with its end refused ends failed with BullMQ's reason, and the worker's late end is dropped; a job gone from the queue ends failed", { timeout: LONG }, async () => {
