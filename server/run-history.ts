@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { HttpError } from './http-error.ts';
 import { RunEventSchema, type RunEvent, isActive, newRun, reduceRun, type RunView, newestFirst, runSummary, RunSummarySchema, type RunSummary } from '../protocol/index.ts';
 import { readInsideSync, writeInside } from '../runtime/safe-open.ts';
+import { type RunOutputs, RunOutputsSchema } from './queue/worker-outputs.ts';
 
 /** Ended runs kept on disk; saving one more deletes the oldest. */
 export const RUN_HISTORY_LIMIT = 500;
@@ -21,6 +22,8 @@ const StoredRunSchema = z.object({
   graph: z.unknown().optional(),
   /** The nodes the run was asked for (absent: the whole graph), so a queued run can be run again as asked. */
   targets: z.array(z.string()).optional(),
+  /** A run a worker executed: which worker keeps its outputs, and how many images (a restarted server still asks it). */
+  outputs: RunOutputsSchema.optional(),
 });
 export type StoredRun = z.infer<typeof StoredRunSchema>;
 /** Startup reads only this much of each record: the events are validated when a run is opened. */
@@ -102,9 +105,9 @@ export class RunHistory {
    * after another; the index keeps the order runs were first saved in. Going runs are saved now and then too,
    * so a crash keeps their log. Resolves once a record at least this new is on disk.
    */
-  save(summary: RunSummary, events: RunEvent[], graph: unknown, targets?: string[]): Promise<void> {
+  save(summary: RunSummary, events: RunEvent[], graph: unknown, targets?: string[], outputs?: RunOutputs): Promise<void> {
     // The events as they are now: the caller goes on appending to its array.
-    const record: StoredRun = { format: RUN_FORMAT, version: 1, summary, events: [...events], graph, targets };
+    const record: StoredRun = { format: RUN_FORMAT, version: 1, summary, events: [...events], graph, targets, outputs };
     let save = this.pending.get(summary.runId);
     if (save) save.record = record;
     else {

@@ -57,7 +57,7 @@ export interface RunEngine {
    */
   subscribeFrames?(listener: FrameListener): () => void;
   /** One image of a run that a worker keeps (`keptBy`) as PNG; an HttpError saying why there is none. */
-  outputPng?(run: LiveRun, nodeId: string, port: string, index: number): Promise<Buffer>;
+  outputPng?(runId: string, keptBy: RunOutputs, nodeId: string, port: string, index: number): Promise<Buffer>;
   /** Resolves when this process has nothing queued, running or being saved (tests, clean shutdown). */
   idle(): Promise<void>;
   /** Stops taking runs and lets go of connections; queued runs stay queued for the next start. */

@@ -17,6 +17,7 @@ import {
 import { WORKER_LOG, type RunJob } from './redis-worker.ts';
 import { jobEnd, lostEndEvents } from './lost-ends.ts';
 import { OutputFetch } from './output-fetch.ts';
+import type { RunOutputs } from './worker-outputs.ts';
 
 export interface RedisEngineOptions {
   url: string;
@@ -211,9 +212,9 @@ export class RedisEngine implements RunEngine {
     return true;
   }
 
-  async outputPng(run: LiveRun, nodeId: string, port: string, index: number): Promise<Buffer> {
-    if (!run.keptBy || !this.fetch) throw new HttpError(410, `Run "${run.state.runId}" has no outputs a worker keeps`);
-    return this.fetch.png(run.keptBy.worker, { runId: run.state.runId, nodeId, port, index });
+  async outputPng(runId: string, keptBy: RunOutputs, nodeId: string, port: string, index: number): Promise<Buffer> {
+    if (!this.fetch) throw new HttpError(410, `Run "${runId}" has no outputs a worker keeps`);
+    return this.fetch.png(keptBy.worker, { runId, nodeId, port, index });
   }
 
   subscribe(listener: RunListener): () => void {
@@ -334,7 +335,7 @@ export class RedisEngine implements RunEngine {
 
   private save(run: LiveRun): void {
     const saved = this.opts.history
-      .save(runSummary(run.state, run.graphName, run.events), run.events, run.graph, run.targets)
+      .save(runSummary(run.state, run.graphName, run.events), run.events, run.graph, run.targets, run.keptBy)
       .catch((e: Error) => void process.stderr.write(`Run ${run.state.runId} could not be saved to the history: ${e.message}\n`))
       .finally(() => {
         this.saving.delete(saved);

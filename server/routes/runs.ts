@@ -12,6 +12,7 @@ import type { ServerContext } from '../context.ts';
 import { HttpError } from '../http-error.ts';
 import { storedView } from '../run-history.ts';
 import { type Accepted, type LiveRun, SAVED_FILES_NOTE } from '../queue/engine.ts';
+import type { RunOutputs } from '../queue/worker-outputs.ts';
 
 const OUTPUT_FILE = /^[A-Za-z0-9_-]{1,200}\.png$/;
 const SWEEP_FILE = /^(cell-\d+-\d+-\d+-s\d+\.png|grid\.png|scores\.png|results\.(json|csv)|summary\.csv)$/;
@@ -24,15 +25,17 @@ interface FoundRun {
   /** The graph document that ran (absent from records written before it was kept). */
   graph?: unknown;
   live?: LiveRun;
+  /** A run a worker executed: that worker keeps its outputs (also told by the record after a restart). */
+  keptBy?: RunOutputs;
   /** Set when an earlier process stopped while the run was queued or running. */
   interrupted?: RunSummary['interrupted'];
 }
 
 /** Images per port of a node's outputs: held in this process, or counted by the worker that keeps them. */
-function imagesOf(live: LiveRun | undefined, nodeId: string): Record<string, number> | undefined {
+function imagesOf({ live, keptBy }: FoundRun, nodeId: string): Record<string, number> | undefined {
   const outputs = live?.result?.outputs.get(nodeId);
   if (outputs) return imageCounts(outputs);
-  const kept = live?.keptBy?.images;
+  const kept = keptBy?.images;
   return kept && Object.hasOwn(kept, nodeId) ? kept[nodeId] : undefined;
 }
 
@@ -50,9 +53,9 @@ export function runRoutes(ctx: ServerContext): Router {
   const r = Router();
   const find = (runId: string): FoundRun => {
     const live = ctx.queue.get(runId);
-    if (live) return { graphName: live.graphName, state: live.state, events: live.events, graph: live.graph, live };
+    if (live) return { graphName: live.graphName, state: live.state, events: live.events, graph: live.graph, live, keptBy: live.keptBy };
     const stored = ctx.history.read(runId);
-    if (stored) return { graphName: stored.summary.graphName, state: storedView(stored), events: stored.events, graph: stored.graph, interrupted: stored.summary.interrupted };
+    if (stored) return { graphName: stored.summary.graphName, state: storedView(stored), events: stored.events, graph: stored.graph, keptBy: stored.outputs, interrupted: stored.summary.interrupted };
     throw new HttpError(404, `No run "${runId}"`);
   };
   r.post('/runs', async (req, res) => {
@@ -73,7 +76,7 @@ export function runRoutes(ctx: ServerContext): Router {
   });
   r.get('/runs/:runId', (req, res) => {
     const run = find(req.params.runId);
-    const nodes = Object.fromEntries(Object.entries(run.state.nodes).map(([id, n]) => [id, { ...n, images: imagesOf(run.live, id) }]));
+    const nodes = Object.fromEntries(Object.entries(run.state.nodes).map(([id, n]) => [id, { ...n, images: imagesOf(run, id) }]));
     res.json({ ...runSummary(run.state, run.graphName, run.events), interrupted: run.interrupted, nodes, logs: run.state.logs } satisfies RunDetail);
   });
   r.get('/runs/:runId/events', (req, res) => void res.json(find(req.params.runId).events satisfies RunEvent[]));
@@ -91,13 +94,13 @@ export function runRoutes(ctx: ServerContext): Router {
     const { runId, nodeId, port, index } = req.params;
     const found = find(runId);
     if (isActive(found.state)) throw new HttpError(409, `Run "${runId}" has not ended yet: its outputs are served once it has`);
-    const { live } = found;
+    const { live, keptBy } = found;
     const at = `${nodeId}.${port}[${index}]`;
-    if (live?.keptBy && ctx.queue.outputPng) {
+    if (keptBy && ctx.queue.outputPng) {
       // A run a worker executed: that worker keeps its outputs and is asked for this one.
       const i = Number(index);
-      if (!(Number.isInteger(i) && i >= 0 && i < (imagesOf(live, nodeId)?.[port] ?? 0))) throw new HttpError(404, `No image at ${at} in run "${runId}"`);
-      res.type('image/png').send(await ctx.queue.outputPng(live, nodeId, port, i));
+      if (!(Number.isInteger(i) && i >= 0 && i < (imagesOf(found, nodeId)?.[port] ?? 0))) throw new HttpError(404, `No image at ${at} in run "${runId}"`);
+      res.type('image/png').send(await ctx.queue.outputPng(runId, keptBy, nodeId, port, i));
       return;
     }
     if (!live) throw new HttpError(410, `Run "${runId}" is no longer held in memory (it ran in an earlier server process, or many runs ago): its outputs are gone (${SAVED_FILES_NOTE})`);

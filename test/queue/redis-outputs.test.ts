@@ -49,13 +49,15 @@ it('serves a worker-run output from any server as the embedded engine does; 404 
   const worker = await startWorker({ redis: redis.url, dataDir: tempDir('outputs-worker'), registry: testRegistry(), name: 'A' });
   let workerUp = true;
   started.push(async () => void (workerUp && (await worker.close())));
-  const servers = [];
-  for (const label of ['outputs-server-1', 'outputs-server-2']) {
-    const s = await startServer({ port: 0, dataDir: tempDir(label), registry: testRegistry(), redis: redis.url, editorDir: false });
-    started.push(s.close);
-    servers.push(s);
-  }
-  const [one, two] = servers as [(typeof servers)[0], (typeof servers)[0]];
+  const server = async (dataDir: string) => {
+    const s = await startServer({ port: 0, dataDir, registry: testRegistry(), redis: redis.url, editorDir: false });
+    let up = true;
+    started.push(async () => void (up && (await s.close())));
+    return { url: s.url, stop: async () => void ((up = false), await s.close()) };
+  };
+  const one = await server(tempDir('outputs-server-1'));
+  const twoDir = tempDir('outputs-server-2');
+  let two = await server(twoDir);
   const embedded = await startServer({ port: 0, dataDir: tempDir('outputs-embedded'), registry: testRegistry(), editorDir: false });
   started.push(embedded.close);
 
@@ -87,6 +89,12 @@ it('serves a worker-run output from any server as the embedded engine does; 404 
   expect((await dropped.json()).error).toContain('Worker A no longer holds the outputs');
   const kept = await ran(one.url, photos(16));
   expect((await pixels(await fetch(`${two.url}/api/runs/${kept}/outputs/resize/images/0`))).info.width).toBe(16);
+
+  // A restarted server knows from its records which worker keeps a run's outputs, and still asks it.
+  await two.stop();
+  two = await server(twoDir);
+  expect((await images(two.url, kept)).resize).toEqual({ images: 2 });
+  expect((await pixels(await fetch(`${two.url}/api/runs/${kept}/outputs/resize/images/1`))).info.width).toBe(16);
 
   // Its worker stopped: said at once, not after a wait.
   await worker.close();
