@@ -116,11 +116,13 @@ interface Child {
   stop: () => Promise<void>;
 }
 
+/** The command line of `node <args>`, pinned to `core` (taskset) if given. */
+const nodeOn = (args: string[], core?: number): [string, string[]] =>
+  core === undefined ? [process.execPath, args] : ['taskset', ['-c', String(core), process.execPath, ...args]];
+
 /** `facechain <args>` in a process of its own, as deployed, pinned to `core` if given; resolves once a line of its stderr matches `ready`. */
 function spawnCli(args: string[], ready: RegExp, core?: number): Promise<Child> {
-  const cli = [path.join(ROOT, 'bin', 'facechain.js'), ...args];
-  const [command, ...rest] = core === undefined ? [process.execPath, ...cli] : ['taskset', '-c', String(core), process.execPath, ...cli];
-  const child = spawn(command!, rest, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(...nodeOn([path.join(ROOT, 'bin', 'facechain.js'), ...args], core), { stdio: ['ignore', 'ignore', 'pipe'] });
   const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   let said = '';
   return new Promise((resolve, reject) => {
@@ -223,9 +225,7 @@ const throughput = (engine: Setup['engine'], workers: number, keepOutputs?: numb
 async function ceiling(processes: number): Promise<number> {
   const script = path.join(ROOT, 'bench', 'lib', 'bare-runs.ts');
   const children = Array.from({ length: processes }, (_, i) => {
-    const args = ['--import', 'tsx', script, String(RUNS / processes)];
-    const [command, ...rest] = PIN ? ['taskset', '-c', String(lastCores(i)), process.execPath, ...args] : [process.execPath, ...args];
-    const child = spawn(command!, rest, { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
+    const child = spawn(...nodeOn(['--import', 'tsx', script, String(RUNS / processes)], PIN ? lastCores(i) : undefined), { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
     const lines = createInterface({ input: child.stdout! });
     const said = (word: string) => new Promise<void>((resolve, reject) => {
       lines.on('line', (line) => line === word && resolve());

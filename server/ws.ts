@@ -45,12 +45,14 @@ export function attachWebSocket(server: Server, queue: RunEngine, history: RunHi
     follow(socket, new URL(req.url ?? '/', 'http://x').searchParams.get('runId') ?? undefined);
   }));
 
+  /** The open sockets that follow this run (or every run). */
+  function* watching(runId: string) {
+    for (const [socket, only] of filters) if ((!only || only === runId) && socket.readyState === socket.OPEN) yield socket;
+  }
   const unsubscribe = queue.subscribe(guarded((event, preview) => {
     const text = JSON.stringify(event);
     const frame = preview && event.type === 'node.preview' ? previewFrameOf(event, preview.data) : undefined;
-    for (const [socket, runId] of filters) {
-      if (runId && runId !== event.runId) continue;
-      if (socket.readyState !== socket.OPEN) continue;
+    for (const socket of watching(event.runId)) {
       if (frame && tooSlow(socket)) continue;
       socket.send(text);
       if (frame) socket.send(frame, { binary: true });
@@ -58,7 +60,7 @@ export function attachWebSocket(server: Server, queue: RunEngine, history: RunHi
   }));
   // Engines that carry previews apart from the events (Redis) hand over their frames as they come.
   const unsubscribeFrames = queue.subscribeFrames?.(guarded((runId, frame) => {
-    for (const [socket, only] of filters) if ((!only || only === runId) && socket.readyState === socket.OPEN && !tooSlow(socket)) socket.send(frame, { binary: true });
+    for (const socket of watching(runId)) if (!tooSlow(socket)) socket.send(frame, { binary: true });
   }));
   wss.on('close', () => {
     unsubscribe();
