@@ -45,6 +45,8 @@ const row = (rows: Row[], start: string): Row => {
   if (!found) throw new Error(`no row "${start}"`);
   return found;
 };
+/** A PSNR row's decibels: the check leaves out the value of identical images. */
+const decibels = (r: Row): number => (r.result === 'identical' ? Infinity : r.value!);
 
 describe('WebGPU on a software Vulkan driver', () => {
   it('float32: the tiny model matches the CPU within float32 rounding, with the fused-attention check reported', (ctx) => {
@@ -58,6 +60,9 @@ describe('WebGPU on a software Vulkan driver', () => {
     expect(row(result.rows, 'parity tiny unet').value).toBeLessThan(1e-4);
     expect(row(result.rows, 'parity tiny vaeDecoder').value).toBeGreaterThan(60);
     expect(row(result.rows, 'txt2img tiny').value).toBeGreaterThan(0);
+    // txt2img's final image against the same run in float32 on the CPU (a child process of the check).
+    expect(row(result.rows, 'txt2img tiny 64x64, 4 steps: final image').check).toContain('webgpu fp32 vs cpu fp32');
+    expect(decibels(row(result.rows, 'txt2img tiny 64x64, 4 steps: final image'))).toBeGreaterThan(60);
     // GPU tensors fed back (IO binding) against the same graphs through host copies, and the host loop.
     expect(row(result.rows, 'resident loop tiny: vs host copies').value).toBeLessThanOrEqual(1e-6);
     expect(row(result.rows, 'resident loop tiny: vs the host loop').value).toBeLessThan(1e-4);
@@ -70,6 +75,8 @@ describe('WebGPU on a software Vulkan driver', () => {
     expect(row(result.rows, 'parity tiny text').value).toBeLessThan(2e-2);
     expect(row(result.rows, 'parity tiny unet').value).toBeLessThan(2e-2);
     expect(row(result.rows, 'parity tiny vaeDecoder').value).toBeGreaterThan(35);
+    expect(row(result.rows, 'txt2img tiny 64x64, 4 steps: final image').check).toContain('webgpu fp16 vs cpu fp32');
+    expect(decibels(row(result.rows, 'txt2img tiny 64x64, 4 steps: final image'))).toBeGreaterThan(35);
   }, 600_000);
 
   it('keeps resident tensors on the GPU (IO binding) and brings them back exactly', async (ctx) => {
