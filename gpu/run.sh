@@ -28,10 +28,28 @@ if [ -z "$cpu" ] && [ -z "$icd" ] && [ -z "$device" ]; then
 fi
 [ -n "$icd" ] || echo "no NVIDIA Vulkan ICD found (looked for nvidia*.json in $icd_dirs; set VK_ICD_FILENAMES): WebGPU will find no adapter"
 
+# GPU images may lack xz, dpkg-deb or ar; python3's tarfile (and a few lines for the .deb's ar) stand in.
+py_untar='import io, pathlib, sys, tarfile
+def untar(data):
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as t:
+        t.extractall(sys.argv[2], **({"filter": "tar"} if hasattr(tarfile, "tar_filter") else {}))
+d, i = pathlib.Path(sys.argv[1]).read_bytes(), 8
+if not sys.argv[1].endswith(".deb"): untar(d)
+else:
+    while i < len(d):
+        name, size = d[i:i + 16].decode().strip(), int(d[i + 48:i + 58])
+        if name.startswith("data.tar"): untar(d[i + 60:i + 60 + size])
+        i += 60 + size + size % 2'
+
 if [ ! -x "$work/node/bin/node" ]; then
-  command -v xz >/dev/null || { echo "needs xz to unpack payload.tar.xz (xz-utils)"; exit 1; }
   mkdir -p "$work"
-  xz -dc "$here/payload.tar.xz" | tar -xf - -C "$work"
+  if command -v xz >/dev/null; then
+    xz -dc "$here/payload.tar.xz" | tar -xf - -C "$work"
+  elif command -v python3 >/dev/null; then
+    python3 -c "$py_untar" "$here/payload.tar.xz" "$work"
+  else
+    echo "needs xz (xz-utils) or python3 to unpack payload.tar.xz"; exit 1
+  fi
 fi
 # Debian's Vulkan loader, unless the system has one.
 if ! ldconfig -p 2>/dev/null | grep -q 'libvulkan.so.1 '; then
@@ -40,6 +58,8 @@ if ! ldconfig -p 2>/dev/null | grep -q 'libvulkan.so.1 '; then
     mkdir -p "$work/vulkan"
     if command -v dpkg-deb >/dev/null; then
       dpkg-deb -x "$deb" "$work/vulkan"
+    elif command -v python3 >/dev/null; then
+      python3 -c "$py_untar" "$deb" "$work/vulkan"
     else
       (cd "$work/vulkan" && ar x "$deb" && tar -xf data.tar.* && rm -f data.tar.* control.tar.* debian-binary)
     fi

@@ -2,7 +2,7 @@
 // in one line here and exits 0, and the bundled check really runs from it (on the CPU, --allow-cpu).
 // Building compresses about 145 MB with xz: a minute on an idle 2-core machine, far more when busy.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUNDLE_LIMIT_BYTES, folderBytes, writeGpuBundle } from '../../gpu/bundle.ts';
@@ -38,14 +38,40 @@ describe('the GPU bundle', () => {
     expect(r.stdout).toContain('/usr/local/nvidia/share/vulkan/icd.d');
   });
 
-  it('runs the bundled check with its own Node (on the CPU here)', () => {
-    const json = path.join(out, 'check.json');
-    const r = spawnSync(path.join(out, 'run.sh'), ['--allow-cpu', '--tiny-only', '--out', json], { encoding: 'utf8', env: { PATH: process.env.PATH, FACECHAIN_PRECISION: 'fp16' }, timeout: 600_000 });
+  /** run.sh --allow-cpu --tiny-only from `dir` with `PATH`: the check's JSON. */
+  function runCheck(dir: string, PATH: string) {
+    const json = path.join(dir, 'check.json');
+    const r = spawnSync(path.join(dir, 'run.sh'), ['--allow-cpu', '--tiny-only', '--out', json], { encoding: 'utf8', env: { PATH, FACECHAIN_PRECISION: 'fp16' }, timeout: 600_000 });
     expect(r.status, r.stderr).toBe(0);
-    const result = JSON.parse(readFileSync(json, 'utf8'));
+    return JSON.parse(readFileSync(json, 'utf8'));
+  }
+
+  it('runs the bundled check with its own Node (on the CPU here)', () => {
+    const result = runCheck(out, process.env.PATH!);
     expect(result.provider).toBe('cpu');
     const text = result.rows.find((row: { check: string }) => row.check.startsWith('parity tiny text'));
     expect(text.value).toBeLessThan(2e-2);
     expect(text.check).toContain('fp16 vs cpu fp32');
+    // The final image against the float32 CPU reference, which the bundled check renders in a child of itself.
+    const image = result.rows.find((row: { check: string }) => row.check.startsWith('txt2img tiny 64x64, 4 steps: final image'));
+    expect(image.check).toContain('cpu fp16 vs cpu fp32');
+    expect(image.value).toBeGreaterThan(35);
+    expect(image.value).toBeLessThan(80);
+  }, 600_000);
+
+  it('unpacks with python3 where there is no xz, dpkg-deb, ar, ldconfig or Node (as on a bare GPU image)', () => {
+    const copy = path.join(tempDir('gpu-bundle-bare'), 'gpu-bundle');
+    cpSync(out, copy, { recursive: true, filter: (f) => !f.includes(`${path.sep}unpacked`) });
+    const bin = tempDir('bare-bin');
+    for (const tool of ['dirname', 'mkdir', 'grep', 'ls', 'head', 'rm']) {
+      symlinkSync(execFileSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim(), path.join(bin, tool));
+    }
+    // The interpreter itself, not a wrapper on the PATH (pyenv's shims run bash).
+    symlinkSync(execFileSync('python3', ['-c', 'import os, sys; print(os.path.realpath(sys.executable))'], { encoding: 'utf8' }).trim(), path.join(bin, 'python3'));
+    const result = runCheck(copy, bin);
+    expect(result.provider).toBe('cpu');
+    expect(result.rows.find((row: { check: string }) => row.check === 'the whole check').value).toBeGreaterThan(0);
+    // Without ldconfig to find the system's loader, the bundled one was unpacked from its .deb.
+    expect(existsSync(path.join(copy, 'unpacked', 'vulkan', 'usr', 'lib', 'x86_64-linux-gnu', 'libvulkan.so.1'))).toBe(true);
   }, 600_000);
 });
