@@ -1,6 +1,12 @@
 // The one place that imports onnxruntime-node; everything else goes through models/session.
 import * as ort from 'onnxruntime-node';
 
+// onnxruntime 1.29 and later sends usage telemetry to Microsoft from Linux and macOS, keeps a device id
+// and unsent events under ~/.cache/Microsoft, and leaves a log file in the temp folder, from every
+// process. We run offline: off before the first session (ORT reads it then; worker threads' sessions see
+// the process's environment), unless the user set it (ORT_DISABLE_TELEMETRY=0 leaves ORT's default).
+process.env.ORT_DISABLE_TELEMETRY ??= '1';
+
 export { ort };
 /**
  * A tensor kept in a session's worker thread between runs, on the GPU for sessions whose outputs are

@@ -1,4 +1,5 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GraphBuilder } from '../../models/onnx/index.ts';
@@ -80,5 +81,32 @@ describe('execution providers', () => {
     process.env.FACECHAIN_EP = 'cuda';
     resetProviderChoice();
     await expect(createSession(doubler())).rejects.toThrow(/No execution provider worked: cuda: /);
+  });
+});
+
+describe('onnxruntime telemetry', () => {
+  it('is off: a process that runs a session through the seam leaves no device id, event store or log', () => {
+    // ORT puts its device id and unsent events under $HOME/.cache/Microsoft and a log (mat-debug-PID.log)
+    // and .ses file in $TMPDIR: both point at empty folders here.
+    const [home, tmp, code] = [tempDir('telemetry-home'), tempDir('telemetry-tmp'), tempDir('telemetry-code')];
+    const script = path.join(code, 'probe.mts');
+    const from = (p: string) => JSON.stringify(path.resolve(import.meta.dirname, '../../models', p));
+    writeFileSync(script, `import { createSession } from ${from('session/providers.ts')};
+import { ort } from ${from('session/ort.ts')};
+import { GraphBuilder } from ${from('onnx/index.ts')};
+const b = new GraphBuilder();
+const x = b.input('x', 'float32', [3]);
+b.output(b.add(x, x), 'y');
+const s = await createSession(b.toBytes(), { executionProviders: ['cpu'] });
+console.log([...(await s.run({ x: new ort.Tensor('float32', Float32Array.of(1, 2, 3), [3]) })).y!.data].join(','));
+await s.release();
+`);
+    const r = spawnSync(process.execPath, ['--import', 'tsx', script], {
+      cwd: path.resolve(import.meta.dirname, '../..'), encoding: 'utf8', env: { PATH: process.env.PATH, HOME: home, TMPDIR: tmp },
+    });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe('2,4,6');
+    expect(existsSync(path.join(home, '.cache', 'Microsoft'))).toBe(false);
+    expect(readdirSync(tmp).filter((f) => f.startsWith('mat-debug') || f.endsWith('.ses'))).toEqual([]);
   });
 });
