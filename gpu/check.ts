@@ -141,19 +141,24 @@ async function render(model: SdModel, side: number, steps: number, onStep?: () =
   return (await decodeLatents(model, latent))[0]!;
 }
 
+/** 'tiny' or a checkpoint file, with `dir` as its models folder. */
+function loadSource(source: string, dir: string): Promise<SdModel> {
+  return source === 'tiny' ? loadSdModel('tiny', dir) : loadCheckpointFile(source, dir);
+}
+
 /** What the reference child renders: `model` is 'tiny' or a checkpoint file, `work` the models folder. */
 type ReferenceJob = { model: string; work: string; side: number; steps: number; image: string };
 
 /** The child's work: the final image in float32 on the CPU, its bytes written to `job.image`. */
 async function writeReferenceImage(job: ReferenceJob): Promise<void> {
-  const model = job.model === 'tiny' ? await loadSdModel('tiny', job.work) : await loadCheckpointFile(job.model, job.work);
+  const model = await loadSource(job.model, job.work);
   writeFileSync(job.image, (await render(model, job.side, job.steps)).data);
   await model.release();
 }
 
 /** `source` ('tiny' or a checkpoint file) rendered, timed, and its final image against float32 on the CPU. */
 async function txt2img(source: string, side: number, steps: number): Promise<void> {
-  const model = source === 'tiny' ? await loadSdModel('tiny', work) : await loadCheckpointFile(source, work);
+  const model = await loadSource(source, work);
   // One step first makes the sessions (and on WebGPU compiles the shaders), which the goal leaves out.
   const warming = performance.now();
   await render(model, side, 1);
